@@ -33,6 +33,8 @@ public final class OpenVlaActionTokenizer implements ActionTokenizer {
   private final TokenRange range;
   /** decoded[d][centreIndex]: the un-normalised value, evaluated once with the formula above. */
   private final double[][] decoded;
+  /** digitized[d]: the whole encode formula of dimension d as exact thresholds in raw units. */
+  private final StepThresholds[] digitized;
 
   OpenVlaActionTokenizer(ActionProfile profile) {
     if (profile.scheme() != Scheme.OPENVLA) {
@@ -52,6 +54,7 @@ public final class OpenVlaActionTokenizer implements ActionTokenizer {
     mask = new boolean[dims];
     constant = new boolean[dims];
     decoded = new double[dims][centres.length];
+    digitized = new StepThresholds[dims];
     for (int d = 0; d < dims; d++) {
       ActionDimension dim = profile.dimensions().get(d);
       q01[d] = dim.low();
@@ -61,6 +64,8 @@ public final class OpenVlaActionTokenizer implements ActionTokenizer {
       for (int c = 0; c < centres.length; c++) {
         decoded[d][c] = mask[d] ? 0.5 * (centres[c] + 1) * (q99[d] - q01[d]) + q01[d] : centres[c];
       }
+      int dimension = d;
+      digitized[d] = new StepThresholds(x -> digitizeReference(dimension, x), edges.length);
     }
   }
 
@@ -126,14 +131,49 @@ public final class OpenVlaActionTokenizer implements ActionTokenizer {
     return i;
   }
 
+  /** The encode formula as written: digitize(clip(normalize(x), -1, 1)). */
+  int digitizeReference(int dimension, double value) {
+    double n = normalize(dimension, value);
+    double clipped = n < -1.0 ? -1.0 : (n > 1.0 ? 1.0 : n);
+    return digitize(clipped);
+  }
+
   @Override
   public int encodeValue(int dimension, double value) {
     if (!Double.isFinite(value)) {
       throw InvalidActionException.nonFinite(0, dimension, profile.dimensions().get(dimension).name(), value);
     }
-    double n = normalize(dimension, value);
-    double clipped = n < -1.0 ? -1.0 : (n > 1.0 ? 1.0 : n);
-    return vocabSize - digitize(clipped);
+    return vocabSize - digitized[dimension].apply(value);
+  }
+
+  @Override
+  public void encode(double[] actions, int actionOffset, int[] tokens, int tokenOffset, int count) {
+    int dims = digitized.length;
+    for (int a = 0, i = 0; a < count; a++) {
+      for (int d = 0; d < dims; d++, i++) {
+        double value = actions[actionOffset + i];
+        if (!Double.isFinite(value)) {
+          throw InvalidActionException.nonFinite(a, d, profile.dimensions().get(d).name(), value);
+        }
+        tokens[tokenOffset + i] = vocabSize - digitized[d].apply(value);
+      }
+    }
+  }
+
+  @Override
+  public void decode(int[] tokens, int tokenOffset, double[] actions, int actionOffset, int count) {
+    int dims = decoded.length;
+    int last = centres.length - 1;
+    for (int s = 0, i = 0; s < count; s++) {
+      for (int d = 0; d < dims; d++, i++) {
+        int token = tokens[tokenOffset + i];
+        if (token < range.first() || token > range.last()) {
+          throw InvalidTokenException.outOfRange(s, d, token, range);
+        }
+        int index = vocabSize - token - 1;
+        actions[actionOffset + i] = decoded[d][index > last ? last : index];
+      }
+    }
   }
 
   @Override

@@ -107,4 +107,43 @@ class TokenizerProperties {
       }
     }
   }
+
+  @Provide
+  Arbitrary<Double> anyFinite() {
+    // Raw bit patterns cover every exponent, plus values near the bins and ulp neighbours of them.
+    Arbitrary<Double> bits = Arbitraries.longs().map(Double::longBitsToDouble).filter(Double::isFinite);
+    Arbitrary<Double> near = Arbitraries.doubles().between(-1.5, 1.5).ofScale(12);
+    Arbitrary<Double> ulpAround = near.map(x -> Math.nextUp(x));
+    return Arbitraries.oneOf(bits, near, ulpAround, Arbitraries.of(0.0, -0.0, Double.MAX_VALUE, -Double.MAX_VALUE,
+        Double.MIN_VALUE, 1.0, -1.0));
+  }
+
+  @Property(tries = 5000)
+  void thresholdEncodingEqualsTheFormulaForEveryFiniteValue(@ForAll("anyFinite") double value,
+      @ForAll @IntRange(min = 0, max = 6) int dimension) {
+    OpenVlaActionTokenizer openVla = (OpenVlaActionTokenizer) WIDOWX;
+    assertEquals(32000 - openVla.digitizeReference(dimension, value), openVla.encodeValue(dimension, value),
+        () -> "openvla dim " + dimension + " value " + value);
+    UniformActionTokenizer uniform = (UniformActionTokenizer) EEF;
+    assertEquals(uniform.allowedTokens(dimension).first() + uniform.bin(dimension, value),
+        uniform.encodeValue(dimension, value), () -> "uniform dim " + dimension + " value " + value);
+  }
+
+  @Property(tries = 300)
+  void thresholdEncodingEqualsTheFormulaForAnyProfile(@ForAll("bounds") Bounds bounds,
+      @ForAll("anyFinite") double value, @ForAll @DoubleRange(min = 0, max = 1) double position) {
+    ActionProfile uniformProfile = new ActionProfile("u", Scheme.UNIFORM, bounds.bins(), TokenLayout.SHARED, 0, 0,
+        List.of(ActionDimension.uniform("x", bounds.low(), bounds.high())), "test");
+    UniformActionTokenizer uniform = (UniformActionTokenizer) uniformProfile.tokenizer();
+    double inside = bounds.low() + position * (bounds.high() - bounds.low());
+    for (double x : new double[] {value, inside, Math.nextUp(inside), Math.nextDown(inside)}) {
+      assertEquals(uniform.bin(0, x), uniform.encodeValue(0, x), () -> "uniform " + bounds + " value " + x);
+    }
+    ActionProfile openVlaProfile = new ActionProfile("o", Scheme.OPENVLA, Math.min(bounds.bins(), 1024) + 1,
+        TokenLayout.SHARED, 0, 40000, List.of(new ActionDimension("x", bounds.low(), bounds.high(), true, false)), "test");
+    OpenVlaActionTokenizer openVla = (OpenVlaActionTokenizer) openVlaProfile.tokenizer();
+    for (double x : new double[] {value, inside, Math.nextUp(inside), Math.nextDown(inside)}) {
+      assertEquals(40000 - openVla.digitizeReference(0, x), openVla.encodeValue(0, x), () -> "openvla " + bounds + " value " + x);
+    }
+  }
 }
