@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         ServeCommand.class,
         TokenizeCommand.class,
         ProfilesCommand.class,
+        DatasetCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class VlaCommand implements Runnable {

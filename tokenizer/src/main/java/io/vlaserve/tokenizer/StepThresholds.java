@@ -14,7 +14,11 @@ import java.util.function.DoubleToIntFunction;
  * Immutable and thread-safe.
  */
 final class StepThresholds {
-  private final double[] thresholds; // thresholds[k - 1] is t[k], k = 1..steps
+  /**
+   * levels[k] = t[k] for k = 1..steps, with sentinels levels[0] = -inf and levels[steps + 1] = +inf,
+   * so f(x) is the largest k with levels[k] <= x and every probe below stays in bounds.
+   */
+  private final double[] levels;
   private final int steps;
   private final int base;
   private final double first;
@@ -27,20 +31,22 @@ final class StepThresholds {
   StepThresholds(DoubleToIntFunction function, int steps) {
     this.steps = steps;
     this.base = function.applyAsInt(-Double.MAX_VALUE);
-    thresholds = new double[steps];
+    levels = new double[steps + 2];
+    levels[0] = Double.NEGATIVE_INFINITY;
+    levels[steps + 1] = Double.POSITIVE_INFINITY;
     for (int k = 1; k <= steps; k++) {
-      thresholds[k - 1] = k <= base ? Double.NEGATIVE_INFINITY : smallestReaching(function, k);
+      levels[k] = k <= base ? Double.NEGATIVE_INFINITY : smallestReaching(function, k);
     }
-    // Thresholds are roughly evenly spaced: a linear guess lands within a step or two of the answer.
-    int lo = Math.min(base, steps - 1);
-    int hi = steps - 1;
-    while (hi > lo && thresholds[hi] == Double.POSITIVE_INFINITY) {
+    // The finite thresholds are evenly spaced up to rounding: a linear guess lands within a level.
+    int lo = Math.min(base + 1, steps);
+    int hi = steps;
+    while (hi > lo && levels[hi] == Double.POSITIVE_INFINITY) {
       hi--;
     }
-    double span = thresholds[hi] - thresholds[lo];
+    double span = levels[hi] - levels[lo];
     boolean spaced = hi > lo && Double.isFinite(span) && span > 0;
-    // Without a finite, evenly spaced run (e.g. a constant dimension) the comparisons alone decide.
-    first = spaced ? thresholds[lo] : 0;
+    // Without a finite, evenly spaced run (e.g. a constant dimension) the exact search alone decides.
+    first = spaced ? levels[lo] : 0;
     inverseSpacing = spaced ? (hi - lo) / span : 0;
   }
 
@@ -78,10 +84,21 @@ final class StepThresholds {
     if (k > steps) {
       k = steps;
     }
-    while (k < steps && x >= thresholds[k]) {
+    // Fixed, branch-free corrections (conditional moves); the guess is almost always within them.
+    k += levels[k + 1] <= x ? 1 : 0;
+    k += levels[k + 1] <= x ? 1 : 0;
+    k -= levels[k] > x ? 1 : 0;
+    if (levels[k] > x || levels[k + 1] <= x) {
+      return search(x, k);
+    }
+    return k;
+  }
+
+  private int search(double x, int k) {
+    while (k < steps && levels[k + 1] <= x) {
       k++;
     }
-    while (k > base && x < thresholds[k - 1]) {
+    while (k > 0 && levels[k] > x) {
       k--;
     }
     return k;

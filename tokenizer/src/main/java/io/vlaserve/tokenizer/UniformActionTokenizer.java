@@ -23,8 +23,6 @@ public final class UniformActionTokenizer implements ActionTokenizer {
   private final TokenRange[] ranges;
   /** centres[d][bin], evaluated once with the formula above so decode is a table lookup. */
   private final double[][] centres;
-  /** binOf[d]: the bin formula of dimension d as exact thresholds in raw units. */
-  private final StepThresholds[] binOf;
 
   UniformActionTokenizer(ActionProfile profile) {
     if (profile.scheme() != Scheme.UNIFORM) {
@@ -38,7 +36,6 @@ public final class UniformActionTokenizer implements ActionTokenizer {
     firstToken = new int[dims];
     ranges = new TokenRange[dims];
     centres = new double[dims][bins];
-    binOf = new StepThresholds[dims];
     for (int d = 0; d < dims; d++) {
       ActionDimension dim = profile.dimensions().get(d);
       low[d] = dim.low();
@@ -48,8 +45,6 @@ public final class UniformActionTokenizer implements ActionTokenizer {
       for (int b = 0; b < bins; b++) {
         centres[d][b] = low[d] + (b + 0.5) * (high[d] - low[d]) / bins;
       }
-      int dimension = d;
-      binOf[d] = new StepThresholds(x -> bin(dimension, x), bins - 1);
     }
   }
 
@@ -77,26 +72,27 @@ public final class UniformActionTokenizer implements ActionTokenizer {
     if (!Double.isFinite(value)) {
       throw InvalidActionException.nonFinite(0, dimension, profile.dimensions().get(dimension).name(), value);
     }
-    return firstToken[dimension] + binOf[dimension].apply(value);
+    return firstToken[dimension] + bin(dimension, value);
   }
 
   @Override
   public void encode(double[] actions, int actionOffset, int[] tokens, int tokenOffset, int count) {
-    int dims = binOf.length;
+    int dims = low.length;
     for (int a = 0, i = 0; a < count; a++) {
       for (int d = 0; d < dims; d++, i++) {
         double value = actions[actionOffset + i];
         if (!Double.isFinite(value)) {
           throw InvalidActionException.nonFinite(a, d, profile.dimensions().get(d).name(), value);
         }
-        tokens[tokenOffset + i] = firstToken[d] + binOf[d].apply(value);
+        // The formula is cheap and branch-free here (unlike OpenVLA's), so it is evaluated directly.
+        tokens[tokenOffset + i] = firstToken[d] + bin(d, value);
       }
     }
   }
 
   @Override
   public void decode(int[] tokens, int tokenOffset, double[] actions, int actionOffset, int count) {
-    int dims = binOf.length;
+    int dims = low.length;
     for (int s = 0, i = 0; s < count; s++) {
       for (int d = 0; d < dims; d++, i++) {
         int b = tokens[tokenOffset + i] - firstToken[d];

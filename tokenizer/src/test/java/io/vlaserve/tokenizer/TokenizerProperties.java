@@ -124,21 +124,12 @@ class TokenizerProperties {
     OpenVlaActionTokenizer openVla = (OpenVlaActionTokenizer) WIDOWX;
     assertEquals(32000 - openVla.digitizeReference(dimension, value), openVla.encodeValue(dimension, value),
         () -> "openvla dim " + dimension + " value " + value);
-    UniformActionTokenizer uniform = (UniformActionTokenizer) EEF;
-    assertEquals(uniform.allowedTokens(dimension).first() + uniform.bin(dimension, value),
-        uniform.encodeValue(dimension, value), () -> "uniform dim " + dimension + " value " + value);
   }
 
   @Property(tries = 300)
-  void thresholdEncodingEqualsTheFormulaForAnyProfile(@ForAll("bounds") Bounds bounds,
+  void openVlaThresholdEncodingEqualsTheFormulaForAnyStatistics(@ForAll("bounds") Bounds bounds,
       @ForAll("anyFinite") double value, @ForAll @DoubleRange(min = 0, max = 1) double position) {
-    ActionProfile uniformProfile = new ActionProfile("u", Scheme.UNIFORM, bounds.bins(), TokenLayout.SHARED, 0, 0,
-        List.of(ActionDimension.uniform("x", bounds.low(), bounds.high())), "test");
-    UniformActionTokenizer uniform = (UniformActionTokenizer) uniformProfile.tokenizer();
     double inside = bounds.low() + position * (bounds.high() - bounds.low());
-    for (double x : new double[] {value, inside, Math.nextUp(inside), Math.nextDown(inside)}) {
-      assertEquals(uniform.bin(0, x), uniform.encodeValue(0, x), () -> "uniform " + bounds + " value " + x);
-    }
     ActionProfile openVlaProfile = new ActionProfile("o", Scheme.OPENVLA, Math.min(bounds.bins(), 1024) + 1,
         TokenLayout.SHARED, 0, 40000, List.of(new ActionDimension("x", bounds.low(), bounds.high(), true, false)), "test");
     OpenVlaActionTokenizer openVla = (OpenVlaActionTokenizer) openVlaProfile.tokenizer();

@@ -1,0 +1,141 @@
+package io.vlaserve.dataset;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vlaserve.sim.task.TaskKind;
+import io.vlaserve.tokenizer.ActionTokenizer;
+import io.vlaserve.tokenizer.DatasetStatistics;
+import io.vlaserve.tokenizer.ProfileFiles;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DemonstrationGeneratorTest {
+  @TempDir static Path dir;
+  private DemonstrationGenerator.Summary summary;
+  private JsonNode meta;
+
+  @BeforeAll
+  void generate() throws Exception {
+    GeneratorConfig config = new GeneratorConfig(12, 5, 32, List.of(TaskKind.values()), 2, 4, 1.0, 0.3, 1.0);
+    List<String> progress = new ArrayList<>();
+    summary = new DemonstrationGenerator(config).generate(dir, "test", progress::add);
+    meta = JsonMapper.builder().build().readTree(dir.resolve("meta.json").toFile());
+  }
+
+  @Test
+  void everyArrayHasOneRowPerStepAndTheDocumentedShape() throws Exception {
+    long steps = summary.steps();
+    assertEquals(12, summary.episodes());
+    assertTrue(steps > 12 * 5, "several steps per episode");
+    assertArrayEquals(new int[] {(int) steps, 32, 32, 3}, NpyArray.read(dir.resolve("images.npy")).shape());
+    assertArrayEquals(new int[] {(int) steps, 8}, NpyArray.read(dir.resolve("proprio.npy")).shape());
+    assertArrayEquals(new int[] {(int) steps, 7}, NpyArray.read(dir.resolve("actions.npy")).shape());
+    assertArrayEquals(new int[] {(int) steps, 7}, NpyArray.read(dir.resolve("action_tokens.npy")).shape());
+    for (String file : List.of("instruction_ids", "task_ids", "episode_ids", "subgoal_index", "step_in_subgoal")) {
+      NpyArray array = NpyArray.read(dir.resolve(file + ".npy"));
+      assertArrayEquals(new int[] {(int) steps}, array.shape(), file);
+      assertEquals("<i4", array.descr(), file);
+    }
+    assertEquals("|u1", NpyArray.read(dir.resolve("images.npy")).descr());
+    assertEquals(steps, meta.get("steps").asLong());
+  }
+
+  @Test
+  void tokensAreTheProjectTokenizersEncodingOfTheLabels() throws Exception {
+    ActionTokenizer tokenizer = ProfileFiles.parse(meta.get("tokenizer_profile").toString(), "meta").tokenizer();
+    assertEquals(64, tokenizer.allowedTokens(0).first(), "action tokens follow the 64 text slots");
+    assertEquals(319, tokenizer.allowedTokens(6).last());
+    NpyArray actions = NpyArray.read(dir.resolve("actions.npy"));
+    NpyArray tokens = NpyArray.read(dir.resolve("action_tokens.npy"));
+    double[] action = new double[7];
+    for (int row = 0; row < summary.steps(); row++) {
+      for (int d = 0; d < 7; d++) {
+        action[d] = actions.getDouble(row * 7L + d);
+      }
+      int[] expected = tokenizer.encode(action);
+      for (int d = 0; d < 7; d++) {
+        assertEquals(expected[d], tokens.getInt(row * 7L + d), "row " + row + " dim " + d);
+      }
+    }
+  }
+
+  @Test
+  void statisticsAreOpenVlaFormatWithTheGripperUnmasked() throws Exception {
+    DatasetStatistics statistics = DatasetStatistics.read(dir.resolve("dataset_statistics.json"));
+    var action = statistics.action("tiny_sim");
+    assertFalse(action.mask()[6]);
+    assertTrue(action.mask()[0]);
+    NpyArray actions = NpyArray.read(dir.resolve("actions.npy"));
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    for (int row = 0; row < summary.steps(); row++) {
+      min = Math.min(min, actions.getDouble(row * 7L));
+      max = Math.max(max, actions.getDouble(row * 7L));
+    }
+    assertEquals(min, action.min()[0]);
+    assertEquals(max, action.max()[0]);
+    assertTrue(action.q01()[0] >= min && action.q01()[0] <= action.q99()[0] && action.q99()[0] <= max);
+    JsonNode raw = JsonMapper.builder().build().readTree(dir.resolve("dataset_statistics.json").toFile());
+    assertEquals(summary.steps(), raw.at("/tiny_sim/num_transitions").asLong());
+    assertEquals(12, raw.at("/tiny_sim/num_trajectories").asInt());
+  }
+
+  @Test
+  void episodesAreContiguousAndSegmentsRestartTheirStepCounter() throws Exception {
+    NpyArray episodes = NpyArray.read(dir.resolve("episode_ids.npy"));
+    NpyArray subgoals = NpyArray.read(dir.resolve("subgoal_index.npy"));
+    NpyArray stepInSubgoal = NpyArray.read(dir.resolve("step_in_subgoal.npy"));
+    NpyArray instructions = NpyArray.read(dir.resolve("instruction_ids.npy"));
+    int instructionCount = meta.get("instructions").size();
+    for (int row = 1; row < summary.steps(); row++) {
+      int episode = episodes.getInt(row);
+      int previous = episodes.getInt(row - 1);
+      assertTrue(episode == previous || episode == previous + 1, "contiguous episodes");
+      boolean newSegment = episode != previous || subgoals.getInt(row) != subgoals.getInt(row - 1);
+      assertEquals(newSegment ? 0 : stepInSubgoal.getInt(row - 1) + 1, stepInSubgoal.getInt(row), "row " + row);
+      assertTrue(instructions.getInt(row) >= 0 && instructions.getInt(row) < instructionCount);
+    }
+  }
+
+  @Test
+  void theTextVocabularyCoversEveryInstructionInSixtyFourSlots() {
+    List<String> vocab = DemonstrationGenerator.textVocabulary();
+    assertEquals(64, vocab.size());
+    assertEquals(List.of("<pad>", "<bos>", "<eos>", "<unk>"), vocab.subList(0, 4));
+    for (String instruction : DemonstrationGenerator.allInstructions()) {
+      for (String word : instruction.split(" ")) {
+        assertTrue(vocab.contains(word), word);
+      }
+    }
+  }
+
+  @Test
+  void theSameSeedGivesTheSameBytes(@TempDir Path other) throws Exception {
+    GeneratorConfig config = new GeneratorConfig(12, 5, 32, List.of(TaskKind.values()), 2, 4, 1.0, 0.3, 1.0);
+    new DemonstrationGenerator(config).generate(other, "test", line -> {});
+    for (String file : List.of("images.npy", "actions.npy", "action_tokens.npy", "dataset_statistics.json")) {
+      assertArrayEquals(Files.readAllBytes(dir.resolve(file)), Files.readAllBytes(other.resolve(file)), file);
+    }
+  }
+
+  @Test
+  void quantilesFollowNumpysLinearMethod() {
+    double[] sorted = {1, 2, 3, 4, 10};
+    // np.quantile([1,2,3,4,10], [0.01, 0.5, 0.99]) == [1.04, 3.0, 9.76]
+    assertEquals(1.04, Quantiles.quantile(sorted, 0.01), 1e-12);
+    assertEquals(3.0, Quantiles.quantile(sorted, 0.5));
+    assertEquals(9.76, Quantiles.quantile(sorted, 0.99), 1e-12);
+  }
+}
