@@ -5,4 +5,4 @@
  * the engines (ONNX Runtime, TensorRT), masked KV-cache decoding and the Spring Boot app arrive
  * with the policy-service core issue, continuous batching with the policy-at-scale issue.
  */
-package io.vlaserve.policy;
+package io.vlaserve.policy.server;

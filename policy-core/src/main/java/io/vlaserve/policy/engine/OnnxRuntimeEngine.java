@@ -1,0 +1,211 @@
+package io.vlaserve.policy.engine;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.vlaserve.policy.model.ModelPackage;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Runs a model package's graphs with ONNX Runtime on the CPU. Sessions are shared and thread-safe;
+ * each {@link KvCache} owns two direct buffers of its final size and ONNX Runtime writes every
+ * step's {@code present_kv} straight into the one not being read (pinned outputs), so decoding copies
+ * no cache memory and allocates no cache per token.
+ */
+public final class OnnxRuntimeEngine implements VlaEngine {
+  private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
+  private final OrtSession prefill;
+  private final OrtSession decode;
+  private final ModelPackage model;
+  private final int threads;
+
+  /**
+   * @param intraOpThreads threads ONNX Runtime may use inside one graph run (1 suits many concurrent
+   *     small runs; more suits one large batch)
+   */
+  public OnnxRuntimeEngine(ModelPackage model, int intraOpThreads) {
+    this.model = model;
+    this.threads = intraOpThreads;
+    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+      options.setIntraOpNumThreads(intraOpThreads);
+      options.setInterOpNumThreads(1);
+      options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      this.prefill = environment.createSession(model.prefillGraph().toString(), options);
+      this.decode = environment.createSession(model.decodeGraph().toString(), options);
+    } catch (OrtException e) {
+      throw new EngineException("ONNX Runtime could not load " + model.directory() + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String name() {
+    return "onnxruntime-cpu";
+  }
+
+  /** Intra-op threads per graph run. */
+  public int threads() {
+    return threads;
+  }
+
+  @Override
+  public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
+    int b = batch.size();
+    int t0 = model.promptLength();
+    OrtKvCache cache = new OrtKvCache(b, t0 + maxNewTokens);
+    ByteBuffer image = ByteBuffer.allocateDirect(batch.images().length).put(batch.images()).flip();
+    LongBuffer instruction = directLongs(batch.instructionIds().length).put(batch.instructionIds()).flip();
+    FloatBuffer proprio = directFloats(batch.proprio().length).put(batch.proprio()).flip();
+    Map<String, OnnxTensor> inputs = new HashMap<>();
+    Map<String, OnnxValue> outputs = new HashMap<>();
+    try {
+      inputs.put("image", OnnxTensor.createTensor(environment, image,
+          new long[] {b, model.imageHeight(), model.imageWidth(), 3}, OnnxJavaType.UINT8));
+      inputs.put("instruction_ids", OnnxTensor.createTensor(environment, instruction,
+          new long[] {b, model.text().maxTokens()}));
+      inputs.put("proprio", OnnxTensor.createTensor(environment, proprio, new long[] {b, model.proprioNames().size()}));
+      outputs.put("logits", cache.logitsTensor(environment));
+      outputs.put("present_kv", cache.writeTensor(environment, t0));
+      try (OrtSession.Result ignored = prefill.run(inputs, outputs)) {
+        cache.advance(t0);
+        cache.copyLogits(logits);
+      }
+      return cache;
+    } catch (OrtException | RuntimeException e) {
+      cache.close();
+      throw new EngineException("prefill failed: " + e.getMessage(), e);
+    } finally {
+      inputs.values().forEach(OnnxTensor::close);
+      outputs.values().forEach(OnnxValue::close);
+    }
+  }
+
+  @Override
+  public void decode(KvCache kvCache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits) {
+    OrtKvCache cache = (OrtKvCache) kvCache;
+    int b = cache.batchSize();
+    int t = cache.length();
+    if (t + 1 > cache.capacity) {
+      throw new EngineException("KV cache full: " + t + " positions (sized for " + cache.capacity + ")");
+    }
+    Map<String, OnnxTensor> inputs = new HashMap<>();
+    Map<String, OnnxValue> outputs = new HashMap<>();
+    try {
+      cache.tokens.clear().put(tokenIds, 0, b).flip();
+      cache.positions.clear().put(positionIds, 0, b).flip();
+      cache.mask.clear().put(attentionMask, 0, b * (t + 1)).flip();
+      inputs.put("token_ids", OnnxTensor.createTensor(environment, cache.tokens, new long[] {b, 1}));
+      inputs.put("position_ids", OnnxTensor.createTensor(environment, cache.positions, new long[] {b, 1}));
+      inputs.put("attention_mask", OnnxTensor.createTensor(environment, cache.mask, new long[] {b, t + 1}));
+      inputs.put("past_kv", cache.readTensor(environment, t));
+      outputs.put("logits", cache.logitsTensor(environment));
+      outputs.put("present_kv", cache.writeTensor(environment, t + 1));
+      try (OrtSession.Result ignored = decode.run(inputs, outputs)) {
+        cache.advance(t + 1);
+        cache.copyLogits(logits);
+      }
+    } catch (OrtException e) {
+      throw new EngineException("decode failed at position " + t + ": " + e.getMessage(), e);
+    } finally {
+      inputs.values().forEach(OnnxTensor::close);
+      outputs.values().forEach(OnnxValue::close);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      prefill.close();
+      decode.close();
+    } catch (OrtException e) {
+      throw new EngineException("closing ONNX Runtime sessions failed", e);
+    }
+  }
+
+  private static FloatBuffer directFloats(int count) {
+    return ByteBuffer.allocateDirect(count * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+  }
+
+  private static LongBuffer directLongs(int count) {
+    return ByteBuffer.allocateDirect(count * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+  }
+
+  /** Two cache buffers used alternately: one is read as past_kv while the other receives present_kv. */
+  private final class OrtKvCache implements KvCache {
+    private final int batch;
+    private final int capacity;
+    private final FloatBuffer[] buffers = new FloatBuffer[2];
+    private final FloatBuffer logitBuffer;
+    final LongBuffer tokens;
+    final LongBuffer positions;
+    final FloatBuffer mask;
+    private int current;
+    private int length;
+
+    OrtKvCache(int batch, int capacity) {
+      this.batch = batch;
+      this.capacity = capacity;
+      long elements = (long) model.layers() * 2 * batch * model.heads() * capacity * model.headDim();
+      if (elements > Integer.MAX_VALUE / 4) {
+        throw new EngineException("KV cache of " + elements + " floats is too large for one buffer");
+      }
+      buffers[0] = directFloats((int) elements);
+      buffers[1] = directFloats((int) elements);
+      logitBuffer = directFloats(batch * model.vocabSize());
+      tokens = directLongs(batch);
+      positions = directLongs(batch);
+      mask = directFloats(batch * capacity);
+    }
+
+    private long[] shape(int positions) {
+      return new long[] {model.layers(), 2, batch, model.heads(), positions, model.headDim()};
+    }
+
+    private int elements(int positions) {
+      return model.layers() * 2 * batch * model.heads() * positions * model.headDim();
+    }
+
+    OnnxTensor readTensor(OrtEnvironment env, int positions) throws OrtException {
+      return OnnxTensor.createTensor(env, buffers[current].slice(0, elements(positions)), shape(positions));
+    }
+
+    OnnxTensor writeTensor(OrtEnvironment env, int positions) throws OrtException {
+      return OnnxTensor.createTensor(env, buffers[1 - current].slice(0, elements(positions)), shape(positions));
+    }
+
+    OnnxTensor logitsTensor(OrtEnvironment env) throws OrtException {
+      return OnnxTensor.createTensor(env, logitBuffer.clear(), new long[] {batch, model.vocabSize()});
+    }
+
+    void advance(int newLength) {
+      current = 1 - current;
+      length = newLength;
+    }
+
+    void copyLogits(float[] out) {
+      logitBuffer.clear().get(out, 0, batch * model.vocabSize());
+    }
+
+    @Override
+    public int batchSize() {
+      return batch;
+    }
+
+    @Override
+    public int length() {
+      return length;
+    }
+
+    @Override
+    public void close() {
+      // Direct buffers are freed with their owner; nothing native is held between calls.
+    }
+  }
+}

@@ -1,0 +1,33 @@
+package io.vlaserve.policy.engine;
+
+/**
+ * Runs a VLA's two graphs: prefill a batch of prompts, then decode one token per sequence at a
+ * time against the KV cache. Implementations: {@link OnnxRuntimeEngine} (CPU, the default) and the
+ * TensorRT engine where CUDA is present. Thread-safe for concurrent calls on different caches.
+ */
+public interface VlaEngine extends AutoCloseable {
+
+  /** E.g. {@code "onnxruntime-cpu"}. */
+  String name();
+
+  /**
+   * Runs the prompts and returns their cache.
+   *
+   * @param logits receives {@code B * V} next-token logits for the last prompt position
+   * @param maxNewTokens tokens the caller will decode at most, so the cache can be sized once
+   */
+  KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens);
+
+  /**
+   * Appends one token per sequence and advances {@code cache} in place.
+   *
+   * @param tokenIds {@code B} tokens chosen at the previous position
+   * @param positionIds {@code B} positions of those tokens
+   * @param attentionMask {@code B * (cache.length() + 1)}: 1 to attend, 0 to ignore
+   * @param logits receives {@code B * V} next-token logits
+   */
+  void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits);
+
+  @Override
+  void close();
+}

@@ -1,0 +1,197 @@
+package io.vlaserve.policy.model;
+
+import io.vlaserve.tokenizer.ActionProfile;
+import io.vlaserve.tokenizer.ProfileFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A model package on disk (docs/model-package.md): the {@code model.json} manifest, validated, with
+ * paths resolved against the package folder. Immutable.
+ *
+ * @param directory the package folder
+ * @param name model name, e.g. "tiny-vla"
+ * @param version model version
+ * @param prefillGraph path of the prefill ONNX graph
+ * @param decodeGraph path of the decode ONNX graph
+ * @param camera the camera the model sees
+ * @param imageWidth input width in pixels
+ * @param imageHeight input height in pixels
+ * @param text the instruction vocabulary
+ * @param proprioNames proprioception the model reads, in order
+ * @param actionProfile the action tokenizer profile (token slices for masking, un-normalisation)
+ * @param chunkLength steps per action chunk (H)
+ * @param stepPeriod time between chunk steps
+ * @param vocabSize logits per position (V)
+ * @param layers transformer layers (N in the KV cache shape)
+ * @param heads attention heads
+ * @param headDim size of one head
+ * @param promptLength prompt positions (T0)
+ * @param skills instructions the model was trained on
+ * @param parityFile parity cases, or null
+ * @param parityTolerance largest allowed logit difference in the parity check
+ * @param manifest the whole manifest, for metadata not modelled here (training, metrics)
+ */
+public record ModelPackage(
+    Path directory,
+    String name,
+    String version,
+    Path prefillGraph,
+    Path decodeGraph,
+    String camera,
+    int imageWidth,
+    int imageHeight,
+    TextVocabulary text,
+    List<String> proprioNames,
+    ActionProfile actionProfile,
+    int chunkLength,
+    Duration stepPeriod,
+    int vocabSize,
+    int layers,
+    int heads,
+    int headDim,
+    int promptLength,
+    List<String> skills,
+    Path parityFile,
+    double parityTolerance,
+    JsonNode manifest) {
+
+  public static final String FORMAT = "vla-serve-model/1";
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** Action dimensions per step. */
+  public int actionDimensions() {
+    return actionProfile.dimensionCount();
+  }
+
+  /** Reads and validates {@code directory/model.json}. */
+  public static ModelPackage load(Path directory) {
+    Path manifestFile = directory.resolve("model.json");
+    if (!Files.isRegularFile(manifestFile)) {
+      throw new InvalidModelPackageException(manifestFile + " not found (expected a model package folder with model.json;"
+          + " see docs/model-package.md)");
+    }
+    JsonNode root;
+    try {
+      root = JSON.readTree(Files.readString(manifestFile));
+    } catch (IOException | JacksonException e) {
+      throw new InvalidModelPackageException(manifestFile + ": not readable JSON (" + e.getMessage() + ")", e);
+    }
+    Reader m = new Reader(root, manifestFile.toString());
+    String format = m.text("format");
+    if (!FORMAT.equals(format)) {
+      throw new InvalidModelPackageException(manifestFile + ": format \"" + format + "\" (expected: \"" + FORMAT + "\")");
+    }
+    JsonNode action = m.object("action");
+    ActionProfile profile;
+    try {
+      profile = ProfileFiles.parse(m.object(action, "action.profile").toString(), manifestFile + "#action.profile");
+    } catch (RuntimeException e) {
+      throw new InvalidModelPackageException(e.getMessage(), e);
+    }
+    JsonNode architecture = m.object("architecture");
+    JsonNode image = m.object("image");
+    JsonNode graphs = m.object("graphs");
+    JsonNode parity = root.get("parity");
+    int vocabSize = m.integer(root, "vocab_size");
+    if (profile.tokenizer().allowedTokens(profile.dimensionCount() - 1).last() >= vocabSize) {
+      throw new InvalidModelPackageException(manifestFile + ": action tokens reach "
+          + profile.tokenizer().allowedTokens(profile.dimensionCount() - 1).last() + " (expected: < vocab_size " + vocabSize + ")");
+    }
+    return new ModelPackage(
+        directory,
+        m.text("name"),
+        m.text("version"),
+        m.file(directory, m.text(graphs, "prefill")),
+        m.file(directory, m.text(graphs, "decode")),
+        image.has("camera") ? m.text(image, "camera") : "third_person",
+        m.integer(image, "width"),
+        m.integer(image, "height"),
+        TextVocabulary.fromManifest(m.object("text"), manifestFile.toString()),
+        m.strings(root, "proprio_names"),
+        profile,
+        m.integer(action, "chunk_length"),
+        Duration.ofNanos(Math.round(m.number(action, "step_period_s") * 1e9)),
+        vocabSize,
+        m.integer(architecture, "layers"),
+        m.integer(architecture, "heads"),
+        m.integer(architecture, "head_dim"),
+        m.integer(architecture, "prompt_length"),
+        root.has("skills") ? m.strings(root, "skills") : List.of(),
+        parity == null ? null : m.file(directory, m.text(parity, "file")),
+        parity == null ? 0 : m.number(parity, "tolerance"),
+        root);
+  }
+
+  /** Typed access to manifest fields with errors that name the field. */
+  private record Reader(JsonNode root, String source) {
+    JsonNode object(String field) {
+      return object(root, field);
+    }
+
+    JsonNode object(JsonNode node, String field) {
+      String leaf = field.contains(".") ? field.substring(field.lastIndexOf('.') + 1) : field;
+      JsonNode value = node.get(leaf);
+      if (value == null || !value.isObject()) {
+        throw new InvalidModelPackageException(source + ": " + field + ": missing (expected: an object)");
+      }
+      return value;
+    }
+
+    String text(String field) {
+      return text(root, field);
+    }
+
+    String text(JsonNode node, String field) {
+      JsonNode value = node.get(field);
+      if (value == null || !value.isString()) {
+        throw new InvalidModelPackageException(source + ": " + field + ": " + value + " (expected: a string)");
+      }
+      return value.stringValue();
+    }
+
+    int integer(JsonNode node, String field) {
+      JsonNode value = node.get(field);
+      if (value == null || !value.isIntegralNumber() || value.intValue() <= 0) {
+        throw new InvalidModelPackageException(source + ": " + field + ": " + value + " (expected: a positive integer)");
+      }
+      return value.intValue();
+    }
+
+    double number(JsonNode node, String field) {
+      JsonNode value = node.get(field);
+      if (value == null || !value.isNumber() || !(value.doubleValue() > 0)) {
+        throw new InvalidModelPackageException(source + ": " + field + ": " + value + " (expected: a positive number)");
+      }
+      return value.doubleValue();
+    }
+
+    List<String> strings(JsonNode node, String field) {
+      JsonNode value = node.get(field);
+      if (value == null || !value.isArray()) {
+        throw new InvalidModelPackageException(source + ": " + field + ": " + value + " (expected: an array of strings)");
+      }
+      List<String> out = new ArrayList<>();
+      value.forEach(v -> out.add(v.asString()));
+      return List.copyOf(out);
+    }
+
+    Path file(Path directory, String name) {
+      Path file = directory.resolve(name).normalize();
+      if (!file.startsWith(directory.normalize())) {
+        throw new InvalidModelPackageException(source + ": " + name + " points outside the package folder");
+      }
+      if (!Files.isRegularFile(file)) {
+        throw new InvalidModelPackageException(source + ": " + file + " not found (named in model.json)");
+      }
+      return file;
+    }
+  }
+}
