@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         TokenizeCommand.class,
         ProfilesCommand.class,
         DatasetCommand.class,
+        EvalCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class VlaCommand implements Runnable {

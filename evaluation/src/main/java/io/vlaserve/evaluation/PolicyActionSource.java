@@ -1,0 +1,53 @@
+package io.vlaserve.evaluation;
+
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.VlaPolicy;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.sim.WorldState;
+import io.vlaserve.sim.task.Subgoal;
+import java.util.Arrays;
+
+/**
+ * The policy under test: one chunk per call, of which the first {@code executeSteps} actions are
+ * executed before the policy sees the world again (receding horizon).
+ */
+public final class PolicyActionSource implements ActionSource {
+  private final VlaPolicy policy;
+  private final int executeSteps;
+  private final SamplingParams sampling;
+  private long inferences;
+  private long inferenceNanos;
+
+  public PolicyActionSource(VlaPolicy policy, int executeSteps, SamplingParams sampling) {
+    if (executeSteps < 1 || executeSteps > policy.model().chunkLength()) {
+      throw new IllegalArgumentException("execute steps: " + executeSteps + " (expected: 1.."
+          + policy.model().chunkLength() + ", the model's chunk length)");
+    }
+    this.policy = policy;
+    this.executeSteps = executeSteps;
+    this.sampling = sampling;
+  }
+
+  @Override
+  public double[][] act(WorldState state, byte[] image, Subgoal subgoal) {
+    double[] proprio = state.proprio();
+    float[] values = new float[proprio.length];
+    for (int i = 0; i < proprio.length; i++) {
+      values[i] = (float) proprio[i];
+    }
+    long started = System.nanoTime();
+    double[][] chunk = policy.infer(new PolicyRequest(image, subgoal.instruction(), values,
+        policy.model().chunkLength(), sampling)).actions();
+    inferenceNanos += System.nanoTime() - started;
+    inferences++;
+    return Arrays.copyOf(chunk, executeSteps);
+  }
+
+  public long inferences() {
+    return inferences;
+  }
+
+  public double meanInferenceMillis() {
+    return inferences == 0 ? 0 : inferenceNanos / 1e6 / inferences;
+  }
+}
