@@ -23,6 +23,10 @@ final class StepThresholds {
   private final int base;
   private final double first;
   private final double inverseSpacing;
+  /** First finite level (t[lo]); the half-level-biased guess is measured from it. */
+  private final int lo;
+  /** True when the biased guess provably lands on f(x) - 1 or f(x) for every x (checked once). */
+  private final boolean oneStep;
 
   /**
    * @param function the reference step function, non-decreasing on finite doubles
@@ -48,6 +52,33 @@ final class StepThresholds {
     // Without a finite, evenly spaced run (e.g. a constant dimension) the exact search alone decides.
     first = spaced ? levels[lo] : 0;
     inverseSpacing = spaced ? (hi - lo) / span : 0;
+    this.lo = lo;
+    this.oneStep = spaced && hi == steps && guessLandsWithinOneLevelBelow();
+  }
+
+  /**
+   * The biased guess is monotone in x, so checking both ends of every level's interval proves it
+   * lies in {k - 1, k} for every x of level k.
+   */
+  private boolean guessLandsWithinOneLevelBelow() {
+    for (int k = lo; k < steps; k++) {
+      int atStart = biasedGuess(levels[k]);
+      int atEnd = biasedGuess(Math.nextDown(levels[k + 1]));
+      if (atStart < k - 1 || atStart > k || atEnd < k - 1 || atEnd > k) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@code floor(position - 0.5)}: half a level low, clamped to [base, steps - 1]. */
+  private int biasedGuess(double x) {
+    double position = (x - first) * inverseSpacing - 0.5;
+    if (position >= steps) {
+      return steps - 1; // clamp before converting: (int) saturates and lo + it would wrap
+    }
+    int k = lo + (position <= -1 ? -1 : (int) Math.floor(position));
+    return k < base ? base : (k > steps - 1 ? steps - 1 : k);
   }
 
   private static double smallestReaching(DoubleToIntFunction function, int level) {
@@ -79,6 +110,10 @@ final class StepThresholds {
 
   /** {@code f(x)} for a finite {@code x}. */
   int apply(double x) {
+    if (oneStep) {
+      int k = biasedGuess(x);
+      return k + (levels[k + 1] <= x ? 1 : 0);
+    }
     double guess = (x - first) * inverseSpacing;
     int k = base + (guess <= 0 ? 0 : guess >= steps ? steps : (int) guess);
     if (k > steps) {
