@@ -1,4 +1,4 @@
-package io.vlaserve.tokenizer.server;
+package io.vlaserve.service;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -6,13 +6,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.event.EventListener;
 import org.springframework.grpc.server.lifecycle.GrpcServerStartedEvent;
-import org.springframework.stereotype.Component;
 
 /**
  * The port the gRPC server actually bound (useful with {@code spring.grpc.server.port=0}); logged
  * once at start-up so operators and launch scripts see where to connect.
  */
-@Component
+
 public class GrpcServerPort {
   private static final Logger log = LoggerFactory.getLogger(GrpcServerPort.class);
   private final CompletableFuture<Integer> port = new CompletableFuture<>();
