@@ -1,0 +1,333 @@
+package io.vlaserve.controller.server;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.controller.ChunkVerdict;
+import io.vlaserve.controller.ControllerStateException;
+import io.vlaserve.controller.ExecutionMode;
+import io.vlaserve.controller.ExecutionSettings;
+import io.vlaserve.controller.ExecutionSnapshot;
+import io.vlaserve.controller.InvalidChunkException;
+import io.vlaserve.controller.v1.ChunkAccepted;
+import io.vlaserve.controller.v1.ChunkRejected;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecuteRequest;
+import io.vlaserve.controller.v1.ExecuteResponse;
+import io.vlaserve.controller.v1.ExecuteStart;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.GetSafetyLimitsRequest;
+import io.vlaserve.controller.v1.HaltRequest;
+import io.vlaserve.controller.v1.HaltResponse;
+import io.vlaserve.controller.v1.ResumeRequest;
+import io.vlaserve.controller.v1.ResumeResponse;
+import io.vlaserve.controller.v1.SafetyLimits;
+import io.vlaserve.controller.v1.SetSafetyLimitsRequest;
+import io.vlaserve.controller.v1.StreamStateRequest;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import jakarta.annotation.PreDestroy;
+import org.springframework.stereotype.Service;
+
+/**
+ * {@code vla.controller.v1.ControllerBridge}: a thin adapter from RPCs to the robots'
+ * {@link io.vlaserve.controller.RobotController}s. Errors become statuses in
+ * {@link ControllerStatus} only. Thread-safe: per-call state lives in the call's own objects.
+ */
+@Service
+public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBridgeImplBase {
+  /** How long Halt and Resume wait for the loop to apply them before answering anyway. */
+  private static final long APPLY_TIMEOUT_MILLIS = 200;
+  /** How often streams check whether a state message is due. */
+  private static final long STATE_POLL_NANOS = 2_000_000;
+
+  private final RobotFleet fleet;
+  private final ControllerProperties properties;
+  private final ControllerMetrics metrics;
+  private final ProtoTime time = ProtoTime.system();
+  private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1,
+      Thread.ofPlatform().name("controller-state").daemon(true).factory());
+
+  public ControllerBridgeService(RobotFleet fleet, ControllerProperties properties, ControllerMetrics metrics) {
+    this.fleet = fleet;
+    this.properties = properties;
+    this.metrics = metrics;
+  }
+
+  /** Stops the state timer when the application context closes. */
+  @PreDestroy
+  void close() {
+    scheduler.shutdownNow();
+  }
+
+  // ------------------------------------------------------------------ Execute
+
+  @Override
+  public StreamObserver<ExecuteRequest> execute(StreamObserver<ExecuteResponse> responses) {
+    return new ExecuteCall((ServerCallStreamObserver<ExecuteResponse>) responses);
+  }
+
+  /**
+   * One Execute stream: {@code start}, then chunks. Answers each chunk at once, forwards the robot's
+   * safety events, and sends state at the requested period (states are skipped while the client is
+   * not reading; answers and events never are). Closing the stream, either side, makes the robot
+   * decelerate to a hold. Every write to the client is synchronized on this call.
+   */
+  private final class ExecuteCall implements StreamObserver<ExecuteRequest> {
+    private final ServerCallStreamObserver<ExecuteResponse> responses;
+    private Robot robot;
+    private ExecutionSettings settings;
+    private long statePeriodNanos;
+    private long lastChunkPeriodNanos;
+    private long lastStateNanos;
+    private Runnable unsubscribe;
+    private ScheduledFuture<?> stateTask;
+    private boolean closed;
+
+    ExecuteCall(ServerCallStreamObserver<ExecuteResponse> responses) {
+      this.responses = responses;
+      responses.setOnCancelHandler(this::release);
+    }
+
+    @Override
+    public void onNext(ExecuteRequest request) {
+      try {
+        switch (request.getMessageCase()) {
+          case START -> start(request.getStart());
+          case CHUNK -> chunk(request.getChunk());
+          case MESSAGE_NOT_SET -> throw new InvalidRequestException(
+              "ExecuteRequest: empty (expected: start first, then chunks)");
+        }
+      } catch (RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void start(ExecuteStart start) {
+      if (robot != null) {
+        throw new InvalidRequestException("start: sent twice (expected: one start, then chunks)");
+      }
+      if (!start.hasRobot() || start.getRobot().getRobotId().isEmpty()) {
+        throw new InvalidRequestException("start.robot.robot_id: empty (expected: the robot to drive, e.g. sim-0)");
+      }
+      Robot target = fleet.robot(start.getRobot().getRobotId());
+      ExecutionSettings requested = ControllerMessages.settings(start, properties.execution());
+      ExecutionMode mode = target.controller().mode();
+      if (mode == ExecutionMode.HALTED || mode == ExecutionMode.ESTOPPED) {
+        throw new ControllerStateException("robot " + target.id() + " is " + (mode == ExecutionMode.HALTED
+            ? "halted" : "e-stopped") + "; call Resume before executing");
+      }
+      target.claim(this);
+      synchronized (this) {
+        robot = target;
+        settings = requested;
+        statePeriodNanos = start.hasStatePeriod() ? ProtoTime.nanos(start.getStatePeriod()) : 0;
+        lastChunkPeriodNanos = properties.execution().statePeriod().toNanos();
+        unsubscribe = robot.subscribe(event -> send(ExecuteResponse.newBuilder()
+            .setSafetyEvent(ControllerMessages.event(event, time)).build()));
+        stateTask = scheduler.scheduleAtFixedRate(this::sendStateIfDue, 0, STATE_POLL_NANOS, TimeUnit.NANOSECONDS);
+      }
+    }
+
+    private void chunk(io.vlaserve.common.v1.ActionChunk chunk) {
+      if (robot == null) {
+        throw new InvalidRequestException("first message: chunk (expected: start, naming the robot to drive)");
+      }
+      ChunkVerdict verdict;
+      try {
+        var parsed = ControllerMessages.chunk(chunk, time, properties.maxChunkSteps());
+        verdict = robot.controller().submit(parsed, settings);
+        if (verdict.accepted()) {
+          synchronized (this) {
+            lastChunkPeriodNanos = parsed.stepPeriodNanos();
+          }
+        }
+      } catch (InvalidChunkException e) {
+        // Refused at the edge: the robot never sees it, and the stream goes on.
+        verdict = new ChunkVerdict(chunk.getChunkId(), ChunkVerdict.Rejection.INVALID, 0, 0, e.getMessage());
+      }
+      metrics.countChunk(robot.id(), verdict);
+      if (verdict.accepted()) {
+        send(ExecuteResponse.newBuilder().setAccepted(ChunkAccepted.newBuilder()
+            .setChunkId(verdict.chunkId())
+            .setSkippedSteps(verdict.skippedSteps())
+            .setObservationAge(ProtoTime.duration(verdict.observationAgeNanos()))).build());
+      } else {
+        send(ExecuteResponse.newBuilder().setRejected(ChunkRejected.newBuilder()
+            .setChunkId(verdict.chunkId())
+            .setCode(ControllerStatus.codeOf(verdict.rejection()).value())
+            .setMessage(verdict.message())).build());
+      }
+    }
+
+    private void sendStateIfDue() {
+      ExecuteResponse state;
+      synchronized (this) {
+        if (closed || robot == null) {
+          return;
+        }
+        long period = statePeriodNanos > 0 ? statePeriodNanos : lastChunkPeriodNanos;
+        long now = System.nanoTime();
+        if (now - lastStateNanos < period || !responses.isReady()) {
+          return;
+        }
+        lastStateNanos = now;
+        state = ExecuteResponse.newBuilder().setState(state(robot)).build();
+      }
+      send(state);
+    }
+
+    private synchronized void send(ExecuteResponse response) {
+      if (!closed) {
+        responses.onNext(response);
+      }
+    }
+
+    private void fail(RuntimeException e) {
+      Status status = ControllerStatus.of(e);
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        release();
+        responses.onError(status.asRuntimeException());
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      release();
+    }
+
+    @Override
+    public void onCompleted() {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        release();
+        responses.onCompleted();
+      }
+    }
+
+    /** Stops the robot's motion and frees it for another stream; idempotent. */
+    private synchronized void release() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (stateTask != null) {
+        stateTask.cancel(false);
+      }
+      if (unsubscribe != null) {
+        unsubscribe.run();
+      }
+      if (robot != null) {
+        robot.controller().requestHold();
+        robot.release(this);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ Halt, Resume
+
+  @Override
+  public void halt(HaltRequest request, StreamObserver<HaltResponse> responses) {
+    try {
+      Robot robot = fleet.robot(request.getRobotId());
+      long mark = robot.tickMark();
+      robot.controller().requestHalt(request.getEmergency(), request.getReason());
+      robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS);
+      responses.onNext(HaltResponse.newBuilder().setState(state(robot)).build());
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      responses.onError(ControllerStatus.of(e).asRuntimeException());
+    }
+  }
+
+  @Override
+  public void resume(ResumeRequest request, StreamObserver<ResumeResponse> responses) {
+    try {
+      Robot robot = fleet.robot(request.getRobotId());
+      long mark = robot.tickMark();
+      robot.controller().resume(request.getConfirmEstopReset());
+      robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS);
+      responses.onNext(ResumeResponse.newBuilder().setState(state(robot)).build());
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      responses.onError(ControllerStatus.of(e).asRuntimeException());
+    }
+  }
+
+  // ------------------------------------------------------------------ StreamState
+
+  @Override
+  public void streamState(StreamStateRequest request, StreamObserver<ExecutionState> responses) {
+    ServerCallStreamObserver<ExecutionState> call = (ServerCallStreamObserver<ExecutionState>) responses;
+    List<Robot> robots;
+    long period;
+    try {
+      robots = request.getRobotId().isEmpty() ? fleet.robots() : List.of(fleet.robot(request.getRobotId()));
+      period = request.hasPeriod() ? ProtoTime.nanos(request.getPeriod()) : 0;
+      if (period < 0) {
+        throw new InvalidRequestException("period: negative (expected: > 0, or 0 for 10 Hz)");
+      }
+    } catch (RuntimeException e) {
+      responses.onError(ControllerStatus.of(e).asRuntimeException());
+      return;
+    }
+    long effective = period == 0 ? 100_000_000 : Math.max(period, 1_000_000);
+    Object lock = new Object();
+    ScheduledFuture<?> task = scheduler.scheduleAtFixedRate(() -> {
+      synchronized (lock) {
+        if (call.isCancelled() || !call.isReady()) {
+          return;
+        }
+        for (Robot robot : robots) {
+          call.onNext(state(robot));
+        }
+      }
+    }, 0, effective, TimeUnit.NANOSECONDS);
+    call.setOnCancelHandler(() -> task.cancel(false));
+  }
+
+  // ------------------------------------------------------------------ safety limits
+
+  @Override
+  public void getSafetyLimits(GetSafetyLimitsRequest request, StreamObserver<SafetyLimits> responses) {
+    try {
+      Robot robot = fleet.robot(request.getRobotId());
+      responses.onNext(ControllerMessages.limits(robot.id(), robot.controller().limits()));
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      responses.onError(ControllerStatus.of(e).asRuntimeException());
+    }
+  }
+
+  @Override
+  public void setSafetyLimits(SetSafetyLimitsRequest request, StreamObserver<SafetyLimits> responses) {
+    try {
+      if (!request.hasLimits()) {
+        throw new InvalidRequestException("limits: missing (expected: the complete safety limits of one robot)");
+      }
+      if (request.getLimits().getRobotId().isEmpty()) {
+        throw new InvalidRequestException("limits.robot_id: empty (expected: the robot whose limits to set)");
+      }
+      Robot robot = fleet.robot(request.getLimits().getRobotId());
+      var limits = ControllerMessages.limits(request.getLimits());
+      robot.controller().setLimits(limits);
+      responses.onNext(ControllerMessages.limits(robot.id(), limits));
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      responses.onError(ControllerStatus.of(e).asRuntimeException());
+    }
+  }
+
+  private ExecutionState state(Robot robot) {
+    ExecutionSnapshot snapshot = robot.state();
+    return ControllerMessages.state(robot.id(), snapshot, metrics.loopStatistics(robot.loop()), time);
+  }
+}

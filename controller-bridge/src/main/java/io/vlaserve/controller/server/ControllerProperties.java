@@ -1,0 +1,132 @@
+package io.vlaserve.controller.server;
+
+import io.vlaserve.controller.ControllerConfig;
+import io.vlaserve.controller.ExecutionSettings;
+import io.vlaserve.controller.Vector3;
+import io.vlaserve.controller.safety.AxisLimit;
+import io.vlaserve.controller.safety.LimitMode;
+import io.vlaserve.controller.safety.SafetyLimits;
+import io.vlaserve.controller.trajectory.Blending;
+import io.vlaserve.controller.trajectory.Interpolation;
+import java.time.Duration;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * The bridge's configuration ({@code vla.controller.*} in application.yml).
+ *
+ * @param rateHz control rate, e.g. 1000 or 500
+ * @param loopThreads dedicated loop threads; robots are spread over them round-robin
+ * @param spin how long before a deadline a loop stops parking and spins
+ * @param simulatedRobots how many simulated robots ({@code sim-0}, {@code sim-1}, ...) to create
+ * @param simulatorSeed seed of {@code sim-0}'s world; {@code sim-i} uses seed + i
+ * @param remoteRobots ids of robots driven through {@code RobotAgentLink}
+ * @param linkTimeout silence after which a remote robot's link counts as lost
+ * @param maxChunkSteps the longest chunk accepted
+ * @param maxBlendLayers trajectories blended at once, per robot
+ * @param maxObservationLead how far in the future an observation time may lie
+ * @param eventPollPeriod how often safety events are collected from the loops and streamed
+ * @param execution defaults for what an Execute stream leaves unspecified
+ * @param limits the safety limits every robot starts with
+ */
+@ConfigurationProperties("vla.controller")
+public record ControllerProperties(
+    @DefaultValue("1000") double rateHz,
+    @DefaultValue("1") int loopThreads,
+    @DefaultValue("50us") Duration spin,
+    @DefaultValue("1") int simulatedRobots,
+    @DefaultValue("0") long simulatorSeed,
+    @DefaultValue List<String> remoteRobots,
+    @DefaultValue("20ms") Duration linkTimeout,
+    @DefaultValue("128") int maxChunkSteps,
+    @DefaultValue("32") int maxBlendLayers,
+    @DefaultValue("50ms") Duration maxObservationLead,
+    @DefaultValue("5ms") Duration eventPollPeriod,
+    @DefaultValue Execution execution,
+    @DefaultValue Limits limits) {
+
+  public ControllerProperties {
+    if (!(rateHz >= 10 && rateHz <= 10_000)) {
+      throw new IllegalArgumentException("vla.controller.rate-hz: " + rateHz + " (expected: 10..10000, e.g. 500 or 1000)");
+    }
+    if (loopThreads < 1) {
+      throw new IllegalArgumentException("vla.controller.loop-threads: " + loopThreads + " (expected: >= 1)");
+    }
+    if (simulatedRobots < 0) {
+      throw new IllegalArgumentException("vla.controller.simulated-robots: " + simulatedRobots + " (expected: >= 0)");
+    }
+  }
+
+  /**
+   * Execution defaults.
+   *
+   * @param interpolation between waypoints
+   * @param blending how a new chunk takes over
+   * @param blendTime crossfade duration
+   * @param blendDecay exponential decay per step of age
+   * @param statePeriod how often an Execute stream gets ExecutionState when it asks for "every step"
+   *     before its first chunk
+   */
+  public record Execution(
+      @DefaultValue("minimum-jerk") Interpolation interpolation,
+      @DefaultValue("linear-crossfade") Blending.Mode blending,
+      @DefaultValue("100ms") Duration blendTime,
+      @DefaultValue("0.5") double blendDecay,
+      @DefaultValue("100ms") Duration statePeriod) {
+
+    /** The defaults as execution settings. */
+    public ExecutionSettings settings() {
+      return new ExecutionSettings(interpolation, new Blending(blending, blendDecay, blendTime.toNanos()));
+    }
+  }
+
+  /** A limit as configured: maximum and mode. */
+  public record Limit(double max, @DefaultValue("clamp") LimitMode mode) {
+    AxisLimit toLimit() {
+      return new AxisLimit(max, mode);
+    }
+  }
+
+  /** The initial safety limits (validated when the fleet is built). */
+  public record Limits(
+      @DefaultValue({"0.25", "-0.30", "0.01"}) List<Double> workspaceMin,
+      @DefaultValue({"0.75", "0.30", "0.35"}) List<Double> workspaceMax,
+      @DefaultValue("clamp") LimitMode workspaceMode,
+      Limit maxLinearVelocity,
+      Limit maxLinearAcceleration,
+      Limit maxLinearJerk,
+      Limit maxAngularVelocity,
+      Limit maxGripperRate,
+      @DefaultValue("50ms") Duration watchdogTimeout) {
+
+    /** The limits, validated; every rate limit must be configured (application.yml ships them all). */
+    public SafetyLimits toLimits() {
+      return new SafetyLimits(vector("workspace-min", workspaceMin), vector("workspace-max", workspaceMax),
+          workspaceMode, limit("max-linear-velocity", maxLinearVelocity),
+          limit("max-linear-acceleration", maxLinearAcceleration), limit("max-linear-jerk", maxLinearJerk),
+          limit("max-angular-velocity", maxAngularVelocity), limit("max-gripper-rate", maxGripperRate),
+          watchdogTimeout);
+    }
+
+    private static AxisLimit limit(String name, Limit limit) {
+      if (limit == null) {
+        throw new IllegalArgumentException("vla.controller.limits." + name + ": missing (expected: {max, mode})");
+      }
+      return limit.toLimit();
+    }
+
+    private static Vector3 vector(String name, List<Double> values) {
+      if (values.size() != 3) {
+        throw new IllegalArgumentException("vla.controller.limits." + name + ": " + values + " (expected: [x, y, z])");
+      }
+      return new Vector3(values.get(0), values.get(1), values.get(2));
+    }
+  }
+
+  /** The controller config of robot {@code robotId}. */
+  public ControllerConfig controllerConfig(String robotId) {
+    return new ControllerConfig(robotId, Math.round(1e9 / rateHz), maxChunkSteps, maxBlendLayers,
+        maxObservationLead.toNanos(), 1024);
+  }
+}

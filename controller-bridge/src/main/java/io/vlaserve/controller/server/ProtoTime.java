@@ -1,0 +1,70 @@
+package io.vlaserve.controller.server;
+
+import com.google.protobuf.Duration;
+import com.google.protobuf.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.function.LongSupplier;
+
+/**
+ * Converts between the wire's wall-clock timestamps and the loop clock ({@link System#nanoTime}
+ * scale) the controller runs on, and between protobuf and Java durations.
+ *
+ * <p>Conversions go through ages ("how long ago, on the wall clock"), re-reading both clocks each
+ * time, so wall-clock steps and slews never accumulate into an offset. Robot and bridge wall clocks
+ * are assumed synchronised (NTP or PTP); the controller rejects observation times too far in the
+ * future. Thread-safe.
+ */
+final class ProtoTime {
+  private final Clock wall;
+  private final LongSupplier ticker;
+
+  ProtoTime(Clock wall, LongSupplier ticker) {
+    this.wall = wall;
+    this.ticker = ticker;
+  }
+
+  /** The system wall clock and {@link System#nanoTime}. */
+  static ProtoTime system() {
+    return new ProtoTime(Clock.systemUTC(), System::nanoTime);
+  }
+
+  /**
+   * Returns the loop-clock time of wall-clock {@code timestamp}. Ages beyond a day either way are
+   * capped there (the controller refuses such chunks as late or future) so no arithmetic overflows.
+   */
+  long toLoopNanos(Timestamp timestamp) {
+    Instant now = wall.instant();
+    long ageSeconds = Math.max(-MAX_AGE_SECONDS, Math.min(MAX_AGE_SECONDS, now.getEpochSecond() - timestamp.getSeconds()));
+    long ageNanos = ageSeconds * 1_000_000_000L + (now.getNano() - timestamp.getNanos());
+    return ticker.getAsLong() - ageNanos;
+  }
+
+  private static final long MAX_AGE_SECONDS = 86_400;
+
+  /** Returns the wall-clock timestamp of loop-clock time {@code loopNanos}. */
+  Timestamp toTimestamp(long loopNanos) {
+    long ageNanos = ticker.getAsLong() - loopNanos;
+    Instant at = wall.instant().minusNanos(ageNanos);
+    return Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()).build();
+  }
+
+  /** Returns the loop clock's current time. */
+  long nowNanos() {
+    return ticker.getAsLong();
+  }
+
+  /** Returns {@code nanos} as a protobuf Duration (seconds and nanos share the sign, as the type requires). */
+  static Duration duration(long nanos) {
+    return Duration.newBuilder().setSeconds(nanos / 1_000_000_000L).setNanos((int) (nanos % 1_000_000_000L)).build();
+  }
+
+  /** Returns {@code duration} in nanoseconds, saturating beyond about 292 years instead of overflowing. */
+  static long nanos(Duration duration) {
+    long seconds = duration.getSeconds();
+    if (Math.abs(seconds) > 9_000_000_000L) {
+      return seconds > 0 ? Long.MAX_VALUE / 2 : Long.MIN_VALUE / 2;
+    }
+    return seconds * 1_000_000_000L + duration.getNanos();
+  }
+}

@@ -1,0 +1,110 @@
+package io.vlaserve.controller.server;
+
+import io.vlaserve.controller.ExecutionSnapshot;
+import io.vlaserve.controller.RobotController;
+import io.vlaserve.controller.driver.RobotDriver;
+import io.vlaserve.controller.loop.ControlLoop;
+import io.vlaserve.controller.safety.SafetyEvent;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * One robot the bridge drives: its controller, the loop that ticks it, which stream (if any)
+ * drives it, and who listens to its safety events.
+ *
+ * <p>Thread-safe.
+ */
+public final class Robot {
+  private final String id;
+  private final RobotController controller;
+  private final RobotDriver driver;
+  private final ControlLoop loop;
+  private final AtomicReference<Object> driverStream = new AtomicReference<>();
+  private final List<Consumer<SafetyEvent>> listeners = new CopyOnWriteArrayList<>();
+
+  Robot(String id, RobotController controller, RobotDriver driver, ControlLoop loop) {
+    this.id = id;
+    this.controller = controller;
+    this.driver = driver;
+    this.loop = loop;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public RobotController controller() {
+    return controller;
+  }
+
+  public RobotDriver driver() {
+    return driver;
+  }
+
+  public ControlLoop loop() {
+    return loop;
+  }
+
+  /**
+   * Makes {@code stream} the one Execute stream driving this robot.
+   *
+   * @throws RobotBusyException if another stream drives it
+   */
+  void claim(Object stream) {
+    if (!driverStream.compareAndSet(null, stream)) {
+      throw new RobotBusyException(id);
+    }
+  }
+
+  /** Frees the robot if {@code stream} drives it. */
+  void release(Object stream) {
+    driverStream.compareAndSet(stream, null);
+  }
+
+  /** Registers a listener for this robot's safety events; returns what unregisters it. */
+  Runnable subscribe(Consumer<SafetyEvent> listener) {
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
+  }
+
+  /** Drains the controller's safety events to the listeners; on the fleet's event thread. */
+  void publishEvents() {
+    controller.events().drain(event -> {
+      for (Consumer<SafetyEvent> listener : listeners) {
+        listener.accept(event);
+      }
+    });
+  }
+
+  /** Returns the state published by the last tick. */
+  ExecutionSnapshot state() {
+    ExecutionSnapshot snapshot = new ExecutionSnapshot();
+    controller.readState(snapshot);
+    return snapshot;
+  }
+
+  /** Returns a mark to pass to {@link #awaitApplied} after giving the controller a command. */
+  long tickMark() {
+    return controller.tickCount();
+  }
+
+  /**
+   * Waits until a command given after {@code mark} was taken has been applied: commands apply at
+   * the start of a tick, so by the second tick published after the mark it has. Gives up after
+   * {@code timeoutMillis} (a stopped loop) and returns false.
+   */
+  boolean awaitApplied(long mark, long timeoutMillis) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    while (controller.tickCount() < mark + 2) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      LockSupport.parkNanos(100_000);
+    }
+    return true;
+  }
+}

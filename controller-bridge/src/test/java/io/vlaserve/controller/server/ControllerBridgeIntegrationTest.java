@@ -1,0 +1,412 @@
+package io.vlaserve.controller.server;
+
+import io.vlaserve.service.GrpcServerPort;
+import static io.vlaserve.controller.server.ExecuteSession.chunk;
+import static io.vlaserve.controller.server.ExecuteSession.repeat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.Duration;
+import io.grpc.Context;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.controller.v1.AxisLimit;
+import io.vlaserve.controller.v1.ChunkAccepted;
+import io.vlaserve.controller.v1.ChunkRejected;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecuteRequest;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.GetSafetyLimitsRequest;
+import io.vlaserve.controller.v1.HaltRequest;
+import io.vlaserve.controller.v1.HaltResponse;
+import io.vlaserve.controller.v1.LimitMode;
+import io.vlaserve.controller.v1.ResumeRequest;
+import io.vlaserve.controller.v1.SafetyEvent;
+import io.vlaserve.controller.v1.SafetyEventKind;
+import io.vlaserve.controller.v1.SafetyLimits;
+import io.vlaserve.controller.v1.SetSafetyLimitsRequest;
+import io.vlaserve.controller.v1.StreamStateRequest;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+/**
+ * The real Spring Boot app on real sockets: gRPC over Netty, actuator over HTTP, control loops at
+ * 1 kHz driving simulated robots, and a test agent for a remote one. Each scenario drives its own
+ * robot, so scenarios are independent. Nothing here depends on wall-clock speed: every wait polls
+ * for a condition with a generous timeout.
+ */
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = {
+      "spring.grpc.server.port=0",
+      "spring.grpc.server.address=127.0.0.1",
+      "vla.controller.simulated-robots=6",
+      "vla.controller.remote-robots=arm-1",
+      "vla.controller.link-timeout=200ms"
+    })
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ControllerBridgeIntegrationTest {
+  /** 0.1 m/s along x for ten 100 ms steps. */
+  private static final double[][] FORWARD = repeat(10, 0.01, 0, 0, 0, 0, 0, 1);
+
+  @Autowired GrpcServerPort grpcPort;
+  @LocalServerPort int httpPort;
+
+  private ManagedChannel channel;
+  private ControllerBridgeGrpc.ControllerBridgeBlockingStub bridge;
+
+  @BeforeAll
+  void connect() {
+    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort.await(30), InsecureChannelCredentials.create())
+        .build();
+    bridge = ControllerBridgeGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  void disconnect() throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  /** The first state StreamState sends for {@code robotId}; the stream is cancelled after it. */
+  private ExecutionState stateOf(String robotId) {
+    try (Context.CancellableContext context = Context.current().withCancellation()) {
+      return context.call(() -> ControllerBridgeGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .streamState(StreamStateRequest.newBuilder().setRobotId(robotId).build())
+          .next());
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static void await(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within 15 s: " + what);
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private static double speed(ExecutionState state) {
+    Vector3 v = state.getCommandedLinearVelocity();
+    return Math.sqrt(v.getX() * v.getX() + v.getY() * v.getY() + v.getZ() * v.getZ());
+  }
+
+  @Nested
+  class Execute {
+    @Test
+    void chunksMoveTheRobotAndStateReportsProgress() {
+      try (ExecuteSession session = ExecuteSession.start(channel, "sim-0")) {
+        ExecutionState idle = session.awaitState("the robot ready", s -> s.hasMeasured());
+        double startX = idle.getCommanded().getPosition().getX();
+        session.send(chunk(1, Instant.now(), FORWARD));
+        ChunkAccepted accepted = session.await("accepted", r -> r.hasAccepted()).getAccepted();
+        assertEquals(1, accepted.getChunkId());
+        ExecutionState moving = session.awaitState("step 3 of chunk 1",
+            s -> s.getMode() == ExecutionMode.EXECUTION_MODE_EXECUTING && s.getChunkId() == 1 && s.getStepIndex() >= 3);
+        assertTrue(moving.getCommanded().getPosition().getX() > startX + 0.015, moving.toString());
+        assertTrue(moving.getMeasured().getEndEffector().getPosition().getX() > startX + 0.015,
+            "the simulated robot moved");
+        assertEquals(0.1, speed(moving), 0.01);
+        assertEquals(1000.0, moving.getLoop().getRateHz(), 1e-9);
+        assertTrue(moving.getLoop().getTicks() > 100);
+      }
+      // Closing the stream makes the robot decelerate to a hold.
+      await("sim-0 holds after its stream closed", () -> {
+        ExecutionState state = stateOf("sim-0");
+        return state.getMode() == ExecutionMode.EXECUTION_MODE_HOLDING && speed(state) == 0;
+      });
+    }
+
+    @Test
+    void aNanChunkIsRejectedAndTheRobotNeverSeesIt() {
+      try (ExecuteSession session = ExecuteSession.start(channel, "sim-1")) {
+        session.awaitState("the robot ready", ExecutionState::hasMeasured);
+        double[][] steps = repeat(5, 0.01, 0, 0, 0, 0, 0, 1);
+        steps[2][2] = Double.NaN;
+        session.send(chunk(5, Instant.now(), steps));
+        ChunkRejected rejected = session.await("rejected", r -> r.hasRejected()).getRejected();
+        assertEquals(5, rejected.getChunkId());
+        assertEquals(Status.Code.INVALID_ARGUMENT.value(), rejected.getCode());
+        assertEquals("chunk 5: steps[2][2] (dz): NaN (expected: a finite number)", rejected.getMessage());
+
+        session.send(chunk(6, Instant.now(), new double[] {0.01, 0, 0}));
+        ChunkRejected short6 = session.await("rejected 6", r -> r.hasRejected() && r.getRejected().getChunkId() == 6)
+            .getRejected();
+        assertEquals("chunk 6: steps[0]: 3 values (expected: 7, [dx, dy, dz, droll, dpitch, dyaw, gripper])",
+            short6.getMessage());
+
+        ExecutionState state = session.awaitState("a later state", s -> true);
+        assertEquals(ExecutionMode.EXECUTION_MODE_IDLE, state.getMode(), "the robot holds");
+        assertEquals(0, speed(state), 0);
+        assertTrue(session.received.stream().noneMatch(r -> r.hasSafetyEvent()), "nothing reached the gate");
+      }
+    }
+
+    @Test
+    void lateChunksAreRejectedOutOfRange() {
+      try (ExecuteSession session = ExecuteSession.start(channel, "sim-5")) {
+        session.awaitState("the robot ready", ExecutionState::hasMeasured);
+        session.send(chunk(9, Instant.now().minusSeconds(5), FORWARD));
+        ChunkRejected rejected = session.await("rejected", r -> r.hasRejected()).getRejected();
+        assertEquals(Status.Code.OUT_OF_RANGE.value(), rejected.getCode());
+        assertTrue(rejected.getMessage().startsWith("all 10 steps are in the past"), rejected.getMessage());
+      }
+    }
+
+    @Test
+    void haltMidChunkThenResume() {
+      try (ExecuteSession session = ExecuteSession.start(channel, "sim-2")) {
+        session.awaitState("the robot ready", ExecutionState::hasMeasured);
+        session.send(chunk(1, Instant.now(), repeat(30, 0.01, 0, 0, 0, 0, 0, 1)));
+        session.awaitState("executing at speed",
+            s -> s.getMode() == ExecutionMode.EXECUTION_MODE_EXECUTING && speed(s) > 0.09);
+
+        HaltResponse halted = bridge.halt(HaltRequest.newBuilder().setRobotId("sim-2").setReason("test halt").build());
+        assertEquals(ExecutionMode.EXECUTION_MODE_HALTED, halted.getState().getMode(), "halted when Halt returns");
+        SafetyEvent event = session.awaitEvent(SafetyEventKind.SAFETY_EVENT_KIND_HALT);
+        assertEquals(LimitMode.LIMIT_MODE_HALT, event.getAction());
+        assertEquals("Halt requested: test halt. Decelerating to a hold; Resume required.", event.getMessage());
+        assertEquals(1, event.getChunkId());
+
+        session.send(chunk(2, Instant.now(), FORWARD));
+        ChunkRejected refused = session.await("refused while halted", r -> r.hasRejected()).getRejected();
+        assertEquals(Status.Code.FAILED_PRECONDITION.value(), refused.getCode());
+        session.awaitState("stopped", s -> s.getMode() == ExecutionMode.EXECUTION_MODE_HALTED && speed(s) == 0);
+
+        assertEquals(ExecutionMode.EXECUTION_MODE_IDLE,
+            bridge.resume(ResumeRequest.newBuilder().setRobotId("sim-2").build()).getState().getMode());
+        session.send(chunk(3, Instant.now(), FORWARD));
+        session.await("chunk 3 accepted", r -> r.hasAccepted() && r.getAccepted().getChunkId() == 3);
+        session.awaitState("moving again", s -> s.getChunkId() == 3 && speed(s) > 0.09);
+      }
+    }
+
+    @Test
+    void aSecondStreamForTheSameRobotIsRefused() {
+      try (ExecuteSession first = ExecuteSession.start(channel, "sim-4")) {
+        first.awaitState("the robot ready", ExecutionState::hasMeasured);
+        try (ExecuteSession second = ExecuteSession.start(channel, "sim-4")) {
+          Status status = second.awaitClosed();
+          assertEquals(Status.Code.FAILED_PRECONDITION, status.getCode());
+          assertEquals("robot sim-4 is already driven by another Execute stream; close that stream first"
+              + " (one stream per robot)", status.getDescription());
+        }
+      }
+    }
+
+    @Test
+    void anUnknownRobotIsNotFoundAndAChunkBeforeStartIsInvalid() {
+      try (ExecuteSession unknown = ExecuteSession.start(channel, "franka")) {
+        Status status = unknown.awaitClosed();
+        assertEquals(Status.Code.NOT_FOUND, status.getCode());
+        assertEquals("robot_id: 'franka' is not driven by this bridge (expected one of: sim-0, sim-1, sim-2, sim-3,"
+            + " sim-4, sim-5, arm-1)", status.getDescription());
+      }
+      try (ExecuteSession noStart = new ExecuteSession(channel)) {
+        noStart.send(ExecuteRequest.newBuilder().setChunk(chunk(1, Instant.now(), FORWARD)).build());
+        Status status = noStart.awaitClosed();
+        assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+        assertEquals("first message: chunk (expected: start, naming the robot to drive)", status.getDescription());
+      }
+      StatusRuntimeException halt = assertThrows(StatusRuntimeException.class,
+          () -> bridge.halt(HaltRequest.newBuilder().setRobotId("franka").build()));
+      assertEquals(Status.Code.NOT_FOUND, halt.getStatus().getCode());
+    }
+  }
+
+  @Nested
+  class SafetyLimitsRpc {
+    @Test
+    void limitsAreValidatedAndTheOffendingFieldIsNamed() {
+      SafetyLimits current = bridge.getSafetyLimits(GetSafetyLimitsRequest.newBuilder().setRobotId("sim-3").build());
+      assertEquals(1.0, current.getMaxLinearVelocity().getMax(), 0);
+      assertEquals(LimitMode.LIMIT_MODE_CLAMP, current.getWorkspaceMode());
+
+      SafetyLimits negative = current.toBuilder()
+          .setMaxLinearVelocity(AxisLimit.newBuilder().setMax(-1).setMode(LimitMode.LIMIT_MODE_CLAMP)).build();
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> bridge.setSafetyLimits(SetSafetyLimitsRequest.newBuilder().setLimits(negative).build()));
+      assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+      assertEquals("limits.max_linear_velocity.max: -1.0 (expected: a finite number > 0, m/s)",
+          e.getStatus().getDescription());
+
+      SafetyLimits noMode = current.toBuilder().setWorkspaceMode(LimitMode.LIMIT_MODE_UNSPECIFIED).build();
+      StatusRuntimeException unspecified = assertThrows(StatusRuntimeException.class,
+          () -> bridge.setSafetyLimits(SetSafetyLimitsRequest.newBuilder().setLimits(noMode).build()));
+      assertEquals("limits.workspace_mode: unspecified (expected: CLAMP or HALT)",
+          unspecified.getStatus().getDescription());
+
+      SafetyLimits slower = current.toBuilder()
+          .setMaxLinearVelocity(AxisLimit.newBuilder().setMax(0.5).setMode(LimitMode.LIMIT_MODE_HALT))
+          .setWatchdogTimeout(Duration.newBuilder().setNanos(80_000_000)).build();
+      assertEquals(slower, bridge.setSafetyLimits(SetSafetyLimitsRequest.newBuilder().setLimits(slower).build()));
+      assertEquals(slower, bridge.getSafetyLimits(GetSafetyLimitsRequest.newBuilder().setRobotId("sim-3").build()));
+    }
+  }
+
+  @Nested
+  class RemoteRobot {
+    @Test
+    void anAgentIsDrivenAndLinkLossHaltsTheRobot() {
+      try (TestAgent agent = new TestAgent(channel, "arm-1");
+          ExecuteSession session = ExecuteSession.start(channel, "arm-1")) {
+        session.awaitState("the agent's state", s -> s.hasMeasured());
+        double startX = agent.x();
+        session.send(chunk(1, Instant.now(), FORWARD));
+        session.await("accepted", r -> r.hasAccepted());
+        await("the agent's robot follows setpoints", () -> agent.x() > startX + 0.02);
+        assertTrue(agent.setpoints.get() > 100);
+
+        agent.goSilent();
+        SafetyEvent loss = session.awaitEvent(SafetyEventKind.SAFETY_EVENT_KIND_LINK_LOSS);
+        assertEquals(LimitMode.LIMIT_MODE_HALT, loss.getAction());
+        assertTrue(loss.getMessage().startsWith("No state from the robot for"), loss.getMessage());
+        session.awaitState("halted", s -> s.getMode() == ExecutionMode.EXECUTION_MODE_HALTED);
+        await("the bridge tells the agent to hold", () -> "link lost".equals(agent.holdCommand.get()));
+        await("the agent holds on its own once setpoints stop", () -> agent.heldOnItsOwn);
+
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+            () -> bridge.resume(ResumeRequest.newBuilder().setRobotId("arm-1").build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode());
+      }
+    }
+
+    @Test
+    void aSimulatedRobotCannotBeClaimedByAnAgent() throws InterruptedException {
+      CountDownLatch closed = new CountDownLatch(1);
+      List<Status> statuses = new ArrayList<>();
+      var stream = io.vlaserve.controller.v1.RobotAgentLinkGrpc.newStub(channel).connect(new StreamObserver<>() {
+        @Override
+        public void onNext(io.vlaserve.controller.v1.BridgeMessage value) {}
+
+        @Override
+        public void onError(Throwable t) {
+          statuses.add(Status.fromThrowable(t));
+          closed.countDown();
+        }
+
+        @Override
+        public void onCompleted() {
+          closed.countDown();
+        }
+      });
+      stream.onNext(io.vlaserve.controller.v1.AgentMessage.newBuilder().setHello(io.vlaserve.controller.v1.AgentHello
+          .newBuilder().setRobot(io.vlaserve.common.v1.RobotIdentity.newBuilder().setRobotId("sim-0"))).build());
+      assertTrue(closed.await(15, TimeUnit.SECONDS));
+      assertEquals(Status.Code.FAILED_PRECONDITION, statuses.get(0).getCode());
+    }
+  }
+
+  @Test
+  void streamStateReportsEveryRobot() throws Exception {
+    Set<String> robots = new HashSet<>();
+    try (Context.CancellableContext context = Context.current().withCancellation()) {
+      context.call(() -> {
+        Iterator<ExecutionState> states = ControllerBridgeGrpc.newBlockingStub(channel)
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
+            .streamState(StreamStateRequest.newBuilder().setPeriod(Duration.newBuilder().setNanos(50_000_000)).build());
+        for (int i = 0; i < 14 && states.hasNext(); i++) {
+          robots.add(states.next().getRobotId());
+        }
+        return null;
+      });
+    }
+    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "arm-1"), robots);
+  }
+
+  @Test
+  void grpcHealthReportsServing() {
+    HealthCheckResponse health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .check(HealthCheckRequest.getDefaultInstance());
+    assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+  }
+
+  @Test
+  void reflectionListsBothServices() throws Exception {
+    CountDownLatch done = new CountDownLatch(1);
+    List<String> services = new ArrayList<>();
+    StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
+        .serverReflectionInfo(new StreamObserver<>() {
+          @Override
+          public void onNext(ServerReflectionResponse value) {
+            value.getListServicesResponse().getServiceList().forEach(s -> services.add(s.getName()));
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            done.countDown();
+          }
+
+          @Override
+          public void onCompleted() {
+            done.countDown();
+          }
+        });
+    requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
+    requests.onCompleted();
+    assertTrue(done.await(10, TimeUnit.SECONDS));
+    assertTrue(services.contains("vla.controller.v1.ControllerBridge"), services.toString());
+    assertTrue(services.contains("vla.controller.v1.RobotAgentLink"), services.toString());
+    assertTrue(services.contains("grpc.health.v1.Health"), services.toString());
+  }
+
+  @Test
+  void actuatorHealthAndPrometheusMetricsAreServedOverHttp() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<String> health = http.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + httpPort + "/actuator/health")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, health.statusCode());
+    assertTrue(health.body().contains("\"controlLoops\""), health.body());
+    assertTrue(health.body().contains("\"UP\""), health.body());
+    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + httpPort + "/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, metrics.statusCode());
+    String body = metrics.body();
+    assertTrue(body.contains("vla_controller_loop_period_error_seconds{loop=\"0\",quantile=\"0.99\""), body);
+    assertTrue(body.contains("vla_controller_loop_compute_seconds{loop=\"0\",quantile=\"0.5\""), body);
+    assertTrue(body.contains("vla_controller_loop_missed_deadlines_total{loop=\"0\""), body);
+    assertTrue(body.contains("vla_controller_safety_events_total{kind=\"velocity\",robot=\"sim-0\""), body);
+    assertTrue(body.contains("vla_controller_chunks_total{outcome=\"accepted\",reason=\"none\",robot=\"sim-0\""), body);
+    assertTrue(body.contains("grpc_server"), "gRPC server metrics exported");
+  }
+}

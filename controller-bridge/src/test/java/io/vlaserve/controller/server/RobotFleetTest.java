@@ -1,0 +1,78 @@
+package io.vlaserve.controller.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vlaserve.controller.ActionChunk;
+import io.vlaserve.controller.ExecutionMode;
+import io.vlaserve.controller.ExecutionSettings;
+import io.vlaserve.controller.ExecutionSnapshot;
+import io.vlaserve.controller.loop.ControlLoop;
+import io.vlaserve.controller.safety.LimitMode;
+import io.vlaserve.controller.trajectory.Blending;
+import io.vlaserve.controller.trajectory.Interpolation;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The fleet without Spring: configuration, loop assignment, and a graceful stop. */
+class RobotFleetTest {
+
+  static ControllerProperties properties(int simulated, int loopThreads, List<String> remote) {
+    ControllerProperties.Limit rate = new ControllerProperties.Limit(1.0, LimitMode.CLAMP);
+    return new ControllerProperties(1000, loopThreads, Duration.ofNanos(50_000), simulated, 0, remote,
+        Duration.ofMillis(20), 128, 32, Duration.ofMillis(50), Duration.ofMillis(5),
+        new ControllerProperties.Execution(Interpolation.MINIMUM_JERK, Blending.Mode.LINEAR_CROSSFADE,
+            Duration.ofMillis(100), 0.5, Duration.ofMillis(100)),
+        new ControllerProperties.Limits(List.of(0.25, -0.3, 0.01), List.of(0.75, 0.3, 0.35), LimitMode.CLAMP,
+            rate, new ControllerProperties.Limit(10, LimitMode.CLAMP), new ControllerProperties.Limit(6500, LimitMode.CLAMP),
+            new ControllerProperties.Limit(5, LimitMode.CLAMP), new ControllerProperties.Limit(10, LimitMode.CLAMP),
+            Duration.ofMillis(50)));
+  }
+
+  @Test
+  void robotsAreSpreadOverTheLoopsAndUnknownOnesNamed() {
+    RobotFleet fleet = new RobotFleet(properties(5, 2, List.of("arm-1")));
+    assertEquals(List.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "arm-1"),
+        fleet.robots().stream().map(Robot::id).toList());
+    assertEquals(2, fleet.loops().size());
+    List<ControlLoop> loops = new ArrayList<>();
+    fleet.robots().forEach(r -> loops.add(r.loop()));
+    assertEquals(List.of(loops.get(0), loops.get(1), loops.get(0), loops.get(1), loops.get(0), loops.get(1)), loops);
+    UnknownRobotException e = assertThrows(UnknownRobotException.class, () -> fleet.robot("nope"));
+    assertTrue(e.getMessage().endsWith("(expected one of: sim-0, sim-1, sim-2, sim-3, sim-4, arm-1)"), e.getMessage());
+  }
+
+  @Test
+  void stoppingBringsEveryMovingRobotToAHold() throws InterruptedException {
+    RobotFleet fleet = new RobotFleet(properties(2, 1, List.of()));
+    fleet.start();
+    try {
+      Robot robot = fleet.robot("sim-1");
+      List<double[]> steps = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        steps.add(new double[] {0.02, 0, 0, 0, 0, 0, 1});
+      }
+      assertTrue(robot.controller().submit(ActionChunk.of(1, System.nanoTime(), 100_000_000, steps, 128),
+          new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.crossfade(Duration.ofMillis(100)))).accepted());
+      ExecutionSnapshot state = new ExecutionSnapshot();
+      for (int i = 0; i < 3000 && state.commandedSpeed() < 0.19; i++) {
+        Thread.sleep(1);
+        robot.controller().readState(state);
+      }
+      assertTrue(state.commandedSpeed() > 0.15, "moving before the stop: " + state.commandedSpeed());
+    } finally {
+      fleet.stop();
+    }
+    assertFalse(fleet.isRunning());
+    for (Robot robot : fleet.robots()) {
+      ExecutionSnapshot state = robot.state();
+      assertEquals(ExecutionMode.HALTED, state.mode);
+      assertEquals(0, state.commandedSpeed(), 0, robot.id() + " holds");
+      assertFalse(robot.loop().isRunning());
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package io.vlaserve.controller.server;
+
+import com.google.protobuf.Duration;
+import com.google.protobuf.Timestamp;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.common.v1.Pose;
+import io.vlaserve.common.v1.Quaternion;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.controller.v1.AgentHello;
+import io.vlaserve.controller.v1.AgentMessage;
+import io.vlaserve.controller.v1.BridgeMessage;
+import io.vlaserve.controller.v1.RobotAgentLinkGrpc;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A minimal robot-side agent for tests: a kinematic arm that goes exactly to each setpoint, reports
+ * its state at 500 Hz, and holds on its own when setpoints stop for {@code holdAfter} (or the bridge
+ * says hold). The real agent belongs to the robot-client module.
+ */
+final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
+  private static final long HOLD_AFTER_NANOS = 30_000_000;
+
+  private final StreamObserver<AgentMessage> stream;
+  private final Thread reporter;
+  private final double[] pose = {0.5, 0.0, 0.2, 0, 0, 0, 1, 1.0};
+  private volatile boolean reporting = true;
+  private volatile boolean running = true;
+  private volatile long lastSetpointNanos = System.nanoTime();
+  final AtomicLong setpoints = new AtomicLong();
+  final AtomicReference<String> holdCommand = new AtomicReference<>();
+  /** Whether the agent decided on its own to hold because setpoints stopped. */
+  volatile boolean heldOnItsOwn;
+
+  TestAgent(ManagedChannel channel, String robotId) {
+    stream = RobotAgentLinkGrpc.newStub(channel).connect(this);
+    stream.onNext(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId(robotId))
+        .setStateRateHz(500)
+        .setHoldAfter(Duration.newBuilder().setNanos((int) HOLD_AFTER_NANOS))).build());
+    reporter = Thread.ofPlatform().daemon(true).name("test-agent-" + robotId).start(this::report);
+  }
+
+  private void report() {
+    while (running) {
+      if (reporting) {
+        Instant now = Instant.now();
+        RobotState state;
+        synchronized (pose) {
+          state = RobotState.newBuilder()
+              .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
+              .setEndEffector(Pose.newBuilder()
+                  .setPosition(Vector3.newBuilder().setX(pose[0]).setY(pose[1]).setZ(pose[2]))
+                  .setOrientation(Quaternion.newBuilder().setX(pose[3]).setY(pose[4]).setZ(pose[5]).setW(pose[6])))
+              .setGripper(pose[7])
+              .build();
+        }
+        synchronized (stream) {
+          stream.onNext(AgentMessage.newBuilder().setState(state).build());
+        }
+      }
+      if (System.nanoTime() - lastSetpointNanos > HOLD_AFTER_NANOS) {
+        heldOnItsOwn = true;
+      }
+      try {
+        Thread.sleep(2);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  /** Stops reporting state while keeping the stream open: a silent link. */
+  void goSilent() {
+    reporting = false;
+  }
+
+  double x() {
+    synchronized (pose) {
+      return pose[0];
+    }
+  }
+
+  @Override
+  public void onNext(BridgeMessage message) {
+    if (message.hasSetpoint()) {
+      var target = message.getSetpoint().getTarget();
+      synchronized (pose) {
+        pose[0] = target.getPosition().getX();
+        pose[1] = target.getPosition().getY();
+        pose[2] = target.getPosition().getZ();
+        pose[3] = target.getOrientation().getX();
+        pose[4] = target.getOrientation().getY();
+        pose[5] = target.getOrientation().getZ();
+        pose[6] = target.getOrientation().getW();
+        pose[7] = message.getSetpoint().getGripper();
+      }
+      lastSetpointNanos = System.nanoTime();
+      heldOnItsOwn = false;
+      setpoints.incrementAndGet();
+    } else if (message.hasHold()) {
+      holdCommand.set(message.getHold().getReason());
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    running = false;
+  }
+
+  @Override
+  public void onCompleted() {
+    running = false;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    reporter.interrupt();
+    synchronized (stream) {
+      stream.onCompleted();
+    }
+  }
+}

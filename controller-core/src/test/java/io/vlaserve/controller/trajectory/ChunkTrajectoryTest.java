@@ -1,0 +1,219 @@
+package io.vlaserve.controller.trajectory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vlaserve.controller.ActionChunk;
+import io.vlaserve.controller.CartesianPose;
+import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.WorldConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class ChunkTrajectoryTest {
+  private static final long T = 100_000_000;
+  private static final long START = 5_000_000_000L;
+
+  private static ActionChunk randomChunk(long seed, int steps, double maxDelta, double maxRotation) {
+    SplittableRandom random = new SplittableRandom(seed);
+    List<double[]> values = new ArrayList<>();
+    for (int i = 0; i < steps; i++) {
+      values.add(new double[] {
+        random.nextDouble(-maxDelta, maxDelta), random.nextDouble(-maxDelta, maxDelta),
+        random.nextDouble(-maxDelta, maxDelta), random.nextDouble(-maxRotation, maxRotation),
+        random.nextDouble(-maxRotation, maxRotation), random.nextDouble(-maxRotation, maxRotation),
+        random.nextDouble()
+      });
+    }
+    return ActionChunk.of(1, 0, T, values, 128);
+  }
+
+  private static CartesianPose anchor() {
+    double[] q = new double[4];
+    Quaternions.fromRollPitchYaw(0.05, -0.08, 0.4, q);
+    return new CartesianPose().set(0.5, 0.0, 0.2, q[0], q[1], q[2], q[3], 1.0);
+  }
+
+  private static ChunkTrajectory build(ActionChunk chunk, Interpolation interpolation) {
+    ChunkTrajectory trajectory = new ChunkTrajectory(128);
+    trajectory.build(chunk, 0, anchor(), START, interpolation);
+    return trajectory;
+  }
+
+  @Test
+  void waypointsAreTheSimulatorsIntegrationOfTheDeltas() {
+    ActionChunk chunk = randomChunk(11, 12, 0.04, 0.3);
+    ChunkTrajectory trajectory = build(chunk, Interpolation.LINEAR);
+    CartesianPose a = anchor();
+    TabletopWorld world = new TabletopWorld(1, new WorldConfig(1, false));
+    world.commandPose(a.position, a.orientation, a.gripper);
+    double[] proprio = new double[8];
+    double[] position = new double[3];
+    double[] orientation = new double[4];
+    for (int i = 0; i < chunk.steps(); i++) {
+      double[] action = new double[7];
+      for (int d = 0; d < 7; d++) {
+        action[d] = chunk.value(i, d);
+      }
+      world.step(action);
+      world.writeProprio(proprio);
+      trajectory.waypointPosition(i + 1, position);
+      trajectory.waypointOrientation(i + 1, orientation);
+      // The simulator clamps to its workspace; these deltas stay well inside it.
+      for (int axis = 0; axis < 3; axis++) {
+        assertEquals(proprio[axis], position[axis], 1e-12, "waypoint " + (i + 1) + " axis " + axis);
+      }
+      double[] simOrientation = {proprio[3], proprio[4], proprio[5], proprio[6]};
+      assertEquals(0, Quaternions.angleBetween(simOrientation, orientation), 1e-9, "waypoint " + (i + 1));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Interpolation.class)
+  void passesThroughEveryWaypointOnTime(Interpolation interpolation) {
+    ActionChunk chunk = randomChunk(3, 8, 0.03, 0.3);
+    ChunkTrajectory trajectory = build(chunk, interpolation);
+    CartesianPose pose = new CartesianPose();
+    double[] position = new double[3];
+    double[] orientation = new double[4];
+    for (int i = 0; i <= chunk.steps(); i++) {
+      trajectory.evaluate(START + i * T, pose);
+      trajectory.waypointPosition(i, position);
+      trajectory.waypointOrientation(i, orientation);
+      for (int axis = 0; axis < 3; axis++) {
+        assertEquals(position[axis], pose.position[axis], 1e-12);
+      }
+      assertEquals(0, Quaternions.angleBetween(orientation, pose.orientation), 1e-9);
+      assertEquals(i == 0 ? 1.0 : chunk.value(i - 1, 6), pose.gripper, 1e-12);
+    }
+    assertEquals(START + chunk.steps() * T, trajectory.endNanos());
+  }
+
+  /** Finite-difference derivatives of x(t) at t, using a step of dt seconds. */
+  private static double[] derivatives(ChunkTrajectory trajectory, long t, long dt, int axis, boolean left) {
+    CartesianPose pose = new CartesianPose();
+    double[] x = new double[4];
+    for (int k = 0; k < 4; k++) {
+      trajectory.evaluate(left ? t - k * dt : t + k * dt, pose);
+      x[k] = pose.position[axis];
+    }
+    double h = dt * 1e-9;
+    double sign = left ? -1 : 1;
+    double velocity = sign * (-1.5 * x[0] + 2 * x[1] - 0.5 * x[2]) / h;
+    double acceleration = (2 * x[0] - 5 * x[1] + 4 * x[2] - x[3]) / (h * h);
+    return new double[] {velocity, acceleration};
+  }
+
+  @Nested
+  class Smoothness {
+    private final ActionChunk chunk = randomChunk(7, 10, 0.04, 0.2);
+
+    @Test
+    void linearVelocityJumpsAtWaypoints() {
+      ChunkTrajectory trajectory = build(chunk, Interpolation.LINEAR);
+      double jump = 0;
+      for (int i = 1; i < chunk.steps(); i++) {
+        double left = derivatives(trajectory, START + i * T, 10_000, 0, true)[0];
+        double right = derivatives(trajectory, START + i * T, 10_000, 0, false)[0];
+        jump = Math.max(jump, Math.abs(left - right));
+      }
+      assertTrue(jump > 0.05, "piecewise linear: velocity jumps by " + jump + " m/s");
+    }
+
+    @Test
+    void cubicVelocityIsContinuousAtWaypoints() {
+      ChunkTrajectory trajectory = build(chunk, Interpolation.CUBIC);
+      for (int i = 1; i < chunk.steps(); i++) {
+        for (int axis = 0; axis < 3; axis++) {
+          double left = derivatives(trajectory, START + i * T, 10_000, axis, true)[0];
+          double right = derivatives(trajectory, START + i * T, 10_000, axis, false)[0];
+          assertEquals(left, right, 1e-3, "velocity at waypoint " + i + " axis " + axis);
+        }
+      }
+    }
+
+    @Test
+    void minimumJerkHasContinuousVelocityAndZeroAccelerationAtWaypoints() {
+      ChunkTrajectory trajectory = build(chunk, Interpolation.MINIMUM_JERK);
+      for (int i = 1; i < chunk.steps(); i++) {
+        for (int axis = 0; axis < 3; axis++) {
+          double[] left = derivatives(trajectory, START + i * T, 10_000, axis, true);
+          double[] right = derivatives(trajectory, START + i * T, 10_000, axis, false);
+          assertEquals(left[0], right[0], 1e-3, "velocity at waypoint " + i);
+          assertEquals(0, left[1], 0.05, "acceleration before waypoint " + i);
+          assertEquals(0, right[1], 0.05, "acceleration after waypoint " + i);
+        }
+      }
+    }
+
+    @Test
+    void smoothOrientationsNeverJumpEvenPastHalfATurn() {
+      // 0.4 rad per step about a tilted axis for 25 steps: 10 rad in all.
+      List<double[]> steps = new ArrayList<>();
+      for (int i = 0; i < 25; i++) {
+        steps.add(new double[] {0, 0, 0, 0.1, 0.05, 0.4, 1});
+      }
+      ChunkTrajectory trajectory = build(ActionChunk.of(1, 0, T, steps, 128), Interpolation.MINIMUM_JERK);
+      CartesianPose previous = new CartesianPose();
+      CartesianPose pose = new CartesianPose();
+      trajectory.evaluate(START, previous);
+      double largest = 0;
+      for (long t = START + 1_000_000; t <= START + 25 * T; t += 1_000_000) {
+        trajectory.evaluate(t, pose);
+        largest = Math.max(largest, Quaternions.angleBetween(previous.orientation, pose.orientation));
+        previous.set(pose);
+      }
+      assertTrue(largest < 0.01, "largest rotation in 1 ms: " + largest + " rad");
+    }
+  }
+
+  @Test
+  void continuesAtTheFinalVelocityAfterTheLastWaypoint() {
+    List<double[]> steps = List.of(new double[] {0.01, 0, 0, 0, 0, 0.1, 1}, new double[] {0.02, -0.01, 0, 0, 0, 0.1, 0});
+    for (Interpolation interpolation : Interpolation.values()) {
+      ChunkTrajectory trajectory = build(ActionChunk.of(1, 0, T, steps, 128), interpolation);
+      CartesianPose end = new CartesianPose();
+      CartesianPose later = new CartesianPose();
+      trajectory.evaluate(trajectory.endNanos(), end);
+      trajectory.evaluate(trajectory.endNanos() + 50_000_000, later);
+      // Tangent at the last waypoint: (p[n] - p[n-1]) / T = (0.02, -0.01, 0) / 0.1 s.
+      assertEquals(end.position[0] + 0.2 * 0.05, later.position[0], 1e-12, interpolation.name());
+      assertEquals(end.position[1] - 0.1 * 0.05, later.position[1], 1e-12, interpolation.name());
+      assertEquals(0.05, Quaternions.angleBetween(end.orientation, later.orientation), 1e-9, interpolation.name());
+      assertEquals(0, later.gripper, 0);
+    }
+  }
+
+  @Test
+  void gripperNeverOvershootsItsCommands() {
+    ActionChunk chunk = ActionChunk.of(1, 0, T, List.of(new double[] {0, 0, 0, 0, 0, 0, 0},
+        new double[] {0, 0, 0, 0, 0, 0, 1}, new double[] {0, 0, 0, 0, 0, 0, 0}), 128);
+    for (Interpolation interpolation : Interpolation.values()) {
+      ChunkTrajectory trajectory = build(chunk, interpolation);
+      CartesianPose pose = new CartesianPose();
+      for (long t = START; t <= START + 3 * T; t += 1_000_000) {
+        trajectory.evaluate(t, pose);
+        assertTrue(pose.gripper >= 0 && pose.gripper <= 1, interpolation + ": " + pose.gripper);
+      }
+    }
+  }
+
+  @Test
+  void skippedStepsAreNotIntegrated() {
+    ActionChunk chunk = ActionChunk.of(1, 0, T, List.of(new double[] {0.05, 0, 0, 0, 0, 0, 1},
+        new double[] {0, 0.02, 0, 0, 0, 0, 1}), 128);
+    ChunkTrajectory trajectory = new ChunkTrajectory(8);
+    trajectory.build(chunk, 1, anchor(), START, Interpolation.LINEAR);
+    CartesianPose pose = new CartesianPose();
+    trajectory.evaluate(START + T, pose);
+    assertEquals(0.5, pose.position[0], 1e-12);
+    assertEquals(0.02, pose.position[1], 1e-12);
+    assertEquals(1, trajectory.stepIndex(START));
+    assertEquals(2, trajectory.stepIndex(START + T));
+  }
+}
