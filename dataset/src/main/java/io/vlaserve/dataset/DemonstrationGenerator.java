@@ -108,7 +108,8 @@ public final class DemonstrationGenerator {
     return vocab;
   }
 
-  private record Row(byte[] image, double[] proprio, double[] action, int instruction, int task, int subgoal, int step) {}
+  private record Row(byte[] image, double[] proprio, double[] action, double[] target, int instruction, int task,
+      int subgoal, int step) {}
 
   /**
    * Generates {@code config.episodes()} successful episodes into {@code directory} (created if
@@ -131,7 +132,8 @@ public final class DemonstrationGenerator {
         NpyWriter taskIds = new NpyWriter(directory.resolve("task_ids.npy"), NpyWriter.Dtype.INT32);
         NpyWriter episodeIds = new NpyWriter(directory.resolve("episode_ids.npy"), NpyWriter.Dtype.INT32);
         NpyWriter subgoalIndex = new NpyWriter(directory.resolve("subgoal_index.npy"), NpyWriter.Dtype.INT32);
-        NpyWriter stepInSubgoal = new NpyWriter(directory.resolve("step_in_subgoal.npy"), NpyWriter.Dtype.INT32)) {
+        NpyWriter stepInSubgoal = new NpyWriter(directory.resolve("step_in_subgoal.npy"), NpyWriter.Dtype.INT32);
+        NpyWriter targets = new NpyWriter(directory.resolve("target_position.npy"), NpyWriter.Dtype.FLOAT32, 3)) {
       while (episode < config.episodes()) {
         // One independent stream per attempt: dropping an episode never shifts the others.
         SplittableRandom attempt = root.split();
@@ -149,6 +151,7 @@ public final class DemonstrationGenerator {
           episodeIds.writeRow(episode);
           subgoalIndex.writeRow(row.subgoal());
           stepInSubgoal.writeRow(row.step());
+          targets.writeRow(row.target());
           actions.add(row.action());
           proprios.add(row.proprio());
         }
@@ -206,7 +209,7 @@ public final class DemonstrationGenerator {
           }
           ActionSpace.clampInPlace(executed);
         }
-        rows.add(new Row(image, now.proprio(), label, instructionId, taskId, g, used));
+        rows.add(new Row(image, now.proprio(), label, targetOf(now, task, subgoal), instructionId, taskId, g, used));
         world.step(executed);
         now = world.snapshot();
         used++;
@@ -217,6 +220,26 @@ public final class DemonstrationGenerator {
       }
     }
     return rows;
+  }
+
+  /**
+   * Where the subgoal is headed, for auxiliary training signals (never a model input): the named
+   * block for move/grasp/move-above, the plate for move-above-plate, where the held block will be
+   * put for release (plate or target block), and the held block itself for lift.
+   */
+  static double[] targetOf(WorldState state, Task task, Subgoal subgoal) {
+    BlockColor colour = switch (subgoal.skill()) {
+      case MOVE_TO, GRASP, MOVE_ABOVE -> subgoal.color();
+      case RELEASE -> task.target();
+      case LIFT -> task.block();
+      case MOVE_ABOVE_PLATE -> null;
+    };
+    if (colour != null) {
+      var block = state.block(colour).orElseThrow();
+      return new double[] {block.center().x(), block.center().y(), block.center().z()};
+    }
+    return new double[] {state.plateCenter().x(), state.plateCenter().y(),
+        io.vlaserve.sim.TabletopGeometry.PLATE_THICKNESS};
   }
 
   private static double gaussian(SplittableRandom random) {

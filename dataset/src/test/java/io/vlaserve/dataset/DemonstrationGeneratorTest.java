@@ -49,6 +49,7 @@ class DemonstrationGeneratorTest {
       assertEquals("<i4", array.descr(), file);
     }
     assertEquals("|u1", NpyArray.read(dir.resolve("images.npy")).descr());
+    assertArrayEquals(new int[] {(int) steps, 3}, NpyArray.read(dir.resolve("target_position.npy")).shape());
     assertEquals(steps, meta.get("steps").asLong());
   }
 
@@ -127,6 +128,17 @@ class DemonstrationGeneratorTest {
     new DemonstrationGenerator(config).generate(other, "test", line -> {});
     for (String file : List.of("images.npy", "actions.npy", "action_tokens.npy", "dataset_statistics.json")) {
       assertArrayEquals(Files.readAllBytes(dir.resolve(file)), Files.readAllBytes(other.resolve(file)), file);
+    }
+  }
+
+  @Test
+  void targetsLieOnTheTableInsideTheWorkspace() throws Exception {
+    NpyArray targets = NpyArray.read(dir.resolve("target_position.npy"));
+    for (int row = 0; row < summary.steps(); row++) {
+      double x = targets.getDouble(row * 3L);
+      double y = targets.getDouble(row * 3L + 1);
+      double z = targets.getDouble(row * 3L + 2);
+      assertTrue(x > 0.2 && x < 0.8 && Math.abs(y) < 0.35 && z >= 0 && z < 0.4, "row " + row + ": " + x + ", " + y + ", " + z);
     }
   }
 
