@@ -16,7 +16,7 @@ final class ServeCommand implements Callable<Integer> {
       completionCandidates = ServiceNames.class)
   String service;
 
-  @Option(names = "--grpc-port", description = "gRPC port (default: the service's, e.g. 50053 for tokenizer).")
+  @Option(names = "--grpc-port", description = "gRPC port (default: the service's: policy 50052, tokenizer 50053, controller 50054).")
   Integer grpcPort;
 
   @Option(names = "--http-port", description = "HTTP port for actuator health and Prometheus metrics.")
@@ -42,7 +42,9 @@ final class ServeCommand implements Callable<Integer> {
       command.add("--server.port=" + httpPort);
     }
     command.addAll(extra);
-    Process process = new ProcessBuilder(command).inheritIO().start();
+    ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+    builder.environment().put("VLA_HOME", Services.home().toString());
+    Process process = builder.start();
     Thread stopper = new Thread(() -> {
       process.destroy();
       try {

@@ -45,7 +45,9 @@ final class ServiceProcess implements AutoCloseable {
         "--spring.grpc.server.address=127.0.0.1", "--spring.grpc.server.port=" + grpcPort,
         "--server.address=127.0.0.1", "--server.port=" + httpPort));
     command.addAll(extraArgs);
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().put("VLA_HOME", Services.home().toString());
+    Process process = builder.start();
     return new ServiceProcess(service, process, log, grpcPort, httpPort);
   }
 

@@ -13,6 +13,8 @@ final class Services {
 
   static {
     MODULES.put("tokenizer", "tokenizer-service");
+    MODULES.put("policy", "policy-service");
+    MODULES.put("controller", "controller-bridge");
   }
 
   private Services() {}

@@ -1,0 +1,53 @@
+package io.vlaserve.policy.server;
+
+import io.vlaserve.policy.engine.EngineException;
+import io.vlaserve.policy.engine.OnnxRuntimeEngine;
+import io.vlaserve.policy.engine.VlaEngine;
+import io.vlaserve.policy.engine.tensorrt.TensorRtAvailability;
+import io.vlaserve.policy.engine.tensorrt.TensorRtEngine;
+import io.vlaserve.policy.model.ModelPackage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Picks the inference engine from configuration: {@code onnxruntime}, {@code tensorrt}, or
+ * {@code auto}, which takes TensorRT only where the CUDA driver, a device and the libraries load
+ * (and the engine builds), and otherwise ONNX Runtime on the CPU, logging why.
+ */
+final class EngineSelector {
+  private static final Logger log = LoggerFactory.getLogger(EngineSelector.class);
+
+  private EngineSelector() {}
+
+  static VlaEngine select(String choice, ModelPackage model, int threads, boolean fp16) {
+    return switch (choice) {
+      case "onnxruntime" -> new OnnxRuntimeEngine(model, threads);
+      case "tensorrt" -> {
+        TensorRtAvailability trt = TensorRtAvailability.probe();
+        if (!trt.available()) {
+          throw new IllegalStateException("vla.policy.engine=tensorrt: " + trt.reason()
+              + " (use engine: onnxruntime or auto; see docs/gpu.md)");
+        }
+        yield new TensorRtEngine(model, fp16);
+      }
+      case "auto" -> {
+        TensorRtAvailability trt = TensorRtAvailability.probe();
+        if (trt.available()) {
+          try {
+            TensorRtEngine engine = new TensorRtEngine(model, fp16);
+            log.info("Engine auto: TensorRT on {} (compute {}), {}", trt.deviceName(), trt.computeCapability(), engine.name());
+            yield engine;
+          } catch (EngineException e) {
+            log.warn("Engine auto: TensorRT is present but the engine failed to build ({}); using ONNX Runtime on the CPU",
+                e.getMessage());
+          }
+        } else {
+          log.info("Engine auto: using ONNX Runtime on the CPU ({})", trt.reason());
+        }
+        yield new OnnxRuntimeEngine(model, threads);
+      }
+      default -> throw new IllegalArgumentException("vla.policy.engine: \"" + choice
+          + "\" (expected: auto, onnxruntime or tensorrt)");
+    };
+  }
+}

@@ -1,0 +1,138 @@
+package io.vlaserve.policy.server;
+
+import com.google.protobuf.util.Durations;
+import io.vlaserve.common.v1.ActionChunk;
+import io.vlaserve.common.v1.ActionVector;
+import io.vlaserve.common.v1.Image;
+import io.vlaserve.common.v1.ImageEncoding;
+import io.vlaserve.common.v1.Observation;
+import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.common.v1.TimingBreakdown;
+import io.vlaserve.policy.PolicyResult;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.image.ImageFormat;
+import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.policy.v1.CameraSpec;
+import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.tokenizer.ActionDimension;
+
+/** Conversions between {@code vla.policy.v1} messages and the policy core. Stateless. */
+final class PolicyMessages {
+  private PolicyMessages() {}
+
+  static PolicyMetadata metadata(PolicyRuntime runtime) {
+    ModelPackage model = runtime.model();
+    return PolicyMetadata.newBuilder()
+        .setModelName(model.name())
+        .setModelVersion(model.version())
+        .setEngine(runtime.engine().name())
+        .addCameras(CameraSpec.newBuilder()
+            .setName(model.camera())
+            .setWidth(model.imageWidth())
+            .setHeight(model.imageHeight())
+            .addAcceptedEncodings(ImageEncoding.IMAGE_ENCODING_RGB8)
+            .addAcceptedEncodings(ImageEncoding.IMAGE_ENCODING_JPEG)
+            .addAcceptedEncodings(ImageEncoding.IMAGE_ENCODING_PNG)
+            .setResizeAllowed(runtime.images().resizeAllowed()))
+        .setMaxImageBytes(runtime.images().maxBytes())
+        .setActionProfile(model.actionProfile().name())
+        .addAllActionDimensions(model.actionProfile().dimensions().stream().map(ActionDimension::name).toList())
+        .addAllProprioDimensions(model.proprioNames())
+        .setMaxChunkLength(model.chunkLength())
+        .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()))
+        .addAllSkills(model.skills())
+        .build();
+  }
+
+  /** The frame for the model's camera: the one named like it, else the only one sent. */
+  static Image frame(Observation observation, String camera) {
+    if (observation.getImagesCount() == 0) {
+      throw new IllegalArgumentException("observation " + observation.getSequence() + ": no image (expected one frame from camera \""
+          + camera + "\")");
+    }
+    for (Image image : observation.getImagesList()) {
+      if (image.getCamera().equals(camera)) {
+        return image;
+      }
+    }
+    if (observation.getImagesCount() == 1) {
+      return observation.getImages(0);
+    }
+    throw new IllegalArgumentException("observation " + observation.getSequence() + ": " + observation.getImagesCount()
+        + " images, none from camera \"" + camera + "\"");
+  }
+
+  static ImageFormat format(ImageEncoding encoding) {
+    return switch (encoding) {
+      case IMAGE_ENCODING_RGB8 -> ImageFormat.RGB8;
+      case IMAGE_ENCODING_JPEG -> ImageFormat.JPEG;
+      case IMAGE_ENCODING_PNG -> ImageFormat.PNG;
+      default -> throw new IllegalArgumentException("image encoding " + encoding
+          + " (expected: IMAGE_ENCODING_RGB8, IMAGE_ENCODING_JPEG or IMAGE_ENCODING_PNG)");
+    };
+  }
+
+  /** Proprioception in the model's order, from the robot state. */
+  static float[] proprio(ModelPackage model, Observation observation) {
+    if (!observation.hasState() || !observation.getState().hasEndEffector()) {
+      throw new IllegalArgumentException("observation " + observation.getSequence()
+          + ": no robot state (expected end_effector pose and gripper: " + model.proprioNames() + ")");
+    }
+    RobotState state = observation.getState();
+    var position = state.getEndEffector().getPosition();
+    var orientation = state.getEndEffector().getOrientation();
+    float[] values = new float[model.proprioNames().size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = (float) switch (model.proprioNames().get(i)) {
+        case "x" -> position.getX();
+        case "y" -> position.getY();
+        case "z" -> position.getZ();
+        case "qx" -> orientation.getX();
+        case "qy" -> orientation.getY();
+        case "qz" -> orientation.getZ();
+        case "qw" -> orientation.getW();
+        case "gripper" -> state.getGripper();
+        default -> throw new IllegalStateException("model proprio \"" + model.proprioNames().get(i)
+            + "\" has no mapping from vla.common.v1.RobotState");
+      };
+    }
+    return values;
+  }
+
+  static SamplingParams sampling(io.vlaserve.policy.v1.SamplingParams params) {
+    return new SamplingParams(params.getTemperature(), params.getTopK(), params.getTopP(), params.getSeed());
+  }
+
+  static ActionChunk chunk(ModelPackage model, PolicyResult result, Observation observation, long chunkId) {
+    ActionChunk.Builder chunk = ActionChunk.newBuilder()
+        .setChunkId(chunkId)
+        .setActionProfile(model.actionProfile().name())
+        .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()))
+        .setObservationTime(observation.getCaptureTime())
+        .setObservationSequence(observation.getSequence());
+    for (double[] step : result.actions()) {
+      ActionVector.Builder vector = chunk.addStepsBuilder();
+      for (double value : step) {
+        vector.addValues(value);
+      }
+    }
+    for (int token : result.tokens()) {
+      chunk.addTokens(token);
+    }
+    for (float logProbability : result.logProbabilities()) {
+      chunk.addTokenLogprobs(logProbability);
+    }
+    return chunk.build();
+  }
+
+  static TimingBreakdown timing(long queueNanos, long preprocessNanos, PolicyResult result, long totalNanos) {
+    return TimingBreakdown.newBuilder()
+        .setQueue(Durations.fromNanos(queueNanos))
+        .setPreprocess(Durations.fromNanos(preprocessNanos))
+        .setPrefill(Durations.fromNanos(result.prefillNanos()))
+        .setDecode(Durations.fromNanos(result.decodeNanos()))
+        .setPostprocess(Durations.fromNanos(result.postprocessNanos()))
+        .setTotal(Durations.fromNanos(totalNanos))
+        .build();
+  }
+}

@@ -1,0 +1,121 @@
+package io.vlaserve.policy.server;
+
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.VlaPolicy;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.engine.VlaEngine;
+import io.vlaserve.policy.image.ImagePreprocessor;
+import io.vlaserve.policy.model.ModelPackage;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * The loaded model, its engine and policy, and whether they are warm. Warm-up runs on its own
+ * thread after start-up; until it finishes, health is not SERVING and inference answers
+ * UNAVAILABLE. Thread-safe.
+ */
+@Component
+public class PolicyRuntime implements SmartLifecycle, DisposableBean {
+  private static final Logger log = LoggerFactory.getLogger(PolicyRuntime.class);
+
+  /** Where the runtime is in its life. */
+  public enum State { LOADING, WARMING_UP, READY, FAILED, STOPPED }
+
+  private final ModelPackage model;
+  private final VlaEngine engine;
+  private final VlaPolicy policy;
+  private final ImagePreprocessor images;
+  private final int warmupRuns;
+  private final AtomicReference<State> state = new AtomicReference<>(State.LOADING);
+  private volatile String failure = "";
+  private volatile boolean running;
+
+  public PolicyRuntime(PolicyProperties properties) {
+    this.model = ModelPackage.load(properties.resolvedModel());
+    this.engine = EngineSelector.select(properties.engine(), model, properties.threads(), properties.fp16());
+    this.policy = new VlaPolicy(model, engine);
+    this.images = new ImagePreprocessor(model.imageWidth(), model.imageHeight(), properties.maxImageBytes().toBytes(),
+        properties.resizeImages());
+    this.warmupRuns = properties.warmupRuns();
+    log.info("Loaded model {} {} from {} on {}", model.name(), model.version(), model.directory(), engine.name());
+  }
+
+  public ModelPackage model() {
+    return model;
+  }
+
+  public VlaEngine engine() {
+    return engine;
+  }
+
+  public VlaPolicy policy() {
+    return policy;
+  }
+
+  public ImagePreprocessor images() {
+    return images;
+  }
+
+  public State state() {
+    return state.get();
+  }
+
+  public String failure() {
+    return failure;
+  }
+
+  public boolean ready() {
+    return state.get() == State.READY;
+  }
+
+  @Override
+  public void start() {
+    running = true;
+    state.set(State.WARMING_UP);
+    Thread.ofPlatform().name("policy-warmup").daemon().start(this::warmUp);
+  }
+
+  private void warmUp() {
+    try {
+      byte[] frame = new byte[model.imageWidth() * model.imageHeight() * 3];
+      float[] proprio = new float[model.proprioNames().size()];
+      String instruction = model.skills().isEmpty() ? "" : model.skills().get(0);
+      long started = System.nanoTime();
+      for (int i = 0; i < warmupRuns; i++) {
+        policy.infer(new PolicyRequest(frame, instruction, proprio, model.chunkLength(), SamplingParams.GREEDY));
+      }
+      state.compareAndSet(State.WARMING_UP, State.READY);
+      log.info("Warm-up done: {} inferences in {} ms; serving", warmupRuns, (System.nanoTime() - started) / 1_000_000);
+    } catch (RuntimeException e) {
+      failure = e.toString();
+      state.set(State.FAILED);
+      log.error("Warm-up failed; the service will not report SERVING", e);
+    }
+  }
+
+  @Override
+  public void stop() {
+    running = false;
+    state.set(State.STOPPED);
+  }
+
+  @Override
+  public boolean isRunning() {
+    return running;
+  }
+
+  @Override
+  public int getPhase() {
+    // Stop after the gRPC server (which stops first at a higher phase), so in-flight calls finish.
+    return Integer.MIN_VALUE + 1000;
+  }
+
+  @Override
+  public void destroy() {
+    engine.close();
+  }
+}
