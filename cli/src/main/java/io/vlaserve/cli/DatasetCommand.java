@@ -76,7 +76,8 @@ final class DatasetCommand {
       }
       GeneratorConfig config = new GeneratorConfig(episodes, seed, imageSize, kinds, minBlocks, maxBlocks,
           expertNoise, perturbProbability, perturbScale);
-      String command = "vla dataset generate " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+      // originalArgs() holds the whole command line from the top-level command, "dataset generate" included.
+      String command = "vla " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
       long started = System.nanoTime();
       DemonstrationGenerator.Summary summary = new DemonstrationGenerator(config)
           .generate(out, command, line -> System.err.println("  " + line));

@@ -1,0 +1,143 @@
+package io.vlaserve.policy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vlaserve.policy.decode.DecodingException;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.engine.KvCache;
+import io.vlaserve.policy.engine.OnnxRuntimeEngine;
+import io.vlaserve.policy.engine.PromptBatch;
+import io.vlaserve.policy.engine.VlaEngine;
+import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.tokenizer.TokenRange;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class VlaPolicyTest {
+  private final ModelPackage model = ShippedModel.load();
+  private final OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1);
+  private final VlaPolicy policy = new VlaPolicy(model, engine);
+
+  @AfterAll
+  void close() {
+    engine.close();
+  }
+
+  private PolicyRequest request(long seed, SamplingParams sampling) {
+    SplittableRandom random = new SplittableRandom(seed);
+    byte[] image = new byte[model.imageWidth() * model.imageHeight() * 3];
+    for (int i = 0; i < image.length; i++) {
+      image[i] = (byte) (90 + random.nextInt(40));
+    }
+    float[] proprio = {0.5f, 0.0f, 0.2f, 0, 0, 0, 1, 1};
+    return new PolicyRequest(image, model.skills().get((int) (seed % model.skills().size())), proprio,
+        model.chunkLength(), sampling);
+  }
+
+  /** An engine that rewrites the logits the real engine produced, before the policy sees them. */
+  private VlaPolicy tampered(Consumer<float[]> rewrite) {
+    VlaEngine wrapper = new VlaEngine() {
+      @Override
+      public String name() {
+        return "tampered";
+      }
+
+      @Override
+      public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
+        KvCache cache = engine.prefill(batch, logits, maxNewTokens);
+        rewrite.accept(logits);
+        return cache;
+      }
+
+      @Override
+      public void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits) {
+        engine.decode(cache, tokenIds, positionIds, attentionMask, logits);
+        rewrite.accept(logits);
+      }
+
+      @Override
+      public void close() {}
+    };
+    return new VlaPolicy(model, wrapper);
+  }
+
+  @Test
+  void chunksHaveOneValidTokenPerDimensionAndStep() {
+    PolicyResult result = policy.infer(request(1, SamplingParams.GREEDY));
+    assertEquals(model.chunkLength(), result.actions().length);
+    var tokenizer = model.actionProfile().tokenizer();
+    for (int i = 0; i < result.tokens().length; i++) {
+      assertTrue(tokenizer.allowedTokens(i % 7).contains(result.tokens()[i]));
+    }
+  }
+
+  @Test
+  void aTextTokenAsUnmaskedArgmaxStillYieldsValidActionTokens() {
+    VlaPolicy biased = tampered(logits -> {
+      for (int row = 0; row < logits.length / model.vocabSize(); row++) {
+        logits[row * model.vocabSize() + 5] = 1e4f; // a text token far above every action token
+      }
+    });
+    PolicyResult result = biased.infer(request(2, SamplingParams.GREEDY));
+    PolicyResult clean = policy.infer(request(2, SamplingParams.GREEDY));
+    assertArrayEquals(clean.tokens(), result.tokens(), "masking ignores everything outside the slice");
+  }
+
+  @Test
+  void anAllMaskedSliceFailsClearly() {
+    TokenRange slice = model.actionProfile().tokenizer().allowedTokens(0);
+    VlaPolicy masked = tampered(logits -> {
+      for (int row = 0; row < logits.length / model.vocabSize(); row++) {
+        for (int t = slice.first(); t <= slice.last(); t++) {
+          logits[row * model.vocabSize() + t] = Float.NEGATIVE_INFINITY;
+        }
+      }
+    });
+    DecodingException e = assertThrows(DecodingException.class, () -> masked.infer(request(3, SamplingParams.GREEDY)));
+    assertTrue(e.getMessage().contains("probability 0"), e.getMessage());
+  }
+
+  @Test
+  void nanLogitsFailInsteadOfProducingAnAction() {
+    VlaPolicy broken = tampered(logits -> logits[100] = Float.NaN);
+    assertThrows(DecodingException.class, () -> broken.infer(request(4, SamplingParams.GREEDY)));
+  }
+
+  @Test
+  void aBatchGivesTheSameChunksAsOneAtATime() {
+    List<PolicyRequest> requests = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      requests.add(request(10 + i, i % 2 == 0 ? SamplingParams.GREEDY : new SamplingParams(1.0, 40, 0.95, 77 + i)));
+    }
+    List<PolicyResult> batched = policy.infer(requests);
+    for (int i = 0; i < requests.size(); i++) {
+      assertArrayEquals(policy.infer(requests.get(i)).tokens(), batched.get(i).tokens(), "request " + i);
+    }
+  }
+
+  @Test
+  void inputsThatDoNotFitTheModelAreRejectedWithTheField() {
+    PolicyRequest good = request(5, SamplingParams.GREEDY);
+    IllegalArgumentException image = assertThrows(IllegalArgumentException.class, () -> policy.infer(
+        new PolicyRequest(new byte[10], good.instruction(), good.proprio(), 1, SamplingParams.GREEDY)));
+    assertTrue(image.getMessage().contains("image of 10 bytes"), image.getMessage());
+    float[] nan = good.proprio().clone();
+    nan[2] = Float.NaN;
+    IllegalArgumentException proprio = assertThrows(IllegalArgumentException.class, () -> policy.infer(
+        new PolicyRequest(good.image(), good.instruction(), nan, 1, SamplingParams.GREEDY)));
+    assertTrue(proprio.getMessage().contains("proprio[2] (z): NaN"), proprio.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> policy.infer(
+        new PolicyRequest(good.image(), "fly to the moon", good.proprio(), 1, SamplingParams.GREEDY)));
+    assertThrows(IllegalArgumentException.class, () -> policy.infer(
+        new PolicyRequest(good.image(), good.instruction(), good.proprio(), model.chunkLength() + 1, SamplingParams.GREEDY)));
+  }
+}

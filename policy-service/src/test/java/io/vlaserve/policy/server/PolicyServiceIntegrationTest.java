@@ -1,0 +1,305 @@
+package io.vlaserve.policy.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.util.Timestamps;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.common.v1.Image;
+import io.vlaserve.common.v1.ImageEncoding;
+import io.vlaserve.common.v1.Observation;
+import io.vlaserve.common.v1.Pose;
+import io.vlaserve.common.v1.Quaternion;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.policy.v1.GetMetadataRequest;
+import io.vlaserve.policy.v1.InferRequest;
+import io.vlaserve.policy.v1.InferResponse;
+import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.policy.v1.PolicyServiceGrpc;
+import io.vlaserve.policy.v1.SamplingParams;
+import io.vlaserve.policy.v1.SessionRequest;
+import io.vlaserve.policy.v1.SessionResponse;
+import io.vlaserve.policy.v1.SessionStart;
+import io.vlaserve.service.GrpcServerPort;
+import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.WorldConfig;
+import io.vlaserve.sim.render.CameraConfig;
+import io.vlaserve.sim.render.TabletopRenderer;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+/** The real app with the shipped model, over real sockets. */
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
+        "vla.policy.model=../models/tiny-vla", "vla.policy.max-image-bytes=200KB"})
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PolicyServiceIntegrationTest {
+  @Autowired GrpcServerPort grpcPort;
+  @LocalServerPort int httpPort;
+
+  private ManagedChannel channel;
+  private PolicyServiceGrpc.PolicyServiceBlockingStub policy;
+  private PolicyMetadata metadata;
+  private final TabletopWorld world = new TabletopWorld(11, new WorldConfig(3, true));
+
+  @BeforeAll
+  void connectAndWaitUntilServing() throws Exception {
+    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort.await(60), InsecureChannelCredentials.create()).build();
+    HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    HealthCheckResponse.ServingStatus status = HealthCheckResponse.ServingStatus.UNKNOWN;
+    while (System.nanoTime() < deadline && status != HealthCheckResponse.ServingStatus.SERVING) {
+      status = health.withDeadlineAfter(5, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus();
+      Thread.sleep(100);
+    }
+    assertEquals(HealthCheckResponse.ServingStatus.SERVING, status, "gRPC health after warm-up");
+    policy = PolicyServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+    metadata = policy.getMetadata(GetMetadataRequest.getDefaultInstance());
+  }
+
+  @AfterAll
+  void disconnect() throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  private byte[] frame() {
+    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(metadata.getCameras(0).getWidth(),
+        metadata.getCameras(0).getHeight()));
+    byte[] rgb = renderer.newFrame();
+    renderer.render(world, rgb);
+    return rgb;
+  }
+
+  private Observation observation(long sequence, Image image) {
+    double[] p = new double[8];
+    world.writeProprio(p);
+    return Observation.newBuilder()
+        .setSequence(sequence)
+        .setCaptureTime(Timestamps.fromMillis(System.currentTimeMillis()))
+        .addImages(image)
+        .setState(RobotState.newBuilder()
+            .setEndEffector(Pose.newBuilder()
+                .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
+                .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))
+            .setGripper(p[7]))
+        .build();
+  }
+
+  private Image rgbImage() {
+    return Image.newBuilder().setCamera(metadata.getCameras(0).getName()).setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
+        .setWidth(metadata.getCameras(0).getWidth()).setHeight(metadata.getCameras(0).getHeight())
+        .setData(ByteString.copyFrom(frame())).build();
+  }
+
+  private InferRequest.Builder request(Image image, SamplingParams sampling) {
+    return InferRequest.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("sim-0").setEmbodiment("tiny-sim"))
+        .setObservation(observation(1, image))
+        .setInstruction("move to the red block")
+        .setSampling(sampling);
+  }
+
+  @Test
+  void handshakeDescribesTheModel() {
+    assertEquals("tiny-vla", metadata.getModelName());
+    assertEquals("onnxruntime-cpu", metadata.getEngine());
+    assertEquals(7, metadata.getActionDimensionsCount());
+    assertEquals("gripper", metadata.getActionDimensions(6));
+    assertTrue(metadata.getMaxChunkLength() >= 1);
+    assertTrue(metadata.getSkillsList().contains("grasp the red block"), metadata.getSkillsList().toString());
+    assertEquals(100, metadata.getStepPeriod().getNanos() / 1_000_000);
+  }
+
+  @Nested
+  class Unary {
+    @Test
+    void aRenderedFrameGivesAChunkOfValidTokensWithTiming() {
+      InferResponse response = policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build());
+      var chunk = response.getChunk();
+      assertEquals(metadata.getMaxChunkLength(), chunk.getStepsCount());
+      assertEquals(chunk.getStepsCount() * 7, chunk.getTokensCount());
+      assertEquals(chunk.getTokensCount(), chunk.getTokenLogprobsCount());
+      for (int i = 0; i < chunk.getTokensCount(); i++) {
+        assertTrue(chunk.getTokens(i) >= 64 && chunk.getTokens(i) <= 319, "action token " + chunk.getTokens(i));
+        assertTrue(chunk.getTokenLogprobs(i) <= 0, "log probability");
+      }
+      for (var step : chunk.getStepsList()) {
+        assertEquals(7, step.getValuesCount());
+        assertTrue(Math.abs(step.getValues(0)) <= 0.06, "dx within the data's range: " + step.getValues(0));
+      }
+      assertEquals(1, chunk.getObservationSequence());
+      assertTrue(response.getTiming().getTotal().getNanos() > 0 || response.getTiming().getTotal().getSeconds() > 0);
+      assertTrue(response.getTiming().getDecode().getNanos() > 0);
+    }
+
+    @Test
+    void jpegAndPngFramesAreAccepted() throws Exception {
+      for (String format : List.of("jpg", "png")) {
+        int w = metadata.getCameras(0).getWidth();
+        int h = metadata.getCameras(0).getHeight();
+        byte[] rgb = frame();
+        BufferedImage image = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+          for (int x = 0; x < w; x++) {
+            int i = (y * w + x) * 3;
+            image.setRGB(x, y, (rgb[i] & 0xff) << 16 | (rgb[i + 1] & 0xff) << 8 | (rgb[i + 2] & 0xff));
+          }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(image, format, out);
+        Image encoded = Image.newBuilder().setEncoding(format.equals("jpg") ? ImageEncoding.IMAGE_ENCODING_JPEG
+            : ImageEncoding.IMAGE_ENCODING_PNG).setData(ByteString.copyFrom(out.toByteArray())).build();
+        assertEquals(metadata.getMaxChunkLength(),
+            policy.infer(request(encoded, SamplingParams.getDefaultInstance()).build()).getChunk().getStepsCount());
+      }
+    }
+
+    @Test
+    void badImagesAreInvalidArgumentBeforeAnyCompute() {
+      Image corrupt = Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_JPEG)
+          .setData(ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5, 6, 7, 8})).build();
+      assertCode(Status.Code.INVALID_ARGUMENT, "not a readable JPEG", request(corrupt, SamplingParams.getDefaultInstance()));
+      Image oversized = Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_JPEG)
+          .setData(ByteString.copyFrom(new byte[300_000])).build();
+      assertCode(Status.Code.INVALID_ARGUMENT, "300000 bytes (expected: at most 204800",
+          request(oversized, SamplingParams.getDefaultInstance()));
+      Image wrongLength = rgbImage().toBuilder().setWidth(10).build();
+      assertCode(Status.Code.INVALID_ARGUMENT, "RGB8 10x", request(wrongLength, SamplingParams.getDefaultInstance()));
+      Image noEncoding = rgbImage().toBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_UNSPECIFIED).build();
+      assertCode(Status.Code.INVALID_ARGUMENT, "expected: IMAGE_ENCODING_RGB8", request(noEncoding, SamplingParams.getDefaultInstance()));
+    }
+
+    @Test
+    void unknownWordsAndBadParametersAreInvalidArgument() {
+      assertCode(Status.Code.INVALID_ARGUMENT, "does not know",
+          request(rgbImage(), SamplingParams.getDefaultInstance()).setInstruction("dance the macarena"));
+      assertCode(Status.Code.INVALID_ARGUMENT, "chunk length",
+          request(rgbImage(), SamplingParams.getDefaultInstance()).setChunkLength(1000));
+      assertCode(Status.Code.INVALID_ARGUMENT, "top_p",
+          request(rgbImage(), SamplingParams.newBuilder().setTemperature(1).setTopP(3).build()));
+      assertCode(Status.Code.INVALID_ARGUMENT, "no robot state",
+          request(rgbImage(), SamplingParams.getDefaultInstance()).setObservation(
+              Observation.newBuilder().setSequence(1).addImages(rgbImage())));
+    }
+
+    @Test
+    void theSameSeedReproducesASampledChunk() {
+      SamplingParams sampling = SamplingParams.newBuilder().setTemperature(1.5f).setTopK(50).setSeed(42).build();
+      Image image = rgbImage();
+      List<Integer> first = policy.infer(request(image, sampling).build()).getChunk().getTokensList();
+      List<Integer> second = policy.infer(request(image, sampling).build()).getChunk().getTokensList();
+      assertEquals(first, second);
+      boolean differs = false;
+      for (long seed = 43; seed < 53 && !differs; seed++) {
+        differs = !first.equals(policy.infer(request(image, sampling.toBuilder().setSeed(seed).build()).build())
+            .getChunk().getTokensList());
+      }
+      assertTrue(differs, "other seeds sample other chunks at temperature 1.5");
+    }
+
+    private void assertCode(Status.Code code, String fragment, InferRequest.Builder request) {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> policy.infer(request.build()));
+      assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
+      assertTrue(e.getStatus().getDescription().contains(fragment), e.getStatus().getDescription());
+    }
+  }
+
+  @Test
+  void aSessionAnswersEveryObservationAndSurvivesABadOne() throws Exception {
+    List<SessionResponse> answers = new CopyOnWriteArrayList<>();
+    CountDownLatch done = new CountDownLatch(1);
+    StreamObserver<SessionRequest> requests = PolicyServiceGrpc.newStub(channel).session(new StreamObserver<>() {
+      @Override
+      public void onNext(SessionResponse value) {
+        answers.add(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        done.countDown();
+      }
+
+      @Override
+      public void onCompleted() {
+        done.countDown();
+      }
+    });
+    requests.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("sim-0")).setInstruction("grasp the red block")).build());
+    Image good = rgbImage();
+    Image corrupt = Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_PNG)
+        .setData(ByteString.copyFrom(new byte[64])).build();
+    requests.onNext(SessionRequest.newBuilder().setObservation(observation(1, good)).build());
+    requests.onNext(SessionRequest.newBuilder().setObservation(observation(2, corrupt)).build());
+    requests.onNext(SessionRequest.newBuilder().setObservation(observation(2, good)).build()); // out of order: 2 again
+    requests.onNext(SessionRequest.newBuilder().setInstruction("lift the block").build());
+    requests.onNext(SessionRequest.newBuilder().setObservation(observation(3, good)).build());
+    requests.onCompleted();
+    assertTrue(done.await(60, TimeUnit.SECONDS));
+    assertTrue(answers.get(0).hasReady(), "first answer is the handshake");
+    long chunks = answers.stream().filter(SessionResponse::hasChunk).count();
+    long superseded = answers.stream().filter(SessionResponse::hasSuperseded).count();
+    List<SessionResponse> errors = answers.stream().filter(SessionResponse::hasError).toList();
+    assertTrue(errors.stream().anyMatch(e -> e.getError().getObservationSequence() == 2
+        && e.getError().getCode() == Status.Code.FAILED_PRECONDITION.value()), "the repeated sequence 2 is refused");
+    // Observation 1 and 3 are answered with chunks unless 1 was superseded; 2 (corrupt) by an
+    // error unless superseded: every accepted observation is accounted for exactly once.
+    long corruptErrors = errors.stream().filter(e -> e.getError().getCode() == Status.Code.INVALID_ARGUMENT.value()).count();
+    assertEquals(3, chunks + superseded + corruptErrors, answers.toString());
+    assertTrue(answers.stream().anyMatch(a -> a.hasChunk() && a.getChunk().getChunk().getObservationSequence() == 3),
+        "the newest observation is always answered");
+  }
+
+  @Test
+  void prometheusShowsStageHistograms() throws Exception {
+    policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build());
+    HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + httpPort + "/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, metrics.statusCode());
+    for (String stage : List.of("preprocess", "prefill", "decode", "postprocess", "total")) {
+      assertTrue(metrics.body().contains("vla_policy_stage_seconds_bucket{") && metrics.body().contains("stage=\"" + stage + "\""),
+          "histogram for " + stage);
+    }
+    assertTrue(metrics.body().contains("vla_policy_requests_total{"), "outcomes counted");
+  }
+
+  @Test
+  void differentImagesGiveDifferentChunks() {
+    InferResponse here = policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build());
+    world.step(new double[] {0.05, 0.05, 0, 0, 0, 0, 1});
+    world.step(new double[] {0.05, 0.05, 0, 0, 0, 0, 1});
+    InferResponse there = policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build());
+    assertNotEquals(here.getChunk().getTokensList(), there.getChunk().getTokensList(), "the policy looks at the scene");
+  }
+}
