@@ -26,18 +26,37 @@ public final class OnnxRuntimeEngine implements VlaEngine {
   private final OrtSession decode;
   private final ModelPackage model;
   private final int threads;
+  private final boolean cuda;
 
   /**
    * @param intraOpThreads threads ONNX Runtime may use inside one graph run (1 suits many concurrent
    *     small runs; more suits one large batch)
    */
   public OnnxRuntimeEngine(ModelPackage model, int intraOpThreads) {
+    this(model, intraOpThreads, -1);
+  }
+
+  /**
+   * @param cudaDevice the CUDA device for ONNX Runtime's CUDA execution provider, or -1 for the CPU.
+   *     The provider exists only in the {@code onnxruntime_gpu} build (the opt-in gpu profile);
+   *     asking for it elsewhere fails with the providers this build has, never falls back silently.
+   */
+  public OnnxRuntimeEngine(ModelPackage model, int intraOpThreads, int cudaDevice) {
     this.model = model;
     this.threads = intraOpThreads;
+    this.cuda = cudaDevice >= 0;
+    if (cuda && !OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA)) {
+      throw new EngineException("ONNX Runtime CUDA execution provider requested (device " + cudaDevice
+          + ") but this build only has " + OrtEnvironment.getAvailableProviders()
+          + "; build with -Pgpu for onnxruntime_gpu, or use the CPU (see docs/gpu.md)");
+    }
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setIntraOpNumThreads(intraOpThreads);
       options.setInterOpNumThreads(1);
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      if (cuda) {
+        options.addCUDA(cudaDevice);
+      }
       this.prefill = environment.createSession(model.prefillGraph().toString(), options);
       this.decode = environment.createSession(model.decodeGraph().toString(), options);
     } catch (OrtException e) {
@@ -47,7 +66,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
 
   @Override
   public String name() {
-    return "onnxruntime-cpu";
+    return cuda ? "onnxruntime-cuda" : "onnxruntime-cpu";
   }
 
   /** Intra-op threads per graph run. */

@@ -52,6 +52,17 @@ class OnnxRuntimeParityTest {
     System.out.printf("parity: %d cases, largest |ORT - PyTorch| logit difference %.3g (tolerance %.1g)%n", cases, worst, tolerance);
   }
 
+  @Test
+  void askingForTheCudaProviderOnTheCpuBuildFailsWithWhatTheBuildHas() {
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        ai.onnxruntime.OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA),
+        "this ONNX Runtime build has the CUDA provider");
+    EngineException e = org.junit.jupiter.api.Assertions.assertThrows(EngineException.class,
+        () -> new OnnxRuntimeEngine(ShippedModel.load(), 1, 0));
+    assertTrue(e.getMessage().contains("CUDA execution provider requested") && e.getMessage().contains("CPU"),
+        e.getMessage());
+  }
+
   private static double compare(float[] expected, float[] actual, double tolerance, String what) {
     assertEquals(expected.length, actual.length, what + " logits");
     double worst = 0;

@@ -19,9 +19,9 @@ final class EngineSelector {
 
   private EngineSelector() {}
 
-  static VlaEngine select(String choice, ModelPackage model, int threads, boolean fp16) {
+  static VlaEngine select(String choice, ModelPackage model, int threads, boolean fp16, int ortCudaDevice) {
     return switch (choice) {
-      case "onnxruntime" -> new OnnxRuntimeEngine(model, threads);
+      case "onnxruntime" -> new OnnxRuntimeEngine(model, threads, ortCudaDevice);
       case "tensorrt" -> {
         TensorRtAvailability trt = TensorRtAvailability.probe();
         if (!trt.available()) {

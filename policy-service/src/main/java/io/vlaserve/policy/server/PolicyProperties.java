@@ -13,6 +13,7 @@ import org.springframework.util.unit.DataSize;
  * @param engine {@code auto}, {@code onnxruntime} or {@code tensorrt}
  * @param threads intra-op threads per graph run (ONNX Runtime)
  * @param fp16 build TensorRT engines in FP16 (faster, logits within ~5e-2 of FP32)
+ * @param onnxruntimeCudaDevice CUDA device for ONNX Runtime's CUDA provider (onnxruntime_gpu builds), -1 for CPU
  * @param maxImageBytes largest accepted encoded frame
  * @param resizeImages resize frames of another size (bilinear) instead of refusing them
  * @param warmupRuns inferences run before health reports SERVING
@@ -24,6 +25,7 @@ public record PolicyProperties(
     @DefaultValue("auto") String engine,
     @DefaultValue("1") int threads,
     @DefaultValue("false") boolean fp16,
+    @DefaultValue("-1") int onnxruntimeCudaDevice,
     @DefaultValue("4MB") DataSize maxImageBytes,
     @DefaultValue("true") boolean resizeImages,
     @DefaultValue("3") int warmupRuns,

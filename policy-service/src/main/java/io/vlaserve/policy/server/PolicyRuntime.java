@@ -36,7 +36,8 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
 
   public PolicyRuntime(PolicyProperties properties) {
     this.model = ModelPackage.load(properties.resolvedModel());
-    this.engine = EngineSelector.select(properties.engine(), model, properties.threads(), properties.fp16());
+    this.engine = EngineSelector.select(properties.engine(), model, properties.threads(), properties.fp16(),
+        properties.onnxruntimeCudaDevice());
     this.policy = new VlaPolicy(model, engine);
     this.images = new ImagePreprocessor(model.imageWidth(), model.imageHeight(), properties.maxImageBytes().toBytes(),
         properties.resizeImages());
