@@ -34,10 +34,12 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
   private volatile String failure = "";
   private volatile boolean running;
 
-  public PolicyRuntime(PolicyProperties properties) {
+  public PolicyRuntime(PolicyProperties properties,
+      org.springframework.beans.factory.ObjectProvider<VlaEngineDecorator> decorator) {
     this.model = ModelPackage.load(properties.resolvedModel());
-    this.engine = EngineSelector.select(properties.engine(), model, properties.threads(), properties.fp16(),
+    VlaEngine selected = EngineSelector.select(properties.engine(), model, properties.threads(), properties.fp16(),
         properties.onnxruntimeCudaDevice());
+    this.engine = decorator.getIfAvailable(() -> e -> e).apply(selected);
     this.policy = new VlaPolicy(model, engine);
     this.images = new ImagePreprocessor(model.imageWidth(), model.imageHeight(), properties.maxImageBytes().toBytes(),
         properties.resizeImages());

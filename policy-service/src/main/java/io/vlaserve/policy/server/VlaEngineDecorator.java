@@ -1,0 +1,11 @@
+package io.vlaserve.policy.server;
+
+import io.vlaserve.policy.engine.VlaEngine;
+import java.util.function.UnaryOperator;
+
+/**
+ * Wraps the selected inference engine, e.g. to trace or meter every graph run. Declare one as a
+ * bean; without one the engine is used as selected.
+ */
+@FunctionalInterface
+public interface VlaEngineDecorator extends UnaryOperator<VlaEngine> {}
