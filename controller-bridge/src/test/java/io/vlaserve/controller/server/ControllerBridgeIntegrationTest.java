@@ -355,10 +355,18 @@ class ControllerBridgeIntegrationTest {
   }
 
   @Test
-  void grpcHealthReportsServing() {
-    HealthCheckResponse health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-        .check(HealthCheckRequest.getDefaultInstance());
-    assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+  void grpcHealthReportsServing() throws InterruptedException {
+    // gRPC health follows actuator health on a 1 s schedule, so it turns SERVING shortly after the loops run.
+    HealthCheckResponse.ServingStatus status = HealthCheckResponse.ServingStatus.UNKNOWN;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (status != HealthCheckResponse.ServingStatus.SERVING && System.nanoTime() < deadline) {
+      status = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
+      if (status != HealthCheckResponse.ServingStatus.SERVING) {
+        Thread.sleep(100);
+      }
+    }
+    assertEquals(HealthCheckResponse.ServingStatus.SERVING, status);
   }
 
   @Test
