@@ -33,8 +33,9 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<String> command = new ArrayList<>(List.of(Services.javaCommand(), "--enable-native-access=ALL-UNNAMED",
-        "-jar", Services.jar(service).toString()));
+    List<String> command = new ArrayList<>(List.of(Services.javaCommand(), "--enable-native-access=ALL-UNNAMED"));
+    command.addAll(Services.JVM_OPTIONS.getOrDefault(service, List.of()));
+    command.addAll(List.of("-jar", Services.jar(service).toString()));
     if (grpcPort != null) {
       command.add("--spring.grpc.server.port=" + grpcPort);
     }

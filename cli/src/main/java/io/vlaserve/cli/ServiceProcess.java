@@ -40,8 +40,10 @@ final class ServiceProcess implements AutoCloseable {
     int httpPort = freePort();
     Files.createDirectories(logDir);
     Path log = logDir.resolve(service + ".log");
-    List<String> command = new ArrayList<>(List.of(Services.javaCommand(), "-XX:+UseSerialGC", "-Xss512k",
-        "--enable-native-access=ALL-UNNAMED", "-jar", Services.jar(service).toString(),
+    List<String> command = new ArrayList<>(List.of(Services.javaCommand(), "-Xss512k",
+        "--enable-native-access=ALL-UNNAMED"));
+    command.addAll(Services.JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")));
+    command.addAll(List.of("-jar", Services.jar(service).toString(),
         "--spring.grpc.server.address=127.0.0.1", "--spring.grpc.server.port=" + grpcPort,
         "--server.address=127.0.0.1", "--server.port=" + httpPort));
     command.addAll(extraArgs);
