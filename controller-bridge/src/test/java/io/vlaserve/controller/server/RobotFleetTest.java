@@ -56,8 +56,16 @@ class RobotFleetTest {
       for (int i = 0; i < 20; i++) {
         steps.add(new double[] {0.02, 0, 0, 0, 0, 0, 1});
       }
-      assertTrue(robot.controller().submit(ActionChunk.of(1, System.nanoTime(), 100_000_000, steps, 128),
-          new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.crossfade(Duration.ofMillis(100)))).accepted());
+      // Right after start the robot may not have reported its first state; the controller refuses
+      // chunks until it has, so submit as a client would: again until accepted.
+      var verdict = robot.controller().submit(ActionChunk.of(1, System.nanoTime(), 100_000_000, steps, 128),
+          new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.crossfade(Duration.ofMillis(100))));
+      for (int attempt = 2; !verdict.accepted() && attempt < 400; attempt++) {
+        Thread.sleep(5);
+        verdict = robot.controller().submit(ActionChunk.of(attempt, System.nanoTime(), 100_000_000, steps, 128),
+            new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.crossfade(Duration.ofMillis(100))));
+      }
+      assertTrue(verdict.accepted(), verdict.toString());
       ExecutionSnapshot state = new ExecutionSnapshot();
       for (int i = 0; i < 3000 && state.commandedSpeed() < 0.19; i++) {
         Thread.sleep(1);
