@@ -128,16 +128,20 @@ public final class ControllerHarness implements TickListener {
         return false;
       }
     }
-    // Orientation sign is irrelevant; compare by angle.
-    double dot = 0;
-    for (int i = 3; i < 7; i++) {
-      dot += setpoint[i] * reference[i];
-    }
+    // q and -q are the same rotation. Compare components, not the cosine of the angle between them:
+    // 1 - cos(angle) is about angle^2 / 2, so a rotation clamped by a microradian would look unchanged.
     double norm = 0;
     for (int i = 3; i < 7; i++) {
       norm += reference[i] * reference[i];
     }
-    if (Math.abs(Math.abs(dot) / Math.sqrt(norm) - 1) > 1e-12) {
+    norm = Math.sqrt(norm);
+    double same = 0;
+    double opposite = 0;
+    for (int i = 3; i < 7; i++) {
+      same = Math.max(same, Math.abs(setpoint[i] - reference[i] / norm));
+      opposite = Math.max(opposite, Math.abs(setpoint[i] + reference[i] / norm));
+    }
+    if (Math.min(same, opposite) > 1e-12) {
       return false;
     }
     return Math.abs(setpoint[7] - reference[7]) <= 1e-12;
