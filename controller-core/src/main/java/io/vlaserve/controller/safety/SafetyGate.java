@@ -37,6 +37,12 @@ import io.vlaserve.controller.trajectory.Quaternions;
 public final class SafetyGate {
   private static final int MAX_INTERVENTIONS = 16;
   private static final int AXIS_COUNT = Axis.values().length;
+  /**
+   * A rate over its limit by no more than rounding passes unchanged and is no intervention: clamping
+   * it would change the setpoint by ~1e-16, invisibly, yet start a clamp episode whose later ticks
+   * would not be reported again.
+   */
+  private static final double ROUNDING = 1 + 1e-9;
 
   private final double h;
   private final SafetyEventLog log;
@@ -156,7 +162,7 @@ public final class SafetyGate {
     Quaternions.normalize(requestedOrientation);
     double angle = Quaternions.angleBetween(orientation, requestedOrientation);
     double maxAngle = limits.maxAngularVelocity().max() * h;
-    boolean rotationClamped = angle > maxAngle;
+    boolean rotationClamped = angle > maxAngle * ROUNDING;
     if (rotationClamped) {
       halt |= add(Cause.ROTATION_RATE_REQUESTED, Axis.ROTATION, angle / h, limits.maxAngularVelocity().max(), null);
     }
@@ -168,7 +174,7 @@ public final class SafetyGate {
     }
     double maxGripperStep = limits.maxGripperRate().max() * h;
     double gripperStep = wantedGripper - gripper;
-    if (Math.abs(gripperStep) > maxGripperStep) {
+    if (Math.abs(gripperStep) > maxGripperStep * ROUNDING) {
       halt |= add(Cause.GRIPPER_RATE_REQUESTED, Axis.GRIPPER, gripperStep / h, limits.maxGripperRate().max(), null);
       gripperStep = Math.copySign(maxGripperStep, gripperStep);
     }
