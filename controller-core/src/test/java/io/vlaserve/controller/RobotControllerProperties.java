@@ -115,7 +115,9 @@ class RobotControllerProperties {
         }
         default -> {
           long observation = switch (action.kind()) {
-            case LATE -> h.now() - (action.ageMs() + action.steps() * action.periodMs()) * MS;
+            // Every step more than half over: the last one is the first to count as past.
+            case LATE -> h.now() - (long) (((action.steps() - 1) * action.periodMs() + action.periodMs() / 2.0 + 1
+                + Math.abs(action.ageMs())) * MS);
             case OUT_OF_ORDER -> lastObservation - (1 + Math.abs(action.ageMs())) * MS;
             case FUTURE -> h.now() + (100 + Math.abs(action.ageMs())) * MS;
             default -> h.now() - Math.max(0, action.ageMs()) * MS;

@@ -231,12 +231,13 @@ class RobotControllerTest {
         steps[i] = i < 3 ? new double[] {0.01, 0, 0, 0, 0, 0, 1} : new double[] {0, 0.01, 0, 0, 0, 0, 1};
       }
       long submitted = h.now();
-      ChunkVerdict verdict = h.submit(4, 250 * MS, T, DEFAULT, steps);
+      // Steps 0 and 1 are over; step 2 is 60% over, so it is skipped too.
+      ChunkVerdict verdict = h.submit(4, 260 * MS, T, DEFAULT, steps);
       assertEquals(3, verdict.skippedSteps());
-      assertEquals(250 * MS, verdict.observationAgeNanos());
+      assertEquals(260 * MS, verdict.observationAgeNanos());
 
-      // Step 3 is due 50 ms after arrival: until then the robot holds.
-      while (h.now() < submitted + 50 * MS - h.period) {
+      // Step 3 is due 40 ms after arrival: until then the robot holds.
+      while (h.now() < submitted + 40 * MS - h.period) {
         h.tick();
         assertEquals(ExecutionMode.IDLE, h.state().mode);
       }
@@ -249,6 +250,25 @@ class RobotControllerTest {
       assertEquals(0.5, position[0], 1e-12, "the skipped +x steps are never executed");
       assertEquals(0.05, position[1], 1e-6, "the five remaining +y steps are");
       assertEquals(8, h.state().stepIndex);
+      assertNull(h.firstViolation);
+    }
+
+    @Test
+    void aStepLessThanHalfOverStillRunsInFullFromArrival() {
+      ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
+      h.tick();
+      double[][] steps = {{0.01, 0, 0, 0, 0, 0, 1}, {0, 0.01, 0, 0, 0, 0, 1}};
+      ChunkVerdict verdict = h.submit(1, 40 * MS, T, DEFAULT, steps);
+      assertEquals(0, verdict.skippedSteps(), "40 ms of a 100 ms step: the policy's first step still runs");
+      h.tick();
+      assertEquals(ExecutionMode.EXECUTING, h.state().mode);
+      assertEquals(0, h.state().stepIndex);
+      h.run(0.5);
+      double[] position = h.measured();
+      assertEquals(0.51, position[0], 1e-6, "the first step is executed in full");
+
+      ChunkVerdict late = h.submit(2, 60 * MS, T, DEFAULT, steps);
+      assertEquals(1, late.skippedSteps(), "60 ms of a 100 ms step: more than half over, skipped");
       assertNull(h.firstViolation);
     }
 

@@ -70,7 +70,7 @@ public record ControllerProperties(
    */
   public record Execution(
       @DefaultValue("minimum-jerk") Interpolation interpolation,
-      @DefaultValue("exponential") Blending.Mode blending,
+      @DefaultValue("linear-crossfade") Blending.Mode blending,
       @DefaultValue("100ms") Duration blendTime,
       @DefaultValue("0.5") double blendDecay,
       @DefaultValue("100ms") Duration statePeriod) {

@@ -1,0 +1,88 @@
+package io.vlaserve.evaluation;
+
+import io.vlaserve.controller.*;
+import io.vlaserve.controller.driver.SimulatedRobotDriver;
+import io.vlaserve.controller.safety.*;
+import io.vlaserve.controller.trajectory.*;
+import io.vlaserve.policy.*;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.engine.OnnxRuntimeEngine;
+import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.sim.*;
+import io.vlaserve.sim.render.*;
+import io.vlaserve.sim.task.*;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.*;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Put-on-plate tasks with the shipped policy executed the way the suite executes it: observations
+ * every {@code obs} ms, the chunk arriving {@code lat} ms later (inference latency, simulated on a
+ * manual clock), then interpolated, blended and gated by the 1 kHz {@link RobotController} into
+ * absolute poses for the simulator. Compares latency-compensation and blending choices on task
+ * success, which the seam-jerk benchmark cannot see. Not part of the default build:
+ *
+ * <pre>
+ * mvn -B -ntp -pl evaluation -am test -Dtest=ThroughControllerBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
+ *     -Depisodes=20 -Dlat=20 -Dobs=100 -Dblend=xf|none|exp
+ * </pre>
+ */
+class ThroughControllerBenchmark {
+  @Test
+  void run() throws Exception {
+    ModelPackage model = ModelPackage.load(Path.of("../models/tiny-vla"));
+    int latencyMs = Integer.getInteger("lat", 20);
+    int obsMs = Integer.getInteger("obs", 100);
+    String blend = System.getProperty("blend", "exp");
+    try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1)) {
+      VlaPolicy policy = new VlaPolicy(model, engine);
+      TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(model.imageWidth(), model.imageHeight()));
+      int ok = 0, n = Integer.getInteger("episodes", 10);
+      for (int e = 0; e < n; e++) {
+        SplittableRandom random = new SplittableRandom(1000L * 7919 + e);
+        TabletopWorld world = new TabletopWorld(random.nextLong(), new WorldConfig(2 + random.nextInt(3), true));
+        Task task = Task.putOnPlate(world.snapshot().blocks().get(0).color());
+        long[] now = {1_000_000_000_000L};
+        SafetyLimits limits = new SafetyLimits(new io.vlaserve.controller.Vector3(0.25, -0.30, 0.01), new io.vlaserve.controller.Vector3(0.75, 0.30, 0.35), LimitMode.CLAMP,
+            AxisLimit.clamp(1.0), AxisLimit.clamp(10), AxisLimit.clamp(6500), AxisLimit.clamp(5.0), AxisLimit.clamp(10), Duration.ofMillis(50));
+        SimulatedRobotDriver driver = new SimulatedRobotDriver(world, now[0]);
+        RobotController controller = new RobotController(ControllerConfig.of("sim-0"), limits, driver, () -> now[0]);
+        ExecutionSettings settings = new ExecutionSettings(Interpolation.MINIMUM_JERK,
+            blend.equals("exp") ? Blending.exponential(0.5) : blend.equals("none") ? Blending.NONE : Blending.crossfade(Duration.ofMillis(100)));
+        byte[] image = renderer.newFrame();
+        boolean taskOk = true;
+        long chunkId = 0;
+        StringBuilder log = new StringBuilder();
+        for (Subgoal subgoal : task.subgoals()) {
+          WorldState start = world.snapshot();
+          int budgetMs = subgoal.skill().stepBudget() * 100;
+          int elapsed = 0;
+          boolean done = false;
+          while (elapsed < budgetMs && !done) {
+            renderer.render(world, image);
+            long obsTime = now[0];
+            double[] proprio = world.snapshot().proprio();
+            float[] p = new float[proprio.length];
+            for (int i = 0; i < p.length; i++) p[i] = (float) proprio[i];
+            double[][] actions = policy.infer(new PolicyRequest(image.clone(), subgoal.instruction(), p, model.chunkLength(), new SamplingParams(0, 0, 0, e))).actions();
+            // inference latency: tick the controller meanwhile
+            for (int t = 0; t < latencyMs && !done; t++) { now[0] += 1_000_000; controller.tick(now[0]); elapsed++; }
+            ChunkVerdict v = controller.submit(ActionChunk.of(++chunkId, obsTime, 100_000_000L, Arrays.asList(actions), 128), settings);
+            if (!v.accepted()) log.append("rejected ").append(v).append('\n');
+            for (int t = latencyMs; t < obsMs; t++) {
+              now[0] += 1_000_000; controller.tick(now[0]); elapsed++;
+              controller.events().drain(ev -> {});
+              if (SuccessPredicates.isSatisfied(subgoal, start, world.snapshot())) { done = true; break; }
+            }
+          }
+          log.append(subgoal.instruction()).append(done ? " ok " : " FAILED ").append(elapsed).append(" ms\n");
+          if (!done) { taskOk = false; break; }
+        }
+        if (taskOk && SuccessPredicates.isSatisfied(task, world.snapshot())) ok++;
+        System.out.println("episode " + e + " " + (taskOk ? "OK" : "FAIL") + "\n" + log);
+      }
+      System.out.println("RESULT " + ok + "/" + n + " lat=" + latencyMs + " obs=" + obsMs + " blend=" + blend);
+    }
+  }
+}
