@@ -16,10 +16,14 @@ import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
@@ -354,6 +358,22 @@ class OpenAiChatPlannerTest {
       assertFalse(requests.get(1).body().has("response_format"));
       assertFalse(requests.get(2).body().has("response_format"), "remembered for later plans");
       assertTrue(sleeps.isEmpty(), "not a transport failure");
+    }
+
+    @Test
+    void oneInstanceServesConcurrentCalls() throws Exception {
+      server.thenAlways(completion(PLAN));
+      try (OpenAiChatPlanner planner = planner(config());
+          ExecutorService callers = Executors.newFixedThreadPool(4)) {
+        List<Future<PlannedTask>> plans = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+          plans.add(callers.submit(() -> planner.plan(PlanningRequest.initial(TASK, SCENE, SKILLS))));
+        }
+        for (Future<PlannedTask> plan : plans) {
+          assertEquals(5, plan.get().subgoals().size());
+        }
+      }
+      assertEquals(12, server.received().size());
     }
 
     @Test
