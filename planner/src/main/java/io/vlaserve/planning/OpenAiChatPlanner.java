@@ -149,7 +149,7 @@ public final class OpenAiChatPlanner implements Planner, AutoCloseable {
               + "request (HTTP " + status + ": " + error + "); " + (config.hasApiKey()
               ? "check the configured API key" : "no API key is configured, and this server needs one"));
         }
-        if (status == 400 && withResponseFormat && mentionsResponseFormat(response.body())) {
+        if (withResponseFormat && rejectsResponseFormat(status, response.body())) {
           // Not an attempt: the server works, it just does not know JSON mode.
           sendResponseFormat.set(false);
           LOG.log(Level.INFO, "{0}: the server rejects response_format ({1}); asking without it from now on",
@@ -294,7 +294,11 @@ public final class OpenAiChatPlanner implements Planner, AutoCloseable {
     return status == 408 || status == 429 || status >= 500;
   }
 
-  private static boolean mentionsResponseFormat(String body) {
+  /** Most servers answer 400 or 422; some llama.cpp builds answer 500 with the same complaint. */
+  private static boolean rejectsResponseFormat(int status, String body) {
+    if (status != 400 && status != 422 && status != 500) {
+      return false;
+    }
     String text = body == null ? "" : body.toLowerCase(Locale.ROOT);
     return text.contains("response_format") || text.contains("json_object");
   }

@@ -24,7 +24,7 @@ import java.util.Objects;
  *     before giving up with {@link PlanningException.Kind#INVALID_REPLY}; 0 for none
  * @param temperature sampling temperature, 0 (the default) for the most repeatable plans
  * @param jsonResponseFormat whether to send {@code response_format: {"type":"json_object"}}; a
- *     server that rejects it with HTTP 400 is asked again without it
+ *     server that rejects it (HTTP 400, 422 or 500 naming it) is asked without it from then on
  * @param maxTokens the reply's token limit ({@code max_tokens}), or 0 to leave it to the server
  */
 public record OpenAiPlannerConfig(URI baseUrl, String model, String apiKey, Duration requestTimeout,

@@ -361,6 +361,17 @@ class OpenAiChatPlannerTest {
     }
 
     @Test
+    void aServerErrorAboutResponseFormatAlsoDropsIt() throws PlanningException {
+      server.then(error(500, "response_format type must be one of \"text\" or \"json_schema\", but got: json_object"),
+          completion(PLAN));
+
+      plan(config());
+
+      assertFalse(server.received().get(1).body().has("response_format"));
+      assertTrue(sleeps.isEmpty(), "not a transport failure");
+    }
+
+    @Test
     void oneInstanceServesConcurrentCalls() throws Exception {
       server.thenAlways(completion(PLAN));
       try (OpenAiChatPlanner planner = planner(config());
