@@ -1,5 +1,6 @@
 package io.vlaserve.cli;
 
+import io.vlaserve.launcher.ServiceProcess;
 import io.grpc.ManagedChannel;
 import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.tokenizer.v1.DecodeRequest;
@@ -46,12 +47,12 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     System.out.println("Starting tokenizer-service on loopback ...");
-    try (ServiceProcess tokenizerService = ServiceProcess.start("tokenizer", logDir, List.of())) {
+    try (ServiceProcess tokenizerService = Services.start("tokenizer", logDir, List.of())) {
       Thread stopOnCtrlC = new Thread(tokenizerService::close);
       Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
       tokenizerService.awaitServing(Duration.ofSeconds(90));
       System.out.printf("tokenizer-service SERVING on 127.0.0.1:%d (metrics http://127.0.0.1:%d/actuator/prometheus)%n",
-          tokenizerService.grpcPort, tokenizerService.httpPort);
+          tokenizerService.grpcPort(), tokenizerService.httpPort());
       ManagedChannel channel = tokenizerService.channel();
       try {
         int failures = roundTrips(TokenizerServiceGrpc.newBlockingStub(channel));

@@ -16,7 +16,7 @@ final class ServeCommand implements Callable<Integer> {
       completionCandidates = ServiceNames.class)
   String service;
 
-  @Option(names = "--grpc-port", description = "gRPC port (default: the service's: policy 50052, tokenizer 50053, controller 50054).")
+  @Option(names = "--grpc-port", description = "gRPC port (default: the service's: gateway 50051, policy 50052, tokenizer 50053, controller 50054).")
   Integer grpcPort;
 
   @Option(names = "--http-port", description = "HTTP port for actuator health and Prometheus metrics.")

@@ -1,9 +1,12 @@
 package io.vlaserve.cli;
 
+import io.vlaserve.launcher.ServiceProcess;
+import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** The suite's services and where their runnable jars live in a built checkout. */
@@ -12,12 +15,13 @@ final class Services {
   static final Map<String, String> MODULES = new LinkedHashMap<>();
 
   /** Extra JVM options per service. The controller's 1 kHz loop wants sub-millisecond GC pauses. */
-  static final Map<String, java.util.List<String>> JVM_OPTIONS = Map.of("controller", java.util.List.of("-XX:+UseZGC"));
+  static final Map<String, List<String>> JVM_OPTIONS = Map.of("controller", List.of("-XX:+UseZGC"));
 
   static {
     MODULES.put("tokenizer", "tokenizer-service");
     MODULES.put("policy", "policy-service");
     MODULES.put("controller", "controller-bridge");
+    MODULES.put("gateway", "planner-gateway");
   }
 
   private Services() {}
@@ -49,8 +53,14 @@ final class Services {
     return jar;
   }
 
+  /** Starts {@code service} as a child process on free loopback ports, its log in {@code logDir}. */
+  static ServiceProcess start(String service, Path logDir, List<String> args) throws IOException {
+    return ServiceProcess.start(service, jar(service), home(),
+        JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")), args, logDir);
+  }
+
   /** The java launcher running this process, so children use the same JDK. */
   static String javaCommand() {
-    return ProcessHandle.current().info().command().orElse("java");
+    return ServiceProcess.javaCommand();
   }
 }

@@ -330,7 +330,7 @@ public final class RobotController implements Tickable {
         gate.brake(slotNanos, tick);
         finishStoppingIfAtRest(now);
       } else {
-        activateDueChunk(now);
+        activateDueChunk(now, slotNanos);
         if (watchdogExpired(now, slotNanos)) {
           gate.brake(slotNanos, tick);
         } else {
@@ -426,15 +426,21 @@ public final class RobotController implements Tickable {
     }
   }
 
-  private void activateDueChunk(long now) {
+  /**
+   * Starts the pending chunk once its first step is due. Due-ness is judged on the loop clock
+   * ({@code slotNanos}), where observation times live; the trajectory itself is built on the
+   * timeline ({@code now}), which lags the clock by the slots missed while executing. Judging
+   * due-ness on the lagging timeline would, under sustained overload, never start another chunk.
+   */
+  private void activateDueChunk(long now, long slotNanos) {
     PendingChunk due = pending.get();
-    if (due == null || now < due.dueNanos()) {
+    if (due == null || slotNanos < due.dueNanos()) {
       return;
     }
     ActionChunk chunk = due.chunk();
     // Steps that passed while waiting (e.g. for a stop to finish) are skipped too; a step due
     // less than a tick ago still counts, as this tick is the first that could start it.
-    long late = now - periodNanos - chunk.observationNanos();
+    long late = slotNanos - periodNanos - chunk.observationNanos();
     int first = Math.max(due.skippedSteps(), (int) Math.min(chunk.steps(), stepsPast(late, chunk.stepPeriodNanos())));
     if (first >= chunk.steps()) {
       pending.compareAndSet(due, null);

@@ -400,6 +400,22 @@ class RobotControllerTest {
       assertEquals(ExecutionMode.HOLDING, h.state().mode);
       assertEquals(0, h.state().timelineLagNanos, "re-synchronised once at rest");
     }
+
+    @Test
+    void aFreshChunkStartsAtOnceEvenWhileTheTimelineLags() {
+      ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
+      h.tick();
+      h.submit(1, 0, T, DEFAULT, repeat(10, 0.02, 0, 0, 0, 0, 0, 1));
+      h.run(0.1);
+      // An overloaded host: 300 slots pass without a tick while the chunk executes.
+      h.clock.advance(300 * h.period);
+      h.tick();
+      assertEquals(300 * h.period, h.state().timelineLagNanos);
+      h.submit(2, 0, T, DEFAULT, repeat(10, 0, 0.02, 0, 0, 0, 0, 1));
+      h.tick(2);
+      assertEquals(2, h.state().chunkId, "chunk 2 is due on the loop clock, however far the timeline lags");
+      assertNull(h.firstViolation);
+    }
   }
 
   @Nested

@@ -23,8 +23,9 @@ import java.util.List;
  *
  * <p><b>Replanning</b> resumes from the failed subgoal, backing up when the failure suggests the
  * block is no longer held: a failed grasp restarts from the approach ("move to"); a failed lift,
- * carry or release with the gripper reported open restarts from the approach; anything else retries
- * the failed subgoal. It never sees the scene beyond the gripper opening, so it cannot notice, for
+ * carry or release with the gripper reported open restarts from the approach; a failed approach
+ * with the gripper closed releases first (the only skill that opens it); anything else retries the
+ * failed subgoal. It never sees the scene beyond the gripper opening, so it cannot notice, for
  * example, a block knocked off the table: bounded retries then end the task with a clear failure.
  */
 public final class EmbeddedPlanner implements Planner {
@@ -58,6 +59,16 @@ public final class EmbeddedPlanner implements Planner {
       }
       Skill skill = full.get(failed).skill();
       boolean blockLost = Double.isFinite(request.gripperOpening()) && request.gripperOpening() > OPEN;
+      boolean gripperClosed = Double.isFinite(request.gripperOpening()) && request.gripperOpening() <= OPEN;
+      if (skill == Skill.MOVE_TO && gripperClosed && hasRelease(library)) {
+        // An approach needs an open gripper; the policy only opens it when releasing.
+        PlannedTask recovery = fromIndex(full, failed, library, "the approach failed (" + request.failure().reason()
+            + ") with the gripper closed: releasing first to open it");
+        List<PlannedSubgoal> subgoals = new ArrayList<>();
+        subgoals.add(library.validate(Subgoal.release().instruction(), 0).orElseThrow());
+        subgoals.addAll(recovery.subgoals());
+        return new PlannedTask(subgoals, name(), recovery.rationale());
+      }
       if (skill == Skill.GRASP) {
         from = Math.max(0, failed - 1);
         rationale = "grasp failed (" + request.failure().reason() + "): approaching the block again";
@@ -70,6 +81,11 @@ public final class EmbeddedPlanner implements Planner {
         rationale = "retrying '" + full.get(failed).instruction() + "' after: " + request.failure().reason();
       }
     }
+    return fromIndex(full, from, library, rationale);
+  }
+
+  private PlannedTask fromIndex(List<Subgoal> full, int from, SkillLibrary library, String rationale)
+      throws PlanningException {
     List<PlannedSubgoal> subgoals = new ArrayList<>();
     for (Subgoal subgoal : full.subList(from, full.size())) {
       PlannedSubgoal planned = library.validate(subgoal.instruction(), 0).orElseThrow(() -> new PlanningException(
@@ -78,6 +94,10 @@ public final class EmbeddedPlanner implements Planner {
       subgoals.add(planned);
     }
     return new PlannedTask(subgoals, name(), rationale);
+  }
+
+  private static boolean hasRelease(SkillLibrary library) {
+    return library.match(Subgoal.release().instruction()).isPresent();
   }
 
   /** The failed subgoal's index in the full plan: the first match at or after the completed count, else any. */

@@ -69,4 +69,14 @@ class EmbeddedPlannerTest {
         first.subgoals().subList(0, 3), carry, 1.0));
     assertEquals(5, dropped.subgoals().size());
   }
+
+  @Test
+  void aFailedApproachWithTheGripperClosedReleasesFirst() throws PlanningException {
+    PlannedTask first = planner.plan(PlanningRequest.initial("put the red block on the plate", "", SKILLS));
+    PlannedTask again = planner.plan(new PlanningRequest("put the red block on the plate", "", SKILLS, List.of(),
+        new SubgoalFailure(first.subgoals().get(0), "timed out"), 0.0));
+    assertEquals(List.of("release the block", "move to the red block", "grasp the red block", "lift the block",
+        "move above the plate", "release the block"), instructions(again));
+    assertTrue(again.rationale().contains("gripper closed"), again.rationale());
+  }
 }

@@ -1,4 +1,4 @@
-package io.vlaserve.cli;
+package io.vlaserve.launcher;
 
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -20,12 +20,12 @@ import java.util.concurrent.TimeUnit;
  * One service of the suite running as a child process on loopback ports, with its output in a log
  * file. {@link #close()} stops it gracefully (SIGTERM, then a hard kill after the grace period).
  */
-final class ServiceProcess implements AutoCloseable {
+public final class ServiceProcess implements AutoCloseable {
   private final String name;
   private final Process process;
   private final Path log;
-  final int grpcPort;
-  final int httpPort;
+  private final int grpcPort;
+  private final int httpPort;
 
   private ServiceProcess(String name, Process process, Path log, int grpcPort, int httpPort) {
     this.name = name;
@@ -35,32 +35,73 @@ final class ServiceProcess implements AutoCloseable {
     this.httpPort = httpPort;
   }
 
-  static ServiceProcess start(String service, Path logDir, List<String> extraArgs) throws IOException {
+  /**
+   * Starts {@code jar} (a Spring Boot service) on free loopback ports.
+   *
+   * @param name the service's name, for messages and the log file ({@code logDir/name.log})
+   * @param home the checkout, passed as {@code VLA_HOME} (relative model paths resolve against it)
+   * @param jvmOptions options before {@code -jar}, e.g. a GC choice
+   * @param args application arguments after the port settings, e.g. {@code --vla.policy.threads=2}
+   */
+  public static ServiceProcess start(String name, Path jar, Path home, List<String> jvmOptions, List<String> args,
+      Path logDir) throws IOException {
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " is missing: build first (./vla builds on demand, or mvn package -DskipTests)");
+    }
     int grpcPort = freePort();
     int httpPort = freePort();
     Files.createDirectories(logDir);
-    Path log = logDir.resolve(service + ".log");
-    List<String> command = new ArrayList<>(List.of(Services.javaCommand(), "-Xss512k",
-        "--enable-native-access=ALL-UNNAMED"));
-    command.addAll(Services.JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")));
-    command.addAll(List.of("-jar", Services.jar(service).toString(),
+    Path log = logDir.resolve(name + ".log");
+    List<String> command = new ArrayList<>(List.of(javaCommand(), "-Xss512k", "--enable-native-access=ALL-UNNAMED"));
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-jar", jar.toString(),
         "--spring.grpc.server.address=127.0.0.1", "--spring.grpc.server.port=" + grpcPort,
         "--server.address=127.0.0.1", "--server.port=" + httpPort));
-    command.addAll(extraArgs);
+    command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-    builder.environment().put("VLA_HOME", Services.home().toString());
+    builder.environment().put("VLA_HOME", home.toString());
     Process process = builder.start();
-    return new ServiceProcess(service, process, log, grpcPort, httpPort);
+    return new ServiceProcess(name, process, log, grpcPort, httpPort);
   }
 
-  static int freePort() throws IOException {
+  /** The java launcher running this process, so children use the same JDK. */
+  public static String javaCommand() {
+    return ProcessHandle.current().info().command().orElse("java");
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int grpcPort() {
+    return grpcPort;
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  public Path log() {
+    return log;
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Kills the process at once (SIGKILL), as a crash would: no graceful shutdown. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
+  public static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     }
   }
 
   /** Waits until gRPC health says SERVING; fails with the log's tail if the process dies first. */
-  void awaitServing(Duration timeout) throws InterruptedException {
+  public void awaitServing(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     ManagedChannel channel = channel();
     try {
@@ -87,11 +128,13 @@ final class ServiceProcess implements AutoCloseable {
     }
   }
 
-  ManagedChannel channel() {
+  /** A new plaintext channel to the service's gRPC port; the caller shuts it down. */
+  public ManagedChannel channel() {
     return Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort, InsecureChannelCredentials.create()).build();
   }
 
-  String tail(int lines) {
+  /** The last {@code lines} lines of the service's log. */
+  public String tail(int lines) {
     try {
       List<String> all = Files.readAllLines(log);
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));

@@ -1,0 +1,79 @@
+package io.vlaserve.planner.gateway;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.vlaserve.planning.EmbeddedPlanner;
+import io.vlaserve.planning.OpenAiChatPlanner;
+import io.vlaserve.planning.OpenAiPlannerConfig;
+import io.vlaserve.planning.Planner;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** Channels to the services and the configured planner. */
+@Configuration(proxyBeanMethods = false)
+public class GatewayConfiguration {
+  private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
+
+  /** Channels to policy-service and controller-bridge; closed with the context. */
+  public record ServiceChannels(ManagedChannel policy, ManagedChannel controller) implements AutoCloseable {
+    @Override
+    public void close() throws InterruptedException {
+      policy.shutdown();
+      controller.shutdown();
+      policy.awaitTermination(5, TimeUnit.SECONDS);
+      controller.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Bean
+  ServiceChannels serviceChannels(GatewayProperties properties) {
+    return new ServiceChannels(channel(properties.policyTarget()), channel(properties.controllerTarget()));
+  }
+
+  /**
+   * Round-robin over every address the target resolves to (a headless Service's pods), with
+   * keepalive so a dead peer is noticed within seconds, not at the next TCP timeout.
+   */
+  private static ManagedChannel channel(String target) {
+    return NettyChannelBuilder.forTarget(target)
+        .defaultLoadBalancingPolicy("round_robin")
+        .usePlaintext()
+        .keepAliveTime(10, TimeUnit.SECONDS)
+        .keepAliveTimeout(5, TimeUnit.SECONDS)
+        .keepAliveWithoutCalls(true)
+        .maxInboundMessageSize(16 * 1024 * 1024)
+        .build();
+  }
+
+  @Bean
+  Planner planner(GatewayProperties properties) {
+    GatewayProperties.Planner planner = properties.planner();
+    return switch (planner.kind()) {
+      case "embedded" -> new EmbeddedPlanner();
+      case "openai" -> {
+        GatewayProperties.OpenAi openai = planner.openai();
+        if (openai.model().isBlank()) {
+          throw new IllegalArgumentException("vla.gateway.planner.openai.model is empty: name the model the server"
+              + " at " + openai.baseUrl() + " serves (e.g. the vLLM --served-model-name)");
+        }
+        OpenAiPlannerConfig defaults = OpenAiPlannerConfig.of(openai.baseUrl(), openai.model());
+        OpenAiPlannerConfig config = new OpenAiPlannerConfig(openai.baseUrl(), openai.model(), openai.apiKey(),
+            openai.requestTimeout(), openai.connectTimeout(), openai.maxAttempts(), defaults.initialBackoff(),
+            defaults.maxBackoff(), openai.maxCorrections(), 0, openai.jsonResponseFormat(), 0);
+        log.info("planner: OpenAI-compatible chat completions at {} (model {}, key {})", openai.baseUrl(),
+            openai.model(), openai.apiKey().isEmpty() ? "none" : "set");
+        yield new OpenAiChatPlanner(config);
+      }
+      default -> throw new IllegalArgumentException("vla.gateway.planner.kind: '" + planner.kind()
+          + "' (expected embedded or openai)");
+    };
+  }
+
+  static Duration of(com.google.protobuf.Duration duration) {
+    return Duration.ofSeconds(duration.getSeconds(), duration.getNanos());
+  }
+}

@@ -1,0 +1,68 @@
+package io.vlaserve.planner.gateway;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.stereotype.Component;
+
+/**
+ * The gateway's Prometheus metrics: sessions, subgoals, replans, planning and step latency, and
+ * observations not sent to the policy.
+ */
+@Component
+public class GatewayMetrics {
+  private final MeterRegistry registry;
+  private final AtomicInteger activeSessions = new AtomicInteger();
+  private final Timer stepLatency;
+  private final Counter replans;
+
+  public GatewayMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    registry.gauge("vla.gateway.sessions.active", activeSessions);
+    stepLatency = Timer.builder("vla.gateway.step.latency")
+        .description("Observation arrival at the gateway to its chunk forwarded to the controller bridge")
+        .publishPercentileHistogram()
+        .register(registry);
+    replans = Counter.builder("vla.gateway.replans").description("Plans made after a failed subgoal").register(registry);
+  }
+
+  void sessionStarted() {
+    activeSessions.incrementAndGet();
+  }
+
+  void sessionEnded(String outcome) {
+    activeSessions.decrementAndGet();
+    registry.counter("vla.gateway.sessions.finished", "outcome", outcome).increment();
+  }
+
+  int activeSessions() {
+    return activeSessions.get();
+  }
+
+  void subgoal(String status) {
+    registry.counter("vla.gateway.subgoals", "status", status).increment();
+  }
+
+  void replan() {
+    replans.increment();
+  }
+
+  void planned(String planner, Duration took, String result) {
+    Timer.builder("vla.gateway.planning").tag("planner", planner).tag("result", result)
+        .register(registry).record(took);
+  }
+
+  void step(long nanos) {
+    stepLatency.record(Duration.ofNanos(nanos));
+  }
+
+  void observationDropped(String reason) {
+    registry.counter("vla.gateway.observations.dropped", "reason", reason).increment();
+  }
+
+  void chunkRejected(int code) {
+    registry.counter("vla.gateway.chunks.rejected", "code", io.grpc.Status.fromCodeValue(code).getCode().name()).increment();
+  }
+}

@@ -1,0 +1,67 @@
+package io.vlaserve.planner.gateway;
+
+import java.net.URI;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * How the gateway reaches its services, plans, and judges subgoals.
+ *
+ * @param policyTarget gRPC target of policy-service, e.g. {@code dns:///policy-service:50052}
+ *     (every address the name resolves to is used round-robin, per call)
+ * @param controllerTarget gRPC target of controller-bridge
+ * @param planner which planner and its settings
+ * @param observationValidity observations older than this (capture time to arrival) are not sent to the policy
+ * @param maxReplans replans allowed per session before it fails
+ * @param subgoalTimeFactor a subgoal's time budget is its step budget x the policy's step period x this
+ * @param policyFailoverTimeout how long a session waits for policy-service to come back (the robot holds meanwhile)
+ * @param callTimeout deadline of the gateway's unary calls (metadata, halt, resume)
+ * @param statePeriod how often the bridge reports execution state, forwarded to the robot
+ * @param shutdownGrace how long sessions get to tell their robots to hold on shutdown
+ */
+@ConfigurationProperties("vla.gateway")
+public record GatewayProperties(
+    @DefaultValue("dns:///localhost:50052") String policyTarget,
+    @DefaultValue("dns:///localhost:50054") String controllerTarget,
+    @DefaultValue Planner planner,
+    @DefaultValue("500ms") Duration observationValidity,
+    @DefaultValue("3") int maxReplans,
+    @DefaultValue("1.5") double subgoalTimeFactor,
+    @DefaultValue("5s") Duration policyFailoverTimeout,
+    @DefaultValue("5s") Duration callTimeout,
+    @DefaultValue("100ms") Duration statePeriod,
+    @DefaultValue("5s") Duration shutdownGrace) {
+
+  public GatewayProperties {
+    if (maxReplans < 0) {
+      throw new IllegalArgumentException("vla.gateway.max-replans: " + maxReplans + " (expected >= 0)");
+    }
+    if (!(subgoalTimeFactor > 0)) {
+      throw new IllegalArgumentException("vla.gateway.subgoal-time-factor: " + subgoalTimeFactor + " (expected > 0)");
+    }
+  }
+
+  /**
+   * @param kind {@code embedded} (offline, the default) or {@code openai} (any OpenAI-compatible chat endpoint)
+   * @param openai the chat endpoint, for {@code kind: openai}
+   */
+  public record Planner(@DefaultValue("embedded") String kind, @DefaultValue OpenAi openai) {}
+
+  /**
+   * An OpenAI-compatible chat-completions endpoint (vLLM, llama.cpp server, Ollama, hosted APIs).
+   *
+   * @param baseUrl e.g. {@code http://vllm:8000/v1}; requests go to {@code {baseUrl}/chat/completions}
+   * @param model model name as the server knows it
+   * @param apiKey bearer key; empty for none. Give it through the environment ({@code VLA_PLANNER_API_KEY}), never in a file
+   */
+  public record OpenAi(
+      @DefaultValue("http://localhost:8000/v1") URI baseUrl,
+      @DefaultValue("") String model,
+      @DefaultValue("") String apiKey,
+      @DefaultValue("30s") Duration requestTimeout,
+      @DefaultValue("5s") Duration connectTimeout,
+      @DefaultValue("3") int maxAttempts,
+      @DefaultValue("2") int maxCorrections,
+      @DefaultValue("true") boolean jsonResponseFormat) {}
+}

@@ -1,0 +1,153 @@
+package io.vlaserve.planner.gateway;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.Plan;
+import io.vlaserve.planner.v1.PlanRequest;
+import io.vlaserve.planner.v1.PlannerGatewayGrpc;
+import io.vlaserve.planner.v1.RobotMessage;
+import io.vlaserve.planner.v1.Subgoal;
+import io.vlaserve.planning.PlannedSubgoal;
+import io.vlaserve.planning.PlannedTask;
+import io.vlaserve.planning.Planner;
+import io.vlaserve.planning.PlanningException;
+import io.vlaserve.planning.PlanningRequest;
+import io.vlaserve.policy.v1.GetMetadataRequest;
+import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.policy.v1.PolicyServiceGrpc;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Service;
+
+/**
+ * {@code vla.planner.v1.PlannerGateway}: one {@link RobotSession} per robot stream, and dry-run
+ * planning. On shutdown every session tells its robot to hold before the server stops.
+ */
+@Service
+public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImplBase implements SmartLifecycle {
+  private static final Logger log = LoggerFactory.getLogger(PlannerGatewayService.class);
+
+  private final SessionServices services;
+  private volatile boolean running;
+
+  public PlannerGatewayService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
+      GatewayProperties properties) {
+    ExecutorService planning = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("planning-", 0).factory());
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().daemon(true).name("session-timer").factory());
+    this.services = new SessionServices(channels, planner, planning, timer, new SessionRegistry(), metrics, properties);
+  }
+
+  @Override
+  public StreamObserver<RobotMessage> robotSession(StreamObserver<GatewayMessage> responses) {
+    ServerCallStreamObserver<GatewayMessage> robot = (ServerCallStreamObserver<GatewayMessage>) responses;
+    if (!running) {
+      robot.onError(Status.UNAVAILABLE.withDescription("the gateway is shutting down; connect to another replica")
+          .asRuntimeException());
+      return new NoOpObserver();
+    }
+    return new RobotSession(services, robot);
+  }
+
+  @Override
+  public void planTask(PlanRequest request, StreamObserver<Plan> responses) {
+    if (request.getTask().isBlank()) {
+      responses.onError(Status.INVALID_ARGUMENT.withDescription("task is empty (expected a task in plain language)")
+          .asRuntimeException());
+      return;
+    }
+    PolicyMetadata metadata;
+    try {
+      metadata = PolicyServiceGrpc.newBlockingStub(services.channels().policy())
+          .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .getMetadata(GetMetadataRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      responses.onError(Status.UNAVAILABLE.withDescription("policy-service is not available to list its skills ("
+          + e.getStatus().getCode() + ": " + e.getStatus().getDescription() + ")").asRuntimeException());
+      return;
+    }
+    if (!request.getEmbodiment().isEmpty() && !request.getEmbodiment().equals(metadata.getActionProfile())) {
+      responses.onError(Status.INVALID_ARGUMENT.withDescription("embodiment '" + request.getEmbodiment()
+          + "' is not the loaded policy's ('" + metadata.getActionProfile() + "')").asRuntimeException());
+      return;
+    }
+    Planner planner = services.planner();
+    try {
+      PlannedTask plan = planner.plan(PlanningRequest.initial(request.getTask(), request.getScene(),
+          metadata.getSkillsList()));
+      Plan.Builder reply = Plan.newBuilder().setTask(request.getTask()).setPlanner(plan.planner())
+          .setRevision(0).setReason(plan.rationale());
+      long stepNanos = metadata.hasStepPeriod() ? GatewayConfiguration.of(metadata.getStepPeriod()).toNanos() : 100_000_000L;
+      int id = 0;
+      for (PlannedSubgoal subgoal : plan.subgoals()) {
+        Duration budget = Duration.ofNanos(Math.round(subgoal.maxSteps() * stepNanos
+            * services.properties().subgoalTimeFactor()));
+        reply.addSubgoals(Subgoal.newBuilder().setId(String.valueOf(++id)).setInstruction(subgoal.instruction())
+            .setMaxSteps(subgoal.maxSteps()).setMaxDuration(com.google.protobuf.Duration.newBuilder()
+                .setSeconds(budget.getSeconds()).setNanos(budget.getNano())));
+      }
+      responses.onNext(reply.build());
+      responses.onCompleted();
+    } catch (PlanningException e) {
+      Status status = switch (e.kind()) {
+        case UNSUPPORTED_TASK -> Status.INVALID_ARGUMENT;
+        case TIMEOUT -> Status.DEADLINE_EXCEEDED;
+        case UNAVAILABLE, INVALID_REPLY -> Status.UNAVAILABLE;
+      };
+      responses.onError(status.withDescription(e.getMessage()).asRuntimeException());
+    }
+  }
+
+  /** Open sessions; for health and tests. */
+  int activeSessions() {
+    return services.registry().size();
+  }
+
+  @Override
+  public void start() {
+    running = true;
+  }
+
+  @Override
+  public void stop() {
+    running = false;
+    var sessions = services.registry().all();
+    if (!sessions.isEmpty()) {
+      log.info("shutting down: telling {} robot(s) to hold", sessions.size());
+    }
+    sessions.forEach(RobotSession::shutdown);
+    services.timer().shutdownNow();
+    services.planningExecutor().shutdownNow();
+  }
+
+  @Override
+  public boolean isRunning() {
+    return running;
+  }
+
+  /** Stop before the gRPC server (which stops in its own lifecycle phase) so robots hear why. */
+  @Override
+  public int getPhase() {
+    return Integer.MAX_VALUE - 10;
+  }
+
+  private static final class NoOpObserver implements StreamObserver<RobotMessage> {
+    @Override
+    public void onNext(RobotMessage value) {}
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
+  }
+}

@@ -1,0 +1,308 @@
+package io.vlaserve.planner.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.vlaserve.common.v1.ImageEncoding;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.StreamStateRequest;
+import io.vlaserve.launcher.ServiceProcess;
+import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.Outcome;
+import io.vlaserve.planner.v1.Plan;
+import io.vlaserve.planner.v1.PlanRequest;
+import io.vlaserve.planner.v1.PlannerGatewayGrpc;
+import io.vlaserve.planner.v1.SessionAccepted;
+import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.planner.v1.SubgoalStatus;
+import io.vlaserve.robot.client.GatewaySession;
+import io.vlaserve.robot.client.RobotAgent;
+import io.vlaserve.robot.sim.SimulatedRobot;
+import io.vlaserve.service.GrpcServerPort;
+import io.vlaserve.sim.BlockColor;
+import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.WorldConfig;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * All four services on real sockets: policy-service (the shipped model on ONNX Runtime),
+ * controller-bridge and tokenizer-service as child processes from their jars, this gateway as the
+ * Spring Boot app under test, and a simulated robot that uses robot-client exactly as a real robot
+ * would (its world behind the bridge's remote driver, its camera streaming to the gateway).
+ *
+ * <p>Nothing here depends on the machine's speed: every wait polls for a condition with a generous
+ * timeout. The policy-failure scenario kills policy-service, so it runs last.
+ */
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = {
+      "spring.grpc.server.port=0",
+      "spring.grpc.server.address=127.0.0.1",
+      "vla.gateway.policy-failover-timeout=2s",
+      "vla.gateway.max-replans=4"
+    })
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class EndToEndIntegrationTest {
+  private static final Path HOME = Path.of("..").toAbsolutePath().normalize();
+  private static final Path LOGS = Path.of("target", "e2e-logs");
+  private static final String TASK = "put the red block on the plate";
+
+  private static ServiceProcess policyService;
+  private static ServiceProcess controllerBridge;
+  private static ServiceProcess tokenizerService;
+
+  @Autowired GrpcServerPort grpcServerPort;
+  @Autowired PlannerGatewayService gateway;
+  @LocalServerPort int httpPort;
+
+  private ManagedChannel gatewayChannel;
+  private ManagedChannel controllerChannel;
+
+  @DynamicPropertySource
+  static void services(DynamicPropertyRegistry registry) throws Exception {
+    policyService = ServiceProcess.start("policy", jar("policy-service"), HOME, List.of(),
+        List.of("--vla.policy.warmup-runs=1"), LOGS);
+    controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
+        List.of("--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
+            "--vla.controller.link-timeout=200ms"), LOGS);
+    tokenizerService = ServiceProcess.start("tokenizer", jar("tokenizer-service"), HOME, List.of(), List.of(), LOGS);
+    for (ServiceProcess service : List.of(policyService, controllerBridge, tokenizerService)) {
+      service.awaitServing(Duration.ofSeconds(120));
+    }
+    registry.add("vla.gateway.policy-target", () -> "dns:///127.0.0.1:" + policyService.grpcPort());
+    registry.add("vla.gateway.controller-target", () -> "dns:///127.0.0.1:" + controllerBridge.grpcPort());
+  }
+
+  private static Path jar(String module) {
+    return HOME.resolve(module).resolve("target").resolve(module + ".jar");
+  }
+
+  @BeforeAll
+  void channels() {
+    gatewayChannel = channel(grpcServerPort.await(30));
+    controllerChannel = controllerBridge.channel();
+  }
+
+  @AfterAll
+  void stop() {
+    gatewayChannel.shutdownNow();
+    controllerChannel.shutdownNow();
+    for (ServiceProcess service : new ServiceProcess[] {policyService, controllerBridge, tokenizerService}) {
+      if (service != null) {
+        service.close();
+      }
+    }
+  }
+
+  private static ManagedChannel channel(int port) {
+    return Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create()).build();
+  }
+
+  /** A world seed whose scene has a red block, so the task applies. */
+  private static long sceneWithRedBlock(long from) {
+    for (long seed = from; ; seed++) {
+      TabletopWorld world = new TabletopWorld(seed, new WorldConfig(3, true));
+      if (world.snapshot().blocks().stream().anyMatch(b -> b.color() == BlockColor.RED)) {
+        return seed;
+      }
+    }
+  }
+
+  private static String describe(List<GatewayMessage> messages) {
+    return messages.stream()
+        .filter(m -> !m.hasState())
+        .map(m -> m.getMessageCase() + (m.hasSubgoal() ? " " + m.getSubgoal().getSubgoalId() + " "
+            + m.getSubgoal().getStatus() + " " + m.getSubgoal().getReason()
+            : m.hasOutcome() ? " " + m.getOutcome().getOutcome() + " " + m.getOutcome().getReason()
+            : m.hasHold() ? " " + m.getHold().getReason() : m.hasPlan() ? " rev " + m.getPlan().getRevision() : ""))
+        .collect(Collectors.joining("\n  ", "\n  ", ""));
+  }
+
+  @Test
+  @Order(1)
+  void aSimulatedRobotPutsTheRedBlockOnThePlateThroughAllFourServices() throws Exception {
+    SimulatedRobot robot = new SimulatedRobot("arm-1", "tiny-sim", sceneWithRedBlock(11), 3);
+    assertFalse(robot.satisfies(TASK));
+    String before = robot.snapshot().describe();
+    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      GatewaySession session = robot.runTask(gatewayChannel, TASK, Duration.ofSeconds(120));
+      SessionOutcome outcome = session.awaitOutcome(Duration.ofSeconds(10));
+      List<GatewayMessage> messages = robot.received();
+      assertEquals(Outcome.OUTCOME_SUCCEEDED, outcome.getOutcome(), () -> outcome.getReason() + describe(messages)
+          + "\n" + gatewayMetrics() + "\nworld before: " + before + "\nworld: " + robot.snapshot().describe() + " ee " + robot.snapshot().eePosition() + "\nholds: " + robot.holds());
+      assertTrue(robot.satisfies(TASK), "the simulator agrees the red block is on the plate");
+      assertTrue(agent.setpoints() > 1000, "the bridge drove the robot at its control rate: " + agent.setpoints());
+
+      SessionAccepted accepted = messages.get(0).getAccepted();
+      assertEquals(1, accepted.getCamerasCount());
+      assertEquals(64, accepted.getCameras(0).getWidth());
+      assertEquals(ImageEncoding.IMAGE_ENCODING_RGB8, accepted.getCameras(0).getEncoding());
+      Plan plan = messages.get(1).getPlan();
+      assertEquals("embedded", plan.getPlanner());
+      assertEquals(List.of("move to the red block", "grasp the red block", "lift the block", "move above the plate",
+          "release the block"), plan.getSubgoalsList().stream().map(s -> s.getInstruction()).toList());
+      long completed = messages.stream().filter(m -> m.hasSubgoal()
+          && m.getSubgoal().getStatus() == SubgoalStatus.SUBGOAL_STATUS_COMPLETED).count();
+      assertTrue(completed >= 5 && outcome.getSubgoalsCompleted() >= 5, describe(messages));
+    }
+    String metrics = http("/actuator/prometheus");
+    assertTrue(metrics.contains("vla_gateway_subgoals_total{") && metrics.contains("status=\"completed\""), metrics);
+    assertTrue(metrics.contains("vla_gateway_step_latency_seconds_count"), "step latency is measured");
+    assertTrue(metrics.contains("vla_gateway_sessions_finished_total{") && metrics.contains("outcome=\"succeeded\""));
+  }
+
+  @Test
+  @Order(2)
+  void planTaskIsADryRunOfThePlanner() {
+    Plan plan = PlannerGatewayGrpc.newBlockingStub(gatewayChannel).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .planTask(PlanRequest.newBuilder().setTask("stack the green block on the blue block").build());
+    assertEquals(5, plan.getSubgoalsCount());
+    assertEquals("move above the blue block", plan.getSubgoals(3).getInstruction());
+    assertTrue(plan.getSubgoals(0).getMaxDuration().getSeconds() > 0);
+
+    StatusRuntimeException unsupported = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+        () -> PlannerGatewayGrpc.newBlockingStub(gatewayChannel).planTask(
+            PlanRequest.newBuilder().setTask("make me a sandwich").build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, unsupported.getStatus().getCode());
+    assertTrue(unsupported.getStatus().getDescription().contains("put the <colour> block on the plate"));
+  }
+
+  @Test
+  @Order(3)
+  void badSessionsGetClearErrorsAndNeverMoveARobot() throws Exception {
+    assertEquals(Status.Code.INVALID_ARGUMENT, closedWith(SessionOpen.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("arm-2")).setTask("make me a sandwich").build()).getCode());
+    Status wrongEmbodiment = closedWith(SessionOpen.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("arm-2").setEmbodiment("bimanual-14dof")).setTask(TASK).build());
+    assertEquals(Status.Code.INVALID_ARGUMENT, wrongEmbodiment.getCode());
+    assertTrue(wrongEmbodiment.getDescription().contains("tiny-sim"), wrongEmbodiment.getDescription());
+    assertEquals(Status.Code.INVALID_ARGUMENT, closedWith(SessionOpen.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("")).setTask(TASK).build()).getCode());
+
+    // A robot the bridge does not know: the session ends with a reason naming the bridge's answer.
+    GatewaySession ghost = GatewaySession.open(gatewayChannel, SessionOpen.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("ghost-7")).setTask(TASK).build(), new GatewaySession.Listener() {});
+    SessionOutcome outcome = ghost.awaitOutcome(Duration.ofSeconds(30));
+    assertEquals(Outcome.OUTCOME_FAILED, outcome.getOutcome());
+    assertTrue(outcome.getReason().contains("NOT_FOUND"), outcome.getReason());
+
+    // The first message must be `open`.
+    GatewaySession noOpen = GatewaySession.open(gatewayChannel, SessionOpen.getDefaultInstance(),
+        new GatewaySession.Listener() {});
+    assertEquals(Status.Code.INVALID_ARGUMENT, noOpen.awaitClosed(Duration.ofSeconds(30)).getCode());
+
+    // One session per robot.
+    SimulatedRobot robot = new SimulatedRobot("arm-2", "tiny-sim", sceneWithRedBlock(40), 3);
+    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      GatewaySession first = GatewaySession.open(gatewayChannel, SessionOpen.newBuilder().setRobot(robot.identity())
+          .setTask(TASK).build(), new GatewaySession.Listener() {});
+      awaitCondition(() -> gateway.activeSessions() == 1, "the first session is registered");
+      Status second = closedWith(SessionOpen.newBuilder().setRobot(robot.identity()).setTask(TASK).build());
+      assertEquals(Status.Code.ALREADY_EXISTS, second.getCode());
+      first.cancel("test done");
+      assertEquals(Outcome.OUTCOME_CANCELLED, first.awaitOutcome(Duration.ofSeconds(30)).getOutcome());
+    }
+  }
+
+  private Status closedWith(SessionOpen open) throws Exception {
+    GatewaySession session = GatewaySession.open(gatewayChannel, open, new GatewaySession.Listener() {});
+    return session.awaitClosed(Duration.ofSeconds(30));
+  }
+
+  @Test
+  @Order(10)
+  void whenPolicyServiceDiesMidTaskTheRobotHoldsAndTheSessionFailsClearly() throws Exception {
+    SimulatedRobot robot = new SimulatedRobot("arm-3", "tiny-sim", sceneWithRedBlock(70), 3);
+    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      Thread camera = Thread.ofVirtual().start(() -> {
+        try {
+          robot.runTask(gatewayChannel, TASK, Duration.ofSeconds(120));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      awaitCondition(() -> robot.received().stream().anyMatch(m -> m.hasSubgoal()
+          && m.getSubgoal().getStatus() == SubgoalStatus.SUBGOAL_STATUS_COMPLETED), "the robot completes a subgoal");
+      policyService.kill();
+
+      awaitCondition(() -> robot.received().stream().anyMatch(GatewayMessage::hasOutcome), "the session ends");
+      camera.join(Duration.ofSeconds(10));
+      List<GatewayMessage> messages = robot.received();
+      SessionOutcome outcome = messages.stream().filter(GatewayMessage::hasOutcome).findFirst().orElseThrow().getOutcome();
+      assertEquals(Outcome.OUTCOME_FAILED, outcome.getOutcome(), describe(messages));
+      assertTrue(outcome.getReason().contains("policy-service unavailable"), outcome.getReason());
+      assertTrue(messages.stream().anyMatch(m -> m.hasHold() && m.getHold().getReason().contains("policy-service")),
+          "the robot was told why it holds: " + describe(messages));
+
+      // The bridge brought the robot to a hold: not executing, and the arm no longer moves.
+      Iterator<ExecutionState> states = ControllerBridgeGrpc.newBlockingStub(controllerChannel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .streamState(StreamStateRequest.newBuilder().setRobotId("arm-3").build());
+      ExecutionState state = states.next();
+      assertNotEquals(ExecutionMode.EXECUTION_MODE_EXECUTING, state.getMode());
+      double x = robot.snapshot().eePosition().x();
+      Thread.sleep(200);
+      assertEquals(x, robot.snapshot().eePosition().x(), 1e-9, "the arm holds still");
+    }
+  }
+
+  private static void awaitCondition(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  /** The gateway's own metrics, for failure messages. */
+  private String gatewayMetrics() {
+    try {
+      return http("/actuator/prometheus").lines().filter(l -> l.startsWith("vla_gateway") && !l.contains("_bucket"))
+          .collect(Collectors.joining("\n"));
+    } catch (Exception e) {
+      return "(metrics unavailable: " + e + ")";
+    }
+  }
+
+  private String http(String path) throws Exception {
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+    }
+  }
+}

@@ -1,0 +1,292 @@
+package io.vlaserve.robot.sim;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import io.grpc.Channel;
+import io.vlaserve.common.v1.Image;
+import io.vlaserve.common.v1.ImageEncoding;
+import io.vlaserve.common.v1.Observation;
+import io.vlaserve.common.v1.Pose;
+import io.vlaserve.common.v1.Quaternion;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.controller.v1.Setpoint;
+import io.vlaserve.planner.v1.CameraRequirement;
+import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.Plan;
+import io.vlaserve.planner.v1.RobotObservation;
+import io.vlaserve.planner.v1.SessionAccepted;
+import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.planner.v1.SubgoalEvent;
+import io.vlaserve.planner.v1.SubgoalSignal;
+import io.vlaserve.planner.v1.SubgoalStatus;
+import io.vlaserve.robot.client.GatewaySession;
+import io.vlaserve.robot.client.RobotAgent;
+import io.vlaserve.robot.client.RobotHardware;
+import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.WorldConfig;
+import io.vlaserve.sim.WorldState;
+import io.vlaserve.sim.render.CameraConfig;
+import io.vlaserve.sim.render.TabletopRenderer;
+import io.vlaserve.sim.task.Instructions;
+import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.sim.task.SuccessPredicates;
+import io.vlaserve.sim.task.Task;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A simulated robot that talks to the suite exactly as a real one would: its {@link TabletopWorld}
+ * is driven through the controller bridge's remote driver ({@link RobotAgent}), and it runs a task
+ * through a {@link GatewaySession}, streaming camera frames and proprioception at the rate the
+ * gateway asks and reporting subgoal success from the simulator's predicates.
+ *
+ * <p>The world is guarded by its own lock: setpoints arrive on the agent's gRPC thread, frames are
+ * rendered on the camera thread.
+ */
+public final class SimulatedRobot implements RobotHardware {
+  /** The camera name the shipped policy expects. */
+  public static final String CAMERA = "third_person";
+
+  private final RobotIdentity identity;
+  private final TabletopWorld world;
+  private final double[] proprio = new double[8];
+  private final double[] position = new double[3];
+  private final double[] orientation = new double[4];
+  private final List<String> holds = new CopyOnWriteArrayList<>();
+  private final List<GatewayMessage> received = new CopyOnWriteArrayList<>();
+  private volatile long setpointsApplied;
+
+  /**
+   * @param robotId the id the controller bridge knows this robot by (a remote robot there)
+   * @param embodiment the action profile, e.g. "eef-delta-7dof"
+   * @param seed the world's seed: block colours and positions
+   * @param blocks how many blocks (1..4)
+   */
+  public SimulatedRobot(String robotId, String embodiment, long seed, int blocks) {
+    this.identity = RobotIdentity.newBuilder().setRobotId(robotId).setEmbodiment(embodiment).build();
+    this.world = new TabletopWorld(seed, new WorldConfig(blocks, true));
+  }
+
+  public RobotIdentity identity() {
+    return identity;
+  }
+
+  /** A copy of the world's state now. */
+  public WorldState snapshot() {
+    synchronized (world) {
+      return world.snapshot();
+    }
+  }
+
+  /** Whether {@code task} is achieved in the world now. */
+  public boolean satisfies(String task) {
+    Task parsed = Instructions.parseTask(task);
+    return SuccessPredicates.isSatisfied(parsed, snapshot());
+  }
+
+  /** Reasons the robot was told to hold or held on its own, in order. */
+  public List<String> holds() {
+    return List.copyOf(holds);
+  }
+
+  /** Every message the gateway sent in the last session, in order. */
+  public List<GatewayMessage> received() {
+    return List.copyOf(received);
+  }
+
+  public long setpointsApplied() {
+    return setpointsApplied;
+  }
+
+  // ------------------------------------------------------------------ RobotHardware
+
+  @Override
+  public RobotState state() {
+    synchronized (world) {
+      world.writeProprio(proprio);
+    }
+    return toState(proprio, Instant.now());
+  }
+
+  @Override
+  public void command(Setpoint setpoint) {
+    var target = setpoint.getTarget();
+    synchronized (world) {
+      position[0] = target.getPosition().getX();
+      position[1] = target.getPosition().getY();
+      position[2] = target.getPosition().getZ();
+      orientation[0] = target.getOrientation().getX();
+      orientation[1] = target.getOrientation().getY();
+      orientation[2] = target.getOrientation().getZ();
+      orientation[3] = target.getOrientation().getW();
+      world.commandPose(position, orientation, setpoint.getGripper());
+    }
+    setpointsApplied++;
+  }
+
+  @Override
+  public void hold(String reason) {
+    // The kinematic arm stays where the last setpoint put it: holding needs no action.
+    holds.add(reason);
+  }
+
+  // ------------------------------------------------------------------ running a task
+
+  /** Connects this robot's agent to the controller bridge; close it to disconnect. */
+  public RobotAgent connectAgent(Channel controller) {
+    return RobotAgent.connect(controller, identity, this, 500, Duration.ofMillis(30));
+  }
+
+  /**
+   * Opens a session for {@code task} and streams frames until the session ends or {@code timeout}
+   * passes. The agent must be connected already.
+   *
+   * @return the session, finished or not
+   */
+  public GatewaySession runTask(Channel gateway, String task, Duration timeout) throws InterruptedException {
+    Camera camera = new Camera();
+    received.clear();
+    GatewaySession session = GatewaySession.open(gateway, SessionOpen.newBuilder()
+        .setRobot(identity).setTask(task).setReportsSuccess(true).build(), camera);
+    camera.run(session, timeout);
+    return session;
+  }
+
+  /** Renders frames at the gateway's rate and judges the current subgoal with the simulator's predicates. */
+  private final class Camera implements GatewaySession.Listener {
+    private final Map<String, String> instructions = new HashMap<>();
+    private volatile SessionAccepted accepted;
+    private volatile String currentSubgoal;
+    private volatile Subgoal currentSkill;
+    private volatile WorldState subgoalStart;
+
+    @Override
+    public void onAccepted(SessionAccepted message) {
+      received.add(GatewayMessage.newBuilder().setAccepted(message).build());
+      accepted = message;
+    }
+
+    @Override
+    public void onPlan(Plan plan) {
+      received.add(GatewayMessage.newBuilder().setPlan(plan).build());
+      synchronized (instructions) {
+        plan.getSubgoalsList().forEach(s -> instructions.put(s.getId(), s.getInstruction()));
+      }
+    }
+
+    @Override
+    public void onSubgoal(SubgoalEvent event) {
+      received.add(GatewayMessage.newBuilder().setSubgoal(event).build());
+      if (event.getStatus() == SubgoalStatus.SUBGOAL_STATUS_STARTED) {
+        String instruction;
+        synchronized (instructions) {
+          instruction = instructions.get(event.getSubgoalId());
+        }
+        Subgoal skill = null;
+        try {
+          skill = instruction == null ? null : Instructions.parseSubgoal(instruction);
+        } catch (IllegalArgumentException notASimulatorSkill) {
+          // Judged by the gateway's budget instead.
+        }
+        subgoalStart = snapshot();
+        currentSkill = skill;
+        currentSubgoal = event.getSubgoalId();
+      } else if (event.getSubgoalId().equals(currentSubgoal)) {
+        currentSubgoal = null;
+        currentSkill = null;
+      }
+    }
+
+    @Override
+    public void onState(io.vlaserve.controller.v1.ExecutionState state) {
+      received.add(GatewayMessage.newBuilder().setState(state).build());
+    }
+
+    @Override
+    public void onSafetyEvent(io.vlaserve.controller.v1.SafetyEvent event) {
+      received.add(GatewayMessage.newBuilder().setSafetyEvent(event).build());
+    }
+
+    @Override
+    public void onHold(io.vlaserve.planner.v1.HoldNotice hold) {
+      received.add(GatewayMessage.newBuilder().setHold(hold).build());
+      holds.add("gateway: " + hold.getReason());
+    }
+
+    @Override
+    public void onOutcome(io.vlaserve.planner.v1.SessionOutcome outcome) {
+      received.add(GatewayMessage.newBuilder().setOutcome(outcome).build());
+    }
+
+    void run(GatewaySession session, Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (accepted == null && !session.finished() && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      if (accepted == null) {
+        return;
+      }
+      CameraRequirement requirement = accepted.getCamerasCount() > 0 ? accepted.getCameras(0)
+          : CameraRequirement.newBuilder().setName(CAMERA).setWidth(64).setHeight(64).build();
+      TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of((int) requirement.getWidth(),
+          (int) requirement.getHeight()));
+      byte[] frame = renderer.newFrame();
+      long periodNanos = accepted.hasObservationPeriod()
+          ? accepted.getObservationPeriod().getSeconds() * 1_000_000_000L + accepted.getObservationPeriod().getNanos()
+          : 100_000_000L;
+      long sequence = 0;
+      long next = System.nanoTime();
+      while (!session.finished() && System.nanoTime() < deadline) {
+        Instant captured = Instant.now();
+        WorldState now;
+        synchronized (world) {
+          renderer.render(world, frame);
+          world.writeProprio(proprio);
+          now = world.snapshot();
+        }
+        RobotObservation.Builder observation = RobotObservation.newBuilder().setObservation(Observation.newBuilder()
+            .setSequence(++sequence)
+            .setCaptureTime(timestamp(captured))
+            .addImages(Image.newBuilder().setCamera(requirement.getName().isEmpty() ? CAMERA : requirement.getName())
+                .setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
+                .setWidth(requirement.getWidth()).setHeight(requirement.getHeight())
+                .setData(ByteString.copyFrom(frame)))
+            .setState(toState(proprio, captured)));
+        String subgoal = currentSubgoal;
+        Subgoal skill = currentSkill;
+        if (subgoal != null && skill != null && SuccessPredicates.isSatisfied(skill, subgoalStart, now)) {
+          observation.addSignals(SubgoalSignal.newBuilder().setSubgoalId(subgoal).setSucceeded(true)
+              .setDetail("simulator predicate for '" + skill.instruction() + "' holds"));
+        }
+        session.send(observation.build());
+        next += periodNanos;
+        long sleep = next - System.nanoTime();
+        if (sleep > 0) {
+          Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+        } else {
+          next = System.nanoTime();
+        }
+      }
+    }
+  }
+
+  private static RobotState toState(double[] p, Instant time) {
+    return RobotState.newBuilder()
+        .setTime(timestamp(time))
+        .setEndEffector(Pose.newBuilder()
+            .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
+            .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))
+        .setGripper(p[7])
+        .build();
+  }
+
+  private static Timestamp timestamp(Instant time) {
+    return Timestamp.newBuilder().setSeconds(time.getEpochSecond()).setNanos(time.getNano()).build();
+  }
+}
