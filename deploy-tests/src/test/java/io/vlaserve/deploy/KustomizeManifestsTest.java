@@ -352,6 +352,21 @@ class KustomizeManifestsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"cpu", "gpu"})
+  void policyConnectionsAgeOutSoSessionsRebalanceWithoutCuttingOpenStreams(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    Map<String, String> config = rendered.get(ConfigMap.class, "policy-service").getData();
+    Duration maxAge = duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_MAXAGE"));
+    assertTrue(maxAge.compareTo(Duration.ofMinutes(10)) <= 0, "clients re-resolve the headless Service at least every " + maxAge);
+    // grpc-java treats a grace of 1000 days or more as infinite; Spring's default (30 s) would cut sessions.
+    assertTrue(duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_GRACEPERIOD")).compareTo(Duration.ofDays(1000)) >= 0,
+        "open session streams outlive their connection's max age");
+    String target = rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_TARGET");
+    assertEquals("dns:///policy-service-headless." + NAMESPACE + ".svc.cluster.local:50052", target);
+    assertEquals("round_robin", rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_LOAD_BALANCING"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
   void controllerBridgeNeverRunsTwoPodsForTheSameRobots(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     Deployment bridge = rendered.get(Deployment.class, "controller-bridge");
@@ -512,19 +527,20 @@ class KustomizeManifestsTest {
     return node == null ? null : duration(node.toString());
   }
 
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
 
   static Duration duration(String text) {
     Matcher matcher = DURATION.matcher(text.trim());
     if (!matcher.matches()) {
-      throw new IllegalArgumentException("duration \"" + text + "\" (expected: a number with ms, s, m or h)");
+      throw new IllegalArgumentException("duration \"" + text + "\" (expected: a number with ms, s, m, h or d)");
     }
     long amount = Long.parseLong(matcher.group(1));
     return switch (matcher.group(2)) {
       case "ms" -> Duration.ofMillis(amount);
       case "s" -> Duration.ofSeconds(amount);
       case "m" -> Duration.ofMinutes(amount);
-      default -> Duration.ofHours(amount);
+      case "h" -> Duration.ofHours(amount);
+      default -> Duration.ofDays(amount);
     };
   }
 
