@@ -60,7 +60,11 @@ log=target/images/build.log
 echo "build-images: ${services[*]} (log: $log) ..." >&2
 modules="$(IFS=,; echo "${services[*]}")"
 if ! "${maven[@]}" -pl "$modules" -am package >"$log" 2>&1; then
-  tail -n 40 "$log" >&2; echo "build-images: build failed; full log in $log" >&2; exit 1
+  tail -n 40 "$log" >&2; echo "build-images: build failed; full log in $log" >&2
+  if grep -q "Unable to pull base image\|Connect timed out\|UnknownHost" "$log"; then
+    echo "build-images: the base image's registry is unreachable; without one, use --local-base" >&2
+  fi
+  exit 1
 fi
 built=("${services[@]}")
 if [ "$gpu" = 1 ]; then

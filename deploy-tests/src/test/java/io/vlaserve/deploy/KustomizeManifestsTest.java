@@ -127,7 +127,9 @@ class KustomizeManifestsTest {
       var target = autoscaler.getSpec().getScaleTargetRef();
       assertEquals("apps/v1", target.getApiVersion());
       assertEquals("Deployment", target.getKind());
-      rendered.get(Deployment.class, target.getName());
+      Deployment scaled = rendered.get(Deployment.class, target.getName());
+      assertEquals(null, scaled.getSpec().getReplicas(),
+          overlay + ": Deployment " + name(scaled) + " sets replicas although HPA " + name(autoscaler) + " owns them");
     }
     for (NetworkPolicy policy : rendered.networkPolicies()) {
       var selector = policy.getSpec().getPodSelector();
