@@ -9,8 +9,8 @@
 #                 bin/build-base-image.sh (needs root; for machines without a registry)
 #   --base IMAGE  on any base Jib accepts: registry/name:tag, docker://name, tar:///path.tar
 #   --gpu         also policy-service-gpu: CUDA/TensorRT libraries bundled (-Dgpu, over 1 GB)
-#   --smoke       start each image's entrypoint (bin/smoke-image.sh: read-only root, non-root user)
-#                 and wait for gRPC health SERVING; needs root
+#   --smoke       start each image's entrypoint with its ConfigMap from k8s/overlays/cpu
+#                 (bin/smoke-image.sh: read-only root, non-root user) until gRPC health is SERVING; root
 #   SERVICE       planner-gateway, policy-service, tokenizer-service, controller-bridge (default: all)
 # Load an archive with `docker load -i`, `podman load -i`, `kind load image-archive`, `ctr -n k8s.io
 # images import`, or push it with `skopeo copy docker-archive:target/images/X.tar docker://REGISTRY/X:TAG`.
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --base) base="${2:?--base needs an image}"; shift ;;
     --gpu) gpu=1 ;;
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "build-images: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) requested+=("$1") ;;
   esac
@@ -85,10 +85,31 @@ if ! mvn -B -ntp -pl deploy-tests verify -Dtest=ImageArchiveTest -Dsurefire.fail
 fi
 grep -E 'Tests run:.*ImageArchiveTest' target/images/check.log >&2 || true
 
+# The data of the ConfigMap named $1 in the rendered cpu overlay, as NAME=VALUE lines (kustomize
+# writes one flat "  KEY: value" line per entry under data:).
+configmap_env() {
+  awk -v want="$1" '
+    function flush() { if (kind == "ConfigMap" && name == want) printf "%s", data; kind = name = data = ""; section = "" }
+    /^---/ { flush(); next }
+    /^kind: / { kind = $2 }
+    /^[a-z]/ { section = $1 }
+    section == "metadata:" && /^  name: / { name = $2 }
+    section == "data:" && /^  [A-Za-z0-9_.-]+: / {
+      key = $1; sub(/:$/, "", key); value = $0; sub(/^  [^:]+: /, "", value); gsub(/^"|"$/, "", value)
+      data = data key "=" value "\n" }
+    END { flush() }' "$rendered_cpu"
+}
 if [ "$smoke" = 1 ]; then
+  # Run each image with its ConfigMap's settings from the cpu overlay, as the cluster would.
+  rendered_cpu="$(mktemp)"
+  if command -v kubectl >/dev/null && kubectl kustomize k8s/overlays/cpu >"$rendered_cpu" 2>/dev/null; then :; else
+    echo "build-images: kubectl missing: smoke runs use the images' defaults, not the ConfigMaps" >&2; : >"$rendered_cpu"
+  fi
   for image in "${services[@]}"; do
-    bin/smoke-image.sh "target/images/$image.tar"
+    mapfile -t settings < <(configmap_env "$image")
+    bin/smoke-image.sh "target/images/$image.tar" "${settings[@]}"
   done
+  rm -f "$rendered_cpu"
 fi
 for image in "${built[@]}"; do
   printf 'build-images: %-40s %s\n' "target/images/$image.tar" "$(du -h "target/images/$image.tar" | cut -f1)"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# smoke-image.sh IMAGE.tar: runs an image archive's entrypoint the way Kubernetes runs the pod, without
+# smoke-image.sh IMAGE.tar [NAME=VALUE...]: runs an image archive's entrypoint the way Kubernetes runs the pod, without
 # a container runtime: its layers unpacked, the root filesystem read-only, a tmpfs /tmp, its own
 # mount and PID namespaces, as the image's user (65532) with the image's environment. Waits for gRPC
 # health SERVING (bin/GrpcHealthCheck.java, with the image's own gRPC jars), then sends SIGTERM and
-# checks it stops within the shutdown grace. Needs root (unshare, chroot); shares the host network.
+# checks it stops within the shutdown grace. NAME=VALUE pairs are added to the environment (e.g. a
+# ConfigMap's data; the ports are always moved off the defaults). Needs root (unshare, chroot) and
+# shares the host network.
 set -euo pipefail
 VLA_HOME="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 . "$VLA_HOME/bin/find-jdk.sh"
 archive="$(readlink -f "${1:?usage: smoke-image.sh IMAGE.tar}")"
+shift
+extra_env=("$@")
 name="$(basename "$archive" .tar)"
 [ "$(id -u)" -eq 0 ] || { echo "smoke-image: needs root (unshare, chroot)" >&2; exit 2; }
 
@@ -42,13 +46,13 @@ user="$(grep -o '"User":"[^"]*"' "$config" | cut -d'"' -f4)"
 workdir="$(grep -o '"WorkingDir":"[^"]*"' "$config" | cut -d'"' -f4)"
 [ -n "$user" ] && [ "${user%%:*}" != 0 ] && [ "${user%%:*}" != root ] || { echo "smoke-image: $name runs as root ($user)" >&2; exit 1; }
 
-echo "smoke-image: $name as $user: ${entrypoint[*]}" >&2
+echo "smoke-image: $name as $user with ${#extra_env[@]} settings: ${entrypoint[*]}" >&2
 unshare -m -p -f --kill-child bash -c '
   root=$1 user=$2 workdir=$3; shift 3
   mount --make-rprivate / && mount --bind "$root" "$root" && mount -o remount,bind,ro "$root" &&
   mount -t proc proc "$root/proc" && mount -t tmpfs -o mode=1777 tmpfs "$root/tmp" && mount --bind /dev "$root/dev" &&
   exec chroot --userspec="$user" "$root" /usr/bin/env -i -C "${workdir:-/}" "$@"' \
-  _ "$work/rootfs" "$user" "$workdir" "${environment[@]}" "${prefix}_GRPC_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" \
+  _ "$work/rootfs" "$user" "$workdir" "${environment[@]}" "${extra_env[@]}" "${prefix}_GRPC_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" \
   "${entrypoint[@]}" >"$work/service.log" 2>&1 &
 pid=$!
 
