@@ -354,14 +354,16 @@ class KustomizeManifestsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"cpu", "gpu"})
-  void policyConnectionsAgeOutSoSessionsRebalanceWithoutCuttingOpenStreams(String overlay) {
+  void connectionsAgeOutSoSessionsRebalanceWithoutCuttingOpenStreams(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
-    Map<String, String> config = rendered.get(ConfigMap.class, "policy-service").getData();
-    Duration maxAge = duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_MAXAGE"));
-    assertTrue(maxAge.compareTo(Duration.ofMinutes(10)) <= 0, "clients re-resolve the headless Service at least every " + maxAge);
-    // grpc-java treats a grace of 1000 days or more as infinite; Spring's default (30 s) would cut sessions.
-    assertTrue(duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_GRACEPERIOD")).compareTo(Duration.ofDays(1000)) >= 0,
-        "open session streams outlive their connection's max age");
+    for (String service : List.of("policy-service", "planner-gateway")) {
+      Map<String, String> config = rendered.get(ConfigMap.class, service).getData();
+      Duration maxAge = duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_MAXAGE"));
+      assertTrue(maxAge.compareTo(Duration.ofMinutes(10)) <= 0, service + ": clients reconnect at least every " + maxAge);
+      // grpc-java treats a grace of 1000 days or more as infinite; Spring's default (30 s) would cut sessions.
+      assertTrue(duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_GRACEPERIOD")).compareTo(Duration.ofDays(1000)) >= 0,
+          service + ": open session streams outlive their connection's max age");
+    }
     String target = rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_TARGET");
     assertEquals("dns:///policy-service-headless." + NAMESPACE + ".svc.cluster.local:50052", target);
     assertEquals("round_robin", rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_LOAD_BALANCING"));
