@@ -1,0 +1,585 @@
+package io.vlaserve.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvFromSource;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.SecurityContext;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.vlaserve.deploy.NetworkPolicyModel.Endpoint;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * Renders every overlay of {@code k8s/} with {@code kubectl kustomize}, parses each object strictly
+ * into its Kubernetes API type and checks what the API server cannot: that the objects refer to
+ * each other correctly, that pods are locked down, and that the NetworkPolicies admit exactly the
+ * suite's real call paths. Skipped, with a message, where kubectl is not installed.
+ */
+class KustomizeManifestsTest {
+  static final String NAMESPACE = "vla-serve";
+  static final List<String> SERVICES = List.of("planner-gateway", "policy-service", "tokenizer-service", "controller-bridge");
+  /** Secrets that docs/deploy.md has the operator create; never rendered from the repository. */
+  static final Map<String, Set<String>> EXTERNAL_SECRETS = Map.of("planner-llm", Set.of("api-key"));
+  /** Environment prefix of each service's port settings (VLA_POLICY_GRPC_PORT, ...). */
+  static final Map<String, String> PORT_ENV_PREFIX = Map.of(
+      "planner-gateway", "VLA_GATEWAY", "policy-service", "VLA_POLICY",
+      "tokenizer-service", "VLA_TOKENIZER", "controller-bridge", "VLA_CONTROLLER");
+  static final String GRACE_ENV = "SPRING_GRPC_SERVER_SHUTDOWN_GRACEPERIOD";
+
+  static final String NO_KUBECTL = "kubectl not found on PATH or at /usr/bin/kubectl: the k8s/ overlays were NOT rendered"
+      + " or validated. Install kubectl (>= 1.27, it bundles kustomize) to run these checks.";
+
+  @BeforeAll
+  static void sayWhySkipped() {
+    if (RenderedOverlay.kubectl().isEmpty()) {
+      System.err.println("WARNING KustomizeManifestsTest skipped: " + NO_KUBECTL);
+    }
+  }
+
+  @BeforeEach
+  void needsKubectl() {
+    Assumptions.assumeTrue(RenderedOverlay.kubectl().isPresent(), NO_KUBECTL);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void everyObjectIsAKnownApiTypeWithNoUnknownFieldInTheNamespace(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (HasMetadata object : rendered.objects) {
+      String what = overlay + ": " + object.getKind() + " " + object.getMetadata().getName();
+      if (!(object instanceof Namespace)) {
+        assertEquals(NAMESPACE, object.getMetadata().getNamespace(), what + ": namespace");
+      }
+      assertEquals("vla-serve", object.getMetadata().getLabels().get("app.kubernetes.io/part-of"), what + ": part-of label");
+    }
+    assertEquals(List.of(NAMESPACE), rendered.namespaces().stream().map(n -> n.getMetadata().getName()).toList());
+    for (String service : SERVICES) {
+      rendered.get(Deployment.class, service);
+      rendered.get(ServiceAccount.class, service);
+      rendered.get(ConfigMap.class, service);
+      rendered.get(PodDisruptionBudget.class, service);
+      rendered.get(NetworkPolicy.class, service);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void selectorsMatchPodLabels(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (Deployment deployment : rendered.deployments()) {
+      Map<String, String> podLabels = deployment.getSpec().getTemplate().getMetadata().getLabels();
+      assertTrue(LabelSelectors.matches(deployment.getSpec().getSelector().getMatchLabels(), podLabels)
+              && LabelSelectors.matches(deployment.getSpec().getSelector(), podLabels),
+          overlay + ": Deployment " + name(deployment) + " selector " + deployment.getSpec().getSelector()
+              + " does not match its pod labels " + podLabels);
+    }
+    for (Service service : rendered.services()) {
+      selectedDeployment(rendered, "Service " + name(service), service.getSpec().getSelector());
+    }
+    for (PodDisruptionBudget budget : rendered.disruptionBudgets()) {
+      List<Deployment> selected = rendered.deployments().stream()
+          .filter(d -> LabelSelectors.matches(budget.getSpec().getSelector(), podLabels(d))).toList();
+      assertEquals(1, selected.size(), overlay + ": PodDisruptionBudget " + name(budget) + " selects " + names(selected));
+    }
+    for (HorizontalPodAutoscaler autoscaler : rendered.autoscalers()) {
+      var target = autoscaler.getSpec().getScaleTargetRef();
+      assertEquals("apps/v1", target.getApiVersion());
+      assertEquals("Deployment", target.getKind());
+      Deployment scaled = rendered.get(Deployment.class, target.getName());
+      assertEquals(null, scaled.getSpec().getReplicas(),
+          overlay + ": Deployment " + name(scaled) + " sets replicas although HPA " + name(autoscaler) + " owns them");
+    }
+    for (NetworkPolicy policy : rendered.networkPolicies()) {
+      var selector = policy.getSpec().getPodSelector();
+      boolean selectsAll = (selector.getMatchLabels() == null || selector.getMatchLabels().isEmpty())
+          && (selector.getMatchExpressions() == null || selector.getMatchExpressions().isEmpty());
+      if (!selectsAll) {
+        assertFalse(rendered.deployments().stream().noneMatch(d -> LabelSelectors.matches(selector, podLabels(d))),
+            overlay + ": NetworkPolicy " + name(policy) + " selects no pod");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void probesServicesAndScrapingHitPortsTheContainersExpose(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (Deployment deployment : rendered.deployments()) {
+      String service = name(deployment);
+      Container container = onlyContainer(deployment);
+      Map<String, Integer> ports = namedPorts(container);
+      assertEquals(Set.of("grpc", "http"), ports.keySet(), overlay + ": " + service + " container ports");
+      ConfigMap config = rendered.get(ConfigMap.class, service);
+      String prefix = PORT_ENV_PREFIX.get(service);
+      assertNotNull(prefix, "no port settings known for " + service);
+      assertEquals(String.valueOf(ports.get("grpc")), config.getData().get(prefix + "_GRPC_PORT"),
+          overlay + ": " + service + " gRPC port setting vs containerPort");
+      assertEquals(String.valueOf(ports.get("http")), config.getData().get(prefix + "_HTTP_PORT"),
+          overlay + ": " + service + " HTTP port setting vs containerPort");
+
+      Map<String, Probe> probes = new LinkedHashMap<>();
+      probes.put("startupProbe", container.getStartupProbe());
+      probes.put("readinessProbe", container.getReadinessProbe());
+      probes.put("livenessProbe", container.getLivenessProbe());
+      probes.forEach((kind, probe) -> {
+        assertNotNull(probe, overlay + ": " + service + " has no " + kind);
+        assertNotNull(probe.getGrpc(), overlay + ": " + service + " " + kind + " is not a gRPC (grpc.health.v1) probe");
+        assertEquals(ports.get("grpc"), probe.getGrpc().getPort(), overlay + ": " + service + " " + kind + " port");
+      });
+
+      var annotations = deployment.getSpec().getTemplate().getMetadata().getAnnotations();
+      assertEquals("true", annotations.get("prometheus.io/scrape"), overlay + ": " + service + " scraping");
+      assertEquals(String.valueOf(ports.get("http")), annotations.get("prometheus.io/port"),
+          overlay + ": " + service + " prometheus.io/port vs the HTTP containerPort");
+      assertEquals("/actuator/prometheus", annotations.get("prometheus.io/path"));
+    }
+    for (Service service : rendered.services()) {
+      Deployment deployment = selectedDeployment(rendered, "Service " + name(service), service.getSpec().getSelector());
+      Map<String, Integer> ports = namedPorts(onlyContainer(deployment));
+      for (ServicePort port : service.getSpec().getPorts()) {
+        IntOrString target = port.getTargetPort();
+        Integer resolved = target == null ? port.getPort()
+            : target.getIntVal() != null ? target.getIntVal() : ports.get(target.getStrVal());
+        assertTrue(resolved != null && ports.containsValue(resolved),
+            overlay + ": Service " + name(service) + " port " + port.getName() + " targets " + target
+                + ", which " + name(deployment) + " does not expose (" + ports + ")");
+        if ("grpc".equals(port.getName())) {
+          assertEquals("kubernetes.io/h2c", port.getAppProtocol(), overlay + ": Service " + name(service) + " grpc appProtocol");
+        }
+      }
+    }
+    Service headless = rendered.get(Service.class, "policy-service-headless");
+    assertEquals("None", headless.getSpec().getClusterIP(), "policy replicas are balanced client-side over a headless Service");
+    assertEquals("LoadBalancer", rendered.get(Service.class, "planner-gateway").getSpec().getType(), "robots connect from outside");
+    assertEquals("LoadBalancer", rendered.get(Service.class, "controller-bridge-agents").getSpec().getType(),
+        "robot agents connect from outside");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void configMapSecretVolumeAndServiceAccountReferencesExist(String overlay) throws IOException {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    Set<String> configMaps = rendered.configMaps().stream().map(KustomizeManifestsTest::name).collect(Collectors.toSet());
+    for (Deployment deployment : rendered.deployments()) {
+      String service = name(deployment);
+      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+      rendered.get(ServiceAccount.class, pod.getServiceAccountName());
+      for (Container container : pod.getContainers()) {
+        for (EnvFromSource source : container.getEnvFrom() == null ? List.<EnvFromSource>of() : container.getEnvFrom()) {
+          if (source.getConfigMapRef() != null) {
+            assertTrue(configMaps.contains(source.getConfigMapRef().getName()),
+                overlay + ": " + service + " envFrom ConfigMap " + source.getConfigMapRef().getName() + " is not rendered");
+          }
+          if (source.getSecretRef() != null) {
+            secretKeyExists(rendered, overlay + ": " + service, source.getSecretRef().getName(), null);
+          }
+        }
+        for (EnvVar env : container.getEnv() == null ? List.<EnvVar>of() : container.getEnv()) {
+          if (env.getValueFrom() == null) {
+            continue;
+          }
+          var configKey = env.getValueFrom().getConfigMapKeyRef();
+          if (configKey != null) {
+            assertTrue(rendered.get(ConfigMap.class, configKey.getName()).getData().containsKey(configKey.getKey()),
+                overlay + ": " + service + " env " + env.getName() + " needs key " + configKey.getKey());
+          }
+          var secretKey = env.getValueFrom().getSecretKeyRef();
+          if (secretKey != null) {
+            secretKeyExists(rendered, overlay + ": " + service + " env " + env.getName(), secretKey.getName(), secretKey.getKey());
+          }
+        }
+        Set<String> volumes = pod.getVolumes().stream().map(Volume::getName).collect(Collectors.toSet());
+        for (VolumeMount mount : container.getVolumeMounts()) {
+          assertTrue(volumes.contains(mount.getName()), overlay + ": " + service + " mounts undeclared volume " + mount.getName());
+        }
+      }
+      for (Volume volume : pod.getVolumes()) {
+        if (volume.getConfigMap() != null) {
+          assertTrue(configMaps.contains(volume.getConfigMap().getName()), overlay + ": " + service + " volume " + volume.getName());
+        }
+        if (volume.getSecret() != null) {
+          secretKeyExists(rendered, overlay + ": " + service + " volume " + volume.getName(), volume.getSecret().getSecretName(), null);
+        }
+        if (volume.getPersistentVolumeClaim() != null) {
+          rendered.get(io.fabric8.kubernetes.api.model.PersistentVolumeClaim.class, volume.getPersistentVolumeClaim().getClaimName());
+        }
+        assertEquals(null, volume.getHostPath(), overlay + ": " + service + " uses a hostPath volume");
+      }
+    }
+    String deployDoc = Files.readString(RenderedOverlay.home().resolve("docs/deploy.md"));
+    for (var secret : EXTERNAL_SECRETS.entrySet()) {
+      assertTrue(deployDoc.contains("kubectl create secret generic " + secret.getKey()),
+          "docs/deploy.md must tell how to create the Secret " + secret.getKey());
+      for (String key : secret.getValue()) {
+        assertTrue(deployDoc.contains("--from-literal=" + key + "="), "docs/deploy.md must create key " + key + " of " + secret.getKey());
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void podsRunLockedDownWithBoundedResources(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (ServiceAccount account : rendered.serviceAccounts()) {
+      assertEquals(Boolean.FALSE, account.getAutomountServiceAccountToken(), overlay + ": ServiceAccount " + name(account));
+    }
+    for (Deployment deployment : rendered.deployments()) {
+      String service = overlay + ": " + name(deployment);
+      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+      assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken(), service + " automountServiceAccountToken");
+      assertTrue(pod.getHostNetwork() == null || !pod.getHostNetwork(), service + " hostNetwork");
+      PodSecurityContext podSecurity = pod.getSecurityContext();
+      assertEquals(Boolean.TRUE, podSecurity.getRunAsNonRoot(), service + " runAsNonRoot");
+      assertTrue(podSecurity.getRunAsUser() != null && podSecurity.getRunAsUser() > 0, service + " runAsUser");
+      assertEquals("RuntimeDefault", podSecurity.getSeccompProfile().getType(), service + " seccomp");
+      for (Container container : pod.getContainers()) {
+        SecurityContext security = container.getSecurityContext();
+        assertEquals(Boolean.FALSE, security.getAllowPrivilegeEscalation(), service + " allowPrivilegeEscalation");
+        assertEquals(Boolean.TRUE, security.getReadOnlyRootFilesystem(), service + " readOnlyRootFilesystem");
+        assertTrue(security.getPrivileged() == null || !security.getPrivileged(), service + " privileged");
+        assertEquals(List.of("ALL"), security.getCapabilities().getDrop(), service + " capabilities.drop");
+        assertTrue(security.getCapabilities().getAdd() == null || security.getCapabilities().getAdd().isEmpty(),
+            service + " capabilities.add");
+        VolumeMount tmp = container.getVolumeMounts().stream().filter(m -> m.getMountPath().equals("/tmp")).findFirst()
+            .orElseThrow(() -> new AssertionError(service + ": no writable /tmp (the JVM and ONNX Runtime extract native libraries there)"));
+        Volume tmpVolume = pod.getVolumes().stream().filter(v -> v.getName().equals(tmp.getName())).findFirst().orElseThrow();
+        assertNotNull(tmpVolume.getEmptyDir(), service + " /tmp is an emptyDir");
+        assertNotNull(tmpVolume.getEmptyDir().getSizeLimit(), service + " /tmp has a size limit");
+        for (String resource : List.of("cpu", "memory")) {
+          Map<String, Quantity> requests = container.getResources().getRequests();
+          Map<String, Quantity> limits = container.getResources().getLimits();
+          assertTrue(requests != null && requests.containsKey(resource), service + " requests " + resource);
+          assertTrue(limits != null && limits.containsKey(resource), service + " limits " + resource);
+          assertTrue(Quantity.getAmountInBytes(requests.get(resource)).compareTo(Quantity.getAmountInBytes(limits.get(resource))) <= 0,
+              service + " " + resource + " request exceeds its limit");
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void terminationGraceCoversPreStopAndGrpcShutdownGrace(String overlay) throws IOException {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (Deployment deployment : rendered.deployments()) {
+      String service = name(deployment);
+      Container container = onlyContainer(deployment);
+      ConfigMap config = rendered.get(ConfigMap.class, service);
+      Duration fromApp = applicationGrace(service);
+      String configured = config.getData().get(GRACE_ENV);
+      if (configured != null && fromApp != null) {
+        assertEquals(fromApp, duration(configured),
+            overlay + ": " + service + " ConfigMap " + GRACE_ENV + " disagrees with " + service + "/src/main/resources/application.yml");
+      }
+      Duration grace = configured != null ? duration(configured) : fromApp;
+      assertNotNull(grace, overlay + ": " + service + ": no gRPC shutdown grace in its ConfigMap (" + GRACE_ENV + ") or application.yml");
+      long preStop = 0;
+      if (container.getLifecycle() != null && container.getLifecycle().getPreStop() != null) {
+        assertNotNull(container.getLifecycle().getPreStop().getSleep(), service + " preStop is a sleep (the image needs no shell)");
+        preStop = container.getLifecycle().getPreStop().getSleep().getSeconds();
+      }
+      long termination = deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
+      assertTrue(termination > preStop + Math.ceilDiv(grace.toMillis(), 1000),
+          overlay + ": " + service + " terminationGracePeriodSeconds " + termination + " (expected: > preStop "
+              + preStop + " s + gRPC shutdown grace " + grace.toSeconds() + " s)");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void autoscalersScaleOnServedMetricsWithCpuFallback(String overlay) throws IOException {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    Set<String> adapterMetrics = prometheusAdapterMetrics();
+    for (HorizontalPodAutoscaler autoscaler : rendered.autoscalers()) {
+      String what = overlay + ": HPA " + name(autoscaler);
+      assertTrue(autoscaler.getSpec().getMinReplicas() >= 1
+          && autoscaler.getSpec().getMinReplicas() <= autoscaler.getSpec().getMaxReplicas(), what + " replica bounds");
+      boolean cpuFallback = false;
+      for (MetricSpec metric : autoscaler.getSpec().getMetrics()) {
+        switch (metric.getType()) {
+          case "Pods" -> assertTrue(adapterMetrics.contains(metric.getPods().getMetric().getName()),
+              what + " scales on " + metric.getPods().getMetric().getName()
+                  + ", which k8s/monitoring/prometheus-adapter-rules.yaml does not serve (" + adapterMetrics + ")");
+          case "Resource" -> cpuFallback |= metric.getResource().getName().equals("cpu");
+          default -> fail(what + ": unexpected metric type " + metric.getType());
+        }
+      }
+      assertTrue(cpuFallback, what + " has no CPU metric to fall back on");
+    }
+    assertTrue(rendered.autoscalers().stream().anyMatch(a -> a.getSpec().getMetrics().stream().anyMatch(m -> m.getType().equals("Pods"))),
+        overlay + ": no HPA scales on a custom metric");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void connectionsAgeOutSoSessionsRebalanceWithoutCuttingOpenStreams(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (String service : List.of("policy-service", "planner-gateway")) {
+      Map<String, String> config = rendered.get(ConfigMap.class, service).getData();
+      Duration maxAge = duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_MAXAGE"));
+      assertTrue(maxAge.compareTo(Duration.ofMinutes(10)) <= 0, service + ": clients reconnect at least every " + maxAge);
+      // grpc-java treats a grace of 1000 days or more as infinite; Spring's default (30 s) would cut sessions.
+      assertTrue(duration(config.get("SPRING_GRPC_SERVER_KEEPALIVE_CONNECTION_GRACEPERIOD")).compareTo(Duration.ofDays(1000)) >= 0,
+          service + ": open session streams outlive their connection's max age");
+    }
+    String target = rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_TARGET");
+    assertEquals("dns:///policy-service-headless." + NAMESPACE + ".svc.cluster.local:50052", target);
+    assertEquals("round_robin", rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_LOAD_BALANCING"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void controllerBridgeNeverRunsTwoPodsForTheSameRobots(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    Deployment bridge = rendered.get(Deployment.class, "controller-bridge");
+    assertEquals(1, bridge.getSpec().getReplicas());
+    assertEquals("Recreate", bridge.getSpec().getStrategy().getType());
+    assertTrue(rendered.autoscalers().stream().noneMatch(a -> a.getSpec().getScaleTargetRef().getName().equals("controller-bridge")));
+    var resources = onlyContainer(bridge).getResources();
+    assertEquals(resources.getRequests().get("cpu"), resources.getLimits().get("cpu"), "Guaranteed CPU for the 1 kHz loop");
+    assertEquals(resources.getRequests().get("memory"), resources.getLimits().get("memory"), "Guaranteed QoS for the 1 kHz loop");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void networkPoliciesAdmitTheRealCallPathsAndNothingElse(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    Map<String, String> namespaceLabels = new LinkedHashMap<>(rendered.namespaces().getFirst().getMetadata().getLabels());
+    namespaceLabels.put("kubernetes.io/metadata.name", NAMESPACE);
+
+    List<Endpoint> endpoints = new ArrayList<>();
+    Map<Endpoint, List<String>> listening = new LinkedHashMap<>();
+    for (Deployment deployment : rendered.deployments()) {
+      Map<String, Integer> ports = namedPorts(onlyContainer(deployment));
+      Endpoint pod = Endpoint.pod(name(deployment), NAMESPACE, podLabels(deployment), namespaceLabels, ports);
+      endpoints.add(pod);
+      listening.put(pod, ports.values().stream().map(p -> p + "/TCP").toList());
+    }
+    Endpoint stray = Endpoint.pod("unlabelled pod in vla-serve", NAMESPACE, Map.of("run", "debug"), namespaceLabels, Map.of());
+    Endpoint prometheus = Endpoint.pod("prometheus", "monitoring", Map.of("app.kubernetes.io/name", "prometheus"),
+        Map.of("kubernetes.io/metadata.name", "monitoring"), Map.of());
+    Endpoint grafana = Endpoint.pod("grafana", "monitoring", Map.of("app.kubernetes.io/name", "grafana"),
+        Map.of("kubernetes.io/metadata.name", "monitoring"), Map.of());
+    Endpoint pipeline = Endpoint.pod("tokenizer client", "pipelines", Map.of("vla-serve.io/tokenizer-client", "true"),
+        Map.of("kubernetes.io/metadata.name", "pipelines", "vla-serve.io/tokenizer-client", "true"), Map.of());
+    Endpoint unlabelledPipeline = Endpoint.pod("unlabelled pod in pipelines", "pipelines", Map.of(),
+        Map.of("kubernetes.io/metadata.name", "pipelines", "vla-serve.io/tokenizer-client", "true"), Map.of());
+    Endpoint other = Endpoint.pod("pod in default", "default", Map.of("vla-serve.io/tokenizer-client", "true"),
+        Map.of("kubernetes.io/metadata.name", "default"), Map.of());
+    Endpoint dns = Endpoint.pod("kube-dns", "kube-system", Map.of("k8s-app", "kube-dns"),
+        Map.of("kubernetes.io/metadata.name", "kube-system"), Map.of());
+    Endpoint robot = Endpoint.external("robot on a private network", "192.168.10.20");
+    Endpoint internet = Endpoint.external("internet host (planner LLM)", "198.51.100.7");
+    endpoints.addAll(List.of(stray, prometheus, grafana, pipeline, unlabelledPipeline, other, dns, robot, internet));
+    listening.put(dns, List.of("53/UDP", "53/TCP"));
+    listening.put(internet, List.of("443/TCP", "80/TCP"));
+    listening.put(robot, List.of("443/TCP", "22/TCP"));
+    listening.put(prometheus, List.of("9090/TCP"));
+
+    NetworkPolicyModel model = new NetworkPolicyModel(NAMESPACE, rendered.networkPolicies());
+    Set<String> allowed = new TreeSet<>();
+    for (Endpoint source : endpoints) {
+      for (var destination : listening.entrySet()) {
+        if (source == destination.getKey() || (!NAMESPACE.equals(source.namespace()) && !NAMESPACE.equals(destination.getKey().namespace()))) {
+          continue;
+        }
+        for (String port : destination.getValue()) {
+          String[] numberAndProtocol = port.split("/");
+          if (model.allows(source, destination.getKey(), Integer.parseInt(numberAndProtocol[0]), numberAndProtocol[1])) {
+            allowed.add(source.name() + " -> " + destination.getKey().name() + ":" + port);
+          }
+        }
+      }
+    }
+    Set<String> expected = new TreeSet<>(List.of(
+        "robot on a private network -> planner-gateway:50051/TCP",
+        "internet host (planner LLM) -> planner-gateway:50051/TCP",
+        "robot on a private network -> controller-bridge:50054/TCP",
+        "internet host (planner LLM) -> controller-bridge:50054/TCP",
+        "planner-gateway -> policy-service:50052/TCP",
+        "planner-gateway -> controller-bridge:50054/TCP",
+        "planner-gateway -> kube-dns:53/UDP",
+        "planner-gateway -> kube-dns:53/TCP",
+        "planner-gateway -> internet host (planner LLM):443/TCP",
+        "tokenizer client -> tokenizer-service:50053/TCP",
+        "prometheus -> planner-gateway:8081/TCP",
+        "prometheus -> policy-service:8082/TCP",
+        "prometheus -> tokenizer-service:8083/TCP",
+        "prometheus -> controller-bridge:8084/TCP"));
+    Set<String> missing = new TreeSet<>(expected);
+    missing.removeAll(allowed);
+    Set<String> extra = new TreeSet<>(allowed);
+    extra.removeAll(expected);
+    assertTrue(missing.isEmpty() && extra.isEmpty(),
+        overlay + ": NetworkPolicies\n  block real call paths: " + missing + "\n  admit paths that are not real: " + extra);
+  }
+
+  @Test
+  void gpuOverlayRunsTensorRtOnAGpuNodeAndKeepsItsPlans() {
+    RenderedOverlay gpu = RenderedOverlay.of("gpu");
+    Deployment policy = gpu.get(Deployment.class, "policy-service");
+    PodSpec pod = policy.getSpec().getTemplate().getSpec();
+    Container container = onlyContainer(policy);
+    assertEquals("tensorrt", gpu.get(ConfigMap.class, "policy-service").getData().get("VLA_POLICY_ENGINE"));
+    assertEquals(new Quantity("1"), container.getResources().getLimits().get("nvidia.com/gpu"));
+    assertEquals("true", pod.getNodeSelector().get("nvidia.com/gpu.present"));
+    assertTrue(pod.getTolerations().stream().anyMatch(t -> "nvidia.com/gpu".equals(t.getKey())), "tolerates the GPU taint");
+    assertTrue(container.getImage().contains("policy-service-gpu"), "runs the image with CUDA/TensorRT bundled: " + container.getImage());
+    VolumeMount plans = container.getVolumeMounts().stream()
+        .filter(m -> m.getMountPath().equals("/home/vla/.cache/vla-serve/tensorrt")).findFirst()
+        .orElseThrow(() -> new AssertionError("no volume at TensorRtEngine.defaultPlanCacheDirectory() for user.home=/home/vla"));
+    Volume volume = pod.getVolumes().stream().filter(v -> v.getName().equals(plans.getName())).findFirst().orElseThrow();
+    assertNotNull(volume.getPersistentVolumeClaim(), "the plan cache outlives pods");
+    for (Deployment other : gpu.deployments()) {
+      if (other != policy) {
+        assertFalse(onlyContainer(other).getResources().getLimits().containsKey("nvidia.com/gpu"), name(other) + " takes a GPU");
+      }
+    }
+  }
+
+  @Test
+  void cpuOverlayRunsOnnxRuntimeWithoutGpus() {
+    RenderedOverlay cpu = RenderedOverlay.of("cpu");
+    assertEquals("onnxruntime", cpu.get(ConfigMap.class, "policy-service").getData().get("VLA_POLICY_ENGINE"));
+    for (Deployment deployment : cpu.deployments()) {
+      assertFalse(onlyContainer(deployment).getResources().getLimits().containsKey("nvidia.com/gpu"), name(deployment));
+      var nodeSelector = deployment.getSpec().getTemplate().getSpec().getNodeSelector();
+      assertTrue(nodeSelector == null || nodeSelector.isEmpty(), name(deployment) + " node selector " + nodeSelector);
+    }
+  }
+
+  private static void secretKeyExists(RenderedOverlay rendered, String what, String secret, String key) {
+    var renderedSecret = rendered.find(io.fabric8.kubernetes.api.model.Secret.class, secret);
+    if (renderedSecret.isPresent()) {
+      var data = new java.util.HashSet<String>();
+      if (renderedSecret.get().getData() != null) {
+        data.addAll(renderedSecret.get().getData().keySet());
+      }
+      if (renderedSecret.get().getStringData() != null) {
+        data.addAll(renderedSecret.get().getStringData().keySet());
+      }
+      assertTrue(key == null || data.contains(key), what + ": Secret " + secret + " has no key " + key);
+      return;
+    }
+    assertTrue(EXTERNAL_SECRETS.containsKey(secret),
+        what + ": Secret " + secret + " is neither rendered nor one docs/deploy.md creates (" + EXTERNAL_SECRETS.keySet() + ")");
+    assertTrue(key == null || EXTERNAL_SECRETS.get(secret).contains(key), what + ": Secret " + secret + " key " + key);
+  }
+
+  private static Deployment selectedDeployment(RenderedOverlay rendered, String what, Map<String, String> selector) {
+    List<Deployment> selected = rendered.deployments().stream()
+        .filter(d -> LabelSelectors.matches(selector, podLabels(d))).toList();
+    assertEquals(1, selected.size(), rendered.overlay + ": " + what + " selector " + selector + " selects " + names(selected));
+    return selected.getFirst();
+  }
+
+  /** The gRPC shutdown grace in the module's application.yml, if the module has one. */
+  private static Duration applicationGrace(String module) throws IOException {
+    Path yaml = RenderedOverlay.home().resolve(module).resolve("src/main/resources/application.yml");
+    if (!Files.exists(yaml)) {
+      return null;
+    }
+    Object node = new Yaml().load(Files.readString(yaml));
+    for (String key : List.of("spring", "grpc", "server", "shutdown", "grace-period")) {
+      if (!(node instanceof Map<?, ?> map)) {
+        return null;
+      }
+      node = map.get(key);
+    }
+    return node == null ? null : duration(node.toString());
+  }
+
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+
+  static Duration duration(String text) {
+    Matcher matcher = DURATION.matcher(text.trim());
+    if (!matcher.matches()) {
+      throw new IllegalArgumentException("duration \"" + text + "\" (expected: a number with ms, s, m, h or d)");
+    }
+    long amount = Long.parseLong(matcher.group(1));
+    return switch (matcher.group(2)) {
+      case "ms" -> Duration.ofMillis(amount);
+      case "s" -> Duration.ofSeconds(amount);
+      case "m" -> Duration.ofMinutes(amount);
+      case "h" -> Duration.ofHours(amount);
+      default -> Duration.ofDays(amount);
+    };
+  }
+
+  /** Metric names k8s/monitoring/prometheus-adapter-rules.yaml serves as custom metrics. */
+  @SuppressWarnings("unchecked")
+  private static Set<String> prometheusAdapterMetrics() throws IOException {
+    Map<String, Object> values = new Yaml().load(Files.readString(
+        RenderedOverlay.home().resolve("k8s/monitoring/prometheus-adapter-rules.yaml")));
+    List<Map<String, Object>> rules = (List<Map<String, Object>>) ((Map<String, Object>) values.get("rules")).get("custom");
+    return rules.stream().map(r -> (String) ((Map<String, Object>) r.get("name")).get("as")).collect(Collectors.toSet());
+  }
+
+  private static Container onlyContainer(Deployment deployment) {
+    List<Container> containers = deployment.getSpec().getTemplate().getSpec().getContainers();
+    assertEquals(1, containers.size(), name(deployment) + " containers");
+    return containers.getFirst();
+  }
+
+  private static Map<String, Integer> namedPorts(Container container) {
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    for (ContainerPort port : container.getPorts()) {
+      ports.put(port.getName(), port.getContainerPort());
+    }
+    return ports;
+  }
+
+  private static Map<String, String> podLabels(Deployment deployment) {
+    return deployment.getSpec().getTemplate().getMetadata().getLabels();
+  }
+
+  private static String name(HasMetadata object) {
+    return object.getMetadata().getName();
+  }
+
+  private static List<String> names(List<? extends HasMetadata> objects) {
+    return objects.stream().map(KustomizeManifestsTest::name).toList();
+  }
+}
