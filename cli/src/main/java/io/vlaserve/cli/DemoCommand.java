@@ -1,8 +1,13 @@
 package io.vlaserve.cli;
 
-import io.vlaserve.launcher.ServiceProcess;
 import io.grpc.ManagedChannel;
 import io.vlaserve.common.v1.ActionVector;
+import io.vlaserve.launcher.ServiceProcess;
+import io.vlaserve.planner.v1.Outcome;
+import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.robot.client.GatewaySession;
+import io.vlaserve.robot.client.RobotAgent;
+import io.vlaserve.robot.sim.SimulatedRobot;
 import io.vlaserve.tokenizer.v1.DecodeRequest;
 import io.vlaserve.tokenizer.v1.DecodeResponse;
 import io.vlaserve.tokenizer.v1.Dimension;
@@ -12,33 +17,46 @@ import io.vlaserve.tokenizer.v1.ListProfilesRequest;
 import io.vlaserve.tokenizer.v1.Profile;
 import io.vlaserve.tokenizer.v1.Scheme;
 import io.vlaserve.tokenizer.v1.TokenizerServiceGrpc;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code vla demo}: starts the suite's services as separate processes on loopback ports and drives
- * them end to end, then stops them (also on Ctrl-C).
- *
- * <p>Today the suite has one service, the tokenizer: the demo sends seeded random actions of every
- * profile through it over gRPC, decodes them back and checks the reconstruction error against the
- * scheme's bound. It grows into the full robot demo as the policy, controller and gateway land.
+ * {@code vla demo}: the whole suite on the embedded defaults. Starts policy-service (the shipped
+ * model on ONNX Runtime), controller-bridge, tokenizer-service and planner-gateway as separate
+ * processes on loopback ports; checks the tokenizer over gRPC; then simulated robots, each using
+ * robot-client exactly as a real robot would (its world behind the bridge's remote driver, its
+ * camera streaming to the gateway), carry out a task each; prints what happened and stops every
+ * process (also on Ctrl-C).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Start the services on loopback, drive them end to end, report, and stop them.")
+    description = "Start the suite on loopback, let simulated robots carry out tasks through it, report, stop.")
 final class DemoCommand implements Callable<Integer> {
-  @Option(names = "--actions", defaultValue = "20000", description = "Actions per profile (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--robots", defaultValue = "2", description = "Simulated robots running at once (default: ${DEFAULT-VALUE}).")
+  int robots;
+
+  @Option(names = "--task", defaultValue = "put the <colour> block on the plate",
+      description = "Task for every robot; <colour> is a block of the robot's scene (default: ${DEFAULT-VALUE}).")
+  String task;
+
+  @Option(names = "--timeout", defaultValue = "120", description = "Seconds a robot may take (default: ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
+  @Option(names = "--actions", defaultValue = "2000", description = "Tokenizer check: actions per profile (default: ${DEFAULT-VALUE}).")
   int actions;
 
-  @Option(names = "--batch", defaultValue = "500", description = "Actions per gRPC call (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch", defaultValue = "500", description = "Tokenizer check: actions per gRPC call (default: ${DEFAULT-VALUE}).")
   int batch;
 
-  @Option(names = "--seed", defaultValue = "7", description = "Random seed (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", defaultValue = "7", description = "Random seed of scenes and actions (default: ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--log-dir", defaultValue = "target/demo", description = "Service logs (default: ${DEFAULT-VALUE}).")
@@ -46,24 +64,147 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    System.out.println("Starting tokenizer-service on loopback ...");
-    try (ServiceProcess tokenizerService = Services.start("tokenizer", logDir, List.of())) {
-      Thread stopOnCtrlC = new Thread(tokenizerService::close);
-      Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
-      tokenizerService.awaitServing(Duration.ofSeconds(90));
-      System.out.printf("tokenizer-service SERVING on 127.0.0.1:%d (metrics http://127.0.0.1:%d/actuator/prometheus)%n",
-          tokenizerService.grpcPort(), tokenizerService.httpPort());
-      ManagedChannel channel = tokenizerService.channel();
-      try {
-        int failures = roundTrips(TokenizerServiceGrpc.newBlockingStub(channel));
-        System.out.println(failures == 0 ? "demo OK: every profile round-tripped within its bound"
-            : "demo FAILED: " + failures + " profile(s) exceeded their bound");
-        return failures == 0 ? 0 : 1;
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        Runtime.getRuntime().removeShutdownHook(stopOnCtrlC);
-        System.out.println("Stopping tokenizer-service ...");
+    if (robots < 1 || robots > 32) {
+      System.err.println("--robots " + robots + ": expected 1..32");
+      return 2;
+    }
+    List<String> robotIds = new ArrayList<>();
+    for (int i = 1; i <= robots; i++) {
+      robotIds.add("robot-" + i);
+    }
+    List<ServiceProcess> started = new ArrayList<>();
+    Thread stopOnCtrlC = new Thread(() -> stopAll(started));
+    Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
+    try {
+      System.out.println("Starting policy-service, controller-bridge and tokenizer-service on loopback ...");
+      ServiceProcess policy = start(started, "policy", List.of());
+      ServiceProcess controller = start(started, "controller", List.of("--vla.controller.simulated-robots=0",
+          "--vla.controller.remote-robots=" + String.join(",", robotIds), "--vla.controller.link-timeout=200ms"));
+      ServiceProcess tokenizer = start(started, "tokenizer", List.of());
+      for (ServiceProcess service : List.of(policy, controller, tokenizer)) {
+        service.awaitServing(Duration.ofSeconds(120));
+        report(service);
       }
+      ServiceProcess gateway = start(started, "gateway", List.of(
+          "--vla.gateway.policy-target=dns:///127.0.0.1:" + policy.grpcPort(),
+          "--vla.gateway.controller-target=dns:///127.0.0.1:" + controller.grpcPort()));
+      gateway.awaitServing(Duration.ofSeconds(120));
+      report(gateway);
+
+      System.out.println();
+      System.out.println("Tokenizer over gRPC: " + actions + " seeded random actions per profile, encoded and decoded back");
+      int tokenizerFailures;
+      ManagedChannel tokenizerChannel = tokenizer.channel();
+      try {
+        tokenizerFailures = roundTrips(TokenizerServiceGrpc.newBlockingStub(tokenizerChannel));
+      } finally {
+        tokenizerChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+
+      System.out.println();
+      System.out.printf("Robots: %d simulated robot(s), each with its own scene, camera and agent%n", robots);
+      List<RobotRun> runs = runRobots(robotIds, gateway, controller);
+      int succeeded = (int) runs.stream().filter(r -> r.outcome() == Outcome.OUTCOME_SUCCEEDED).count();
+      int unfinished = (int) runs.stream().filter(r -> r.outcome() == null).count();
+      System.out.println();
+      System.out.printf("demo %s: %d/%d task(s) succeeded%s; tokenizer %s. Logs in %s%n",
+          unfinished == 0 && tokenizerFailures == 0 ? "OK" : "FAILED", succeeded, runs.size(),
+          unfinished == 0 ? "" : ", " + unfinished + " session(s) ended without an outcome",
+          tokenizerFailures == 0 ? "within its bounds" : tokenizerFailures + " profile(s) over their bound",
+          logDir.toAbsolutePath());
+      return unfinished == 0 && tokenizerFailures == 0 ? 0 : 1;
+    } finally {
+      stopAll(started);
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopOnCtrlC);
+      } catch (IllegalStateException shuttingDown) {
+        // Ctrl-C: the hook is already running.
+      }
+    }
+  }
+
+  private ServiceProcess start(List<ServiceProcess> started, String service, List<String> args) throws IOException {
+    ServiceProcess process = Services.start(service, logDir, args);
+    synchronized (started) {
+      started.add(process);
+    }
+    return process;
+  }
+
+  private static void report(ServiceProcess service) {
+    System.out.printf("  %-11s SERVING on 127.0.0.1:%d (metrics http://127.0.0.1:%d/actuator/prometheus)%n",
+        service.name(), service.grpcPort(), service.httpPort());
+  }
+
+  private static void stopAll(List<ServiceProcess> started) {
+    List<ServiceProcess> copy;
+    synchronized (started) {
+      copy = new ArrayList<>(started);
+      started.clear();
+    }
+    if (!copy.isEmpty()) {
+      System.out.println("Stopping the services ...");
+    }
+    // The gateway first, so robots are told to hold before the bridge goes away.
+    for (int i = copy.size() - 1; i >= 0; i--) {
+      copy.get(i).close();
+    }
+  }
+
+  record RobotRun(String robot, String task, Outcome outcome, String reason, int subgoals, int replans,
+      double seconds, long setpoints, int safetyEvents) {}
+
+  private List<RobotRun> runRobots(List<String> robotIds, ServiceProcess gateway, ServiceProcess controller)
+      throws InterruptedException {
+    ManagedChannel gatewayChannel = gateway.channel();
+    ManagedChannel controllerChannel = controller.channel();
+    try {
+      List<Thread> threads = new ArrayList<>();
+      RobotRun[] runs = new RobotRun[robotIds.size()];
+      for (int i = 0; i < robotIds.size(); i++) {
+        int index = i;
+        threads.add(Thread.ofPlatform().name(robotIds.get(i)).start(() ->
+            runs[index] = runRobot(robotIds.get(index), seed * 1_000 + index, gatewayChannel, controllerChannel)));
+      }
+      for (Thread thread : threads) {
+        thread.join();
+      }
+      System.out.printf("%-9s %-38s %-10s %8s %7s %7s %10s %7s  %s%n", "robot", "task", "outcome", "subgoals",
+          "replans", "time", "setpoints", "safety", "reason");
+      for (RobotRun run : runs) {
+        System.out.printf("%-9s %-38s %-10s %8d %7d %6.1fs %10d %7d  %s%n", run.robot(), run.task(),
+            run.outcome() == null ? "none" : run.outcome().name().substring("OUTCOME_".length()), run.subgoals(),
+            run.replans(), run.seconds(), run.setpoints(), run.safetyEvents(), run.reason());
+      }
+      return List.of(runs);
+    } finally {
+      gatewayChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      controllerChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private RobotRun runRobot(String robotId, long sceneSeed, ManagedChannel gatewayChannel,
+      ManagedChannel controllerChannel) {
+    SimulatedRobot robot = new SimulatedRobot(robotId, "", sceneSeed, 3);
+    String colour = robot.snapshot().blocks().get(0).color().word();
+    String robotTask = task.replace("<colour>", colour);
+    long started = System.nanoTime();
+    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      GatewaySession session = robot.runTask(gatewayChannel, robotTask, Duration.ofSeconds(timeoutSeconds));
+      double seconds = (System.nanoTime() - started) / 1e9;
+      int safety = (int) robot.received().stream().filter(m -> m.hasSafetyEvent()).count();
+      try {
+        SessionOutcome outcome = session.awaitOutcome(Duration.ofSeconds(5));
+        return new RobotRun(robotId, robotTask, outcome.getOutcome(), outcome.getReason(),
+            outcome.getSubgoalsCompleted(), outcome.getReplans(), seconds, agent.setpoints(), safety);
+      } catch (TimeoutException | IllegalStateException e) {
+        session.close();
+        return new RobotRun(robotId, robotTask, null, e.getMessage() == null ? "no outcome in time" : e.getMessage(),
+            0, 0, seconds, agent.setpoints(), safety);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new RobotRun(robotId, robotTask, null, "interrupted", 0, 0, 0, 0, 0);
     }
   }
 

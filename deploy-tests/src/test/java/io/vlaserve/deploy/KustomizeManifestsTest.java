@@ -366,7 +366,6 @@ class KustomizeManifestsTest {
     }
     String target = rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_TARGET");
     assertEquals("dns:///policy-service-headless." + NAMESPACE + ".svc.cluster.local:50052", target);
-    assertEquals("round_robin", rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_POLICY_LOAD_BALANCING"));
   }
 
   @ParameterizedTest
