@@ -15,14 +15,11 @@ import io.vlaserve.planning.PlannedTask;
 import io.vlaserve.planning.Planner;
 import io.vlaserve.planning.PlanningException;
 import io.vlaserve.planning.PlanningRequest;
-import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
-import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -67,12 +64,9 @@ public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImpl
     }
     PolicyMetadata metadata;
     try {
-      metadata = PolicyServiceGrpc.newBlockingStub(services.channels().policy())
-          .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .getMetadata(GetMetadataRequest.getDefaultInstance());
+      metadata = services.policyMetadata();
     } catch (StatusRuntimeException e) {
-      responses.onError(Status.UNAVAILABLE.withDescription("policy-service is not available to list its skills ("
-          + e.getStatus().getCode() + ": " + e.getStatus().getDescription() + ")").asRuntimeException());
+      responses.onError(e);
       return;
     }
     if (!request.getEmbodiment().isEmpty() && !request.getEmbodiment().equals(metadata.getActionProfile())) {
@@ -98,12 +92,7 @@ public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImpl
       responses.onNext(reply.build());
       responses.onCompleted();
     } catch (PlanningException e) {
-      Status status = switch (e.kind()) {
-        case UNSUPPORTED_TASK -> Status.INVALID_ARGUMENT;
-        case TIMEOUT -> Status.DEADLINE_EXCEEDED;
-        case UNAVAILABLE, INVALID_REPLY -> Status.UNAVAILABLE;
-      };
-      responses.onError(status.withDescription(e.getMessage()).asRuntimeException());
+      responses.onError(SessionServices.planningStatus(e).asRuntimeException());
     }
   }
 

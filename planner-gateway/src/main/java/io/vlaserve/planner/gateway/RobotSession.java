@@ -37,7 +37,6 @@ import io.vlaserve.planning.PlanningException;
 import io.vlaserve.planning.PlanningRequest;
 import io.vlaserve.planning.SubgoalFailure;
 import io.vlaserve.policy.v1.CameraSpec;
-import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.policy.v1.SessionRequest;
@@ -221,13 +220,10 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   private void prepare() {
     PolicyMetadata policyMetadata;
     try {
-      policyMetadata = PolicyServiceGrpc.newBlockingStub(services.channels().policy())
-          .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .getMetadata(GetMetadataRequest.getDefaultInstance());
+      policyMetadata = services.policyMetadata();
     } catch (StatusRuntimeException e) {
       synchronized (this) {
-        fail(Status.UNAVAILABLE.withDescription("policy-service is not available (" + e.getStatus().getCode() + ": "
-            + e.getStatus().getDescription() + "); retry the session shortly"));
+        fail(e.getStatus());
       }
       return;
     }
@@ -250,7 +246,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started),
           e.kind().name().toLowerCase(Locale.ROOT));
       synchronized (this) {
-        fail(planningStatus(e));
+        fail(SessionServices.planningStatus(e));
       }
       return;
     }
@@ -268,15 +264,6 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       openPolicy();
       timer = services.timer().scheduleAtFixedRate(this::tick, 50, 50, TimeUnit.MILLISECONDS);
     }
-  }
-
-  private static Status planningStatus(PlanningException e) {
-    return switch (e.kind()) {
-      case UNSUPPORTED_TASK -> Status.INVALID_ARGUMENT.withDescription(e.getMessage());
-      case TIMEOUT -> Status.DEADLINE_EXCEEDED.withDescription("the planner did not answer in time: " + e.getMessage());
-      case UNAVAILABLE -> Status.UNAVAILABLE.withDescription("the planner is unavailable: " + e.getMessage());
-      case INVALID_REPLY -> Status.UNAVAILABLE.withDescription("the planner gave no valid plan: " + e.getMessage());
-    };
   }
 
   private void sendAccepted() {

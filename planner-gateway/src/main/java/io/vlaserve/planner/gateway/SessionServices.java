@@ -1,6 +1,12 @@
 package io.vlaserve.planner.gateway;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.vlaserve.planning.Planner;
+import io.vlaserve.planning.PlanningException;
+import io.vlaserve.policy.v1.GetMetadataRequest;
+import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -12,4 +18,31 @@ record SessionServices(
     ScheduledExecutorService timer,
     SessionRegistry registry,
     GatewayMetrics metrics,
-    GatewayProperties properties) {}
+    GatewayProperties properties) {
+
+  /**
+   * The policy's handshake (skills, camera, step period), within the call timeout.
+   *
+   * @throws StatusRuntimeException UNAVAILABLE naming what policy-service answered
+   */
+  PolicyMetadata policyMetadata() {
+    try {
+      return PolicyServiceGrpc.newBlockingStub(channels.policy())
+          .withDeadlineAfter(properties.callTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+          .getMetadata(GetMetadataRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      throw Status.UNAVAILABLE.withDescription("policy-service is not available (" + e.getStatus().getCode() + ": "
+          + e.getStatus().getDescription() + "); retry shortly").asRuntimeException();
+    }
+  }
+
+  /** The status a caller gets when no plan could be made. */
+  static Status planningStatus(PlanningException e) {
+    return switch (e.kind()) {
+      case UNSUPPORTED_TASK -> Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+      case TIMEOUT -> Status.DEADLINE_EXCEEDED.withDescription("the planner did not answer in time: " + e.getMessage());
+      case UNAVAILABLE -> Status.UNAVAILABLE.withDescription("the planner is unavailable: " + e.getMessage());
+      case INVALID_REPLY -> Status.UNAVAILABLE.withDescription("the planner gave no valid plan: " + e.getMessage());
+    };
+  }
+}
