@@ -190,6 +190,7 @@ final class DemoCommand implements Callable<Integer> {
     String robotTask = task.replace("<colour>", colour);
     long started = System.nanoTime();
     try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       GatewaySession session = robot.runTask(gatewayChannel, robotTask, Duration.ofSeconds(timeoutSeconds));
       double seconds = (System.nanoTime() - started) / 1e9;
       int safety = (int) robot.received().stream().filter(m -> m.hasSafetyEvent()).count();
@@ -205,6 +206,8 @@ final class DemoCommand implements Callable<Integer> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new RobotRun(robotId, robotTask, null, "interrupted", 0, 0, 0, 0, 0);
+    } catch (IllegalStateException e) {
+      return new RobotRun(robotId, robotTask, null, e.getMessage(), 0, 0, 0, 0, 0);
     }
   }
 

@@ -1,13 +1,44 @@
 package io.vlaserve.service;
 
+import io.opentelemetry.exporter.logging.LoggingSpanExporter;
+import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.vlaserve.service.tracing.TracingProperties;
+import io.vlaserve.service.tracing.VlaTracing;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 /** Beans every vla-serve service gets by having this module on its class path. */
 @AutoConfiguration
+@EnableConfigurationProperties(TracingProperties.class)
 public class VlaServiceAutoConfiguration {
   @Bean
   GrpcServerPort grpcServerPort() {
     return new GrpcServerPort();
+  }
+
+  /**
+   * Tracing per {@code vla.tracing.*}; a {@link SpanExporter} bean (e.g. an in-memory one in a
+   * test) takes precedence over the configured exporter.
+   */
+  @Bean(destroyMethod = "close")
+  @ConditionalOnMissingBean
+  VlaTracing vlaTracing(TracingProperties properties, Environment environment, ObjectProvider<SpanExporter> exporters) {
+    String service = environment.getProperty("spring.application.name", "vla-serve");
+    SpanExporter given = exporters.getIfAvailable();
+    if (given != null) {
+      return new VlaTracing(service, given, false, properties.sampleRatio());
+    }
+    SpanExporter exporter = switch (properties.exporter()) {
+      case "logging" -> LoggingSpanExporter.create();
+      case "otlp" -> OtlpHttpSpanExporter.builder().setEndpoint(properties.otlpEndpoint()).build();
+      default -> null;
+    };
+    // The logging exporter writes each span as it ends, so it can be followed (and tested) live.
+    return new VlaTracing(service, exporter, !properties.exporter().equals("logging"), properties.sampleRatio());
   }
 }

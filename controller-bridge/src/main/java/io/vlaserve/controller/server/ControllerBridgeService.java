@@ -1,5 +1,8 @@
 package io.vlaserve.controller.server;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.vlaserve.service.tracing.VlaTracing;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -51,7 +54,11 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
   private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1,
       Thread.ofPlatform().name("controller-state").daemon(true).factory());
 
-  public ControllerBridgeService(RobotFleet fleet, ControllerProperties properties, ControllerMetrics metrics) {
+  private final VlaTracing tracing;
+
+  public ControllerBridgeService(RobotFleet fleet, ControllerProperties properties, ControllerMetrics metrics,
+      VlaTracing tracing) {
+    this.tracing = tracing;
     this.fleet = fleet;
     this.properties = properties;
     this.metrics = metrics;
@@ -97,7 +104,7 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
       try {
         switch (request.getMessageCase()) {
           case START -> start(request.getStart());
-          case CHUNK -> chunk(request.getChunk());
+          case CHUNK -> traced(request);
           case MESSAGE_NOT_SET -> throw new InvalidRequestException(
               "ExecuteRequest: empty (expected: start first, then chunks)");
         }
@@ -132,7 +139,25 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
       }
     }
 
-    private void chunk(io.vlaserve.common.v1.ActionChunk chunk) {
+    /** A chunk, inside a span of its control step's trace when the message carries one. */
+    private void traced(ExecuteRequest request) {
+      if (request.getTraceContextCount() == 0) {
+        chunk(request.getChunk(), null);
+        return;
+      }
+      Span span = tracing.tracer().spanBuilder("controller.chunk")
+          .setParent(tracing.extract(request.getTraceContextMap()))
+          .setAttribute("vla.robot_id", robot == null ? "" : robot.id())
+          .setAttribute("vla.chunk_id", request.getChunk().getChunkId())
+          .startSpan();
+      try {
+        chunk(request.getChunk(), span);
+      } finally {
+        span.end();
+      }
+    }
+
+    private void chunk(io.vlaserve.common.v1.ActionChunk chunk, Span span) {
       if (robot == null) {
         throw new InvalidRequestException("first message: chunk (expected: start, naming the robot to drive)");
       }
@@ -150,6 +175,14 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
         verdict = new ChunkVerdict(chunk.getChunkId(), ChunkVerdict.Rejection.INVALID, 0, 0, e.getMessage());
       }
       metrics.countChunk(robot.id(), verdict);
+      if (span != null) {
+        span.setAttribute("vla.accepted", verdict.accepted());
+        span.setAttribute("vla.skipped_steps", verdict.skippedSteps());
+        span.setAttribute("vla.observation_age_ms", verdict.observationAgeNanos() / 1e6);
+        if (!verdict.accepted()) {
+          span.setStatus(StatusCode.ERROR, verdict.message());
+        }
+      }
       if (verdict.accepted()) {
         send(ExecuteResponse.newBuilder().setAccepted(ChunkAccepted.newBuilder()
             .setChunkId(verdict.chunkId())

@@ -16,6 +16,7 @@ import io.vlaserve.planning.Planner;
 import io.vlaserve.planning.PlanningException;
 import io.vlaserve.planning.PlanningRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.service.tracing.VlaTracing;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,11 +38,11 @@ public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImpl
   private volatile boolean running;
 
   public PlannerGatewayService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
-      GatewayProperties properties) {
+      GatewayProperties properties, VlaTracing tracing) {
     ExecutorService planning = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("planning-", 0).factory());
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon(true).name("session-timer").factory());
-    this.services = new SessionServices(channels, planner, planning, timer, new SessionRegistry(), metrics, properties);
+    this.services = new SessionServices(channels, planner, planning, timer, new SessionRegistry(), metrics, properties, tracing);
   }
 
   @Override

@@ -2,6 +2,9 @@ package io.vlaserve.planner.gateway;
 
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -115,6 +118,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   private long inFlightArrivalNanos;
   private int instructionEpoch;
   private int inFlightEpoch;
+  private Span inFlightStep;
 
   // Controller stream.
   private ClientCallStreamObserver<ExecuteRequest> controller;
@@ -442,7 +446,17 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     if (pending == null || inFlight || policy == null || !policyReady || phase != Phase.RUNNING || halted) {
       return;
     }
-    policy.onNext(SessionRequest.newBuilder().setObservation(pending.getObservation()).build());
+    // One control step, one trace: it starts here and continues at the policy and the bridge.
+    Observation observation = pending.getObservation();
+    inFlightStep = services.tracing().tracer().spanBuilder("control-step")
+        .setNoParent()
+        .setAttribute("vla.robot_id", identity.getRobotId())
+        .setAttribute("vla.session_id", sessionId)
+        .setAttribute("vla.observation_sequence", observation.getSequence())
+        .setAttribute("vla.subgoal", current == null ? "" : current.getInstruction())
+        .startSpan();
+    policy.onNext(SessionRequest.newBuilder().setObservation(observation)
+        .putAllTraceContext(services.tracing().inject(Context.root().with(inFlightStep))).build());
     inFlight = true;
     inFlightEpoch = instructionEpoch;
     inFlightArrivalNanos = pendingArrivalNanos;
@@ -480,22 +494,39 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       case CHUNK -> {
         inFlight = false;
         if (phase == Phase.RUNNING && !halted && inFlightEpoch == instructionEpoch && controller != null) {
-          controller.onNext(ExecuteRequest.newBuilder().setChunk(response.getChunk().getChunk()).build());
+          controller.onNext(ExecuteRequest.newBuilder().setChunk(response.getChunk().getChunk())
+              .putAllTraceContext(services.tracing().inject(Context.root().with(inFlightStep))).build());
           chunksForwarded++;
           services.metrics().step(System.nanoTime() - inFlightArrivalNanos);
+          endStep(null);
         } else {
           services.metrics().observationDropped("answered_after_subgoal_change");
+          endStep("answered after the subgoal changed; not executed");
         }
         pump();
       }
       case ERROR -> {
         inFlight = false;
+        endStep("policy-service: " + Status.fromCodeValue(response.getError().getCode()).getCode() + " "
+            + response.getError().getMessage());
         services.metrics().observationDropped("policy_" + Status.fromCodeValue(response.getError().getCode())
             .getCode().name().toLowerCase(Locale.ROOT));
         pump();
       }
       case SUPERSEDED, MESSAGE_NOT_SET -> { }
     }
+  }
+
+  /** Ends the in-flight control step's span; {@code failure} null if its chunk went to the bridge. */
+  private void endStep(String failure) {
+    if (inFlightStep == null) {
+      return;
+    }
+    if (failure != null) {
+      inFlightStep.setStatus(StatusCode.ERROR, failure);
+    }
+    inFlightStep.end();
+    inFlightStep = null;
   }
 
   private void policyFailed(StreamObserver<SessionRequest> from, Status status) {
@@ -505,6 +536,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     policy = null;
     policyReady = false;
     inFlight = false;
+    endStep("policy-service stream failed: " + status.getCode());
     if (phase == Phase.FINISHED) {
       return;
     }
@@ -677,6 +709,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
 
   /** Closes the policy and execution streams (the bridge then holds the robot) and frees the robot id. */
   private void release() {
+    endStep(phase == Phase.FINISHED ? null : "session ended");
     if (timer != null) {
       timer.cancel(false);
     }

@@ -18,7 +18,8 @@ record SessionServices(
     ScheduledExecutorService timer,
     SessionRegistry registry,
     GatewayMetrics metrics,
-    GatewayProperties properties) {
+    GatewayProperties properties,
+    io.vlaserve.service.tracing.VlaTracing tracing) {
 
   /**
    * The policy's handshake (skills, camera, step period), within the call timeout.

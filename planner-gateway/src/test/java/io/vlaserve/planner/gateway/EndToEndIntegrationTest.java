@@ -10,6 +10,8 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.controller.v1.ControllerBridgeGrpc;
@@ -37,6 +39,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
@@ -52,6 +55,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -84,6 +89,16 @@ class EndToEndIntegrationTest {
   private static ServiceProcess controllerBridge;
   private static ServiceProcess tokenizerService;
 
+  /** The gateway's spans, kept in memory; the other services log theirs. */
+  @TestConfiguration
+  static class Spans {
+    @Bean
+    InMemorySpanExporter spanExporter() {
+      return InMemorySpanExporter.create();
+    }
+  }
+
+  @Autowired InMemorySpanExporter spans;
   @Autowired GrpcServerPort grpcServerPort;
   @Autowired PlannerGatewayService gateway;
   @LocalServerPort int httpPort;
@@ -97,7 +112,7 @@ class EndToEndIntegrationTest {
         List.of("--vla.policy.warmup-runs=1"), LOGS);
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
         List.of("--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
-            "--vla.controller.link-timeout=200ms"), LOGS);
+            "--vla.controller.link-timeout=200ms", "--vla.tracing.exporter=logging"), LOGS);
     tokenizerService = ServiceProcess.start("tokenizer", jar("tokenizer-service"), HOME, List.of(), List.of(), LOGS);
     for (ServiceProcess service : List.of(policyService, controllerBridge, tokenizerService)) {
       service.awaitServing(Duration.ofSeconds(120));
@@ -158,6 +173,7 @@ class EndToEndIntegrationTest {
     assertFalse(robot.satisfies(TASK));
     String before = robot.snapshot().describe();
     try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       GatewaySession session = robot.runTask(gatewayChannel, TASK, Duration.ofSeconds(120));
       SessionOutcome outcome = session.awaitOutcome(Duration.ofSeconds(10));
       List<GatewayMessage> messages = robot.received();
@@ -178,6 +194,15 @@ class EndToEndIntegrationTest {
           && m.getSubgoal().getStatus() == SubgoalStatus.SUBGOAL_STATUS_COMPLETED).count();
       assertTrue(completed >= 5 && outcome.getSubgoalsCompleted() >= 5, describe(messages));
     }
+    // One control step is one trace: the gateway's step and the bridge's handling of its chunk.
+    List<String> stepTraces = spans.getFinishedSpanItems().stream().filter(s -> s.getName().equals("control-step")
+        && s.getStatus().getStatusCode() != StatusCode.ERROR).map(s -> s.getTraceId()).toList();
+    assertFalse(stepTraces.isEmpty(), "control steps are traced");
+    String controllerLog = Files.readString(controllerBridge.log());
+    assertTrue(stepTraces.stream().anyMatch(trace -> controllerLog.lines()
+        .anyMatch(line -> line.contains("'controller.chunk'") && line.contains(trace))),
+        "the bridge continues the step's trace: " + stepTraces.size() + " steps, none in " + controllerBridge.log());
+
     String metrics = http("/actuator/prometheus");
     assertTrue(metrics.contains("vla_gateway_subgoals_total{") && metrics.contains("status=\"completed\""), metrics);
     assertTrue(metrics.contains("vla_gateway_step_latency_seconds_count"), "step latency is measured");
@@ -227,6 +252,7 @@ class EndToEndIntegrationTest {
     // One session per robot.
     SimulatedRobot robot = new SimulatedRobot("arm-2", "tiny-sim", sceneWithRedBlock(40), 3);
     try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       GatewaySession first = GatewaySession.open(gatewayChannel, SessionOpen.newBuilder().setRobot(robot.identity())
           .setTask(TASK).build(), new GatewaySession.Listener() {});
       awaitCondition(() -> gateway.activeSessions() == 1, "the first session is registered");
@@ -247,6 +273,7 @@ class EndToEndIntegrationTest {
   void whenPolicyServiceDiesMidTaskTheRobotHoldsAndTheSessionFailsClearly() throws Exception {
     SimulatedRobot robot = new SimulatedRobot("arm-3", "tiny-sim", sceneWithRedBlock(70), 3);
     try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       Thread camera = Thread.ofVirtual().start(() -> {
         try {
           robot.runTask(gatewayChannel, TASK, Duration.ofSeconds(120));

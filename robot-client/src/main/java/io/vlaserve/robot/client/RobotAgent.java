@@ -27,6 +27,8 @@ public final class RobotAgent implements AutoCloseable {
   private final Thread reporter;
   private final AtomicLong setpoints = new AtomicLong();
   private volatile long lastSetpointNanos = System.nanoTime();
+  private long lastReportNanos;
+  private static final long MAX_SILENCE_NANOS = 10_000_000L;
   private volatile boolean holding = true;
   private volatile boolean running = true;
   private volatile Status closedWith;
@@ -83,8 +85,12 @@ public final class RobotAgent implements AutoCloseable {
       try {
         AgentMessage state = AgentMessage.newBuilder().setState(hardware.state()).build();
         synchronized (requests) {
-          if (running && requests.isReady()) {
+          // Skip a report while the transport is backed up, but never go silent for long: the
+          // bridge declares the link lost (and halts the robot) when state stops arriving.
+          long now = System.nanoTime();
+          if (running && (requests.isReady() || now - lastReportNanos > MAX_SILENCE_NANOS)) {
             requests.onNext(state);
+            lastReportNanos = now;
           }
         }
       } catch (RuntimeException e) {

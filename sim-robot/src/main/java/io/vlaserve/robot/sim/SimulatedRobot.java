@@ -3,6 +3,7 @@ package io.vlaserve.robot.sim;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.grpc.Channel;
+import io.grpc.StatusRuntimeException;
 import io.vlaserve.common.v1.Image;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.Observation;
@@ -11,7 +12,12 @@ import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.common.v1.RobotState;
 import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.ResumeRequest;
 import io.vlaserve.controller.v1.Setpoint;
+import io.vlaserve.controller.v1.StreamStateRequest;
 import io.vlaserve.planner.v1.CameraRequirement;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.Plan;
@@ -39,6 +45,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A simulated robot that talks to the suite exactly as a real one would: its {@link TabletopWorld}
@@ -141,6 +148,40 @@ public final class SimulatedRobot implements RobotHardware {
   /** Connects this robot's agent to the controller bridge; close it to disconnect. */
   public RobotAgent connectAgent(Channel controller) {
     return RobotAgent.connect(controller, identity, this, 500, Duration.ofMillis(30));
+  }
+
+  /**
+   * Waits until the bridge drives this robot (its agent reports and it is not halted). A robot
+   * whose link dropped while it connected (the bridge halts it: LINK_LOSS) is resumed once, as an
+   * operator would after checking the cell, since the simulated arm cannot have moved on its own.
+   *
+   * @throws IllegalStateException if the bridge does not get ready in time, with its last state
+   */
+  public void awaitDriven(Channel controller, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    ExecutionMode last = null;
+    boolean resumed = false;
+    while (System.nanoTime() < deadline) {
+      try {
+        ExecutionState state = ControllerBridgeGrpc.newBlockingStub(controller).withDeadlineAfter(2, TimeUnit.SECONDS)
+            .streamState(StreamStateRequest.newBuilder().setRobotId(identity.getRobotId()).build()).next();
+        last = state.getMode();
+        if (last == ExecutionMode.EXECUTION_MODE_IDLE || last == ExecutionMode.EXECUTION_MODE_HOLDING) {
+          return;
+        }
+        if (last == ExecutionMode.EXECUTION_MODE_HALTED && !resumed) {
+          ControllerBridgeGrpc.newBlockingStub(controller).withDeadlineAfter(2, TimeUnit.SECONDS)
+              .resume(ResumeRequest.newBuilder().setRobotId(identity.getRobotId()).build());
+          holds.add("resumed after a halt while connecting");
+          resumed = true;
+        }
+      } catch (StatusRuntimeException notYet) {
+        // The agent's state has not arrived yet (Resume refuses while the link is down): retry.
+      }
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("controller-bridge does not drive robot " + identity.getRobotId() + " after "
+        + timeout.toMillis() + " ms (last mode " + last + ")");
   }
 
   /**
