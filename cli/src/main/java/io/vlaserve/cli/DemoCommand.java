@@ -8,6 +8,7 @@ import io.vlaserve.planner.v1.SessionOutcome;
 import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.sim.SimulatedRobot;
+import io.vlaserve.sim.WorldState;
 import io.vlaserve.tokenizer.v1.DecodeRequest;
 import io.vlaserve.tokenizer.v1.DecodeResponse;
 import io.vlaserve.tokenizer.v1.Dimension;
@@ -64,6 +65,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    System.setProperty("java.awt.headless", "true");
     if (robots < 1 || robots > 32) {
       System.err.println("--robots " + robots + ": expected 1..32");
       return 2;
@@ -104,6 +106,10 @@ final class DemoCommand implements Callable<Integer> {
       System.out.println();
       System.out.printf("Robots: %d simulated robot(s), each with its own scene, camera and agent%n", robots);
       List<RobotRun> runs = runRobots(robotIds, gateway, controller);
+      DemoReport.write(logDir, runs.stream().map(r -> new DemoReport.Robot(r.robot(), r.task(),
+          r.outcome() == null ? "NONE" : r.outcome().name().substring("OUTCOME_".length()), r.reason(), r.replans(),
+          r.seconds(), r.simulated().received(), r.simulated().trajectory(), r.scene())).toList(),
+          DemoReport.scrape(gateway.httpPort()), DemoReport.scrape(controller.httpPort()));
       int succeeded = (int) runs.stream().filter(r -> r.outcome() == Outcome.OUTCOME_SUCCEEDED).count();
       int unfinished = (int) runs.stream().filter(r -> r.outcome() == null).count();
       System.out.println();
@@ -152,7 +158,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   record RobotRun(String robot, String task, Outcome outcome, String reason, int subgoals, int replans,
-      double seconds, long setpoints, int safetyEvents) {}
+      double seconds, long setpoints, int safetyEvents, SimulatedRobot simulated, WorldState scene) {}
 
   private List<RobotRun> runRobots(List<String> robotIds, ServiceProcess gateway, ServiceProcess controller)
       throws InterruptedException {
@@ -186,6 +192,7 @@ final class DemoCommand implements Callable<Integer> {
   private RobotRun runRobot(String robotId, long sceneSeed, ManagedChannel gatewayChannel,
       ManagedChannel controllerChannel) {
     SimulatedRobot robot = new SimulatedRobot(robotId, "", sceneSeed, 3);
+    WorldState scene = robot.snapshot();
     String colour = robot.snapshot().blocks().get(0).color().word();
     String robotTask = task.replace("<colour>", colour);
     long started = System.nanoTime();
@@ -197,17 +204,17 @@ final class DemoCommand implements Callable<Integer> {
       try {
         SessionOutcome outcome = session.awaitOutcome(Duration.ofSeconds(5));
         return new RobotRun(robotId, robotTask, outcome.getOutcome(), outcome.getReason(),
-            outcome.getSubgoalsCompleted(), outcome.getReplans(), seconds, agent.setpoints(), safety);
+            outcome.getSubgoalsCompleted(), outcome.getReplans(), seconds, agent.setpoints(), safety, robot, scene);
       } catch (TimeoutException | IllegalStateException e) {
         session.close();
         return new RobotRun(robotId, robotTask, null, e.getMessage() == null ? "no outcome in time" : e.getMessage(),
-            0, 0, seconds, agent.setpoints(), safety);
+            0, 0, seconds, agent.setpoints(), safety, robot, scene);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new RobotRun(robotId, robotTask, null, "interrupted", 0, 0, 0, 0, 0);
+      return new RobotRun(robotId, robotTask, null, "interrupted", 0, 0, 0, 0, 0, robot, scene);
     } catch (IllegalStateException e) {
-      return new RobotRun(robotId, robotTask, null, e.getMessage(), 0, 0, 0, 0, 0);
+      return new RobotRun(robotId, robotTask, null, e.getMessage(), 0, 0, 0, 0, 0, robot, scene);
     }
   }
 

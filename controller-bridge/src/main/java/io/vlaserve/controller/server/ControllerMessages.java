@@ -162,8 +162,8 @@ final class ControllerMessages {
         .setAction(switch (event.action()) {
           case CLAMP -> LimitMode.LIMIT_MODE_CLAMP;
           case HALT -> LimitMode.LIMIT_MODE_HALT;
-          // A watchdog hold is neither: no limit was broken and no Resume is needed.
-          case HOLD -> LimitMode.LIMIT_MODE_UNSPECIFIED;
+          // A watchdog hold: no limit was broken and no Resume is needed.
+          case HOLD -> LimitMode.LIMIT_MODE_HOLD;
         })
         .setAxis(event.axis().label())
         .setRequested(event.requested())

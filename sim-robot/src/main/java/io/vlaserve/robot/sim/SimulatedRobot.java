@@ -67,6 +67,7 @@ public final class SimulatedRobot implements RobotHardware {
   private final double[] orientation = new double[4];
   private final List<String> holds = new CopyOnWriteArrayList<>();
   private final List<GatewayMessage> received = new CopyOnWriteArrayList<>();
+  private final List<double[]> trajectory = new CopyOnWriteArrayList<>();
   private volatile long setpointsApplied;
 
   /**
@@ -105,6 +106,11 @@ public final class SimulatedRobot implements RobotHardware {
   /** Every message the gateway sent in the last session, in order. */
   public List<GatewayMessage> received() {
     return List.copyOf(received);
+  }
+
+  /** The end effector at each camera frame of the last session: {seconds since it began, x, y, z} (metres). */
+  public List<double[]> trajectory() {
+    return List.copyOf(trajectory);
   }
 
   public long setpointsApplied() {
@@ -193,6 +199,7 @@ public final class SimulatedRobot implements RobotHardware {
   public GatewaySession runTask(Channel gateway, String task, Duration timeout) throws InterruptedException {
     Camera camera = new Camera();
     received.clear();
+    trajectory.clear();
     GatewaySession session = GatewaySession.open(gateway, SessionOpen.newBuilder()
         .setRobot(identity).setTask(task).setReportsSuccess(true).build(), camera);
     camera.run(session, timeout);
@@ -283,6 +290,7 @@ public final class SimulatedRobot implements RobotHardware {
           : 100_000_000L;
       long sequence = 0;
       long next = System.nanoTime();
+      long sessionStart = next;
       while (!session.finished() && System.nanoTime() < deadline) {
         Instant captured = Instant.now();
         WorldState now;
@@ -291,6 +299,8 @@ public final class SimulatedRobot implements RobotHardware {
           world.writeProprio(proprio);
           now = world.snapshot();
         }
+        trajectory.add(new double[] {(System.nanoTime() - sessionStart) * 1e-9, now.eePosition().x(),
+            now.eePosition().y(), now.eePosition().z()});
         RobotObservation.Builder observation = RobotObservation.newBuilder().setObservation(Observation.newBuilder()
             .setSequence(++sequence)
             .setCaptureTime(timestamp(captured))
