@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     description = "Serve Vision-Language-Action robot policies: tokenizer, policy, controller bridge, planner gateway.",
     subcommands = {
         DemoCommand.class,
+        LoadtestCommand.class,
         ServeCommand.class,
         TokenizeCommand.class,
         ProfilesCommand.class,

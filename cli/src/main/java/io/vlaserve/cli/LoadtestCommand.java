@@ -1,0 +1,380 @@
+package io.vlaserve.cli;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.vlaserve.common.v1.Image;
+import io.vlaserve.common.v1.ImageEncoding;
+import io.vlaserve.common.v1.Observation;
+import io.vlaserve.common.v1.Pose;
+import io.vlaserve.common.v1.Quaternion;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.launcher.ServiceProcess;
+import io.vlaserve.policy.v1.GetMetadataRequest;
+import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.policy.v1.PolicyServiceGrpc;
+import io.vlaserve.policy.v1.SessionRequest;
+import io.vlaserve.policy.v1.SessionResponse;
+import io.vlaserve.policy.v1.SessionStart;
+import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.WorldConfig;
+import io.vlaserve.sim.render.CameraConfig;
+import io.vlaserve.sim.render.TabletopRenderer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code vla loadtest}: N simulated robots streaming observations at a fixed rate into
+ * policy-service sessions, like cameras: an open-loop schedule, so a slow server cannot slow the
+ * offered load, and latency measured from each observation's <em>intended</em> send time (corrected
+ * for coordinated omission) to its chunk. Ramp-up, warm-up exclusion, bounded robots and duration.
+ */
+@Command(name = "loadtest", mixinStandardHelpOptions = true,
+    description = {"Simulated robots streaming observations at a fixed rate into policy-service sessions.",
+        "Without --address it starts policy-service on loopback with the embedded defaults."})
+final class LoadtestCommand implements Callable<Integer> {
+  private static final int MAX_ROBOTS = 1024;
+
+  @Option(names = "--robots", defaultValue = "16", description = "Concurrent robots, 1..1024 (default: ${DEFAULT-VALUE}).")
+  int robots;
+
+  @Option(names = "--rate", defaultValue = "10", description = "Observations per second per robot (default: ${DEFAULT-VALUE}).")
+  double rate;
+
+  @Option(names = "--duration", defaultValue = "30", description = "Measured seconds, after ramp-up and warm-up (max 3600; default: ${DEFAULT-VALUE}).")
+  int durationSeconds;
+
+  @Option(names = "--ramp", defaultValue = "5", description = "Seconds over which robots join (default: ${DEFAULT-VALUE}).")
+  int rampSeconds;
+
+  @Option(names = "--warmup", defaultValue = "5", description = "Seconds after ramp-up not recorded (default: ${DEFAULT-VALUE}).")
+  int warmupSeconds;
+
+  @Option(names = "--deadline", defaultValue = "100", description = "A chunk later than this many ms after its observation's intended time is a deadline miss (default: the 10 Hz control period, ${DEFAULT-VALUE}).")
+  int deadlineMillis;
+
+  @Option(names = "--address", description = "host:port of a running policy-service (default: start one on loopback).")
+  String address;
+
+  @Option(names = "--out", defaultValue = "target/loadtest", description = "Where summary.json, latency-cdf.png and logs go (default: ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    System.setProperty("java.awt.headless", "true");
+    if (robots < 1 || robots > MAX_ROBOTS || !(rate > 0 && rate <= 100) || durationSeconds < 1 || durationSeconds > 3600
+        || rampSeconds < 0 || warmupSeconds < 0) {
+      System.err.println("expected 1 <= --robots <= " + MAX_ROBOTS + ", 0 < --rate <= 100, 1 <= --duration <= 3600,"
+          + " --ramp and --warmup >= 0");
+      return 2;
+    }
+    Files.createDirectories(out);
+    ServiceProcess started = null;
+    String target = address;
+    try {
+      if (target == null) {
+        System.out.println("Starting policy-service on loopback ...");
+        started = Services.start("policy", out, List.of());
+        started.awaitServing(Duration.ofSeconds(120));
+        target = "127.0.0.1:" + started.grpcPort();
+      }
+      ManagedChannel channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+          .maxInboundMessageSize(16 * 1024 * 1024).build();
+      try {
+        return run(channel, target);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      if (started != null) {
+        started.close();
+      }
+    }
+  }
+
+  private int run(ManagedChannel channel, String target) throws Exception {
+    PolicyMetadata metadata = PolicyServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
+        .getMetadata(GetMetadataRequest.getDefaultInstance());
+    String instruction = metadata.getSkillsCount() > 0 ? metadata.getSkills(0) : "move to the red block";
+    int width = metadata.getCameras(0).getWidth();
+    int height = metadata.getCameras(0).getHeight();
+    String camera = metadata.getCameras(0).getName();
+    // A few frames of real scenes; robots cycle through them so no two consecutive frames are equal.
+    List<Observation.Builder> frames = new ArrayList<>();
+    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(width, height));
+    for (int i = 0; i < 8; i++) {
+      TabletopWorld world = new TabletopWorld(i, new WorldConfig(3, true));
+      byte[] rgb = renderer.newFrame();
+      renderer.render(world, rgb);
+      double[] p = world.snapshot().proprio();
+      frames.add(Observation.newBuilder()
+          .addImages(Image.newBuilder().setCamera(camera).setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
+              .setWidth(width).setHeight(height).setData(ByteString.copyFrom(rgb)))
+          .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
+              .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
+              .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))));
+    }
+
+    long periodNanos = Math.round(1e9 / rate);
+    long rampNanos = TimeUnit.SECONDS.toNanos(rampSeconds);
+    long t0 = System.nanoTime() + 200_000_000L;
+    long recordFrom = t0 + rampNanos + TimeUnit.SECONDS.toNanos(warmupSeconds);
+    long endAt = recordFrom + TimeUnit.SECONDS.toNanos(durationSeconds);
+    Recorder recorder = new Recorder(TimeUnit.SECONDS.toNanos(60), 3);
+    Histogram total = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    Stats stats = new Stats();
+    ScheduledExecutorService clock = Executors.newScheduledThreadPool(2,
+        Thread.ofPlatform().daemon(true).name("loadtest-clock-", 0).factory());
+    List<LoadRobot> fleet = new ArrayList<>();
+    System.out.printf("loadtest: %d robots x %.1f Hz against policy-service %s (%s, %s) for %d s after %d s ramp-up"
+            + " and %d s warm-up; deadline %d ms%n", robots, rate, target, metadata.getModelName(), metadata.getEngine(),
+        durationSeconds, rampSeconds, warmupSeconds, deadlineMillis);
+    for (int r = 0; r < robots; r++) {
+      long start = t0 + (robots == 1 ? 0 : rampNanos * r / robots);
+      LoadRobot robot = new LoadRobot("load-" + r, channel, instruction, frames, start, periodNanos, recordFrom, endAt,
+          recorder, stats);
+      fleet.add(robot);
+      clock.schedule(robot::start, Math.max(0, start - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+    // Live statistics, one line a second.
+    long lastChunks = 0;
+    while (System.nanoTime() < endAt) {
+      Thread.sleep(1000);
+      Histogram interval = recorder.getIntervalHistogram();
+      total.add(interval);
+      long chunks = stats.chunks.get();
+      String phase = System.nanoTime() < recordFrom ? "warm-up" : "measuring";
+      System.out.printf(Locale.ROOT, "  %-9s sent %7d  chunks/s %6d  p50 %7.1f ms  p99 %7.1f ms  superseded %5d  errors %4d%n",
+          phase, stats.sent.get(), chunks - lastChunks, interval.getValueAtPercentile(50) / 1e6,
+          interval.getValueAtPercentile(99) / 1e6, stats.superseded.get(), stats.errorCount());
+      lastChunks = chunks;
+    }
+    // Let answers to the last observations arrive, then stop.
+    Thread.sleep(Math.min(2000, 3 * deadlineMillis));
+    total.add(recorder.getIntervalHistogram());
+    fleet.forEach(LoadRobot::stop);
+    clock.shutdownNow();
+
+    long offered = Math.round(robots * rate * durationSeconds);
+    long answered = total.getTotalCount();
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("target", "policy-service " + target);
+    summary.put("model", metadata.getModelName() + " " + metadata.getModelVersion() + " on " + metadata.getEngine());
+    summary.put("robots", robots);
+    summary.put("rate_hz_per_robot", rate);
+    summary.put("duration_s", durationSeconds);
+    summary.put("offered_observations", offered);
+    summary.put("measured_observations_sent", stats.measuredSent.get());
+    summary.put("chunks_measured", answered);
+    summary.put("achieved_chunks_per_s", answered / (double) durationSeconds);
+    summary.put("offered_per_s", robots * rate);
+    Map<String, Object> latency = new LinkedHashMap<>();
+    for (double p : new double[] {50, 90, 99, 99.9}) {
+      latency.put("p" + (p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p)) + "_ms",
+          total.getValueAtPercentile(p) / 1e6);
+    }
+    latency.put("max_ms", total.getMaxValue() / 1e6);
+    summary.put("latency_from_intended_send", latency);
+    long misses = total.getTotalCount() - total.getCountBetweenValues(0, TimeUnit.MILLISECONDS.toNanos(deadlineMillis));
+    summary.put("deadline_misses", misses + stats.measuredSuperseded.get() + stats.measuredErrors.get());
+    summary.put("late_chunks", misses);
+    summary.put("superseded", stats.measuredSuperseded.get());
+    summary.put("errors_by_code", new LinkedHashMap<>(stats.errors));
+    summary.put("machine", Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch")
+        + ", " + Runtime.version());
+    JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
+
+    List<double[]> points = new ArrayList<>();
+    for (double p = 0; p < 99.99; p += p < 90 ? 2 : 0.5) {
+      points.add(new double[] {total.getValueAtPercentile(p) / 1e6, p / 100});
+    }
+    points.add(new double[] {total.getMaxValue() / 1e6, 1});
+    double[] x = points.stream().mapToDouble(v -> v[0]).toArray();
+    double[] y = points.stream().mapToDouble(v -> v[1]).toArray();
+    if (answered > 0) {
+      Charts.lines(out.resolve("latency-cdf.png"), String.format(Locale.ROOT, "Observation -> chunk, %d robots x %.0f Hz",
+          robots, rate), "milliseconds from intended send", "fraction", List.of(new Charts.Series("CDF", x, y, false)));
+    }
+
+    System.out.println();
+    System.out.printf(Locale.ROOT, "offered %.1f obs/s, achieved %.1f chunks/s (%d of %d measured observations answered)%n",
+        robots * rate, answered / (double) durationSeconds, answered, stats.measuredSent.get());
+    System.out.printf(Locale.ROOT, "latency from intended send: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f ms%n",
+        total.getValueAtPercentile(50) / 1e6, total.getValueAtPercentile(90) / 1e6,
+        total.getValueAtPercentile(99) / 1e6, total.getValueAtPercentile(99.9) / 1e6, total.getMaxValue() / 1e6);
+    System.out.printf("deadline misses (> %d ms, superseded or failed): %d; errors by code: %s%n", deadlineMillis,
+        misses + stats.measuredSuperseded.get() + stats.measuredErrors.get(), stats.errors);
+    System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");
+    return 0;
+  }
+
+  /** Counters shared by all robots. */
+  static final class Stats {
+    final AtomicLong sent = new AtomicLong();
+    final AtomicLong measuredSent = new AtomicLong();
+    final AtomicLong chunks = new AtomicLong();
+    final AtomicLong superseded = new AtomicLong();
+    final AtomicLong measuredSuperseded = new AtomicLong();
+    final AtomicLong measuredErrors = new AtomicLong();
+    final Map<String, Long> errors = new ConcurrentHashMap<>();
+
+    long errorCount() {
+      return errors.values().stream().mapToLong(Long::longValue).sum();
+    }
+  }
+
+  /** One robot: a policy session fed on a fixed schedule, whatever the server does. */
+  private static final class LoadRobot implements ClientResponseObserver<SessionRequest, SessionResponse> {
+    private final String id;
+    private final ManagedChannel channel;
+    private final String instruction;
+    private final List<Observation.Builder> frames;
+    private final long startNanos;
+    private final long periodNanos;
+    private final long recordFrom;
+    private final long endAt;
+    private final Recorder recorder;
+    private final Stats stats;
+    /** Intended send time (nanoTime) of each observation still unanswered, by sequence. */
+    private final Map<Long, Long> intended = new ConcurrentHashMap<>();
+    private ClientCallStreamObserver<SessionRequest> requests;
+    private Thread sender;
+    private volatile boolean stopped;
+
+    LoadRobot(String id, ManagedChannel channel, String instruction, List<Observation.Builder> frames, long startNanos,
+        long periodNanos, long recordFrom, long endAt, Recorder recorder, Stats stats) {
+      this.id = id;
+      this.channel = channel;
+      this.instruction = instruction;
+      this.frames = frames;
+      this.startNanos = startNanos;
+      this.periodNanos = periodNanos;
+      this.recordFrom = recordFrom;
+      this.endAt = endAt;
+      this.recorder = recorder;
+      this.stats = stats;
+    }
+
+    void start() {
+      PolicyServiceGrpc.newStub(channel).session(this);
+      requests.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
+          .setRobot(RobotIdentity.newBuilder().setRobotId(id)).setInstruction(instruction)).build());
+      sender = Thread.ofVirtual().name(id).start(this::sendOnSchedule);
+    }
+
+    /** Sends observation i at start + i * period; a late send keeps its intended time. */
+    private void sendOnSchedule() {
+      long sequence = 0;
+      long intendedAt = startNanos;
+      while (!stopped && intendedAt < endAt) {
+        long wait = intendedAt - System.nanoTime();
+        if (wait > 0) {
+          try {
+            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        sequence++;
+        Instant now = Instant.now();
+        Observation observation = frames.get((int) (sequence % frames.size())).clone().setSequence(sequence)
+            .setCaptureTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano())).build();
+        intended.put(sequence, intendedAt);
+        synchronized (this) {
+          if (stopped) {
+            return;
+          }
+          requests.onNext(SessionRequest.newBuilder().setObservation(observation).build());
+        }
+        stats.sent.incrementAndGet();
+        if (intendedAt >= recordFrom) {
+          stats.measuredSent.incrementAndGet();
+        }
+        intendedAt += periodNanos;
+      }
+    }
+
+    synchronized void stop() {
+      if (!stopped) {
+        stopped = true;
+        if (sender != null) {
+          sender.interrupt();
+        }
+        try {
+          requests.onCompleted();
+        } catch (IllegalStateException alreadyClosed) {
+          // The call already ended.
+        }
+      }
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<SessionRequest> requestStream) {
+      requests = requestStream;
+    }
+
+    @Override
+    public void onNext(SessionResponse response) {
+      long now = System.nanoTime();
+      switch (response.getMessageCase()) {
+        case CHUNK -> {
+          Long at = intended.remove(response.getChunk().getChunk().getObservationSequence());
+          stats.chunks.incrementAndGet();
+          if (at != null && at >= recordFrom && at < endAt) {
+            recorder.recordValue(Math.min(now - at, TimeUnit.SECONDS.toNanos(60)));
+          }
+        }
+        case SUPERSEDED -> {
+          Long at = intended.remove(response.getSuperseded());
+          stats.superseded.incrementAndGet();
+          if (at != null && at >= recordFrom && at < endAt) {
+            stats.measuredSuperseded.incrementAndGet();
+          }
+        }
+        case ERROR -> {
+          Long at = intended.remove(response.getError().getObservationSequence());
+          stats.errors.merge(Status.fromCodeValue(response.getError().getCode()).getCode().name(), 1L, Long::sum);
+          if (at != null && at >= recordFrom && at < endAt) {
+            stats.measuredErrors.incrementAndGet();
+          }
+        }
+        case READY, MESSAGE_NOT_SET -> { }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (!stopped) {
+        stats.errors.merge("stream " + Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
+      }
+    }
+
+    @Override
+    public void onCompleted() {}
+  }
+}
