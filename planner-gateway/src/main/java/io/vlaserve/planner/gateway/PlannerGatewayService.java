@@ -23,7 +23,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Service;
 
 /**
@@ -31,11 +32,11 @@ import org.springframework.stereotype.Service;
  * planning. On shutdown every session tells its robot to hold before the server stops.
  */
 @Service
-public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImplBase implements SmartLifecycle {
+public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImplBase {
   private static final Logger log = LoggerFactory.getLogger(PlannerGatewayService.class);
 
   private final SessionServices services;
-  private volatile boolean running;
+  private volatile boolean running = true;
 
   public PlannerGatewayService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
       GatewayProperties properties, VlaTracing tracing) {
@@ -102,13 +103,13 @@ public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImpl
     return services.registry().size();
   }
 
-  @Override
-  public void start() {
-    running = true;
-  }
-
-  @Override
-  public void stop() {
+  /**
+   * Tells every robot to hold and ends its session, before anything else stops: the context
+   * publishes this event before it stops the gRPC server (whose graceful shutdown would otherwise
+   * wait for the sessions, which never end on their own) and before the channels close.
+   */
+  @EventListener(ContextClosedEvent.class)
+  public void shutdown() {
     running = false;
     var sessions = services.registry().all();
     if (!sessions.isEmpty()) {
@@ -117,17 +118,6 @@ public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImpl
     sessions.forEach(RobotSession::shutdown);
     services.timer().shutdownNow();
     services.planningExecutor().shutdownNow();
-  }
-
-  @Override
-  public boolean isRunning() {
-    return running;
-  }
-
-  /** Stop before the gRPC server (which stops in its own lifecycle phase) so robots hear why. */
-  @Override
-  public int getPhase() {
-    return Integer.MAX_VALUE - 10;
   }
 
   private static final class NoOpObserver implements StreamObserver<RobotMessage> {
