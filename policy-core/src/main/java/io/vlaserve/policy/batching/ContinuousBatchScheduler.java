@@ -1,0 +1,608 @@
+package io.vlaserve.policy.batching;
+
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.PolicyResult;
+import io.vlaserve.policy.VlaPolicy;
+import io.vlaserve.policy.batching.BatchingListener.DropReason;
+import io.vlaserve.policy.batching.BatchingListener.Phase;
+import io.vlaserve.policy.decode.MaskedSampler;
+import io.vlaserve.policy.engine.EngineException;
+import io.vlaserve.policy.engine.HostKvCache;
+import io.vlaserve.policy.engine.KvCache;
+import io.vlaserve.policy.engine.PromptBatch;
+import io.vlaserve.policy.engine.VlaEngine;
+import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.tokenizer.ActionTokenizer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+
+/**
+ * Continuous batching for a VLA policy: requests from many robots are decoded together, one token
+ * per sequence per step, and sequences join (after a batched prefill) and leave (when their chunk is
+ * complete) between decode steps, as LLM servers do.
+ *
+ * <p>Each admitted sequence owns one of {@code maxBatchSize} KV cache slots allocated once at start
+ * and reused. Before a decode step the slots of the running sequences are gathered into one batch
+ * cache (each sequence keeps its own length; positions past it are masked), and after the step each
+ * sequence's new key/value position is copied back to its slot. A decode step allocates nothing.
+ * Each sequence samples with its own seeded generator, so a request gets the same chunk alone or in
+ * any batch.
+ *
+ * <p>Waiting requests are kept per robot and admitted round-robin across robots, so one chatty robot
+ * cannot starve the others. Queues are bounded (overall and per robot): a full queue refuses with
+ * {@link RejectedException.Overloaded} and a retry delay. A request whose deadline passes while it
+ * waits is dropped with {@link RejectedException.DeadlineExceeded} before any compute. A request of a
+ * session replaces that session's waiting request, which ends {@link RejectedException.Superseded}.
+ *
+ * <p>Thread-safe: {@link #submit} may be called from any thread; all compute runs on the scheduler's
+ * own thread, which also completes the futures (attach slow continuations with an executor).
+ */
+public final class ContinuousBatchScheduler implements AutoCloseable {
+  private final VlaPolicy policy;
+  private final VlaEngine engine;
+  private final ModelPackage model;
+  private final ActionTokenizer tokenizer;
+  private final SchedulerConfig config;
+  private final LongSupplier clock;
+  private final BatchingListener listener;
+  private final Thread thread;
+
+  // Queue state, guarded by lock.
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private final Map<String, ArrayDeque<Ticket>> waitingByRobot = new HashMap<>();
+  private final ArrayDeque<String> robotTurns = new ArrayDeque<>();
+  private final Map<Object, Ticket> waitingBySession = new HashMap<>();
+  private int waiting;
+  private boolean closed;
+
+  // Compute state, owned by the scheduler thread.
+  private final int dims;
+  private final int vocab;
+  private final int promptLength;
+  private final int capacity;
+  private final int layers;
+  private final int heads;
+  private final int headDim;
+  private final int slotFloats;
+  private final FloatBuffer slots;
+  private final int[] freeSlots;
+  private int freeCount;
+  private final Ticket[] running;
+  private int runningCount;
+  private final long[] tokenIds;
+  private final long[] positionIds;
+  private final float[] attentionMask;
+  private final float[] logits;
+  private final MaskedSampler sampler;
+  private HostKvCache batchCache;
+  private volatile double smoothedLatencyNanos;
+
+  /**
+   * @param clock monotonic nanoseconds (e.g. {@code System::nanoTime}); deadlines are on this clock
+   */
+  public ContinuousBatchScheduler(VlaPolicy policy, SchedulerConfig config, LongSupplier clock,
+      BatchingListener listener) {
+    this.policy = policy;
+    this.engine = policy.engine();
+    this.model = policy.model();
+    this.tokenizer = policy.tokenizer();
+    this.config = config;
+    this.clock = clock;
+    this.listener = listener;
+    this.dims = model.actionDimensions();
+    this.vocab = model.vocabSize();
+    this.promptLength = model.promptLength();
+    this.capacity = promptLength + model.chunkLength() * dims;
+    this.layers = model.layers();
+    this.heads = model.heads();
+    this.headDim = model.headDim();
+    int maxBatch = config.maxBatchSize();
+    this.slotFloats = layers * 2 * heads * capacity * headDim;
+    if ((long) slotFloats * maxBatch > Integer.MAX_VALUE / 4) {
+      throw new IllegalArgumentException("max batch size " + maxBatch + " needs " + (long) slotFloats * maxBatch * 4
+          + " bytes of KV cache slots (expected: under 2 GB)");
+    }
+    this.slots = ByteBuffer.allocateDirect(slotFloats * maxBatch * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    this.freeSlots = new int[maxBatch];
+    for (int s = 0; s < maxBatch; s++) {
+      freeSlots[s] = maxBatch - 1 - s;
+    }
+    this.freeCount = maxBatch;
+    this.running = new Ticket[maxBatch];
+    this.tokenIds = new long[maxBatch];
+    this.positionIds = new long[maxBatch];
+    this.attentionMask = new float[maxBatch * capacity];
+    this.logits = new float[maxBatch * vocab];
+    this.sampler = new MaskedSampler(policy.maxSliceSize());
+    this.thread = Thread.ofPlatform().name("policy-scheduler").daemon().unstarted(this::run);
+    thread.start();
+  }
+
+  public SchedulerConfig config() {
+    return config;
+  }
+
+  /** Requests waiting for admission. */
+  public int waiting() {
+    lock.lock();
+    try {
+      return waiting;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Queues a request.
+   *
+   * @param robot whose request it is; admission takes robots in turn
+   * @param session the session it belongs to, or null: a session's newer request replaces its waiting one
+   * @param deadlineNanos on the scheduler's clock: if still waiting then, the request is dropped
+   *     ({@link Long#MAX_VALUE} for none)
+   * @return completes with the result, or exceptionally with a {@link RejectedException}, an
+   *     {@link EngineException} or a {@link io.vlaserve.policy.decode.DecodingException}
+   * @throws IllegalArgumentException when the request does not fit the model
+   * @throws RejectedException.Overloaded when the queue or the robot's share is full
+   * @throws RejectedException.ShuttingDown after {@link #close}
+   */
+  public CompletableFuture<ScheduledResult> submit(String robot, Object session, PolicyRequest request,
+      long deadlineNanos) {
+    policy.check(request);
+    Ticket ticket = new Ticket(robot, session, request, request.chunkLength() * dims, deadlineNanos, clock.getAsLong());
+    Ticket replaced = null;
+    lock.lock();
+    try {
+      if (closed) {
+        throw new RejectedException.ShuttingDown("the policy scheduler is shutting down; retry on another replica");
+      }
+      if (session != null) {
+        replaced = waitingBySession.remove(session);
+        if (replaced != null) {
+          unqueue(replaced);
+        }
+      }
+      ArrayDeque<Ticket> robotQueue = waitingByRobot.get(robot);
+      int robotWaiting = robotQueue == null ? 0 : robotQueue.size();
+      if (waiting >= config.maxQueued() || robotWaiting >= config.maxQueuedPerRobot()) {
+        if (replaced != null) { // the replaced request keeps its place rather than being lost
+          enqueue(replaced);
+          waitingBySession.put(session, replaced);
+          replaced = null;
+        }
+        listener.dropped(DropReason.OVERLOAD);
+        throw new RejectedException.Overloaded(waiting >= config.maxQueued()
+            ? "policy replica overloaded: " + waiting + " requests waiting (limit " + config.maxQueued() + ")"
+            : "robot " + robot + " already has " + robotWaiting + " requests waiting (limit "
+                + config.maxQueuedPerRobot() + "); wait for their answers", retryAfter());
+      }
+      enqueue(ticket);
+      if (session != null) {
+        waitingBySession.put(session, ticket);
+      }
+      changed.signal();
+    } finally {
+      lock.unlock();
+    }
+    if (replaced != null) {
+      listener.dropped(DropReason.SUPERSEDED);
+      replaced.future.completeExceptionally(new RejectedException.Superseded(
+          "a newer request of the same session replaced this one before compute"));
+    }
+    return ticket.future;
+  }
+
+  /** The suggested delay before retrying a refused request: about the time to work through the queue. */
+  public Duration retryAfter() {
+    double perRequest = smoothedLatencyNanos;
+    long estimate = (long) (perRequest * (1 + (double) waiting / config.maxBatchSize()));
+    return Duration.ofNanos(Math.max(config.minRetryAfter().toNanos(), estimate));
+  }
+
+  private void enqueue(Ticket ticket) {
+    ArrayDeque<Ticket> queue = waitingByRobot.computeIfAbsent(ticket.robot, r -> new ArrayDeque<>());
+    if (queue.isEmpty()) {
+      robotTurns.addLast(ticket.robot);
+    }
+    queue.addLast(ticket);
+    waiting++;
+  }
+
+  private void unqueue(Ticket ticket) {
+    ArrayDeque<Ticket> queue = waitingByRobot.get(ticket.robot);
+    if (queue != null && queue.remove(ticket)) {
+      waiting--;
+      if (queue.isEmpty()) {
+        waitingByRobot.remove(ticket.robot);
+        robotTurns.remove(ticket.robot);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      closed = true;
+      changed.signal();
+    } finally {
+      lock.unlock();
+    }
+    try {
+      thread.join(Duration.ofSeconds(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void run() {
+    List<Ticket> joiners = new ArrayList<>(config.maxBatchSize());
+    List<Ticket> expired = new ArrayList<>();
+    while (true) {
+      joiners.clear();
+      expired.clear();
+      boolean stop = awaitAdmissions(joiners, expired);
+      for (Ticket ticket : expired) {
+        listener.dropped(DropReason.DEADLINE);
+        ticket.future.completeExceptionally(new RejectedException.DeadlineExceeded("waited "
+            + (clock.getAsLong() - ticket.submitted) / 1_000_000 + " ms in the queue and its deadline passed;"
+            + " dropped without compute"));
+      }
+      if (stop) {
+        shutDown(joiners);
+        return;
+      }
+      try {
+        if (!joiners.isEmpty()) {
+          prefill(joiners);
+        }
+        if (runningCount > 0) {
+          decodeStep();
+        }
+      } catch (RuntimeException e) {
+        // An engine failure fails the requests it touched; the scheduler keeps serving the next ones.
+        for (Ticket ticket : joiners) {
+          fail(ticket, e);
+        }
+        for (int r = 0; r < runningCount; r++) {
+          fail(running[r], e);
+          running[r] = null;
+        }
+        runningCount = 0;
+      }
+    }
+  }
+
+  /** Waits for work, drops expired requests and takes the next joiners; true when closing. */
+  private boolean awaitAdmissions(List<Ticket> joiners, List<Ticket> expired) {
+    lock.lock();
+    try {
+      while (!closed) {
+        if (waiting > 0) {
+          dropExpired(expired);
+        }
+        if (runningCount > 0) {
+          break; // a running batch admits whatever waits at once, without delay
+        }
+        if (waiting > 0) {
+          long waited = clock.getAsLong() - oldestWaiting();
+          long delay = config.maxQueueDelay().toNanos();
+          if (waiting >= freeCount || waited >= delay) {
+            break;
+          }
+          awaitQuietly(delay - waited);
+        } else if (!expired.isEmpty()) {
+          return false; // report the drops before sleeping
+        } else {
+          awaitQuietly(Long.MAX_VALUE);
+        }
+      }
+      if (closed) {
+        return true;
+      }
+      long now = clock.getAsLong();
+      while (joiners.size() < freeCount && !robotTurns.isEmpty()) {
+        String robot = robotTurns.pollFirst();
+        ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
+        Ticket ticket = queue.pollFirst();
+        if (queue.isEmpty()) {
+          waitingByRobot.remove(robot);
+        } else {
+          robotTurns.addLast(robot); // to the back of the line: the others go first
+        }
+        waiting--;
+        if (ticket.session != null) {
+          waitingBySession.remove(ticket.session, ticket);
+        }
+        ticket.admitted = now;
+        joiners.add(ticket);
+      }
+      return false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void awaitQuietly(long nanos) {
+    try {
+      if (nanos == Long.MAX_VALUE) {
+        changed.await();
+      } else {
+        changed.awaitNanos(nanos);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      closed = true;
+    }
+  }
+
+  private long oldestWaiting() {
+    long oldest = Long.MAX_VALUE;
+    for (ArrayDeque<Ticket> queue : waitingByRobot.values()) {
+      oldest = Math.min(oldest, queue.peekFirst().submitted);
+    }
+    return oldest;
+  }
+
+  private void dropExpired(List<Ticket> expired) {
+    long now = clock.getAsLong();
+    for (Iterator<Map.Entry<String, ArrayDeque<Ticket>>> queues = waitingByRobot.entrySet().iterator();
+        queues.hasNext(); ) {
+      Map.Entry<String, ArrayDeque<Ticket>> entry = queues.next();
+      for (Iterator<Ticket> tickets = entry.getValue().iterator(); tickets.hasNext(); ) {
+        Ticket ticket = tickets.next();
+        if (ticket.deadline != Long.MAX_VALUE && now - ticket.deadline > 0) {
+          tickets.remove();
+          waiting--;
+          if (ticket.session != null) {
+            waitingBySession.remove(ticket.session, ticket);
+          }
+          expired.add(ticket);
+        }
+      }
+      if (entry.getValue().isEmpty()) {
+        robotTurns.remove(entry.getKey());
+        queues.remove();
+      }
+    }
+  }
+
+  private void shutDown(List<Ticket> joiners) {
+    List<Ticket> left = new ArrayList<>(joiners);
+    lock.lock();
+    try {
+      waitingByRobot.values().forEach(left::addAll);
+      waitingByRobot.clear();
+      robotTurns.clear();
+      waitingBySession.clear();
+      waiting = 0;
+    } finally {
+      lock.unlock();
+    }
+    for (int r = 0; r < runningCount; r++) {
+      left.add(running[r]);
+    }
+    runningCount = 0;
+    for (Ticket ticket : left) {
+      listener.dropped(DropReason.SHUTDOWN);
+      ticket.future.completeExceptionally(new RejectedException.ShuttingDown(
+          "the policy scheduler shut down before this request finished; retry on another replica"));
+    }
+    if (batchCache != null) {
+      batchCache.close();
+    }
+  }
+
+  private void fail(Ticket ticket, RuntimeException cause) {
+    if (ticket.slot >= 0) {
+      freeSlots[freeCount++] = ticket.slot;
+      ticket.slot = -1;
+    }
+    listener.dropped(DropReason.FAILED);
+    ticket.future.completeExceptionally(cause);
+  }
+
+  /** Prefills the joiners together, moves their prompts' keys and values into their slots, samples their first token. */
+  private void prefill(List<Ticket> joiners) {
+    int count = joiners.size();
+    int pixels = model.imageHeight() * model.imageWidth() * 3;
+    byte[] images = new byte[count * pixels];
+    long[] instructions = new long[count * model.text().maxTokens()];
+    float[] proprio = new float[count * model.proprioNames().size()];
+    for (int j = 0; j < count; j++) {
+      Ticket ticket = joiners.get(j);
+      policy.writePrompt(j, ticket.request, images, instructions, proprio);
+      listener.admitted(ticket.admitted - ticket.submitted);
+    }
+    long started = clock.getAsLong();
+    KvCache cache = engine.prefill(new PromptBatch(count, images, instructions, proprio), logits, 0);
+    long prefillNanos = clock.getAsLong() - started;
+    listener.batchRun(Phase.PREFILL, count, prefillNanos);
+    try (cache) {
+      if (!(cache instanceof HostKvCache host)) {
+        throw new EngineException("engine " + engine.name() + " keeps its KV cache where the scheduler cannot"
+            + " gather it; continuous batching needs a host-memory cache (the ONNX Runtime CPU engine)");
+      }
+      if (batchCache == null) {
+        batchCache = host.newCache(config.maxBatchSize(), capacity);
+      }
+      FloatBuffer prompts = host.keysAndValues();
+      int span = promptLength * headDim;
+      for (int j = 0; j < count; j++) {
+        Ticket ticket = joiners.get(j);
+        ticket.slot = freeSlots[--freeCount];
+        int slotBase = ticket.slot * slotFloats;
+        for (int kv = 0; kv < layers * 2; kv++) {
+          for (int h = 0; h < heads; h++) {
+            int from = ((kv * count + j) * heads + h) * span;
+            int to = slotBase + (kv * heads + h) * capacity * headDim;
+            slots.put(to, prompts, from, span);
+          }
+        }
+        ticket.length = promptLength;
+      }
+    }
+    for (int j = 0; j < count; j++) {
+      Ticket ticket = joiners.get(j);
+      ticket.prefillNanos = prefillNanos;
+      ticket.engineNanos = prefillNanos;
+      ticket.largestBatch = count;
+      ticket.prefilled = clock.getAsLong();
+      if (sampled(ticket, j)) {
+        running[runningCount++] = ticket;
+      }
+    }
+    joiners.clear();
+    listener.tokens(count);
+  }
+
+  /** One token for every running sequence, each at its own length. */
+  private void decodeStep() {
+    int batch = runningCount;
+    int length = 0;
+    for (int r = 0; r < batch; r++) {
+      length = Math.max(length, running[r].length);
+    }
+    FloatBuffer past = batchCache.reshape(batch, length);
+    int row = length + 1;
+    for (int r = 0; r < batch; r++) {
+      Ticket ticket = running[r];
+      int slotBase = ticket.slot * slotFloats;
+      int span = ticket.length * headDim;
+      for (int kv = 0; kv < layers * 2; kv++) {
+        for (int h = 0; h < heads; h++) {
+          past.put(((kv * batch + r) * heads + h) * length * headDim, slots,
+              slotBase + (kv * heads + h) * capacity * headDim, span);
+        }
+      }
+      tokenIds[r] = ticket.nextToken;
+      positionIds[r] = ticket.length;
+      // Attend to the sequence's own positions and the new one; the padding up to the batch length is masked.
+      Arrays.fill(attentionMask, r * row, r * row + ticket.length, 1f);
+      Arrays.fill(attentionMask, r * row + ticket.length, r * row + length, 0f);
+      attentionMask[r * row + length] = 1f;
+    }
+    long started = clock.getAsLong();
+    engine.decode(batchCache, tokenIds, positionIds, attentionMask, logits);
+    long stepNanos = clock.getAsLong() - started;
+    listener.batchRun(Phase.DECODE, batch, stepNanos);
+    FloatBuffer present = batchCache.keysAndValues();
+    int kept = 0;
+    for (int r = 0; r < batch; r++) {
+      Ticket ticket = running[r];
+      int slotBase = ticket.slot * slotFloats;
+      for (int kv = 0; kv < layers * 2; kv++) {
+        for (int h = 0; h < heads; h++) {
+          slots.put(slotBase + ((kv * heads + h) * capacity + ticket.length) * headDim, present,
+              (((kv * batch + r) * heads + h) * row + length) * headDim, headDim);
+        }
+      }
+      ticket.length++;
+      ticket.engineNanos += stepNanos;
+      ticket.largestBatch = Math.max(ticket.largestBatch, batch);
+      running[r] = null;
+      if (sampled(ticket, r)) {
+        running[kept++] = ticket; // order among sequences does not matter: rows are independent
+      }
+    }
+    runningCount = kept;
+    listener.tokens(batch);
+  }
+
+  /** Samples the ticket's next token; true while it needs more decode steps. */
+  private boolean sampled(Ticket ticket, int row) {
+    try {
+      sample(ticket, row);
+    } catch (RuntimeException e) {
+      fail(ticket, e); // e.g. unusable logits for this sequence: the others go on
+      return false;
+    }
+    if (ticket.done()) {
+      finish(ticket);
+      return false;
+    }
+    return true;
+  }
+
+  private void sample(Ticket ticket, int row) {
+    int index = ticket.produced;
+    sampler.sample(logits, row * vocab, tokenizer.allowedTokens(index % dims), ticket.request.sampling(),
+        ticket.random);
+    ticket.tokens[index] = sampler.token();
+    ticket.logProbabilities[index] = (float) sampler.logProbability();
+    ticket.nextToken = sampler.token();
+    ticket.produced++;
+  }
+
+  private void finish(Ticket ticket) {
+    freeSlots[freeCount++] = ticket.slot;
+    ticket.slot = -1;
+    long decoded = clock.getAsLong();
+    int steps = ticket.request.chunkLength();
+    double[] flat = new double[steps * dims];
+    tokenizer.decode(ticket.tokens, 0, flat, 0, steps);
+    double[][] actions = new double[steps][];
+    for (int s = 0; s < steps; s++) {
+      actions[s] = Arrays.copyOfRange(flat, s * dims, (s + 1) * dims);
+    }
+    long finished = clock.getAsLong();
+    PolicyResult result = new PolicyResult(actions, ticket.tokens, ticket.logProbabilities, ticket.prefillNanos,
+        decoded - ticket.prefilled, finished - decoded);
+    long latency = finished - ticket.submitted;
+    double smoothed = smoothedLatencyNanos;
+    smoothedLatencyNanos = smoothed == 0 ? latency : smoothed + 0.05 * (latency - smoothed);
+    ticket.future.complete(new ScheduledResult(result, ticket.admitted - ticket.submitted, ticket.engineNanos,
+        ticket.largestBatch));
+  }
+
+  /** A queued or running request; its decode state is touched only by the scheduler thread. */
+  private static final class Ticket {
+    final String robot;
+    final Object session;
+    final PolicyRequest request;
+    final long deadline;
+    final long submitted;
+    final CompletableFuture<ScheduledResult> future = new CompletableFuture<>();
+    final int[] tokens;
+    final float[] logProbabilities;
+    final SplittableRandom random;
+    long admitted;
+    long prefilled;
+    long prefillNanos;
+    long engineNanos;
+    int largestBatch;
+    int slot = -1;
+    int length;
+    int produced;
+    long nextToken;
+
+    Ticket(String robot, Object session, PolicyRequest request, int count, long deadline, long submitted) {
+      this.robot = robot;
+      this.session = session;
+      this.request = request;
+      this.deadline = deadline;
+      this.submitted = submitted;
+      this.tokens = new int[count];
+      this.logProbabilities = new float[count];
+      this.random = new SplittableRandom(request.sampling().seed());
+    }
+
+    boolean done() {
+      return produced == tokens.length;
+    }
+  }
+}
