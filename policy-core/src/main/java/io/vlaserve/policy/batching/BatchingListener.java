@@ -1,8 +1,9 @@
 package io.vlaserve.policy.batching;
 
 /**
- * What the scheduler reports as it runs, e.g. to metrics. Called on the scheduler's thread (and on
- * submitting threads for refusals and supersessions): implementations must be quick and must not block.
+ * What the scheduler reports as it runs, e.g. to metrics. Called on the scheduler's decode and
+ * prefill threads (and on submitting threads for refusals and supersessions): implementations must be
+ * thread-safe, quick, and must not block.
  */
 public interface BatchingListener {
   /** Why a request ended without a result. */

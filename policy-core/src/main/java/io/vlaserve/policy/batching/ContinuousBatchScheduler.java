@@ -48,8 +48,13 @@ import java.util.function.LongSupplier;
  * waits is dropped with {@link RejectedException.DeadlineExceeded} before any compute. A request of a
  * session replaces that session's waiting request, which ends {@link RejectedException.Superseded}.
  *
- * <p>Thread-safe: {@link #submit} may be called from any thread; all compute runs on the scheduler's
- * own thread, which also completes the futures (attach slow continuations with an executor).
+ * <p>Prefill runs on a thread of its own, overlapping the decode steps of the running batch (on a
+ * second core the image encoder's work does not stall decoding); a prefilled group joins the batch
+ * at the next step, and the next group is admitted when the prefill thread is free, so joiners that
+ * arrive during a prefill are prefilled together.
+ *
+ * <p>Thread-safe: {@link #submit} may be called from any thread; compute runs on the scheduler's two
+ * threads, which also complete the futures (attach slow continuations with an executor).
  */
 public final class ContinuousBatchScheduler implements AutoCloseable {
   private final VlaPolicy policy;
@@ -64,6 +69,10 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   // Queue state, guarded by lock.
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
+  private final Condition prefillWanted = lock.newCondition();
+  private List<Ticket> prefillJob;
+  private final List<Ticket> prefillDone = new ArrayList<>();
+  private boolean prefillBusy;
   private final Map<String, ArrayDeque<Ticket>> waitingByRobot = new HashMap<>();
   private final ArrayDeque<String> robotTurns = new ArrayDeque<>();
   private final Map<Object, Ticket> waitingBySession = new HashMap<>();
@@ -89,7 +98,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private final float[] attentionMask;
   private final float[] logits;
   private final MaskedSampler sampler;
-  private HostKvCache batchCache;
+  private volatile HostKvCache batchCache; // made by the prefill thread from its first cache
+  private final Thread prefiller;
   private volatile double smoothedLatencyNanos;
 
   /**
@@ -130,6 +140,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     this.logits = new float[maxBatch * vocab];
     this.sampler = new MaskedSampler(policy.maxSliceSize());
     this.thread = Thread.ofPlatform().name("policy-scheduler").daemon().unstarted(this::run);
+    this.prefiller = Thread.ofPlatform().name("policy-prefill").daemon().unstarted(this::prefillLoop);
+    prefiller.start();
     thread.start();
   }
 
@@ -238,7 +250,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     lock.lock();
     try {
       closed = true;
-      changed.signal();
+      changed.signalAll();
+      prefillWanted.signalAll();
     } finally {
       lock.unlock();
     }
@@ -250,90 +263,148 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   }
 
   private void run() {
-    List<Ticket> joiners = new ArrayList<>(config.maxBatchSize());
     List<Ticket> expired = new ArrayList<>();
+    List<Ticket> prefilled = new ArrayList<>();
     while (true) {
-      joiners.clear();
       expired.clear();
-      boolean stop = awaitAdmissions(joiners, expired);
+      prefilled.clear();
+      boolean stop = awaitWork(expired, prefilled);
       for (Ticket ticket : expired) {
         listener.dropped(DropReason.DEADLINE);
         ticket.future.completeExceptionally(new RejectedException.DeadlineExceeded("waited "
             + (clock.getAsLong() - ticket.submitted) / 1_000_000 + " ms in the queue and its deadline passed;"
             + " dropped without compute"));
       }
+      for (Ticket ticket : prefilled) {
+        if (ticket.failure != null) {
+          fail(ticket, ticket.failure);
+        } else if (ticket.done()) {
+          finish(ticket);
+        } else {
+          running[runningCount++] = ticket; // joins the batch at this step
+        }
+      }
       if (stop) {
-        shutDown(joiners);
+        shutDown();
         return;
       }
-      try {
-        if (!joiners.isEmpty()) {
-          prefill(joiners);
-        }
-        if (runningCount > 0) {
+      if (runningCount > 0) {
+        try {
           decodeStep();
+        } catch (RuntimeException e) {
+          // An engine failure fails the requests it touched; the scheduler keeps serving the next ones.
+          for (int r = 0; r < runningCount; r++) {
+            fail(running[r], e);
+            running[r] = null;
+          }
+          runningCount = 0;
         }
-      } catch (RuntimeException e) {
-        // An engine failure fails the requests it touched; the scheduler keeps serving the next ones.
-        for (Ticket ticket : joiners) {
-          fail(ticket, e);
-        }
-        for (int r = 0; r < runningCount; r++) {
-          fail(running[r], e);
-          running[r] = null;
-        }
-        runningCount = 0;
       }
     }
   }
 
-  /** Waits for work, drops expired requests and takes the next joiners; true when closing. */
-  private boolean awaitAdmissions(List<Ticket> joiners, List<Ticket> expired) {
+  /**
+   * Waits until there is something to do: takes prefilled joiners, drops expired requests, and hands
+   * the next joiners to the prefill thread when it is idle. True when closing.
+   */
+  private boolean awaitWork(List<Ticket> expired, List<Ticket> prefilled) {
     lock.lock();
     try {
       while (!closed) {
+        if (!prefillDone.isEmpty()) {
+          prefilled.addAll(prefillDone);
+          prefillDone.clear();
+          prefillBusy = false;
+        }
         if (waiting > 0) {
           dropExpired(expired);
         }
-        if (runningCount > 0) {
-          break; // a running batch admits whatever waits at once, without delay
+        // Slots of prefilled joiners that already finished are freed only by the caller: count them as free.
+        int free = freeCount;
+        for (Ticket ticket : prefilled) {
+          free += ticket.failure != null || ticket.done() ? 1 : 0;
         }
-        if (waiting > 0) {
+        if (waiting > 0 && !prefillBusy && freeCount > 0) {
           long waited = clock.getAsLong() - oldestWaiting();
           long delay = config.maxQueueDelay().toNanos();
-          if (waiting >= freeCount || waited >= delay) {
-            break;
+          // A running batch admits whatever waits at once; an idle one may wait a little to prefill more together.
+          if (runningCount > 0 || !prefilled.isEmpty() || waiting >= free || waited >= delay) {
+            admit();
+          } else {
+            awaitQuietly(delay - waited);
+            continue;
           }
-          awaitQuietly(delay - waited);
-        } else if (!expired.isEmpty()) {
-          return false; // report the drops before sleeping
-        } else {
-          awaitQuietly(Long.MAX_VALUE);
         }
-      }
-      if (closed) {
-        return true;
-      }
-      long now = clock.getAsLong();
-      while (joiners.size() < freeCount && !robotTurns.isEmpty()) {
-        String robot = robotTurns.pollFirst();
-        ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
-        Ticket ticket = queue.pollFirst();
-        if (queue.isEmpty()) {
-          waitingByRobot.remove(robot);
-        } else {
-          robotTurns.addLast(robot); // to the back of the line: the others go first
+        if (runningCount > 0 || !prefilled.isEmpty() || !expired.isEmpty()) {
+          return false;
         }
-        waiting--;
-        if (ticket.session != null) {
-          waitingBySession.remove(ticket.session, ticket);
-        }
-        ticket.admitted = now;
-        joiners.add(ticket);
+        awaitQuietly(Long.MAX_VALUE);
       }
-      return false;
+      return true;
     } finally {
       lock.unlock();
+    }
+  }
+
+  /** Takes waiting requests robot by robot into free slots and hands them to the prefill thread. Under the lock. */
+  private void admit() {
+    List<Ticket> joiners = new ArrayList<>(freeCount);
+    long now = clock.getAsLong();
+    while (freeCount > 0 && !robotTurns.isEmpty()) {
+      String robot = robotTurns.pollFirst();
+      ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
+      Ticket ticket = queue.pollFirst();
+      if (queue.isEmpty()) {
+        waitingByRobot.remove(robot);
+      } else {
+        robotTurns.addLast(robot); // to the back of the line: the others go first
+      }
+      waiting--;
+      if (ticket.session != null) {
+        waitingBySession.remove(ticket.session, ticket);
+      }
+      ticket.admitted = now;
+      ticket.slot = freeSlots[--freeCount];
+      joiners.add(ticket);
+    }
+    prefillJob = joiners;
+    prefillBusy = true;
+    prefillWanted.signal();
+  }
+
+  /** The prefill thread: runs each handed-over group of joiners while the scheduler thread keeps decoding. */
+  private void prefillLoop() {
+    float[] prefillLogits = new float[config.maxBatchSize() * vocab];
+    MaskedSampler prefillSampler = new MaskedSampler(policy.maxSliceSize());
+    while (true) {
+      List<Ticket> job;
+      lock.lock();
+      try {
+        while (prefillJob == null && !closed) {
+          prefillWanted.awaitUninterruptibly();
+        }
+        if (prefillJob == null) {
+          return;
+        }
+        job = prefillJob;
+        prefillJob = null;
+      } finally {
+        lock.unlock();
+      }
+      try {
+        prefill(job, prefillLogits, prefillSampler);
+      } catch (RuntimeException e) {
+        for (Ticket ticket : job) {
+          ticket.failure = e;
+        }
+      }
+      lock.lock();
+      try {
+        prefillDone.addAll(job);
+        changed.signal();
+      } finally {
+        lock.unlock();
+      }
     }
   }
 
@@ -381,8 +452,13 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     }
   }
 
-  private void shutDown(List<Ticket> joiners) {
-    List<Ticket> left = new ArrayList<>(joiners);
+  private void shutDown() {
+    try {
+      prefiller.join(Duration.ofSeconds(10)); // it finishes its group, then sees the flag
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    List<Ticket> left = new ArrayList<>();
     lock.lock();
     try {
       waitingByRobot.values().forEach(left::addAll);
@@ -390,6 +466,12 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       robotTurns.clear();
       waitingBySession.clear();
       waiting = 0;
+      left.addAll(prefillDone);
+      prefillDone.clear();
+      if (prefillJob != null) {
+        left.addAll(prefillJob);
+        prefillJob = null;
+      }
     } finally {
       lock.unlock();
     }
@@ -416,8 +498,11 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     ticket.future.completeExceptionally(cause);
   }
 
-  /** Prefills the joiners together, moves their prompts' keys and values into their slots, samples their first token. */
-  private void prefill(List<Ticket> joiners) {
+  /**
+   * Prefills the joiners together, moves their prompts' keys and values into their slots and samples
+   * their first token. On the prefill thread; the slots it writes belong to these joiners alone.
+   */
+  private void prefill(List<Ticket> joiners, float[] prefillLogits, MaskedSampler prefillSampler) {
     int count = joiners.size();
     int pixels = model.imageHeight() * model.imageWidth() * 3;
     byte[] images = new byte[count * pixels];
@@ -429,7 +514,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       listener.admitted(ticket.admitted - ticket.submitted);
     }
     long started = clock.getAsLong();
-    KvCache cache = engine.prefill(new PromptBatch(count, images, instructions, proprio), logits, 0);
+    KvCache cache = engine.prefill(new PromptBatch(count, images, instructions, proprio), prefillLogits, 0);
     long prefillNanos = clock.getAsLong() - started;
     listener.batchRun(Phase.PREFILL, count, prefillNanos);
     try (cache) {
@@ -444,7 +529,6 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       int span = promptLength * headDim;
       for (int j = 0; j < count; j++) {
         Ticket ticket = joiners.get(j);
-        ticket.slot = freeSlots[--freeCount];
         int slotBase = ticket.slot * slotFloats;
         for (int kv = 0; kv < layers * 2; kv++) {
           for (int h = 0; h < heads; h++) {
@@ -462,11 +546,12 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       ticket.engineNanos = prefillNanos;
       ticket.largestBatch = count;
       ticket.prefilled = clock.getAsLong();
-      if (sampled(ticket, j)) {
-        running[runningCount++] = ticket;
+      try {
+        sample(ticket, prefillLogits, j, prefillSampler);
+      } catch (RuntimeException e) {
+        ticket.failure = e; // e.g. unusable logits for this sequence: the others go on
       }
     }
-    joiners.clear();
     listener.tokens(count);
   }
 
@@ -526,7 +611,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   /** Samples the ticket's next token; true while it needs more decode steps. */
   private boolean sampled(Ticket ticket, int row) {
     try {
-      sample(ticket, row);
+      sample(ticket, logits, row, sampler);
     } catch (RuntimeException e) {
       fail(ticket, e); // e.g. unusable logits for this sequence: the others go on
       return false;
@@ -538,13 +623,13 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     return true;
   }
 
-  private void sample(Ticket ticket, int row) {
+  private void sample(Ticket ticket, float[] rowLogits, int row, MaskedSampler rowSampler) {
     int index = ticket.produced;
-    sampler.sample(logits, row * vocab, tokenizer.allowedTokens(index % dims), ticket.request.sampling(),
+    rowSampler.sample(rowLogits, row * vocab, tokenizer.allowedTokens(index % dims), ticket.request.sampling(),
         ticket.random);
-    ticket.tokens[index] = sampler.token();
-    ticket.logProbabilities[index] = (float) sampler.logProbability();
-    ticket.nextToken = sampler.token();
+    ticket.tokens[index] = rowSampler.token();
+    ticket.logProbabilities[index] = (float) rowSampler.logProbability();
+    ticket.nextToken = rowSampler.token();
     ticket.produced++;
   }
 
@@ -586,6 +671,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     long engineNanos;
     int largestBatch;
     int slot = -1;
+    RuntimeException failure;
     int length;
     int produced;
     long nextToken;

@@ -35,7 +35,7 @@ public record SchedulerConfig(int maxBatchSize, Duration maxQueueDelay, int maxQ
 
   /** Defaults for a CPU replica serving up to 64 robots. */
   public static SchedulerConfig defaults() {
-    return new SchedulerConfig(64, Duration.ofMillis(1), 256, 4, Duration.ofMillis(10));
+    return new SchedulerConfig(64, Duration.ZERO, 256, 4, Duration.ofMillis(10));
   }
 
   public SchedulerConfig withMaxBatchSize(int size) {

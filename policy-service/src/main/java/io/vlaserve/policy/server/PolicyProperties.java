@@ -47,7 +47,7 @@ public record PolicyProperties(
    */
   public record Batching(
       @DefaultValue("64") int maxBatchSize,
-      @DefaultValue("1ms") Duration maxQueueDelay,
+      @DefaultValue("0ms") Duration maxQueueDelay,
       @DefaultValue("256") int maxQueued,
       @DefaultValue("4") int maxQueuedPerRobot,
       @DefaultValue("10ms") Duration minRetryAfter) {
