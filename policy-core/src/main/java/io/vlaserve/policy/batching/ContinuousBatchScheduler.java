@@ -35,10 +35,12 @@ import java.util.function.LongSupplier;
  * per sequence per step, and sequences join (after a batched prefill) and leave (when their chunk is
  * complete) between decode steps, as LLM servers do.
  *
- * <p>Each admitted sequence owns one of {@code maxBatchSize} KV cache slots allocated once at start
- * and reused. Before a decode step the slots of the running sequences are gathered into one batch
- * cache (each sequence keeps its own length; positions past it are masked), and after the step each
- * sequence's new key/value position is copied back to its slot. A decode step allocates nothing.
+ * <p>Memory is allocated once at start and reused: one batch KV cache for {@code maxBatchSize}
+ * sequences, and as many slots where the prefill thread leaves each joiner's prompt keys and values.
+ * In the batch cache each sequence keeps its own length, right-aligned (positions before its own are
+ * masked, position ids are its own), so a decode step appends to every row in place and the graph's
+ * output is the next step's input: nothing is copied between steps unless a sequence joined or left,
+ * and then the cache is laid out once anew. A decode step allocates nothing.
  * Each sequence samples with its own seeded generator, so a request gets the same chunk alone or in
  * any batch.
  *
@@ -93,6 +95,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private int freeCount;
   private final Ticket[] running;
   private int runningCount;
+  private boolean membershipChanged;
   private final long[] tokenIds;
   private final long[] positionIds;
   private final float[] attentionMask;
@@ -282,6 +285,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
           finish(ticket);
         } else {
           running[runningCount++] = ticket; // joins the batch at this step
+          membershipChanged = true;
         }
       }
       if (stop) {
@@ -298,6 +302,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
             running[r] = null;
           }
           runningCount = 0;
+          membershipChanged = true;
         }
       }
     }
@@ -555,47 +560,34 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     listener.tokens(count);
   }
 
-  /** One token for every running sequence, each at its own length. */
+  /**
+   * One token for every running sequence, each at its own length. Rows are right-aligned in the batch
+   * cache (positions before a row's own are masked), so the position a decode step appends to every
+   * row directly follows that row's earlier ones: as long as no sequence joins or leaves, the graph's
+   * output is the next step's input and nothing is copied.
+   */
   private void decodeStep() {
-    int batch = runningCount;
-    int length = 0;
-    for (int r = 0; r < batch; r++) {
-      length = Math.max(length, running[r].length);
+    if (membershipChanged) {
+      relayout();
     }
-    FloatBuffer past = batchCache.reshape(batch, length);
+    int batch = runningCount;
+    int length = batchCache.length();
     int row = length + 1;
     for (int r = 0; r < batch; r++) {
       Ticket ticket = running[r];
-      int slotBase = ticket.slot * slotFloats;
-      int span = ticket.length * headDim;
-      for (int kv = 0; kv < layers * 2; kv++) {
-        for (int h = 0; h < heads; h++) {
-          past.put(((kv * batch + r) * heads + h) * length * headDim, slots,
-              slotBase + (kv * heads + h) * capacity * headDim, span);
-        }
-      }
       tokenIds[r] = ticket.nextToken;
       positionIds[r] = ticket.length;
-      // Attend to the sequence's own positions and the new one; the padding up to the batch length is masked.
-      Arrays.fill(attentionMask, r * row, r * row + ticket.length, 1f);
-      Arrays.fill(attentionMask, r * row + ticket.length, r * row + length, 0f);
-      attentionMask[r * row + length] = 1f;
+      int padding = length - ticket.length;
+      Arrays.fill(attentionMask, r * row, r * row + padding, 0f);
+      Arrays.fill(attentionMask, r * row + padding, (r + 1) * row, 1f);
     }
     long started = clock.getAsLong();
     engine.decode(batchCache, tokenIds, positionIds, attentionMask, logits);
     long stepNanos = clock.getAsLong() - started;
     listener.batchRun(Phase.DECODE, batch, stepNanos);
-    FloatBuffer present = batchCache.keysAndValues();
     int kept = 0;
     for (int r = 0; r < batch; r++) {
       Ticket ticket = running[r];
-      int slotBase = ticket.slot * slotFloats;
-      for (int kv = 0; kv < layers * 2; kv++) {
-        for (int h = 0; h < heads; h++) {
-          slots.put(slotBase + ((kv * heads + h) * capacity + ticket.length) * headDim, present,
-              (((kv * batch + r) * heads + h) * row + length) * headDim, headDim);
-        }
-      }
       ticket.length++;
       ticket.engineNanos += stepNanos;
       ticket.largestBatch = Math.max(ticket.largestBatch, batch);
@@ -604,8 +596,42 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
         running[kept++] = ticket; // order among sequences does not matter: rows are independent
       }
     }
+    membershipChanged |= kept != batch;
     runningCount = kept;
     listener.tokens(batch);
+  }
+
+  /**
+   * Lays the batch cache out anew for the running sequences: those already in it keep their positions
+   * (moved to their new row), joiners bring their prompt from their slot; every row right-aligned.
+   */
+  private void relayout() {
+    FloatBuffer old = batchCache.keysAndValues();
+    int oldBatch = batchCache.batchSize();
+    int oldLength = batchCache.length();
+    int batch = runningCount;
+    int length = 0;
+    for (int r = 0; r < batch; r++) {
+      length = Math.max(length, running[r].length);
+    }
+    FloatBuffer past = batchCache.reshape(batch, length);
+    for (int r = 0; r < batch; r++) {
+      Ticket ticket = running[r];
+      int span = ticket.length * headDim;
+      for (int kv = 0; kv < layers * 2; kv++) {
+        for (int h = 0; h < heads; h++) {
+          int to = (((kv * batch + r) * heads + h) * length + length - ticket.length) * headDim;
+          if (ticket.row >= 0) {
+            past.put(to, old, (((kv * oldBatch + ticket.row) * heads + h) * oldLength + oldLength - ticket.length)
+                * headDim, span);
+          } else {
+            past.put(to, slots, ticket.slot * slotFloats + (kv * heads + h) * capacity * headDim, span);
+          }
+        }
+      }
+      ticket.row = r;
+    }
+    membershipChanged = false;
   }
 
   /** Samples the ticket's next token; true while it needs more decode steps. */
@@ -671,6 +697,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     long engineNanos;
     int largestBatch;
     int slot = -1;
+    int row = -1; // in the batch cache; -1 until its first step (its prompt is still in its slot)
     RuntimeException failure;
     int length;
     int produced;

@@ -15,8 +15,9 @@ public interface HostKvCache extends KvCache {
 
   /**
    * Makes this cache hold {@code batchSize} sequences of {@code length} positions and returns the
-   * buffer the next decode reads as its past: the caller fills it in the layout above. Earlier
-   * contents are not kept.
+   * buffer the next decode reads as its past, for the caller to fill in the layout above. It is the
+   * spare of the cache's two buffers: a {@link #keysAndValues()} view taken before this call stays
+   * readable until the next decode, so rows can be moved from the old layout into the new one.
    *
    * @throws EngineException when the cache was sized for fewer sequences or positions
    */

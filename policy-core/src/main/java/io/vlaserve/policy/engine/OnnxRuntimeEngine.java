@@ -231,6 +231,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
         throw new EngineException("cannot reshape a KV cache sized for " + maxBatch + " sequences of " + capacity
             + " positions to " + batchSize + " x " + newLength + " (a decode step needs one free position)");
       }
+      current = 1 - current; // the old layout stays readable in the other buffer
       batch = batchSize;
       length = newLength;
       return buffers[current].slice(0, elements(newLength));
