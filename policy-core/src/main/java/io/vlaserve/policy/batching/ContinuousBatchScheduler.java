@@ -101,6 +101,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private final float[] attentionMask;
   private final float[] logits;
   private final MaskedSampler sampler;
+  private volatile boolean hostCaches = true; // until an engine's prefill returns a cache we cannot rearrange
   private volatile HostKvCache batchCache; // made by the prefill thread from its first cache
   private final Thread prefiller;
   private volatile double smoothedLatencyNanos;
@@ -518,14 +519,19 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       policy.writePrompt(j, ticket.request, images, instructions, proprio);
       listener.admitted(ticket.admitted - ticket.submitted);
     }
+    if (!hostCaches) {
+      lockstep(joiners);
+      return;
+    }
     long started = clock.getAsLong();
     KvCache cache = engine.prefill(new PromptBatch(count, images, instructions, proprio), prefillLogits, 0);
     long prefillNanos = clock.getAsLong() - started;
     listener.batchRun(Phase.PREFILL, count, prefillNanos);
     try (cache) {
       if (!(cache instanceof HostKvCache host)) {
-        throw new EngineException("engine " + engine.name() + " keeps its KV cache where the scheduler cannot"
-            + " gather it; continuous batching needs a host-memory cache (the ONNX Runtime CPU engine)");
+        hostCaches = false;
+        lockstep(joiners);
+        return;
       }
       if (batchCache == null) {
         batchCache = host.newCache(config.maxBatchSize(), capacity);
@@ -558,6 +564,33 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       }
     }
     listener.tokens(count);
+  }
+
+  /**
+   * For engines whose caches live where the scheduler cannot rearrange them (TensorRT on the GPU):
+   * the group is decoded on its own, in lockstep, on the prefill thread. Queueing, fairness, deadlines
+   * and overload work the same; sequences just cannot join a batch already decoding.
+   */
+  private void lockstep(List<Ticket> joiners) {
+    List<PolicyRequest> requests = new ArrayList<>(joiners.size());
+    for (Ticket ticket : joiners) {
+      requests.add(ticket.request);
+    }
+    long started = clock.getAsLong();
+    List<PolicyResult> results = policy.infer(requests);
+    listener.batchRun(Phase.PREFILL, joiners.size(), clock.getAsLong() - started);
+    for (int j = 0; j < joiners.size(); j++) {
+      Ticket ticket = joiners.get(j);
+      PolicyResult result = results.get(j);
+      System.arraycopy(result.tokens(), 0, ticket.tokens, 0, ticket.tokens.length);
+      System.arraycopy(result.logProbabilities(), 0, ticket.logProbabilities, 0, ticket.tokens.length);
+      ticket.produced = ticket.tokens.length;
+      ticket.prefillNanos = result.prefillNanos();
+      ticket.engineNanos = result.prefillNanos() + result.decodeNanos();
+      ticket.largestBatch = joiners.size();
+      ticket.prefilled = started + result.prefillNanos();
+    }
+    listener.tokens(joiners.stream().mapToInt(ticket -> ticket.tokens.length).sum());
   }
 
   /**

@@ -257,6 +257,56 @@ class ContinuousBatchSchedulerTest {
   }
 
   @Test
+  void anEngineWhoseCachesCannotBeRearrangedIsRunInLockstepGroupsWithTheSameResults() throws Exception {
+    /** A cache the scheduler cannot see into, as a GPU engine's would be. */
+    record Opaque(KvCache inner) implements KvCache {
+      @Override
+      public int batchSize() {
+        return inner.batchSize();
+      }
+
+      @Override
+      public int length() {
+        return inner.length();
+      }
+
+      @Override
+      public void close() {
+        inner.close();
+      }
+    }
+    VlaEngine opaque = new VlaEngine() {
+      @Override
+      public String name() {
+        return "opaque";
+      }
+
+      @Override
+      public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
+        return new Opaque(engine.prefill(batch, logits, maxNewTokens));
+      }
+
+      @Override
+      public void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits) {
+        engine.decode(((Opaque) cache).inner(), tokenIds, positionIds, attentionMask, logits);
+      }
+
+      @Override
+      public void close() {}
+    };
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, opaque), config(8, 64, 64), System::nanoTime,
+        BatchingListener.NONE)) {
+      List<CompletableFuture<ScheduledResult>> futures = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        futures.add(scheduler.submit("robot-" + i, null, request(300 + i, 4, sampled(i)), NO_DEADLINE));
+      }
+      for (int i = 0; i < 5; i++) {
+        assertArrayEquals(policy.infer(request(300 + i, 4, sampled(i))).tokens(), await(futures.get(i)).result().tokens());
+      }
+    }
+  }
+
+  @Test
   void requestsThatDoNotFitTheModelAreRefusedAtSubmission() {
     try (var scheduler = new ContinuousBatchScheduler(policy, config(4, 8, 8), System::nanoTime, BatchingListener.NONE)) {
       var tooLong = request(1, model.chunkLength() + 1, SamplingParams.GREEDY);
