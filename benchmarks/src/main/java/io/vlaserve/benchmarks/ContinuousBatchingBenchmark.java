@@ -91,7 +91,7 @@ public final class ContinuousBatchingBenchmark {
 
     try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, threads)) {
       VlaPolicy policy = new VlaPolicy(model, engine);
-      SchedulerConfig batched = new SchedulerConfig(64, Duration.ofMillis(Long.getLong("queueDelayMs", 0)), 256, 4,
+      SchedulerConfig batched = new SchedulerConfig(64, Integer.getInteger("maxPrefillBatch", 64), Duration.ofMillis(Long.getLong("queueDelayMs", 0)), 256, 4,
           Duration.ofMillis(10));
       System.out.println("| sessions | mode | chunks/s | p50 (ms) | p99 (ms) | speed-up vs batch 1 | p99 / 1-session p99 |");
       System.out.println("|---:|---|---:|---:|---:|---:|---:|");

@@ -334,7 +334,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
           long waited = clock.getAsLong() - oldestWaiting();
           long delay = config.maxQueueDelay().toNanos();
           // A running batch admits whatever waits at once; an idle one may wait a little to prefill more together.
-          if (runningCount > 0 || !prefilled.isEmpty() || waiting >= free || waited >= delay) {
+          if (runningCount > 0 || !prefilled.isEmpty() || waiting >= Math.min(free, config.maxPrefillBatch())
+              || waited >= delay) {
             admit();
           } else {
             awaitQuietly(delay - waited);
@@ -356,7 +357,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private void admit() {
     List<Ticket> joiners = new ArrayList<>(freeCount);
     long now = clock.getAsLong();
-    while (freeCount > 0 && !robotTurns.isEmpty()) {
+    while (freeCount > 0 && joiners.size() < config.maxPrefillBatch() && !robotTurns.isEmpty()) {
       String robot = robotTurns.pollFirst();
       ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
       Ticket ticket = queue.pollFirst();

@@ -111,7 +111,7 @@ class ContinuousBatchSchedulerTest {
   }
 
   private static SchedulerConfig config(int maxBatch, int maxQueued, int maxPerRobot) {
-    return new SchedulerConfig(maxBatch, Duration.ZERO, maxQueued, maxPerRobot, Duration.ofMillis(25));
+    return new SchedulerConfig(maxBatch, maxBatch, Duration.ZERO, maxQueued, maxPerRobot, Duration.ofMillis(25));
   }
 
   private static <T> T await(CompletableFuture<T> future) throws Exception {

@@ -47,13 +47,14 @@ public record PolicyProperties(
    */
   public record Batching(
       @DefaultValue("64") int maxBatchSize,
+      @DefaultValue("64") int maxPrefillBatch,
       @DefaultValue("0ms") Duration maxQueueDelay,
       @DefaultValue("256") int maxQueued,
       @DefaultValue("4") int maxQueuedPerRobot,
       @DefaultValue("10ms") Duration minRetryAfter) {
 
     public SchedulerConfig toConfig() {
-      return new SchedulerConfig(maxBatchSize, maxQueueDelay, maxQueued, maxQueuedPerRobot, minRetryAfter);
+      return new SchedulerConfig(maxBatchSize, maxPrefillBatch, maxQueueDelay, maxQueued, maxQueuedPerRobot, minRetryAfter);
     }
   }
 
