@@ -50,8 +50,9 @@ import org.HdrHistogram.Recorder;
  *
  * <p>Part 1, in process (no network): the scheduler with max batch 64; the same scheduler with max
  * batch 1; and the previous service path (each request runs {@code VlaPolicy.infer} alone on its own
- * thread, so two requests can use the two cores at once). Modes alternate at each concurrency level
- * so they share the machine's noise.
+ * thread, so two requests can use the two cores at once). At each concurrency level the modes
+ * alternate in one-second slices (after half a second of filling up each), so they share the
+ * machine's noise.
  *
  * <p>Part 2, end to end: policy-service as its own process on loopback, unary Infer from 64 (and 1)
  * concurrent robots; per request, the client's latency minus the engine time the server reports for
@@ -62,7 +63,7 @@ import org.HdrHistogram.Recorder;
  * <pre>
  * ./vla --version    # builds the jars
  * java --enable-native-access=ALL-UNNAMED -Dvla.home=$PWD -cp benchmarks/target/benchmarks.jar \
- *     io.vlaserve.benchmarks.ContinuousBatchingBenchmark [seconds per cell, default 5]
+ *     io.vlaserve.benchmarks.ContinuousBatchingBenchmark [seconds per mode and level, default 5]
  * </pre>
  */
 public final class ContinuousBatchingBenchmark {
@@ -86,7 +87,8 @@ public final class ContinuousBatchingBenchmark {
     }
     String instruction = "move to the red block";
     System.out.printf("load before: %s%n", uptime());
-    System.out.printf("tiny-vla, %d-step chunks (%d tokens), ONNX Runtime CPU, %d intra-op thread(s), %d s per cell%n%n",
+    System.out.printf("tiny-vla, %d-step chunks (%d tokens), ONNX Runtime CPU, %d intra-op thread(s), %d one-second"
+        + " slices per mode and level%n%nclosed loop, every robot asks again as soon as its chunk arrives:%n%n",
         model.chunkLength(), model.chunkLength() * model.actionDimensions(), threads, seconds);
 
     try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, threads)) {
@@ -96,31 +98,42 @@ public final class ContinuousBatchingBenchmark {
       System.out.println("| sessions | mode | chunks/s | p50 (ms) | p99 (ms) | speed-up vs batch 1 | p99 / 1-session p99 |");
       System.out.println("|---:|---|---:|---:|---:|---:|---:|");
       double singleSessionP99 = 0;
-      for (int sessions : CONCURRENCY) {
-        Cell continuous;
-        Cell batchOne;
-        Cell perThread;
-        PhaseStats stats = new PhaseStats();
-        try (var scheduler = new ContinuousBatchScheduler(policy, batched, System::nanoTime, stats)) {
-          continuous = run(sessions, seconds, robot -> {
-            PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
-                SamplingParams.GREEDY);
-            return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
-          });
-        }
-        try (var scheduler = new ContinuousBatchScheduler(policy, batched.withMaxBatchSize(1), System::nanoTime,
-            BatchingListener.NONE)) {
-          batchOne = run(sessions, seconds, robot -> {
-            PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
-                SamplingParams.GREEDY);
-            return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
-          });
-        }
-        perThread = run(sessions, seconds, robot -> {
+      // JIT warm-up, unrecorded, so the first cell measured is not the first code run.
+      try (var scheduler = new ContinuousBatchScheduler(policy, batched, System::nanoTime, BatchingListener.NONE)) {
+        run(8, 3000, 0, robot -> {
           PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
               SamplingParams.GREEDY);
-          return () -> policy.infer(request);
+          return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
         });
+      }
+      for (int sessions : CONCURRENCY) {
+        Cell continuous = Cell.EMPTY;
+        Cell batchOne = Cell.EMPTY;
+        Cell perThread = Cell.EMPTY;
+        PhaseStats stats = new PhaseStats();
+        // Modes alternate in one-second slices, so a burst of load from other jobs hits all of them alike.
+        for (int slice = 0; slice < seconds; slice++) {
+          try (var scheduler = new ContinuousBatchScheduler(policy, batched, System::nanoTime, stats)) {
+            continuous = continuous.plus(run(sessions, 500, 1000, robot -> {
+              PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
+                  SamplingParams.GREEDY);
+              return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
+            }));
+          }
+          try (var scheduler = new ContinuousBatchScheduler(policy, batched.withMaxBatchSize(1), System::nanoTime,
+              BatchingListener.NONE)) {
+            batchOne = batchOne.plus(run(sessions, 500, 1000, robot -> {
+              PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
+                  SamplingParams.GREEDY);
+              return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
+            }));
+          }
+          perThread = perThread.plus(run(sessions, 500, 1000, robot -> {
+            PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
+                SamplingParams.GREEDY);
+            return () -> policy.infer(request);
+          }));
+        }
         if (sessions == 1) {
           singleSessionP99 = batchOne.p99();
         }
@@ -128,6 +141,44 @@ public final class ContinuousBatchingBenchmark {
         stats.print(sessions);
         row(sessions, "batch size 1 (same scheduler)", batchOne, batchOne, singleSessionP99);
         row(sessions, "no scheduler: infer per request thread", perThread, batchOne, singleSessionP99);
+      }
+      // Open loop at a robot's pace: a 4-step chunk at 10 Hz lasts 0.4 s, so each robot asks for one
+      // every 0.4 s (2.5 Hz); latency counts from the scheduled send, so overload shows as growing latency.
+      long period = Long.getLong("periodMs", 400) * 1_000_000;
+      System.out.printf("%nopen loop, every robot asks for a chunk every %d ms (latency from the scheduled send):%n%n",
+          period / 1_000_000);
+      System.out.println("| sessions | mode | chunks/s | p50 (ms) | p99 (ms) | p99 / 1-session p99 |");
+      System.out.println("|---:|---|---:|---:|---:|---:|");
+      double openSingleP99 = 0;
+      for (int sessions : CONCURRENCY) {
+        Cell continuous = Cell.EMPTY;
+        Cell batchOne = Cell.EMPTY;
+        for (int slice = 0; slice < Math.max(1, seconds / 2); slice++) {
+          for (int maxBatch : new int[] {64, 1}) {
+            try (var scheduler = new ContinuousBatchScheduler(policy, batched.withMaxBatchSize(maxBatch),
+                System::nanoTime, BatchingListener.NONE)) {
+              Cell cell = run(sessions, period, 1000, 2000, robot -> {
+                PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
+                    SamplingParams.GREEDY);
+                return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
+              });
+              if (maxBatch == 64) {
+                continuous = continuous.plus(cell);
+              } else {
+                batchOne = batchOne.plus(cell);
+              }
+            }
+          }
+        }
+        if (sessions == 1) {
+          openSingleP99 = batchOne.p99();
+        }
+        for (var named : List.of(java.util.Map.entry("continuous batching (max 64)", continuous),
+            java.util.Map.entry("batch size 1 (same scheduler)", batchOne))) {
+          Cell cell = named.getValue();
+          System.out.printf("| %d | %s | %.1f | %.2f | %.2f | %.2f |%n", sessions, named.getKey(), cell.throughput(),
+              cell.p50(), cell.p99(), cell.p99() / openSingleP99);
+        }
       }
       System.out.printf("%nload after part 1: %s%n%n", uptime());
     }
@@ -166,7 +217,19 @@ public final class ContinuousBatchingBenchmark {
     void run() throws Exception;
   }
 
-  private record Cell(double throughput, Histogram latency) {
+  private record Cell(long completed, double seconds, Histogram latency) {
+    static final Cell EMPTY = new Cell(0, 0, new Histogram(3));
+
+    double throughput() {
+      return completed / seconds;
+    }
+
+    Cell plus(Cell other) {
+      Histogram sum = latency.copy();
+      sum.add(other.latency);
+      return new Cell(completed + other.completed, seconds + other.seconds, sum);
+    }
+
     double p50() {
       return latency.getValueAtPercentile(50) / 1000.0;
     }
@@ -177,41 +240,61 @@ public final class ContinuousBatchingBenchmark {
   }
 
   /** Closed loop: each of {@code sessions} robots calls again as soon as its answer arrives. */
-  private static Cell run(int sessions, int seconds, Function<String, Call> robots) throws InterruptedException {
+  private static Cell run(int sessions, long warmupMillis, long measureMillis, Function<String, Call> robots)
+      throws InterruptedException {
+    return run(sessions, 0, warmupMillis, measureMillis, robots);
+  }
+
+  /**
+   * @param periodNanos 0 for a closed loop; otherwise each robot sends on a fixed schedule (random phase)
+   *     and latency counts from the scheduled send time, so a late answer also charges the sends it delayed
+   */
+  private static Cell run(int sessions, long periodNanos, long warmupMillis, long measureMillis,
+      Function<String, Call> robots) throws InterruptedException {
     Recorder recorder = new Recorder(3);
     AtomicBoolean measuring = new AtomicBoolean();
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> clients = new ArrayList<>();
+    java.util.SplittableRandom phases = new java.util.SplittableRandom(sessions);
     for (int s = 0; s < sessions; s++) {
       Call call = robots.apply("robot-" + s);
+      long phase = periodNanos == 0 ? 0 : phases.nextLong(periodNanos);
       // Platform threads: a virtual thread inside a native engine call pins its carrier, and a client that
       // cannot be scheduled would not even take its start time.
       clients.add(Thread.ofPlatform().daemon().start(() -> {
         try {
+          long scheduled = System.nanoTime() + phase;
           while (!stop.get()) {
-            long started = System.nanoTime();
+            if (periodNanos > 0) {
+              long wait = scheduled - System.nanoTime();
+              if (wait > 0) {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+              }
+            }
+            long started = periodNanos > 0 ? scheduled : System.nanoTime();
             call.run();
             if (measuring.get()) {
-              recorder.recordValue((System.nanoTime() - started) / 1000);
+              recorder.recordValue(Math.max(0, System.nanoTime() - started) / 1000);
             }
+            scheduled += periodNanos;
           }
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
       }));
     }
-    Thread.sleep(1000); // warm-up: the batch fills and the JIT settles
+    Thread.sleep(warmupMillis); // the batch fills
     recorder.getIntervalHistogram();
     measuring.set(true);
     long started = System.nanoTime();
-    Thread.sleep(seconds * 1000L);
+    Thread.sleep(measureMillis);
     Histogram latency = recorder.getIntervalHistogram();
     double elapsed = (System.nanoTime() - started) / 1e9;
     stop.set(true);
     for (Thread client : clients) {
       client.join();
     }
-    return new Cell(latency.getTotalCount() / elapsed, latency);
+    return new Cell(latency.getTotalCount(), elapsed, latency);
   }
 
   private static void row(int sessions, String mode, Cell cell, Cell batchOne, double singleSessionP99) {
