@@ -48,7 +48,9 @@ import java.util.function.LongSupplier;
  * cannot starve the others. Queues are bounded (overall and per robot): a full queue refuses with
  * {@link RejectedException.Overloaded} and a retry delay. A request whose deadline passes while it
  * waits is dropped with {@link RejectedException.DeadlineExceeded} before any compute. A request of a
- * session replaces that session's waiting request, which ends {@link RejectedException.Superseded}.
+ * session replaces that session's waiting request, which ends {@link RejectedException.Superseded};
+ * a session has at most one request computing, so its next one waits (and can be superseded) until
+ * the current one is done.
  *
  * <p>Prefill runs on a thread of its own, overlapping the decode steps of the running batch (on a
  * second core the image encoder's work does not stall decoding); a prefilled group joins the batch
@@ -78,6 +80,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private final Map<String, ArrayDeque<Ticket>> waitingByRobot = new HashMap<>();
   private final ArrayDeque<String> robotTurns = new ArrayDeque<>();
   private final Map<Object, Ticket> waitingBySession = new HashMap<>();
+  private final java.util.Set<Object> computingSessions = new java.util.HashSet<>();
   private int waiting;
   private boolean closed;
 
@@ -353,30 +356,60 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     }
   }
 
-  /** Takes waiting requests robot by robot into free slots and hands them to the prefill thread. Under the lock. */
+  /**
+   * Takes waiting requests robot by robot into free slots and hands them to the prefill thread. A
+   * session's request waits while an earlier one of the same session computes (where a newer one can
+   * still supersede it). Under the lock.
+   */
   private void admit() {
-    List<Ticket> joiners = new ArrayList<>(freeCount);
+    List<Ticket> joiners = new ArrayList<>();
     long now = clock.getAsLong();
-    while (freeCount > 0 && joiners.size() < config.maxPrefillBatch() && !robotTurns.isEmpty()) {
-      String robot = robotTurns.pollFirst();
-      ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
-      Ticket ticket = queue.pollFirst();
-      if (queue.isEmpty()) {
-        waitingByRobot.remove(robot);
-      } else {
-        robotTurns.addLast(robot); // to the back of the line: the others go first
+    boolean progress = true;
+    while (progress && freeCount > 0 && joiners.size() < config.maxPrefillBatch()) {
+      progress = false;
+      for (int turns = robotTurns.size(); turns > 0 && freeCount > 0 && joiners.size() < config.maxPrefillBatch();
+          turns--) {
+        String robot = robotTurns.pollFirst();
+        ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
+        Ticket ticket = queue.peekFirst();
+        if (ticket.session != null && computingSessions.contains(ticket.session)) {
+          robotTurns.addLast(robot);
+          continue;
+        }
+        queue.pollFirst();
+        if (queue.isEmpty()) {
+          waitingByRobot.remove(robot);
+        } else {
+          robotTurns.addLast(robot); // to the back of the line: the others go first
+        }
+        waiting--;
+        if (ticket.session != null) {
+          waitingBySession.remove(ticket.session, ticket);
+          computingSessions.add(ticket.session);
+        }
+        ticket.admitted = now;
+        ticket.slot = freeSlots[--freeCount];
+        joiners.add(ticket);
+        progress = true;
       }
-      waiting--;
-      if (ticket.session != null) {
-        waitingBySession.remove(ticket.session, ticket);
-      }
-      ticket.admitted = now;
-      ticket.slot = freeSlots[--freeCount];
-      joiners.add(ticket);
     }
-    prefillJob = joiners;
-    prefillBusy = true;
-    prefillWanted.signal();
+    if (!joiners.isEmpty()) {
+      prefillJob = joiners;
+      prefillBusy = true;
+      prefillWanted.signal();
+    }
+  }
+
+  /** Lets the ticket's session have its next request admitted. On the scheduler thread. */
+  private void leaveSession(Ticket ticket) {
+    if (ticket.session != null) {
+      lock.lock();
+      try {
+        computingSessions.remove(ticket.session);
+      } finally {
+        lock.unlock();
+      }
+    }
   }
 
   /** The prefill thread: runs each handed-over group of joiners while the scheduler thread keeps decoding. */
@@ -497,6 +530,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   }
 
   private void fail(Ticket ticket, RuntimeException cause) {
+    leaveSession(ticket);
     if (ticket.slot >= 0) {
       freeSlots[freeCount++] = ticket.slot;
       ticket.slot = -1;
@@ -694,6 +728,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   }
 
   private void finish(Ticket ticket) {
+    leaveSession(ticket);
     freeSlots[freeCount++] = ticket.slot;
     ticket.slot = -1;
     long decoded = clock.getAsLong();

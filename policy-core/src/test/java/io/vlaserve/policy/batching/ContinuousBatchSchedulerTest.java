@@ -307,6 +307,32 @@ class ContinuousBatchSchedulerTest {
   }
 
   @Test
+  void aSessionComputesOneObservationAtATimeSoItsNextOneCanStillBeSuperseded() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, false);
+    Object session = new Object();
+    List<CompletableFuture<ScheduledResult>> later = Collections.synchronizedList(new ArrayList<>());
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(4, 8, 8), System::nanoTime,
+        BatchingListener.NONE)) {
+      // Submitted from inside decode steps of the session's first observation, so their timing is exact.
+      gated.beforeDecode = step -> {
+        if (step == 1) {
+          later.add(scheduler.submit("robot", session, request(2, 4, SamplingParams.GREEDY), NO_DEADLINE));
+          later.add(scheduler.submit("other", null, request(5, 4, SamplingParams.GREEDY), NO_DEADLINE));
+        } else if (step == 5) {
+          later.add(scheduler.submit("robot", session, request(3, 4, SamplingParams.GREEDY), NO_DEADLINE));
+        }
+      };
+      var first = scheduler.submit("robot", session, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      await(first);
+      assertInstanceOf(RejectedException.Superseded.class, failure(later.get(0)),
+          "the second observation waited while the first computed, so the third replaced it");
+      await(later.get(1));
+      assertArrayEquals(policy.infer(request(3, 4, SamplingParams.GREEDY)).tokens(), await(later.get(2)).result().tokens());
+      assertEquals(3, gated.prefills.get(), "first, the other robot's and the third; never the superseded one");
+    }
+  }
+
+  @Test
   void requestsThatDoNotFitTheModelAreRefusedAtSubmission() {
     try (var scheduler = new ContinuousBatchScheduler(policy, config(4, 8, 8), System::nanoTime, BatchingListener.NONE)) {
       var tooLong = request(1, model.chunkLength() + 1, SamplingParams.GREEDY);
