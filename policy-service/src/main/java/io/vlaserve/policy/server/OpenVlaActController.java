@@ -6,10 +6,14 @@ import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.image.ImageFormat;
 import io.vlaserve.policy.model.ModelPackage;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,7 +78,7 @@ public class OpenVlaActController {
           throw new IllegalArgumentException("\"encoded\" must be the only key, holding the payload as a JSON string"
               + " (found keys " + fieldNames(payload) + ")");
         }
-        payload = parse(payload.get("encoded").asString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        payload = parse(payload.get("encoded").asString().getBytes(StandardCharsets.UTF_8),
             "\"encoded\"");
       }
       PolicyRequest request = request(payload);
@@ -135,9 +139,9 @@ public class OpenVlaActController {
       return values;
     }
     if (node.isObject() && node.has(JsonNumpy.DATA) && node.path("dtype").asString("").endsWith("f8")) {
-      var bytes = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(node.get(JsonNumpy.DATA).asString()))
-          .order(node.path("dtype").asString().startsWith(">") ? java.nio.ByteOrder.BIG_ENDIAN
-              : java.nio.ByteOrder.LITTLE_ENDIAN);
+      var bytes = ByteBuffer.wrap(Base64.getDecoder().decode(node.get(JsonNumpy.DATA).asString()))
+          .order(node.path("dtype").asString().startsWith(">") ? ByteOrder.BIG_ENDIAN
+              : ByteOrder.LITTLE_ENDIAN);
       if (bytes.remaining() == expected * 8) {
         for (int i = 0; i < expected; i++) {
           values[i] = (float) bytes.getDouble();

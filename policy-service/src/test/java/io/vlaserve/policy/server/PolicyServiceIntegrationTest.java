@@ -373,6 +373,24 @@ class PolicyServiceIntegrationTest {
     }
 
     @Test
+    void rgbaAndGreyImagesAndAnExplicitProprioAreAccepted() throws Exception {
+      byte[] rgba = new byte[64 * 64 * 4];
+      java.util.Arrays.fill(rgba, (byte) 90);
+      String rgbaImage = "{\"__numpy__\": \"" + java.util.Base64.getEncoder().encodeToString(rgba)
+          + "\", \"dtype\": \"|u1\", \"shape\": [64, 64, 4]}";
+      String withProprio = "{\"image\": " + rgbaImage + ", \"instruction\": \"lift the block\", \"robot_id\": \"arm-1\","
+          + " \"proprio\": [0.5, 0.0, 0.2, 0, 0, 0, 1, 1]}";
+      HttpResponse<String> response = post(withProprio);
+      assertEquals(200, response.statusCode(), response.body());
+      assertEquals(7, float64(response.body(), 7).length);
+      String grey = "{\"__numpy__\": \"" + java.util.Base64.getEncoder().encodeToString(new byte[64 * 64])
+          + "\", \"dtype\": \"uint8\", \"shape\": [64, 64]}";
+      assertEquals(200, post(payload(grey, "release the block")).statusCode());
+      assertError(post(withProprio.replace("[0.5, 0.0, 0.2, 0, 0, 0, 1, 1]", "[0.5]")), 400,
+          "proprio: [0.5] (expected: 8 numbers");
+    }
+
+    @Test
     void badRequestsGetAStatusAndAMessageNotAn200Error() throws Exception {
       String image = jsonNumpyImage(frame(), 64, 64);
       assertError(post("{\"image\": " + image + "}"), 400, "instruction: missing");
