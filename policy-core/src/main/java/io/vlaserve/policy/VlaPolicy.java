@@ -62,15 +62,7 @@ public final class VlaPolicy {
     int maxSteps = 0;
     for (int r = 0; r < b; r++) {
       PolicyRequest request = requests.get(r);
-      validate(r, request, pixels, proprioLength);
-      System.arraycopy(request.image(), 0, images, r * pixels, pixels);
-      int unknown = model.text().encode(request.instruction(), instructions, r * textLength);
-      if (unknown > 0) {
-        throw new IllegalArgumentException("request " + r + ": instruction \"" + request.instruction()
-            + "\" has " + unknown + " word(s) the model does not know (expected one of its skills: "
-            + String.join("; ", model.skills()) + ")");
-      }
-      System.arraycopy(request.proprio(), 0, proprio, r * proprioLength, proprioLength);
+      writePrompt(r, request, images, instructions, proprio);
       maxSteps = Math.max(maxSteps, request.chunkLength());
     }
     int newTokens = maxSteps * dims;
@@ -131,6 +123,44 @@ public final class VlaPolicy {
       }
       return results;
     }
+  }
+
+  /**
+   * Checks a request against the model and writes its prompt as row {@code row} of a batch's arrays
+   * (see {@link PromptBatch}).
+   *
+   * @throws IllegalArgumentException naming the row and field when the request does not fit the model
+   */
+  public void writePrompt(int row, PolicyRequest request, byte[] images, long[] instructions, float[] proprio) {
+    int pixels = model.imageHeight() * model.imageWidth() * 3;
+    int textLength = model.text().maxTokens();
+    int proprioLength = model.proprioNames().size();
+    validate(row, request, pixels, proprioLength);
+    System.arraycopy(request.image(), 0, images, row * pixels, pixels);
+    int unknown = model.text().encode(request.instruction(), instructions, row * textLength);
+    if (unknown > 0) {
+      throw new IllegalArgumentException("request " + row + ": instruction \"" + request.instruction()
+          + "\" has " + unknown + " word(s) the model does not know (expected one of its skills: "
+          + String.join("; ", model.skills()) + ")");
+    }
+    System.arraycopy(request.proprio(), 0, proprio, row * proprioLength, proprioLength);
+  }
+
+  /** Checks a request against the model without running it. */
+  public void check(PolicyRequest request) {
+    int textLength = model.text().maxTokens();
+    writePrompt(0, request, new byte[model.imageHeight() * model.imageWidth() * 3], new long[textLength],
+        new float[model.proprioNames().size()]);
+  }
+
+  /** The model's action tokenizer. */
+  public ActionTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  /** The largest allowed token slice over the action dimensions (sizes a {@link MaskedSampler}). */
+  public int maxSliceSize() {
+    return maxSlice(model.actionDimensions());
   }
 
   private int maxSlice(int dims) {

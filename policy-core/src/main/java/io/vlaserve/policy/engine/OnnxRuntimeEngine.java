@@ -157,9 +157,10 @@ public final class OnnxRuntimeEngine implements VlaEngine {
   }
 
   /** Two cache buffers used alternately: one is read as past_kv while the other receives present_kv. */
-  private final class OrtKvCache implements KvCache {
-    private final int batch;
+  private final class OrtKvCache implements HostKvCache {
+    private final int maxBatch;
     private final int capacity;
+    private int batch;
     private final FloatBuffer[] buffers = new FloatBuffer[2];
     private final FloatBuffer logitBuffer;
     final LongBuffer tokens;
@@ -169,6 +170,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     private int length;
 
     OrtKvCache(int batch, int capacity) {
+      this.maxBatch = batch;
       this.batch = batch;
       this.capacity = capacity;
       long elements = (long) model.layers() * 2 * batch * model.heads() * capacity * model.headDim();
@@ -200,7 +202,8 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     }
 
     OnnxTensor logitsTensor(OrtEnvironment env) throws OrtException {
-      return OnnxTensor.createTensor(env, logitBuffer.clear(), new long[] {batch, model.vocabSize()});
+      return OnnxTensor.createTensor(env, logitBuffer.clear().limit(batch * model.vocabSize()),
+          new long[] {batch, model.vocabSize()});
     }
 
     void advance(int newLength) {
@@ -215,6 +218,28 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     @Override
     public int batchSize() {
       return batch;
+    }
+
+    @Override
+    public FloatBuffer keysAndValues() {
+      return buffers[current].slice(0, elements(length));
+    }
+
+    @Override
+    public FloatBuffer reshape(int batchSize, int newLength) {
+      if (batchSize < 1 || batchSize > maxBatch || newLength < 0 || newLength >= capacity) {
+        throw new EngineException("cannot reshape a KV cache sized for " + maxBatch + " sequences of " + capacity
+            + " positions to " + batchSize + " x " + newLength + " (a decode step needs one free position)");
+      }
+      current = 1 - current; // the old layout stays readable in the other buffer
+      batch = batchSize;
+      length = newLength;
+      return buffers[current].slice(0, elements(newLength));
+    }
+
+    @Override
+    public HostKvCache newCache(int maxBatchSize, int newCapacity) {
+      return new OrtKvCache(maxBatchSize, newCapacity);
     }
 
     @Override

@@ -1,8 +1,9 @@
 package io.vlaserve.policy.server;
 
+import com.google.protobuf.util.Durations;
 import io.grpc.Context;
 import io.grpc.Deadline;
-import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.vlaserve.common.v1.Image;
 import io.vlaserve.common.v1.Observation;
@@ -10,6 +11,7 @@ import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.PolicyResult;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.policy.v1.BatchingInfo;
 import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.InferResponse;
@@ -17,12 +19,16 @@ import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.policy.v1.SessionRequest;
 import io.vlaserve.policy.v1.SessionResponse;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.springframework.stereotype.Service;
 
 /**
- * Thin gRPC adapter over the policy core: validates and converts messages, runs inference, maps
- * errors to statuses through {@link PolicyStatus}. Thread-safe.
+ * Thin gRPC adapter over the policy core: validates and converts messages, queues inference with
+ * the continuous-batching scheduler, maps errors to statuses through {@link PolicyStatus}. No call
+ * thread waits for compute: answers are sent when the scheduler completes. Thread-safe.
  */
 @Service
 public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
@@ -30,6 +36,7 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
   private final PolicyMetrics metrics;
   private final PolicyProperties properties;
   private final AtomicLong unaryChunkIds = new AtomicLong();
+  private final AtomicLong anonymousCalls = new AtomicLong();
 
   public PolicyGrpcService(PolicyRuntime runtime, PolicyMetrics metrics, PolicyProperties properties) {
     this.runtime = runtime;
@@ -55,15 +62,24 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
       if (deadline != null && deadline.isExpired()) {
         throw new PolicyStatus.ExpiredException("the call's deadline passed before inference started; nothing was computed");
       }
-      InferResponse response = run(request.getObservation(), request.getInstruction(),
-          PolicyMessages.sampling(request.getSampling()), request.getChunkLength(), unaryChunkIds.incrementAndGet(),
-          received, received);
-      responses.onNext(response);
-      responses.onCompleted();
+      long deadlineNanos = received + (deadline != null ? deadline.timeRemaining(TimeUnit.NANOSECONDS)
+          : properties.observationDeadline().toNanos());
+      // Calls without a robot id queue as robots of their own: fairness needs the id.
+      String robot = request.getRobot().getRobotId().isEmpty() ? "call-" + anonymousCalls.incrementAndGet()
+          : request.getRobot().getRobotId();
+      submit(robot, null, request.getObservation(), request.getInstruction(),
+          PolicyMessages.sampling(request.getSampling()), request.getChunkLength(), received, deadlineNanos,
+          unaryChunkIds::incrementAndGet)
+          .whenComplete((response, failure) -> {
+            if (failure == null) {
+              responses.onNext(response);
+              responses.onCompleted();
+            } else {
+              responses.onError(failed(failure));
+            }
+          });
     } catch (RuntimeException e) {
-      Status status = PolicyStatus.of(e);
-      metrics.recordOutcome(status.getCode().name());
-      responses.onError(status.asRuntimeException());
+      responses.onError(failed(e));
     }
   }
 
@@ -85,14 +101,22 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
         + (runtime.failure().isEmpty() ? "" : " (" + runtime.failure() + ")") + "; retry when health reports SERVING");
   }
 
+  /** Counts a failure by status code and turns it into the exception to answer with. */
+  StatusRuntimeException failed(Throwable failure) {
+    StatusRuntimeException exception = PolicyStatus.exception(failure);
+    metrics.recordOutcome(exception.getStatus().getCode().name());
+    return exception;
+  }
+
   /**
-   * Runs one observation end to end.
+   * Checks and preprocesses one observation and queues it with the scheduler.
    *
-   * @param received when the request arrived (queue time is measured from it)
-   * @param started when this observation's processing began
+   * @param received when the request arrived (queue and total time are measured from it)
+   * @param deadlineNanos on {@link System#nanoTime()}: dropped with DEADLINE_EXCEEDED if still queued then
+   * @throws RuntimeException for a request refused before queueing (bad input, overload, not ready)
    */
-  InferResponse run(Observation observation, String instruction, SamplingParams sampling, int chunkLength, long chunkId,
-      long received, long started) {
+  CompletableFuture<InferResponse> submit(String robot, Object session, Observation observation, String instruction,
+      SamplingParams sampling, int chunkLength, long received, long deadlineNanos, LongSupplier chunkIds) {
     if (!runtime.ready()) {
       throw notReady();
     }
@@ -103,19 +127,25 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
     float[] proprio = PolicyMessages.proprio(model, observation);
     int steps = chunkLength == 0 ? model.chunkLength() : chunkLength;
     long preprocessed = System.nanoTime();
-    PolicyResult result = runtime.policy().infer(new PolicyRequest(pixels, instruction, proprio, steps, sampling));
-    long finished = System.nanoTime();
-    metrics.recordStage("queue", started - received);
-    metrics.recordStage("preprocess", preprocessed - started);
-    metrics.recordStage("prefill", result.prefillNanos());
-    metrics.recordStage("decode", result.decodeNanos());
-    metrics.recordStage("postprocess", result.postprocessNanos());
-    metrics.recordStage("total", finished - received);
-    metrics.recordOutcome("ok");
-    return InferResponse.newBuilder()
-        .setChunk(PolicyMessages.chunk(model, result, observation, chunkId))
-        .setTiming(PolicyMessages.timing(started - received, preprocessed - started, result, finished - received))
-        .setModelVersion(model.version())
-        .build();
+    return runtime.submit(robot, session, new PolicyRequest(pixels, instruction, proprio, steps, sampling), deadlineNanos)
+        .thenApply(scheduled -> {
+          long finished = System.nanoTime();
+          PolicyResult result = scheduled.result();
+          metrics.recordStage("queue", scheduled.queueNanos());
+          metrics.recordStage("preprocess", preprocessed - received);
+          metrics.recordStage("prefill", result.prefillNanos());
+          metrics.recordStage("decode", result.decodeNanos());
+          metrics.recordStage("postprocess", result.postprocessNanos());
+          metrics.recordStage("total", finished - received);
+          metrics.recordOutcome("ok");
+          return InferResponse.newBuilder()
+              .setChunk(PolicyMessages.chunk(model, result, observation, chunkIds.getAsLong()))
+              .setTiming(PolicyMessages.timing(scheduled.queueNanos(), preprocessed - received, result, finished - received))
+              .setBatching(BatchingInfo.newBuilder()
+                  .setEngine(Durations.fromNanos(scheduled.engineNanos()))
+                  .setLargestBatch(scheduled.largestBatch()))
+              .setModelVersion(model.version())
+              .build();
+        });
   }
 }

@@ -1,5 +1,6 @@
 package io.vlaserve.policy.server;
 
+import io.vlaserve.policy.batching.SchedulerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -17,7 +18,9 @@ import org.springframework.util.unit.DataSize;
  * @param maxImageBytes largest accepted encoded frame
  * @param resizeImages resize frames of another size (bilinear) instead of refusing them
  * @param warmupRuns inferences run before health reports SERVING
- * @param observationDeadline a session observation older than this when compute would start is dropped
+ * @param observationDeadline a session observation (or a unary call without a deadline, or a {@code POST /act})
+ *     still queued this long after arrival is dropped with DEADLINE_EXCEEDED, before compute
+ * @param batching the continuous-batching scheduler's knobs
  */
 @ConfigurationProperties("vla.policy")
 public record PolicyProperties(
@@ -29,7 +32,31 @@ public record PolicyProperties(
     @DefaultValue("4MB") DataSize maxImageBytes,
     @DefaultValue("true") boolean resizeImages,
     @DefaultValue("3") int warmupRuns,
-    @DefaultValue("2s") Duration observationDeadline) {
+    @DefaultValue("2s") Duration observationDeadline,
+    @DefaultValue Batching batching) {
+
+  /**
+   * Continuous batching (see policy-service/README.md).
+   *
+   * @param maxBatchSize sequences decoded together at most (1 turns batching off); KV cache slots for this
+   *     many are allocated at start
+   * @param maxQueueDelay how long an idle replica waits for more requests before starting a smaller batch
+   * @param maxQueued requests waiting for admission over all robots; beyond it RESOURCE_EXHAUSTED
+   * @param maxQueuedPerRobot requests one robot may have waiting; beyond it that robot gets RESOURCE_EXHAUSTED
+   * @param minRetryAfter the smallest retry delay suggested with RESOURCE_EXHAUSTED
+   */
+  public record Batching(
+      @DefaultValue("64") int maxBatchSize,
+      @DefaultValue("64") int maxPrefillBatch,
+      @DefaultValue("0ms") Duration maxQueueDelay,
+      @DefaultValue("256") int maxQueued,
+      @DefaultValue("4") int maxQueuedPerRobot,
+      @DefaultValue("10ms") Duration minRetryAfter) {
+
+    public SchedulerConfig toConfig() {
+      return new SchedulerConfig(maxBatchSize, maxPrefillBatch, maxQueueDelay, maxQueued, maxQueuedPerRobot, minRetryAfter);
+    }
+  }
 
   /** The model folder, resolved. */
   public Path resolvedModel() {

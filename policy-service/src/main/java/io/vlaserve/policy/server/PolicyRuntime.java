@@ -2,10 +2,15 @@ package io.vlaserve.policy.server;
 
 import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.VlaPolicy;
+import io.vlaserve.policy.batching.ContinuousBatchScheduler;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.image.ImagePreprocessor;
 import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.policy.batching.ScheduledResult;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,12 +34,15 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
   private final VlaEngine engine;
   private final VlaPolicy policy;
   private final ImagePreprocessor images;
+  private final ContinuousBatchScheduler scheduler;
+  // Answers are sent off the scheduler's thread, so replying to 64 robots never delays the next decode step.
+  private final ExecutorService replies = Executors.newVirtualThreadPerTaskExecutor();
   private final int warmupRuns;
   private final AtomicReference<State> state = new AtomicReference<>(State.LOADING);
   private volatile String failure = "";
   private volatile boolean running;
 
-  public PolicyRuntime(PolicyProperties properties,
+  public PolicyRuntime(PolicyProperties properties, PolicyMetrics metrics,
       org.springframework.beans.factory.ObjectProvider<VlaEngineDecorator> decorator) {
     this.model = ModelPackage.load(properties.resolvedModel());
     VlaEngine selected = EngineSelector.select(properties.engine(), model, properties.threads(), properties.fp16(),
@@ -43,6 +51,8 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
     this.policy = new VlaPolicy(model, engine);
     this.images = new ImagePreprocessor(model.imageWidth(), model.imageHeight(), properties.maxImageBytes().toBytes(),
         properties.resizeImages());
+    this.scheduler = new ContinuousBatchScheduler(policy, properties.batching().toConfig(), System::nanoTime, metrics);
+    metrics.watchQueue(scheduler::waiting);
     this.warmupRuns = properties.warmupRuns();
     log.info("Loaded model {} {} from {} on {}", model.name(), model.version(), model.directory(), engine.name());
   }
@@ -57,6 +67,21 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
 
   public VlaPolicy policy() {
     return policy;
+  }
+
+  /** Where every inference goes: the continuous-batching scheduler. */
+  public ContinuousBatchScheduler scheduler() {
+    return scheduler;
+  }
+
+  /**
+   * Queues a request with the scheduler; the future completes on a reply thread, not the scheduler's.
+   *
+   * @param deadlineNanos on {@link System#nanoTime()}: dropped with DEADLINE_EXCEEDED if still queued then
+   */
+  public CompletableFuture<ScheduledResult> submit(String robot, Object session, PolicyRequest request,
+      long deadlineNanos) {
+    return scheduler.submit(robot, session, request, deadlineNanos).whenCompleteAsync((result, failure) -> {}, replies);
   }
 
   public ImagePreprocessor images() {
@@ -88,8 +113,9 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
       float[] proprio = new float[model.proprioNames().size()];
       String instruction = model.skills().isEmpty() ? "" : model.skills().get(0);
       long started = System.nanoTime();
+      PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(), SamplingParams.GREEDY);
       for (int i = 0; i < warmupRuns; i++) {
-        policy.infer(new PolicyRequest(frame, instruction, proprio, model.chunkLength(), SamplingParams.GREEDY));
+        scheduler.submit("warm-up", null, request, Long.MAX_VALUE).join();
       }
       state.compareAndSet(State.WARMING_UP, State.READY);
       log.info("Warm-up done: {} inferences in {} ms; serving", warmupRuns, (System.nanoTime() - started) / 1_000_000);
@@ -119,6 +145,8 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
 
   @Override
   public void destroy() {
+    scheduler.close();
+    replies.close();
     engine.close();
   }
 }

@@ -1,8 +1,11 @@
 package io.vlaserve.policy.server;
 
+import com.google.protobuf.util.Durations;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.vlaserve.common.v1.Observation;
+import io.vlaserve.policy.batching.RejectedException;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.ObservationError;
@@ -11,32 +14,35 @@ import io.vlaserve.policy.v1.SessionRequest;
 import io.vlaserve.policy.v1.SessionResponse;
 import io.vlaserve.policy.v1.SessionStart;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One robot's bidirectional session. Observations are processed one at a time on the session's own
- * virtual thread; while one is computing, the newest arrival waits in a single slot and any older
- * waiting observation is answered {@code superseded} (the newest observation wins, and the queue can
- * never grow). An observation that waited longer than the deadline is answered DEADLINE_EXCEEDED
- * without compute. Thread-safe: gRPC delivers inbound messages serially; the worker and the inbound
- * side share state under this object's lock, and responses are written under {@link #responses}.
+ * One robot's bidirectional session. Every observation is queued with the batching scheduler as
+ * this session's: a newer one replaces an older one still waiting there (the older is answered
+ * {@code superseded}), so a session never has more than one observation queued besides the one
+ * computing. An observation still queued when the deadline passes is answered DEADLINE_EXCEEDED
+ * without compute. Thread-safe: gRPC delivers inbound messages serially; answers arrive on reply
+ * threads and are written under {@link #responses}. Locks are only ever taken in the order this
+ * session, then {@link #responses}.
  */
 final class PolicySession implements StreamObserver<SessionRequest> {
+  private static final AtomicLong anonymousSessions = new AtomicLong();
+
   private final PolicyGrpcService service;
   private final StreamObserver<SessionResponse> responses;
   private final long defaultDeadlineNanos;
+  private final AtomicLong nextChunkId = new AtomicLong(1);
 
   private SessionStart start;
+  private String robot;
   private String instruction;
   private SamplingParams sampling;
   private long deadlineNanos;
   private long lastSequence = -1;
-  private long nextChunkId = 1;
-  private Pending pending;
-  private boolean working;
+  private int inFlight;
   private boolean halfClosed;
-  private boolean closed;
-
-  private record Pending(Observation observation, String instruction, long received) {}
+  // Read under either lock; written under responses' lock, or under this one once nothing can answer anymore.
+  private volatile boolean closed;
 
   PolicySession(PolicyGrpcService service, StreamObserver<SessionResponse> responses, Duration defaultDeadline) {
     this.service = service;
@@ -74,11 +80,11 @@ final class PolicySession implements StreamObserver<SessionRequest> {
       return;
     }
     start = message;
+    robot = message.getRobot().getRobotId().isEmpty() ? "session-" + anonymousSessions.incrementAndGet()
+        : message.getRobot().getRobotId();
     instruction = message.getInstruction();
-    deadlineNanos = message.hasObservationDeadline() && message.getObservationDeadline().getSeconds() * 1_000_000_000L
-        + message.getObservationDeadline().getNanos() > 0
-        ? message.getObservationDeadline().getSeconds() * 1_000_000_000L + message.getObservationDeadline().getNanos()
-        : defaultDeadlineNanos;
+    long requested = message.hasObservationDeadline() ? Durations.toNanos(message.getObservationDeadline()) : 0;
+    deadlineNanos = requested > 0 ? requested : defaultDeadlineNanos;
     send(SessionResponse.newBuilder().setReady(SessionReady.newBuilder()
         .setMetadata(PolicyMessages.metadata(service.runtime()))).build());
   }
@@ -91,117 +97,107 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     instruction = text;
   }
 
-  private synchronized void onObservation(Observation observation) {
-    if (start == null) {
-      fail(Status.INVALID_ARGUMENT.withDescription("observation before start (expected: start first)"));
-      return;
-    }
-    if (observation.getSequence() <= lastSequence) {
-      sendError(observation.getSequence(), Status.Code.FAILED_PRECONDITION, "observation " + observation.getSequence()
-          + " arrived after observation " + lastSequence + " (expected increasing sequence numbers); dropped");
-      return;
-    }
-    lastSequence = observation.getSequence();
-    if (pending != null) {
-      send(SessionResponse.newBuilder().setSuperseded(pending.observation().getSequence()).build());
-    }
-    pending = new Pending(observation, instruction, System.nanoTime());
-    if (!working) {
-      working = true;
-      Thread.ofVirtual().name("policy-session").start(this::drain);
-    }
-  }
-
-  private void drain() {
-    while (true) {
-      Pending next;
-      synchronized (this) {
-        next = pending;
-        pending = null;
-        if (next == null || closed) {
-          working = false;
-          if (halfClosed && !closed) {
-            closed = true;
-            synchronized (responses) {
-              responses.onCompleted();
-            }
-          }
-          return;
-        }
+  private void onObservation(Observation observation) {
+    long sequence = observation.getSequence();
+    long previous;
+    String currentInstruction;
+    synchronized (this) {
+      if (start == null) {
+        fail(Status.INVALID_ARGUMENT.withDescription("observation before start (expected: start first)"));
+        return;
       }
-      process(next);
+      previous = lastSequence;
+      if (sequence > previous) {
+        lastSequence = sequence;
+        inFlight++;
+      }
+      currentInstruction = instruction;
     }
-  }
-
-  private void process(Pending next) {
-    long started = System.nanoTime();
-    long sequence = next.observation().getSequence();
-    if (started - next.received() > deadlineNanos) {
-      service.metrics().recordOutcome(Status.Code.DEADLINE_EXCEEDED.name());
-      sendError(sequence, Status.Code.DEADLINE_EXCEEDED, "observation " + sequence + " waited "
-          + (started - next.received()) / 1_000_000 + " ms, over the session's " + deadlineNanos / 1_000_000
-          + " ms deadline; dropped without compute");
+    if (sequence <= previous) {
+      sendError(sequence, Status.Code.FAILED_PRECONDITION, "observation " + sequence
+          + " arrived after observation " + previous + " (expected increasing sequence numbers); dropped", null);
       return;
     }
+    long received = System.nanoTime();
     try {
-      long chunkId;
-      synchronized (this) {
-        chunkId = nextChunkId++;
-      }
-      InferResponse response = service.run(next.observation(), next.instruction(), sampling, start.getChunkLength(),
-          chunkId, next.received(), started);
-      send(SessionResponse.newBuilder().setChunk(response).build());
+      service.submit(robot, this, observation, currentInstruction, sampling, start.getChunkLength(), received,
+              received + deadlineNanos, nextChunkId::getAndIncrement)
+          .whenComplete((response, failure) -> answer(sequence, response, failure));
     } catch (RuntimeException e) {
-      Status status = PolicyStatus.of(e);
-      service.metrics().recordOutcome(status.getCode().name());
-      sendError(sequence, status.getCode(), status.getDescription());
+      answer(sequence, null, e);
+    }
+  }
+
+  private void answer(long sequence, InferResponse response, Throwable failure) {
+    if (response != null) {
+      send(SessionResponse.newBuilder().setChunk(response).build());
+    } else if (PolicyStatus.unwrap(failure) instanceof RejectedException.Superseded) {
+      send(SessionResponse.newBuilder().setSuperseded(sequence).build());
+    } else {
+      StatusRuntimeException status = service.failed(failure);
+      sendError(sequence, status.getStatus().getCode(), status.getStatus().getDescription(),
+          PolicyStatus.retryAfter(failure));
+    }
+    boolean complete;
+    synchronized (this) {
+      inFlight--;
+      complete = inFlight == 0 && halfClosed;
+    }
+    if (complete) {
+      complete();
     }
   }
 
   @Override
-  public synchronized void onError(Throwable t) {
-    // The robot went away: drop what waits; the computing observation's answer is discarded.
+  public void onError(Throwable t) {
+    // The robot went away: answers still to come are discarded.
     closed = true;
-    pending = null;
   }
 
   @Override
-  public synchronized void onCompleted() {
-    halfClosed = true;
-    if (!working && !closed) {
-      closed = true;
-      synchronized (responses) {
+  public void onCompleted() {
+    boolean complete;
+    synchronized (this) {
+      halfClosed = true;
+      complete = inFlight == 0;
+    }
+    if (complete) {
+      complete();
+    }
+  }
+
+  private void complete() {
+    synchronized (responses) {
+      if (!closed) {
+        closed = true;
         responses.onCompleted();
       }
     }
   }
 
-  private void sendError(long sequence, Status.Code code, String message) {
-    send(SessionResponse.newBuilder().setError(ObservationError.newBuilder()
-        .setObservationSequence(sequence).setCode(code.value()).setMessage(message)).build());
+  private void sendError(long sequence, Status.Code code, String message, Duration retryAfter) {
+    ObservationError.Builder error = ObservationError.newBuilder()
+        .setObservationSequence(sequence).setCode(code.value()).setMessage(message);
+    if (retryAfter != null) {
+      error.setRetryAfter(Durations.fromNanos(retryAfter.toNanos()));
+    }
+    send(SessionResponse.newBuilder().setError(error).build());
   }
 
   private void send(SessionResponse response) {
     synchronized (responses) {
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
+      if (!closed) {
+        responses.onNext(response);
       }
-      responses.onNext(response);
     }
   }
 
   private void fail(Status status) {
     synchronized (responses) {
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
+      if (!closed) {
         closed = true;
-        pending = null;
+        responses.onError(status.asRuntimeException());
       }
-      responses.onError(status.asRuntimeException());
     }
   }
 }

@@ -292,6 +292,124 @@ class PolicyServiceIntegrationTest {
           "histogram for " + stage);
     }
     assertTrue(metrics.body().contains("vla_policy_requests_total{"), "outcomes counted");
+    for (String meter : List.of("vla_policy_batch_size_bucket{", "vla_policy_batch_run_seconds_bucket{",
+        "vla_policy_queue_wait_seconds_bucket{", "vla_policy_queue_depth{", "vla_policy_tokens_total{",
+        "vla_policy_drops_total{")) {
+      assertTrue(metrics.body().contains(meter), "batching meter " + meter);
+    }
+    assertTrue(metrics.body().contains("reason=\"deadline\"") && metrics.body().contains("phase=\"decode\""),
+        "drops by reason, batches by phase");
+  }
+
+  /** OpenVLA's deploy.py protocol on the real HTTP port, with json-numpy bodies as its clients send them. */
+  @Nested
+  class OpenVlaAct {
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    private HttpResponse<String> post(String body) throws Exception {
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/act"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).timeout(java.time.Duration.ofSeconds(60)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** What json_numpy.dumps writes for a uint8 array of shape [h, w, 3]. */
+    private String jsonNumpyImage(byte[] rgb, int height, int width) {
+      return "{\"__numpy__\": \"" + java.util.Base64.getEncoder().encodeToString(rgb)
+          + "\", \"dtype\": \"|u1\", \"shape\": [" + height + ", " + width + ", 3]}";
+    }
+
+    private String payload(String image, String instruction) {
+      return "{\"image\": " + image + ", \"instruction\": \"" + instruction + "\", \"unnorm_key\": \"tiny_sim\"}";
+    }
+
+    /** Decodes a json-numpy float64 array as json_numpy.loads would, checking dtype and shape. */
+    private double[] float64(String json, int... shape) throws Exception {
+      var node = new tools.jackson.databind.ObjectMapper().readTree(json);
+      assertEquals("<f8", node.get("dtype").asString());
+      assertEquals(java.util.Arrays.toString(shape), node.get("shape").toString().replace(",", ", "));
+      var bytes = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(node.get("__numpy__").asString()))
+          .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      double[] values = new double[bytes.remaining() / 8];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = bytes.getDouble();
+      }
+      return values;
+    }
+
+    @Test
+    void aJsonNumpyImageGetsTheActionAsAJsonNumpyFloat64Array() throws Exception {
+      String image = jsonNumpyImage(frame(), 64, 64);
+      HttpResponse<String> single = post(payload(image, "Move to the red block"));
+      assertEquals(200, single.statusCode(), single.body());
+      double[] action = float64(single.body(), 7);
+      var chunkBody = "{\"image\": " + image + ", \"instruction\": \"move to the red block\", \"full_chunk\": true}";
+      HttpResponse<String> chunk = post(chunkBody);
+      assertEquals(200, chunk.statusCode(), chunk.body());
+      double[] steps = float64(chunk.body(), metadata.getMaxChunkLength(), 7);
+      assertEquals(java.util.Arrays.toString(action), java.util.Arrays.toString(java.util.Arrays.copyOf(steps, 7)),
+          "greedy: the single action is the chunk's first step");
+      for (double value : action) {
+        assertTrue(Double.isFinite(value) && Math.abs(value) <= 1.0, "action value " + value);
+      }
+    }
+
+    @Test
+    void theDoubleEncodedFormIsAnsweredWithAJsonString() throws Exception {
+      String inner = payload(jsonNumpyImage(frame(), 64, 64), "move to the red block");
+      String encoded = new tools.jackson.databind.ObjectMapper().writeValueAsString(java.util.Map.of("encoded", inner));
+      HttpResponse<String> response = post(encoded);
+      assertEquals(200, response.statusCode(), response.body());
+      String text = new tools.jackson.databind.ObjectMapper().readTree(response.body()).asString();
+      assertEquals(7, float64(text, 7).length);
+    }
+
+    @Test
+    void anOpenVlaSizedFrameIsResized() throws Exception {
+      byte[] big = new byte[224 * 224 * 3];
+      java.util.Arrays.fill(big, (byte) 120);
+      HttpResponse<String> response = post(payload(jsonNumpyImage(big, 224, 224), "lift the block"));
+      assertEquals(200, response.statusCode(), response.body());
+    }
+
+    @Test
+    void rgbaAndGreyImagesAndAnExplicitProprioAreAccepted() throws Exception {
+      byte[] rgba = new byte[64 * 64 * 4];
+      java.util.Arrays.fill(rgba, (byte) 90);
+      String rgbaImage = "{\"__numpy__\": \"" + java.util.Base64.getEncoder().encodeToString(rgba)
+          + "\", \"dtype\": \"|u1\", \"shape\": [64, 64, 4]}";
+      String withProprio = "{\"image\": " + rgbaImage + ", \"instruction\": \"lift the block\", \"robot_id\": \"arm-1\","
+          + " \"proprio\": [0.5, 0.0, 0.2, 0, 0, 0, 1, 1]}";
+      HttpResponse<String> response = post(withProprio);
+      assertEquals(200, response.statusCode(), response.body());
+      assertEquals(7, float64(response.body(), 7).length);
+      String grey = "{\"__numpy__\": \"" + java.util.Base64.getEncoder().encodeToString(new byte[64 * 64])
+          + "\", \"dtype\": \"uint8\", \"shape\": [64, 64]}";
+      assertEquals(200, post(payload(grey, "release the block")).statusCode());
+      assertError(post(withProprio.replace("[0.5, 0.0, 0.2, 0, 0, 0, 1, 1]", "[0.5]")), 400,
+          "proprio: [0.5] (expected: 8 numbers");
+    }
+
+    @Test
+    void badRequestsGetAStatusAndAMessageNotAn200Error() throws Exception {
+      String image = jsonNumpyImage(frame(), 64, 64);
+      assertError(post("{\"image\": " + image + "}"), 400, "instruction: missing");
+      assertError(post("{\"image\": " + image + ", \"instruction\": \"move to the red block\", \"unnorm_key\": \"bridge_orig\"}"),
+          400, "bridge_orig\\\" not found (known: tiny_sim)");
+      assertError(post(payload(image.replace("|u1", "<f4"), "move to the red block")), 400, "dtype \\\"<f4\\\" (expected: uint8");
+      assertError(post(payload(image.replace("[64, 64, 3]", "[64, 32, 3]"), "move to the red block")), 400,
+          "bytes of data for shape");
+      assertError(post(payload("[[1, 2, 3]]", "move to the red block")), 400, "expected: a json-numpy array");
+      assertError(post(payload(image, "fly to the moon")), 400, "the model does not know");
+      assertError(post("{\"encoded\": \"{}\", \"image\": 1}"), 400, "must be the only key");
+      assertError(post("{not json"), 400, "not JSON");
+    }
+
+    private void assertError(HttpResponse<String> response, int status, String fragment) {
+      assertEquals(status, response.statusCode(), response.body());
+      assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+      assertTrue(response.body().contains(fragment), response.body());
+    }
   }
 
   @Test

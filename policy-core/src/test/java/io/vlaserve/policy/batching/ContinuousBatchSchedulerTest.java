@@ -1,0 +1,343 @@
+package io.vlaserve.policy.batching;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.PolicyResult;
+import io.vlaserve.policy.ShippedModel;
+import io.vlaserve.policy.VlaPolicy;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.engine.KvCache;
+import io.vlaserve.policy.engine.OnnxRuntimeEngine;
+import io.vlaserve.policy.engine.PromptBatch;
+import io.vlaserve.policy.engine.VlaEngine;
+import io.vlaserve.policy.model.ModelPackage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The scheduler over the shipped model. No test depends on wall-clock time: the scheduler runs on a
+ * fake clock where deadlines matter, and a gate in front of the engine holds it busy while a test
+ * arranges the queue.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ContinuousBatchSchedulerTest {
+  private static final long NO_DEADLINE = Long.MAX_VALUE;
+
+  private final ModelPackage model = ShippedModel.load();
+  private final OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1);
+  private final VlaPolicy policy = new VlaPolicy(model, engine);
+
+  @AfterAll
+  void close() {
+    engine.close();
+  }
+
+  private PolicyRequest request(long seed, int chunkLength, SamplingParams sampling) {
+    SplittableRandom random = new SplittableRandom(seed);
+    byte[] image = new byte[model.imageWidth() * model.imageHeight() * 3];
+    for (int i = 0; i < image.length; i++) {
+      image[i] = (byte) (60 + random.nextInt(120));
+    }
+    float[] proprio = {0.5f + 0.01f * (seed % 7), -0.02f, 0.15f, 0, 0, 0, 1, seed % 2};
+    return new PolicyRequest(image, model.skills().get((int) (seed % model.skills().size())), proprio, chunkLength,
+        sampling);
+  }
+
+  private static SamplingParams sampled(long seed) {
+    return new SamplingParams(1.0, 0, 0.9, seed);
+  }
+
+  /** The real engine, with a hook run before every decode step and a gate that can hold the first prefill. */
+  private static final class GatedEngine implements VlaEngine {
+    final VlaEngine engine;
+    final AtomicInteger prefills = new AtomicInteger();
+    final AtomicInteger decodes = new AtomicInteger();
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch release;
+    volatile Consumer<Integer> beforeDecode = step -> {};
+
+    GatedEngine(VlaEngine engine, boolean gated) {
+      this.engine = engine;
+      this.release = new CountDownLatch(gated ? 1 : 0);
+    }
+
+    @Override
+    public String name() {
+      return "gated";
+    }
+
+    @Override
+    public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
+      prefills.incrementAndGet();
+      entered.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+      return engine.prefill(batch, logits, maxNewTokens);
+    }
+
+    @Override
+    public void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits) {
+      beforeDecode.accept(decodes.incrementAndGet());
+      engine.decode(cache, tokenIds, positionIds, attentionMask, logits);
+    }
+
+    @Override
+    public void close() {}
+
+    void awaitEntered() throws InterruptedException {
+      assertTrue(entered.await(30, TimeUnit.SECONDS), "the scheduler never reached the engine");
+    }
+  }
+
+  private static SchedulerConfig config(int maxBatch, int maxQueued, int maxPerRobot) {
+    return new SchedulerConfig(maxBatch, maxBatch, Duration.ZERO, maxQueued, maxPerRobot, Duration.ofMillis(25));
+  }
+
+  private static <T> T await(CompletableFuture<T> future) throws Exception {
+    return future.get(60, TimeUnit.SECONDS);
+  }
+
+  private static Throwable failure(CompletableFuture<?> future) {
+    ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(60, TimeUnit.SECONDS));
+    return e.getCause();
+  }
+
+  @Test
+  void sequencesJoiningAndLeavingMidBatchGetTheChunksTheyGetAlone() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, false);
+    List<PolicyRequest> requests = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      int chunk = i % 3 == 0 ? 2 : model.chunkLength(); // some leave early
+      requests.add(request(100 + i, chunk, i % 4 == 0 ? SamplingParams.GREEDY : sampled(7 * i + 1)));
+    }
+    List<CompletableFuture<ScheduledResult>> futures = Collections.synchronizedList(new ArrayList<>());
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(8, 64, 64), System::nanoTime,
+        BatchingListener.NONE)) {
+      // The second half is submitted from inside the third decode step, so it joins a batch that is mid-chunk.
+      gated.beforeDecode = step -> {
+        if (step == 3) {
+          for (int i = 6; i < 12; i++) {
+            futures.add(scheduler.submit("robot-" + i, null, requests.get(i), NO_DEADLINE));
+          }
+        }
+      };
+      for (int i = 0; i < 6; i++) {
+        futures.add(scheduler.submit("robot-" + i, null, requests.get(i), NO_DEADLINE));
+      }
+      int largest = 0;
+      for (int i = 0; i < 12; i++) {
+        ScheduledResult batched = await(futures.get(i));
+        PolicyResult alone = policy.infer(requests.get(i));
+        assertArrayEquals(alone.tokens(), batched.result().tokens(), "request " + i + ": tokens");
+        assertEquals(alone.actions().length, batched.result().actions().length);
+        for (int s = 0; s < alone.actions().length; s++) {
+          assertArrayEquals(alone.actions()[s], batched.result().actions()[s], "request " + i + " step " + s);
+        }
+        for (int t = 0; t < alone.tokens().length; t++) {
+          assertEquals(alone.logProbabilities()[t], batched.result().logProbabilities()[t], 1e-4);
+        }
+        largest = Math.max(largest, batched.largestBatch());
+      }
+      assertTrue(largest > 6, "late joiners shared decode steps with the running batch (largest batch " + largest + ")");
+    }
+  }
+
+  @Test
+  void requestWhoseDeadlinePassesWhileQueuedIsDroppedBeforeAnyCompute() throws Exception {
+    AtomicLong clock = new AtomicLong(1_000_000_000L);
+    GatedEngine gated = new GatedEngine(engine, true);
+    List<BatchingListener.DropReason> drops = Collections.synchronizedList(new ArrayList<>());
+    BatchingListener listener = new BatchingListener() {
+      @Override
+      public void dropped(DropReason reason) {
+        drops.add(reason);
+      }
+    };
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(1, 8, 8), clock::get,
+        listener)) {
+      var first = scheduler.submit("a", null, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      gated.awaitEntered();
+      var late = scheduler.submit("b", null, request(2, 4, SamplingParams.GREEDY), clock.get() + 50_000_000L);
+      clock.addAndGet(51_000_000L);
+      gated.release.countDown();
+      await(first);
+      assertInstanceOf(RejectedException.DeadlineExceeded.class, failure(late));
+      assertEquals(1, gated.prefills.get(), "the expired request never reached the engine");
+      assertEquals(List.of(BatchingListener.DropReason.DEADLINE), drops);
+    }
+  }
+
+  @Test
+  void fullQueueRefusesWithARetryDelayAndAChattyRobotIsRefusedBeforeOthers() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, true);
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(1, 3, 2), System::nanoTime,
+        BatchingListener.NONE)) {
+      var running = scheduler.submit("a", null, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      gated.awaitEntered();
+      var chatty1 = scheduler.submit("chatty", null, request(2, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      var chatty2 = scheduler.submit("chatty", null, request(3, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      var perRobot = assertThrows(RejectedException.Overloaded.class,
+          () -> scheduler.submit("chatty", null, request(4, 4, SamplingParams.GREEDY), NO_DEADLINE));
+      assertTrue(perRobot.getMessage().contains("robot chatty"), perRobot.getMessage());
+      var other = scheduler.submit("b", null, request(5, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      var full = assertThrows(RejectedException.Overloaded.class,
+          () -> scheduler.submit("c", null, request(6, 4, SamplingParams.GREEDY), NO_DEADLINE));
+      assertTrue(full.getMessage().contains("3 requests waiting"), full.getMessage());
+      assertTrue(full.retryAfter().compareTo(Duration.ofMillis(25)) >= 0, "retry after " + full.retryAfter());
+      assertEquals(3, scheduler.waiting());
+      gated.release.countDown();
+      for (var future : List.of(running, chatty1, chatty2, other)) {
+        assertEquals(4, await(future).result().actions().length);
+      }
+    }
+  }
+
+  @Test
+  void robotsAreAdmittedInTurnSoAChattyOneCannotStarveTheOthers() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, true);
+    List<String> completed = Collections.synchronizedList(new ArrayList<>());
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(1, 16, 8), System::nanoTime,
+        BatchingListener.NONE)) {
+      List<CompletableFuture<?>> all = new ArrayList<>();
+      all.add(scheduler.submit("chatty", null, request(1, 1, SamplingParams.GREEDY), NO_DEADLINE)
+          .thenRun(() -> completed.add("chatty")));
+      gated.awaitEntered();
+      for (int i = 0; i < 5; i++) {
+        all.add(scheduler.submit("chatty", null, request(10 + i, 1, SamplingParams.GREEDY), NO_DEADLINE)
+            .thenRun(() -> completed.add("chatty")));
+      }
+      for (String quiet : List.of("quiet-1", "quiet-2")) {
+        all.add(scheduler.submit(quiet, null, request(20, 1, SamplingParams.GREEDY), NO_DEADLINE)
+            .thenRun(() -> completed.add(quiet)));
+      }
+      gated.release.countDown();
+      CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+      assertEquals(List.of("chatty", "chatty", "quiet-1", "quiet-2", "chatty", "chatty", "chatty", "chatty"), completed);
+    }
+  }
+
+  @Test
+  void aSessionsNewestObservationSupersedesItsQueuedOne() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, true);
+    Object session = new Object();
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(1, 8, 8), System::nanoTime,
+        BatchingListener.NONE)) {
+      var running = scheduler.submit("other", null, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      gated.awaitEntered();
+      var older = scheduler.submit("robot", session, request(2, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      var newer = scheduler.submit("robot", session, request(3, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      assertInstanceOf(RejectedException.Superseded.class, failure(older));
+      assertEquals(1, scheduler.waiting());
+      gated.release.countDown();
+      await(running);
+      assertArrayEquals(policy.infer(request(3, 4, SamplingParams.GREEDY)).tokens(), await(newer).result().tokens());
+      assertEquals(2, gated.prefills.get(), "the superseded observation was never computed");
+    }
+  }
+
+  @Test
+  void anEngineWhoseCachesCannotBeRearrangedIsRunInLockstepGroupsWithTheSameResults() throws Exception {
+    /** A cache the scheduler cannot see into, as a GPU engine's would be. */
+    record Opaque(KvCache inner) implements KvCache {
+      @Override
+      public int batchSize() {
+        return inner.batchSize();
+      }
+
+      @Override
+      public int length() {
+        return inner.length();
+      }
+
+      @Override
+      public void close() {
+        inner.close();
+      }
+    }
+    VlaEngine opaque = new VlaEngine() {
+      @Override
+      public String name() {
+        return "opaque";
+      }
+
+      @Override
+      public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
+        return new Opaque(engine.prefill(batch, logits, maxNewTokens));
+      }
+
+      @Override
+      public void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits) {
+        engine.decode(((Opaque) cache).inner(), tokenIds, positionIds, attentionMask, logits);
+      }
+
+      @Override
+      public void close() {}
+    };
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, opaque), config(8, 64, 64), System::nanoTime,
+        BatchingListener.NONE)) {
+      List<CompletableFuture<ScheduledResult>> futures = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        futures.add(scheduler.submit("robot-" + i, null, request(300 + i, 4, sampled(i)), NO_DEADLINE));
+      }
+      for (int i = 0; i < 5; i++) {
+        assertArrayEquals(policy.infer(request(300 + i, 4, sampled(i))).tokens(), await(futures.get(i)).result().tokens());
+      }
+    }
+  }
+
+  @Test
+  void aSessionComputesOneObservationAtATimeSoItsNextOneCanStillBeSuperseded() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, false);
+    Object session = new Object();
+    List<CompletableFuture<ScheduledResult>> later = Collections.synchronizedList(new ArrayList<>());
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(4, 8, 8), System::nanoTime,
+        BatchingListener.NONE)) {
+      // Submitted from inside decode steps of the session's first observation, so their timing is exact.
+      gated.beforeDecode = step -> {
+        if (step == 1) {
+          later.add(scheduler.submit("robot", session, request(2, 4, SamplingParams.GREEDY), NO_DEADLINE));
+          later.add(scheduler.submit("other", null, request(5, 4, SamplingParams.GREEDY), NO_DEADLINE));
+        } else if (step == 5) {
+          later.add(scheduler.submit("robot", session, request(3, 4, SamplingParams.GREEDY), NO_DEADLINE));
+        }
+      };
+      var first = scheduler.submit("robot", session, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      await(first);
+      assertInstanceOf(RejectedException.Superseded.class, failure(later.get(0)),
+          "the second observation waited while the first computed, so the third replaced it");
+      await(later.get(1));
+      assertArrayEquals(policy.infer(request(3, 4, SamplingParams.GREEDY)).tokens(), await(later.get(2)).result().tokens());
+      assertEquals(3, gated.prefills.get(), "first, the other robot's and the third; never the superseded one");
+    }
+  }
+
+  @Test
+  void requestsThatDoNotFitTheModelAreRefusedAtSubmission() {
+    try (var scheduler = new ContinuousBatchScheduler(policy, config(4, 8, 8), System::nanoTime, BatchingListener.NONE)) {
+      var tooLong = request(1, model.chunkLength() + 1, SamplingParams.GREEDY);
+      var e = assertThrows(IllegalArgumentException.class, () -> scheduler.submit("a", null, tooLong, NO_DEADLINE));
+      assertTrue(e.getMessage().contains("chunk length"), e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,216 @@
+package io.vlaserve.policy.server;
+
+import io.grpc.Status;
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.image.ImageFormat;
+import io.vlaserve.policy.model.ModelPackage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * OpenVLA's {@code POST /act} (vla-scripts/deploy.py), so existing OpenVLA clients work unchanged:
+ * a json-numpy body {@code {"image": uint8 [H, W, 3], "instruction": str, "unnorm_key": str?}}, or
+ * the double-encoded {@code {"encoded": "<that body as a JSON string>"}}, answered with the action as
+ * a json-numpy float64 array of shape {@code [D]} (the double-encoded form gets it back as a JSON
+ * string, as deploy.py does). Unlike deploy.py, failures get a real HTTP status and a JSON
+ * {@code {"error", "status"}} body instead of the string "error" with 200.
+ *
+ * <p>Extensions, all optional: {@code "proprio"} (the model's proprioception, a json-numpy array or a
+ * list of numbers; default the training mean), {@code "robot_id"} (queue fairness is per robot),
+ * {@code "full_chunk": true} (answer the whole chunk, shape {@code [H, D]}). Decoding is greedy,
+ * like deploy.py's {@code do_sample=False}. Thread-safe.
+ */
+@RestController
+public class OpenVlaActController {
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  private final PolicyRuntime runtime;
+  private final PolicyMetrics metrics;
+  private final Duration deadline;
+  private final String unnormKey;
+  private final float[] defaultProprio;
+  private final AtomicLong anonymousRequests = new AtomicLong();
+
+  public OpenVlaActController(PolicyRuntime runtime, PolicyMetrics metrics, PolicyProperties properties) {
+    this.runtime = runtime;
+    this.metrics = metrics;
+    this.deadline = properties.observationDeadline();
+    ModelPackage model = runtime.model();
+    this.unnormKey = model.manifest().path("action").path("unnorm_key").asString("");
+    this.defaultProprio = trainingMeanProprio(model, unnormKey);
+  }
+
+  @PostMapping(path = "/act", produces = MediaType.APPLICATION_JSON_VALUE)
+  public CompletableFuture<ResponseEntity<String>> act(@RequestBody(required = false) byte[] body) {
+    long received = System.nanoTime();
+    boolean doubleEncoded = false;
+    try {
+      if (!runtime.ready()) {
+        throw new PolicyStatus.NotReadyException("model " + runtime.model().name() + " is " + runtime.state()
+            + "; retry when /actuator/health/readiness is UP");
+      }
+      JsonNode payload = parse(body == null ? new byte[0] : body, "request body");
+      if (payload.has("encoded")) {
+        doubleEncoded = true;
+        if (payload.size() != 1 || !payload.get("encoded").isString()) {
+          throw new IllegalArgumentException("\"encoded\" must be the only key, holding the payload as a JSON string"
+              + " (found keys " + fieldNames(payload) + ")");
+        }
+        payload = parse(payload.get("encoded").asString().getBytes(StandardCharsets.UTF_8),
+            "\"encoded\"");
+      }
+      PolicyRequest request = request(payload);
+      String robot = payload.path("robot_id").isString() ? payload.get("robot_id").asString()
+          : "act-" + anonymousRequests.incrementAndGet();
+      boolean fullChunk = payload.path("full_chunk").asBoolean(false);
+      boolean encodedAnswer = doubleEncoded;
+      int dims = runtime.model().actionDimensions();
+      return runtime.submit(robot, null, request, received + deadline.toNanos())
+          .handle((scheduled, failure) -> {
+            if (failure != null) {
+              return error(failure);
+            }
+            double[][] actions = scheduled.result().actions();
+            ObjectNode array = fullChunk
+                ? JsonNumpy.float64(Arrays.stream(actions).flatMapToDouble(Arrays::stream).toArray(), actions.length, dims)
+                : JsonNumpy.float64(actions[0], dims);
+            metrics.recordStage("act", System.nanoTime() - received);
+            metrics.recordOutcome("ok");
+            String json = JSON.writeValueAsString(array);
+            return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+                .body(encodedAnswer ? JSON.writeValueAsString(json) : json);
+          });
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(error(e));
+    }
+  }
+
+  private PolicyRequest request(JsonNode payload) {
+    if (!payload.isObject()) {
+      throw new IllegalArgumentException("body: a JSON " + payload.getNodeType().name().toLowerCase(Locale.ROOT)
+          + " (expected: an object with \"image\" and \"instruction\")");
+    }
+    JsonNode instructionNode = payload.path("instruction");
+    if (!instructionNode.isString() || instructionNode.asString().isBlank()) {
+      throw new IllegalArgumentException("instruction: missing or not a string (expected one of: "
+          + String.join("; ", runtime.model().skills()) + ")");
+    }
+    JsonNode key = payload.path("unnorm_key");
+    if (!key.isMissingNode() && !key.isNull() && !key.asString("").equals(unnormKey)) {
+      throw new IllegalArgumentException("unnorm_key \"" + key.asString("") + "\" not found (known: " + unnormKey + ")");
+    }
+    JsonNumpy.Rgb image = JsonNumpy.image("image", payload.get("image"));
+    byte[] pixels = runtime.images().toModelInput(ImageFormat.RGB8, image.pixels(), image.width(), image.height());
+    float[] proprio = payload.has("proprio") ? proprio(payload.get("proprio")) : defaultProprio.clone();
+    // deploy.py lower-cases the instruction into its prompt.
+    String instruction = instructionNode.asString().trim().toLowerCase(Locale.ROOT);
+    return new PolicyRequest(pixels, instruction, proprio, runtime.model().chunkLength(), SamplingParams.GREEDY);
+  }
+
+  private float[] proprio(JsonNode node) {
+    int expected = runtime.model().proprioNames().size();
+    float[] values = new float[expected];
+    if (node.isArray() && node.size() == expected) {
+      for (int i = 0; i < expected; i++) {
+        values[i] = (float) node.get(i).asDouble(Double.NaN);
+      }
+      return values;
+    }
+    if (node.isObject() && node.has(JsonNumpy.DATA) && node.path("dtype").asString("").endsWith("f8")) {
+      var bytes = ByteBuffer.wrap(Base64.getDecoder().decode(node.get(JsonNumpy.DATA).asString()))
+          .order(node.path("dtype").asString().startsWith(">") ? ByteOrder.BIG_ENDIAN
+              : ByteOrder.LITTLE_ENDIAN);
+      if (bytes.remaining() == expected * 8) {
+        for (int i = 0; i < expected; i++) {
+          values[i] = (float) bytes.getDouble();
+        }
+        return values;
+      }
+    }
+    throw new IllegalArgumentException("proprio: " + node + " (expected: " + expected + " numbers, "
+        + runtime.model().proprioNames() + ", as a list or a json-numpy float64 array)");
+  }
+
+  private ResponseEntity<String> error(Throwable failure) {
+    Status status = PolicyStatus.of(failure);
+    metrics.recordOutcome(status.getCode().name());
+    HttpStatus http = switch (status.getCode()) {
+      case INVALID_ARGUMENT -> HttpStatus.BAD_REQUEST;
+      case RESOURCE_EXHAUSTED -> HttpStatus.TOO_MANY_REQUESTS;
+      case DEADLINE_EXCEEDED -> HttpStatus.GATEWAY_TIMEOUT;
+      case UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
+      case FAILED_PRECONDITION -> HttpStatus.UNPROCESSABLE_CONTENT;
+      default -> HttpStatus.INTERNAL_SERVER_ERROR;
+    };
+    ObjectNode body = JSON.createObjectNode();
+    body.put("error", status.getDescription());
+    body.put("status", status.getCode().name());
+    ResponseEntity.BodyBuilder response = ResponseEntity.status(http).contentType(MediaType.APPLICATION_JSON);
+    Duration retryAfter = PolicyStatus.retryAfter(failure);
+    if (retryAfter != null) {
+      long millis = PolicyStatus.retryMillis(retryAfter);
+      body.put("retry_after_ms", millis);
+      response.header(HttpHeaders.RETRY_AFTER, Long.toString((millis + 999) / 1000)); // whole seconds, per RFC 9110
+    }
+    return response.body(JSON.writeValueAsString(body));
+  }
+
+  private static JsonNode parse(byte[] bytes, String what) {
+    try {
+      JsonNode node = JSON.readTree(bytes);
+      if (node == null || node.isMissingNode()) {
+        throw new IllegalArgumentException(what + ": empty (expected: a JSON object)");
+      }
+      return node;
+    } catch (JacksonException e) {
+      throw new IllegalArgumentException(what + ": not JSON (" + e.getOriginalMessage() + ")");
+    }
+  }
+
+  private static String fieldNames(JsonNode node) {
+    return node.propertyNames().toString();
+  }
+
+  /** The proprioception the model saw on average in training: a neutral default for clients that send none. */
+  private static float[] trainingMeanProprio(ModelPackage model, String unnormKey) {
+    float[] mean = new float[model.proprioNames().size()];
+    String statistics = model.manifest().path("action").path("statistics").asString("");
+    if (statistics.isEmpty()) {
+      return mean;
+    }
+    try {
+      JsonNode values = JSON.readTree(Files.readString(model.directory().resolve(Path.of(statistics))))
+          .path(unnormKey).path("proprio").path("mean");
+      if (values.isArray() && values.size() == mean.length) {
+        for (int i = 0; i < mean.length; i++) {
+          mean[i] = (float) values.get(i).asDouble();
+        }
+      }
+    } catch (IOException | JacksonException e) {
+      // No statistics: zeros, as deploy.py-style servers without proprio assume.
+    }
+    return mean;
+  }
+}
