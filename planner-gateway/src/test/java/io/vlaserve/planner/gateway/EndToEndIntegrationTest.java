@@ -109,7 +109,7 @@ class EndToEndIntegrationTest {
   @DynamicPropertySource
   static void services(DynamicPropertyRegistry registry) throws Exception {
     policyService = ServiceProcess.start("policy", jar("policy-service"), HOME, List.of(),
-        List.of("--vla.policy.warmup-runs=1"), LOGS);
+        List.of("--vla.policy.warmup-runs=1", "--vla.tracing.exporter=logging"), LOGS);
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
         List.of("--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
             "--vla.controller.link-timeout=200ms", "--vla.tracing.exporter=logging"), LOGS);
@@ -199,9 +199,12 @@ class EndToEndIntegrationTest {
         && s.getStatus().getStatusCode() != StatusCode.ERROR).map(s -> s.getTraceId()).toList();
     assertFalse(stepTraces.isEmpty(), "control steps are traced");
     String controllerLog = Files.readString(controllerBridge.log());
+    String policyLog = Files.readString(policyService.log());
     assertTrue(stepTraces.stream().anyMatch(trace -> controllerLog.lines()
-        .anyMatch(line -> line.contains("'controller.chunk'") && line.contains(trace))),
-        "the bridge continues the step's trace: " + stepTraces.size() + " steps, none in " + controllerBridge.log());
+        .anyMatch(line -> line.contains("'controller.chunk'") && line.contains(trace))
+        && policyLog.lines().anyMatch(line -> line.contains("'policy.infer'") && line.contains(trace))),
+        "the policy and the bridge continue a step's trace: " + stepTraces.size() + " steps, none in both "
+            + policyService.log() + " and " + controllerBridge.log());
 
     String metrics = http("/actuator/prometheus");
     assertTrue(metrics.contains("vla_gateway_subgoals_total{") && metrics.contains("status=\"completed\""), metrics);

@@ -1,5 +1,6 @@
 package io.vlaserve.policy.server;
 
+import io.vlaserve.service.tracing.VlaTracing;
 import com.google.protobuf.util.Durations;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -38,7 +39,16 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
   private final AtomicLong unaryChunkIds = new AtomicLong();
   private final AtomicLong anonymousCalls = new AtomicLong();
 
-  public PolicyGrpcService(PolicyRuntime runtime, PolicyMetrics metrics, PolicyProperties properties) {
+  private final VlaTracing tracing;
+
+  /** Spans of traced control steps. */
+  VlaTracing tracing() {
+    return tracing;
+  }
+
+  public PolicyGrpcService(PolicyRuntime runtime, PolicyMetrics metrics, PolicyProperties properties,
+      VlaTracing tracing) {
+    this.tracing = tracing;
     this.runtime = runtime;
     this.metrics = metrics;
     this.properties = properties;

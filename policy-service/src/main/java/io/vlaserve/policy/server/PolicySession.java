@@ -1,5 +1,7 @@
 package io.vlaserve.policy.server;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import com.google.protobuf.util.Durations;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -54,7 +56,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
   public void onNext(SessionRequest request) {
     switch (request.getMessageCase()) {
       case START -> onStart(request.getStart());
-      case OBSERVATION -> onObservation(request.getObservation());
+      case OBSERVATION -> onObservation(request.getObservation(), traced(request));
       case INSTRUCTION -> onInstruction(request.getInstruction());
       case MESSAGE_NOT_SET -> fail(Status.INVALID_ARGUMENT.withDescription("empty session message (expected start, observation or instruction)"));
     }
@@ -97,7 +99,39 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     instruction = text;
   }
 
-  private void onObservation(Observation observation) {
+  /** A span continuing the observation's control step, or null when the message carries no trace context. */
+  private Span traced(SessionRequest request) {
+    if (request.getTraceContextCount() == 0) {
+      return null;
+    }
+    return service.tracing().tracer().spanBuilder("policy.infer")
+        .setParent(service.tracing().extract(request.getTraceContextMap()))
+        .setAttribute("vla.robot_id", robot == null ? "" : robot)
+        .setAttribute("vla.observation_sequence", request.getObservation().getSequence())
+        .startSpan();
+  }
+
+  private static void endSpan(Span span, InferResponse response, String failure) {
+    if (span == null) {
+      return;
+    }
+    if (response != null) {
+      span.setAttribute("vla.queue_ms", millis(response.getTiming().getQueue()));
+      span.setAttribute("vla.prefill_ms", millis(response.getTiming().getPrefill()));
+      span.setAttribute("vla.decode_ms", millis(response.getTiming().getDecode()));
+      span.setAttribute("vla.largest_batch", response.getBatching().getLargestBatch());
+      span.setAttribute("vla.chunk_id", response.getChunk().getChunkId());
+    } else {
+      span.setStatus(StatusCode.ERROR, failure);
+    }
+    span.end();
+  }
+
+  private static double millis(com.google.protobuf.Duration d) {
+    return d.getSeconds() * 1e3 + d.getNanos() / 1e6;
+  }
+
+  private void onObservation(Observation observation, Span span) {
     long sequence = observation.getSequence();
     long previous;
     String currentInstruction;
@@ -116,14 +150,19 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     if (sequence <= previous) {
       sendError(sequence, Status.Code.FAILED_PRECONDITION, "observation " + sequence
           + " arrived after observation " + previous + " (expected increasing sequence numbers); dropped", null);
+      endSpan(span, null, "out of order");
       return;
     }
     long received = System.nanoTime();
     try {
       service.submit(robot, this, observation, currentInstruction, sampling, start.getChunkLength(), received,
               received + deadlineNanos, nextChunkId::getAndIncrement)
-          .whenComplete((response, failure) -> answer(sequence, response, failure));
+          .whenComplete((response, failure) -> {
+            endSpan(span, response, failure == null ? null : String.valueOf(PolicyStatus.unwrap(failure)));
+            answer(sequence, response, failure);
+          });
     } catch (RuntimeException e) {
+      endSpan(span, null, e.toString());
       answer(sequence, null, e);
     }
   }
