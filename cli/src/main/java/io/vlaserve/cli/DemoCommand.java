@@ -3,7 +3,10 @@ package io.vlaserve.cli;
 import io.grpc.ManagedChannel;
 import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.launcher.ServiceProcess;
+import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.Outcome;
+import io.vlaserve.planner.v1.SubgoalEvent;
+import io.vlaserve.planner.v1.SubgoalStatus;
 import io.vlaserve.planner.v1.SessionOutcome;
 import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.RobotAgent;
@@ -23,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -167,10 +171,28 @@ final class DemoCommand implements Callable<Integer> {
     try {
       List<Thread> threads = new ArrayList<>();
       RobotRun[] runs = new RobotRun[robotIds.size()];
+      SimulatedRobot[] simulated = new SimulatedRobot[robotIds.size()];
       for (int i = 0; i < robotIds.size(); i++) {
         int index = i;
+        simulated[i] = new SimulatedRobot(robotIds.get(i), "", seed * 1_000 + i, 3);
         threads.add(Thread.ofPlatform().name(robotIds.get(i)).start(() ->
-            runs[index] = runRobot(robotIds.get(index), seed * 1_000 + index, gatewayChannel, controllerChannel)));
+            runs[index] = runRobot(simulated[index], gatewayChannel, controllerChannel)));
+      }
+      // Live progress: plans, subgoal events, holds and outcomes as the robots receive them.
+      int[] shown = new int[simulated.length];
+      long started = System.nanoTime();
+      while (threads.stream().anyMatch(Thread::isAlive)) {
+        Thread.sleep(250);
+        for (int i = 0; i < simulated.length; i++) {
+          List<GatewayMessage> received = simulated[i].received();
+          for (int m = Math.min(shown[i], received.size()); m < received.size(); m++) {
+            String line = progress(received.get(m));
+            if (line != null) {
+              System.out.printf("  %6.1fs  %-8s %s%n", (System.nanoTime() - started) / 1e9, robotIds.get(i), line);
+            }
+          }
+          shown[i] = received.size();
+        }
       }
       for (Thread thread : threads) {
         thread.join();
@@ -189,9 +211,28 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private RobotRun runRobot(String robotId, long sceneSeed, ManagedChannel gatewayChannel,
-      ManagedChannel controllerChannel) {
-    SimulatedRobot robot = new SimulatedRobot(robotId, "", sceneSeed, 3);
+  /** One line of live progress for a gateway message, or null for messages not worth a line. */
+  private static String progress(GatewayMessage message) {
+    return switch (message.getMessageCase()) {
+      case PLAN -> "plan r" + message.getPlan().getRevision() + ": " + String.join(" -> ",
+          message.getPlan().getSubgoalsList().stream().map(s -> s.getInstruction()).toList());
+      case SUBGOAL -> {
+        SubgoalEvent event = message.getSubgoal();
+        yield String.format(Locale.ROOT, "subgoal %s %s%s", event.getSubgoalId(),
+            event.getStatus().name().substring("SUBGOAL_STATUS_".length()).toLowerCase(Locale.ROOT),
+            event.getStatus() == SubgoalStatus.SUBGOAL_STATUS_STARTED ? ""
+                : String.format(Locale.ROOT, " after %d steps%s", event.getSteps(),
+                    event.getReason().isEmpty() ? "" : " (" + event.getReason() + ")"));
+      }
+      case HOLD -> "hold: " + message.getHold().getReason();
+      case OUTCOME -> "outcome " + message.getOutcome().getOutcome().name().substring("OUTCOME_".length())
+          + ": " + message.getOutcome().getReason();
+      default -> null;
+    };
+  }
+
+  private RobotRun runRobot(SimulatedRobot robot, ManagedChannel gatewayChannel, ManagedChannel controllerChannel) {
+    String robotId = robot.identity().getRobotId();
     WorldState scene = robot.snapshot();
     String colour = robot.snapshot().blocks().get(0).color().word();
     String robotTask = task.replace("<colour>", colour);

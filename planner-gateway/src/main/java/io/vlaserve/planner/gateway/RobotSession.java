@@ -651,8 +651,9 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     }
     if (phase == Phase.RUNNING && current != null && !halted && policyDownSinceNanos == 0
         && subgoalElapsedNanos() > GatewayConfiguration.of(current.getMaxDuration()).toNanos()) {
-      failSubgoal(SubgoalStatus.SUBGOAL_STATUS_TIMED_OUT, String.format(Locale.ROOT, "timed out after %d steps"
-          + " (%.1f s)", current.getMaxSteps(), subgoalElapsedNanos() * 1e-9));
+      failSubgoal(SubgoalStatus.SUBGOAL_STATUS_TIMED_OUT, String.format(Locale.ROOT, "timed out: its budget of"
+          + " %.1f s (%d steps x %.1f) ran out", GatewayConfiguration.of(current.getMaxDuration()).toMillis() / 1e3,
+          current.getMaxSteps(), services.properties().subgoalTimeFactor()));
     }
   }
 
