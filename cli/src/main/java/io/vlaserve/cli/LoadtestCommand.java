@@ -78,8 +78,20 @@ final class LoadtestCommand implements Callable<Integer> {
   @Option(names = "--deadline", defaultValue = "100", description = "A chunk later than this many ms after its observation's intended time is a deadline miss (default: the 10 Hz control period, ${DEFAULT-VALUE}).")
   int deadlineMillis;
 
-  @Option(names = "--address", description = "host:port of a running policy-service (default: start one on loopback).")
+  @Option(names = "--target", defaultValue = "policy", description = "policy (sessions on policy-service) or gateway"
+      + " (robot sessions on planner-gateway, for robots the bridge simulates) (default: ${DEFAULT-VALUE}).")
+  String targetKind;
+
+  @Option(names = "--address", description = "host:port of a running target (default: start the services on loopback).")
   String address;
+
+  @Option(names = "--metrics", description = "With --target gateway --address: the gateway's Prometheus URL, e.g."
+      + " http://10.0.0.5:8081/actuator/prometheus.")
+  String metricsUrl;
+
+  @Option(names = "--robot-prefix", defaultValue = "sim-", description = "With --target gateway: robot ids are"
+      + " PREFIX0..PREFIX(N-1), robots the bridge simulates (default: ${DEFAULT-VALUE}).")
+  String robotPrefix;
 
   @Option(names = "--out", defaultValue = "target/loadtest", description = "Where summary.json, latency-cdf.png and logs go (default: ${DEFAULT-VALUE}).")
   Path out;
@@ -94,6 +106,13 @@ final class LoadtestCommand implements Callable<Integer> {
       return 2;
     }
     Files.createDirectories(out);
+    if (targetKind.equals("gateway")) {
+      return gateway();
+    }
+    if (!targetKind.equals("policy")) {
+      System.err.println("--target " + targetKind + ": expected policy or gateway");
+      return 2;
+    }
     ServiceProcess started = null;
     String target = address;
     try {
@@ -231,6 +250,116 @@ final class LoadtestCommand implements Callable<Integer> {
         misses + stats.measuredSuperseded.get() + stats.measuredErrors.get(), stats.errors);
     System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");
     return 0;
+  }
+
+  /** Robot sessions on the gateway; step latency from the gateway's own histogram. */
+  private int gateway() throws Exception {
+    if (address != null && metricsUrl == null) {
+      System.err.println("--target gateway --address needs --metrics (the gateway's Prometheus URL)");
+      return 2;
+    }
+    List<ServiceProcess> started = new ArrayList<>();
+    try {
+      String target = address;
+      String metrics = metricsUrl;
+      if (target == null) {
+        System.out.println("Starting policy-service, controller-bridge (" + robots + " simulated robots) and planner-gateway ...");
+        ServiceProcess policy = Services.start("policy", out, List.of());
+        started.add(policy);
+        ServiceProcess controller = Services.start("controller", out, List.of(
+            "--vla.controller.simulated-robots=" + robots));
+        started.add(controller);
+        policy.awaitServing(Duration.ofSeconds(120));
+        controller.awaitServing(Duration.ofSeconds(120));
+        ServiceProcess gateway = Services.start("gateway", out, List.of(
+            "--vla.gateway.policy-target=dns:///127.0.0.1:" + policy.grpcPort(),
+            "--vla.gateway.controller-target=dns:///127.0.0.1:" + controller.grpcPort()));
+        started.add(gateway);
+        gateway.awaitServing(Duration.ofSeconds(120));
+        target = "127.0.0.1:" + gateway.grpcPort();
+        metrics = "http://127.0.0.1:" + gateway.httpPort() + "/actuator/prometheus";
+      }
+      ManagedChannel channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+      try {
+        return runGateway(channel, target, metrics);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      for (int i = started.size() - 1; i >= 0; i--) {
+        started.get(i).close();
+      }
+    }
+  }
+
+  private int runGateway(ManagedChannel channel, String target, String metrics) throws Exception {
+    long periodNanos = Math.round(1e9 / rate);
+    long t0 = System.nanoTime() + 200_000_000L;
+    long recordFrom = t0 + TimeUnit.SECONDS.toNanos(rampSeconds + warmupSeconds);
+    long endAt = recordFrom + TimeUnit.SECONDS.toNanos(durationSeconds);
+    System.out.printf("loadtest: %d robots x %.1f Hz as gateway sessions on %s for %d s after %d s ramp-up and %d s"
+        + " warm-up; step latency from the gateway's histogram%n", robots, rate, target, durationSeconds, rampSeconds,
+        warmupSeconds);
+    GatewayLoad load = new GatewayLoad();
+    load.start(channel, robotPrefix, robots, rate, t0, TimeUnit.SECONDS.toNanos(rampSeconds), recordFrom, endAt);
+    java.util.TreeMap<Double, Double> before = null;
+    java.util.TreeMap<Double, Double> previous = GatewayLoad.buckets(scrape(metrics));
+    while (System.nanoTime() < endAt) {
+      Thread.sleep(1000);
+      java.util.TreeMap<Double, Double> now = GatewayLoad.buckets(scrape(metrics));
+      if (before == null && System.nanoTime() >= recordFrom) {
+        before = now;
+      }
+      System.out.printf(Locale.ROOT, "  %-9s sent %7d  steps/s %6.0f  p50 <= %6.1f ms  p99 <= %6.1f ms  sessions %4d%n",
+          before == null ? "warm-up" : "measuring", load.sent.get(), GatewayLoad.count(previous, now),
+          GatewayLoad.quantile(previous, now, 0.5), GatewayLoad.quantile(previous, now, 0.99), load.sessions.get());
+      previous = now;
+    }
+    java.util.TreeMap<Double, Double> after = GatewayLoad.buckets(scrape(metrics));
+    load.stop();
+    if (before == null) {
+      before = new java.util.TreeMap<>();
+    }
+    double steps = GatewayLoad.count(before, after);
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("target", "planner-gateway " + target);
+    summary.put("robots", robots);
+    summary.put("rate_hz_per_robot", rate);
+    summary.put("duration_s", durationSeconds);
+    summary.put("offered_per_s", robots * rate);
+    summary.put("measured_observations_sent", load.measuredSent.get());
+    summary.put("steps_forwarded", (long) steps);
+    summary.put("achieved_steps_per_s", steps / durationSeconds);
+    Map<String, Object> latency = new LinkedHashMap<>();
+    for (double q : new double[] {0.5, 0.9, 0.99, 0.999}) {
+      latency.put("p" + (q * 100 == Math.rint(q * 100) ? Long.toString((long) (q * 100)) : Double.toString(q * 100))
+          + "_ms_at_most", GatewayLoad.quantile(before, after, q));
+    }
+    summary.put("gateway_step_latency", latency);
+    summary.put("sessions_opened", load.sessions.get());
+    summary.put("session_endings", new java.util.TreeMap<>(load.endings));
+    summary.put("machine", Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch")
+        + ", " + Runtime.version());
+    JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
+    System.out.println();
+    System.out.printf(Locale.ROOT, "offered %.1f obs/s, %d observations sent in the window, %.1f steps/s forwarded to the bridge%n",
+        robots * rate, load.measuredSent.get(), steps / durationSeconds);
+    System.out.printf("gateway step latency (observation in -> chunk out), bucket bounds: %s%n", latency);
+    System.out.printf("sessions opened %d, ended: %s%n", load.sessions.get(), load.endings);
+    System.out.println("written: " + out.toAbsolutePath().resolve("summary.json"));
+    return 0;
+  }
+
+  private static String scrape(String url) {
+    try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+      return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    } catch (java.io.IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
   }
 
   /** Counters shared by all robots. */

@@ -1,0 +1,167 @@
+package io.vlaserve.cli;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.vlaserve.common.v1.Image;
+import io.vlaserve.common.v1.ImageEncoding;
+import io.vlaserve.common.v1.Observation;
+import io.vlaserve.common.v1.Pose;
+import io.vlaserve.common.v1.Quaternion;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.planner.v1.RobotObservation;
+import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.robot.client.GatewaySession;
+import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.WorldConfig;
+import io.vlaserve.sim.render.CameraConfig;
+import io.vlaserve.sim.render.TabletopRenderer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The load tester's gateway target: each robot is a session on planner-gateway (for a robot the
+ * bridge simulates), streaming camera frames on an open-loop schedule; a session that ends (its
+ * subgoals time out, since these robots report no success) is reopened, so the load stays constant.
+ *
+ * <p>The robot never sees the chunk its observation produced (chunks go to the bridge), so step
+ * latency is the gateway's own histogram (observation arrival to chunk forwarded), read from its
+ * Prometheus endpoint at the start and end of the measured window.
+ */
+final class GatewayLoad {
+  private static final Pattern BUCKET = Pattern.compile(
+      "^vla_gateway_step_latency_seconds_bucket\\{.*le=\"([^\"]+)\".*\\} ([0-9.eE+-]+)$");
+
+  final AtomicLong sent = new AtomicLong();
+  final AtomicLong measuredSent = new AtomicLong();
+  final AtomicLong sessions = new AtomicLong();
+  final Map<String, Long> endings = new ConcurrentHashMap<>();
+  private final List<Thread> threads = new ArrayList<>();
+  private volatile boolean stopped;
+
+  /** Starts {@code robots} robots, robot i as {@code prefix + i}, joining over the ramp. */
+  void start(ManagedChannel gateway, String prefix, int robots, double rate, long t0, long rampNanos, long recordFrom,
+      long endAt) {
+    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(64, 64));
+    List<Observation.Builder> frames = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      TabletopWorld world = new TabletopWorld(i, new WorldConfig(3, true));
+      byte[] rgb = renderer.newFrame();
+      renderer.render(world, rgb);
+      double[] p = world.snapshot().proprio();
+      frames.add(Observation.newBuilder()
+          .addImages(Image.newBuilder().setCamera("third_person").setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
+              .setWidth(64).setHeight(64).setData(ByteString.copyFrom(rgb)))
+          .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
+              .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
+              .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))));
+    }
+    long periodNanos = Math.round(1e9 / rate);
+    for (int r = 0; r < robots; r++) {
+      String id = prefix + r;
+      long start = t0 + (robots == 1 ? 0 : rampNanos * r / robots);
+      threads.add(Thread.ofVirtual().name("load-" + id).start(() ->
+          run(gateway, id, frames, start, periodNanos, recordFrom, endAt)));
+    }
+  }
+
+  private void run(ManagedChannel gateway, String id, List<Observation.Builder> frames, long intendedAt,
+      long periodNanos, long recordFrom, long endAt) {
+    long sequence = 0;
+    GatewaySession session = null;
+    while (!stopped && intendedAt < endAt) {
+      long wait = intendedAt - System.nanoTime();
+      if (wait > 0) {
+        try {
+          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        } catch (InterruptedException e) {
+          break;
+        }
+      }
+      if (session == null || session.finished()) {
+        if (session != null) {
+          endings.merge(ending(session), 1L, Long::sum);
+        }
+        session = GatewaySession.open(gateway, SessionOpen.newBuilder()
+            .setRobot(RobotIdentity.newBuilder().setRobotId(id)).setTask("put the red block on the plate").build(),
+            new GatewaySession.Listener() {});
+        sessions.incrementAndGet();
+      }
+      Instant now = Instant.now();
+      session.send(RobotObservation.newBuilder().setObservation(frames.get((int) (++sequence % frames.size())).clone()
+          .setSequence(sequence)
+          .setCaptureTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))).build());
+      sent.incrementAndGet();
+      if (intendedAt >= recordFrom) {
+        measuredSent.incrementAndGet();
+      }
+      intendedAt += periodNanos;
+    }
+    if (session != null) {
+      session.close();
+    }
+  }
+
+  private static String ending(GatewaySession session) {
+    try {
+      SessionOutcome outcome = session.awaitOutcome(java.time.Duration.ofMillis(1));
+      return outcome.getOutcome().name().substring("OUTCOME_".length()).toLowerCase(Locale.ROOT);
+    } catch (Exception noOutcome) {
+      try {
+        Status status = session.awaitClosed(java.time.Duration.ofMillis(1));
+        return "stream " + status.getCode();
+      } catch (Exception stillOpen) {
+        return "unknown";
+      }
+    }
+  }
+
+  void stop() throws InterruptedException {
+    stopped = true;
+    for (Thread thread : threads) {
+      thread.join(TimeUnit.SECONDS.toMillis(5));
+    }
+  }
+
+  /** The gateway's step-latency histogram: upper bound (ms) -> cumulative count; +Inf under key infinity. */
+  static TreeMap<Double, Double> buckets(String prometheus) {
+    TreeMap<Double, Double> buckets = new TreeMap<>();
+    for (String line : prometheus.lines().toList()) {
+      Matcher m = BUCKET.matcher(line);
+      if (m.matches()) {
+        double bound = m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1)) * 1e3;
+        buckets.merge(bound, Double.parseDouble(m.group(2)), Double::sum);
+      }
+    }
+    return buckets;
+  }
+
+  /** The bucket bound at or below which {@code q} of the steps between the two scrapes fall. */
+  static double quantile(TreeMap<Double, Double> before, TreeMap<Double, Double> after, double q) {
+    double total = after.getOrDefault(Double.POSITIVE_INFINITY, 0.0) - before.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
+    for (Map.Entry<Double, Double> bucket : after.entrySet()) {
+      double count = bucket.getValue() - before.getOrDefault(bucket.getKey(), 0.0);
+      if (total > 0 && count >= q * total) {
+        return bucket.getKey();
+      }
+    }
+    return Double.NaN;
+  }
+
+  static double count(TreeMap<Double, Double> before, TreeMap<Double, Double> after) {
+    return after.getOrDefault(Double.POSITIVE_INFINITY, 0.0) - before.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
+  }
+}
