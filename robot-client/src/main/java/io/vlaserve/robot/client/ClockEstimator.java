@@ -21,7 +21,11 @@ public final class ClockEstimator {
   private int next;
   private int count;
 
-  /** @param window how many recent samples to choose from (at least 1) */
+  /**
+   * An estimator choosing from the last {@code window} samples.
+   *
+   * @param window how many recent samples to choose from (at least 1)
+   */
   public ClockEstimator(int window) {
     if (window < 1) {
       throw new IllegalArgumentException("window: " + window + " (expected: >= 1)");
