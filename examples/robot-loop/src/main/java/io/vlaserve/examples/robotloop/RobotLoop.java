@@ -67,7 +67,7 @@ public final class RobotLoop {
     ManagedChannel gateway = RobotChannels.forTarget(gatewayTarget).build();
     ManagedChannel controller = RobotChannels.forTarget(controllerTarget).build();
     try (RobotAgent agent = RobotAgent.builder(controller, robot, arm)
-        .stateRate(200)
+        .stateRate(500)
         .holdAfter(Duration.ofMillis(50))
         .reconnect(ReconnectPolicy.defaults())
         .listener((state, cause) -> log("agent link " + state + (cause.isOk() ? "" : " (" + cause.getCode() + ")")))
