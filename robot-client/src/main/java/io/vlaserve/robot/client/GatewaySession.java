@@ -48,6 +48,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Clock.</b> Once accepted, the session probes the gateway's clock (NTP-style, over this
  * stream) every {@link Options#clockProbePeriod}, quickly at first, and keeps the
  * {@link #clockEstimate() estimate} from the recent probe with the shortest round trip.
+ * The gateway answers every probe whatever the session is doing, so the answers double as a
+ * heartbeat: after {@link Options#silenceTimeout} without any message the session ends as
+ * UNAVAILABLE, even on a channel without keepalive.
  *
  * <p>Thread-safe.
  */
@@ -93,8 +96,11 @@ public final class GatewaySession implements AutoCloseable {
    * @param clockProbePeriod how often to probe the gateway's clock once the estimate has its first
    *     {@code clockWindow} samples (those come quicker); {@link Duration#ZERO} turns probing off
    * @param clockWindow how many recent probes the estimate is chosen from
+   * @param silenceTimeout with probing on, how long the gateway may send nothing at all (it answers
+   *     every probe, whatever the session is doing) before the session ends as UNAVAILABLE: a dead
+   *     peer is then noticed even on a channel without keepalive; {@link Duration#ZERO} never
    */
-  public record Options(Clock clock, Duration clockProbePeriod, int clockWindow) {
+  public record Options(Clock clock, Duration clockProbePeriod, int clockWindow, Duration silenceTimeout) {
     /** Validates the options. */
     public Options {
       Objects.requireNonNull(clock, "clock");
@@ -104,21 +110,29 @@ public final class GatewaySession implements AutoCloseable {
       if (clockWindow < 1) {
         throw new IllegalArgumentException("clockWindow: " + clockWindow + " (expected: >= 1)");
       }
+      if (silenceTimeout == null || silenceTimeout.isNegative()) {
+        throw new IllegalArgumentException("silenceTimeout: " + silenceTimeout + " (expected: >= 0)");
+      }
     }
 
-    /** The system clock (UTC), a probe every 2 s, the best of the last 8. */
+    /** The system clock (UTC), a probe every 2 s, the best of the last 8, ended after 15 s of silence. */
     public static Options defaults() {
-      return new Options(Clock.systemUTC(), Duration.ofSeconds(2), 8);
+      return new Options(Clock.systemUTC(), Duration.ofSeconds(2), 8, Duration.ofSeconds(15));
     }
 
     /** These options with another robot clock. */
     public Options withClock(Clock robotClock) {
-      return new Options(robotClock, clockProbePeriod, clockWindow);
+      return new Options(robotClock, clockProbePeriod, clockWindow, silenceTimeout);
     }
 
-    /** These options with another probe period ({@link Duration#ZERO}: no probing). */
+    /** These options with another probe period ({@link Duration#ZERO}: no probing, no silence check). */
     public Options withClockProbePeriod(Duration period) {
-      return new Options(clock, period, clockWindow);
+      return new Options(clock, period, clockWindow, silenceTimeout);
+    }
+
+    /** These options with another silence timeout ({@link Duration#ZERO}: never). */
+    public Options withSilenceTimeout(Duration timeout) {
+      return new Options(clock, clockProbePeriod, clockWindow, timeout);
     }
   }
 
@@ -139,6 +153,8 @@ public final class GatewaySession implements AutoCloseable {
   private boolean haltedByRobot;
   private volatile SessionAccepted accepted;
   private ScheduledFuture<?> nextProbe;
+  private volatile long lastHeardNanos = System.nanoTime();
+  private volatile String silence;
 
   private GatewaySession(Listener listener, Options options) {
     this.listener = Objects.requireNonNull(listener, "listener");
@@ -326,6 +342,9 @@ public final class GatewaySession implements AutoCloseable {
         return;
       }
       nextProbe = ClientScheduler.TIMER.schedule(() -> {
+        if (silent()) {
+          return;
+        }
         try {
           probeClock();
         } catch (RuntimeException e) {
@@ -336,6 +355,24 @@ public final class GatewaySession implements AutoCloseable {
             ? min(FIRST_PROBES_SPACING, options.clockProbePeriod()) : options.clockProbePeriod());
       }, delay.toNanos(), TimeUnit.NANOSECONDS);
     }
+  }
+
+  /** Ends the session if the gateway has been silent too long; returns whether it did. */
+  private boolean silent() {
+    long quietNanos = System.nanoTime() - lastHeardNanos;
+    if (options.silenceTimeout().isZero() || quietNanos <= options.silenceTimeout().toNanos()) {
+      return false;
+    }
+    synchronized (this) {
+      if (finished) {
+        return true;
+      }
+      silence = "no message from the gateway for " + TimeUnit.NANOSECONDS.toMillis(quietNanos)
+          + " ms, not even a clock probe's answer (the connection or the gateway is dead)";
+      // The cancellation comes back through onError, which reports it as the silence.
+      requests.cancel(silence, null);
+    }
+    return true;
   }
 
   private synchronized void stopProbing() {
@@ -403,6 +440,7 @@ public final class GatewaySession implements AutoCloseable {
 
     @Override
     public void onNext(GatewayMessage message) {
+      lastHeardNanos = System.nanoTime();
       switch (message.getMessageCase()) {
         case ACCEPTED -> {
           accepted = message.getAccepted();
@@ -446,7 +484,8 @@ public final class GatewaySession implements AutoCloseable {
 
     @Override
     public void onError(Throwable t) {
-      end(Status.fromThrowable(t));
+      String silent = silence;
+      end(silent != null ? Status.UNAVAILABLE.withDescription(silent) : Status.fromThrowable(t));
     }
 
     @Override

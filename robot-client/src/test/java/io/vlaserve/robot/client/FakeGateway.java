@@ -29,6 +29,7 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
   final List<SessionOpen> opens = new CopyOnWriteArrayList<>();
   final AtomicInteger probes = new AtomicInteger();
   private final Status refuseWith;
+  private volatile boolean mute;
   private volatile StreamObserver<GatewayMessage> robot;
 
   FakeGateway() {
@@ -37,6 +38,11 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
 
   FakeGateway(Status refuseWith) {
     this.refuseWith = refuseWith;
+  }
+
+  /** From now on, says nothing more and answers no probe, but keeps the connection open (a hung gateway). */
+  void mute() {
+    mute = true;
   }
 
   @Override
@@ -49,6 +55,9 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
             case OPEN -> opened(message.getOpen(), responses);
             case CLOCK_PROBE -> {
               probes.incrementAndGet();
+              if (mute) {
+                return;
+              }
               Timestamp received = timestamp(Instant.now());
               responses.onNext(GatewayMessage.newBuilder().setClockReply(ClockProbeReply.newBuilder()
                   .setProbeId(message.getClockProbe().getProbeId())

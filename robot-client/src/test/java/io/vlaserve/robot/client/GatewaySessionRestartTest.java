@@ -77,6 +77,23 @@ class GatewaySessionRestartTest {
   }
 
   @Test
+  void aGatewayThatHangsWithItsConnectionOpenEndsTheSessionOnceItsProbesGoUnanswered() throws Exception {
+    FakeGateway gateway = new FakeGateway();
+    server = LoopbackServer.start(0, gateway);
+    GatewaySession session = GatewaySession.open(channel(server.port()), OPEN.toBuilder().clearResumeToken().build(),
+        listener, GatewaySession.Options.defaults().withClockProbePeriod(Duration.ofMillis(20))
+            .withSilenceTimeout(Duration.ofMillis(300)));
+    Await.until(() -> session.driving().driven() && gateway.probes.get() > 0, () -> "driven and probing");
+
+    gateway.mute();
+    Status closed = session.awaitClosed(Await.TIMEOUT);
+    assertEquals(Status.Code.UNAVAILABLE, closed.getCode());
+    assertTrue(closed.getDescription().startsWith("no message from the gateway for"), closed.getDescription());
+    assertEquals(DriveState.ENDED, session.driving().state());
+    assertEquals(closed, session.driving().status());
+  }
+
+  @Test
   void theReopenerOpensANewSessionForTheSameTaskWhenTheGatewayComesBack() throws Exception {
     FakeGateway first = new FakeGateway();
     server = LoopbackServer.start(0, first);
