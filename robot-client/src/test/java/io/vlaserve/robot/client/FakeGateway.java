@@ -7,6 +7,7 @@ import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.ExecutionState;
 import io.vlaserve.planner.v1.ClockProbeReply;
 import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.HoldNotice;
 import io.vlaserve.planner.v1.Outcome;
 import io.vlaserve.planner.v1.PlannerGatewayGrpc;
 import io.vlaserve.planner.v1.RobotMessage;
@@ -94,6 +95,16 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
         .setStatus(SubgoalStatus.SUBGOAL_STATUS_STARTED).setAttempt(1)).build());
     responses.onNext(GatewayMessage.newBuilder().setState(ExecutionState.newBuilder().setRobotId(
         open.getRobot().getRobotId()).setMode(ExecutionMode.EXECUTION_MODE_EXECUTING)).build());
+  }
+
+  /** Tells the robot to hold, as the gateway does when policy-service is down. */
+  synchronized void hold(String reason) {
+    robot.onNext(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason(reason)).build());
+  }
+
+  /** Reports the bridge in {@code mode} for the robot. */
+  synchronized void state(ExecutionMode mode) {
+    robot.onNext(GatewayMessage.newBuilder().setState(ExecutionState.newBuilder().setMode(mode)).build());
   }
 
   /** Ends the open session with {@code outcome}, as the real gateway does: outcome, then OK. */
