@@ -6,6 +6,8 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.vlaserve.controller.v1.ExecutionState;
 import io.vlaserve.controller.v1.SafetyEvent;
+import io.vlaserve.planner.v1.ClockProbe;
+import io.vlaserve.planner.v1.ClockProbeReply;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.HoldNotice;
 import io.vlaserve.planner.v1.Plan;
@@ -16,9 +18,14 @@ import io.vlaserve.planner.v1.SessionAccepted;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.planner.v1.SessionOutcome;
 import io.vlaserve.planner.v1.SubgoalEvent;
+import io.vlaserve.planner.v1.SubgoalStatus;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,47 +34,145 @@ import java.util.concurrent.atomic.AtomicLong;
  * A robot's session with the planner gateway ({@code vla.planner.v1.PlannerGateway.RobotSession}):
  * opens it with a task, streams observations, and hands every gateway message to a {@link Listener}.
  *
- * <p>Observations are flow-controlled: while the transport is not ready the newest observation
- * waits in a single slot and replaces any older one, so a slow link never queues stale frames.
- * Thread-safe.
+ * <p><b>Observations</b> are flow-controlled: while the transport is not ready the newest
+ * observation waits in a single slot and replaces any older one, so a slow link never queues stale
+ * frames.
+ *
+ * <p><b>Driving.</b> {@link #driving()} always says whether the gateway is driving the robot
+ * ({@link DriveState#DRIVEN}), the robot must hold ({@link DriveState#HOLD}: opening, planning,
+ * told to hold, halted) or the session is over ({@link DriveState#ENDED}, with the reason and the
+ * stream's status). The gateway keeps no session state across restarts and refuses resume tokens,
+ * so a dropped stream ends the session at once with its error; {@link SessionReopener} opens a new
+ * session for the same task when the caller wants that.
+ *
+ * <p><b>Clock.</b> Once accepted, the session probes the gateway's clock (NTP-style, over this
+ * stream) every {@link Options#clockProbePeriod}, quickly at first, and keeps the
+ * {@link #clockEstimate() estimate} from the recent probe with the shortest round trip.
+ * The gateway answers every probe whatever the session is doing, so the answers double as a
+ * heartbeat: after {@link Options#silenceTimeout} without any message the session ends as
+ * UNAVAILABLE, even on a channel without keepalive.
+ *
+ * <p>Thread-safe.
  */
 public final class GatewaySession implements AutoCloseable {
-  /** Receives the gateway's messages, on a gRPC thread; implementations must not block. */
+  /**
+   * Receives the gateway's messages and the session's drive state, on gRPC or timer threads;
+   * implementations must not block.
+   */
   public interface Listener {
+    /** The gateway accepted the session: how to send frames and how often. */
     default void onAccepted(SessionAccepted accepted) {}
 
+    /** A plan, the first one or a replan. */
     default void onPlan(Plan plan) {}
 
+    /** A subgoal started, completed, failed or timed out. */
     default void onSubgoal(SubgoalEvent event) {}
 
+    /** The controller bridge's execution state for this robot. */
     default void onState(ExecutionState state) {}
 
+    /** The bridge's safety gate acted on a setpoint. */
     default void onSafetyEvent(SafetyEvent event) {}
 
     /** The robot must hold: the gateway cannot drive it for now (see the reason). */
     default void onHold(HoldNotice hold) {}
 
+    /** The task's outcome; the gateway closes the stream next. */
     default void onOutcome(SessionOutcome outcome) {}
 
     /** The stream ended: OK after an outcome, else the error (e.g. UNAVAILABLE when the gateway stops). */
     default void onClosed(Status status) {}
+
+    /** The drive state changed (see {@link GatewaySession#driving()}). */
+    default void onDriving(Driving driving) {}
   }
 
+  /**
+   * How a session runs: the robot's clock (injected so tests can skew it) and clock probing.
+   * Immutable.
+   *
+   * @param clock the robot's clock, which stamps probes
+   * @param clockProbePeriod how often to probe the gateway's clock once the estimate has its first
+   *     {@code clockWindow} samples (those come quicker); {@link Duration#ZERO} turns probing off
+   * @param clockWindow how many recent probes the estimate is chosen from
+   * @param silenceTimeout with probing on, how long the gateway may send nothing at all (it answers
+   *     every probe, whatever the session is doing) before the session ends as UNAVAILABLE: a dead
+   *     peer is then noticed even on a channel without keepalive; {@link Duration#ZERO} never
+   */
+  public record Options(Clock clock, Duration clockProbePeriod, int clockWindow, Duration silenceTimeout) {
+    /** Validates the options. */
+    public Options {
+      Objects.requireNonNull(clock, "clock");
+      if (clockProbePeriod == null || clockProbePeriod.isNegative()) {
+        throw new IllegalArgumentException("clockProbePeriod: " + clockProbePeriod + " (expected: >= 0)");
+      }
+      if (clockWindow < 1) {
+        throw new IllegalArgumentException("clockWindow: " + clockWindow + " (expected: >= 1)");
+      }
+      if (silenceTimeout == null || silenceTimeout.isNegative()) {
+        throw new IllegalArgumentException("silenceTimeout: " + silenceTimeout + " (expected: >= 0)");
+      }
+    }
+
+    /** The system clock (UTC), a probe every 2 s, the best of the last 8, ended after 15 s of silence. */
+    public static Options defaults() {
+      return new Options(Clock.systemUTC(), Duration.ofSeconds(2), 8, Duration.ofSeconds(15));
+    }
+
+    /** These options with another robot clock. */
+    public Options withClock(Clock robotClock) {
+      return new Options(robotClock, clockProbePeriod, clockWindow, silenceTimeout);
+    }
+
+    /** These options with another probe period ({@link Duration#ZERO}: no probing, no silence check). */
+    public Options withClockProbePeriod(Duration period) {
+      return new Options(clock, period, clockWindow, silenceTimeout);
+    }
+
+    /** These options with another silence timeout ({@link Duration#ZERO}: never). */
+    public Options withSilenceTimeout(Duration timeout) {
+      return new Options(clock, clockProbePeriod, clockWindow, timeout);
+    }
+  }
+
+  /** The quicker spacing of the first probes, so an estimate exists within the first second. */
+  private static final Duration FIRST_PROBES_SPACING = Duration.ofMillis(100);
+
   private final Listener listener;
+  private final Options options;
+  private final ClockEstimator clockEstimator;
   private final CompletableFuture<SessionOutcome> outcome = new CompletableFuture<>();
   private final CompletableFuture<Status> closed = new CompletableFuture<>();
   private final AtomicLong droppedObservations = new AtomicLong();
+  private final AtomicLong probesSent = new AtomicLong();
   private ClientCallStreamObserver<RobotMessage> requests;
   private RobotMessage pendingObservation;
   private boolean finished;
+  private Driving driving = Driving.hold("opening the session: waiting for the gateway to accept it");
+  private boolean haltedByRobot;
+  private volatile SessionAccepted accepted;
+  private ScheduledFuture<?> nextProbe;
+  private volatile long lastHeardNanos = System.nanoTime();
+  private volatile String silence;
 
-  private GatewaySession(Listener listener) {
-    this.listener = listener;
+  private GatewaySession(Listener listener, Options options) {
+    this.listener = Objects.requireNonNull(listener, "listener");
+    this.options = Objects.requireNonNull(options, "options");
+    this.clockEstimator = new ClockEstimator(options.clockWindow());
+  }
+
+  /**
+   * Opens a session on {@code channel} with the default {@link Options}; the gateway answers with
+   * {@code accepted} or fails the stream.
+   */
+  public static GatewaySession open(Channel channel, SessionOpen open, Listener listener) {
+    return open(channel, open, listener, Options.defaults());
   }
 
   /** Opens a session on {@code channel}; the gateway answers with {@code accepted} or fails the stream. */
-  public static GatewaySession open(Channel channel, SessionOpen open, Listener listener) {
-    GatewaySession session = new GatewaySession(listener);
+  public static GatewaySession open(Channel channel, SessionOpen open, Listener listener, Options options) {
+    GatewaySession session = new GatewaySession(listener, options);
     PlannerGatewayGrpc.newStub(channel).robotSession(session.new Responses());
     session.sendNow(RobotMessage.newBuilder().setOpen(open).build());
     return session;
@@ -91,19 +196,65 @@ public final class GatewaySession implements AutoCloseable {
     }
   }
 
-  /** Asks the gateway to halt the robot (effective within one control tick at the bridge). */
+  /** Asks the gateway to halt the robot (effective within one control tick at the bridge); the robot holds. */
   public void halt(String reason) {
-    sendNow(RobotMessage.newBuilder().setHalt(reason).build());
+    synchronized (this) {
+      if (finished) {
+        return;
+      }
+      haltedByRobot = true;
+      requests.onNext(RobotMessage.newBuilder().setHalt(reason).build());
+    }
+    changeDriving(Driving.hold("halted by the robot: " + reason), true);
   }
 
-  /** Clears a halt. */
+  /** Clears a halt; the session counts as driven again once the bridge executes. */
   public void resume() {
-    sendNow(RobotMessage.newBuilder().setResume(true).build());
+    synchronized (this) {
+      if (finished) {
+        return;
+      }
+      haltedByRobot = false;
+      requests.onNext(RobotMessage.newBuilder().setResume(true).build());
+    }
+    changeDriving(Driving.hold("resumed: waiting for the bridge to execute"), true);
   }
 
   /** Gives up on the task: the gateway stops execution and reports CANCELLED. */
   public void cancel(String reason) {
-    sendNow(RobotMessage.newBuilder().setCancel(reason).build());
+    synchronized (this) {
+      if (finished) {
+        return;
+      }
+      requests.onNext(RobotMessage.newBuilder().setCancel(reason).build());
+    }
+    changeDriving(Driving.hold("cancelling: " + reason), true);
+  }
+
+  /** Sends one clock probe now (besides the periodic ones); the reply updates {@link #clockEstimate()}. */
+  public void probeClock() {
+    long id = probesSent.incrementAndGet();
+    synchronized (this) {
+      if (!finished) {
+        requests.onNext(RobotMessage.newBuilder().setClockProbe(ClockProbe.newBuilder().setProbeId(id)
+            .setRobotSendTime(ProtoTime.timestamp(options.clock().instant()))).build());
+      }
+    }
+  }
+
+  /** The estimate of the gateway's clock relative to the robot's, or empty before the first probe reply. */
+  public Optional<ClockEstimate> clockEstimate() {
+    return clockEstimator.estimate();
+  }
+
+  /** Whether the gateway is driving the robot, the robot must hold, or the session is over, and why. */
+  public synchronized Driving driving() {
+    return driving;
+  }
+
+  /** The gateway's acceptance (frame format, observation period), or null before it. */
+  public SessionAccepted accepted() {
+    return accepted;
   }
 
   /** Observations replaced while waiting for the transport. */
@@ -139,6 +290,24 @@ public final class GatewaySession implements AutoCloseable {
     }
   }
 
+  /** Ends the session from the robot's side (the gateway stops driving the robot). */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      pendingObservation = null;
+      requests.onCompleted();
+    }
+    stopProbing();
+    changeDriving(Driving.ended("closed by the robot", Status.CANCELLED.withDescription("closed by the robot")),
+        true);
+  }
+
+  // ------------------------------------------------------------------ internals
+
   private synchronized void sendNow(RobotMessage message) {
     if (!finished) {
       requests.onNext(message);
@@ -152,16 +321,73 @@ public final class GatewaySession implements AutoCloseable {
     }
   }
 
-  /** Ends the session from the robot's side (the gateway stops driving the robot). */
-  @Override
-  public void close() {
+  /**
+   * Moves to {@code next}. Ended is final; a hold or drive replaces the state only when the kind
+   * changes or {@code force} (a new reason worth telling, like a hold notice).
+   */
+  private void changeDriving(Driving next, boolean force) {
+    synchronized (this) {
+      if (driving.ended() || (!force && driving.state() == next.state())) {
+        return;
+      }
+      driving = next;
+    }
+    // Outside the lock: a listener taking its own locks must not deadlock with senders.
+    listener.onDriving(next);
+  }
+
+  private void scheduleProbe(Duration delay) {
     synchronized (this) {
       if (finished) {
         return;
       }
-      finished = true;
-      requests.onCompleted();
+      nextProbe = ClientScheduler.TIMER.schedule(() -> {
+        if (silent()) {
+          return;
+        }
+        try {
+          probeClock();
+        } catch (RuntimeException e) {
+          // The stream ended between the check and the write: nothing left to probe.
+          return;
+        }
+        scheduleProbe(probesSent.get() < options.clockWindow()
+            ? min(FIRST_PROBES_SPACING, options.clockProbePeriod()) : options.clockProbePeriod());
+      }, delay.toNanos(), TimeUnit.NANOSECONDS);
     }
+  }
+
+  /** Ends the session if the gateway has been silent too long; returns whether it did. */
+  private boolean silent() {
+    long quietNanos = System.nanoTime() - lastHeardNanos;
+    if (options.silenceTimeout().isZero() || quietNanos <= options.silenceTimeout().toNanos()) {
+      return false;
+    }
+    synchronized (this) {
+      if (finished) {
+        return true;
+      }
+      silence = "no message from the gateway for " + TimeUnit.NANOSECONDS.toMillis(quietNanos)
+          + " ms, not even a clock probe's answer (the connection or the gateway is dead)";
+      // The cancellation comes back through onError, which reports it as the silence.
+      requests.cancel(silence, null);
+    }
+    return true;
+  }
+
+  private synchronized void stopProbing() {
+    if (nextProbe != null) {
+      nextProbe.cancel(false);
+    }
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  private void onClockReply(ClockProbeReply reply) {
+    clockEstimator.add(ProtoTime.instant(reply.getRobotSendTime()), ProtoTime.instant(reply.getGatewayReceiveTime()),
+        ProtoTime.instant(reply.getGatewaySendTime()), options.clock().instant());
   }
 
   private void end(Status status) {
@@ -169,12 +395,40 @@ public final class GatewaySession implements AutoCloseable {
       finished = true;
       pendingObservation = null;
     }
+    stopProbing();
     if (!outcome.isDone()) {
       outcome.completeExceptionally(new IllegalStateException(
           "the session ended without an outcome: " + status.getCode() + " " + status.getDescription()));
     }
+    if (status.isOk()) {
+      changeDriving(Driving.ended(outcome.isCompletedExceptionally()
+          ? "the gateway closed the session without an outcome" : "the session is over", status), true);
+    } else {
+      changeDriving(Driving.ended("the session stream failed (" + status.getCode()
+          + (status.getDescription() == null ? "" : ": " + status.getDescription())
+          + "); the gateway cannot resume sessions: open a new one", status), true);
+    }
     closed.complete(status);
     listener.onClosed(status);
+  }
+
+  private void onExecutionState(ExecutionState state) {
+    switch (state.getMode()) {
+      case EXECUTION_MODE_EXECUTING -> {
+        boolean halted;
+        synchronized (this) {
+          halted = haltedByRobot;
+        }
+        if (!halted) {
+          changeDriving(Driving.driven("the controller bridge is executing"), false);
+        }
+      }
+      case EXECUTION_MODE_HALTED, EXECUTION_MODE_ESTOPPED ->
+          changeDriving(Driving.hold("the controller bridge reports " + state.getMode()), false);
+      default -> {
+        // IDLE and HOLDING come and go between chunks while the session still drives the robot.
+      }
+    }
   }
 
   private final class Responses implements ClientResponseObserver<RobotMessage, GatewayMessage> {
@@ -186,24 +440,52 @@ public final class GatewaySession implements AutoCloseable {
 
     @Override
     public void onNext(GatewayMessage message) {
+      lastHeardNanos = System.nanoTime();
       switch (message.getMessageCase()) {
-        case ACCEPTED -> listener.onAccepted(message.getAccepted());
-        case PLAN -> listener.onPlan(message.getPlan());
-        case SUBGOAL -> listener.onSubgoal(message.getSubgoal());
-        case STATE -> listener.onState(message.getState());
-        case SAFETY_EVENT -> listener.onSafetyEvent(message.getSafetyEvent());
-        case HOLD -> listener.onHold(message.getHold());
-        case OUTCOME -> {
-          listener.onOutcome(message.getOutcome());
-          outcome.complete(message.getOutcome());
+        case ACCEPTED -> {
+          accepted = message.getAccepted();
+          changeDriving(Driving.hold("accepted: waiting for the plan's first subgoal"), true);
+          listener.onAccepted(message.getAccepted());
+          if (!options.clockProbePeriod().isZero()) {
+            scheduleProbe(Duration.ZERO);
+          }
         }
-        case CLOCK_REPLY, MESSAGE_NOT_SET -> { }
+        case PLAN -> listener.onPlan(message.getPlan());
+        case SUBGOAL -> {
+          SubgoalEvent event = message.getSubgoal();
+          boolean halted;
+          synchronized (GatewaySession.this) {
+            halted = haltedByRobot;
+          }
+          if (event.getStatus() == SubgoalStatus.SUBGOAL_STATUS_STARTED && !halted) {
+            changeDriving(Driving.driven("executing subgoal " + event.getSubgoalId()), true);
+          }
+          listener.onSubgoal(event);
+        }
+        case STATE -> {
+          onExecutionState(message.getState());
+          listener.onState(message.getState());
+        }
+        case SAFETY_EVENT -> listener.onSafetyEvent(message.getSafetyEvent());
+        case HOLD -> {
+          changeDriving(Driving.hold("gateway: " + message.getHold().getReason()), true);
+          listener.onHold(message.getHold());
+        }
+        case OUTCOME -> {
+          SessionOutcome result = message.getOutcome();
+          changeDriving(Driving.ended(result.getOutcome() + ": " + result.getReason(), Status.OK), true);
+          listener.onOutcome(result);
+          outcome.complete(result);
+        }
+        case CLOCK_REPLY -> onClockReply(message.getClockReply());
+        case MESSAGE_NOT_SET -> { }
       }
     }
 
     @Override
     public void onError(Throwable t) {
-      end(Status.fromThrowable(t));
+      String silent = silence;
+      end(silent != null ? Status.UNAVAILABLE.withDescription(silent) : Status.fromThrowable(t));
     }
 
     @Override

@@ -1,7 +1,7 @@
 package io.vlaserve.robot.client;
 
-import com.google.protobuf.Duration;
 import io.grpc.Channel;
+import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -10,94 +10,258 @@ import io.vlaserve.controller.v1.AgentHello;
 import io.vlaserve.controller.v1.AgentMessage;
 import io.vlaserve.controller.v1.BridgeMessage;
 import io.vlaserve.controller.v1.RobotAgentLinkGrpc;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.random.RandomGenerator;
 
 /**
  * The robot side of the controller bridge's remote driver ({@code vla.controller.v1.RobotAgentLink}):
  * streams the robot's state at a fixed rate, forwards each setpoint to the {@link RobotHardware},
- * and holds the robot on its own when setpoints stop for {@code holdAfter} (link loss), when the
- * bridge says hold, or when the link fails. Thread-safe; {@link #close} ends the link.
+ * and holds the robot on its own when setpoints stop for {@code holdAfter}, when the bridge says
+ * hold, or at once when the link is lost.
+ *
+ * <p><b>Connection life.</b> A lost link (the bridge restarting, the connection dropping) is
+ * reconnected after an exponential, jittered backoff ({@link ReconnectPolicy}); every new link
+ * starts with a fresh {@code hello}. The agent gives up, {@link LinkState#CLOSED} with a clear
+ * {@link #closedWith() status}, when the link has been down for the policy's give-up time or at
+ * once on a status no retry can fix (NOT_FOUND: the bridge does not know the robot;
+ * INVALID_ARGUMENT; PERMISSION_DENIED; ...). The give-up clock starts at the first failure after
+ * the bridge was last heard from. After a reconnect the bridge keeps the robot halted (it saw a
+ * link loss) until someone resumes it; the agent follows whatever setpoints it then sends.
+ *
+ * <p>One platform thread per agent reports state, watches for missing setpoints and opens new
+ * links. Thread-safe; {@link #close} ends the link for good.
  */
 public final class RobotAgent implements AutoCloseable {
+  /** Where the link to the bridge stands. */
+  public enum LinkState {
+    /** A link is open and its hello sent; nothing heard from the bridge yet. */
+    CONNECTING,
+    /** The bridge is talking: setpoints or hold commands arrive. */
+    CONNECTED,
+    /** The link was lost; waiting out the backoff before the next attempt. The robot holds. */
+    RECONNECTING,
+    /** Final: closed by the robot, given up, or refused for good (see {@link #closedWith()}). The robot holds. */
+    CLOSED
+  }
+
+  /** Told of every link state change, on the agent's or gRPC threads; must not block. */
+  public interface Listener {
+    /**
+     * The link moved to {@code state}.
+     *
+     * @param cause the status that caused it (the lost link's error, the final status), or OK
+     */
+    void onLinkState(LinkState state, Status cause);
+  }
+
+  /** Settings for an agent; {@link #connect()} starts it. Not thread-safe. */
+  public static final class Builder {
+    private final Channel channel;
+    private final RobotIdentity robot;
+    private final RobotHardware hardware;
+    private double stateRateHz = 100;
+    private Duration holdAfter = Duration.ofMillis(50);
+    private ReconnectPolicy reconnect = ReconnectPolicy.defaults();
+    private Listener listener = (state, cause) -> { };
+    private RandomGenerator random = RandomGenerator.getDefault();
+
+    private Builder(Channel channel, RobotIdentity robot, RobotHardware hardware) {
+      this.channel = Objects.requireNonNull(channel, "channel");
+      this.robot = Objects.requireNonNull(robot, "robot");
+      this.hardware = Objects.requireNonNull(hardware, "hardware");
+    }
+
+    /** How often the robot's state is sent, Hz (default 100). */
+    public Builder stateRate(double hz) {
+      if (!(hz > 0) || hz > 10_000) {
+        throw new IllegalArgumentException("stateRateHz: " + hz + " (expected 0 < rate <= 10000)");
+      }
+      stateRateHz = hz;
+      return this;
+    }
+
+    /**
+     * How long without a setpoint before the robot holds on its own (default 50 ms); keep it above
+     * the bridge's control period and below its link timeout.
+     */
+    public Builder holdAfter(Duration value) {
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException("holdAfter: " + value + " (expected: > 0)");
+      }
+      holdAfter = value;
+      return this;
+    }
+
+    /** How to reconnect a lost link (default {@link ReconnectPolicy#defaults()}). */
+    public Builder reconnect(ReconnectPolicy policy) {
+      reconnect = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /** Told of link state changes. */
+    public Builder listener(Listener value) {
+      listener = Objects.requireNonNull(value, "listener");
+      return this;
+    }
+
+    /** The source of the backoff's jitter (injected for repeatable tests). */
+    public Builder random(RandomGenerator value) {
+      random = Objects.requireNonNull(value, "random");
+      return this;
+    }
+
+    /** Opens the link and starts reporting state. */
+    public RobotAgent connect() {
+      return new RobotAgent(this);
+    }
+  }
+
+  private final Channel channel;
+  private final RobotIdentity robot;
   private final RobotHardware hardware;
+  private final double stateRateHz;
   private final long periodNanos;
+  private final Duration holdAfter;
   private final long holdAfterNanos;
-  private final ClientCallStreamObserver<AgentMessage> requests;
+  private final ReconnectPolicy reconnect;
+  private final Listener listener;
+  private final RandomGenerator random;
   private final Thread reporter;
   private final AtomicLong setpoints = new AtomicLong();
-  private volatile long lastSetpointNanos = System.nanoTime();
-  private long lastReportNanos;
-  private static final long MAX_SILENCE_NANOS = 10_000_000L;
-  private volatile boolean holding = true;
+  private final AtomicLong links = new AtomicLong();
+  private final CompletableFuture<Status> closed = new CompletableFuture<>();
+
+  // Guarded by this.
+  private Link link;
+  private LinkState state = LinkState.CONNECTING;
+  private int attempt;
+  private long failingSinceNanos = -1;
+  private long nextAttemptNanos;
+  private boolean holding = true;
+  private long lastSetpointNanos = System.nanoTime();
   private volatile boolean running = true;
   private volatile Status closedWith;
 
-  private RobotAgent(Channel channel, RobotIdentity robot, RobotHardware hardware, double stateRateHz,
-      java.time.Duration holdAfter) {
-    if (!(stateRateHz > 0) || stateRateHz > 10_000) {
-      throw new IllegalArgumentException("stateRateHz: " + stateRateHz + " (expected 0 < rate <= 10000)");
+  private RobotAgent(Builder builder) {
+    this.channel = builder.channel;
+    this.robot = builder.robot;
+    this.hardware = builder.hardware;
+    this.stateRateHz = builder.stateRateHz;
+    this.periodNanos = Math.round(1e9 / builder.stateRateHz);
+    this.holdAfter = builder.holdAfter;
+    this.holdAfterNanos = builder.holdAfter.toNanos();
+    this.reconnect = builder.reconnect;
+    this.listener = builder.listener;
+    this.random = builder.random;
+    synchronized (this) {
+      openLink();
     }
-    this.hardware = hardware;
-    this.periodNanos = Math.round(1e9 / stateRateHz);
-    this.holdAfterNanos = holdAfter.toNanos();
-    Responses responses = new Responses();
-    RobotAgentLinkGrpc.newStub(channel).connect(responses);
-    this.requests = responses.requests;
-    requests.onNext(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()
-        .setRobot(robot)
-        .setStateRateHz(stateRateHz)
-        .setHoldAfter(Duration.newBuilder().setSeconds(holdAfter.getSeconds()).setNanos(holdAfter.getNano())))
-        .build());
-    reporter = Thread.ofPlatform().daemon(true).name("robot-agent-" + robot.getRobotId()).start(this::report);
+    reporter = Thread.ofPlatform().daemon(true).name("robot-agent-" + robot.getRobotId()).start(this::run);
+  }
+
+  /** Settings for an agent connecting {@code hardware} to the bridge behind {@code channel} as {@code robot}. */
+  public static Builder builder(Channel channel, RobotIdentity robot, RobotHardware hardware) {
+    return new Builder(channel, robot, hardware);
   }
 
   /**
-   * Connects {@code hardware} to the bridge behind {@code channel} as robot {@code robot}.
+   * Connects {@code hardware} to the bridge behind {@code channel} as robot {@code robot}, reconnecting
+   * with {@link ReconnectPolicy#defaults()}.
    *
    * @param stateRateHz how often the robot's state is sent
    * @param holdAfter how long without a setpoint before the robot holds on its own; keep it above
    *     the bridge's control period and below its link timeout
    */
   public static RobotAgent connect(Channel channel, RobotIdentity robot, RobotHardware hardware, double stateRateHz,
-      java.time.Duration holdAfter) {
-    return new RobotAgent(channel, robot, hardware, stateRateHz, holdAfter);
+      Duration holdAfter) {
+    return builder(channel, robot, hardware).stateRate(stateRateHz).holdAfter(holdAfter).connect();
   }
 
-  /** Setpoints received so far. */
+  /** Setpoints applied so far, over every link. */
   public long setpoints() {
     return setpoints.get();
   }
 
+  /** Links opened so far: 1, then one more per reconnect attempt. */
+  public long links() {
+    return links.get();
+  }
+
   /** Whether the robot is holding on its own (no setpoints for holdAfter, told to hold, or link down). */
-  public boolean holding() {
+  public synchronized boolean holding() {
     return holding;
   }
 
-  /** The status the link ended with, or null while it is up. */
+  /** Where the link stands now. */
+  public synchronized LinkState linkState() {
+    return state;
+  }
+
+  /** The final status once {@link LinkState#CLOSED} (OK when closed by the robot), else null. */
   public Status closedWith() {
     return closedWith;
   }
 
-  private void report() {
+  /**
+   * Waits until the agent is closed for good and returns its final status.
+   *
+   * @throws TimeoutException if it is still trying after {@code timeout}
+   */
+  public Status awaitClosed(Duration timeout) throws TimeoutException, InterruptedException {
+    try {
+      return closed.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /** Ends the link for good: the robot holds and the agent never reconnects. */
+  @Override
+  public void close() {
+    Link current;
+    synchronized (this) {
+      if (state == LinkState.CLOSED) {
+        return;
+      }
+      current = link;
+    }
+    if (current != null) {
+      current.complete();
+    }
+    finish(Status.OK, "agent closed");
+    reporter.interrupt();
+  }
+
+  // ------------------------------------------------------------------ the agent's thread
+
+  private void run() {
     long next = System.nanoTime();
     while (running) {
-      try {
-        AgentMessage state = AgentMessage.newBuilder().setState(hardware.state()).build();
-        synchronized (requests) {
-          // Skip a report while the transport is backed up, but never go silent for long: the
-          // bridge declares the link lost (and halts the robot) when state stops arriving.
-          long now = System.nanoTime();
-          if (running && (requests.isReady() || now - lastReportNanos > MAX_SILENCE_NANOS)) {
-            requests.onNext(state);
-            lastReportNanos = now;
-          }
-        }
-      } catch (RuntimeException e) {
-        closedWith = Status.fromThrowable(e);
+      Link current;
+      synchronized (this) {
+        current = link;
       }
-      if (!holding && System.nanoTime() - lastSetpointNanos > holdAfterNanos) {
-        hold("no setpoint for " + TimeUnit.NANOSECONDS.toMillis(holdAfterNanos) + " ms (link loss)");
+      if (current != null) {
+        try {
+          current.send(AgentMessage.newBuilder().setState(hardware.state()).build());
+        } catch (RuntimeException e) {
+          current.cancel("reading or sending the robot's state failed", e);
+        }
+      }
+      long now = System.nanoTime();
+      synchronized (this) {
+        if (!holding && now - lastSetpointNanos > holdAfterNanos) {
+          holdLocked("no setpoint for " + holdAfter.toMillis() + " ms (link loss)");
+        }
+        if (state == LinkState.RECONNECTING && now - nextAttemptNanos >= 0) {
+          openLink();
+        }
       }
       next += periodNanos;
       long sleep = next - System.nanoTime();
@@ -113,61 +277,161 @@ public final class RobotAgent implements AutoCloseable {
     }
   }
 
-  private synchronized void hold(String reason) {
+  /** Opens a new link and sends its hello. Called with the lock held. */
+  private void openLink() {
+    if (links.get() > 0 && channel instanceof ManagedChannel managed) {
+      // Our backoff paces the attempts; within the channel's own (up to 2 minutes) they would fail fast.
+      managed.resetConnectBackoff();
+    }
+    Link next = new Link();
+    link = next;
+    links.incrementAndGet();
+    RobotAgentLinkGrpc.newStub(channel).connect(next);
+    next.send(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()
+        .setRobot(robot)
+        .setStateRateHz(stateRateHz)
+        .setHoldAfter(ProtoTime.duration(holdAfter)))
+        .build());
+    setState(LinkState.CONNECTING, Status.OK);
+  }
+
+  private void setState(LinkState next, Status cause) {
+    if (state != next) {
+      state = next;
+      listener.onLinkState(next, cause);
+    }
+  }
+
+  private void holdLocked(String reason) {
     if (!holding) {
       holding = true;
       hardware.hold(reason);
     }
   }
 
-  @Override
-  public void close() {
-    running = false;
-    reporter.interrupt();
-    synchronized (requests) {
-      try {
-        requests.onCompleted();
-      } catch (IllegalStateException alreadyClosed) {
-        // The call already ended.
+  /** The link {@code ended} failed or closed: hold at once, then retry or give up. */
+  private void lost(Link ended, Status status) {
+    Status finalStatus = null;
+    String finalReason = null;
+    synchronized (this) {
+      if (ended != link || state == LinkState.CLOSED) {
+        return;
+      }
+      link = null;
+      holdLocked("link to the controller bridge lost (" + describe(status) + ")");
+      long now = System.nanoTime();
+      if (ended.heard || failingSinceNanos < 0) {
+        failingSinceNanos = now;
+        attempt = 0;
+      }
+      if (!reconnect.retryable(status)) {
+        finalStatus = status.isOk() ? Status.UNAVAILABLE.withDescription("the controller bridge closed the link")
+            : status;
+        finalReason = "the controller bridge refused the link: " + describe(status);
+      } else if (!reconnect.keepTrying(now - failingSinceNanos)) {
+        finalStatus = Status.UNAVAILABLE.withDescription("gave up reconnecting to the controller bridge after "
+            + TimeUnit.NANOSECONDS.toMillis(now - failingSinceNanos) + " ms; last error: " + describe(status))
+            .withCause(status.getCause());
+        finalReason = "gave up reconnecting";
+      } else {
+        nextAttemptNanos = now + reconnect.backoff(attempt++, random).toNanos();
+        setState(LinkState.RECONNECTING, status);
       }
     }
-    hold("agent closed");
+    if (finalStatus != null) {
+      finish(finalStatus, finalReason);
+    }
   }
 
-  private final class Responses implements ClientResponseObserver<AgentMessage, BridgeMessage> {
-    ClientCallStreamObserver<AgentMessage> requests;
+  private void finish(Status status, String reason) {
+    synchronized (this) {
+      if (state == LinkState.CLOSED) {
+        return;
+      }
+      running = false;
+      link = null;
+      closedWith = status;
+      holdLocked(reason);
+      setState(LinkState.CLOSED, status);
+    }
+    closed.complete(status);
+  }
+
+  private static String describe(Status status) {
+    return status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
+  }
+
+  /** One stream to the bridge: requests written under its own lock, responses checked against the current link. */
+  private static final long MAX_SILENCE_NANOS = 10_000_000L;
+
+  private final class Link implements ClientResponseObserver<AgentMessage, BridgeMessage> {
+    private ClientCallStreamObserver<AgentMessage> requests;
+    private boolean done;
+    private volatile boolean heard;
+    private long lastSentNanos;
 
     @Override
     public void beforeStart(ClientCallStreamObserver<AgentMessage> requestStream) {
-      this.requests = requestStream;
+      requests = requestStream;
+    }
+
+    /** Sends if the transport is ready (or has been silent too long); otherwise a state report is skipped. */
+    synchronized void send(AgentMessage message) {
+      // Skip a report while the transport is backed up, but never go silent for long: the bridge
+      // declares the link lost (and halts the robot) when state stops arriving.
+      long now = System.nanoTime();
+      if (!done && (message.hasHello() || requests.isReady() || now - lastSentNanos > MAX_SILENCE_NANOS)) {
+        requests.onNext(message);
+        lastSentNanos = now;
+      }
+    }
+
+    synchronized void complete() {
+      if (!done) {
+        done = true;
+        requests.onCompleted();
+      }
+    }
+
+    synchronized void cancel(String why, Throwable cause) {
+      if (!done) {
+        done = true;
+        requests.cancel(why, cause);
+      }
     }
 
     @Override
     public void onNext(BridgeMessage message) {
-      if (message.hasSetpoint()) {
-        synchronized (RobotAgent.this) {
+      heard = true;
+      synchronized (RobotAgent.this) {
+        if (link != this) {
+          return; // A late message from a link already given up on must not move the robot.
+        }
+        setState(LinkState.CONNECTED, Status.OK);
+        if (message.hasSetpoint()) {
           lastSetpointNanos = System.nanoTime();
           holding = false;
           hardware.command(message.getSetpoint());
+          setpoints.incrementAndGet();
+        } else if (message.hasHold()) {
+          holdLocked("bridge: " + message.getHold().getReason());
         }
-        setpoints.incrementAndGet();
-      } else if (message.hasHold()) {
-        hold("bridge: " + message.getHold().getReason());
       }
     }
 
     @Override
     public void onError(Throwable t) {
-      closedWith = Status.fromThrowable(t);
-      running = false;
-      hold("link to the controller bridge failed: " + closedWith);
+      synchronized (this) {
+        done = true;
+      }
+      lost(this, Status.fromThrowable(t));
     }
 
     @Override
     public void onCompleted() {
-      closedWith = Status.OK;
-      running = false;
-      hold("the controller bridge closed the link");
+      complete();
+      // A bridge that ends the stream cleanly is going away (shutting down): worth a retry.
+      lost(this, Status.UNAVAILABLE.withDescription("the controller bridge closed the link"));
     }
   }
 }

@@ -28,6 +28,7 @@ import io.vlaserve.planner.v1.SubgoalEvent;
 import io.vlaserve.planner.v1.SubgoalSignal;
 import io.vlaserve.planner.v1.SubgoalStatus;
 import io.vlaserve.robot.client.GatewaySession;
+import io.vlaserve.robot.client.ReconnectPolicy;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.client.RobotHardware;
 import io.vlaserve.sim.TabletopWorld;
@@ -71,6 +72,8 @@ public final class SimulatedRobot implements RobotHardware {
   private volatile long setpointsApplied;
 
   /**
+   * A robot with a fresh tabletop world, not yet connected.
+   *
    * @param robotId the id the controller bridge knows this robot by (a remote robot there)
    * @param embodiment the action profile, e.g. "eef-delta-7dof"
    * @param seed the world's seed: block colours and positions
@@ -81,6 +84,7 @@ public final class SimulatedRobot implements RobotHardware {
     this.world = new TabletopWorld(seed, new WorldConfig(blocks, true));
   }
 
+  /** Who this robot is: its id and embodiment, as sent in the agent's hello and the session's open. */
   public RobotIdentity identity() {
     return identity;
   }
@@ -113,6 +117,7 @@ public final class SimulatedRobot implements RobotHardware {
     return List.copyOf(trajectory);
   }
 
+  /** Setpoints applied to the world so far. */
   public long setpointsApplied() {
     return setpointsApplied;
   }
@@ -140,7 +145,7 @@ public final class SimulatedRobot implements RobotHardware {
       orientation[3] = target.getOrientation().getW();
       world.commandPose(position, orientation, setpoint.getGripper());
     }
-    setpointsApplied++;
+    setpointsApplied++; // The agent applies setpoints one at a time, under its lock.
   }
 
   @Override
@@ -151,9 +156,18 @@ public final class SimulatedRobot implements RobotHardware {
 
   // ------------------------------------------------------------------ running a task
 
-  /** Connects this robot's agent to the controller bridge; close it to disconnect. */
+  /**
+   * Connects this robot's agent to the controller bridge (500 Hz state, holding after 30 ms without
+   * a setpoint, reconnecting per {@link ReconnectPolicy#defaults()}); close it to disconnect.
+   */
   public RobotAgent connectAgent(Channel controller) {
-    return RobotAgent.connect(controller, identity, this, 500, Duration.ofMillis(30));
+    return connectAgent(controller, ReconnectPolicy.defaults());
+  }
+
+  /** As {@link #connectAgent(Channel)}, reconnecting a lost link per {@code reconnect}. */
+  public RobotAgent connectAgent(Channel controller, ReconnectPolicy reconnect) {
+    return RobotAgent.builder(controller, identity, this).stateRate(500).holdAfter(Duration.ofMillis(30))
+        .reconnect(reconnect).connect();
   }
 
   /**
@@ -197,11 +211,22 @@ public final class SimulatedRobot implements RobotHardware {
    * @return the session, finished or not
    */
   public GatewaySession runTask(Channel gateway, String task, Duration timeout) throws InterruptedException {
+    return runTask(gateway, task, timeout, GatewaySession.Options.defaults());
+  }
+
+  /**
+   * As {@link #runTask(Channel, String, Duration)}, with the session's {@code options} (the robot's
+   * clock, clock probing).
+   *
+   * @return the session, finished or not
+   */
+  public GatewaySession runTask(Channel gateway, String task, Duration timeout, GatewaySession.Options options)
+      throws InterruptedException {
     Camera camera = new Camera();
     received.clear();
     trajectory.clear();
     GatewaySession session = GatewaySession.open(gateway, SessionOpen.newBuilder()
-        .setRobot(identity).setTask(task).setReportsSuccess(true).build(), camera);
+        .setRobot(identity).setTask(task).setReportsSuccess(true).build(), camera, options);
     camera.run(session, timeout);
     return session;
   }
@@ -282,8 +307,8 @@ public final class SimulatedRobot implements RobotHardware {
       }
       CameraRequirement requirement = accepted.getCamerasCount() > 0 ? accepted.getCameras(0)
           : CameraRequirement.newBuilder().setName(CAMERA).setWidth(64).setHeight(64).build();
-      TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of((int) requirement.getWidth(),
-          (int) requirement.getHeight()));
+      TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(requirement.getWidth(),
+          requirement.getHeight()));
       byte[] frame = renderer.newFrame();
       long periodNanos = accepted.hasObservationPeriod()
           ? accepted.getObservationPeriod().getSeconds() * 1_000_000_000L + accepted.getObservationPeriod().getNanos()

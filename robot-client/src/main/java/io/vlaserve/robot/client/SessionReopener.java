@@ -1,0 +1,301 @@
+package io.vlaserve.robot.client;
+
+import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.vlaserve.planner.v1.RobotObservation;
+import io.vlaserve.planner.v1.SessionAccepted;
+import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.planner.v1.SessionOutcome;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
+
+/**
+ * Keeps a task going across gateway restarts by opening a <em>new</em> session for the same task
+ * after a session is lost, with the backoff of a {@link ReconnectPolicy}. The gateway cannot resume
+ * a session (it keeps no state across restarts), so the new session plans the task afresh from the
+ * scene as it now is; use this only for tasks where starting over is safe.
+ *
+ * <p>A session is lost when its stream fails before an outcome with a retryable status (UNAVAILABLE
+ * when the gateway stops or restarts, ...). An outcome, success or failure, is final, and so is a
+ * fatal status (INVALID_ARGUMENT, NOT_FOUND, ...) or giving up after the policy's time counted from
+ * the first loss since a session was last accepted. While waiting, {@link #driving()} is
+ * {@link DriveState#HOLD} with the reason; once final it is {@link DriveState#ENDED}.
+ *
+ * <p>Every session's messages reach the one {@link GatewaySession.Listener}; its
+ * {@code onDriving} sees this reopener's view (a lost session shows as HOLD while a new one is
+ * coming). Thread-safe.
+ */
+public final class SessionReopener implements AutoCloseable {
+  private final Channel channel;
+  private final SessionOpen open;
+  private final GatewaySession.Listener listener;
+  private final GatewaySession.Options options;
+  private final ReconnectPolicy policy;
+  private final RandomGenerator random;
+  private final AtomicInteger opened = new AtomicInteger();
+  private final CompletableFuture<Driving> ended = new CompletableFuture<>();
+
+  // Guarded by this.
+  private GatewaySession current;
+  private Forwarder currentForwarder;
+  private Driving driving = Driving.hold("opening the session");
+  private boolean closed;
+  private int attempt;
+  private long failingSinceNanos = -1;
+  private ScheduledFuture<?> pendingOpen;
+
+  private SessionReopener(Channel channel, SessionOpen open, GatewaySession.Listener listener,
+      GatewaySession.Options options, ReconnectPolicy policy, RandomGenerator random) {
+    this.channel = Objects.requireNonNull(channel, "channel");
+    // A resume token would be refused: the gateway keeps no sessions across restarts.
+    this.open = open.toBuilder().clearResumeToken().build();
+    this.listener = Objects.requireNonNull(listener, "listener");
+    this.options = Objects.requireNonNull(options, "options");
+    this.policy = Objects.requireNonNull(policy, "policy");
+    this.random = Objects.requireNonNull(random, "random");
+  }
+
+  /**
+   * Opens the first session for {@code open}'s task and keeps reopening per {@code policy}.
+   *
+   * @param options the options of every session (clock, probing)
+   */
+  public static SessionReopener open(Channel channel, SessionOpen open, GatewaySession.Listener listener,
+      GatewaySession.Options options, ReconnectPolicy policy) {
+    return open(channel, open, listener, options, policy, RandomGenerator.getDefault());
+  }
+
+  /** As {@link #open(Channel, SessionOpen, GatewaySession.Listener, GatewaySession.Options, ReconnectPolicy)}, with the jitter's random source. */
+  public static SessionReopener open(Channel channel, SessionOpen open, GatewaySession.Listener listener,
+      GatewaySession.Options options, ReconnectPolicy policy, RandomGenerator random) {
+    SessionReopener reopener = new SessionReopener(channel, open, listener, options, policy, random);
+    reopener.openSession();
+    return reopener;
+  }
+
+  /** The session now in use (the newest one opened). */
+  public synchronized GatewaySession current() {
+    return current;
+  }
+
+  /** Sessions opened so far: 1, then one per reopen. */
+  public int sessionsOpened() {
+    return opened.get();
+  }
+
+  /** Whether the robot is driven, must hold (also while a new session is coming) or everything ended. */
+  public synchronized Driving driving() {
+    return driving;
+  }
+
+  /** Sends an observation on the current session (dropped while no session is open). */
+  public void send(RobotObservation observation) {
+    current().send(observation);
+  }
+
+  /** Halts the robot through the current session. */
+  public void halt(String reason) {
+    current().halt(reason);
+  }
+
+  /** Clears a halt on the current session. */
+  public void resume() {
+    current().resume();
+  }
+
+  /** Gives up on the task: the current session is cancelled and no new one is opened. */
+  public void cancel(String reason) {
+    GatewaySession session;
+    synchronized (this) {
+      closed = true;
+      session = current;
+      cancelPendingOpen();
+    }
+    session.cancel(reason);
+  }
+
+  /**
+   * Waits until no session will be opened any more and returns the final drive state (an outcome's
+   * reason, a fatal status, or the give-up).
+   *
+   * @throws TimeoutException if a session is still running or coming after {@code timeout}
+   */
+  public Driving awaitEnded(Duration timeout) throws TimeoutException, InterruptedException {
+    try {
+      return ended.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /**
+   * Waits for the task's outcome from whichever session reaches one.
+   *
+   * @throws TimeoutException if none arrives in time
+   * @throws IllegalStateException if everything ended without one (the reason in the message)
+   */
+  public SessionOutcome awaitOutcome(Duration timeout) throws TimeoutException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    awaitEnded(timeout);
+    GatewaySession session = current();
+    return session.awaitOutcome(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+  }
+
+  /** Closes the current session and opens no new one. */
+  @Override
+  public void close() {
+    GatewaySession session;
+    synchronized (this) {
+      closed = true;
+      session = current;
+      cancelPendingOpen();
+    }
+    if (session != null) {
+      session.close();
+    }
+    finish(Driving.ended("closed by the robot", Status.CANCELLED.withDescription("closed by the robot")));
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private void openSession() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      pendingOpen = null;
+      if (opened.get() > 0 && channel instanceof ManagedChannel managed) {
+        managed.resetConnectBackoff();
+      }
+      opened.incrementAndGet();
+      // Under the lock: the new session's first callbacks wait until it is the current one.
+      currentForwarder = new Forwarder();
+      current = GatewaySession.open(channel, open, currentForwarder, options);
+    }
+  }
+
+  private void cancelPendingOpen() {
+    if (pendingOpen != null) {
+      pendingOpen.cancel(false);
+      pendingOpen = null;
+    }
+  }
+
+  private void show(Driving next) {
+    synchronized (this) {
+      if (driving.ended()) {
+        return;
+      }
+      driving = next;
+    }
+    listener.onDriving(next);
+  }
+
+  private void finish(Driving last) {
+    show(last);
+    ended.complete(last);
+  }
+
+  /** Decides what a session's end means: final, or a reopen after the backoff. */
+  private void sessionEnded(Forwarder from, Driving last) {
+    Driving reopening = null;
+    Driving finalState = null;
+    synchronized (this) {
+      if (from != currentForwarder) {
+        return;
+      }
+      Status status = last.status();
+      long now = System.nanoTime();
+      if (failingSinceNanos < 0) {
+        failingSinceNanos = now;
+      }
+      boolean outcome = status.isOk();
+      if (outcome || closed || !policy.retryable(status)) {
+        finalState = last;
+      } else if (!policy.keepTrying(now - failingSinceNanos)) {
+        finalState = Driving.ended("gave up opening a new session after "
+            + TimeUnit.NANOSECONDS.toMillis(now - failingSinceNanos) + " ms; last: " + last.reason(), status);
+      } else {
+        Duration wait = policy.backoff(attempt++, random);
+        reopening = Driving.hold("session lost (" + last.reason() + "); opening a new session for the same task in "
+            + wait.toMillis() + " ms (attempt " + attempt + ")");
+        pendingOpen = ClientScheduler.TIMER.schedule(this::openSession, wait.toNanos(), TimeUnit.NANOSECONDS);
+      }
+    }
+    if (finalState != null) {
+      finish(finalState);
+    } else {
+      show(reopening);
+    }
+  }
+
+  private synchronized boolean isCurrent(Forwarder forwarder) {
+    return forwarder == currentForwarder;
+  }
+
+  private synchronized void sessionAccepted() {
+    attempt = 0;
+    failingSinceNanos = -1;
+  }
+
+  /** Passes one session's messages on and reports its end to the reopener. */
+  private final class Forwarder implements GatewaySession.Listener {
+    @Override
+    public void onAccepted(SessionAccepted accepted) {
+      sessionAccepted();
+      listener.onAccepted(accepted);
+    }
+
+    @Override
+    public void onPlan(io.vlaserve.planner.v1.Plan plan) {
+      listener.onPlan(plan);
+    }
+
+    @Override
+    public void onSubgoal(io.vlaserve.planner.v1.SubgoalEvent event) {
+      listener.onSubgoal(event);
+    }
+
+    @Override
+    public void onState(io.vlaserve.controller.v1.ExecutionState state) {
+      listener.onState(state);
+    }
+
+    @Override
+    public void onSafetyEvent(io.vlaserve.controller.v1.SafetyEvent event) {
+      listener.onSafetyEvent(event);
+    }
+
+    @Override
+    public void onHold(io.vlaserve.planner.v1.HoldNotice hold) {
+      listener.onHold(hold);
+    }
+
+    @Override
+    public void onOutcome(SessionOutcome outcome) {
+      listener.onOutcome(outcome);
+    }
+
+    @Override
+    public void onClosed(Status status) {
+      listener.onClosed(status);
+    }
+
+    @Override
+    public void onDriving(Driving next) {
+      if (next.ended()) {
+        sessionEnded(this, next);
+      } else if (isCurrent(this)) {
+        show(next);
+      }
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package io.vlaserve.robot.client;
+
+import com.google.protobuf.Timestamp;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.planner.v1.ClockProbeReply;
+import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.HoldNotice;
+import io.vlaserve.planner.v1.Outcome;
+import io.vlaserve.planner.v1.PlannerGatewayGrpc;
+import io.vlaserve.planner.v1.RobotMessage;
+import io.vlaserve.planner.v1.SessionAccepted;
+import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.planner.v1.SubgoalEvent;
+import io.vlaserve.planner.v1.SubgoalStatus;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A planner gateway that accepts every session and starts driving it at once (a subgoal started,
+ * the bridge executing), answers clock probes with its own wall clock like the real one, and ends
+ * sessions when the test says; or refuses every session with a status.
+ */
+final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
+  final List<SessionOpen> opens = new CopyOnWriteArrayList<>();
+  final AtomicInteger probes = new AtomicInteger();
+  private final Status refuseWith;
+  private volatile boolean mute;
+  private volatile StreamObserver<GatewayMessage> robot;
+
+  FakeGateway() {
+    this(null);
+  }
+
+  FakeGateway(Status refuseWith) {
+    this.refuseWith = refuseWith;
+  }
+
+  /** From now on, says nothing more and answers no probe, but keeps the connection open (a hung gateway). */
+  void mute() {
+    mute = true;
+  }
+
+  @Override
+  public StreamObserver<RobotMessage> robotSession(StreamObserver<GatewayMessage> responses) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(RobotMessage message) {
+        synchronized (FakeGateway.this) {
+          switch (message.getMessageCase()) {
+            case OPEN -> opened(message.getOpen(), responses);
+            case CLOCK_PROBE -> {
+              probes.incrementAndGet();
+              if (mute) {
+                return;
+              }
+              Timestamp received = timestamp(Instant.now());
+              responses.onNext(GatewayMessage.newBuilder().setClockReply(ClockProbeReply.newBuilder()
+                  .setProbeId(message.getClockProbe().getProbeId())
+                  .setRobotSendTime(message.getClockProbe().getRobotSendTime())
+                  .setGatewayReceiveTime(received).setGatewaySendTime(timestamp(Instant.now()))).build());
+            }
+            default -> { }
+          }
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {
+        synchronized (FakeGateway.this) {
+          responses.onCompleted();
+        }
+      }
+    };
+  }
+
+  private void opened(SessionOpen open, StreamObserver<GatewayMessage> responses) {
+    opens.add(open);
+    if (refuseWith != null) {
+      responses.onError(refuseWith.asRuntimeException());
+      return;
+    }
+    robot = responses;
+    responses.onNext(GatewayMessage.newBuilder().setAccepted(SessionAccepted.newBuilder()
+        .setSessionId("s-" + opens.size()).setControlRateHz(500)).build());
+    responses.onNext(GatewayMessage.newBuilder().setSubgoal(SubgoalEvent.newBuilder().setSubgoalId("1")
+        .setStatus(SubgoalStatus.SUBGOAL_STATUS_STARTED).setAttempt(1)).build());
+    responses.onNext(GatewayMessage.newBuilder().setState(ExecutionState.newBuilder().setRobotId(
+        open.getRobot().getRobotId()).setMode(ExecutionMode.EXECUTION_MODE_EXECUTING)).build());
+  }
+
+  /** Tells the robot to hold, as the gateway does when policy-service is down. */
+  synchronized void hold(String reason) {
+    robot.onNext(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason(reason)).build());
+  }
+
+  /** Reports the bridge in {@code mode} for the robot. */
+  synchronized void state(ExecutionMode mode) {
+    robot.onNext(GatewayMessage.newBuilder().setState(ExecutionState.newBuilder().setMode(mode)).build());
+  }
+
+  /** Ends the open session with {@code outcome}, as the real gateway does: outcome, then OK. */
+  synchronized void finish(Outcome outcome) {
+    robot.onNext(GatewayMessage.newBuilder().setOutcome(SessionOutcome.newBuilder().setOutcome(outcome)
+        .setReason("done").setSubgoalsCompleted(1)).build());
+    robot.onCompleted();
+  }
+
+  private static Timestamp timestamp(Instant time) {
+    return Timestamp.newBuilder().setSeconds(time.getEpochSecond()).setNanos(time.getNano()).build();
+  }
+}

@@ -1,0 +1,156 @@
+package io.vlaserve.robot.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.planner.v1.Outcome;
+import io.vlaserve.planner.v1.SessionOpen;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A gateway dying mid-session, on real Netty sockets: the session ends with a clear terminal state
+ * (never a silent stall), and {@link SessionReopener} opens a new session for the same task once a
+ * gateway answers on the port again.
+ */
+class GatewaySessionRestartTest {
+  private static final SessionOpen OPEN = SessionOpen.newBuilder()
+      .setRobot(RobotIdentity.newBuilder().setRobotId("arm-1").setEmbodiment("tiny-sim"))
+      .setTask("put the red block on the plate").setResumeToken("stale-token").build();
+  private static final ReconnectPolicy QUICK = ReconnectPolicy.defaults()
+      .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
+
+  private final List<Driving> seen = new CopyOnWriteArrayList<>();
+  private final GatewaySession.Listener listener = new GatewaySession.Listener() {
+    @Override
+    public void onDriving(Driving driving) {
+      seen.add(driving);
+    }
+  };
+  private LoopbackServer server;
+  private ManagedChannel channel;
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private ManagedChannel channel(int port) {
+    channel = RobotChannels.forAddress("127.0.0.1", port).build();
+    return channel;
+  }
+
+  @Test
+  void whenTheGatewayDiesTheSessionEndsWithItsErrorAndTheRobotKnowsToHold() throws Exception {
+    server = LoopbackServer.start(0, new FakeGateway());
+    GatewaySession session = GatewaySession.open(channel(server.port()), OPEN.toBuilder().clearResumeToken().build(),
+        listener);
+    assertEquals(DriveState.HOLD, session.driving().state(), "not driven before the gateway accepts");
+    Await.until(() -> session.driving().driven(), () -> "the gateway drives the robot: " + session.driving());
+
+    server.kill();
+    Status closed = session.awaitClosed(Await.TIMEOUT);
+    assertNotEquals(Status.Code.OK, closed.getCode());
+    Driving driving = session.driving();
+    assertEquals(DriveState.ENDED, driving.state());
+    assertTrue(driving.mustHold());
+    assertEquals(closed, driving.status());
+    assertTrue(driving.reason().contains("cannot resume"), driving.reason());
+    assertEquals(driving, seen.get(seen.size() - 1), "the listener was told");
+    IllegalStateException noOutcome = assertThrows(IllegalStateException.class,
+        () -> session.awaitOutcome(Await.TIMEOUT));
+    assertTrue(noOutcome.getMessage().contains("without an outcome"), noOutcome.getMessage());
+    assertTrue(session.finished());
+  }
+
+  @Test
+  void aGatewayThatHangsWithItsConnectionOpenEndsTheSessionOnceItsProbesGoUnanswered() throws Exception {
+    FakeGateway gateway = new FakeGateway();
+    server = LoopbackServer.start(0, gateway);
+    GatewaySession session = GatewaySession.open(channel(server.port()), OPEN.toBuilder().clearResumeToken().build(),
+        listener, GatewaySession.Options.defaults().withClockProbePeriod(Duration.ofMillis(20))
+            .withSilenceTimeout(Duration.ofMillis(300)));
+    Await.until(() -> session.driving().driven() && gateway.probes.get() > 0, () -> "driven and probing");
+
+    gateway.mute();
+    Status closed = session.awaitClosed(Await.TIMEOUT);
+    assertEquals(Status.Code.UNAVAILABLE, closed.getCode());
+    assertTrue(closed.getDescription().startsWith("no message from the gateway for"), closed.getDescription());
+    assertEquals(DriveState.ENDED, session.driving().state());
+    assertEquals(closed, session.driving().status());
+  }
+
+  @Test
+  void theReopenerOpensANewSessionForTheSameTaskWhenTheGatewayComesBack() throws Exception {
+    FakeGateway first = new FakeGateway();
+    server = LoopbackServer.start(0, first);
+    int port = server.port();
+    SessionReopener reopener = SessionReopener.open(channel(port), OPEN, listener, GatewaySession.Options.defaults(),
+        QUICK);
+    Await.until(() -> reopener.driving().driven(), () -> "driven: " + reopener.driving());
+    assertEquals("", first.opens.get(0).getResumeToken(), "no resume token: the gateway would refuse it");
+    GatewaySession lost = reopener.current();
+
+    server.kill();
+    Await.until(() -> reopener.driving().reason().startsWith("session lost"),
+        () -> "the robot holds while a new session is coming: " + reopener.driving());
+    assertEquals(DriveState.HOLD, reopener.driving().state());
+    assertEquals(DriveState.ENDED, lost.driving().state());
+
+    FakeGateway second = new FakeGateway();
+    server = LoopbackServer.start(port, second);
+    Await.until(() -> reopener.driving().driven() && !second.opens.isEmpty(),
+        () -> "a new session drives the robot: " + reopener.driving());
+    assertEquals(OPEN.getTask(), second.opens.get(0).getTask());
+    assertEquals(OPEN.getRobot(), second.opens.get(0).getRobot());
+    assertTrue(reopener.sessionsOpened() >= 2, "sessions: " + reopener.sessionsOpened());
+    assertNotEquals(lost, reopener.current());
+    assertTrue(seen.stream().noneMatch(Driving::ended), "the listener never saw an end: " + seen);
+
+    second.finish(Outcome.OUTCOME_SUCCEEDED);
+    assertEquals(Outcome.OUTCOME_SUCCEEDED, reopener.awaitOutcome(Await.TIMEOUT).getOutcome());
+    Driving last = reopener.awaitEnded(Await.TIMEOUT);
+    assertEquals(Status.Code.OK, last.status().getCode());
+    int sessions = reopener.sessionsOpened();
+    assertEquals(sessions, reopener.sessionsOpened(), "an outcome is final: no new session");
+  }
+
+  @Test
+  void aRefusedSessionIsNotReopened() throws Exception {
+    FakeGateway gateway = new FakeGateway(Status.INVALID_ARGUMENT.withDescription("open.task is empty"));
+    server = LoopbackServer.start(0, gateway);
+    SessionReopener reopener = SessionReopener.open(channel(server.port()), OPEN, listener,
+        GatewaySession.Options.defaults(), QUICK);
+    Driving last = reopener.awaitEnded(Await.TIMEOUT);
+    assertEquals(Status.Code.INVALID_ARGUMENT, last.status().getCode());
+    assertEquals(1, reopener.sessionsOpened());
+    assertEquals(1, gateway.opens.size());
+  }
+
+  @Test
+  void theReopenerGivesUpClearlyWhenNoGatewayAnswers() throws Exception {
+    server = LoopbackServer.start(0, new FakeGateway());
+    int port = server.port();
+    server.kill();
+    server = null;
+    SessionReopener reopener = SessionReopener.open(channel(port), OPEN, listener, GatewaySession.Options.defaults(),
+        QUICK.withGiveUpAfter(Duration.ofMillis(300)));
+    Driving last = reopener.awaitEnded(Await.TIMEOUT);
+    assertEquals(Status.Code.UNAVAILABLE, last.status().getCode());
+    assertTrue(last.reason().startsWith("gave up opening a new session"), last.reason());
+    assertTrue(reopener.sessionsOpened() >= 2, "it retried first: " + reopener.sessionsOpened());
+  }
+}
