@@ -4,6 +4,7 @@ import io.vlaserve.controller.ExecutionSnapshot;
 import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.driver.RobotDriver;
 import io.vlaserve.controller.loop.ControlLoop;
+import io.vlaserve.controller.safety.SafetyAction;
 import io.vlaserve.controller.safety.SafetyEvent;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -11,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One robot the bridge drives: its controller, the loop that ticks it, which stream (if any)
@@ -19,6 +22,8 @@ import java.util.function.Consumer;
  * <p>Thread-safe.
  */
 public final class Robot {
+  private static final Logger log = LoggerFactory.getLogger(Robot.class);
+
   private final String id;
   private final RobotController controller;
   private final RobotDriver driver;
@@ -74,6 +79,10 @@ public final class Robot {
   /** Drains the controller's safety events to the listeners; on the fleet's event thread. */
   void publishEvents() {
     controller.events().drain(event -> {
+      // Halts need an operator's Resume: say why in the log too, not only to the streams watching.
+      if (event.action() == SafetyAction.HALT) {
+        log.warn("robot {} halted: {}", event.robotId(), event.message());
+      }
       for (Consumer<SafetyEvent> listener : listeners) {
         listener.accept(event);
       }
