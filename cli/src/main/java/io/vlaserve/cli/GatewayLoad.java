@@ -161,6 +161,26 @@ final class GatewayLoad {
     return Double.NaN;
   }
 
+  /** (bucket bound in ms, fraction of the window's steps at or below it), up to the slowest step. */
+  static List<double[]> cdf(TreeMap<Double, Double> before, TreeMap<Double, Double> after) {
+    double total = count(before, after);
+    List<double[]> points = new ArrayList<>();
+    if (total <= 0) {
+      return points;
+    }
+    for (Map.Entry<Double, Double> bucket : after.entrySet()) {
+      if (bucket.getKey().isInfinite()) {
+        break;
+      }
+      double fraction = (bucket.getValue() - before.getOrDefault(bucket.getKey(), 0.0)) / total;
+      points.add(new double[] {bucket.getKey(), fraction});
+      if (fraction >= 1) {
+        break;
+      }
+    }
+    return points;
+  }
+
   static double count(TreeMap<Double, Double> before, TreeMap<Double, Double> after) {
     return after.getOrDefault(Double.POSITIVE_INFINITY, 0.0) - before.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
   }

@@ -341,12 +341,19 @@ final class LoadtestCommand implements Callable<Integer> {
     summary.put("machine", Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch")
         + ", " + Runtime.version());
     JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
+    List<double[]> cdf = GatewayLoad.cdf(before, after);
+    if (!cdf.isEmpty()) {
+      Charts.lines(out.resolve("latency-cdf.png"), String.format(Locale.ROOT,
+              "Gateway step latency, %d robots x %.0f Hz", robots, rate), "milliseconds (histogram bucket bounds)",
+          "fraction", List.of(new Charts.Series("CDF", cdf.stream().mapToDouble(v -> v[0]).toArray(),
+              cdf.stream().mapToDouble(v -> v[1]).toArray(), false)));
+    }
     System.out.println();
     System.out.printf(Locale.ROOT, "offered %.1f obs/s, %d observations sent in the window, %.1f steps/s forwarded to the bridge%n",
         robots * rate, load.measuredSent.get(), steps / durationSeconds);
     System.out.printf("gateway step latency (observation in -> chunk out), bucket bounds: %s%n", latency);
     System.out.printf("sessions opened %d, ended: %s%n", load.sessions.get(), load.endings);
-    System.out.println("written: " + out.toAbsolutePath().resolve("summary.json"));
+    System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");
     return 0;
   }
 

@@ -1,0 +1,55 @@
+package io.vlaserve.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/** Reading the gateway's step-latency histogram between two scrapes, as the load test does. */
+class GatewayLoadTest {
+  private static String scrape(double under10ms, double under50ms, double under100ms, double all) {
+    return """
+        # HELP vla_gateway_step_latency_seconds Observation arrival at the gateway to its chunk forwarded
+        # TYPE vla_gateway_step_latency_seconds histogram
+        vla_gateway_step_latency_seconds_bucket{service="planner-gateway",le="0.01"} %s
+        vla_gateway_step_latency_seconds_bucket{service="planner-gateway",le="0.05"} %s
+        vla_gateway_step_latency_seconds_bucket{service="planner-gateway",le="0.1"} %s
+        vla_gateway_step_latency_seconds_bucket{service="planner-gateway",le="+Inf"} %s
+        vla_gateway_step_latency_seconds_count{service="planner-gateway"} %s
+        vla_gateway_sessions_active{service="planner-gateway"} 3.0
+        """.formatted(under10ms, under50ms, under100ms, all, all);
+  }
+
+  @Test
+  void quantilesCountOnlyTheStepsBetweenTheScrapes() {
+    // Before the window: 100 steps, all under 10 ms (warm-up). In it: 100 more, 50 under 10 ms,
+    // 40 between 10 and 50, 9 between 50 and 100, 1 slower.
+    TreeMap<Double, Double> before = GatewayLoad.buckets(scrape(100, 100, 100, 100));
+    TreeMap<Double, Double> after = GatewayLoad.buckets(scrape(150, 190, 199, 200));
+    assertEquals(100, GatewayLoad.count(before, after));
+    assertEquals(10, GatewayLoad.quantile(before, after, 0.5), 1e-9);
+    assertEquals(50, GatewayLoad.quantile(before, after, 0.9), 1e-9);
+    assertEquals(100, GatewayLoad.quantile(before, after, 0.99), 1e-9);
+    assertEquals(Double.POSITIVE_INFINITY, GatewayLoad.quantile(before, after, 0.999));
+  }
+
+  @Test
+  void theCdfEndsAtTheSlowestStep() {
+    TreeMap<Double, Double> before = GatewayLoad.buckets(scrape(0, 0, 0, 0));
+    TreeMap<Double, Double> after = GatewayLoad.buckets(scrape(5, 10, 10, 10));
+    List<double[]> cdf = GatewayLoad.cdf(before, after);
+    assertEquals(2, cdf.size(), "stops at the first bucket holding every step");
+    assertEquals(0.5, cdf.get(0)[1], 1e-9);
+    assertEquals(50, cdf.get(1)[0], 1e-9);
+    assertEquals(1.0, cdf.get(1)[1], 1e-9);
+  }
+
+  @Test
+  void anEmptyWindowHasNoQuantiles() {
+    TreeMap<Double, Double> same = GatewayLoad.buckets(scrape(1, 2, 3, 4));
+    assertEquals(0, GatewayLoad.count(same, same));
+    assertEquals(List.of(), GatewayLoad.cdf(same, same));
+    assertEquals(Double.NaN, GatewayLoad.quantile(same, same, 0.5));
+  }
+}
