@@ -55,20 +55,7 @@ final class GatewayLoad {
   /** Starts {@code robots} robots, robot i as {@code prefix + i}, joining over the ramp. */
   void start(ManagedChannel gateway, String prefix, int robots, double rate, long t0, long rampNanos, long recordFrom,
       long endAt) {
-    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(64, 64));
-    List<Observation.Builder> frames = new ArrayList<>();
-    for (int i = 0; i < 8; i++) {
-      TabletopWorld world = new TabletopWorld(i, new WorldConfig(3, true));
-      byte[] rgb = renderer.newFrame();
-      renderer.render(world, rgb);
-      double[] p = world.snapshot().proprio();
-      frames.add(Observation.newBuilder()
-          .addImages(Image.newBuilder().setCamera("third_person").setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
-              .setWidth(64).setHeight(64).setData(ByteString.copyFrom(rgb)))
-          .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
-              .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
-              .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))));
-    }
+    List<Observation.Builder> frames = frames("third_person", 64, 64);
     long periodNanos = Math.round(1e9 / rate);
     for (int r = 0; r < robots; r++) {
       String id = prefix + r;
@@ -76,6 +63,28 @@ final class GatewayLoad {
       threads.add(Thread.ofVirtual().name("load-" + id).start(() ->
           run(gateway, id, frames, start, periodNanos, recordFrom, endAt)));
     }
+  }
+
+  /**
+   * Eight rendered scenes with their proprioception, for load robots to cycle through (rendering
+   * at run time would load the generator, not the server).
+   */
+  static List<Observation.Builder> frames(String camera, int width, int height) {
+    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(width, height));
+    List<Observation.Builder> frames = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      TabletopWorld world = new TabletopWorld(i, new WorldConfig(3, true));
+      byte[] rgb = renderer.newFrame();
+      renderer.render(world, rgb);
+      double[] p = world.snapshot().proprio();
+      frames.add(Observation.newBuilder()
+          .addImages(Image.newBuilder().setCamera(camera).setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
+              .setWidth(width).setHeight(height).setData(ByteString.copyFrom(rgb)))
+          .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
+              .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
+              .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))));
+    }
+    return frames;
   }
 
   private void run(ManagedChannel gateway, String id, List<Observation.Builder> frames, long intendedAt,

@@ -1,6 +1,5 @@
 package io.vlaserve.cli;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -8,14 +7,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
-import io.vlaserve.common.v1.Image;
-import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.Observation;
-import io.vlaserve.common.v1.Pose;
-import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.RobotIdentity;
-import io.vlaserve.common.v1.RobotState;
-import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.launcher.ServiceProcess;
 import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
@@ -23,10 +16,6 @@ import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.policy.v1.SessionRequest;
 import io.vlaserve.policy.v1.SessionResponse;
 import io.vlaserve.policy.v1.SessionStart;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
-import io.vlaserve.sim.render.CameraConfig;
-import io.vlaserve.sim.render.TabletopRenderer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -143,21 +132,8 @@ final class LoadtestCommand implements Callable<Integer> {
     int width = metadata.getCameras(0).getWidth();
     int height = metadata.getCameras(0).getHeight();
     String camera = metadata.getCameras(0).getName();
-    // A few frames of real scenes; robots cycle through them so no two consecutive frames are equal.
-    List<Observation.Builder> frames = new ArrayList<>();
-    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(width, height));
-    for (int i = 0; i < 8; i++) {
-      TabletopWorld world = new TabletopWorld(i, new WorldConfig(3, true));
-      byte[] rgb = renderer.newFrame();
-      renderer.render(world, rgb);
-      double[] p = world.snapshot().proprio();
-      frames.add(Observation.newBuilder()
-          .addImages(Image.newBuilder().setCamera(camera).setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
-              .setWidth(width).setHeight(height).setData(ByteString.copyFrom(rgb)))
-          .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
-              .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
-              .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))));
-    }
+    // Real scenes; robots cycle through them so no two consecutive frames are equal.
+    List<Observation.Builder> frames = GatewayLoad.frames(camera, width, height);
 
     long periodNanos = Math.round(1e9 / rate);
     long rampNanos = TimeUnit.SECONDS.toNanos(rampSeconds);
