@@ -16,8 +16,10 @@ import io.vlaserve.controller.v1.ControllerBridgeGrpc;
 import io.vlaserve.controller.v1.ExecuteRequest;
 import io.vlaserve.controller.v1.ExecuteResponse;
 import io.vlaserve.controller.v1.ExecuteStart;
+import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.HaltRequest;
 import io.vlaserve.controller.v1.ResumeRequest;
+import io.vlaserve.controller.v1.StreamStateRequest;
 import io.vlaserve.planner.v1.CameraRequirement;
 import io.vlaserve.planner.v1.ClockProbe;
 import io.vlaserve.planner.v1.ClockProbeReply;
@@ -240,6 +242,9 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       }
       return;
     }
+    // A robot the bridge holds halted (a safety halt, a lost link, an e-stop) needs a person's
+    // Resume: the session waits for the robot's `resume` instead of failing at the first chunk.
+    ExecutionMode bridgeMode = bridgeMode();
     PlannedTask plan;
     long started = System.nanoTime();
     try {
@@ -263,8 +268,21 @@ final class RobotSession implements StreamObserver<RobotMessage> {
         stepPeriodNanos = Math.max(1, GatewayConfiguration.of(metadata.getStepPeriod()).toNanos());
       }
       sendAccepted();
-      openController();
+      boolean haltedAtBridge = bridgeMode == ExecutionMode.EXECUTION_MODE_HALTED
+          || bridgeMode == ExecutionMode.EXECUTION_MODE_ESTOPPED;
+      if (haltedAtBridge) {
+        halted = true;
+        haltedSinceNanos = System.nanoTime();
+      } else {
+        openController();
+      }
       adopt(plan, "task start");
+      if (haltedAtBridge) {
+        send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason("robot " + robotId() + " is "
+            + (bridgeMode == ExecutionMode.EXECUTION_MODE_ESTOPPED ? "e-stopped" : "halted")
+            + " at the controller bridge (see its safety events or log); once the cell is safe, send `resume` and the"
+            + " task starts")).build());
+      }
       openPolicy();
       timer = services.timer().scheduleAtFixedRate(this::tick, 50, 50, TimeUnit.MILLISECONDS);
     }
@@ -604,6 +622,18 @@ final class RobotSession implements StreamObserver<RobotMessage> {
             new LoggingObserver<>("halt"));
   }
 
+  /** The robot's mode at the bridge now, or UNSPECIFIED if the bridge cannot say (the Execute stream will). */
+  private ExecutionMode bridgeMode() {
+    try {
+      var states = ControllerBridgeGrpc.newBlockingStub(services.channels().controller())
+          .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .streamState(StreamStateRequest.newBuilder().setRobotId(open.getRobot().getRobotId()).build());
+      return states.hasNext() ? states.next().getMode() : ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
+    } catch (StatusRuntimeException e) {
+      return ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
+    }
+  }
+
   private void resume() {
     if (identity == null) {
       return;
@@ -618,6 +648,20 @@ final class RobotSession implements StreamObserver<RobotMessage> {
                 halted = false;
                 pausedNanos += System.nanoTime() - haltedSinceNanos;
               }
+              if (controller == null && phase != Phase.FINISHED) {
+                // The robot was halted when the session began: start executing now.
+                openController();
+              }
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            super.onError(t);
+            Status status = Status.fromThrowable(t);
+            synchronized (RobotSession.this) {
+              send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason("resume refused by the"
+                  + " controller bridge: " + status.getCode() + " " + status.getDescription())).build());
             }
           }
         });

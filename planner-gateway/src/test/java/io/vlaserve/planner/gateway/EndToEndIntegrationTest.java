@@ -17,9 +17,11 @@ import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.controller.v1.ControllerBridgeGrpc;
 import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.HaltRequest;
 import io.vlaserve.controller.v1.StreamStateRequest;
 import io.vlaserve.launcher.ServiceProcess;
 import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.HoldNotice;
 import io.vlaserve.planner.v1.Outcome;
 import io.vlaserve.planner.v1.Plan;
 import io.vlaserve.planner.v1.PlanRequest;
@@ -263,6 +265,38 @@ class EndToEndIntegrationTest {
       assertEquals(Status.Code.ALREADY_EXISTS, second.getCode());
       first.cancel("test done");
       assertEquals(Outcome.OUTCOME_CANCELLED, first.awaitOutcome(Duration.ofSeconds(30)).getOutcome());
+    }
+  }
+
+  @Test
+  @Order(4)
+  void aRobotHaltedAtTheBridgeIsAskedToResumeAndThenDriven() throws Exception {
+    SimulatedRobot robot = new SimulatedRobot("arm-4", "tiny-sim", sceneWithRedBlock(90), 3);
+    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+      robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
+      ControllerBridgeGrpc.newBlockingStub(controllerChannel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .halt(HaltRequest.newBuilder().setRobotId("arm-4").setReason("operator stop before the shift").build());
+      List<GatewayMessage> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+      GatewaySession session = GatewaySession.open(gatewayChannel, SessionOpen.newBuilder().setRobot(robot.identity())
+          .setTask(TASK).build(), new GatewaySession.Listener() {
+            @Override
+            public void onHold(HoldNotice hold) {
+              received.add(GatewayMessage.newBuilder().setHold(hold).build());
+            }
+
+            @Override
+            public void onState(ExecutionState state) {
+              received.add(GatewayMessage.newBuilder().setState(state).build());
+            }
+          });
+      awaitCondition(() -> received.stream().anyMatch(m -> m.hasHold() && m.getHold().getReason().contains("resume")),
+          "the robot is told it is halted and how to go on");
+      assertTrue(received.stream().noneMatch(GatewayMessage::hasState), "nothing executes while halted");
+      session.resume();
+      awaitCondition(() -> received.stream().anyMatch(m -> m.hasState()
+          && m.getState().getMode() != ExecutionMode.EXECUTION_MODE_HALTED), "after resume the bridge drives the robot");
+      session.cancel("test done");
+      assertEquals(Outcome.OUTCOME_CANCELLED, session.awaitOutcome(Duration.ofSeconds(30)).getOutcome());
     }
   }
 
