@@ -87,18 +87,30 @@ final class GatewayLoad {
     return frames;
   }
 
+  /**
+   * Sleeps until {@code nanoTime} (no-op if it has passed: the open-loop schedule never waits to
+   * catch up); false if interrupted.
+   */
+  static boolean sleepUntil(long nanoTime) {
+    long wait = nanoTime - System.nanoTime();
+    if (wait > 0) {
+      try {
+        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
+  }
+
   private void run(ManagedChannel gateway, String id, List<Observation.Builder> frames, long intendedAt,
       long periodNanos, long recordFrom, long endAt) {
     long sequence = 0;
     GatewaySession session = null;
     while (!stopped && intendedAt < endAt) {
-      long wait = intendedAt - System.nanoTime();
-      if (wait > 0) {
-        try {
-          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-        } catch (InterruptedException e) {
-          break;
-        }
+      if (!sleepUntil(intendedAt)) {
+        break;
       }
       if (session == null || session.finished()) {
         if (session != null) {

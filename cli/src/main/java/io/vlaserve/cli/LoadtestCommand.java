@@ -404,13 +404,8 @@ final class LoadtestCommand implements Callable<Integer> {
       long sequence = 0;
       long intendedAt = startNanos;
       while (!stopped && intendedAt < endAt) {
-        long wait = intendedAt - System.nanoTime();
-        if (wait > 0) {
-          try {
-            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-          } catch (InterruptedException e) {
-            return;
-          }
+        if (!GatewayLoad.sleepUntil(intendedAt)) {
+          return;
         }
         sequence++;
         Instant now = Instant.now();
