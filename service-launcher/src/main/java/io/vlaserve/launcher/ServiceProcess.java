@@ -3,9 +3,7 @@ package io.vlaserve.launcher;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
-import io.grpc.health.v1.HealthGrpc;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -110,16 +108,9 @@ public final class ServiceProcess implements AutoCloseable {
           throw new IllegalStateException(name + " exited with status " + process.exitValue() + "; log " + log
               + ":\n" + tail(40));
         }
-        try {
-          HealthCheckResponse health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)
-              .check(HealthCheckRequest.getDefaultInstance());
-          if (health.getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
-            return;
-          }
-        } catch (io.grpc.StatusRuntimeException notYet) {
-          // still starting
+        if (GrpcProbes.awaitServing(channel, Duration.ofMillis(500)) == HealthCheckResponse.ServingStatus.SERVING) {
+          return;
         }
-        Thread.sleep(200);
       }
       throw new IllegalStateException(name + " did not report SERVING within " + timeout.toSeconds() + " s; log " + log
           + ":\n" + tail(40));

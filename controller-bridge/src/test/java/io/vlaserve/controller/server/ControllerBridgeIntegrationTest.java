@@ -1,5 +1,6 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.launcher.GrpcProbes;
 import io.vlaserve.service.GrpcServerPort;
 import static io.vlaserve.controller.server.ExecuteSession.chunk;
 import static io.vlaserve.controller.server.ExecuteSession.repeat;
@@ -14,12 +15,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
-import io.grpc.health.v1.HealthGrpc;
-import io.grpc.reflection.v1.ServerReflectionGrpc;
-import io.grpc.reflection.v1.ServerReflectionRequest;
-import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.stub.StreamObserver;
 import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.controller.v1.AxisLimit;
@@ -357,42 +353,12 @@ class ControllerBridgeIntegrationTest {
   @Test
   void grpcHealthReportsServing() throws InterruptedException {
     // gRPC health follows actuator health on a 1 s schedule, so it turns SERVING shortly after the loops run.
-    HealthCheckResponse.ServingStatus status = HealthCheckResponse.ServingStatus.UNKNOWN;
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-    while (status != HealthCheckResponse.ServingStatus.SERVING && System.nanoTime() < deadline) {
-      status = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
-      if (status != HealthCheckResponse.ServingStatus.SERVING) {
-        Thread.sleep(100);
-      }
-    }
-    assertEquals(HealthCheckResponse.ServingStatus.SERVING, status);
+    assertEquals(HealthCheckResponse.ServingStatus.SERVING, GrpcProbes.awaitServing(channel, java.time.Duration.ofSeconds(15)));
   }
 
   @Test
   void reflectionListsBothServices() throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    List<String> services = new ArrayList<>();
-    StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
-        .serverReflectionInfo(new StreamObserver<>() {
-          @Override
-          public void onNext(ServerReflectionResponse value) {
-            value.getListServicesResponse().getServiceList().forEach(s -> services.add(s.getName()));
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            done.countDown();
-          }
-
-          @Override
-          public void onCompleted() {
-            done.countDown();
-          }
-        });
-    requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
-    requests.onCompleted();
-    assertTrue(done.await(10, TimeUnit.SECONDS));
+    List<String> services = GrpcProbes.listServices(channel, java.time.Duration.ofSeconds(10));
     assertTrue(services.contains("vla.controller.v1.ControllerBridge"), services.toString());
     assertTrue(services.contains("vla.controller.v1.RobotAgentLink"), services.toString());
     assertTrue(services.contains("grpc.health.v1.Health"), services.toString());

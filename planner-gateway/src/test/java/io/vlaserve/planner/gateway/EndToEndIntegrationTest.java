@@ -19,6 +19,8 @@ import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.ExecutionState;
 import io.vlaserve.controller.v1.HaltRequest;
 import io.vlaserve.controller.v1.StreamStateRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.vlaserve.launcher.GrpcProbes;
 import io.vlaserve.launcher.ServiceProcess;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.HoldNotice;
@@ -212,6 +214,16 @@ class EndToEndIntegrationTest {
     assertTrue(metrics.contains("vla_gateway_subgoals_total{") && metrics.contains("status=\"completed\""), metrics);
     assertTrue(metrics.contains("vla_gateway_step_latency_seconds_count"), "step latency is measured");
     assertTrue(metrics.contains("vla_gateway_sessions_finished_total{") && metrics.contains("outcome=\"succeeded\""));
+  }
+
+  @Test
+  @Order(2)
+  void theGatewayServesHealthReflectionAndMetricsLikeEveryService() throws Exception {
+    assertEquals(HealthCheckResponse.ServingStatus.SERVING, GrpcProbes.awaitServing(gatewayChannel, Duration.ofSeconds(30)));
+    List<String> services = GrpcProbes.listServices(gatewayChannel, Duration.ofSeconds(10));
+    assertTrue(services.contains("vla.planner.v1.PlannerGateway") && services.contains("grpc.health.v1.Health"),
+        services.toString());
+    assertTrue(http("/actuator/health").contains("\"UP\""));
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.vlaserve.tokenizer.server;
 
+import io.vlaserve.launcher.GrpcProbes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,9 +13,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.reflection.v1.ServerReflectionGrpc;
-import io.grpc.reflection.v1.ServerReflectionRequest;
-import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.stub.StreamObserver;
 import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.tokenizer.v1.DecodeRequest;
@@ -34,7 +32,6 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -216,28 +213,7 @@ class TokenizerServiceIntegrationTest {
 
   @Test
   void reflectionListsTheTokenizerService() throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    List<String> services = new ArrayList<>();
-    StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
-        .serverReflectionInfo(new StreamObserver<>() {
-          @Override
-          public void onNext(ServerReflectionResponse value) {
-            value.getListServicesResponse().getServiceList().forEach(s -> services.add(s.getName()));
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            done.countDown();
-          }
-
-          @Override
-          public void onCompleted() {
-            done.countDown();
-          }
-        });
-    requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
-    requests.onCompleted();
-    assertTrue(done.await(10, TimeUnit.SECONDS));
+    List<String> services = GrpcProbes.listServices(channel, java.time.Duration.ofSeconds(10));
     assertTrue(services.contains("vla.tokenizer.v1.TokenizerService"), services.toString());
     assertTrue(services.contains("grpc.health.v1.Health"), services.toString());
   }
