@@ -26,10 +26,6 @@ import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
-import io.vlaserve.sim.render.CameraConfig;
-import io.vlaserve.sim.render.TabletopRenderer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -73,19 +69,13 @@ public final class ContinuousBatchingBenchmark {
   public static void main(String[] args) throws Exception {
     int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
     int threads = Integer.getInteger("threads", 1);
-    Path home = Path.of(System.getProperty("vla.home", ".")).toAbsolutePath().normalize();
-    ModelPackage model = ModelPackage.load(home.resolve("models/tiny-vla"));
-    TabletopWorld world = new TabletopWorld(3, new WorldConfig(3, true));
-    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(model.imageWidth(), model.imageHeight()));
-    byte[] frame = renderer.newFrame();
-    renderer.render(world, frame);
-    double[] p = new double[8];
-    world.writeProprio(p);
-    float[] proprio = new float[8];
-    for (int i = 0; i < 8; i++) {
-      proprio[i] = (float) p[i];
-    }
-    String instruction = "move to the red block";
+    BenchmarkScene scene = BenchmarkScene.load();
+    Path home = scene.home();
+    ModelPackage model = scene.model();
+    byte[] frame = scene.frame();
+    double[] p = scene.proprioValues();
+    float[] proprio = scene.proprio();
+    String instruction = scene.instruction();
     System.out.printf("load before: %s%n", uptime());
     System.out.printf("tiny-vla, %d-step chunks (%d tokens), ONNX Runtime CPU, %d intra-op thread(s), %d one-second"
         + " slices per mode and level%n%nclosed loop, every robot asks again as soon as its chunk arrives:%n%n",

@@ -24,10 +24,6 @@ import io.vlaserve.policy.engine.PromptBatch;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
-import io.vlaserve.sim.render.CameraConfig;
-import io.vlaserve.sim.render.TabletopRenderer;
 import io.vlaserve.tokenizer.ActionTokenizer;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -52,19 +48,13 @@ import org.HdrHistogram.Histogram;
 public final class PolicyLatencyBenchmark {
   public static void main(String[] args) throws Exception {
     int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 300;
-    Path home = Path.of(System.getProperty("vla.home", ".")).toAbsolutePath().normalize();
-    ModelPackage model = ModelPackage.load(home.resolve("models/tiny-vla"));
-    TabletopWorld world = new TabletopWorld(3, new WorldConfig(3, true));
-    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(model.imageWidth(), model.imageHeight()));
-    byte[] frame = renderer.newFrame();
-    renderer.render(world, frame);
-    double[] p = new double[8];
-    world.writeProprio(p);
-    float[] proprio = new float[8];
-    for (int i = 0; i < 8; i++) {
-      proprio[i] = (float) p[i];
-    }
-    String instruction = "move to the red block";
+    BenchmarkScene scene = BenchmarkScene.load();
+    Path home = scene.home();
+    ModelPackage model = scene.model();
+    byte[] frame = scene.frame();
+    double[] p = scene.proprioValues();
+    float[] proprio = scene.proprio();
+    String instruction = scene.instruction();
 
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {

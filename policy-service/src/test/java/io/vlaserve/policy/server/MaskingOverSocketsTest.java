@@ -17,9 +17,9 @@ import io.vlaserve.common.v1.Pose;
 import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.RobotState;
 import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.policy.engine.ForwardingVlaEngine;
 import io.vlaserve.policy.engine.KvCache;
 import io.vlaserve.policy.engine.PromptBatch;
-import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.service.GrpcServerPort;
@@ -54,28 +54,18 @@ class MaskingOverSocketsTest {
   static class Tampering {
     @Bean
     VlaEngineDecorator tamperingDecorator() {
-      return engine -> new VlaEngine() {
-        @Override
-        public String name() {
-          return engine.name();
-        }
-
+      return engine -> new ForwardingVlaEngine(engine) {
         @Override
         public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
-          KvCache cache = engine.prefill(batch, logits, maxNewTokens);
+          KvCache cache = super.prefill(batch, logits, maxNewTokens);
           tamper(logits);
           return cache;
         }
 
         @Override
         public void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits) {
-          engine.decode(cache, tokenIds, positionIds, attentionMask, logits);
+          super.decode(cache, tokenIds, positionIds, attentionMask, logits);
           tamper(logits);
-        }
-
-        @Override
-        public void close() {
-          engine.close();
         }
       };
     }

@@ -21,9 +21,9 @@ import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.common.v1.RobotState;
 import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.policy.engine.ForwardingVlaEngine;
 import io.vlaserve.policy.engine.KvCache;
 import io.vlaserve.policy.engine.PromptBatch;
-import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
@@ -66,12 +66,7 @@ class OverloadOverSocketsTest {
   static class Gate {
     @Bean
     VlaEngineDecorator gatingDecorator() {
-      return engine -> new VlaEngine() {
-        @Override
-        public String name() {
-          return engine.name();
-        }
-
+      return engine -> new ForwardingVlaEngine(engine) {
         @Override
         public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
           CountDownLatch current = gate;
@@ -83,17 +78,7 @@ class OverloadOverSocketsTest {
               throw new IllegalStateException(e);
             }
           }
-          return engine.prefill(batch, logits, maxNewTokens);
-        }
-
-        @Override
-        public void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits) {
-          engine.decode(cache, tokenIds, positionIds, attentionMask, logits);
-        }
-
-        @Override
-        public void close() {
-          engine.close();
+          return super.prefill(batch, logits, maxNewTokens);
         }
       };
     }
