@@ -53,7 +53,13 @@ public class OrtParity {
         double err = maxDiff(((OnnxTensor) out.get(0)).getFloatBuffer(), floats((List<?>) cs.get("prefill_logits")));
         worst = Math.max(worst, err);
         System.out.printf("case %d (B=%d): prefill max |ort - torch| = %.2e%n", caseNo, b, err);
-        OnnxTensor kv = (OnnxTensor) out.get(1);
+        // present.{l}.key|value of one run are the next run's past_key_values.{l}.key|value
+        Map<String, OnnxTensor> kv = new LinkedHashMap<>();
+        out.forEach(entry -> {
+          if (entry.getKey().startsWith("present.")) {
+            kv.put("past_key_values." + entry.getKey().substring("present.".length()), (OnnxTensor) entry.getValue());
+          }
+        });
         int step = 0;
         for (Object s : (List<?>) cs.get("decode_steps")) {
           Map<?, ?> st = (Map<?, ?>) s;
@@ -63,13 +69,18 @@ public class OrtParity {
           Map<String, OnnxTensor> d = new LinkedHashMap<>();
           d.put("token_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(tok), new long[] {b, 1}));
           d.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {b, 1}));
-          d.put("past_kv", kv);
+          d.putAll(kv);
           d.put("attention_mask", OnnxTensor.createTensor(env, FloatBuffer.wrap(mask), new long[] {b, mask.length / b}));
           OrtSession.Result r = decode.run(d);
           double e = maxDiff(((OnnxTensor) r.get(0)).getFloatBuffer(), floats((List<?>) st.get("logits")));
           worst = Math.max(worst, e);
           System.out.printf("case %d decode step %d: max |ort - torch| = %.2e%n", caseNo, step++, e);
-          kv = (OnnxTensor) r.get(1);
+          kv.clear();
+          r.forEach(entry -> {
+            if (entry.getKey().startsWith("present.")) {
+              kv.put("past_key_values." + entry.getKey().substring("present.".length()), (OnnxTensor) entry.getValue());
+            }
+          });
         }
         caseNo++;
       }

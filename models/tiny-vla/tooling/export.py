@@ -1,4 +1,4 @@
-"""Export a trained checkpoint as the `vla-serve-model/1` package (docs/model-package.md).
+"""Export a trained checkpoint as the `vla-serve-model/2` package (docs/model-package.md).
 
     python3 export.py --checkpoint target/tiny-vla-train/checkpoint.pt --data target/dataset \
         --out models/tiny-vla [--dataset-command "..."] [--wall-seconds N]
@@ -24,6 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dataset as dsmod  # noqa: E402
+import kv_io  # noqa: E402
 from model import Config, DecodeGraph, PrefillGraph, TinyVLA, count_parameters  # noqa: E402
 
 OPSET = 17  # native LayerNormalization; torch 1.13 cannot export 18
@@ -128,6 +129,9 @@ def export_graphs(model, out, image, instr, proprio):
                       "attention_mask": {0: "B", 1: "T_plus_1"}, "logits": {0: "B"},
                       "present_kv": {2: "B", 4: "T_plus_1"}},
         do_constant_folding=True)
+    # The tracer writes the model's one packed cache tensor; servers read one tensor per layer.
+    for path in (prefill_path, decode_path):
+        kv_io.convert_file(path)
     return prefill_path, decode_path
 
 
@@ -218,14 +222,17 @@ def main(argv=None):
     n, h, hd, t0, v = cfg.layers, cfg.heads, cfg.head_dim, cfg.prompt_len, cfg.vocab_size
     s = cfg.image_size
     F32, I64, U8 = onnx.TensorProto.FLOAT, onnx.TensorProto.INT64, onnx.TensorProto.UINT8
+    present_prompt = {kv_io.present_name(l, k): (F32, [None, h, t0, hd]) for l in range(n) for k in range(2)}
+    past = {kv_io.past_name(l, k): (F32, [None, h, None, hd]) for l in range(n) for k in range(2)}
+    present = {kv_io.present_name(l, k): (F32, [None, h, None, hd]) for l in range(n) for k in range(2)}
     check_onnx_io(prefill_path, {
         "image": (U8, [None, s, s, 3]), "instruction_ids": (I64, [None, cfg.instruction_len]),
         "proprio": (F32, [None, cfg.proprio_dim]),
-        "logits": (F32, [None, v]), "present_kv": (F32, [n, 2, None, h, t0, hd])})
+        "logits": (F32, [None, v]), **present_prompt})
     check_onnx_io(decode_path, {
         "token_ids": (I64, [None, 1]), "position_ids": (I64, [None, 1]),
-        "past_kv": (F32, [n, 2, None, h, None, hd]), "attention_mask": (F32, [None, None]),
-        "logits": (F32, [None, v]), "present_kv": (F32, [n, 2, None, h, None, hd])})
+        **past, "attention_mask": (F32, [None, None]),
+        "logits": (F32, [None, v]), **present})
     print("onnx.checker: both graphs valid; I/O names, dtypes and shapes as documented")
 
     # The exported modules are exactly what was traced; run them once more at another batch size.
@@ -247,7 +254,7 @@ def main(argv=None):
     tr = dict(ckpt["training"])
     held_out_eps = tr.pop("held_out_episodes")
     model_json = {
-        "format": "vla-serve-model/1",
+        "format": kv_io.FORMAT,
         "name": "tiny-vla",
         "version": args.version,
         "graphs": {"prefill": "prefill.onnx", "decode": "decode.onnx"},

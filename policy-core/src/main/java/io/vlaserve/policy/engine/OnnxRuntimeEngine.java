@@ -12,13 +12,16 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs a model package's graphs with ONNX Runtime on the CPU. Sessions are shared and thread-safe;
  * each {@link KvCache} owns two direct buffers of its final size and ONNX Runtime writes every
- * step's {@code present_kv} straight into the one not being read (pinned outputs), so decoding copies
- * no cache memory and allocates no cache per token.
+ * step's {@code present.{l}.key|value} straight into the one not being read (pinned outputs, one
+ * slice per layer and per key/value), so the only copy of the cache a decode step makes is the
+ * graph's own append, and no cache is allocated per token.
  */
 public final class OnnxRuntimeEngine implements VlaEngine {
   private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
@@ -27,6 +30,8 @@ public final class OnnxRuntimeEngine implements VlaEngine {
   private final ModelPackage model;
   private final int threads;
   private final boolean cuda;
+  private final List<String> pastNames;
+  private final List<String> presentNames;
 
   /**
    * @param intraOpThreads threads ONNX Runtime may use inside one graph run (1 suits many concurrent
@@ -62,6 +67,19 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     } catch (OrtException e) {
       throw new EngineException("ONNX Runtime could not load " + model.directory() + ": " + e.getMessage(), e);
     }
+    this.pastNames = KvCacheNames.past(model.layers());
+    this.presentNames = KvCacheNames.present(model.layers());
+    try {
+      KvCacheNames.check(model.prefillGraph().getFileName().toString(), "outputs", presentNames,
+          prefill.getOutputNames(), Set.of("logits"));
+      KvCacheNames.check(model.decodeGraph().getFileName().toString(), "inputs", pastNames, decode.getInputNames(),
+          Set.of("token_ids", "position_ids", "attention_mask"));
+      KvCacheNames.check(model.decodeGraph().getFileName().toString(), "outputs", presentNames,
+          decode.getOutputNames(), Set.of("logits"));
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
   }
 
   @Override
@@ -91,7 +109,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
           new long[] {b, model.text().maxTokens()}));
       inputs.put("proprio", OnnxTensor.createTensor(environment, proprio, new long[] {b, model.proprioNames().size()}));
       outputs.put("logits", cache.logitsTensor(environment));
-      outputs.put("present_kv", cache.writeTensor(environment, t0));
+      cache.bindWrite(environment, outputs, t0);
       try (OrtSession.Result ignored = prefill.run(inputs, outputs)) {
         cache.advance(t0);
         cache.copyLogits(logits);
@@ -123,9 +141,9 @@ public final class OnnxRuntimeEngine implements VlaEngine {
       inputs.put("token_ids", OnnxTensor.createTensor(environment, cache.tokens, new long[] {b, 1}));
       inputs.put("position_ids", OnnxTensor.createTensor(environment, cache.positions, new long[] {b, 1}));
       inputs.put("attention_mask", OnnxTensor.createTensor(environment, cache.mask, new long[] {b, t + 1}));
-      inputs.put("past_kv", cache.readTensor(environment, t));
+      cache.bindRead(environment, inputs, t);
       outputs.put("logits", cache.logitsTensor(environment));
-      outputs.put("present_kv", cache.writeTensor(environment, t + 1));
+      cache.bindWrite(environment, outputs, t + 1);
       try (OrtSession.Result ignored = decode.run(inputs, outputs)) {
         cache.advance(t + 1);
         cache.copyLogits(logits);
@@ -185,20 +203,27 @@ public final class OnnxRuntimeEngine implements VlaEngine {
       mask = directFloats(batch * capacity);
     }
 
-    private long[] shape(int positions) {
-      return new long[] {model.layers(), 2, batch, model.heads(), positions, model.headDim()};
-    }
-
     private int elements(int positions) {
       return model.layers() * 2 * batch * model.heads() * positions * model.headDim();
     }
 
-    OnnxTensor readTensor(OrtEnvironment env, int positions) throws OrtException {
-      return OnnxTensor.createTensor(env, buffers[current].slice(0, elements(positions)), shape(positions));
+    /** The past of every layer: slices of the current buffer, which is laid out [layers, 2, B, heads, T, headDim]. */
+    void bindRead(OrtEnvironment env, Map<String, OnnxTensor> inputs, int positions) throws OrtException {
+      bind(env, buffers[current], positions, pastNames, inputs);
     }
 
-    OnnxTensor writeTensor(OrtEnvironment env, int positions) throws OrtException {
-      return OnnxTensor.createTensor(env, buffers[1 - current].slice(0, elements(positions)), shape(positions));
+    /** Pins every layer's present into its slice of the spare buffer, in the same layout. */
+    void bindWrite(OrtEnvironment env, Map<String, ? super OnnxTensor> outputs, int positions) throws OrtException {
+      bind(env, buffers[1 - current], positions, presentNames, outputs);
+    }
+
+    private void bind(OrtEnvironment env, FloatBuffer buffer, int positions, List<String> names,
+        Map<String, ? super OnnxTensor> tensors) throws OrtException {
+      int perTensor = batch * model.heads() * positions * model.headDim();
+      long[] shape = {batch, model.heads(), positions, model.headDim()};
+      for (int i = 0; i < names.size(); i++) {
+        tensors.put(names.get(i), OnnxTensor.createTensor(env, buffer.slice(i * perTensor, perTensor), shape));
+      }
     }
 
     OnnxTensor logitsTensor(OrtEnvironment env) throws OrtException {

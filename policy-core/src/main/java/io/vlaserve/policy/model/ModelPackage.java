@@ -63,7 +63,9 @@ public record ModelPackage(
     double parityTolerance,
     JsonNode manifest) {
 
-  public static final String FORMAT = "vla-serve-model/1";
+  public static final String FORMAT = "vla-serve-model/2";
+  /** The first format: the same files, but the graphs carry the KV cache as one packed tensor. */
+  public static final String FORMAT_PACKED_KV = "vla-serve-model/1";
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   /** Action dimensions per step. */
@@ -86,6 +88,12 @@ public record ModelPackage(
     }
     Reader m = new Reader(root, manifestFile.toString());
     String format = m.text("format");
+    if (FORMAT_PACKED_KV.equals(format)) {
+      throw new InvalidModelPackageException(manifestFile + ": format \"" + format + "\" carries the KV cache as one"
+          + " packed tensor (past_kv/present_kv), which costs three copies of the cache per decode step; convert the"
+          + " package to \"" + FORMAT + "\" (per-layer cache I/O, bit-identical results) with"
+          + " `/usr/bin/python3 models/tiny-vla/tooling/kv_io.py " + directory + "`");
+    }
     if (!FORMAT.equals(format)) {
       throw new InvalidModelPackageException(manifestFile + ": format \"" + format + "\" (expected: \"" + FORMAT + "\")");
     }
