@@ -311,12 +311,15 @@ public final class ContinuousBatchingBenchmark {
         .build();
     try {
       awaitServing(channel, service, log);
-      System.out.println("| sessions | requests | client latency p50 / p99 (ms) | engine time p50 / p99 | "
-          + "overhead = client - engine, p50 / p99 | of which transport (client - server) p50 / p99 | "
-          + "of which in server (server - engine) p50 / p99 |");
-      System.out.println("|---:|---:|---|---|---|---|---|");
+      System.out.println("| sessions | load | requests | client latency p50 / p99 (ms) | engine time p50 / p99 | "
+          + "client - engine p50 / p99 | transport (client - server) p50 / p99 | in server - engine p50 / p99 | "
+          + "of which queued for admission p50 / p99 | of which waiting at decode steps p50 / p99 | "
+          + "of which the service's own work p50 / p99 |");
+      System.out.println("|---:|---|---:|---|---|---|---|---|---|---|---|");
+      long period = Long.getLong("periodMs", 400) * 1_000_000;
       for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : new int[] {1, 64}) {
-        grpcCell(channel, model, frame, p, instruction, sessions, seconds);
+        grpcCell(channel, model, frame, p, instruction, sessions, 0, seconds);
+        grpcCell(channel, model, frame, p, instruction, sessions, period, seconds);
       }
     } finally {
       channel.shutdownNow();
@@ -327,16 +330,24 @@ public final class ContinuousBatchingBenchmark {
     }
   }
 
+  /**
+   * Unary Infer from {@code sessions} robots, closed loop ({@code periodNanos} 0) or each robot on a fixed
+   * schedule. Per request, from the reply's timing: the client's latency minus the engine time (the graph
+   * runs the request took part in), split into transport (client minus the server's receipt-to-reply),
+   * waiting for admission (queue), waiting at decode-step boundaries (the decode phase's wall time minus
+   * the steps it took part in: joining at the next step, the other rows' relayout and sampling) and the
+   * rest, the service's own work (request and image decoding, prompt building, response, thread hops).
+   */
   private static void grpcCell(ManagedChannel channel, ModelPackage model, byte[] frame, double[] p, String instruction,
-      int sessions, int seconds) throws InterruptedException {
-    Recorder client = new Recorder(3);
-    Recorder engine = new Recorder(3);
-    Recorder overhead = new Recorder(3);
-    Recorder transport = new Recorder(3);
-    Recorder inServer = new Recorder(3);
+      int sessions, long periodNanos, int seconds) throws InterruptedException {
+    List<Recorder> recorders = new ArrayList<>();
+    for (int r = 0; r < 8; r++) {
+      recorders.add(new Recorder(3));
+    }
     AtomicBoolean measuring = new AtomicBoolean();
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> robots = new ArrayList<>();
+    java.util.SplittableRandom phases = new java.util.SplittableRandom(sessions);
     for (int s = 0; s < sessions; s++) {
       InferRequest request = InferRequest.newBuilder().setInstruction(instruction)
           .setRobot(RobotIdentity.newBuilder().setRobotId("robot-" + s))
@@ -348,40 +359,55 @@ public final class ContinuousBatchingBenchmark {
                   .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))))
           .build();
       var stub = PolicyServiceGrpc.newBlockingStub(channel);
-      robots.add(Thread.ofVirtual().start(() -> {
+      long phase = periodNanos == 0 ? 0 : phases.nextLong(periodNanos);
+      robots.add(Thread.ofPlatform().daemon().start(() -> {
+        long scheduled = System.nanoTime() + phase;
         while (!stop.get()) {
+          if (periodNanos > 0) {
+            long wait = scheduled - System.nanoTime();
+            if (wait > 0) {
+              try {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+              }
+            }
+          }
           long started = System.nanoTime();
           InferResponse response = stub.withDeadlineAfter(30, TimeUnit.SECONDS).infer(request);
           long micros = (System.nanoTime() - started) / 1000;
+          scheduled += periodNanos;
           if (measuring.get()) {
+            var timing = response.getTiming();
             long engineMicros = micros(response.getBatching().getEngine());
-            long serverMicros = micros(response.getTiming().getTotal());
-            client.recordValue(micros);
-            engine.recordValue(engineMicros);
-            overhead.recordValue(Math.max(0, micros - engineMicros));
-            transport.recordValue(Math.max(0, micros - serverMicros));
-            inServer.recordValue(Math.max(0, serverMicros - engineMicros));
+            long serverMicros = micros(timing.getTotal());
+            long queueMicros = micros(timing.getQueue());
+            long prefillMicros = micros(timing.getPrefill());
+            long decodeWallMicros = micros(timing.getDecode());
+            long[] values = {micros, engineMicros, micros - engineMicros, micros - serverMicros,
+                serverMicros - engineMicros, queueMicros, decodeWallMicros - (engineMicros - prefillMicros),
+                serverMicros - queueMicros - prefillMicros - decodeWallMicros};
+            for (int v = 0; v < values.length; v++) {
+              recorders.get(v).recordValue(Math.max(0, values[v]));
+            }
           }
         }
       }));
     }
     Thread.sleep(2000);
-    for (Recorder r : List.of(client, engine, overhead, transport, inServer)) {
-      r.getIntervalHistogram();
-    }
+    recorders.forEach(Recorder::getIntervalHistogram);
     measuring.set(true);
     Thread.sleep(seconds * 1000L);
-    Histogram c = client.getIntervalHistogram();
-    Histogram e = engine.getIntervalHistogram();
-    Histogram o = overhead.getIntervalHistogram();
-    Histogram t = transport.getIntervalHistogram();
-    Histogram i = inServer.getIntervalHistogram();
+    List<Histogram> h = recorders.stream().map(Recorder::getIntervalHistogram).toList();
     stop.set(true);
     for (Thread robot : robots) {
-      robot.join();
+      robot.join(); // within one call or one period
     }
-    System.out.printf("| %d | %d | %s | %s | %s | %s | %s |%n", sessions, c.getTotalCount(), pair(c), pair(e), pair(o),
-        pair(t), pair(i));
+    System.out.printf("| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n", sessions,
+        periodNanos == 0 ? "closed loop" : "a chunk every " + periodNanos / 1_000_000 + " ms", h.get(0).getTotalCount(),
+        pair(h.get(0)), pair(h.get(1)), pair(h.get(2)), pair(h.get(3)), pair(h.get(4)), pair(h.get(5)), pair(h.get(6)),
+        pair(h.get(7)));
   }
 
   private static String pair(Histogram h) {

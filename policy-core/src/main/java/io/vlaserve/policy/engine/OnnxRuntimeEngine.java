@@ -180,6 +180,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     private final int capacity;
     private int batch;
     private final FloatBuffer[] buffers = new FloatBuffer[2];
+    private final int elements;
     private final FloatBuffer logitBuffer;
     final LongBuffer tokens;
     final LongBuffer positions;
@@ -195,12 +196,22 @@ public final class OnnxRuntimeEngine implements VlaEngine {
       if (elements > Integer.MAX_VALUE / 4) {
         throw new EngineException("KV cache of " + elements + " floats is too large for one buffer");
       }
-      buffers[0] = directFloats((int) elements);
-      buffers[1] = directFloats((int) elements);
+      this.elements = (int) elements;
       logitBuffer = directFloats(batch * model.vocabSize());
       tokens = directLongs(batch);
       positions = directLongs(batch);
       mask = directFloats(batch * capacity);
+    }
+
+    /**
+     * Allocated on first use: a prefill that is never decoded from (the scheduler's, which moves the
+     * prompt into a slot) needs only the buffer it writes, and zeroing the other cost ~10% of prefill.
+     */
+    private FloatBuffer buffer(int index) {
+      if (buffers[index] == null) {
+        buffers[index] = directFloats(elements);
+      }
+      return buffers[index];
     }
 
     private int elements(int positions) {
@@ -209,12 +220,12 @@ public final class OnnxRuntimeEngine implements VlaEngine {
 
     /** The past of every layer: slices of the current buffer, which is laid out [layers, 2, B, heads, T, headDim]. */
     void bindRead(OrtEnvironment env, Map<String, OnnxTensor> inputs, int positions) throws OrtException {
-      bind(env, buffers[current], positions, pastNames, inputs);
+      bind(env, buffer(current), positions, pastNames, inputs);
     }
 
     /** Pins every layer's present into its slice of the spare buffer, in the same layout. */
     void bindWrite(OrtEnvironment env, Map<String, ? super OnnxTensor> outputs, int positions) throws OrtException {
-      bind(env, buffers[1 - current], positions, presentNames, outputs);
+      bind(env, buffer(1 - current), positions, presentNames, outputs);
     }
 
     private void bind(OrtEnvironment env, FloatBuffer buffer, int positions, List<String> names,
@@ -247,7 +258,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
 
     @Override
     public FloatBuffer keysAndValues() {
-      return buffers[current].slice(0, elements(length));
+      return buffer(current).slice(0, elements(length));
     }
 
     @Override
@@ -259,7 +270,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
       current = 1 - current; // the old layout stays readable in the other buffer
       batch = batchSize;
       length = newLength;
-      return buffers[current].slice(0, elements(newLength));
+      return buffer(current).slice(0, elements(newLength));
     }
 
     @Override
