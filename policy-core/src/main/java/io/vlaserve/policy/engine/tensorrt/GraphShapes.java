@@ -1,6 +1,7 @@
 package io.vlaserve.policy.engine.tensorrt;
 
 import io.vlaserve.policy.model.ModelPackage;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -9,9 +10,9 @@ import tools.jackson.databind.JsonNode;
 /**
  * The graphs' tensor names (docs/model-package.md) and the optimization profile ranges the TensorRT
  * engine is built for: batch 1..maxBatch for every input, and for decode a cache of T0 up to
- * T0 + maxNewTokens - 1 positions read (so T0 + maxNewTokens written). TensorRT tunes its kernels
- * for the {@code opt} shape: batch 1 (one robot, lowest latency) and a cache half way through the
- * action tokens.
+ * T0 + maxNewTokens - 1 positions read (so T0 + maxNewTokens written), in one packed input or one per
+ * layer and key/value ({@link KvLayout}). TensorRT tunes its kernels for the {@code opt} shape:
+ * batch 1 (one robot, lowest latency) and a cache half way through the action tokens.
  */
 final class GraphShapes {
   static final String PREFILL = "prefill";
@@ -26,6 +27,10 @@ final class GraphShapes {
   static final String ATTENTION_MASK = "attention_mask";
   static final String LOGITS = "logits";
   static final String PRESENT_KV = "present_kv";
+  /** Per-layer cache tensors ({@link KvLayout#PER_LAYER}): {@code past_key_values.{l}.key|value}. */
+  static final String PAST_LAYER_PREFIX = "past_key_values.";
+  /** Per-layer cache tensors ({@link KvLayout#PER_LAYER}): {@code present.{l}.key|value}. */
+  static final String PRESENT_LAYER_PREFIX = "present.";
 
   private GraphShapes() {}
 
@@ -38,7 +43,7 @@ final class GraphShapes {
           model.vocabSize(), model.layers(), model.heads(), model.headDim(), model.promptLength());
     }
 
-    /** Floats in a {@code [N, 2, B, heads, T, head_dim]} cache. */
+    /** Floats in a {@code [N, 2, B, heads, T, head_dim]} cache, whichever {@link KvLayout} the graphs use. */
     long kvElements(int batch, int positions) {
       return (long) layers * 2 * batch * heads * positions * headDim;
     }
@@ -78,15 +83,20 @@ final class GraphShapes {
    * @param maxNewTokens tokens a caller may generate; the last is sampled from the previous step's
    *     logits, so decode reads at most T0 + maxNewTokens - 1 cached positions
    */
-  static List<Range> decode(Dims d, int maxBatch, int maxNewTokens) {
+  static List<Range> decode(Dims d, int maxBatch, int maxNewTokens, KvLayout layout) {
     int t0 = d.promptLength();
     int tMax = t0 + Math.max(0, maxNewTokens - 1);
     int tOpt = t0 + (tMax - t0) / 2;
-    return List.of(
-        batched(TOKEN_IDS, maxBatch, 1),
-        batched(POSITION_IDS, maxBatch, 1),
-        new Range(PAST_KV, d.kvShape(1, t0), d.kvShape(1, tOpt), d.kvShape(maxBatch, tMax)),
-        new Range(ATTENTION_MASK, new long[] {1, t0 + 1}, new long[] {1, tOpt + 1}, new long[] {maxBatch, tMax + 1}));
+    List<Range> ranges = new ArrayList<>();
+    ranges.add(batched(TOKEN_IDS, maxBatch, 1));
+    ranges.add(batched(POSITION_IDS, maxBatch, 1));
+    for (String past : layout.pastNames(d.layers())) {
+      ranges.add(new Range(past, layout.tensorShape(d, 1, t0), layout.tensorShape(d, 1, tOpt),
+          layout.tensorShape(d, maxBatch, tMax)));
+    }
+    ranges.add(new Range(ATTENTION_MASK, new long[] {1, t0 + 1}, new long[] {1, tOpt + 1},
+        new long[] {maxBatch, tMax + 1}));
+    return List.copyOf(ranges);
   }
 
   private static Range batched(String name, int maxBatch, long... rest) {

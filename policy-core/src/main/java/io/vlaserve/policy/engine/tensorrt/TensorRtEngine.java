@@ -5,10 +5,8 @@ import static io.vlaserve.policy.engine.tensorrt.GraphShapes.DECODE;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.IMAGE;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.INSTRUCTION_IDS;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.LOGITS;
-import static io.vlaserve.policy.engine.tensorrt.GraphShapes.PAST_KV;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.POSITION_IDS;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.PREFILL;
-import static io.vlaserve.policy.engine.tensorrt.GraphShapes.PRESENT_KV;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.PROPRIO;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.TOKEN_IDS;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyAsync;
@@ -34,14 +32,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -71,7 +72,9 @@ import org.bytedeco.tensorrt.nvonnxparser.IParserError;
  *
  * <p><b>Plans.</b> Each graph is parsed from the package's ONNX with the ONNX parser into an
  * explicit-batch network and built with one optimization profile covering batch 1..maxBatch and, for
- * decode, caches of T0..T0+maxNewTokens-1 positions. FP32 engines disable TF32 so they match PyTorch
+ * decode, caches of T0..T0+maxNewTokens-1 positions, in whichever KV cache layout the graph's input
+ * names show: one packed tensor or one per layer and key/value ({@link KvLayout}; the two graphs
+ * need not agree, as the cache memory is the same). FP32 engines disable TF32 so they match PyTorch
  * to 1e-3; FP16 engines let TensorRT choose half-precision kernels (inputs, outputs and the KV cache
  * stay float32). The serialized plan is cached in a folder under a key of TensorRT version, GPU,
  * ONNX SHA-256, precision and profile bounds ({@link PlanCache}); a later engine with the same key
@@ -80,8 +83,10 @@ import org.bytedeco.tensorrt.nvonnxparser.IParserError;
  * <p><b>Memory.</b> Each graph has a dedicated non-blocking CUDA stream, an execution context whose
  * activation memory this engine allocates ({@code kUSER_MANAGED}), and pinned host buffers with
  * device twins for every input and the logits, sized once for maxBatch. Each {@link KvCache} owns two
- * device buffers of its final size; every step binds one as {@code past_kv} and the other as
- * {@code present_kv} with {@code setTensorAddress}, so decoding copies no cache memory. A step copies
+ * device buffers of its final size, each holding a {@code [N, 2, B, heads, T, head_dim]} cache; every
+ * step binds one as the past cache and the other as the present cache with {@code setTensorAddress}
+ * (the whole buffer as {@code past_kv}, or each layer's key and value to its slice of it), so
+ * decoding copies no cache memory. A step copies
  * inputs host-to-device asynchronously, sets the dynamic input shapes, enqueues with
  * {@code enqueueV3}, copies the logits back and synchronizes the stream.
  *
@@ -130,6 +135,9 @@ public final class TensorRtEngine implements VlaEngine {
   private IRuntime runtime;
   private Graph prefill;
   private Graph decode;
+  private KvTensors prefillPresent;
+  private KvTensors decodePast;
+  private KvTensors decodePresent;
   private volatile boolean closed;
 
   /**
@@ -178,15 +186,23 @@ public final class TensorRtEngine implements VlaEngine {
         throw new EngineException("createInferRuntime failed: " + logger.lastError());
       }
       PlanCache cache = new PlanCache(planCacheDirectory);
-      ICudaEngine prefillEngine = obtain(PREFILL, model.prefillGraph(), GraphShapes.prefill(dims, maxBatch), cache);
+      int layers = dims.layers();
+      ICudaEngine prefillEngine = obtain(PREFILL, model.prefillGraph(), layout -> GraphShapes.prefill(dims, maxBatch),
+          cache);
+      KvLayout prefillLayout = KvLayout.detect(PREFILL, ioNames(prefillEngine), layers);
       checkIo(prefillEngine, PREFILL,
           Map.of(IMAGE, DataType.kUINT8, INSTRUCTION_IDS, DataType.kINT64, PROPRIO, DataType.kFLOAT),
-          Map.of(LOGITS, DataType.kFLOAT, PRESENT_KV, DataType.kFLOAT));
-      ICudaEngine decodeEngine = obtain(DECODE, model.decodeGraph(), GraphShapes.decode(dims, maxBatch, maxNewTokens), cache);
+          withCache(Map.of(LOGITS, DataType.kFLOAT), prefillLayout.presentNames(layers)));
+      ICudaEngine decodeEngine = obtain(DECODE, model.decodeGraph(),
+          layout -> GraphShapes.decode(dims, maxBatch, maxNewTokens, layout), cache);
+      KvLayout decodeLayout = KvLayout.detect(DECODE, ioNames(decodeEngine), layers);
       checkIo(decodeEngine, DECODE,
-          Map.of(TOKEN_IDS, DataType.kINT64, POSITION_IDS, DataType.kINT64, PAST_KV, DataType.kFLOAT,
-              ATTENTION_MASK, DataType.kFLOAT),
-          Map.of(LOGITS, DataType.kFLOAT, PRESENT_KV, DataType.kFLOAT));
+          withCache(Map.of(TOKEN_IDS, DataType.kINT64, POSITION_IDS, DataType.kINT64, ATTENTION_MASK, DataType.kFLOAT),
+              decodeLayout.pastNames(layers)),
+          withCache(Map.of(LOGITS, DataType.kFLOAT), decodeLayout.presentNames(layers)));
+      prefillPresent = new KvTensors(prefillLayout, prefillLayout.presentNames(layers), dims);
+      decodePast = new KvTensors(decodeLayout, decodeLayout.pastNames(layers), dims);
+      decodePresent = new KvTensors(decodeLayout, decodeLayout.presentNames(layers), dims);
 
       long logitBytes = 4L * maxBatch * dims.vocabSize();
       prefill = new Graph(PREFILL, prefillEngine, logger);
@@ -204,8 +220,9 @@ public final class TensorRtEngine implements VlaEngine {
       throw e instanceof EngineException ? e : new EngineException("TensorRT engine for " + model.directory()
           + " failed: " + e.getMessage(), e);
     }
-    LOG.log(Level.INFO, "TensorRT {0} engine ready for {1}: batch 1..{2}, up to {3} new tokens ({4})",
-        precision(), model.name(), String.valueOf(maxBatch), String.valueOf(maxNewTokens), availability.reason());
+    LOG.log(Level.INFO, "TensorRT {0} engine ready for {1}: batch 1..{2}, up to {3} new tokens, KV cache I/O {4}"
+        + " in prefill and {5} in decode ({6})", precision(), model.name(), String.valueOf(maxBatch),
+        String.valueOf(maxNewTokens), prefillPresent.layout, decodePast.layout, availability.reason());
   }
 
   /** {@code ~/.cache/vla-serve/tensorrt}. */
@@ -239,6 +256,11 @@ public final class TensorRtEngine implements VlaEngine {
 
   public Path planCacheDirectory() {
     return planCacheDirectory;
+  }
+
+  /** How {@code graph} ({@code "prefill"} or {@code "decode"}) passes the KV cache. */
+  KvLayout kvLayout(String graph) {
+    return PREFILL.equals(graph) ? prefillPresent.layout : decodePast.layout;
   }
 
   private String precision() {
@@ -283,9 +305,9 @@ public final class TensorRtEngine implements VlaEngine {
       g.bind(INSTRUCTION_IDS, g.staged(INSTRUCTION_IDS).device);
       g.bind(PROPRIO, g.staged(PROPRIO).device);
       g.bind(LOGITS, g.staged(LOGITS).device);
-      g.bind(PRESENT_KV, cache.writeBuffer());
+      prefillPresent.bind(g, cache.writeBuffer(), b, t0);
       g.expectOutput(LOGITS, (long) b * dims.vocabSize());
-      g.expectOutput(PRESENT_KV, dims.kvElements(b, t0));
+      prefillPresent.expectOutputs(g, b, t0);
       g.run((long) b * dims.vocabSize(), logits);
       cache.advance(t0);
       return cache;
@@ -330,16 +352,16 @@ public final class TensorRtEngine implements VlaEngine {
       g.upload(ATTENTION_MASK, 4L * b * (t + 1));
       g.inputShape(TOKEN_IDS, b, 1);
       g.inputShape(POSITION_IDS, b, 1);
-      g.inputShape(PAST_KV, dims.kvShape(b, t));
+      decodePast.inputShapes(g, b, t);
       g.inputShape(ATTENTION_MASK, b, t + 1);
       g.bind(TOKEN_IDS, g.staged(TOKEN_IDS).device);
       g.bind(POSITION_IDS, g.staged(POSITION_IDS).device);
       g.bind(ATTENTION_MASK, g.staged(ATTENTION_MASK).device);
-      g.bind(PAST_KV, cache.readBuffer());
-      g.bind(PRESENT_KV, cache.writeBuffer());
+      decodePast.bind(g, cache.readBuffer(), b, t);
+      decodePresent.bind(g, cache.writeBuffer(), b, t + 1);
       g.bind(LOGITS, g.staged(LOGITS).device);
       g.expectOutput(LOGITS, (long) b * dims.vocabSize());
-      g.expectOutput(PRESENT_KV, dims.kvElements(b, t + 1));
+      decodePresent.expectOutputs(g, b, t + 1);
       g.run((long) b * dims.vocabSize(), logits);
       cache.advance(t + 1);
     } catch (RuntimeException e) {
@@ -429,7 +451,14 @@ public final class TensorRtEngine implements VlaEngine {
   // ------------------------------------------------------------------------------------------------
   // Plans
 
-  private ICudaEngine obtain(String graph, Path onnx, List<GraphShapes.Range> ranges, PlanCache cache) {
+  /**
+   * Loads the graph's cached plan, or builds and caches it.
+   *
+   * @param rangesFor the optimization profile for the graph's KV layout, which is only known once
+   *     the ONNX is parsed (or the plan loaded)
+   */
+  private ICudaEngine obtain(String graph, Path onnx, Function<KvLayout, List<GraphShapes.Range>> rangesFor,
+      PlanCache cache) {
     long started = System.nanoTime();
     String digest;
     try {
@@ -437,35 +466,29 @@ public final class TensorRtEngine implements VlaEngine {
     } catch (IOException e) {
       throw new EngineException("reading " + onnx + " failed: " + e.getMessage(), e);
     }
-    PlanCache.Key key = new PlanCache.Key(model.name(), graph, availability.tensorRtVersion(), availability.deviceName(),
-        availability.computeCapability(), digest, precision(), GraphShapes.describe(ranges));
-    Path file = cache.file(key);
-
-    BytePointer cached = null;
-    try {
-      cached = PlanCache.read(file);
-    } catch (IOException e) {
-      LOG.log(Level.WARNING, "TensorRT {0} plan {1} is unreadable ({2}); rebuilding it", graph, file, e.getMessage());
+    Map<KvLayout, PlanCache.Key> keys = new EnumMap<>(KvLayout.class);
+    for (KvLayout layout : KvLayout.values()) {
+      keys.put(layout, new PlanCache.Key(model.name(), graph, availability.tensorRtVersion(), availability.deviceName(),
+          availability.computeCapability(), digest, precision(), GraphShapes.describe(rangesFor.apply(layout))));
     }
-    if (cached != null) {
-      try (BytePointer plan = cached) {
-        logger.clear();
-        ICudaEngine engine = runtime.deserializeCudaEngine(plan, plan.capacity());
-        if (engine != null && !engine.isNull()) {
-          Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-          plans.add(new Plan(graph, file, true, elapsed));
-          LOG.log(Level.INFO, "TensorRT {0} plan: loaded cached {1} ({2} ms)", graph, file,
-              String.valueOf(elapsed.toMillis()));
-          return engine;
-        }
-        LOG.log(Level.WARNING, "TensorRT {0} plan {1} could not be deserialized ({2}); rebuilding it", graph, file,
-            logger.lastError());
+    // Knowing the layout before loading would mean parsing the ONNX, which is what the cache saves. The
+    // ONNX digest in the key fixes the layout, so at most one layout's plan exists: look for each.
+    for (PlanCache.Key key : new LinkedHashSet<>(keys.values())) {
+      ICudaEngine engine = load(graph, cache.file(key), started);
+      if (engine != null) {
+        return engine;
       }
     }
 
-    LOG.log(Level.INFO, "TensorRT {0} plan: building {1} from {2} (not in the cache at {3}; this can take minutes)",
-        graph, precision(), onnx, file);
-    IHostMemory plan = build(graph, onnx, ranges);
+    Parsed parsed = parse(graph, onnx);
+    KvLayout layout = KvLayout.detect(graph, parsed.ioNames(), dims.layers());
+    List<GraphShapes.Range> ranges = rangesFor.apply(layout);
+    checkNetworkInputs(graph, parsed.network(), ranges);
+    PlanCache.Key key = keys.get(layout);
+    Path file = cache.file(key);
+    LOG.log(Level.INFO, "TensorRT {0} plan: building {1} ({2} KV cache I/O) from {3} (not in the cache at {4}; this"
+        + " can take minutes)", graph, precision(), layout, onnx, file);
+    IHostMemory plan = build(graph, onnx, parsed, ranges);
     Pointer data = plan.data();
     long size = plan.size();
     try {
@@ -486,8 +509,48 @@ public final class TensorRtEngine implements VlaEngine {
     return engine;
   }
 
-  @SuppressWarnings("deprecation") // BuilderFlag.kFP16: see docs/gpu.md on FP16 and TensorRT 11
-  private IHostMemory build(String graph, Path onnx, List<GraphShapes.Range> ranges) {
+  /** The cached plan at {@code file}, or null if there is none or it does not load. */
+  private ICudaEngine load(String graph, Path file, long started) {
+    BytePointer cached = null;
+    try {
+      cached = PlanCache.read(file);
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "TensorRT {0} plan {1} is unreadable ({2}); rebuilding it", graph, file, e.getMessage());
+    }
+    if (cached == null) {
+      return null;
+    }
+    try (BytePointer plan = cached) {
+      logger.clear();
+      ICudaEngine engine = runtime.deserializeCudaEngine(plan, plan.capacity());
+      if (engine != null && !engine.isNull()) {
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+        plans.add(new Plan(graph, file, true, elapsed));
+        LOG.log(Level.INFO, "TensorRT {0} plan: loaded cached {1} ({2} ms)", graph, file,
+            String.valueOf(elapsed.toMillis()));
+        return engine;
+      }
+      LOG.log(Level.WARNING, "TensorRT {0} plan {1} could not be deserialized ({2}); rebuilding it", graph, file,
+          logger.lastError());
+      return null;
+    }
+  }
+
+  /** A parsed ONNX graph. The parser owns the network's weights, so it is kept until the build. */
+  private record Parsed(IBuilder builder, INetworkDefinition network, IParser parser) {
+    List<String> ioNames() {
+      List<String> names = new ArrayList<>();
+      for (int i = 0; i < network.getNbInputs(); i++) {
+        names.add(network.getInput(i).getName());
+      }
+      for (int i = 0; i < network.getNbOutputs(); i++) {
+        names.add(network.getOutput(i).getName());
+      }
+      return names;
+    }
+  }
+
+  private Parsed parse(String graph, Path onnx) {
     logger.clear();
     IBuilder builder = createInferBuilder(logger);
     if (builder == null || builder.isNull()) {
@@ -509,8 +572,13 @@ public final class TensorRtEngine implements VlaEngine {
       throw new EngineException("TensorRT's ONNX parser rejected " + onnx + ": "
           + (errors.isEmpty() ? logger.lastError() : String.join("; ", errors)));
     }
-    checkNetworkInputs(graph, network, ranges);
+    return new Parsed(builder, network, parser);
+  }
 
+  @SuppressWarnings("deprecation") // BuilderFlag.kFP16: see docs/gpu.md on FP16 and TensorRT 11
+  private IHostMemory build(String graph, Path onnx, Parsed parsed, List<GraphShapes.Range> ranges) {
+    logger.clear();
+    IBuilder builder = parsed.builder();
     IBuilderConfig config = builder.createBuilderConfig();
     if (fp16) {
       config.setFlag(BuilderFlag.kFP16); // weak typing: deprecated since TensorRT 10.12, still honoured in 10.x
@@ -529,7 +597,7 @@ public final class TensorRtEngine implements VlaEngine {
       throw new EngineException("the " + graph + " optimization profile is invalid (" + GraphShapes.describe(ranges)
           + "): " + logger.lastError());
     }
-    IHostMemory plan = builder.buildSerializedNetwork(network, config);
+    IHostMemory plan = builder.buildSerializedNetwork(parsed.network(), config);
     if (plan == null || plan.isNull() || plan.size() == 0) {
       throw new EngineException("building the " + precision() + " " + graph + " engine from " + onnx + " failed: "
           + logger.lastError());
@@ -560,6 +628,21 @@ public final class TensorRtEngine implements VlaEngine {
       missing.removeAll(seen);
       throw new EngineException(graph + ".onnx lacks the inputs " + missing + " (see docs/model-package.md)");
     }
+  }
+
+  private static List<String> ioNames(ICudaEngine engine) {
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < engine.getNbIOTensors(); i++) {
+      names.add(engine.getIOTensorName(i));
+    }
+    return names;
+  }
+
+  /** {@code types} plus the float32 cache tensors {@code cache}. */
+  private static Map<String, DataType> withCache(Map<String, DataType> types, List<String> cache) {
+    Map<String, DataType> all = new HashMap<>(types);
+    cache.forEach(name -> all.put(name, DataType.kFLOAT));
+    return all;
   }
 
   /** Checks the engine's I/O tensors against docs/model-package.md: names, directions and types. */
@@ -706,13 +789,13 @@ public final class TensorRtEngine implements VlaEngine {
 
     /** Guards the buffers: TensorRT must write exactly the volume they were sized for. */
     void expectOutput(String tensor, long elements) {
-      long[] shape = longs(context.getTensorShape(tensor));
-      long volume = 1;
-      for (long d : shape) {
-        volume *= d;
+      Dims64 shape = context.getTensorShape(tensor);
+      long volume = shape.nbDims() > 0 ? 1 : 0;
+      for (int i = 0; i < shape.nbDims(); i++) {
+        volume *= shape.d(i);
       }
-      if (shape.length == 0 || volume != elements) {
-        throw new EngineException(name + " output " + tensor + " has shape " + Arrays.toString(shape) + " ("
+      if (volume != elements) {
+        throw new EngineException(name + " output " + tensor + " has shape " + Arrays.toString(longs(shape)) + " ("
             + volume + " values; expected " + elements + ": does the graph follow docs/model-package.md?)");
       }
     }
@@ -756,7 +839,63 @@ public final class TensorRtEngine implements VlaEngine {
     }
   }
 
-  /** Two device buffers of the final cache size, used alternately as past_kv and present_kv. */
+  /**
+   * A graph's cache inputs or outputs in buffer order: the packed tensor, or every layer's key and
+   * value. Each is bound to its slice of one {@code [N, 2, B, heads, T, head_dim]} buffer.
+   */
+  private static final class KvTensors {
+    final KvLayout layout;
+    private final GraphShapes.Dims dims;
+    private final String[] names;
+    private final SliceAddress[] addresses; // reused every step: binding 2N tensors allocates nothing
+
+    KvTensors(KvLayout layout, List<String> names, GraphShapes.Dims dims) {
+      this.layout = layout;
+      this.dims = dims;
+      this.names = names.toArray(String[]::new);
+      this.addresses = new SliceAddress[this.names.length];
+      Arrays.setAll(addresses, i -> new SliceAddress());
+    }
+
+    void inputShapes(Graph g, int batch, int positions) {
+      long[] shape = layout.tensorShape(dims, batch, positions);
+      for (String name : names) {
+        g.inputShape(name, shape);
+      }
+    }
+
+    /** Binds each tensor to its slice of {@code buffer}, a cache of {@code positions} positions. */
+    void bind(Graph g, Pointer buffer, int batch, int positions) {
+      for (int i = 0; i < names.length; i++) {
+        g.bind(names[i], addresses[i].at(buffer, layout.byteOffset(dims, i, batch, positions)));
+      }
+    }
+
+    void expectOutputs(Graph g, int batch, int positions) {
+      long elements = layout.tensorElements(dims, batch, positions);
+      for (String name : names) {
+        g.expectOutput(name, elements);
+      }
+    }
+  }
+
+  /**
+   * A device address that can be moved, for binding cache slices. {@code setTensorAddress} copies the
+   * address, so one instance per tensor serves every step.
+   */
+  static final class SliceAddress extends Pointer {
+    SliceAddress at(Pointer base, long byteOffset) {
+      address = base.address() + byteOffset;
+      return this;
+    }
+
+    @Override
+    public int sizeof() {
+      return 1; // offsets are in bytes; JavaCPP has no size for classes it did not generate
+    }
+  }
+
+  /** Two device buffers of the final cache size, used alternately as the past and the present cache. */
   private final class TrtKvCache implements KvCache {
     final int batch;
     final int capacity;

@@ -38,6 +38,21 @@ class PlanCacheTest {
   }
 
   @Test
+  void theKvLayoutSelectsAnotherDecodePlan() {
+    GraphShapes.Dims dims = new GraphShapes.Dims(64, 64, 12, 8, 300, 2, 4, 16, 21);
+    String packed = GraphShapes.describe(GraphShapes.decode(dims, 8, 28, KvLayout.PACKED));
+    String perLayer = GraphShapes.describe(GraphShapes.decode(dims, 8, 28, KvLayout.PER_LAYER));
+    assertNotEquals(key(packed).fileName(), key(perLayer).fileName());
+    assertTrue(key(perLayer).text().contains("profile=token_ids min [1, 1] opt [1, 1] max [8, 1]; position_ids"
+        + " min [1, 1] opt [1, 1] max [8, 1]; past_key_values.0.key min [1, 4, 21, 16]"), key(perLayer).text());
+  }
+
+  private static PlanCache.Key key(String profile) {
+    return new PlanCache.Key(KEY.modelName(), KEY.graph(), KEY.tensorRtVersion(), KEY.deviceName(),
+        KEY.computeCapability(), KEY.onnxSha256(), KEY.precision(), profile);
+  }
+
+  @Test
   void onnxDigestCoversExternalDataFiles(@TempDir Path dir) throws Exception {
     Path graph = Files.write(dir.resolve("decode.onnx"), new byte[] {1, 2, 3});
     Files.write(dir.resolve("prefill.onnx"), new byte[] {9});

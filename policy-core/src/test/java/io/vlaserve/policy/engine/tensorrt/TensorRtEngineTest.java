@@ -30,7 +30,8 @@ import tools.jackson.databind.json.JsonMapper;
  * engine refuses to construct where TensorRT cannot run, quoting why. Where CUDA and TensorRT exist
  * (skipped elsewhere, with the probe's reason as the skip message): the shipped model's prefill and
  * decode logits match the PyTorch ones in parity.json (1e-3 in FP32, 5e-2 in FP16), and a second
- * engine loads the plans the first one cached.
+ * engine loads the plans the first one cached. These run the KV cache layout the shipped graphs have
+ * (packed or per-layer); {@link KvLayoutTest} covers the per-layer slicing without a GPU.
  */
 class TensorRtEngineTest {
   private static final double FP32_TOLERANCE = 1e-3;
@@ -73,8 +74,9 @@ class TensorRtEngineTest {
     try (TensorRtEngine engine = parity.engine(model, false, planCache)) {
       assertEquals("tensorrt-fp32", engine.name());
       double worst = parity.check(engine, model, FP32_TOLERANCE, new ArrayList<>());
-      System.out.printf("TensorRT FP32 parity: %d cases, largest |TensorRT - PyTorch| logit difference %.3g (tolerance %.0e)%n",
-          parity.cases.size(), worst, FP32_TOLERANCE);
+      System.out.printf("TensorRT FP32 parity (%s KV cache I/O): %d cases, largest |TensorRT - PyTorch| logit"
+          + " difference %.3g (tolerance %.0e)%n", engine.kvLayout(GraphShapes.DECODE), parity.cases.size(), worst,
+          FP32_TOLERANCE);
     }
   }
 
@@ -106,6 +108,10 @@ class TensorRtEngineTest {
         assertTrue(Files.size(plan.file()) > 0, plan.toString());
         assertTrue(Files.readString(PlanCache.keyFile(plan.file())).contains("onnx_sha256="), plan.toString());
       }
+      // the decode plan is keyed by the profile of the layout the graph has
+      String firstPast = engine.kvLayout(GraphShapes.DECODE).pastNames(model.layers()).get(0);
+      assertTrue(Files.readString(PlanCache.keyFile(engine.plans().get(1).file())).contains("; " + firstPast + " min "),
+          engine.plans().get(1).toString());
     }
     List<float[]> second = new ArrayList<>();
     Duration loaded;
