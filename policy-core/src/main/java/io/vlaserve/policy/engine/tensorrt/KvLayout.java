@@ -7,7 +7,7 @@ import static io.vlaserve.policy.engine.tensorrt.GraphShapes.PRESENT_KV;
 import static io.vlaserve.policy.engine.tensorrt.GraphShapes.PRESENT_LAYER_PREFIX;
 
 import io.vlaserve.policy.engine.EngineException;
-import java.util.ArrayList;
+import io.vlaserve.policy.engine.KvCacheNames;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -26,7 +26,6 @@ enum KvLayout {
   PACKED("packed"),
   PER_LAYER("per-layer");
 
-  private static final String[] KINDS = {"key", "value"};
   private static final int NAMES_SHOWN = 6;
 
   private final String label;
@@ -43,25 +42,12 @@ enum KvLayout {
 
   /** Decode's cache inputs, in buffer order. */
   List<String> pastNames(int layers) {
-    return names(PAST_KV, PAST_LAYER_PREFIX, layers);
+    return this == PACKED ? List.of(PAST_KV) : KvCacheNames.past(layers);
   }
 
   /** The cache outputs of either graph, in buffer order. */
   List<String> presentNames(int layers) {
-    return names(PRESENT_KV, PRESENT_LAYER_PREFIX, layers);
-  }
-
-  private List<String> names(String packed, String layerPrefix, int layers) {
-    if (this == PACKED) {
-      return List.of(packed);
-    }
-    List<String> names = new ArrayList<>(2 * layers);
-    for (int layer = 0; layer < layers; layer++) {
-      for (String kind : KINDS) {
-        names.add(layerPrefix + layer + "." + kind);
-      }
-    }
-    return names;
+    return this == PACKED ? List.of(PRESENT_KV) : KvCacheNames.present(layers);
   }
 
   /** Tensors a cache buffer is split into: 1, or 2N. */
