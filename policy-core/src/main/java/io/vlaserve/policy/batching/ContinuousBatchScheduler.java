@@ -54,8 +54,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Prefill runs on a thread of its own, overlapping the decode steps of the running batch (on a
  * second core the image encoder's work does not stall decoding); a prefilled group joins the batch
- * at the next step, and the next group is admitted when the prefill thread is free, so joiners that
- * arrive during a prefill are prefilled together.
+ * at the next step, and the next group is admitted as soon as the prefill thread is free (by the
+ * thread that submits, finishes a prefill or frees a slot, not only between decode steps), so
+ * joiners that arrive during a prefill are prefilled together.
  *
  * <p>Thread-safe: {@link #submit} may be called from any thread; compute runs on the scheduler's two
  * threads, which also complete the futures (attach slow continuations with an executor).
@@ -83,6 +84,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private final java.util.Set<Object> computingSessions = new java.util.HashSet<>();
   private int waiting;
   private boolean closed;
+  private final int[] freeSlots;
+  private int freeCount;
 
   // Compute state, owned by the scheduler thread.
   private final int dims;
@@ -94,8 +97,6 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private final int headDim;
   private final int slotFloats;
   private final FloatBuffer slots;
-  private final int[] freeSlots;
-  private int freeCount;
   private final Ticket[] running;
   private int runningCount;
   private boolean membershipChanged;
@@ -213,6 +214,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       if (session != null) {
         waitingBySession.put(session, ticket);
       }
+      admitIfIdle();
       changed.signal();
     } finally {
       lock.unlock();
@@ -323,7 +325,6 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
         if (!prefillDone.isEmpty()) {
           prefilled.addAll(prefillDone);
           prefillDone.clear();
-          prefillBusy = false;
         }
         if (waiting > 0) {
           dropExpired(expired);
@@ -357,6 +358,19 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   }
 
   /**
+   * Hands waiting requests to the prefill thread at once if it is idle and admission need not wait
+   * for more to group (no queue delay, or enough waiting), so admission does not wait for the
+   * scheduler thread to finish its decode step. Expired requests are left for the scheduler thread to
+   * drop. Under the lock.
+   */
+  private void admitIfIdle() {
+    if (waiting > 0 && !prefillBusy && freeCount > 0 && (config.maxQueueDelay().isZero()
+        || waiting >= Math.min(freeCount, config.maxPrefillBatch()))) {
+      admit();
+    }
+  }
+
+  /**
    * Takes waiting requests robot by robot into free slots and hands them to the prefill thread. A
    * session's request waits while an earlier one of the same session computes (where a newer one can
    * still supersede it). Under the lock.
@@ -372,8 +386,9 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
         String robot = robotTurns.pollFirst();
         ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
         Ticket ticket = queue.peekFirst();
-        if (ticket.session != null && computingSessions.contains(ticket.session)) {
-          robotTurns.addLast(robot);
+        if ((ticket.session != null && computingSessions.contains(ticket.session))
+            || (ticket.deadline != Long.MAX_VALUE && now - ticket.deadline > 0)) {
+          robotTurns.addLast(robot); // expired ones are the scheduler thread's to drop, with their reason
           continue;
         }
         queue.pollFirst();
@@ -400,15 +415,23 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     }
   }
 
-  /** Lets the ticket's session have its next request admitted. On the scheduler thread. */
-  private void leaveSession(Ticket ticket) {
-    if (ticket.session != null) {
-      lock.lock();
-      try {
+  /**
+   * Frees the ticket's slot and lets its session have its next request admitted, at once if the
+   * prefill thread is idle. On the scheduler thread.
+   */
+  private void release(Ticket ticket) {
+    lock.lock();
+    try {
+      if (ticket.session != null) {
         computingSessions.remove(ticket.session);
-      } finally {
-        lock.unlock();
       }
+      if (ticket.slot >= 0) {
+        freeSlots[freeCount++] = ticket.slot;
+        ticket.slot = -1;
+      }
+      admitIfIdle();
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -441,6 +464,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       lock.lock();
       try {
         prefillDone.addAll(job);
+        prefillBusy = false;
+        admitIfIdle(); // the next group starts now, not when the scheduler thread ends its decode step
         changed.signal();
       } finally {
         lock.unlock();
@@ -530,11 +555,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   }
 
   private void fail(Ticket ticket, RuntimeException cause) {
-    leaveSession(ticket);
-    if (ticket.slot >= 0) {
-      freeSlots[freeCount++] = ticket.slot;
-      ticket.slot = -1;
-    }
+    release(ticket);
     listener.dropped(DropReason.FAILED);
     ticket.future.completeExceptionally(cause);
   }
@@ -728,9 +749,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   }
 
   private void finish(Ticket ticket) {
-    leaveSession(ticket);
-    freeSlots[freeCount++] = ticket.slot;
-    ticket.slot = -1;
+    release(ticket);
     long decoded = clock.getAsLong();
     int steps = ticket.request.chunkLength();
     double[] flat = new double[steps * dims];

@@ -164,6 +164,39 @@ class ContinuousBatchSchedulerTest {
   }
 
   @Test
+  void aRequestIsPrefilledWhileTheRunningBatchIsInADecodeStep() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, false);
+    CountDownLatch inStep = new CountDownLatch(1);
+    CountDownLatch endStep = new CountDownLatch(1);
+    gated.beforeDecode = step -> {
+      if (step == 2) {
+        inStep.countDown();
+        try {
+          endStep.await();
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(8, 64, 64), System::nanoTime,
+        BatchingListener.NONE)) {
+      var running = scheduler.submit("a", null, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      assertTrue(inStep.await(30, TimeUnit.SECONDS), "the first request never reached its second decode step");
+      PolicyRequest joiner = request(2, 4, SamplingParams.GREEDY);
+      var joining = scheduler.submit("b", null, joiner, NO_DEADLINE);
+      // Admission must not wait for the scheduler thread, which is inside the held decode step.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (gated.prefills.get() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertEquals(2, gated.prefills.get(), "the second request was not prefilled while the decode step ran");
+      endStep.countDown();
+      await(running);
+      assertArrayEquals(policy.infer(joiner).tokens(), await(joining).result().tokens());
+    }
+  }
+
+  @Test
   void requestWhoseDeadlinePassesWhileQueuedIsDroppedBeforeAnyCompute() throws Exception {
     AtomicLong clock = new AtomicLong(1_000_000_000L);
     GatedEngine gated = new GatedEngine(engine, true);
