@@ -40,7 +40,9 @@ import java.util.function.LongSupplier;
  * In the batch cache each sequence keeps its own length, right-aligned (positions before its own are
  * masked, position ids are its own), so a decode step appends to every row in place and the graph's
  * output is the next step's input: nothing is copied between steps unless a sequence joined or left,
- * and then the cache is laid out once anew. A decode step allocates nothing.
+ * and then the cache is laid out once anew. The scheduler allocates nothing per decode step; the
+ * ONNX Runtime binding allocates small tensor handles and result maps per graph run (never cache
+ * memory).
  * Each sequence samples with its own seeded generator, so a request gets the same chunk alone or in
  * any batch.
  *
