@@ -69,6 +69,11 @@ final class AxisFilter {
   double viabilityLimit;
   boolean notViable;
 
+  // The result of step().
+  private double stepPosition;
+  private double stepVelocity;
+  private double stepAcceleration;
+
   // Where the last failed viability check failed.
   private Cause failCause;
   private double failValue;
@@ -235,12 +240,25 @@ final class AxisFilter {
   }
 
   private void commit(double jerk) {
-    double next = p + h * (v + h * (a + jerk * h));
-    // Differences of what is emitted, as the robot sees them, not the integrator's own values.
-    double velocity = (next - p) / h;
-    a = (velocity - v) / h;
-    v = velocity;
-    p = next;
+    step(p, v, a, jerk);
+    p = stepPosition;
+    v = stepVelocity;
+    a = stepAcceleration;
+  }
+
+  /**
+   * One tick from (position, velocity, acceleration) at {@code jerk}, into the step fields. The
+   * velocity and acceleration are differences of the emitted positions, as the robot sees them, not
+   * an integrator's own values. Committing, checking a candidate and simulating a stop all use this
+   * one arithmetic, so a stop predicted from a state is bit for bit the stop the filter would then
+   * command: a state judged viable cannot turn non-viable through rounding.
+   */
+  private void step(double position, double velocity, double acceleration, double jerk) {
+    double next = position + h * (velocity + h * (acceleration + jerk * h));
+    double nextVelocity = (next - position) / h;
+    stepAcceleration = (nextVelocity - velocity) / h;
+    stepVelocity = nextVelocity;
+    stepPosition = next;
   }
 
   /** Returns the position this axis would reach next tick at its current velocity. */
@@ -306,10 +324,8 @@ final class AxisFilter {
   }
 
   private boolean viableAfter(double jerk) {
-    double a1 = a + jerk * h;
-    double v1 = v + a1 * h;
-    double p1 = p + v1 * h;
-    return viable(p1, v1, a1);
+    step(p, v, a, jerk);
+    return viable(stepPosition, stepVelocity, stepAcceleration);
   }
 
   /** Whether braking from this state stops within every limit; sets the failure fields if not. */
@@ -342,10 +358,10 @@ final class AxisFilter {
       if (Math.abs(vel) <= REST_VELOCITY && Math.abs(acc) <= REST_ACCELERATION) {
         return true;
       }
-      double jerk = brakeJerk(vel, acc);
-      acc += jerk * h;
-      vel += acc * h;
-      x += vel * h;
+      step(x, vel, acc, brakeJerk(vel, acc));
+      x = stepPosition;
+      vel = stepVelocity;
+      acc = stepAcceleration;
       if (x < lo || x > hi) {
         return fail(Cause.BRAKING_FOR_WORKSPACE, x, x < lo ? lo : hi);
       }
