@@ -1,13 +1,9 @@
 package io.vlaserve.benchmarks;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
-import io.grpc.health.v1.HealthGrpc;
 import io.vlaserve.common.v1.Image;
+import io.vlaserve.launcher.ServiceProcess;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.Observation;
 import io.vlaserve.common.v1.Pose;
@@ -27,7 +23,6 @@ import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -295,37 +290,25 @@ public final class ContinuousBatchingBenchmark {
   /** Part 2: unary Infer over loopback to policy-service in its own process. */
   private static void overGrpc(Path home, ModelPackage model, byte[] frame, double[] p, String instruction,
       int seconds) throws Exception {
-    int port;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    Path log = home.resolve("target/continuous-batching-service.log");
-    Files.createDirectories(log.getParent());
-    Process service = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-        "--enable-native-access=ALL-UNNAMED", "-jar", home.resolve("policy-service/target/policy-service.jar").toString(),
-        "--spring.grpc.server.address=127.0.0.1", "--spring.grpc.server.port=" + port, "--server.port=0",
-        "--vla.policy.model=" + home.resolve("models/tiny-vla"),
-        "--vla.policy.threads=" + Integer.getInteger("threads", 1))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create())
-        .build();
-    try {
-      awaitServing(channel, service, log);
-      System.out.println("| sessions | load | requests | client latency p50 / p99 (ms) | engine time p50 / p99 | "
-          + "client - engine p50 / p99 | transport (client - server) p50 / p99 | in server - engine p50 / p99 | "
-          + "of which queued for admission p50 / p99 | of which waiting at decode steps p50 / p99 | "
-          + "of which the service's own work p50 / p99 |");
-      System.out.println("|---:|---|---:|---|---|---|---|---|---|---|---|");
-      long period = Long.getLong("periodMs", 400) * 1_000_000;
-      for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : new int[] {1, 64}) {
-        grpcCell(channel, model, frame, p, instruction, sessions, 0, seconds);
-        grpcCell(channel, model, frame, p, instruction, sessions, period, seconds);
-      }
-    } finally {
-      channel.shutdownNow();
-      service.destroy();
-      if (!service.waitFor(20, TimeUnit.SECONDS)) {
-        service.destroyForcibly();
+    try (ServiceProcess service = ServiceProcess.start("continuous-batching-service",
+        home.resolve("policy-service/target/policy-service.jar"), home, List.of(),
+        List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
+            "--vla.policy.threads=" + Integer.getInteger("threads", 1)), home.resolve("target"))) {
+      service.awaitServing(Duration.ofSeconds(120));
+      ManagedChannel channel = service.channel();
+      try {
+        System.out.println("| sessions | load | requests | client latency p50 / p99 (ms) | engine time p50 / p99 | "
+            + "client - engine p50 / p99 | transport (client - server) p50 / p99 | in server - engine p50 / p99 | "
+            + "of which queued for admission p50 / p99 | of which waiting at decode steps p50 / p99 | "
+            + "of which the service's own work p50 / p99 |");
+        System.out.println("|---:|---|---:|---|---|---|---|---|---|---|---|");
+        long period = Long.getLong("periodMs", 400) * 1_000_000;
+        for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : new int[] {1, 64}) {
+          grpcCell(channel, model, frame, p, instruction, sessions, 0, seconds);
+          grpcCell(channel, model, frame, p, instruction, sessions, period, seconds);
+        }
+      } finally {
+        channel.shutdownNow();
       }
     }
   }
@@ -424,24 +407,5 @@ public final class ContinuousBatchingBenchmark {
     } catch (IOException e) {
       return "unknown";
     }
-  }
-
-  private static void awaitServing(ManagedChannel channel, Process service, Path log) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline) {
-      if (!service.isAlive()) {
-        throw new IllegalStateException("policy-service exited; see " + log);
-      }
-      try {
-        if (HealthGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)
-            .check(HealthCheckRequest.getDefaultInstance()).getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
-          return;
-        }
-      } catch (RuntimeException notYet) {
-        // starting
-      }
-      Thread.sleep(200);
-    }
-    throw new IllegalStateException("policy-service did not report SERVING within 120 s");
   }
 }

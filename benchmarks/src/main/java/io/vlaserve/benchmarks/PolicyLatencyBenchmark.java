@@ -1,13 +1,9 @@
 package io.vlaserve.benchmarks;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
-import io.grpc.health.v1.HealthGrpc;
 import io.vlaserve.common.v1.Image;
+import io.vlaserve.launcher.ServiceProcess;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.Observation;
 import io.vlaserve.common.v1.Pose;
@@ -25,8 +21,8 @@ import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.tokenizer.ActionTokenizer;
-import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -56,82 +52,74 @@ public final class PolicyLatencyBenchmark {
     float[] proprio = scene.proprio();
     String instruction = scene.instruction();
 
-    int port;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    Process service = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-        "--enable-native-access=ALL-UNNAMED", "-jar", home.resolve("policy-service/target/policy-service.jar").toString(),
-        "--spring.grpc.server.address=127.0.0.1", "--spring.grpc.server.port=" + port, "--server.port=0",
-        "--vla.policy.model=" + home.resolve("models/tiny-vla"),
-        "--spring.threads.virtual.enabled=" + System.getProperty("virtual", "true"))
-        .redirectErrorStream(true).redirectOutput(home.resolve("target/policy-latency-service.log").toFile()).start();
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create()).build();
-    try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1)) {
-      awaitServing(channel, service);
-      VlaPolicy policy = new VlaPolicy(model, engine);
-      PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(), SamplingParams.GREEDY);
-      InferRequest grpcRequest = InferRequest.newBuilder().setInstruction(instruction)
-          .setObservation(Observation.newBuilder().setSequence(1)
-              .addImages(Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8).setWidth(model.imageWidth())
-                  .setHeight(model.imageHeight()).setData(ByteString.copyFrom(frame)))
-              .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
-                  .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
-                  .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))))
-          .build();
-      PolicyServiceGrpc.PolicyServiceBlockingStub stub = PolicyServiceGrpc.newBlockingStub(channel);
+    try (ServiceProcess service = ServiceProcess.start("policy-latency-service",
+            home.resolve("policy-service/target/policy-service.jar"), home, List.of(),
+            List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
+                "--spring.threads.virtual.enabled=" + System.getProperty("virtual", "true")), home.resolve("target"));
+        OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1)) {
+      service.awaitServing(Duration.ofSeconds(120));
+      ManagedChannel channel = service.channel();
+      try {
+        VlaPolicy policy = new VlaPolicy(model, engine);
+        PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(), SamplingParams.GREEDY);
+        InferRequest grpcRequest = InferRequest.newBuilder().setInstruction(instruction)
+            .setObservation(Observation.newBuilder().setSequence(1)
+                .addImages(Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8).setWidth(model.imageWidth())
+                    .setHeight(model.imageHeight()).setData(ByteString.copyFrom(frame)))
+                .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
+                    .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
+                    .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))))
+            .build();
+        PolicyServiceGrpc.PolicyServiceBlockingStub stub = PolicyServiceGrpc.newBlockingStub(channel);
 
-      int[] cached = policy.infer(request).tokens();
-      int[] recomputed = recompute(model, engine, frame, instruction, proprio);
-      List<Integer> remote = stub.withDeadlineAfter(30, TimeUnit.SECONDS).infer(grpcRequest).getChunk().getTokensList();
-      if (!Arrays.equals(cached, recomputed) || !Arrays.equals(cached, remote.stream().mapToInt(Integer::intValue).toArray())) {
-        throw new IllegalStateException("the three paths disagree: " + Arrays.toString(cached) + " / "
-            + Arrays.toString(recomputed) + " / " + remote);
-      }
-      Histogram engineOnly = new Histogram(3);
-      Histogram grpc = new Histogram(3);
-      Histogram noCache = new Histogram(3);
-      Histogram serverTotal = new Histogram(3);
-      Histogram serverCompute = new Histogram(3);
-      int warmup = Math.max(20, iterations / 10);
-      for (int i = -warmup; i < iterations; i++) {
-        long a = System.nanoTime();
-        policy.infer(request);
-        long b = System.nanoTime();
-        var timing = stub.withDeadlineAfter(30, TimeUnit.SECONDS).infer(grpcRequest).getTiming();
-        long c = System.nanoTime();
-        if (i % 5 == 0) { // the slow path is sampled every fifth round to keep the run short
-          recompute(model, engine, frame, instruction, proprio);
+        int[] cached = policy.infer(request).tokens();
+        int[] recomputed = recompute(model, engine, frame, instruction, proprio);
+        List<Integer> remote = stub.withDeadlineAfter(30, TimeUnit.SECONDS).infer(grpcRequest).getChunk().getTokensList();
+        if (!Arrays.equals(cached, recomputed) || !Arrays.equals(cached, remote.stream().mapToInt(Integer::intValue).toArray())) {
+          throw new IllegalStateException("the three paths disagree: " + Arrays.toString(cached) + " / "
+              + Arrays.toString(recomputed) + " / " + remote);
         }
-        long d = System.nanoTime();
-        if (i >= 0) {
-          engineOnly.recordValue((b - a) / 1000);
-          grpc.recordValue((c - b) / 1000);
-          serverTotal.recordValue(micros(timing.getTotal()));
-          serverCompute.recordValue(micros(timing.getPrefill()) + micros(timing.getDecode()));
-          if (i % 5 == 0) {
-            noCache.recordValue((d - c) / 1000);
+        Histogram engineOnly = new Histogram(3);
+        Histogram grpc = new Histogram(3);
+        Histogram noCache = new Histogram(3);
+        Histogram serverTotal = new Histogram(3);
+        Histogram serverCompute = new Histogram(3);
+        int warmup = Math.max(20, iterations / 10);
+        for (int i = -warmup; i < iterations; i++) {
+          long a = System.nanoTime();
+          policy.infer(request);
+          long b = System.nanoTime();
+          var timing = stub.withDeadlineAfter(30, TimeUnit.SECONDS).infer(grpcRequest).getTiming();
+          long c = System.nanoTime();
+          if (i % 5 == 0) { // the slow path is sampled every fifth round to keep the run short
+            recompute(model, engine, frame, instruction, proprio);
+          }
+          long d = System.nanoTime();
+          if (i >= 0) {
+            engineOnly.recordValue((b - a) / 1000);
+            grpc.recordValue((c - b) / 1000);
+            serverTotal.recordValue(micros(timing.getTotal()));
+            serverCompute.recordValue(micros(timing.getPrefill()) + micros(timing.getDecode()));
+            if (i % 5 == 0) {
+              noCache.recordValue((d - c) / 1000);
+            }
           }
         }
-      }
-      System.out.printf("tokens per chunk: %d (%d steps x %d dims), identical on all three paths%n", cached.length,
-          model.chunkLength(), model.actionDimensions());
-      System.out.println("| path | samples | p50 (ms) | p90 | p99 | max | mean |");
-      System.out.println("|---|---:|---:|---:|---:|---:|---:|");
-      row("engine only, KV cache (in process)", engineOnly);
-      row("end to end over gRPC (policy-service process)", grpc);
-      row("engine only, no KV cache (prefix recomputed per token)", noCache);
-      row("  inside policy-service: receipt to reply ready", serverTotal);
-      row("  inside policy-service: prefill + decode", serverCompute);
-      System.out.printf("serving overhead (gRPC - engine): p50 %.2f ms, p99 %.2f ms; KV cache speed-up at p50: %.1fx%n",
-          (grpc.getValueAtPercentile(50) - engineOnly.getValueAtPercentile(50)) / 1000.0,
-          (grpc.getValueAtPercentile(99) - engineOnly.getValueAtPercentile(99)) / 1000.0,
-          (double) noCache.getValueAtPercentile(50) / engineOnly.getValueAtPercentile(50));
-    } finally {
-      channel.shutdownNow();
-      service.destroy();
-      if (!service.waitFor(20, TimeUnit.SECONDS)) {
-        service.destroyForcibly();
+        System.out.printf("tokens per chunk: %d (%d steps x %d dims), identical on all three paths%n", cached.length,
+            model.chunkLength(), model.actionDimensions());
+        System.out.println("| path | samples | p50 (ms) | p90 | p99 | max | mean |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|");
+        row("engine only, KV cache (in process)", engineOnly);
+        row("end to end over gRPC (policy-service process)", grpc);
+        row("engine only, no KV cache (prefix recomputed per token)", noCache);
+        row("  inside policy-service: receipt to reply ready", serverTotal);
+        row("  inside policy-service: prefill + decode", serverCompute);
+        System.out.printf("serving overhead (gRPC - engine): p50 %.2f ms, p99 %.2f ms; KV cache speed-up at p50: %.1fx%n",
+            (grpc.getValueAtPercentile(50) - engineOnly.getValueAtPercentile(50)) / 1000.0,
+            (grpc.getValueAtPercentile(99) - engineOnly.getValueAtPercentile(99)) / 1000.0,
+            (double) noCache.getValueAtPercentile(50) / engineOnly.getValueAtPercentile(50));
+      } finally {
+        channel.shutdownNow();
       }
     }
   }
@@ -168,24 +156,5 @@ public final class PolicyLatencyBenchmark {
     System.out.printf("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |%n", name, h.getTotalCount(),
         h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
         h.getMaxValue() / 1000.0, h.getMean() / 1000.0);
-  }
-
-  private static void awaitServing(ManagedChannel channel, Process service) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline) {
-      if (!service.isAlive()) {
-        throw new IllegalStateException("policy-service exited; see target/policy-latency-service.log");
-      }
-      try {
-        if (HealthGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)
-            .check(HealthCheckRequest.getDefaultInstance()).getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
-          return;
-        }
-      } catch (RuntimeException notYet) {
-        // starting
-      }
-      Thread.sleep(200);
-    }
-    throw new IllegalStateException("policy-service did not report SERVING within 120 s");
   }
 }
