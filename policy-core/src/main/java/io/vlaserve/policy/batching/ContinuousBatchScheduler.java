@@ -366,7 +366,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
    * drop. Under the lock.
    */
   private void admitIfIdle() {
-    if (waiting > 0 && !prefillBusy && freeCount > 0 && (config.maxQueueDelay().isZero()
+    if (!closed && waiting > 0 && !prefillBusy && freeCount > 0 && (config.maxQueueDelay().isZero()
         || waiting >= Math.min(freeCount, config.maxPrefillBatch()))) {
       admit();
     }
