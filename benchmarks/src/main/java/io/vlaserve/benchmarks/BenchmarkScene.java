@@ -1,6 +1,17 @@
 package io.vlaserve.benchmarks;
 
+import com.google.protobuf.ByteString;
+import io.vlaserve.common.v1.Image;
+import io.vlaserve.common.v1.ImageEncoding;
+import io.vlaserve.common.v1.Observation;
+import io.vlaserve.common.v1.Pose;
+import io.vlaserve.common.v1.Quaternion;
+import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.common.v1.Vector3;
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.sim.render.CameraConfig;
@@ -32,5 +43,23 @@ record BenchmarkScene(Path home, ModelPackage model, byte[] frame, double[] prop
       proprio[i] = (float) p[i];
     }
     return new BenchmarkScene(home, model, frame, p, proprio, "move to the red block");
+  }
+
+  /** The scene as the in-process policy takes it: a greedy chunk of the model's length. */
+  PolicyRequest policyRequest() {
+    return new PolicyRequest(frame, instruction, proprio, model.chunkLength(), SamplingParams.GREEDY);
+  }
+
+  /** The scene as policy-service's unary {@code Infer} takes it: an RGB8 frame and the arm's state. */
+  InferRequest inferRequest() {
+    double[] p = proprioValues;
+    return InferRequest.newBuilder().setInstruction(instruction)
+        .setObservation(Observation.newBuilder().setSequence(1)
+            .addImages(Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8).setWidth(model.imageWidth())
+                .setHeight(model.imageHeight()).setData(ByteString.copyFrom(frame)))
+            .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
+                .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
+                .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))))
+        .build();
   }
 }

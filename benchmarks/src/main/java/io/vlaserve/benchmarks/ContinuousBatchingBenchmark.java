@@ -1,22 +1,13 @@
 package io.vlaserve.benchmarks;
 
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
-import io.vlaserve.common.v1.Image;
 import io.vlaserve.launcher.ServiceProcess;
-import io.vlaserve.common.v1.ImageEncoding;
-import io.vlaserve.common.v1.Observation;
-import io.vlaserve.common.v1.Pose;
-import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.RobotIdentity;
-import io.vlaserve.common.v1.RobotState;
-import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.VlaPolicy;
 import io.vlaserve.policy.batching.BatchingListener;
 import io.vlaserve.policy.batching.ContinuousBatchScheduler;
 import io.vlaserve.policy.batching.SchedulerConfig;
-import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.engine.OnnxRuntimeEngine;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.policy.v1.InferRequest;
@@ -67,10 +58,6 @@ public final class ContinuousBatchingBenchmark {
     BenchmarkScene scene = BenchmarkScene.load();
     Path home = scene.home();
     ModelPackage model = scene.model();
-    byte[] frame = scene.frame();
-    double[] p = scene.proprioValues();
-    float[] proprio = scene.proprio();
-    String instruction = scene.instruction();
     System.out.printf("load before: %s%n", uptime());
     System.out.printf("tiny-vla, %d-step chunks (%d tokens), ONNX Runtime CPU, %d intra-op thread(s), %d one-second"
         + " slices per mode and level%n%nclosed loop, every robot asks again as soon as its chunk arrives:%n%n",
@@ -86,8 +73,7 @@ public final class ContinuousBatchingBenchmark {
       // JIT warm-up, unrecorded, so the first cell measured is not the first code run.
       try (var scheduler = new ContinuousBatchScheduler(policy, batched, System::nanoTime, BatchingListener.NONE)) {
         run(8, 3000, 0, robot -> {
-          PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
-              SamplingParams.GREEDY);
+          PolicyRequest request = scene.policyRequest();
           return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
         });
       }
@@ -100,22 +86,19 @@ public final class ContinuousBatchingBenchmark {
         for (int slice = 0; slice < seconds; slice++) {
           try (var scheduler = new ContinuousBatchScheduler(policy, batched, System::nanoTime, stats)) {
             continuous = continuous.plus(run(sessions, 500, 1000, robot -> {
-              PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
-                  SamplingParams.GREEDY);
+              PolicyRequest request = scene.policyRequest();
               return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
             }));
           }
           try (var scheduler = new ContinuousBatchScheduler(policy, batched.withMaxBatchSize(1), System::nanoTime,
               BatchingListener.NONE)) {
             batchOne = batchOne.plus(run(sessions, 500, 1000, robot -> {
-              PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
-                  SamplingParams.GREEDY);
+              PolicyRequest request = scene.policyRequest();
               return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
             }));
           }
           perThread = perThread.plus(run(sessions, 500, 1000, robot -> {
-            PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
-                SamplingParams.GREEDY);
+            PolicyRequest request = scene.policyRequest();
             return () -> policy.infer(request);
           }));
         }
@@ -143,8 +126,7 @@ public final class ContinuousBatchingBenchmark {
             try (var scheduler = new ContinuousBatchScheduler(policy, batched.withMaxBatchSize(maxBatch),
                 System::nanoTime, BatchingListener.NONE)) {
               Cell cell = run(sessions, period, 1000, 2000, robot -> {
-                PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(),
-                    SamplingParams.GREEDY);
+                PolicyRequest request = scene.policyRequest();
                 return () -> scheduler.submit(robot, null, request, Long.MAX_VALUE).join();
               });
               if (maxBatch == 64) {
@@ -168,7 +150,7 @@ public final class ContinuousBatchingBenchmark {
       System.out.printf("%nload after part 1: %s%n%n", uptime());
     }
 
-    overGrpc(home, model, frame, p, instruction, seconds);
+    overGrpc(scene, seconds);
     System.out.printf("%nload after: %s%n", uptime());
   }
 
@@ -288,8 +270,8 @@ public final class ContinuousBatchingBenchmark {
   }
 
   /** Part 2: unary Infer over loopback to policy-service in its own process. */
-  private static void overGrpc(Path home, ModelPackage model, byte[] frame, double[] p, String instruction,
-      int seconds) throws Exception {
+  private static void overGrpc(BenchmarkScene scene, int seconds) throws Exception {
+    Path home = scene.home();
     try (ServiceProcess service = ServiceProcess.start("continuous-batching-service",
         home.resolve("policy-service/target/policy-service.jar"), home, List.of(),
         List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
@@ -304,8 +286,8 @@ public final class ContinuousBatchingBenchmark {
         System.out.println("|---:|---|---:|---|---|---|---|---|---|---|---|");
         long period = Long.getLong("periodMs", 400) * 1_000_000;
         for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : new int[] {1, 64}) {
-          grpcCell(channel, model, frame, p, instruction, sessions, 0, seconds);
-          grpcCell(channel, model, frame, p, instruction, sessions, period, seconds);
+          grpcCell(channel, scene, sessions, 0, seconds);
+          grpcCell(channel, scene, sessions, period, seconds);
         }
       } finally {
         channel.shutdownNow();
@@ -321,8 +303,8 @@ public final class ContinuousBatchingBenchmark {
    * the steps it took part in: joining at the next step, the other rows' relayout and sampling) and the
    * rest, the service's own work (request and image decoding, prompt building, response, thread hops).
    */
-  private static void grpcCell(ManagedChannel channel, ModelPackage model, byte[] frame, double[] p, String instruction,
-      int sessions, long periodNanos, int seconds) throws InterruptedException {
+  private static void grpcCell(ManagedChannel channel, BenchmarkScene scene, int sessions, long periodNanos,
+      int seconds) throws InterruptedException {
     List<Recorder> recorders = new ArrayList<>();
     for (int r = 0; r < 8; r++) {
       recorders.add(new Recorder(3));
@@ -332,15 +314,8 @@ public final class ContinuousBatchingBenchmark {
     List<Thread> robots = new ArrayList<>();
     java.util.SplittableRandom phases = new java.util.SplittableRandom(sessions);
     for (int s = 0; s < sessions; s++) {
-      InferRequest request = InferRequest.newBuilder().setInstruction(instruction)
-          .setRobot(RobotIdentity.newBuilder().setRobotId("robot-" + s))
-          .setObservation(Observation.newBuilder().setSequence(1)
-              .addImages(Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8).setWidth(model.imageWidth())
-                  .setHeight(model.imageHeight()).setData(ByteString.copyFrom(frame)))
-              .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
-                  .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
-                  .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))))
-          .build();
+      InferRequest request = scene.inferRequest().toBuilder()
+          .setRobot(RobotIdentity.newBuilder().setRobotId("robot-" + s)).build();
       var stub = PolicyServiceGrpc.newBlockingStub(channel);
       long phase = periodNanos == 0 ? 0 : phases.nextLong(periodNanos);
       robots.add(Thread.ofPlatform().daemon().start(() -> {

@@ -1,15 +1,7 @@
 package io.vlaserve.benchmarks;
 
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
-import io.vlaserve.common.v1.Image;
 import io.vlaserve.launcher.ServiceProcess;
-import io.vlaserve.common.v1.ImageEncoding;
-import io.vlaserve.common.v1.Observation;
-import io.vlaserve.common.v1.Pose;
-import io.vlaserve.common.v1.Quaternion;
-import io.vlaserve.common.v1.RobotState;
-import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.VlaPolicy;
 import io.vlaserve.policy.decode.MaskedSampler;
@@ -48,7 +40,6 @@ public final class PolicyLatencyBenchmark {
     Path home = scene.home();
     ModelPackage model = scene.model();
     byte[] frame = scene.frame();
-    double[] p = scene.proprioValues();
     float[] proprio = scene.proprio();
     String instruction = scene.instruction();
 
@@ -61,15 +52,8 @@ public final class PolicyLatencyBenchmark {
       ManagedChannel channel = service.channel();
       try {
         VlaPolicy policy = new VlaPolicy(model, engine);
-        PolicyRequest request = new PolicyRequest(frame, instruction, proprio, model.chunkLength(), SamplingParams.GREEDY);
-        InferRequest grpcRequest = InferRequest.newBuilder().setInstruction(instruction)
-            .setObservation(Observation.newBuilder().setSequence(1)
-                .addImages(Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8).setWidth(model.imageWidth())
-                    .setHeight(model.imageHeight()).setData(ByteString.copyFrom(frame)))
-                .setState(RobotState.newBuilder().setGripper(p[7]).setEndEffector(Pose.newBuilder()
-                    .setPosition(Vector3.newBuilder().setX(p[0]).setY(p[1]).setZ(p[2]))
-                    .setOrientation(Quaternion.newBuilder().setX(p[3]).setY(p[4]).setZ(p[5]).setW(p[6])))))
-            .build();
+        PolicyRequest request = scene.policyRequest();
+        InferRequest grpcRequest = scene.inferRequest();
         PolicyServiceGrpc.PolicyServiceBlockingStub stub = PolicyServiceGrpc.newBlockingStub(channel);
 
         int[] cached = policy.infer(request).tokens();
