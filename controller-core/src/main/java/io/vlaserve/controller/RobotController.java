@@ -54,6 +54,12 @@ public final class RobotController implements Tickable {
   private static final int HALT = 1;
   private static final int ESTOP = 2;
 
+  /** A halt for a safety reason found off the loop thread, recorded as its own event by the loop. */
+  private record SafetyHalt(Cause cause, Axis axis, double value, double limit, String note, boolean robotHolds) {}
+
+  /** Limits to apply at the next tick, with the audit note their change event carries (null: none). */
+  private record LimitsChange(SafetyLimits limits, String note) {}
+
   /** A chunk accepted but not started yet. */
   private record PendingChunk(ActionChunk chunk, ExecutionSettings settings, int skippedSteps, long dueNanos) {}
 
@@ -68,7 +74,8 @@ public final class RobotController implements Tickable {
 
   // Commands from other threads, applied at the start of the next tick.
   private final AtomicReference<PendingChunk> pending = new AtomicReference<>();
-  private final AtomicReference<SafetyLimits> pendingLimits = new AtomicReference<>();
+  private final AtomicReference<LimitsChange> pendingLimits = new AtomicReference<>();
+  private final AtomicReference<SafetyHalt> safetyHalt = new AtomicReference<>();
   private final AtomicInteger haltRequest = new AtomicInteger(NO_HALT);
   private volatile String haltReason = "";
   private volatile boolean resumeRequested;
@@ -216,8 +223,27 @@ public final class RobotController implements Tickable {
 
   /** Replaces the safety limits from the next tick on (already validated by construction). */
   public void setLimits(SafetyLimits newLimits) {
+    setLimits(newLimits, null);
+  }
+
+  /**
+   * Replaces the safety limits from the next tick on, recording a {@link Cause#LIMITS_CHANGED}
+   * event with {@code auditNote} (old -> new, who) when it is not null.
+   */
+  public void setLimits(SafetyLimits newLimits, String auditNote) {
     limits = Objects.requireNonNull(newLimits, "limits");
-    pendingLimits.set(newLimits);
+    pendingLimits.set(new LimitsChange(newLimits, auditNote));
+  }
+
+  /**
+   * Halts the robot at the next tick for a safety reason found outside the loop (e.g. its agent
+   * refused a setpoint), recorded as an event of {@code cause} with the field and value at fault.
+   * With {@code robotHolds} the robot is taken to hold on its own (no setpoints until Resume, which
+   * re-synchronises to its measured pose); otherwise the gate decelerates it within the limits.
+   */
+  public void requestSafetyHalt(Cause cause, Axis axis, double value, double limit, String note, boolean robotHolds) {
+    safetyHalt.set(new SafetyHalt(Objects.requireNonNull(cause, "cause"), axis == null ? Axis.NONE : axis, value,
+        limit, note, robotHolds));
   }
 
   /** Returns the limits in force (or about to be, from the next tick). */
@@ -307,6 +333,7 @@ public final class RobotController implements Tickable {
       toPose(measured, measuredPose);
       gate.reset(measuredPose);
       blender.reset(measuredPose, now);
+      driver.announceLimits(gate.limits());
       ready = true;
     }
     if (!alive && !linkLost) {
@@ -352,9 +379,28 @@ public final class RobotController implements Tickable {
   }
 
   private void applyCommands(long now, long slotNanos) {
-    SafetyLimits newLimits = pendingLimits.getAndSet(null);
-    if (newLimits != null) {
-      gate.setLimits(newLimits);
+    LimitsChange change = pendingLimits.getAndSet(null);
+    if (change != null) {
+      gate.setLimits(change.limits());
+      if (ready) {
+        driver.announceLimits(change.limits());
+      }
+      if (change.note() != null) {
+        events.record(slotNanos, tick, Cause.LIMITS_CHANGED, SafetyAction.NOTICE, Axis.NONE, 0, 0, lastChunkId,
+            change.note());
+      }
+    }
+    SafetyHalt fault = safetyHalt.getAndSet(null);
+    if (fault != null && mode != ExecutionMode.ESTOPPED) {
+      events.record(slotNanos, tick, fault.cause(), SafetyAction.HALT, fault.axis(), fault.value(), fault.limit(),
+          lastChunkId, fault.note());
+      if (fault.robotHolds()) {
+        robotHoldsItself = true;
+        driver.hold(fault.note() == null ? "safety halt" : fault.note());
+      } else {
+        gate.startBraking();
+      }
+      enterHalted();
     }
     if (resumeRequested) {
       resumeRequested = false;

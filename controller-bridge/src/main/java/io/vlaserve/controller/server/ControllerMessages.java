@@ -164,6 +164,7 @@ final class ControllerMessages {
           case HALT -> LimitMode.LIMIT_MODE_HALT;
           // A watchdog hold: no limit was broken and no Resume is needed.
           case HOLD -> LimitMode.LIMIT_MODE_HOLD;
+          case NOTICE -> LimitMode.LIMIT_MODE_NOTICE;
         })
         .setAxis(event.axis().label())
         .setRequested(event.requested())

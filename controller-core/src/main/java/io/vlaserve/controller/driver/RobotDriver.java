@@ -1,6 +1,7 @@
 package io.vlaserve.controller.driver;
 
 import io.vlaserve.controller.safety.SafeSetpoint;
+import io.vlaserve.controller.safety.SafetyLimits;
 
 /**
  * The robot as the control loop sees it: measured state in, gated setpoints out.
@@ -32,6 +33,14 @@ public interface RobotDriver {
   default long linkTimeoutNanos() {
     return 0;
   }
+
+  /**
+   * Tells the robot the limits its setpoints are made under: once when the controller takes
+   * control and again whenever they change, always before the first setpoint made under them. A
+   * robot that checks setpoints itself (robot-client's agent) refuses those outside them. Called on
+   * the loop thread, rarely; may allocate.
+   */
+  default void announceLimits(SafetyLimits limits) {}
 
   /** Commands one setpoint that passed the gate. */
   void send(SafeSetpoint setpoint);

@@ -336,17 +336,34 @@ final class AxisFilter {
     if (Math.abs(velocity) > vMax * (1 + ROUNDING)) {
       return fail(Cause.BRAKING_FOR_VELOCITY, velocity, vMax);
     }
-    double speed = Math.abs(velocity);
-    double accel = Math.abs(acceleration);
-    // Upper bounds on the speed reached and the time taken while braking (see brakeJerk).
-    double peak = speed + acceleration * acceleration / (2 * jMax) + accel * h;
-    // The last term covers the linear (exponential) tail of the braking law before its deadbeat finish.
-    double stopTime = accel / jMax + peak / aMax + 2 * aMax / jMax + 4 * h + 8 / velocityGain;
+    double peak = brakingPeakSpeedBound(velocity, acceleration);
+    double stopTime = brakingTimeBound(velocity, acceleration);
     double reach = 1.25 * peak * stopTime + 1e-9;
     if (peak <= vMax && position - lo > reach && hi - position > reach) {
       return true;
     }
     return simulateBraking(position, velocity, acceleration, stopTime);
+  }
+
+  /** Upper bound on the speed reached while braking from (velocity, acceleration) (see brakeJerk). */
+  private double brakingPeakSpeedBound(double velocity, double acceleration) {
+    return Math.abs(velocity) + acceleration * acceleration / (2 * jMax) + Math.abs(acceleration) * h;
+  }
+
+  /** Upper bound on the time braking from (velocity, acceleration) takes to reach rest. */
+  private double brakingTimeBound(double velocity, double acceleration) {
+    double peak = brakingPeakSpeedBound(velocity, acceleration);
+    // The last term covers the linear (exponential) tail of the braking law before its deadbeat finish.
+    return Math.abs(acceleration) / jMax + peak / aMax + 2 * aMax / jMax + 4 * h + 8 / velocityGain;
+  }
+
+  /**
+   * Upper bound on the path length (sum of |position steps|) the axis travels if it brakes from its
+   * current state to rest: used where motion is bounded by something other than this axis's box
+   * (the orientation workspace couples the angular axes).
+   */
+  double brakingTravelBound() {
+    return 1.25 * brakingPeakSpeedBound(v, a) * brakingTimeBound(v, a) + 1e-9;
   }
 
   private boolean simulateBraking(double position, double velocity, double acceleration, double stopTime) {

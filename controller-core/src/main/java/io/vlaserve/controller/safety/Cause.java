@@ -39,7 +39,12 @@ public enum Cause {
   CONTROLLER_FAULT(SafetyEventKind.HALT, "controller fault: %s; the robot was told to hold"),
   ESTOP_REQUESTED(SafetyEventKind.ESTOP, "emergency stop: %s; no setpoints are sent and the robot holds on its own"),
   LINK_LOSS(SafetyEventKind.LINK_LOSS,
-      "no state from the robot for %.0f ms (limit %.0f ms); setpoints stopped and the robot holds on its own");
+      "no state from the robot for %.0f ms (limit %.0f ms); setpoints stopped and the robot holds on its own"),
+  INVALID_STATE(SafetyEventKind.INVALID_STATE,
+      "the robot reported an unusable state: %s; it was ignored and the last valid state kept"),
+  SETPOINT_REFUSED(SafetyEventKind.SETPOINT_REFUSED,
+      "the robot's agent refused a setpoint: %s; the robot holds on its own"),
+  LIMITS_CHANGED(SafetyEventKind.LIMITS_CHANGED, "safety limits changed: %s");
 
   private final SafetyEventKind kind;
   private final String template;
@@ -58,16 +63,20 @@ public enum Cause {
   String describe(SafetyAction action, Axis axis, double requested, double limit, String note) {
     String what = switch (this) {
       case WATCHDOG, LINK_LOSS -> String.format(Locale.ROOT, template, requested * 1e3, limit * 1e3);
-      case HALT_REQUESTED, CONTROLLER_FAULT, ESTOP_REQUESTED ->
+      case HALT_REQUESTED, CONTROLLER_FAULT, ESTOP_REQUESTED, INVALID_STATE, SETPOINT_REFUSED, LIMITS_CHANGED ->
           String.format(Locale.ROOT, template, note == null || note.isEmpty() ? "no reason given" : note);
       case NON_FINITE -> String.format(Locale.ROOT, template, note, Double.toString(requested));
       default -> String.format(Locale.ROOT, template, axis.label(), requested, limit);
     };
     String outcome = switch (action) {
       case CLAMP -> " Clamped; execution continues.";
-      case HALT -> this == ESTOP_REQUESTED ? " Resume with confirm_estop_reset once the cell is safe."
-          : " Decelerating to a hold; Resume required.";
+      case HALT -> switch (this) {
+        case ESTOP_REQUESTED -> " Resume with confirm_estop_reset once the cell is safe.";
+        case LINK_LOSS, SETPOINT_REFUSED, CONTROLLER_FAULT -> " Resume required.";
+        default -> " Decelerating to a hold; Resume required.";
+      };
       case HOLD -> " Decelerating to a hold; a fresh chunk resumes.";
+      case NOTICE -> "";
     };
     return Character.toUpperCase(what.charAt(0)) + what.substring(1) + "." + outcome;
   }

@@ -7,5 +7,7 @@ public enum SafetyAction {
   /** Decelerating to a hold (or stopped at once, for an e-stop); Resume required. */
   HALT,
   /** Decelerating to a hold after the watchdog fired; a fresh chunk resumes, no Resume needed. */
-  HOLD
+  HOLD,
+  /** Nothing was clamped or stopped: a record for the audit trail (the limits changed). */
+  NOTICE
 }

@@ -17,5 +17,16 @@ public enum SafetyEventKind {
   HALT,
   ESTOP,
   /** The robot stopped reporting its state. */
-  LINK_LOSS
+  LINK_LOSS,
+  /** The robot reported a state that is not finite, not a unit quaternion, or a gripper outside 0..1. */
+  INVALID_STATE,
+  ANGULAR_ACCELERATION,
+  ANGULAR_JERK,
+  GRIPPER_ACCELERATION,
+  /** The tool axis would leave the cone of allowed directions. */
+  ORIENTATION_WORKSPACE,
+  /** The robot's agent refused a setpoint its own check found unsafe. */
+  SETPOINT_REFUSED,
+  /** The limits changed; an audit record, not an intervention. */
+  LIMITS_CHANGED
 }
