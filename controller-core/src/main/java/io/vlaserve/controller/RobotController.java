@@ -1,6 +1,7 @@
 package io.vlaserve.controller;
 
 import io.vlaserve.controller.driver.MeasuredState;
+import io.vlaserve.controller.driver.MeasuredStateCheck;
 import io.vlaserve.controller.driver.RobotDriver;
 import io.vlaserve.controller.loop.Tickable;
 import io.vlaserve.controller.safety.Axis;
@@ -60,8 +61,12 @@ public final class RobotController implements Tickable {
   /** Limits to apply at the next tick, with the audit note their change event carries (null: none). */
   private record LimitsChange(SafetyLimits limits, String note) {}
 
-  /** A chunk accepted but not started yet. */
-  private record PendingChunk(ActionChunk chunk, ExecutionSettings settings, int skippedSteps, long dueNanos) {}
+  /**
+   * A chunk accepted but not started yet, with the halt generation it was accepted in: a chunk
+   * accepted while a halt was being applied belongs to the generation before it and never starts.
+   */
+  private record PendingChunk(ActionChunk chunk, ExecutionSettings settings, int skippedSteps, long dueNanos,
+      long haltGeneration) {}
 
   private final ControllerConfig config;
   private final RobotDriver driver;
@@ -81,6 +86,11 @@ public final class RobotController implements Tickable {
   private volatile boolean resumeRequested;
   private volatile boolean holdRequested;
   private volatile SafetyLimits limits;
+  /** Counts halts (and e-stops) the loop applied; written after the mode, so a submitter that sees it sees the mode. */
+  private volatile long haltGeneration;
+  /** The field of the robot's latest state that made it unusable, or VALID; and its value. */
+  private volatile int invalidStateField = MeasuredStateCheck.VALID;
+  private volatile double invalidStateValue;
 
   // Loop-thread state; mode and readiness are volatile so submitters see them.
   private volatile ExecutionMode mode = ExecutionMode.IDLE;
@@ -94,7 +104,10 @@ public final class RobotController implements Tickable {
   private long lastChunkId;
   private long chunksActivated;
   private long chunksDropped;
+  /** The last usable state the robot reported; an unusable report never replaces it. */
   private final MeasuredState measured = new MeasuredState();
+  private final MeasuredState incoming = new MeasuredState();
+  private boolean hasValidState;
   private final CartesianPose measuredPose = new CartesianPose();
   private final CartesianPose reference = new CartesianPose();
   private final CartesianPose scratchPose = new CartesianPose();
@@ -103,6 +116,8 @@ public final class RobotController implements Tickable {
   private long lastAcceptedObservation = Long.MIN_VALUE;
   private long lastChunkIdAccepted;
   private final AtomicLong supersededChunks = new AtomicLong();
+  /** Test seam: runs after a chunk passed every check and before it is published as pending. */
+  volatile Runnable beforePendingPublished;
 
   // State publication: a sequence lock (odd while the loop writes).
   private final AtomicLong version = new AtomicLong();
@@ -137,9 +152,22 @@ public final class RobotController implements Tickable {
     long now = clock.getAsLong();
     long id = chunk.chunkId();
     long age = now - chunk.observationNanos();
+    long generation = haltGeneration;
     if (chunk.steps() > config.maxChunkSteps()) {
       return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.INVALID, age, "steps: " + chunk.steps()
           + " (expected: at most " + config.maxChunkSteps() + " per chunk)");
+    }
+    long horizon = chunk.steps() * chunk.stepPeriodNanos();
+    if (horizon > config.maxOpenLoopNanos()) {
+      return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.INVALID, age, String.format(Locale.ROOT,
+          "horizon: %d steps x %.3f s = %.3f s (expected: at most %.3f s, the bridge's max-open-loop: a chunk runs"
+              + " blind to the world; send shorter chunks more often)", chunk.steps(), chunk.stepPeriodNanos() * 1e-9,
+          horizon * 1e-9, config.maxOpenLoopNanos() * 1e-9));
+    }
+    try {
+      config.checkSettings(settings);
+    } catch (IllegalArgumentException e) {
+      return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.INVALID, age, e.getMessage());
     }
     if (!ready) {
       return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.NOT_READY, age, "robot " + config.robotId()
@@ -173,7 +201,11 @@ public final class RobotController implements Tickable {
     }
     lastAcceptedObservation = chunk.observationNanos();
     lastChunkIdAccepted = id;
-    if (pending.getAndSet(new PendingChunk(chunk, settings, skipped, chunk.stepTimeNanos(skipped))) != null) {
+    Runnable hook = beforePendingPublished;
+    if (hook != null) {
+      hook.run();
+    }
+    if (pending.getAndSet(new PendingChunk(chunk, settings, skipped, chunk.stepTimeNanos(skipped), generation)) != null) {
       supersededChunks.incrementAndGet();
     }
     return ChunkVerdict.accepted(id, skipped, age);
@@ -215,6 +247,12 @@ public final class RobotController implements Tickable {
     if (!driver.linkAlive(now)) {
       throw new ControllerStateException(String.format(Locale.ROOT, "robot %s has not reported its state for"
           + " %.0f ms; Resume once its link is back", config.robotId(), driver.stateAgeNanos(now) * 1e-6));
+    }
+    int invalid = invalidStateField;
+    if (invalid != MeasuredStateCheck.VALID) {
+      throw new ControllerStateException(String.format(Locale.ROOT, "robot %s reports an unusable state (%s = %s;"
+          + " expected: finite numbers, a unit quaternion, a gripper opening in 0..1); Resume once it reports a valid"
+          + " one", config.robotId(), MeasuredStateCheck.field(invalid), invalidStateValue));
     }
     if (current == ExecutionMode.HALTED || current == ExecutionMode.ESTOPPED || haltRequest.get() != NO_HALT) {
       resumeRequested = true;
@@ -323,7 +361,7 @@ public final class RobotController implements Tickable {
       timelineLagNanos += elapsed - periodNanos;
     }
     long now = slotNanos - timelineLagNanos;
-    boolean reported = driver.readState(measured);
+    boolean reported = driver.readState(incoming) && acceptState(slotNanos);
     boolean alive = driver.linkAlive(slotNanos);
     if (!ready) {
       if (!reported || !alive) {
@@ -378,6 +416,36 @@ public final class RobotController implements Tickable {
     publish(slotNanos, now, true);
   }
 
+  /**
+   * Takes the state just read if it is usable; otherwise records why (once per run of unusable
+   * reports), halts, and keeps the last usable state. Returns whether a usable state is held.
+   */
+  private boolean acceptState(long slotNanos) {
+    int field = MeasuredStateCheck.check(incoming);
+    if (field == MeasuredStateCheck.VALID) {
+      measured.set(incoming);
+      hasValidState = true;
+      if (invalidStateField != MeasuredStateCheck.VALID) {
+        invalidStateField = MeasuredStateCheck.VALID;
+      }
+      return true;
+    }
+    if (invalidStateField == MeasuredStateCheck.VALID) {
+      double value = MeasuredStateCheck.value(incoming, field);
+      invalidStateValue = value;
+      invalidStateField = field;
+      if (mode != ExecutionMode.ESTOPPED) {
+        events.record(slotNanos, tick, Cause.INVALID_STATE, SafetyAction.HALT, MeasuredStateCheck.axis(field), value,
+            0, lastChunkId, MeasuredStateCheck.field(field));
+        if (mode != ExecutionMode.HALTED) {
+          gate.startBraking();
+          enterHalted();
+        }
+      }
+    }
+    return hasValidState;
+  }
+
   private void applyCommands(long now, long slotNanos) {
     LimitsChange change = pendingLimits.getAndSet(null);
     if (change != null) {
@@ -418,9 +486,9 @@ public final class RobotController implements Tickable {
     int halt = haltRequest.getAndSet(NO_HALT);
     if (halt == ESTOP && mode != ExecutionMode.ESTOPPED) {
       events.record(slotNanos, tick, Cause.ESTOP_REQUESTED, SafetyAction.HALT, Axis.NONE, 0, 0, lastChunkId, haltReason);
-      pending.set(null);
       stopping = false;
       mode = ExecutionMode.ESTOPPED;
+      nextHaltGeneration();
       robotHoldsItself = true;
       driver.hold(haltReason);
     } else if (halt == HALT && mode != ExecutionMode.HALTED && mode != ExecutionMode.ESTOPPED) {
@@ -459,8 +527,14 @@ public final class RobotController implements Tickable {
 
   private void enterHalted() {
     mode = ExecutionMode.HALTED;
-    pending.set(null);
+    nextHaltGeneration();
     stopping = false;
+  }
+
+  /** Drops pending work: the chunk pending now, and any that a submitter racing with this halt adds. */
+  private void nextHaltGeneration() {
+    haltGeneration++;
+    pending.set(null);
   }
 
   private void finishStoppingIfAtRest(long now) {
@@ -480,7 +554,16 @@ public final class RobotController implements Tickable {
    */
   private void activateDueChunk(long now, long slotNanos) {
     PendingChunk due = pending.get();
-    if (due == null || slotNanos < due.dueNanos()) {
+    if (due == null) {
+      return;
+    }
+    if (due.haltGeneration() != haltGeneration) {
+      // Accepted while a halt was being applied: it must not run after the Resume.
+      pending.compareAndSet(due, null);
+      chunksDropped++;
+      return;
+    }
+    if (slotNanos < due.dueNanos()) {
       return;
     }
     ActionChunk chunk = due.chunk();
@@ -505,8 +588,13 @@ public final class RobotController implements Tickable {
     }
   }
 
+  /**
+   * Whether the motion last committed (the newest chunk started) has run out longer ago than the
+   * watchdog timeout. A chunk that is pending but not started does not count: pending chunks that
+   * never come due (a stream that keeps superseding them) must not keep the robot extrapolating.
+   */
   private boolean watchdogExpired(long now, long slotNanos) {
-    if (mode != ExecutionMode.EXECUTING || blender.holding() || pending.get() != null) {
+    if (mode != ExecutionMode.EXECUTING || blender.holding()) {
       return false;
     }
     long overdue = now - blender.newest().endNanos();
@@ -526,7 +614,7 @@ public final class RobotController implements Tickable {
     // Never let a bug leave the robot following stale setpoints: it holds on its own until Resume.
     robotHoldsItself = true;
     mode = ExecutionMode.HALTED;
-    pending.set(null);
+    nextHaltGeneration();
     stopping = false;
     events.record(slotNanos, tick, Cause.CONTROLLER_FAULT, SafetyAction.HALT, Axis.NONE, 0, 0, lastChunkId,
         e.toString());

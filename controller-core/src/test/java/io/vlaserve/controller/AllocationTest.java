@@ -84,7 +84,9 @@ class AllocationTest {
       controller.events().drain(event -> { });
     }
     assertEquals(30_000, measuredTicks);
-    assertTrue(allocatingTicks <= 5 && allocated <= 8 * 1024,
+    // A per-chunk allocation would show on ~200 ticks; the JIT's bookkeeping shows on a handful, a few
+    // KB each (with -Xint: 0 bytes, re-checked after the gate gained its angular and gripper filters).
+    assertTrue(allocatingTicks <= 10 && allocated <= 32 * 1024,
         allocated + " bytes allocated on " + allocatingTicks + " of " + measuredTicks + " ticks");
   }
 }

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vlaserve.controller.safety.AxisLimit;
 import io.vlaserve.controller.safety.LimitMode;
+import io.vlaserve.controller.safety.OrientationLimit;
+import io.vlaserve.controller.safety.SafetyGateProperties;
 import io.vlaserve.controller.safety.SafetyAction;
 import io.vlaserve.controller.safety.SafetyEvent;
 import io.vlaserve.controller.safety.SafetyLimits;
@@ -57,9 +59,12 @@ class RobotControllerProperties {
     Arbitrary<AxisLimit> rotation = Combinators.combine(Arbitraries.doubles().between(0.5, 6), mode).as(AxisLimit::new);
     Arbitrary<AxisLimit> gripper = Combinators.combine(Arbitraries.doubles().between(0.5, 20), mode).as(AxisLimit::new);
     Arbitrary<Integer> watchdogMs = Arbitraries.integers().between(5, 200);
-    Arbitrary<SafetyLimits> limits = Combinators.combine(mode, velocity, acceleration, jerk, rotation, gripper, watchdogMs)
+    Arbitrary<SafetyLimits> linear = Combinators.combine(mode, velocity, acceleration, jerk, rotation, gripper, watchdogMs)
         .as((workspace, v, a, j, w, g, watchdog) -> new SafetyLimits(new Vector3(0.25, -0.30, 0.01),
-            new Vector3(0.75, 0.30, 0.35), workspace, v, a, j, w, g, Duration.ofMillis(watchdog)));
+            new Vector3(0.75, 0.30, 0.35), workspace, v, a, j, w, g, Duration.ofMillis(watchdog),
+            AxisLimit.clamp(1), AxisLimit.clamp(1), AxisLimit.clamp(1), OrientationLimit.ANY));
+    Arbitrary<SafetyLimits> limits = Combinators.combine(linear, SafetyGateProperties.rotationLimits(mode))
+        .as((l, r) -> l.withRotation(r.angularAcceleration(), r.angularJerk(), r.gripperAcceleration(), r.cone()));
     Arbitrary<Blending> blending = Arbitraries.oneOf(
         Arbitraries.just(Blending.NONE),
         Arbitraries.doubles().between(0, 2).map(Blending::exponential),

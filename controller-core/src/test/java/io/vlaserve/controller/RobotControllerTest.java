@@ -431,7 +431,7 @@ class RobotControllerTest {
       assertTrue(h.events.isEmpty(), h.events.toString());
       SafetyLimits slower = new SafetyLimits(old.workspaceMin(), old.workspaceMax(), LimitMode.CLAMP,
           AxisLimit.clamp(0.25), old.maxLinearAcceleration(), old.maxLinearJerk(), old.maxAngularVelocity(),
-          old.maxGripperRate(), old.watchdogTimeout());
+          old.maxGripperRate(), old.watchdogTimeout(), old.maxAngularAcceleration(), old.maxAngularJerk(), old.maxGripperAcceleration(), old.orientationWorkspace());
       h.controller.setLimits(slower);
       assertEquals(slower, h.controller.limits());
       h.submit(2, 0, T, DEFAULT, repeat(10, 0.04, 0, 0, 0, 0, 0, 1));

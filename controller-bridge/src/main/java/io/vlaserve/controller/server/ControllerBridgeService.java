@@ -42,8 +42,12 @@ import org.springframework.stereotype.Service;
  */
 @Service
 public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBridgeImplBase {
-  /** How long Halt and Resume wait for the loop to apply them before answering anyway. */
-  private static final long APPLY_TIMEOUT_MILLIS = 200;
+  /**
+   * How long Halt and Resume wait for the loop to apply them; a loop that takes longer is stalled,
+   * and the caller is told so (UNAVAILABLE) instead of being answered OK for a halt not yet in force.
+   */
+  private static final long APPLY_TIMEOUT_MILLIS = 1000;
+  private static final org.slf4j.Logger audit = org.slf4j.LoggerFactory.getLogger("io.vlaserve.audit");
   /** How often streams check whether a state message is due. */
   private static final long STATE_POLL_NANOS = 2_000_000;
 
@@ -122,6 +126,11 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
       }
       Robot target = fleet.robot(start.getRobot().getRobotId());
       ExecutionSettings requested = ControllerMessages.settings(start, properties.execution());
+      try {
+        target.controller().config().checkSettings(requested);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidRequestException("start." + e.getMessage());
+      }
       ExecutionMode mode = target.controller().mode();
       if (mode == ExecutionMode.HALTED || mode == ExecutionMode.ESTOPPED) {
         throw new ControllerStateException("robot " + target.id() + " is " + (mode == ExecutionMode.HALTED
@@ -273,7 +282,9 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
       Robot robot = fleet.robot(request.getRobotId());
       long mark = robot.tickMark();
       robot.controller().requestHalt(request.getEmergency(), request.getReason());
-      robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS);
+      if (!robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS)) {
+        throw notApplied(robot, request.getEmergency() ? "e-stop" : "halt");
+      }
       responses.onNext(HaltResponse.newBuilder().setState(state(robot)).build());
       responses.onCompleted();
     } catch (RuntimeException e) {
@@ -287,12 +298,21 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
       Robot robot = fleet.robot(request.getRobotId());
       long mark = robot.tickMark();
       robot.controller().resume(request.getConfirmEstopReset());
-      robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS);
+      if (!robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS)) {
+        throw notApplied(robot, "resume");
+      }
       responses.onNext(ResumeResponse.newBuilder().setState(state(robot)).build());
       responses.onCompleted();
     } catch (RuntimeException e) {
       responses.onError(ControllerStatus.of(e).asRuntimeException());
     }
+  }
+
+  private static io.grpc.StatusRuntimeException notApplied(Robot robot, String what) {
+    return Status.UNAVAILABLE.withDescription(String.format(java.util.Locale.ROOT, "the %s of robot %s was requested but"
+        + " its control loop did not apply it within %d ms (the loop is stalled or stopped); the request stays"
+        + " pending and applies at its next tick; a remote robot holds on its own when setpoints stop", what,
+        robot.id(), APPLY_TIMEOUT_MILLIS)).asRuntimeException();
   }
 
   // ------------------------------------------------------------------ StreamState
@@ -350,8 +370,19 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
         throw new InvalidRequestException("limits.robot_id: empty (expected: the robot whose limits to set)");
       }
       Robot robot = fleet.robot(request.getLimits().getRobotId());
-      var limits = ControllerMessages.limits(request.getLimits());
-      robot.controller().setLimits(limits);
+      var before = robot.controller().limits();
+      var limits = ControllerMessages.limits(request.getLimits(), before);
+      try {
+        robot.envelope().check(limits);
+      } catch (io.vlaserve.controller.safety.InvalidSafetyLimitsException e) {
+        String message = e.getMessage().substring(e.field().length() + 2);
+        throw new io.vlaserve.controller.safety.InvalidSafetyLimitsException("limits." + e.field(), message);
+      }
+      String change = io.vlaserve.controller.safety.SafetyEnvelope.changes(before, limits) + " (by "
+          + CallerAddress.current() + ")";
+      audit.info("SetSafetyLimits robot={} caller={} changes: {}", robot.id(), CallerAddress.current(),
+          io.vlaserve.controller.safety.SafetyEnvelope.changes(before, limits));
+      robot.controller().setLimits(limits, change);
       responses.onNext(ControllerMessages.limits(robot.id(), limits));
       responses.onCompleted();
     } catch (RuntimeException e) {

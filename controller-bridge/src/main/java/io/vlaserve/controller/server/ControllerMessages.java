@@ -186,15 +186,26 @@ final class ControllerMessages {
         .setMaxAngularVelocity(limit(limits.maxAngularVelocity()))
         .setMaxGripperRate(limit(limits.maxGripperRate()))
         .setWatchdogTimeout(ProtoTime.duration(limits.watchdogTimeout().toNanos()))
+        .setMaxAngularAcceleration(limit(limits.maxAngularAcceleration()))
+        .setMaxAngularJerk(limit(limits.maxAngularJerk()))
+        .setMaxGripperAcceleration(limit(limits.maxGripperAcceleration()))
+        .setOrientationWorkspace(io.vlaserve.controller.v1.OrientationLimit.newBuilder()
+            .setToolAxis(vector(limits.orientationWorkspace().toolAxis()))
+            .setNominalDirection(vector(limits.orientationWorkspace().nominalDirection()))
+            .setMaxTilt(limits.orientationWorkspace().maxTilt())
+            .setMode(mode(limits.orientationWorkspace().mode())))
         .build();
   }
 
   /**
-   * Converts and validates limits from the wire.
+   * Converts and validates limits from the wire; the fields added after v1's first release
+   * (angular acceleration and jerk, gripper acceleration, orientation workspace) keep their value in
+   * {@code current} when absent, so older clients keep working.
    *
    * @throws InvalidSafetyLimitsException naming the field as {@code limits.<field>}
    */
-  static io.vlaserve.controller.safety.SafetyLimits limits(SafetyLimits limits) {
+  static io.vlaserve.controller.safety.SafetyLimits limits(SafetyLimits limits,
+      io.vlaserve.controller.safety.SafetyLimits current) {
     try {
       return new io.vlaserve.controller.safety.SafetyLimits(
           limits.hasWorkspaceMin() ? vector(limits.getWorkspaceMin()) : null,
@@ -205,11 +216,25 @@ final class ControllerMessages {
           limits.hasMaxLinearJerk() ? limit(limits.getMaxLinearJerk()) : null,
           limits.hasMaxAngularVelocity() ? limit(limits.getMaxAngularVelocity()) : null,
           limits.hasMaxGripperRate() ? limit(limits.getMaxGripperRate()) : null,
-          limits.hasWatchdogTimeout() ? Duration.ofNanos(ProtoTime.nanos(limits.getWatchdogTimeout())) : null);
+          limits.hasWatchdogTimeout() ? Duration.ofNanos(ProtoTime.nanos(limits.getWatchdogTimeout())) : null,
+          limits.hasMaxAngularAcceleration() ? limit(limits.getMaxAngularAcceleration())
+              : current.maxAngularAcceleration(),
+          limits.hasMaxAngularJerk() ? limit(limits.getMaxAngularJerk()) : current.maxAngularJerk(),
+          limits.hasMaxGripperAcceleration() ? limit(limits.getMaxGripperAcceleration())
+              : current.maxGripperAcceleration(),
+          limits.hasOrientationWorkspace() ? orientation(limits.getOrientationWorkspace())
+              : current.orientationWorkspace());
     } catch (InvalidSafetyLimitsException e) {
       String message = e.getMessage().substring(e.field().length() + 2);
       throw new InvalidSafetyLimitsException("limits." + e.field(), message);
     }
+  }
+
+  private static io.vlaserve.controller.safety.OrientationLimit orientation(
+      io.vlaserve.controller.v1.OrientationLimit cone) {
+    return new io.vlaserve.controller.safety.OrientationLimit(cone.hasToolAxis() ? vector(cone.getToolAxis()) : null,
+        cone.hasNominalDirection() ? vector(cone.getNominalDirection()) : null, cone.getMaxTilt(),
+        mode(cone.getMode()));
   }
 
   private static Vector3 vector(io.vlaserve.controller.Vector3 v) {

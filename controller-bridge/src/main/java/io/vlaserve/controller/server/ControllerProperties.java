@@ -5,11 +5,14 @@ import io.vlaserve.controller.ExecutionSettings;
 import io.vlaserve.controller.Vector3;
 import io.vlaserve.controller.safety.AxisLimit;
 import io.vlaserve.controller.safety.LimitMode;
+import io.vlaserve.controller.safety.OrientationLimit;
+import io.vlaserve.controller.safety.SafetyEnvelope;
 import io.vlaserve.controller.safety.SafetyLimits;
 import io.vlaserve.controller.trajectory.Blending;
 import io.vlaserve.controller.trajectory.Interpolation;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -29,6 +32,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param eventPollPeriod how often safety events are collected from the loops and streamed
  * @param execution defaults for what an Execute stream leaves unspecified
  * @param limits the safety limits every robot starts with
+ * @param envelope the widest limits any robot may be given over the API (its hard envelope);
+ *     absent: the starting limits, so the API can only tighten them
+ * @param robotEnvelopes per-robot envelopes, by robot id, replacing {@code envelope} for that robot
+ * @param maxBlendTime the longest crossfade an Execute stream may ask for
+ * @param maxOpenLoop the longest chunk horizon (steps times step period) accepted
  */
 @ConfigurationProperties("vla.controller")
 public record ControllerProperties(
@@ -44,7 +52,11 @@ public record ControllerProperties(
     @DefaultValue("50ms") Duration maxObservationLead,
     @DefaultValue("5ms") Duration eventPollPeriod,
     @DefaultValue Execution execution,
-    @DefaultValue Limits limits) {
+    @DefaultValue Limits limits,
+    Limits envelope,
+    Map<String, Limits> robotEnvelopes,
+    @DefaultValue("500ms") Duration maxBlendTime,
+    @DefaultValue("2s") Duration maxOpenLoop) {
 
   public ControllerProperties {
     if (!(rateHz >= 10 && rateHz <= 10_000)) {
@@ -56,6 +68,26 @@ public record ControllerProperties(
     if (simulatedRobots < 0) {
       throw new IllegalArgumentException("vla.controller.simulated-robots: " + simulatedRobots + " (expected: >= 0)");
     }
+    robotEnvelopes = robotEnvelopes == null ? Map.of() : Map.copyOf(robotEnvelopes);
+  }
+
+  /**
+   * The hard envelope of robot {@code robotId}, checked to contain the starting limits.
+   *
+   * @throws IllegalArgumentException naming the property if the starting limits lie outside it
+   */
+  public SafetyEnvelope envelope(String robotId) {
+    Limits configured = robotEnvelopes.getOrDefault(robotId, envelope);
+    String property = robotEnvelopes.containsKey(robotId) ? "vla.controller.robot-envelopes." + robotId
+        : "vla.controller.envelope";
+    SafetyEnvelope result = new SafetyEnvelope(configured == null ? limits.toLimits() : configured.toLimits());
+    try {
+      result.check(limits.toLimits());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("vla.controller.limits lie outside " + property + " for robot " + robotId
+          + ": " + e.getMessage(), e);
+    }
+    return result;
   }
 
   /**
@@ -98,7 +130,11 @@ public record ControllerProperties(
       Limit maxLinearJerk,
       Limit maxAngularVelocity,
       Limit maxGripperRate,
-      @DefaultValue("50ms") Duration watchdogTimeout) {
+      @DefaultValue("50ms") Duration watchdogTimeout,
+      Limit maxAngularAcceleration,
+      Limit maxAngularJerk,
+      Limit maxGripperAcceleration,
+      Orientation orientationWorkspace) {
 
     /** The limits, validated; every rate limit must be configured (application.yml ships them all). */
     public SafetyLimits toLimits() {
@@ -106,7 +142,9 @@ public record ControllerProperties(
           workspaceMode, limit("max-linear-velocity", maxLinearVelocity),
           limit("max-linear-acceleration", maxLinearAcceleration), limit("max-linear-jerk", maxLinearJerk),
           limit("max-angular-velocity", maxAngularVelocity), limit("max-gripper-rate", maxGripperRate),
-          watchdogTimeout);
+          watchdogTimeout, limit("max-angular-acceleration", maxAngularAcceleration),
+          limit("max-angular-jerk", maxAngularJerk), limit("max-gripper-acceleration", maxGripperAcceleration),
+          orientationWorkspace == null ? OrientationLimit.ANY : orientationWorkspace.toLimit());
     }
 
     private static AxisLimit limit(String name, Limit limit) {
@@ -124,9 +162,28 @@ public record ControllerProperties(
     }
   }
 
+  /**
+   * The orientation workspace as configured; absent: any direction.
+   *
+   * @param toolAxis the tool direction in the end-effector frame
+   * @param nominalDirection the direction it should point in, base frame
+   * @param maxTilt the largest angle between them
+   * @param mode clamp or halt
+   */
+  public record Orientation(
+      @DefaultValue({"0", "0", "1"}) List<Double> toolAxis,
+      @DefaultValue({"0", "0", "1"}) List<Double> nominalDirection,
+      double maxTilt,
+      @DefaultValue("clamp") LimitMode mode) {
+    OrientationLimit toLimit() {
+      return new OrientationLimit(Limits.vector("orientation-workspace.tool-axis", toolAxis),
+          Limits.vector("orientation-workspace.nominal-direction", nominalDirection), maxTilt, mode);
+    }
+  }
+
   /** The controller config of robot {@code robotId}. */
   public ControllerConfig controllerConfig(String robotId) {
     return new ControllerConfig(robotId, Math.round(1e9 / rateHz), maxChunkSteps, maxBlendLayers,
-        maxObservationLead.toNanos(), 1024);
+        maxObservationLead.toNanos(), 1024, maxBlendTime.toNanos(), maxOpenLoop.toNanos());
   }
 }

@@ -5,6 +5,7 @@ import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.driver.RobotDriver;
 import io.vlaserve.controller.loop.ControlLoop;
 import io.vlaserve.controller.safety.SafetyAction;
+import io.vlaserve.controller.safety.SafetyEnvelope;
 import io.vlaserve.controller.safety.SafetyEvent;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -28,11 +29,13 @@ public final class Robot {
   private final RobotController controller;
   private final RobotDriver driver;
   private final ControlLoop loop;
+  private final SafetyEnvelope envelope;
   private final AtomicReference<Object> driverStream = new AtomicReference<>();
   private final List<Consumer<SafetyEvent>> listeners = new CopyOnWriteArrayList<>();
 
-  Robot(String id, RobotController controller, RobotDriver driver, ControlLoop loop) {
+  Robot(String id, RobotController controller, RobotDriver driver, ControlLoop loop, SafetyEnvelope envelope) {
     this.id = id;
+    this.envelope = envelope;
     this.controller = controller;
     this.driver = driver;
     this.loop = loop;
@@ -52,6 +55,11 @@ public final class Robot {
 
   public ControlLoop loop() {
     return loop;
+  }
+
+  /** Returns the widest limits this robot may be given over the API. */
+  public SafetyEnvelope envelope() {
+    return envelope;
   }
 
   /**

@@ -91,8 +91,15 @@ public class RobotFleet implements SmartLifecycle {
         loopOfRobot.set(i, loop);
       }
     }
+    for (String id : properties.robotEnvelopes().keySet()) {
+      if (!ids.contains(id)) {
+        throw new IllegalArgumentException("vla.controller.robot-envelopes: '" + id + "' is not a robot of this"
+            + " bridge (expected one of " + ids + ")");
+      }
+    }
     for (int i = 0; i < ids.size(); i++) {
-      robots.put(ids.get(i), new Robot(ids.get(i), controllers.get(i), drivers.get(i), loopOfRobot.get(i)));
+      robots.put(ids.get(i), new Robot(ids.get(i), controllers.get(i), drivers.get(i), loopOfRobot.get(i),
+          properties.envelope(ids.get(i))));
     }
   }
 

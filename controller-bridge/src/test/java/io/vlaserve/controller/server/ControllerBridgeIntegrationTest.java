@@ -193,7 +193,7 @@ class ControllerBridgeIntegrationTest {
     void haltMidChunkThenResume() {
       try (ExecuteSession session = ExecuteSession.start(channel, "sim-2")) {
         session.awaitState("the robot ready", ExecutionState::hasMeasured);
-        session.send(chunk(1, Instant.now(), repeat(30, 0.01, 0, 0, 0, 0, 0, 1)));
+        session.send(chunk(1, Instant.now(), repeat(20, 0.01, 0, 0, 0, 0, 0, 1)));
         session.awaitState("executing at speed",
             s -> s.getMode() == ExecutionMode.EXECUTION_MODE_EXECUTING && speed(s) > 0.09);
 
@@ -274,9 +274,70 @@ class ControllerBridgeIntegrationTest {
 
       SafetyLimits slower = current.toBuilder()
           .setMaxLinearVelocity(AxisLimit.newBuilder().setMax(0.5).setMode(LimitMode.LIMIT_MODE_HALT))
-          .setWatchdogTimeout(Duration.newBuilder().setNanos(80_000_000)).build();
+          .setWatchdogTimeout(Duration.newBuilder().setNanos(40_000_000)).build();
       assertEquals(slower, bridge.setSafetyLimits(SetSafetyLimitsRequest.newBuilder().setLimits(slower).build()));
       assertEquals(slower, bridge.getSafetyLimits(GetSafetyLimitsRequest.newBuilder().setRobotId("sim-3").build()));
+    }
+
+    @Test
+    void limitsMayOnlyTightenWithinTheEnvelopeAndEveryChangeIsAnEvent() {
+      try (ExecuteSession session = ExecuteSession.start(channel, "sim-5")) {
+        session.awaitState("the robot ready", ExecutionState::hasMeasured);
+        SafetyLimits current = bridge.getSafetyLimits(GetSafetyLimitsRequest.newBuilder().setRobotId("sim-5").build());
+        assertEquals(1.0472, current.getOrientationWorkspace().getMaxTilt(), 1e-12);
+        SafetyLimits huge = current.toBuilder()
+            .setMaxLinearVelocity(AxisLimit.newBuilder().setMax(1e6).setMode(LimitMode.LIMIT_MODE_CLAMP)).build();
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+            () -> bridge.setSafetyLimits(SetSafetyLimitsRequest.newBuilder().setLimits(huge).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, refused.getStatus().getCode());
+        assertEquals("limits.max_linear_velocity.max: 1000000.0 m/s (expected: <= 1.0 m/s, the robot's envelope;"
+            + " limits set over the API may only tighten within it)", refused.getStatus().getDescription());
+        SafetyLimits wideBox = current.toBuilder()
+            .setWorkspaceMax(current.getWorkspaceMax().toBuilder().setZ(1e6)).build();
+        assertTrue(assertThrows(StatusRuntimeException.class,
+            () -> bridge.setSafetyLimits(SetSafetyLimitsRequest.newBuilder().setLimits(wideBox).build()))
+            .getStatus().getDescription().startsWith("limits.workspace_max.z: 1000000.0 m (expected: <= 0.35 m"));
+
+        // An older client that knows nothing of the angular limits keeps the ones in force.
+        SafetyLimits older = current.toBuilder().clearMaxAngularAcceleration().clearMaxAngularJerk()
+            .clearMaxGripperAcceleration().clearOrientationWorkspace()
+            .setMaxLinearVelocity(AxisLimit.newBuilder().setMax(0.6).setMode(LimitMode.LIMIT_MODE_CLAMP)).build();
+        SafetyLimits applied = bridge.setSafetyLimits(SetSafetyLimitsRequest.newBuilder().setLimits(older).build());
+        assertEquals(current.getOrientationWorkspace(), applied.getOrientationWorkspace());
+        assertEquals(current.getMaxAngularJerk(), applied.getMaxAngularJerk());
+        SafetyEvent change = session.awaitEvent(SafetyEventKind.SAFETY_EVENT_KIND_LIMITS_CHANGED);
+        assertEquals(LimitMode.LIMIT_MODE_NOTICE, change.getAction());
+        assertTrue(change.getMessage().startsWith("Safety limits changed: max_linear_velocity 1.0 (clamp) -> 0.6"
+            + " (clamp) (by /127.0.0.1:"), change.getMessage());
+      }
+    }
+  }
+
+  @Nested
+  class OpenLoopBounds {
+    @Test
+    void aCrossfadeLongerThanTheMaximumIsRefusedAtStart() {
+      try (ExecuteSession session = ExecuteSession.start(channel, io.vlaserve.controller.v1.ExecuteStart.newBuilder()
+          .setRobot(io.vlaserve.common.v1.RobotIdentity.newBuilder().setRobotId("sim-1"))
+          .setBlending(io.vlaserve.controller.v1.Blending.BLENDING_LINEAR_CROSSFADE)
+          .setBlendTime(Duration.newBuilder().setSeconds(3600)).build())) {
+        Status status = session.awaitClosed();
+        assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+        assertTrue(status.getDescription().startsWith("start.blend_time: 3600.000 s (expected: at most 0.500 s"),
+            status.getDescription());
+      }
+    }
+
+    @Test
+    void aChunkLongerThanTheOpenLoopLimitIsRejected() {
+      try (ExecuteSession session = ExecuteSession.start(channel, "sim-1")) {
+        session.awaitState("the robot ready", ExecutionState::hasMeasured);
+        session.send(chunk(1, Instant.now(), repeat(30, 0.001, 0, 0, 0, 0, 0, 1)));
+        ChunkRejected rejected = session.await("rejected", r -> r.hasRejected()).getRejected();
+        assertEquals(Status.Code.INVALID_ARGUMENT.value(), rejected.getCode());
+        assertTrue(rejected.getMessage().startsWith("horizon: 30 steps x 0.100 s = 3.000 s (expected: at most 2.000 s"),
+            rejected.getMessage());
+      }
     }
   }
 

@@ -50,6 +50,13 @@ final class ExecuteSession implements StreamObserver<ExecuteResponse>, AutoClose
     return start(channel, robotId, true);
   }
 
+  /** Opens a stream with {@code start} as its first message. */
+  static ExecuteSession start(ManagedChannel channel, ExecuteStart start) {
+    ExecuteSession session = new ExecuteSession(channel, true);
+    session.requests.onNext(ExecuteRequest.newBuilder().setStart(start).build());
+    return session;
+  }
+
   static ExecuteSession start(ManagedChannel channel, String robotId, boolean retain) {
     ExecuteSession session = new ExecuteSession(channel, retain);
     session.requests.onNext(ExecuteRequest.newBuilder().setStart(ExecuteStart.newBuilder()

@@ -30,7 +30,10 @@ class RobotFleetTest {
         new ControllerProperties.Limits(List.of(0.25, -0.3, 0.01), List.of(0.75, 0.3, 0.35), LimitMode.CLAMP,
             rate, new ControllerProperties.Limit(10, LimitMode.CLAMP), new ControllerProperties.Limit(6500, LimitMode.CLAMP),
             new ControllerProperties.Limit(5, LimitMode.CLAMP), new ControllerProperties.Limit(10, LimitMode.CLAMP),
-            Duration.ofMillis(50)));
+            Duration.ofMillis(50), new ControllerProperties.Limit(60, LimitMode.CLAMP),
+            new ControllerProperties.Limit(40000, LimitMode.CLAMP), new ControllerProperties.Limit(400, LimitMode.CLAMP),
+            null),
+        null, null, Duration.ofMillis(500), Duration.ofSeconds(2));
   }
 
   @Test

@@ -6,6 +6,14 @@ public enum Axis {
   Y("y"),
   Z("z"),
   ROTATION("rotation"),
+  /** Rotation about the base frame's x axis (angular velocity component). */
+  ROLL("roll"),
+  /** Rotation about the base frame's y axis. */
+  PITCH("pitch"),
+  /** Rotation about the base frame's z axis. */
+  YAW("yaw"),
+  /** The tool axis, for the orientation workspace. */
+  TOOL("tool"),
   GRIPPER("gripper"),
   /** Not axis-specific. */
   NONE("");
@@ -19,6 +27,14 @@ public enum Axis {
   /** Returns the name the wire contract uses ({@code "x"}, {@code "gripper"}, empty for NONE). */
   public String label() {
     return label;
+  }
+
+  static Axis angular(int index) {
+    return switch (index) {
+      case 0 -> ROLL;
+      case 1 -> PITCH;
+      default -> YAW;
+    };
   }
 
   static Axis linear(int index) {

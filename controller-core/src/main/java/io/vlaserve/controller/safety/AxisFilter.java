@@ -323,7 +323,8 @@ final class AxisFilter {
     return good;
   }
 
-  private boolean viableAfter(double jerk) {
+  /** Whether this axis's own limits (box, velocity) stay viable after this tick's {@code jerk}. */
+  boolean viableAfter(double jerk) {
     step(p, v, a, jerk);
     return viable(stepPosition, stepVelocity, stepAcceleration);
   }
@@ -363,7 +364,28 @@ final class AxisFilter {
    * (the orientation workspace couples the angular axes).
    */
   double brakingTravelBound() {
-    return 1.25 * brakingPeakSpeedBound(v, a) * brakingTimeBound(v, a) + 1e-9;
+    return travelBound(v, a);
+  }
+
+  /** {@link #brakingTravelBound()} from the state this tick's {@code jerk} would lead to. */
+  double brakingTravelBoundAfter(double jerk) {
+    step(p, v, a, jerk);
+    return travelBound(stepVelocity, stepAcceleration);
+  }
+
+  private double travelBound(double velocity, double acceleration) {
+    return 1.25 * brakingPeakSpeedBound(velocity, acceleration) * brakingTimeBound(velocity, acceleration) + 1e-9;
+  }
+
+  /** The position this tick's {@code jerk} would lead to. */
+  double nextPosition(double jerk) {
+    step(p, v, a, jerk);
+    return stepPosition;
+  }
+
+  /** The braking policy's jerk from the current state. */
+  double brakeJerkNow() {
+    return brakeJerk(v, a);
   }
 
   private boolean simulateBraking(double position, double velocity, double acceleration, double stopTime) {

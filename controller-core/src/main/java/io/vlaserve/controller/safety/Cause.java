@@ -31,6 +31,29 @@ public enum Cause {
       "requested %s rate %.3f rad/s exceeds the limit %.3f rad/s"),
   GRIPPER_RATE_REQUESTED(SafetyEventKind.GRIPPER_RATE,
       "requested %s rate %.3f /s exceeds the limit %.3f /s"),
+  BRAKING_FOR_ROTATION_RATE(SafetyEventKind.ROTATION_RATE,
+      "easing angular acceleration early so the %s rate stays within the per-axis limit: it would have reached"
+          + " %.3f rad/s (limit %.3f rad/s)"),
+  ROTATION_RATE_ABOVE_LIMIT(SafetyEventKind.ROTATION_RATE,
+      "%s rate %.3f rad/s is above the per-axis limit %.3f rad/s, e.g. after the limits changed"),
+  ANGULAR_ACCELERATION_REQUESTED(SafetyEventKind.ANGULAR_ACCELERATION,
+      "requested %s angular acceleration %.3f rad/s^2 exceeds the per-axis limit %.3f rad/s^2"),
+  ANGULAR_JERK_REQUESTED(SafetyEventKind.ANGULAR_JERK,
+      "requested %s angular jerk %.1f rad/s^3 exceeds the per-axis limit %.1f rad/s^3"),
+  GRIPPER_ACCELERATION_REQUESTED(SafetyEventKind.GRIPPER_ACCELERATION,
+      "requested %s acceleration %.3f /s^2 exceeds the limit %.3f /s^2"),
+  BRAKING_FOR_GRIPPER_RATE(SafetyEventKind.GRIPPER_RATE,
+      "easing the %s early so its rate stays within the limit: it would have reached %.3f /s (limit %.3f /s)"),
+  BRAKING_FOR_GRIPPER_RANGE(SafetyEventKind.WORKSPACE,
+      "slowing the %s early so it stops within 0..1: it would have reached %.3f (bound %.0f)"),
+  TILT_OUTSIDE_CONE(SafetyEventKind.ORIENTATION_WORKSPACE,
+      "target %s tilt %.4f rad is outside the orientation workspace (max tilt %.4f rad)"),
+  BRAKING_FOR_TILT(SafetyEventKind.ORIENTATION_WORKSPACE,
+      "slowing rotation early so the %s stays inside the orientation workspace: its tilt could have reached"
+          + " %.4f rad (max tilt %.4f rad)"),
+  OUTSIDE_CONE(SafetyEventKind.ORIENTATION_WORKSPACE,
+      "%s tilt %.4f rad is outside the orientation workspace (max tilt %.4f rad), e.g. after the limits changed;"
+          + " widen the cone or turn the tool back inside"),
   NON_FINITE(SafetyEventKind.NON_FINITE,
       "the reference %s is not finite (%s); the robot never receives it"),
   WATCHDOG(SafetyEventKind.WATCHDOG,
@@ -41,7 +64,8 @@ public enum Cause {
   LINK_LOSS(SafetyEventKind.LINK_LOSS,
       "no state from the robot for %.0f ms (limit %.0f ms); setpoints stopped and the robot holds on its own"),
   INVALID_STATE(SafetyEventKind.INVALID_STATE,
-      "the robot reported an unusable state: %s; it was ignored and the last valid state kept"),
+      "the robot reported %s = %s (expected: finite numbers, a unit quaternion, a gripper opening in 0..1);"
+          + " the report was ignored and the last valid state kept"),
   SETPOINT_REFUSED(SafetyEventKind.SETPOINT_REFUSED,
       "the robot's agent refused a setpoint: %s; the robot holds on its own"),
   LIMITS_CHANGED(SafetyEventKind.LIMITS_CHANGED, "safety limits changed: %s");
@@ -63,9 +87,9 @@ public enum Cause {
   String describe(SafetyAction action, Axis axis, double requested, double limit, String note) {
     String what = switch (this) {
       case WATCHDOG, LINK_LOSS -> String.format(Locale.ROOT, template, requested * 1e3, limit * 1e3);
-      case HALT_REQUESTED, CONTROLLER_FAULT, ESTOP_REQUESTED, INVALID_STATE, SETPOINT_REFUSED, LIMITS_CHANGED ->
+      case HALT_REQUESTED, CONTROLLER_FAULT, ESTOP_REQUESTED, SETPOINT_REFUSED, LIMITS_CHANGED ->
           String.format(Locale.ROOT, template, note == null || note.isEmpty() ? "no reason given" : note);
-      case NON_FINITE -> String.format(Locale.ROOT, template, note, Double.toString(requested));
+      case NON_FINITE, INVALID_STATE -> String.format(Locale.ROOT, template, note, Double.toString(requested));
       default -> String.format(Locale.ROOT, template, axis.label(), requested, limit);
     };
     String outcome = switch (action) {

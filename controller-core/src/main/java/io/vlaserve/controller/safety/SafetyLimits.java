@@ -9,6 +9,8 @@ import java.time.Duration;
  * <p>Linear limits apply to each of x, y and z separately (the contract's per-axis limits), in the
  * robot base frame: velocity m/s, acceleration m/s^2, jerk m/s^3. The rotation rate (rad/s) bounds
  * the angle turned per tick; the gripper rate (fraction per second) bounds the opening's change.
+ * The angular limits are magnitudes: the gate enforces each per base-frame axis at 1/sqrt(3) of it,
+ * so the magnitude holds whatever the direction (see {@link SafetyGate}).
  *
  * <p>Construction validates: every number finite, every maximum positive, every mode set, a
  * non-empty workspace box, a watchdog timeout in (0, 10 s]. Immutable and thread-safe.
@@ -23,6 +25,10 @@ import java.time.Duration;
  * @param maxGripperRate gripper opening rate, per second; the opening is also kept in 0..1 (with
  *     {@code workspaceMode})
  * @param watchdogTimeout how long a finished chunk may be extrapolated before decelerating to a hold
+ * @param maxAngularAcceleration magnitude of the angular acceleration, rad/s^2
+ * @param maxAngularJerk magnitude of the angular jerk, rad/s^3
+ * @param maxGripperAcceleration gripper opening acceleration, per second^2
+ * @param orientationWorkspace the cone the tool axis must stay in
  */
 public record SafetyLimits(
     Vector3 workspaceMin,
@@ -33,7 +39,11 @@ public record SafetyLimits(
     AxisLimit maxLinearJerk,
     AxisLimit maxAngularVelocity,
     AxisLimit maxGripperRate,
-    Duration watchdogTimeout) {
+    Duration watchdogTimeout,
+    AxisLimit maxAngularAcceleration,
+    AxisLimit maxAngularJerk,
+    AxisLimit maxGripperAcceleration,
+    OrientationLimit orientationWorkspace) {
 
   private static final String[] AXES = {"x", "y", "z"};
   private static final Duration MAX_WATCHDOG = Duration.ofSeconds(10);
@@ -77,6 +87,13 @@ public record SafetyLimits(
       throw new InvalidSafetyLimitsException("watchdog_timeout",
           watchdogTimeout + " (expected: > 0 and <= 10 s; tens of milliseconds bridge a late chunk)");
     }
+    check("max_angular_acceleration", maxAngularAcceleration, "rad/s^2");
+    check("max_angular_jerk", maxAngularJerk, "rad/s^3");
+    check("max_gripper_acceleration", maxGripperAcceleration, "per second^2");
+    if (orientationWorkspace == null) {
+      throw new InvalidSafetyLimitsException("orientation_workspace",
+          "missing (expected: tool axis, nominal direction, max tilt and mode)");
+    }
   }
 
   private static void check(String field, AxisLimit limit, String unit) {
@@ -100,6 +117,10 @@ public record SafetyLimits(
       case JERK -> maxLinearJerk.mode();
       case ROTATION_RATE -> maxAngularVelocity.mode();
       case GRIPPER_RATE -> maxGripperRate.mode();
+      case ANGULAR_ACCELERATION -> maxAngularAcceleration.mode();
+      case ANGULAR_JERK -> maxAngularJerk.mode();
+      case GRIPPER_ACCELERATION -> maxGripperAcceleration.mode();
+      case ORIENTATION_WORKSPACE -> orientationWorkspace.mode();
       default -> LimitMode.HALT;
     };
   }
@@ -109,6 +130,17 @@ public record SafetyLimits(
     return new SafetyLimits(workspaceMin, workspaceMax, mode,
         new AxisLimit(maxLinearVelocity.max(), mode), new AxisLimit(maxLinearAcceleration.max(), mode),
         new AxisLimit(maxLinearJerk.max(), mode), new AxisLimit(maxAngularVelocity.max(), mode),
-        new AxisLimit(maxGripperRate.max(), mode), watchdogTimeout);
+        new AxisLimit(maxGripperRate.max(), mode), watchdogTimeout,
+        new AxisLimit(maxAngularAcceleration.max(), mode), new AxisLimit(maxAngularJerk.max(), mode),
+        new AxisLimit(maxGripperAcceleration.max(), mode), new OrientationLimit(orientationWorkspace.toolAxis(),
+            orientationWorkspace.nominalDirection(), orientationWorkspace.maxTilt(), mode));
+  }
+
+  /** Returns a copy with the rotation, gripper-acceleration and orientation-workspace limits replaced. */
+  public SafetyLimits withRotation(AxisLimit angularAcceleration, AxisLimit angularJerk,
+      AxisLimit gripperAcceleration, OrientationLimit orientation) {
+    return new SafetyLimits(workspaceMin, workspaceMax, workspaceMode, maxLinearVelocity, maxLinearAcceleration,
+        maxLinearJerk, maxAngularVelocity, maxGripperRate, watchdogTimeout, angularAcceleration, angularJerk,
+        gripperAcceleration, orientation);
   }
 }

@@ -33,6 +33,21 @@ public final class Quaternions {
     out[3] = w;
   }
 
+  /** Writes {@code (vx, vy, vz)} rotated by unit quaternion {@code q} into {@code out[0..2]}. */
+  public static void rotate(double[] q, double vx, double vy, double vz, double[] out) {
+    // v' = v + 2 w (u x v) + 2 u x (u x v), u the vector part.
+    double ux = q[0];
+    double uy = q[1];
+    double uz = q[2];
+    double w = q[3];
+    double cx = uy * vz - uz * vy;
+    double cy = uz * vx - ux * vz;
+    double cz = ux * vy - uy * vx;
+    out[0] = vx + 2 * (w * cx + uy * cz - uz * cy);
+    out[1] = vy + 2 * (w * cy + uz * cx - ux * cz);
+    out[2] = vz + 2 * (w * cz + ux * cy - uy * cx);
+  }
+
   /** Returns the 4-D dot product. */
   public static double dot(double[] a, double[] b) {
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];

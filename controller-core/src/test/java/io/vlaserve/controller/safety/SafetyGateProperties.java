@@ -31,7 +31,7 @@ import net.jqwik.api.statistics.Statistics;
  *   <li>a non-finite request always halts and is never emitted.
  * </ul>
  */
-class SafetyGateProperties {
+public class SafetyGateProperties {
   private static final double H = 1e-3;
 
   enum Kind { SMOOTH, JUMP, FAR_OUTSIDE, HUGE, NON_FINITE, NOISE, SPIN, GRIPPER }
@@ -53,10 +53,29 @@ class SafetyGateProperties {
     Arbitrary<AxisLimit> jerk = Combinators.combine(Arbitraries.doubles().between(20, 1e5), mode).as(AxisLimit::new);
     Arbitrary<AxisLimit> rotation = Combinators.combine(Arbitraries.doubles().between(0.2, 10), mode).as(AxisLimit::new);
     Arbitrary<AxisLimit> gripper = Combinators.combine(Arbitraries.doubles().between(0.2, 20), mode).as(AxisLimit::new);
-    return Combinators.combine(mode, velocity, acceleration, jerk, rotation, gripper)
-        .as((workspace, v, a, j, w, g) -> new Limits(new SafetyLimits(new Vector3(0.25, -0.30, 0.01),
-            new Vector3(0.75, 0.30, 0.35), workspace, v, a, j, w, g, Duration.ofMillis(50))));
+    Arbitrary<SafetyLimits> linear = Combinators.combine(mode, velocity, acceleration, jerk, rotation, gripper)
+        .as((workspace, v, a, j, w, g) -> new SafetyLimits(new Vector3(0.25, -0.30, 0.01),
+            new Vector3(0.75, 0.30, 0.35), workspace, v, a, j, w, g, Duration.ofMillis(50),
+            AxisLimit.clamp(1), AxisLimit.clamp(1), AxisLimit.clamp(1), OrientationLimit.ANY));
+    return Combinators.combine(linear, rotationLimits(mode)).as((l, r) -> new Limits(l.withRotation(
+        r.angularAcceleration(), r.angularJerk(), r.gripperAcceleration(), r.cone())));
   }
+
+  /** Angular acceleration and jerk, gripper acceleration and a tool cone, each with a random mode. */
+  public static Arbitrary<RotationLimits> rotationLimits(Arbitrary<LimitMode> mode) {
+    Arbitrary<AxisLimit> angularAcceleration =
+        Combinators.combine(Arbitraries.doubles().between(2, 200), mode).as(AxisLimit::new);
+    Arbitrary<AxisLimit> angularJerk = Combinators.combine(Arbitraries.doubles().between(50, 1e5), mode).as(AxisLimit::new);
+    Arbitrary<AxisLimit> gripperAcceleration =
+        Combinators.combine(Arbitraries.doubles().between(5, 2000), mode).as(AxisLimit::new);
+    Arbitrary<OrientationLimit> cone = Arbitraries.oneOf(Arbitraries.just(OrientationLimit.ANY),
+        Combinators.combine(Arbitraries.doubles().between(0.3, 3.0), mode).as((tilt, m) ->
+            new OrientationLimit(new Vector3(0, 0, 1), new Vector3(0, 0, 1), tilt, m)));
+    return Combinators.combine(angularAcceleration, angularJerk, gripperAcceleration, cone).as(RotationLimits::new);
+  }
+
+  public record RotationLimits(AxisLimit angularAcceleration, AxisLimit angularJerk, AxisLimit gripperAcceleration,
+      OrientationLimit cone) {}
 
   @Provide
   Arbitrary<List<Segment>> segments() {

@@ -132,7 +132,7 @@ class SafetyGateTest {
   }
 
   @Test
-  void rotationRateIsSlerpedDownToTheLimit() {
+  void aRotationStepRampsUpWithinTheAngularLimitsAndIsReported() {
     double[] q = new double[4];
     Quaternions.fromRollPitchYaw(0, 0, 1.0, q);
     CartesianPose turned = at(0.5, 0, 0.2);
@@ -140,18 +140,90 @@ class SafetyGateTest {
     step(turned);
     double[] out = new double[4];
     gate.output().copyOrientation(out);
-    assertEquals(limits.maxAngularVelocity().max() * H, Quaternions.angleBetween(start.orientation, out), 1e-12);
+    // One tick after rest the rotation rate can be at most acceleration x tick.
+    double firstAngle = Quaternions.angleBetween(start.orientation, out);
+    assertTrue(firstAngle <= limits.maxAngularAcceleration().max() * H * H * (1 + 1e-9), "turned " + firstAngle);
     assertEquals(SafetyEventKind.ROTATION_RATE, events.get(0).kind());
     assertEquals(1000, events.get(0).requested(), 1e-9);
-    for (int i = 0; i < 400; i++) {
+    for (int i = 0; i < 2000; i++) {
       step(turned);
     }
     gate.output().copyOrientation(out);
-    assertEquals(0, Quaternions.angleBetween(q, out), 1e-12, "reached at the rate limit");
+    assertEquals(0, Quaternions.angleBetween(q, out), 1e-9, "reached, within every limit (checked each tick)");
   }
 
   @Test
-  void gripperIsKeptInRangeAndRateLimited() {
+  void aHaltFromFullAngularSpeedBrakesWithinTheAngularAccelerationLimit() {
+    // Yaw at 90% of the per-axis rate limit, then halt.
+    double rate = 0.9 * limits.maxAngularVelocity().max() / Math.sqrt(3);
+    double yaw = 0;
+    double[] q = new double[4];
+    for (int i = 0; i < 500; i++) {
+      yaw += ramp(rate, i, 300) * H;
+      Quaternions.fromRollPitchYaw(0, 0, yaw, q);
+      CartesianPose turning = at(0.5, 0, 0.2);
+      System.arraycopy(q, 0, turning.orientation, 0, 4);
+      step(turning);
+    }
+    double[] before = new double[4];
+    double[] after = new double[4];
+    gate.output().copyOrientation(after);
+    gate.startBraking();
+    double previousRate = rate;
+    double worstDeceleration = 0;
+    int ticks = 0;
+    while (!gate.atRest() && ticks < 10_000) {
+      System.arraycopy(after, 0, before, 0, 4);
+      now += 1_000_000;
+      gate.brake(now, now / 1_000_000);
+      assertNull(checker.check(gate.output()));
+      gate.output().copyOrientation(after);
+      double currentRate = Quaternions.angleBetween(before, after) / H;
+      worstDeceleration = Math.max(worstDeceleration, (previousRate - currentRate) / H);
+      previousRate = currentRate;
+      ticks++;
+    }
+    assertTrue(gate.atRest(), "stopped");
+    assertTrue(ticks > 10, "a stop from " + rate + " rad/s is not instantaneous: " + ticks + " ticks");
+    assertTrue(worstDeceleration <= limits.maxAngularAcceleration().max() * (1 + 1e-6),
+        "deceleration " + worstDeceleration + " rad/s^2");
+  }
+
+  @Test
+  void theToolAxisStaysInsideItsConeAndATargetOutsideIsTurnedBack() {
+    build(limits.withRotation(limits.maxAngularAcceleration(), limits.maxAngularJerk(),
+        limits.maxGripperAcceleration(), new OrientationLimit(new io.vlaserve.controller.Vector3(0, 0, 1),
+            new io.vlaserve.controller.Vector3(0, 0, 1), 0.5, LimitMode.CLAMP)));
+    // Ask for a 1.2 rad roll: 0.7 rad beyond the cone.
+    double[] q = new double[4];
+    Quaternions.fromRollPitchYaw(1.2, 0, 0, q);
+    CartesianPose tilted = at(0.5, 0, 0.2);
+    System.arraycopy(q, 0, tilted.orientation, 0, 4);
+    for (int i = 0; i < 3000; i++) {
+      step(tilted);
+    }
+    assertTrue(events.stream().anyMatch(e -> e.kind() == SafetyEventKind.ORIENTATION_WORKSPACE
+        && e.axis() == Axis.TOOL), events.toString());
+    double[] out = new double[4];
+    gate.output().copyOrientation(out);
+    double[] tool = new double[3];
+    Quaternions.rotate(out, 0, 0, 1, tool);
+    double tilt = Math.acos(tool[2]);
+    assertTrue(tilt <= 0.5 + 1e-9, "tilt " + tilt);
+    assertTrue(tilt > 0.44, "settles near the edge, at the band's inner edge: " + tilt);
+    // Yaw about the tool axis is free.
+    Quaternions.fromRollPitchYaw(0, 0, 1.0, q);
+    System.arraycopy(q, 0, tilted.orientation, 0, 4);
+    for (int i = 0; i < 3000; i++) {
+      step(tilted);
+    }
+    gate.output().copyOrientation(out);
+    assertFalse(gate.braking(), events.toString());
+    assertEquals(0, Quaternions.angleBetween(q, out), 1e-9);
+  }
+
+  @Test
+  void gripperIsKeptInRangeAndRateAndAccelerationLimited() {
     CartesianPose request = at(0.5, 0, 0.2);
     request.gripper = 1.7;
     step(request);
@@ -159,8 +231,13 @@ class SafetyGateTest {
     assertEquals(Cause.GRIPPER_OUT_OF_RANGE.kind(), events.get(0).kind());
     request.gripper = -3;
     step(request);
-    assertEquals(1 - limits.maxGripperRate().max() * H, gate.output().gripper(), 1e-12);
+    assertEquals(1 - limits.maxGripperAcceleration().max() * H * H, gate.output().gripper(), 1e-12,
+        "from rest, the first tick may only accelerate");
     assertTrue(events.stream().anyMatch(e -> e.kind() == SafetyEventKind.GRIPPER_RATE));
+    for (int i = 0; i < 1000; i++) {
+      step(request);
+    }
+    assertEquals(0, gate.output().gripper(), 0, "closed, never below 0 (checked each tick)");
   }
 
   @Test
@@ -172,7 +249,7 @@ class SafetyGateTest {
     }
     SafetyLimits slow = new SafetyLimits(limits.workspaceMin(), limits.workspaceMax(), LimitMode.CLAMP,
         AxisLimit.clamp(0.2), limits.maxLinearAcceleration(), limits.maxLinearJerk(), limits.maxAngularVelocity(),
-        limits.maxGripperRate(), limits.watchdogTimeout());
+        limits.maxGripperRate(), limits.watchdogTimeout(), limits.maxAngularAcceleration(), limits.maxAngularJerk(), limits.maxGripperAcceleration(), limits.orientationWorkspace());
     gate.setLimits(slow);
     now += 1_000_000;
     assertTrue(gate.filter(at(x + 0.0008, 0, 0.2), now, now / 1_000_000, 1), "0.8 m/s is not viable under a 0.2 m/s limit");

@@ -19,7 +19,7 @@ class SafetyLimitsTest {
   void anEmptyWorkspaceBoxNamesTheAxis() {
     InvalidSafetyLimitsException e = invalid(() -> new SafetyLimits(new Vector3(0.25, 0.4, 0.01),
         new Vector3(0.75, 0.3, 0.35), LimitMode.CLAMP, valid.maxLinearVelocity(), valid.maxLinearAcceleration(),
-        valid.maxLinearJerk(), valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout()));
+        valid.maxLinearJerk(), valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout(), valid.maxAngularAcceleration(), valid.maxAngularJerk(), valid.maxGripperAcceleration(), valid.orientationWorkspace()));
     assertEquals("workspace_min.y", e.field());
     assertEquals("workspace_min.y: 0.4 (expected: < workspace_max.y = 0.3, a non-empty box)", e.getMessage());
   }
@@ -28,11 +28,11 @@ class SafetyLimitsTest {
   void nonFiniteOrNonPositiveRatesAreRefused() {
     InvalidSafetyLimitsException nan = invalid(() -> new SafetyLimits(valid.workspaceMin(), valid.workspaceMax(),
         LimitMode.CLAMP, AxisLimit.clamp(Double.NaN), valid.maxLinearAcceleration(), valid.maxLinearJerk(),
-        valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout()));
+        valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout(), valid.maxAngularAcceleration(), valid.maxAngularJerk(), valid.maxGripperAcceleration(), valid.orientationWorkspace()));
     assertEquals("max_linear_velocity.max: NaN (expected: a finite number > 0, m/s)", nan.getMessage());
     InvalidSafetyLimitsException zero = invalid(() -> new SafetyLimits(valid.workspaceMin(), valid.workspaceMax(),
         LimitMode.CLAMP, valid.maxLinearVelocity(), valid.maxLinearAcceleration(), AxisLimit.halt(0),
-        valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout()));
+        valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout(), valid.maxAngularAcceleration(), valid.maxAngularJerk(), valid.maxGripperAcceleration(), valid.orientationWorkspace()));
     assertEquals("max_linear_jerk.max", zero.field());
   }
 
@@ -40,11 +40,11 @@ class SafetyLimitsTest {
   void aMissingModeOrWatchdogIsRefused() {
     assertEquals("max_gripper_rate.mode", invalid(() -> new SafetyLimits(valid.workspaceMin(), valid.workspaceMax(),
         LimitMode.CLAMP, valid.maxLinearVelocity(), valid.maxLinearAcceleration(), valid.maxLinearJerk(),
-        valid.maxAngularVelocity(), new AxisLimit(1, null), valid.watchdogTimeout())).field());
+        valid.maxAngularVelocity(), new AxisLimit(1, null), valid.watchdogTimeout(), valid.maxAngularAcceleration(), valid.maxAngularJerk(), valid.maxGripperAcceleration(), valid.orientationWorkspace())).field());
     assertEquals("watchdog_timeout", invalid(() -> TestLimits.withWatchdog(valid, Duration.ZERO)).field());
     assertEquals("workspace_mode", invalid(() -> new SafetyLimits(valid.workspaceMin(), valid.workspaceMax(),
         null, valid.maxLinearVelocity(), valid.maxLinearAcceleration(), valid.maxLinearJerk(),
-        valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout())).field());
+        valid.maxAngularVelocity(), valid.maxGripperRate(), valid.watchdogTimeout(), valid.maxAngularAcceleration(), valid.maxAngularJerk(), valid.maxGripperAcceleration(), valid.orientationWorkspace())).field());
   }
 
   @Test
