@@ -2,6 +2,7 @@ package io.vlaserve.policy;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +15,7 @@ import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.tokenizer.TokenRange;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
@@ -122,6 +124,18 @@ class VlaPolicyTest {
     for (int i = 0; i < requests.size(); i++) {
       assertArrayEquals(policy.infer(requests.get(i)).tokens(), batched.get(i).tokens(), "request " + i);
     }
+  }
+
+  @Test
+  void observationsOfOneStreamDrawTheirOwnNoiseReproduciblyAloneOrBatched() {
+    SamplingParams stream = new SamplingParams(1.5, 0, 0, 42);
+    PolicyRequest first = request(20, stream.forObservation(1));
+    PolicyRequest second = request(20, stream.forObservation(2)); // the same image, instruction and state
+    int[] firstTokens = policy.infer(first).tokens();
+    assertFalse(Arrays.equals(firstTokens, policy.infer(second).tokens()),
+        "consecutive observations of a stream at temperature 1.5 sample different chunks");
+    List<PolicyResult> batched = policy.infer(List.of(second, request(20, stream.forObservation(1))));
+    assertArrayEquals(firstTokens, batched.get(1).tokens(), "the same (seed, sequence) reproduces, batched too");
   }
 
   @Test

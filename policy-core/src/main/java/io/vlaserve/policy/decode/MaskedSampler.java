@@ -9,6 +9,13 @@ import java.util.SplittableRandom;
  * outside the slice are never chosen, whatever their logits. Returns the token and its log
  * probability under the masked, temperature-scaled, truncated distribution it was drawn from.
  *
+ * <p>Numerically safe for every positive temperature: it shifts by the largest logit before
+ * dividing by the temperature, so probabilities stay in [0, 1] and the log probability of the chosen
+ * token is finite (the chosen token always has positive mass). Degenerate temperatures are refused
+ * earlier, by {@link SamplingParams} (below {@link SamplingParams#MIN_TEMPERATURE}), because they are
+ * greedy in effect. A NaN or +Inf logit in the allowed slice fails the call: an engine that produces
+ * one has no usable output, and no token is invented from it.
+ *
  * <p>Allocation-free after construction; not thread-safe (one per decode loop).
  */
 public final class MaskedSampler {
@@ -60,10 +67,13 @@ public final class MaskedSampler {
           + " has probability 0 (all logits -Infinity): no valid action token to choose");
     }
     double temperature = params.greedy() ? 1.0 : params.temperature();
-    double peak = max / temperature;
     double sum = 0;
     for (int i = 0; i < n; i++) {
-      scaled[i] = logits[base + i] / temperature - peak;
+      // Log-sum-exp shift before scaling: (logit - max) is exact in double and <= 0, so dividing by any
+      // positive temperature gives a value in [-Inf, 0] and exp gives [0, 1], with the peak exactly
+      // 0 and sum >= 1. Dividing first (logit / T - max / T) overflows to Inf - Inf = NaN once
+      // max / T leaves the double range.
+      scaled[i] = (logits[base + i] - max) / temperature;
       sum += Math.exp(scaled[i]);
     }
     if (params.greedy()) {
@@ -85,7 +95,8 @@ public final class MaskedSampler {
       keptSum += Math.exp(scaled[(int) order[j]]);
     }
     double u = random.nextDouble() * keptSum;
-    int pick = (int) order[kept - 1];
+    // Unreachable fallback (u < keptSum and running ends at exactly keptSum), kept at a token with mass.
+    int pick = argmax;
     double running = 0;
     for (int j = 0; j < kept; j++) {
       int i = (int) order[j];

@@ -146,6 +146,45 @@ class MaskedSamplerTest {
     }
 
     @Test
+    void aTinyPositiveTemperatureIsRefusedAndSaysWhatWasExpected() {
+      // 1e-300 used to pass and make every log probability NaN (max / T overflowed to Inf - Inf).
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> new SamplingParams(1e-300, 0, 0, 0));
+      assertEquals("temperature: 1.0E-300 (expected: 0 for greedy, or >= 0.001)", e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> new SamplingParams(Float.MIN_VALUE, 0, 0, 0));
+      assertThrows(IllegalArgumentException.class, () -> new SamplingParams(0.000999, 0, 0, 0));
+      assertEquals(SamplingParams.MIN_TEMPERATURE, new SamplingParams(SamplingParams.MIN_TEMPERATURE, 0, 0, 0).temperature());
+    }
+
+    @Test
+    void theSmallestTemperatureKeepsProbabilitiesFiniteForExtremeFloatLogits() {
+      float[] logits = new float[320];
+      SplittableRandom noise = new SplittableRandom(12);
+      for (int i = 64; i < 320; i++) {
+        logits[i] = (float) (noise.nextGaussian() * 1e4);
+      }
+      logits[70] = Float.MAX_VALUE;
+      logits[71] = Float.MAX_VALUE; // a tie at the top: both keep half the mass
+      logits[72] = -Float.MAX_VALUE;
+      logits[73] = Float.NEGATIVE_INFINITY;
+      SplittableRandom random = new SplittableRandom(5);
+      for (SamplingParams params : new SamplingParams[] {
+          new SamplingParams(SamplingParams.MIN_TEMPERATURE, 0, 0, 5),
+          new SamplingParams(SamplingParams.MIN_TEMPERATURE, 3, 0, 5),
+          new SamplingParams(SamplingParams.MIN_TEMPERATURE, 0, 0.9, 5),
+          new SamplingParams(1e6, 0, 0, 5)}) {
+        for (int i = 0; i < 200; i++) {
+          sampler.sample(logits, 0, SLICE, params, random);
+          assertTrue(Double.isFinite(sampler.logProbability()) && sampler.logProbability() <= 0,
+              params + ": log probability " + sampler.logProbability());
+          assertTrue(SLICE.contains(sampler.token()), "token " + sampler.token());
+        }
+      }
+      sampler.sample(logits, 0, SLICE, new SamplingParams(SamplingParams.MIN_TEMPERATURE, 0, 0, 5), random);
+      assertEquals(Math.log(0.5), sampler.logProbability(), 1e-12, "the two tied maxima share the mass");
+    }
+
+    @Test
     void invalidParametersSayWhatWasExpected() {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SamplingParams(-1, 0, 0, 0));
       assertEquals("temperature: -1.0 (expected: >= 0, 0 for greedy)", e.getMessage());

@@ -121,6 +121,8 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
   /**
    * Checks and preprocesses one observation and queues it with the scheduler.
    *
+   * @param sampling the call's or the session's parameters; the request samples with the seed derived
+   *     from their seed and the observation's sequence ({@link SamplingParams#forObservation(long)})
    * @param received when the request arrived (queue and total time are measured from it)
    * @param deadlineNanos on {@link System#nanoTime()}: dropped with DEADLINE_EXCEEDED if still queued then
    * @throws RuntimeException for a request refused before queueing (bad input, overload, not ready)
@@ -137,7 +139,11 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
     float[] proprio = PolicyMessages.proprio(model, observation);
     int steps = chunkLength == 0 ? model.chunkLength() : chunkLength;
     long preprocessed = System.nanoTime();
-    return runtime.submit(robot, session, new PolicyRequest(pixels, instruction, proprio, steps, sampling), deadlineNanos)
+    // The one place a stream's seed becomes an observation's: every observation of a session (and
+    // every unary call) draws its own noise, reproducible from (seed, sequence) alone or batched.
+    SamplingParams observationSampling = sampling.forObservation(observation.getSequence());
+    return runtime.submit(robot, session, new PolicyRequest(pixels, instruction, proprio, steps, observationSampling),
+            deadlineNanos)
         .thenApply(scheduled -> {
           long finished = System.nanoTime();
           PolicyResult result = scheduled.result();

@@ -45,8 +45,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
@@ -279,6 +281,42 @@ class PolicyServiceIntegrationTest {
     assertEquals(3, chunks + superseded + corruptErrors, answers.toString());
     assertTrue(answers.stream().anyMatch(a -> a.hasChunk() && a.getChunk().getChunk().getObservationSequence() == 3),
         "the newest observation is always answered");
+  }
+
+  @Test
+  void aSessionSamplesEachObservationWithItsOwnNoiseAndUnaryReproducesIt() throws Exception {
+    BlockingQueue<SessionResponse> answers = new LinkedBlockingQueue<>();
+    StreamObserver<SessionRequest> requests = PolicyServiceGrpc.newStub(channel).session(new StreamObserver<>() {
+      @Override
+      public void onNext(SessionResponse value) {
+        answers.add(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {}
+    });
+    SamplingParams sampling = SamplingParams.newBuilder().setTemperature(1.5f).setTopK(50).setSeed(42).build();
+    requests.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("sim-seeded")).setInstruction("move to the red block")
+        .setSampling(sampling)).build());
+    assertTrue(answers.poll(60, TimeUnit.SECONDS).hasReady());
+    // The same frame and state twice: only the sequence differs. Each is sent after the previous
+    // answer so that neither supersedes the other.
+    Observation first = observation(1, rgbImage());
+    requests.onNext(SessionRequest.newBuilder().setObservation(first).build());
+    SessionResponse one = answers.poll(60, TimeUnit.SECONDS);
+    requests.onNext(SessionRequest.newBuilder().setObservation(first.toBuilder().setSequence(2)).build());
+    SessionResponse two = answers.poll(60, TimeUnit.SECONDS);
+    requests.onCompleted();
+    assertTrue(one.hasChunk() && two.hasChunk(), one + " / " + two);
+    assertNotEquals(one.getChunk().getChunk().getTokensList(), two.getChunk().getChunk().getTokensList(),
+        "consecutive observations of a session draw different noise at temperature 1.5");
+    InferResponse unary = policy.infer(request(first.getImages(0), sampling).setObservation(first).build());
+    assertEquals(one.getChunk().getChunk().getTokensList(), unary.getChunk().getTokensList(),
+        "the same seed and sequence give the same chunk in a unary call");
   }
 
   @Test
