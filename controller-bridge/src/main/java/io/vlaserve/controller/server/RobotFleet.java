@@ -21,6 +21,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -49,7 +50,16 @@ public class RobotFleet implements SmartLifecycle {
       Thread.ofPlatform().name("controller-events").daemon(true).factory());
   private volatile boolean running;
 
+  @Autowired
   public RobotFleet(ControllerProperties properties) {
+    this(properties, ProtoTime.system());
+  }
+
+  /**
+   * A fleet whose remote drivers and controllers run on {@code time}'s clocks (tests inject them;
+   * simulated robots keep the system clock).
+   */
+  RobotFleet(ControllerProperties properties, ProtoTime time) {
     this.properties = properties;
     SafetyLimits limits = properties.limits().toLimits();
     List<List<RobotController>> perLoop = new ArrayList<>();
@@ -69,12 +79,12 @@ public class RobotFleet implements SmartLifecycle {
         throw new IllegalArgumentException("vla.controller.remote-robots: '" + id + "' is configured twice");
       }
       ids.add(id);
-      drivers.add(new RemoteRobotDriver(id, properties.linkTimeout().toNanos(), ProtoTime.system()));
+      drivers.add(new RemoteRobotDriver(id, properties.linkTimeout().toNanos(), time));
     }
     List<RobotController> controllers = new ArrayList<>();
     for (int i = 0; i < ids.size(); i++) {
       RobotController controller =
-          new RobotController(properties.controllerConfig(ids.get(i)), limits, drivers.get(i), System::nanoTime);
+          new RobotController(properties.controllerConfig(ids.get(i)), limits, drivers.get(i), time::nowNanos);
       controllers.add(controller);
       perLoop.get(i % perLoop.size()).add(controller);
     }

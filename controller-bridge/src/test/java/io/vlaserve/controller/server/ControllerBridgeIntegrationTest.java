@@ -5,6 +5,7 @@ import io.vlaserve.service.GrpcServerPort;
 import static io.vlaserve.controller.server.ExecuteSession.chunk;
 import static io.vlaserve.controller.server.ExecuteSession.repeat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,7 +70,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
       "spring.grpc.server.port=0",
       "spring.grpc.server.address=127.0.0.1",
       "vla.controller.simulated-robots=6",
-      "vla.controller.remote-robots=arm-1",
+      "vla.controller.remote-robots=arm-1,arm-2,arm-3",
       "vla.controller.link-timeout=200ms"
     })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -236,7 +237,7 @@ class ControllerBridgeIntegrationTest {
         Status status = unknown.awaitClosed();
         assertEquals(Status.Code.NOT_FOUND, status.getCode());
         assertEquals("robot_id: 'franka' is not driven by this bridge (expected one of: sim-0, sim-1, sim-2, sim-3,"
-            + " sim-4, sim-5, arm-1)", status.getDescription());
+            + " sim-4, sim-5, arm-1, arm-2, arm-3)", status.getDescription());
       }
       try (ExecuteSession noStart = new ExecuteSession(channel)) {
         noStart.send(ExecuteRequest.newBuilder().setChunk(chunk(1, Instant.now(), FORWARD)).build());
@@ -369,6 +370,64 @@ class ControllerBridgeIntegrationTest {
     }
 
     @Test
+    void limitsComeFirstAndARefusedSetpointHaltsTheRobotUntilResume() {
+      try (TestAgent agent = new TestAgent(channel, "arm-2");
+          ExecuteSession session = ExecuteSession.start(channel, "arm-2")) {
+        session.awaitState("the agent's state", s -> s.hasMeasured());
+        await("setpoints reach the agent", () -> agent.setpoints.get() > 0);
+        int firstSetpoint = agent.firstMessages.indexOf(io.vlaserve.controller.v1.BridgeMessage.MessageCase.SETPOINT);
+        assertEquals(io.vlaserve.controller.v1.BridgeMessage.MessageCase.LIMITS, agent.firstMessages.get(0),
+            "limits before any setpoint: " + agent.firstMessages);
+        assertTrue(firstSetpoint > 0, agent.firstMessages.toString());
+        assertEquals("arm-2", agent.limits.get().getRobotId());
+        assertEquals(1.0, agent.limits.get().getMaxLinearVelocity().getMax());
+
+        agent.refuse(agent.lastSequence.get(), "target.position.x", Double.NaN, "not a finite number");
+        SafetyEvent refused = session.awaitEvent(SafetyEventKind.SAFETY_EVENT_KIND_SETPOINT_REFUSED);
+        assertEquals(LimitMode.LIMIT_MODE_HALT, refused.getAction());
+        assertEquals("The robot's agent refused a setpoint: target.position.x = NaN: not a finite number; the robot"
+            + " holds on its own. Resume required.", refused.getMessage());
+        session.awaitState("halted", s -> s.getMode() == ExecutionMode.EXECUTION_MODE_HALTED);
+        await("the bridge tells the agent to hold",
+            () -> "target.position.x = NaN: not a finite number".equals(agent.holdCommand.get()));
+        await("setpoints stop, so the agent holds on its own", () -> agent.heldOnItsOwn);
+        session.send(chunk(1, Instant.now(), FORWARD));
+        assertEquals(Status.Code.FAILED_PRECONDITION.value(),
+            session.await("refused while halted", r -> r.hasRejected()).getRejected().getCode());
+
+        assertEquals(ExecutionMode.EXECUTION_MODE_IDLE,
+            bridge.resume(ResumeRequest.newBuilder().setRobotId("arm-2").build()).getState().getMode());
+        long afterResume = agent.setpoints.get();
+        await("setpoints flow again after Resume", () -> agent.setpoints.get() > afterResume + 10);
+      }
+    }
+
+    @Test
+    void aNewAgentReplacesALinkThatWentSilent() {
+      try (TestAgent stale = new TestAgent(channel, "arm-3");
+          ExecuteSession session = ExecuteSession.start(channel, "arm-3")) {
+        session.awaitState("the agent's state", s -> s.hasMeasured());
+        await("setpoints reach the agent", () -> stale.setpoints.get() > 0);
+        // Its stream stays open but nothing comes through: a half-open link.
+        stale.goSilent();
+        session.awaitEvent(SafetyEventKind.SAFETY_EVENT_KIND_LINK_LOSS);
+        try (TestAgent fresh = new TestAgent(channel, "arm-3")) {
+          await("the stale link is closed", () -> stale.closedWith.get() != null);
+          Status replaced = stale.closedWith.get();
+          assertEquals(Status.Code.ABORTED, replaced.getCode());
+          assertTrue(replaced.getDescription().startsWith("link replaced: a new agent connected for robot arm-3 after"
+              + " this link sent no state for "), replaced.getDescription());
+          await("the new agent gets limits, then the hold", () -> "link lost".equals(fresh.holdCommand.get()));
+          assertEquals(io.vlaserve.controller.v1.BridgeMessage.MessageCase.LIMITS, fresh.firstMessages.get(0));
+          assertEquals(ExecutionMode.EXECUTION_MODE_IDLE,
+              bridge.resume(ResumeRequest.newBuilder().setRobotId("arm-3").build()).getState().getMode());
+          await("the new agent drives the robot", () -> fresh.setpoints.get() > 10);
+          assertNull(fresh.closedWith.get());
+        }
+      }
+    }
+
+    @Test
     void aSimulatedRobotCannotBeClaimedByAnAgent() throws InterruptedException {
       CountDownLatch closed = new CountDownLatch(1);
       List<Status> statuses = new ArrayList<>();
@@ -402,13 +461,13 @@ class ControllerBridgeIntegrationTest {
         Iterator<ExecutionState> states = ControllerBridgeGrpc.newBlockingStub(channel)
             .withDeadlineAfter(10, TimeUnit.SECONDS)
             .streamState(StreamStateRequest.newBuilder().setPeriod(Duration.newBuilder().setNanos(50_000_000)).build());
-        for (int i = 0; i < 14 && states.hasNext(); i++) {
+        for (int i = 0; i < 18 && states.hasNext(); i++) {
           robots.add(states.next().getRobotId());
         }
         return null;
       });
     }
-    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "arm-1"), robots);
+    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "arm-1", "arm-2", "arm-3"), robots);
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.vlaserve.controller.server;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Timestamp;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.vlaserve.common.v1.Pose;
 import io.vlaserve.common.v1.Quaternion;
@@ -13,14 +14,19 @@ import io.vlaserve.controller.v1.AgentHello;
 import io.vlaserve.controller.v1.AgentMessage;
 import io.vlaserve.controller.v1.BridgeMessage;
 import io.vlaserve.controller.v1.RobotAgentLinkGrpc;
+import io.vlaserve.controller.v1.SafetyLimits;
+import io.vlaserve.controller.v1.SetpointRefused;
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A minimal robot-side agent for tests: a kinematic arm that goes exactly to each setpoint, reports
  * its state at 500 Hz, and holds on its own when setpoints stop for {@code holdAfter} (or the bridge
- * says hold). The real agent belongs to the robot-client module.
+ * says hold). It records the order of the first messages it gets, and can refuse a setpoint. The
+ * real agent, which checks every setpoint, belongs to the robot-client module.
  */
 final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
   private static final long HOLD_AFTER_NANOS = 30_000_000;
@@ -33,6 +39,12 @@ final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
   private volatile long lastSetpointNanos = System.nanoTime();
   final AtomicLong setpoints = new AtomicLong();
   final AtomicReference<String> holdCommand = new AtomicReference<>();
+  final AtomicLong lastSequence = new AtomicLong();
+  final AtomicReference<SafetyLimits> limits = new AtomicReference<>();
+  /** The kinds of the first 50 messages from the bridge, in order. */
+  final List<BridgeMessage.MessageCase> firstMessages = new CopyOnWriteArrayList<>();
+  /** How the bridge ended the link, once it did. */
+  final AtomicReference<Status> closedWith = new AtomicReference<>();
   /** Whether the agent decided on its own to hold because setpoints stopped. */
   volatile boolean heldOnItsOwn;
 
@@ -85,9 +97,24 @@ final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
     }
   }
 
+  /** Tells the bridge the robot refused setpoint {@code sequence}, as robot-client's agent does. */
+  void refuse(long sequence, String field, double value, String reason) {
+    synchronized (stream) {
+      stream.onNext(AgentMessage.newBuilder().setSetpointRefused(SetpointRefused.newBuilder()
+          .setSequence(sequence).setField(field).setValue(value).setReason(reason)).build());
+    }
+  }
+
   @Override
   public void onNext(BridgeMessage message) {
+    if (firstMessages.size() < 50) {
+      firstMessages.add(message.getMessageCase());
+    }
+    if (message.hasLimits()) {
+      limits.set(message.getLimits());
+    }
     if (message.hasSetpoint()) {
+      lastSequence.set(message.getSetpoint().getSequence());
       var target = message.getSetpoint().getTarget();
       synchronized (pose) {
         pose[0] = target.getPosition().getX();
@@ -109,11 +136,13 @@ final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
 
   @Override
   public void onError(Throwable t) {
+    closedWith.set(Status.fromThrowable(t));
     running = false;
   }
 
   @Override
   public void onCompleted() {
+    closedWith.set(Status.OK);
     running = false;
   }
 

@@ -10,6 +10,8 @@ import io.vlaserve.controller.v1.AgentHello;
 import io.vlaserve.controller.v1.AgentMessage;
 import io.vlaserve.controller.v1.BridgeMessage;
 import io.vlaserve.controller.v1.RobotAgentLinkGrpc;
+import io.vlaserve.controller.v1.Setpoint;
+import io.vlaserve.controller.v1.SetpointRefused;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -24,6 +26,16 @@ import java.util.random.RandomGenerator;
  * streams the robot's state at a fixed rate, forwards each setpoint to the {@link RobotHardware},
  * and holds the robot on its own when setpoints stop for {@code holdAfter}, when the bridge says
  * hold, or at once when the link is lost.
+ *
+ * <p><b>Nothing reaches the robot unchecked.</b> The bridge announces its safety limits after
+ * {@code hello} and whenever they change; every setpoint is checked against them
+ * ({@link SetpointCheck}: finite, a unit quaternion, the gripper in 0..1, inside the workspace box,
+ * within the linear and angular velocity limits) before {@link RobotHardware#command} sees it. A
+ * setpoint that fails, or arrives before any limits, is refused: the robot is told to hold, the
+ * bridge gets a {@code setpoint_refused} naming the field, its value and why, and halts the robot
+ * (SAFETY_EVENT_KIND_SETPOINT_REFUSED). Until the bridge's hold command confirms the halt, further
+ * setpoints (already in flight) are dropped; after an operator's Resume the bridge sends setpoints
+ * again and each is checked as usual.
  *
  * <p><b>Connection life.</b> A lost link (the bridge restarting, the connection dropping) is
  * reconnected after an exponential, jittered backoff ({@link ReconnectPolicy}); every new link
@@ -134,6 +146,7 @@ public final class RobotAgent implements AutoCloseable {
   private final RandomGenerator random;
   private final Thread reporter;
   private final AtomicLong setpoints = new AtomicLong();
+  private final AtomicLong refused = new AtomicLong();
   private final AtomicLong links = new AtomicLong();
   private final CompletableFuture<Status> closed = new CompletableFuture<>();
 
@@ -144,6 +157,9 @@ public final class RobotAgent implements AutoCloseable {
   private long failingSinceNanos = -1;
   private long nextAttemptNanos;
   private boolean holding = true;
+  private final SetpointCheck check = new SetpointCheck();
+  // After a refusal: setpoints are dropped until the bridge's hold command shows it has halted.
+  private boolean awaitingHalt;
   private long lastSetpointNanos = System.nanoTime();
   private volatile boolean running = true;
   private volatile Status closedWith;
@@ -186,6 +202,11 @@ public final class RobotAgent implements AutoCloseable {
   /** Setpoints applied so far, over every link. */
   public long setpoints() {
     return setpoints.get();
+  }
+
+  /** Setpoints refused by the agent's own check so far ({@link SetpointCheck}), over every link. */
+  public long refused() {
+    return refused.get();
   }
 
   /** Links opened so far: 1, then one more per reconnect attempt. */
@@ -285,6 +306,9 @@ public final class RobotAgent implements AutoCloseable {
     }
     Link next = new Link();
     link = next;
+    // A new link's bridge announces its own limits; nothing is followed before they arrive.
+    check.forgetLimits();
+    awaitingHalt = false;
     links.incrementAndGet();
     RobotAgentLinkGrpc.newStub(channel).connect(next);
     next.send(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()
@@ -303,6 +327,8 @@ public final class RobotAgent implements AutoCloseable {
   }
 
   private void holdLocked(String reason) {
+    // Wherever the robot stops is not where the last setpoint was: rates restart from the next one.
+    check.reset();
     if (!holding) {
       holding = true;
       hardware.hold(reason);
@@ -380,7 +406,9 @@ public final class RobotAgent implements AutoCloseable {
       // Skip a report while the transport is backed up, but never go silent for long: the bridge
       // declares the link lost (and halts the robot) when state stops arriving.
       long now = System.nanoTime();
-      if (!done && (message.hasHello() || requests.isReady() || now - lastSentNanos > MAX_SILENCE_NANOS)) {
+      // Hello and refusals are never skipped: the bridge must learn that the robot holds.
+      if (!done && (message.hasHello() || message.hasSetpointRefused() || requests.isReady()
+          || now - lastSentNanos > MAX_SILENCE_NANOS)) {
         requests.onNext(message);
         lastSentNanos = now;
       }
@@ -408,15 +436,48 @@ public final class RobotAgent implements AutoCloseable {
           return; // A late message from a link already given up on must not move the robot.
         }
         setState(LinkState.CONNECTED, Status.OK);
-        if (message.hasSetpoint()) {
-          lastSetpointNanos = System.nanoTime();
-          holding = false;
-          hardware.command(message.getSetpoint());
-          setpoints.incrementAndGet();
-        } else if (message.hasHold()) {
-          holdLocked("bridge: " + message.getHold().getReason());
+        switch (message.getMessageCase()) {
+          case SETPOINT -> follow(message.getSetpoint());
+          case HOLD -> {
+            awaitingHalt = false;
+            holdLocked("bridge: " + message.getHold().getReason());
+          }
+          case LIMITS -> {
+            String problem = check.announce(message.getLimits());
+            if (problem != null) {
+              // Every setpoint is refused until usable limits arrive, and each refusal names the problem.
+              holdLocked(problem);
+            }
+          }
+          case MESSAGE_NOT_SET -> { }
         }
       }
+    }
+
+    /** Checks a setpoint and either commands it or refuses it. Called with the agent's lock held. */
+    private void follow(Setpoint setpoint) {
+      if (awaitingHalt) {
+        return; // Sent before the bridge learned of the refusal: the robot keeps holding.
+      }
+      SetpointCheck.Refusal refusal = check.check(setpoint);
+      if (refusal != null) {
+        refused.incrementAndGet();
+        awaitingHalt = true;
+        check.reset();
+        holding = true;
+        hardware.hold("setpoint " + refusal.sequence() + " refused: " + refusal.describe());
+        send(AgentMessage.newBuilder().setSetpointRefused(SetpointRefused.newBuilder()
+            .setSequence(refusal.sequence())
+            .setField(refusal.field())
+            .setValue(refusal.value())
+            .setReason(refusal.reason()))
+            .build());
+        return;
+      }
+      lastSetpointNanos = System.nanoTime();
+      holding = false;
+      hardware.command(setpoint);
+      setpoints.incrementAndGet();
     }
 
     @Override
