@@ -149,7 +149,8 @@ class RobotAgentLinkServiceTest {
     SafetyLimits old = controller.limits();
     SafetyLimits slower = new SafetyLimits(old.workspaceMin(), old.workspaceMax(), old.workspaceMode(),
         new AxisLimit(0.5, LimitMode.CLAMP), old.maxLinearAcceleration(), old.maxLinearJerk(),
-        old.maxAngularVelocity(), old.maxGripperRate(), old.watchdogTimeout());
+        old.maxAngularVelocity(), old.maxGripperRate(), old.watchdogTimeout(), old.maxAngularAcceleration(),
+        old.maxAngularJerk(), old.maxGripperAcceleration(), old.orientationWorkspace());
     controller.setLimits(slower, "test: slower");
     int before = call.kinds().size();
     link.onNext(state(ticker.get()));
