@@ -257,14 +257,20 @@ public final class RemoteRobotDriver implements RobotDriver {
     double[] copy = new double[8];
     try {
       // The limits in force go first on every stream, before any hold or setpoint.
-      SafetyLimits latest = latestLimits;
-      if (latest != null) {
-        stream.send(BridgeMessage.newBuilder().setLimits(ControllerMessages.limits(robotId, latest)).build());
-        sentLimits = latest;
+      SafetyLimits first = latestLimits;
+      if (first != null) {
+        stream.send(BridgeMessage.newBuilder().setLimits(ControllerMessages.limits(robotId, first)).build());
+        sentLimits = first;
       }
       while (agent.get() == stream) {
         String hold = holdReason;
         if (hold != null) {
+          // No setpoint goes out while holding, but the agent still hears of changed limits at once.
+          SafetyLimits latest = latestLimits;
+          if (latest != null && latest != sentLimits) {
+            stream.send(BridgeMessage.newBuilder().setLimits(ControllerMessages.limits(robotId, latest)).build());
+            sentLimits = latest;
+          }
           if (!hold.equals(sentHold)) {
             stream.send(BridgeMessage.newBuilder().setHold(HoldCommand.newBuilder().setReason(hold)).build());
             sentHold = hold;

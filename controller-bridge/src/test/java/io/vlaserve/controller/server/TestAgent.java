@@ -19,6 +19,8 @@ import io.vlaserve.controller.v1.SetpointRefused;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -35,6 +37,7 @@ final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
   private final Thread reporter;
   private final double[] pose = {0.5, 0.0, 0.2, 0, 0, 0, 1, 1.0};
   private volatile boolean reporting = true;
+  private final CountDownLatch silent = new CountDownLatch(1);
   private volatile boolean running = true;
   private volatile long lastSetpointNanos = System.nanoTime();
   final AtomicLong setpoints = new AtomicLong();
@@ -59,7 +62,9 @@ final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
 
   private void report() {
     while (running) {
-      if (reporting) {
+      if (!reporting) {
+        silent.countDown();
+      } else {
         Instant now = Instant.now();
         RobotState state;
         synchronized (pose) {
@@ -86,9 +91,19 @@ final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
     }
   }
 
-  /** Stops reporting state while keeping the stream open: a silent link. */
+  /**
+   * Stops reporting state while keeping the stream open: a silent link. Returns once the reporter
+   * has seen it, so no report is still being built or sent (a late one would revive the link).
+   */
   void goSilent() {
     reporting = false;
+    try {
+      if (!silent.await(15, TimeUnit.SECONDS)) {
+        throw new AssertionError("the reporter did not stop within 15 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   double x() {

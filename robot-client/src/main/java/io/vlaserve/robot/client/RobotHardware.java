@@ -11,7 +11,7 @@ public interface RobotHardware {
   /** The robot's newest measured state (time on the robot's clock). */
   RobotState state();
 
-  /** Moves toward one setpoint that already passed the bridge's safety gate. */
+  /** Moves toward one setpoint that passed the bridge's safety gate and the agent's own check ({@code SetpointCheck}). */
   void command(Setpoint setpoint);
 
   /**
