@@ -308,11 +308,11 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
     }
   }
 
-  private static io.grpc.StatusRuntimeException notApplied(Robot robot, String what) {
-    return Status.UNAVAILABLE.withDescription(String.format(java.util.Locale.ROOT, "the %s of robot %s was requested but"
+  private static LoopStalledException notApplied(Robot robot, String what) {
+    return new LoopStalledException(String.format(java.util.Locale.ROOT, "the %s of robot %s was requested but"
         + " its control loop did not apply it within %d ms (the loop is stalled or stopped); the request stays"
         + " pending and applies at its next tick; a remote robot holds on its own when setpoints stop", what,
-        robot.id(), APPLY_TIMEOUT_MILLIS)).asRuntimeException();
+        robot.id(), APPLY_TIMEOUT_MILLIS));
   }
 
   // ------------------------------------------------------------------ StreamState

@@ -18,6 +18,7 @@ import io.vlaserve.controller.safety.InvalidSafetyLimitsException;
  *       confirmed, link down)</td><td>FAILED_PRECONDITION</td></tr>
  *   <tr><td>{@link InvalidRequestException}, {@link InvalidSafetyLimitsException},
  *       {@link InvalidChunkException}</td><td>INVALID_ARGUMENT</td></tr>
+ *   <tr><td>{@link LoopStalledException} (a Halt or Resume the loop did not apply)</td><td>UNAVAILABLE</td></tr>
  *   <tr><td>anything else</td><td>INTERNAL</td></tr>
  * </table>
  *
@@ -36,6 +37,9 @@ final class ControllerStatus {
     if (t instanceof InvalidRequestException || t instanceof InvalidSafetyLimitsException
         || t instanceof InvalidChunkException) {
       return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
+    }
+    if (t instanceof LoopStalledException) {
+      return Status.UNAVAILABLE.withDescription(t.getMessage());
     }
     return Status.INTERNAL.withDescription("controller bridge failed: " + t).withCause(t);
   }
