@@ -76,6 +76,10 @@ public final class ControllerHarness implements TickListener {
     clock.advance(period);
     ticks++;
     controller.tick(clock.getAsLong());
+    if (!state().ready) {
+      // Not driven yet: the controller takes over wherever the robot then is.
+      checker.gap();
+    }
     controller.events().drain(events::add);
   }
 
