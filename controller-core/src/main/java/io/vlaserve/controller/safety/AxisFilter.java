@@ -33,6 +33,18 @@ final class AxisFilter {
   /** Below these the axis counts as stopped; the drift they allow is far below a micrometre. */
   static final double REST_VELOCITY = 1e-9;
   static final double REST_ACCELERATION = 1e-6;
+  /**
+   * How far past a bound at (or within a millimetre of) zero a position may lie and still count as
+   * inside, in the bound's unit. Floating point resolves far finer near zero than anywhere else, so
+   * approaching such a bound (the closed gripper, a wall at z = 0) the tracking law's exponential
+   * tail reaches 1e-40 and below, where a state judged at rest can carry a velocity pointing past the
+   * bound by far more than the distance left; without this slack every choice from there looked
+   * non-viable and the gate halted the robot. Elsewhere the box is exact. The gate clamps the gripper
+   * it emits into 0..1.
+   */
+  static final double EDGE_TOLERANCE = 1e-12;
+  private double loSlack;
+  private double hiSlack;
   /** Relative slack for floating-point rounding in the limit comparisons of the simulation. */
   private static final double ROUNDING = 1e-12;
   /** Gain (1/s) of the tracking law's linear region near the target. */
@@ -87,6 +99,8 @@ final class AxisFilter {
   void setLimits(double low, double high, double velocity, double acceleration, double jerk) {
     lo = low;
     hi = high;
+    loSlack = Math.abs(low) < 1e-3 ? EDGE_TOLERANCE : 0;
+    hiSlack = Math.abs(high) < 1e-3 ? EDGE_TOLERANCE : 0;
     vMax = velocity;
     aMax = acceleration;
     jMax = jerk;
@@ -331,7 +345,7 @@ final class AxisFilter {
 
   /** Whether braking from this state stops within every limit; sets the failure fields if not. */
   boolean viable(double position, double velocity, double acceleration) {
-    if (position < lo || position > hi) {
+    if (position < lo - loSlack || position > hi + hiSlack) {
       return fail(Cause.BRAKING_FOR_WORKSPACE, position, position < lo ? lo : hi);
     }
     if (Math.abs(velocity) > vMax * (1 + ROUNDING)) {
@@ -401,7 +415,7 @@ final class AxisFilter {
       x = stepPosition;
       vel = stepVelocity;
       acc = stepAcceleration;
-      if (x < lo || x > hi) {
+      if (x < lo - loSlack || x > hi + hiSlack) {
         return fail(Cause.BRAKING_FOR_WORKSPACE, x, x < lo ? lo : hi);
       }
       if (Math.abs(vel) > vMax * (1 + ROUNDING)) {

@@ -560,7 +560,8 @@ public final class SafetyGate {
       output.position[i] = linear[i].p;
     }
     System.arraycopy(orientation, 0, output.orientation, 0, 4);
-    output.gripper = gripperAxis.p;
+    // Within AxisFilter.EDGE_TOLERANCE of 0..1 already; exactly inside for the robot.
+    output.gripper = Math.max(0, Math.min(1, gripperAxis.p));
     output.timeNanos = nowNanos;
     output.sequence++;
   }

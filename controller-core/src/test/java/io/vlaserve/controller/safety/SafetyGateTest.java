@@ -240,6 +240,39 @@ class SafetyGateTest {
     assertEquals(0, gate.output().gripper(), 0, "closed, never below 0 (checked each tick)");
   }
 
+  /**
+   * Approaching a bound at 0 (the closed gripper, or a wall at z = 0), the tracking law's
+   * exponential tail reaches the denormal range, where a state judged at rest could carry a
+   * velocity pointing past 0 by far more than the distance left: every choice then looked
+   * non-viable and the gate halted (1 halt in ~100 random gripper sequences before).
+   */
+  @Test
+  void closingOnABoundAtZeroNeverHaltsSpuriously() {
+    build(new SafetyLimits(new io.vlaserve.controller.Vector3(0.25, -0.30, 0.0),
+        new io.vlaserve.controller.Vector3(0.75, 0.30, 0.35), LimitMode.CLAMP, limits.maxLinearVelocity(),
+        limits.maxLinearAcceleration(), limits.maxLinearJerk(), limits.maxAngularVelocity(), limits.maxGripperRate(),
+        limits.watchdogTimeout(), limits.maxAngularAcceleration(), limits.maxAngularJerk(),
+        limits.maxGripperAcceleration(), limits.orientationWorkspace()));
+    java.util.SplittableRandom random = new java.util.SplittableRandom(1);
+    for (int trial = 0; trial < 300; trial++) {
+      build(limits);
+      double gripper = random.nextDouble();
+      double z = 0.2;
+      for (int i = 0; i < 2000; i++) {
+        if (random.nextInt(150) == 0) {
+          double r = random.nextDouble();
+          gripper = r < 0.4 ? 0 : r < 0.8 ? 1 : random.nextDouble();
+          z = random.nextBoolean() ? 0 : random.nextDouble(0, 0.3);
+        }
+        CartesianPose request = at(0.5, 0, z);
+        request.gripper = gripper;
+        int trialNumber = trial;
+        int tick = i;
+        assertFalse(step(request), () -> "trial " + trialNumber + " tick " + tick + ": " + events);
+      }
+    }
+  }
+
   @Test
   void tighterLimitsUnderAMovingRobotHaltWithinTheNewOnes() {
     double x = 0.5;
