@@ -55,14 +55,16 @@ class HaltBrakingBenchmark {
   private static String row(String name, SafetyLimits limits, double[] angularRate, double linearRate,
       double gripperRate, String unit) {
     SafetyGate gate = new SafetyGate(H, limits, new SafetyEventLog("bench", 1 << 16));
-    CartesianPose pose = new CartesianPose().set(0.4, 0, 0.2, 0, 0, 0, 1, 1);
+    CartesianPose pose = new CartesianPose().set(0.3, 0, 0.2, 0, 0, 0, 1, 1);
     gate.reset(pose);
     double[] rotation = {0, 0, 0};
-    double x = 0.4;
+    double x = 0.3;
     double gripper = 1;
     long now = 0;
-    int ramp = 400;
-    for (int i = 0; i < 600; i++) {
+    // Ramp up smoothly, hold the speed, halt before the motion reaches a bound (the gripper closes fast).
+    int ramp = gripperRate != 0 ? 30 : 400;
+    int total = gripperRate != 0 ? 60 : 600;
+    for (int i = 0; i < total; i++) {
       double u = Math.min(1, i / (double) ramp);
       double share = u * u * (3 - 2 * u);
       for (int k = 0; k < 3; k++) {
