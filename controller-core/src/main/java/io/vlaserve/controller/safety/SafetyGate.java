@@ -128,6 +128,7 @@ public final class SafetyGate {
 
   /** Replaces the limits from the next tick on. */
   public void setLimits(SafetyLimits newLimits) {
+    SafetyLimits old = this.limits;
     this.limits = newLimits;
     for (int i = 0; i < 3; i++) {
       linear[i].setLimits(newLimits.workspaceMin().get(i), newLimits.workspaceMax().get(i),
@@ -140,8 +141,13 @@ public final class SafetyGate {
     // The contract has no gripper jerk limit: the acceleration may change by its whole range in a tick.
     double gripperAcceleration = newLimits.maxGripperAcceleration().max();
     gripperAxis.setLimits(0, 1, newLimits.maxGripperRate().max(), gripperAcceleration, gripperAcceleration / h);
-    // New limits may not contain the motion under way: re-verify against the new cone.
-    coneVerified = false;
+    // A new cone or new angular limits may not contain the motion under way: verify it again.
+    if (old == null || !old.orientationWorkspace().equals(newLimits.orientationWorkspace())
+        || !old.maxAngularVelocity().equals(newLimits.maxAngularVelocity())
+        || !old.maxAngularAcceleration().equals(newLimits.maxAngularAcceleration())
+        || !old.maxAngularJerk().equals(newLimits.maxAngularJerk())) {
+      coneVerified = false;
+    }
   }
 
   /** Returns the limits in force. */
