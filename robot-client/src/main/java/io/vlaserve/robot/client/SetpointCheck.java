@@ -16,10 +16,12 @@ import java.util.Locale;
  * time is missing or not after the previous setpoint's; the orientation is not a unit quaternion
  * (within {@value #UNIT_TOLERANCE}: the bridge always sends unit quaternions, so this is no
  * rounding allowance but a corruption check); the gripper opening is outside 0..1; the position is
- * outside the workspace box (by more than {@value #POSITION_TOLERANCE_M} m); or, measured from the
- * previous accepted setpoint, any axis moves faster than the linear velocity limit or the end
- * effector turns faster than the angular velocity limit (within a relative {@value #RATE_TOLERANCE}
- * and {@value #TIME_ROUNDING_NANOS} ns of timestamp rounding).
+ * outside the workspace box (by more than {@value #POSITION_TOLERANCE_M} m); the tool axis tilts
+ * outside the announced orientation workspace (by more than {@value #TILT_TOLERANCE_RAD} rad); or,
+ * measured from the previous accepted setpoint, any axis moves faster than the linear velocity
+ * limit, the end effector turns faster than the angular velocity limit or the gripper moves faster
+ * than its rate limit (within a relative {@value #RATE_TOLERANCE} and {@value #TIME_ROUNDING_NANOS}
+ * ns of timestamp rounding).
  *
  * <p>The rate checks need a previous setpoint the robot really followed: they are skipped for the
  * first setpoint, after {@link #reset} (the robot held: it is wherever it stopped, and the bridge
@@ -38,6 +40,8 @@ final class SetpointCheck {
   static final double RATE_TOLERANCE = 1e-6;
   static final long TIME_ROUNDING_NANOS = 1_000;
   static final double ANGLE_TOLERANCE_RAD = 1e-9;
+  static final double TILT_TOLERANCE_RAD = 1e-7;
+  static final double GRIPPER_TOLERANCE = 1e-9;
 
   private static final String[] AXES = {"x", "y", "z"};
 
@@ -49,8 +53,13 @@ final class SetpointCheck {
     }
   }
 
-  /** Limits as checked: the box and the two rate limits (m/s per axis, rad/s). */
-  private record Limits(double[] min, double[] max, double linear, double angular) {}
+  /**
+   * Limits as checked: the box, the rate limits (m/s per axis, rad/s, gripper per second), and the
+   * tool cone (tool axis in the end-effector frame, nominal direction in the base frame, unit
+   * vectors; max tilt in radians, pi when there is none).
+   */
+  private record Limits(double[] min, double[] max, double linear, double angular, double gripper,
+      double[] toolAxis, double[] nominal, double maxTilt) {}
 
   private Limits limits;
   // Set instead of limits when the bridge announced limits this check cannot use.
@@ -58,12 +67,14 @@ final class SetpointCheck {
   // While the bridge decelerates to lowered limits: the higher rate limits still allowed (0: none).
   private double linearGrace;
   private double angularGrace;
+  private double gripperGrace;
 
   private boolean hasPrevious;
   private long previousSequence;
   private long previousTimeNanos;
   private final double[] previousPosition = new double[3];
   private final double[] previousOrientation = new double[4];
+  private double previousGripper;
 
   /**
    * Takes the limits the bridge announced; later setpoints are checked against them.
@@ -77,12 +88,24 @@ final class SetpointCheck {
       unusableLimits = problem;
       return problem.describe();
     }
+    double[] tool = {0, 0, 1};
+    double[] nominal = {0, 0, 1};
+    double maxTilt = Math.PI;
+    if (announced.hasOrientationWorkspace()) {
+      var cone = announced.getOrientationWorkspace();
+      tool = unit(vector(cone.getToolAxis()));
+      nominal = unit(vector(cone.getNominalDirection()));
+      maxTilt = cone.getMaxTilt();
+    }
+    double gripperRate = announced.hasMaxGripperRate() ? announced.getMaxGripperRate().getMax() : Double.POSITIVE_INFINITY;
     Limits next = new Limits(
         vector(announced.getWorkspaceMin()), vector(announced.getWorkspaceMax()),
-        announced.getMaxLinearVelocity().getMax(), announced.getMaxAngularVelocity().getMax());
+        announced.getMaxLinearVelocity().getMax(), announced.getMaxAngularVelocity().getMax(), gripperRate, tool,
+        nominal, maxTilt);
     if (limits != null) {
       linearGrace = limits.linear() > next.linear() ? Math.max(linearGrace, limits.linear()) : linearGrace;
       angularGrace = limits.angular() > next.angular() ? Math.max(angularGrace, limits.angular()) : angularGrace;
+      gripperGrace = limits.gripper() > next.gripper() ? Math.max(gripperGrace, limits.gripper()) : gripperGrace;
     }
     limits = next;
     unusableLimits = null;
@@ -95,6 +118,7 @@ final class SetpointCheck {
     unusableLimits = null;
     linearGrace = 0;
     angularGrace = 0;
+    gripperGrace = 0;
     reset();
   }
 
@@ -125,6 +149,7 @@ final class SetpointCheck {
     previousOrientation[1] = q.getY();
     previousOrientation[2] = q.getZ();
     previousOrientation[3] = q.getW();
+    previousGripper = setpoint.getGripper();
     return null;
   }
 
@@ -176,6 +201,14 @@ final class SetpointCheck {
             "outside the workspace (expected: %.4f .. %.4f m, the announced workspace box)", low, high));
       }
     }
+    if (limits.maxTilt() < Math.PI) {
+      double tilt = tilt(orientation, limits.toolAxis(), limits.nominal());
+      if (tilt > limits.maxTilt() + TILT_TOLERANCE_RAD) {
+        return new Refusal(sequence, "target.orientation", tilt, String.format(Locale.ROOT, "tilts the tool %.6f rad"
+            + " from its nominal direction (expected: at most %.6f rad, the announced orientation_workspace)", tilt,
+            limits.maxTilt()));
+      }
+    }
     if (!hasPrevious || sequence != previousSequence + 1) {
       return null;
     }
@@ -203,6 +236,16 @@ final class SetpointCheck {
           "turns %.6f rad since setpoint %d, %.4f rad/s (expected: at most %.4f rad/s, the announced"
               + " max_angular_velocity)", angle, previousSequence, angle / (dt * 1e-9), angular));
     }
+    double gripperRate = Math.max(limits.gripper(), gripperGrace);
+    double gripperMoved = Math.abs(gripper - previousGripper);
+    if (gripperMoved > gripperRate * seconds + GRIPPER_TOLERANCE) {
+      return new Refusal(sequence, "gripper", gripper, String.format(Locale.ROOT, "moves %.4f /s from setpoint %d"
+          + " (expected: at most %.4f /s, the announced max_gripper_rate)", gripperMoved / (dt * 1e-9),
+          previousSequence, gripperRate));
+    }
+    if (gripperMoved <= limits.gripper() * seconds + GRIPPER_TOLERANCE) {
+      gripperGrace = 0;
+    }
     if (withinNewLinear) {
       linearGrace = 0;
     }
@@ -221,6 +264,27 @@ final class SetpointCheck {
     double y = a[3] * b[1] + a[0] * b[2] - a[1] * b[3] - a[2] * b[0];
     double z = a[3] * b[2] - a[0] * b[1] + a[1] * b[0] - a[2] * b[3];
     return 2 * Math.atan2(Math.sqrt(x * x + y * y + z * z), Math.abs(w));
+  }
+
+  /** The angle between the tool axis of unit quaternion {@code q} and {@code nominal}, radians. */
+  static double tilt(double[] q, double[] tool, double[] nominal) {
+    // v' = v + 2 w (u x v) + 2 u x (u x v), u the vector part of q.
+    double cx = q[1] * tool[2] - q[2] * tool[1];
+    double cy = q[2] * tool[0] - q[0] * tool[2];
+    double cz = q[0] * tool[1] - q[1] * tool[0];
+    double dx = tool[0] + 2 * (q[3] * cx + q[1] * cz - q[2] * cy);
+    double dy = tool[1] + 2 * (q[3] * cy + q[2] * cx - q[0] * cz);
+    double dz = tool[2] + 2 * (q[3] * cz + q[0] * cy - q[1] * cx);
+    double dot = dx * nominal[0] + dy * nominal[1] + dz * nominal[2];
+    double ex = dy * nominal[2] - dz * nominal[1];
+    double ey = dz * nominal[0] - dx * nominal[2];
+    double ez = dx * nominal[1] - dy * nominal[0];
+    return Math.atan2(Math.sqrt(ex * ex + ey * ey + ez * ez), dot);
+  }
+
+  private static double[] unit(double[] v) {
+    double norm = Math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    return new double[] {v[0] / norm, v[1] / norm, v[2] / norm};
   }
 
   private static Refusal validate(SafetyLimits announced) {
@@ -244,6 +308,25 @@ final class SetpointCheck {
     if (!(angular > 0) || !Double.isFinite(angular)) {
       return new Refusal(0, "limits.max_angular_velocity.max", angular,
           unusable("expected: a finite number > 0, rad/s"));
+    }
+    if (announced.hasMaxGripperRate()) {
+      double gripper = announced.getMaxGripperRate().getMax();
+      if (!(gripper > 0) || !Double.isFinite(gripper)) {
+        return new Refusal(0, "limits.max_gripper_rate.max", gripper,
+            unusable("expected: a finite number > 0, per second"));
+      }
+    }
+    if (announced.hasOrientationWorkspace()) {
+      var cone = announced.getOrientationWorkspace();
+      double[] tool = vector(cone.getToolAxis());
+      double[] nominal = vector(cone.getNominalDirection());
+      double toolNorm = Math.sqrt(tool[0] * tool[0] + tool[1] * tool[1] + tool[2] * tool[2]);
+      double nominalNorm = Math.sqrt(nominal[0] * nominal[0] + nominal[1] * nominal[1] + nominal[2] * nominal[2]);
+      if (!(toolNorm > 1e-9) || !Double.isFinite(toolNorm) || !(nominalNorm > 1e-9) || !Double.isFinite(nominalNorm)
+          || !(cone.getMaxTilt() > 0 && cone.getMaxTilt() <= Math.PI)) {
+        return new Refusal(0, "limits.orientation_workspace", cone.getMaxTilt(),
+            unusable("expected: finite, non-zero tool axis and nominal direction, max_tilt in (0, pi]"));
+      }
     }
     return null;
   }

@@ -11,6 +11,7 @@ import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.controller.v1.AxisLimit;
 import io.vlaserve.controller.v1.LimitMode;
+import io.vlaserve.controller.v1.OrientationLimit;
 import io.vlaserve.controller.v1.SafetyLimits;
 import io.vlaserve.controller.v1.Setpoint;
 import org.junit.jupiter.api.Nested;
@@ -188,6 +189,35 @@ class SetpointCheckTest {
       check.reset();
       assertNull(check.check(at(4, 0.3)), "after a hold the robot is wherever it stopped");
       assertNotNull(check.check(at(5, 0.4)), "consecutive again: checked");
+    }
+
+    @Test
+    void aGripperFasterThanItsRateLimitIsRefused() {
+      check.announce(LIMITS.toBuilder()
+          .setMaxGripperRate(AxisLimit.newBuilder().setMax(10).setMode(LimitMode.LIMIT_MODE_CLAMP)).build());
+      assertNull(check.check(setpoint(1, 0.5, 0, 0.2, 0, 1)));
+      assertNull(check.check(setpoint(2, 0.5, 0, 0.2, 0, 0.99)), "10 /s: at the limit");
+      SetpointCheck.Refusal refusal = refused(setpoint(3, 0.5, 0, 0.2, 0, 0.5));
+      assertEquals("gripper", refusal.field());
+      assertTrue(refusal.reason().startsWith("moves 490.0000 /s from setpoint 2 (expected: at most 10.0000 /s"),
+          refusal.reason());
+    }
+
+    @Test
+    void aToolTiltedOutsideTheAnnouncedConeIsRefused() {
+      check.announce(LIMITS.toBuilder().setOrientationWorkspace(OrientationLimit.newBuilder()
+          .setToolAxis(Vector3.newBuilder().setZ(1)).setNominalDirection(Vector3.newBuilder().setZ(1))
+          .setMaxTilt(0.5).setMode(LimitMode.LIMIT_MODE_CLAMP)).build());
+      assertNull(check.check(setpoint(1, 0.5, 0, 0.2, 2.0, 1)), "yaw about the tool axis is free");
+      double roll = 0.6;
+      Setpoint tilted = setpoint(5, 0.5, 0, 0.2, 0, 1).toBuilder().setTarget(Pose.newBuilder()
+          .setPosition(Vector3.newBuilder().setX(0.5).setZ(0.2))
+          .setOrientation(Quaternion.newBuilder().setX(Math.sin(roll / 2)).setW(Math.cos(roll / 2)))).build();
+      SetpointCheck.Refusal refusal = refused(tilted);
+      assertEquals("target.orientation", refusal.field());
+      assertEquals(0.6, refusal.value(), 1e-12);
+      assertTrue(refusal.reason().contains("(expected: at most 0.500000 rad, the announced orientation_workspace)"),
+          refusal.reason());
     }
 
     @Test
