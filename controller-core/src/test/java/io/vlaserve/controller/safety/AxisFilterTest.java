@@ -1,5 +1,7 @@
 package io.vlaserve.controller.safety;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.SplittableRandom;
@@ -49,6 +51,45 @@ class AxisFilterTest {
         }
         previousAcceleration = axis.a;
       }
+    }
+  }
+
+  /**
+   * Slow limits (a = 0.05 m/s^2, j = 0.1 m/s^3: stops of up to 20 s) used to simulate every stop
+   * tick by tick, up to 26 times per plan: millions of steps on the 1 kHz thread. The simulated
+   * braking ticks per plan are now bounded by a constant, whatever the stopping time.
+   */
+  @Test
+  void slowLimitsCostABoundedNumberOfSimulatedTicksPerPlan() {
+    AxisFilter axis = new AxisFilter(H);
+    axis.setLimits(-0.3, 0.3, 0.1, 0.05, 0.1);
+    axis.reset(-0.25);
+    SplittableRandom random = new SplittableRandom(7);
+    long worst = 0;
+    for (int tick = 0; tick < 20_000; tick++) {
+      double target = tick % 4000 < 2000 ? 1.0 : -1.0; // far beyond the walls, to and fro
+      target += (random.nextDouble() - 0.5) * 1e-3;
+      long before = axis.brakingSteps;
+      axis.plan(target);
+      worst = Math.max(worst, axis.brakingSteps - before);
+      assertFalse(axis.notViable, "tick " + tick);
+      axis.commitPlan();
+      assertTrue(axis.p >= -0.3 && axis.p <= 0.3, "tick " + tick + ": left the box at " + axis.p);
+    }
+    assertTrue(worst <= 26 * AxisFilter.EXACT_PREFIX_STEPS, "simulated braking ticks in one plan: " + worst);
+  }
+
+  @Test
+  void anInfiniteBoxBoundsTheTravelAndNeverHalts() {
+    AxisFilter axis = new AxisFilter(H);
+    axis.setLimits(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 2.0, 5, 100);
+    axis.reset(0);
+    for (int tick = 0; tick < 3000; tick++) {
+      axis.plan(tick < 1500 ? 100 : -100);
+      assertFalse(axis.notViable, "tick " + tick);
+      axis.commitPlan();
+      double bound = axis.brakingTravelBound();
+      assertTrue(Double.isFinite(bound) && bound >= 0, "tick " + tick + ": travel bound " + bound);
     }
   }
 }
