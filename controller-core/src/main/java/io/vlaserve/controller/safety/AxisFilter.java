@@ -17,9 +17,10 @@ package io.vlaserve.controller.safety;
  * number of operations, whatever the stopping time (slow limits, a = 0.05 m/s^2 and j = 0.1 m/s^3,
  * give stops of 20 s, which used to be simulated tick by tick up to 26 times per tick): a closed-form
  * bound on the policy's excursion both ways and on its peak speed ({@link #boundBraking}) and,
- * when that bound alone does not admit the stop (near a wall), an exact simulation of at most
- * {@link #EXACT_PREFIX_STEPS} ticks followed by the bound from the state reached. Under the usual
- * limits that covers a whole stop, so the axis still brakes onto a wall exactly.
+ * when that bound alone does not admit a stop estimated to last at most {@link #EXACT_PREFIX_STEPS}
+ * ticks (near a wall), an exact simulation of at most that many ticks followed by the bound from
+ * the state reached. Under the usual limits that covers a whole stop, so the axis still brakes
+ * onto a wall exactly; longer stops (slow limits) are decided by the bound alone.
  *
  * <p><b>Why a checked state never becomes a halt.</b> The bound is conservative and need not shrink
  * along a stop, so a state reached by braking may fail it although its stop is safe. The filter
