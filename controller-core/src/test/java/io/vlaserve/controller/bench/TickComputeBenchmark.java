@@ -6,6 +6,8 @@ import io.vlaserve.controller.ManualClock;
 import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.TestLimits;
 import io.vlaserve.controller.driver.SimulatedRobotDriver;
+import io.vlaserve.controller.safety.AxisLimit;
+import io.vlaserve.controller.safety.SafetyLimits;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import java.io.IOException;
@@ -24,8 +26,12 @@ import org.junit.jupiter.api.Test;
  * around the ticks of all robots), never waiting. Not part of the default build.
  *
  * <pre>
- * mvn -B -ntp test -pl controller-core -Dtest=TickComputeBenchmark -Dbench.robots=1,8,64 -Dbench.seconds=60
+ * mvn -B -ntp test -pl controller-core -Dtest=TickComputeBenchmark -Dbench.robots=1,8,64 -Dbench.seconds=60 \
+ *     -Dbench.limits=default,slow
  * </pre>
+ *
+ * {@code slow} is the tabletop with a = 0.05 m/s^2, j = 0.1 m/s^3 and 0.1 m/s (stops of ~2.5 s,
+ * issue 15 hazard 5): the safety filter's per-tick cost must not grow with the stopping time.
  *
  * Prints a markdown table and writes it to {@code controller-core/target/benchmarks/tick-compute.md}.
  * Run on a quiet machine; chunk submission (which allocates, as on a gRPC thread) is not timed.
@@ -37,17 +43,21 @@ class TickComputeBenchmark {
   void computePerTick() throws IOException {
     double seconds = Double.parseDouble(System.getProperty("bench.seconds", "60"));
     String[] counts = System.getProperty("bench.robots", "1,64").split(",");
+    String[] limitSets = System.getProperty("bench.limits", "default").split(",");
     StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
-        "Compute per 1 kHz tick, %.0f s simulated after 10 s warm-up, %s, %s%n%n| robots per loop | p50 (us) |"
-            + " p99 (us) | p99.9 (us) | max (us) | p99 per robot (us) |%n|---:|---:|---:|---:|---:|---:|%n",
+        "Compute per 1 kHz tick, %.0f s simulated after 10 s warm-up, %s, %s%n%n| limits | robots per loop | p50 (us) |"
+            + " p99 (us) | p99.9 (us) | max (us) | p99 per robot (us) |%n|---|---:|---:|---:|---:|---:|---:|%n",
         seconds, Runtime.version(), System.getProperty("os.arch")));
-    for (String count : counts) {
-      int robots = Integer.parseInt(count.trim());
-      Histogram histogram = run(robots, seconds);
-      table.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %.1f | %.2f |%n", robots,
-          histogram.getValueAtPercentile(50) / 1e3, histogram.getValueAtPercentile(99) / 1e3,
-          histogram.getValueAtPercentile(99.9) / 1e3, histogram.getMaxValue() / 1e3,
-          histogram.getValueAtPercentile(99) / 1e3 / robots));
+    for (String limitSet : limitSets) {
+      SafetyLimits limits = limits(limitSet.trim());
+      for (String count : counts) {
+        int robots = Integer.parseInt(count.trim());
+        Histogram histogram = run(robots, seconds, limits);
+        table.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.2f |%n", limitSet.trim(),
+            robots, histogram.getValueAtPercentile(50) / 1e3, histogram.getValueAtPercentile(99) / 1e3,
+            histogram.getValueAtPercentile(99.9) / 1e3, histogram.getMaxValue() / 1e3,
+            histogram.getValueAtPercentile(99) / 1e3 / robots));
+      }
     }
     System.out.println(table);
     Path out = Path.of("target", "benchmarks", "tick-compute.md");
@@ -55,14 +65,27 @@ class TickComputeBenchmark {
     Files.writeString(out, table);
   }
 
-  private static Histogram run(int robots, double seconds) {
+  /** The tabletop limits, or ("slow") the same with a = 0.05 m/s^2, j = 0.1 m/s^3, v = 0.1 m/s. */
+  private static SafetyLimits limits(String name) {
+    SafetyLimits tabletop = TestLimits.tabletop();
+    return switch (name) {
+      case "default" -> tabletop;
+      case "slow" -> new SafetyLimits(tabletop.workspaceMin(), tabletop.workspaceMax(), tabletop.workspaceMode(),
+          AxisLimit.clamp(0.1), AxisLimit.clamp(0.05), AxisLimit.clamp(0.1), tabletop.maxAngularVelocity(),
+          tabletop.maxGripperRate(), tabletop.watchdogTimeout(), tabletop.maxAngularAcceleration(),
+          tabletop.maxAngularJerk(), tabletop.maxGripperAcceleration(), tabletop.orientationWorkspace());
+      default -> throw new IllegalArgumentException("bench.limits: " + name + " (expected: default or slow)");
+    };
+  }
+
+  private static Histogram run(int robots, double seconds, SafetyLimits limits) {
     ManualClock clock = new ManualClock(1_000_000_000_000L);
     List<RobotController> controllers = new ArrayList<>();
     List<PolicyStream> policies = new ArrayList<>();
     for (int r = 0; r < robots; r++) {
       SimulatedRobotDriver driver = new SimulatedRobotDriver(new TabletopWorld(r, new WorldConfig(3, false)),
           clock.getAsLong());
-      controllers.add(new RobotController(ControllerConfig.of("bench-" + r), TestLimits.tabletop(), driver, clock));
+      controllers.add(new RobotController(ControllerConfig.of("bench-" + r), limits, driver, clock));
       policies.add(new PolicyStream(r, 0.2));
     }
     Histogram histogram = new Histogram(1, 10_000_000_000L, 3);
