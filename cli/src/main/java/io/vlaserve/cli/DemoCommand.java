@@ -168,6 +168,7 @@ final class DemoCommand implements Callable<Integer> {
       throws InterruptedException {
     ManagedChannel gatewayChannel = gateway.channel();
     ManagedChannel controllerChannel = controller.channel();
+    ManagedChannel agentChannel = controller.channel(controller.port(Services.AGENT_PORT));
     try {
       List<Thread> threads = new ArrayList<>();
       RobotRun[] runs = new RobotRun[robotIds.size()];
@@ -176,7 +177,7 @@ final class DemoCommand implements Callable<Integer> {
         int index = i;
         simulated[i] = new SimulatedRobot(robotIds.get(i), "", seed * 1_000 + i, 3);
         threads.add(Thread.ofPlatform().name(robotIds.get(i)).start(() ->
-            runs[index] = runRobot(simulated[index], gatewayChannel, controllerChannel)));
+            runs[index] = runRobot(simulated[index], gatewayChannel, controllerChannel, agentChannel)));
       }
       // Live progress: plans, subgoal events, holds and outcomes as the robots receive them.
       int[] shown = new int[simulated.length];
@@ -208,6 +209,7 @@ final class DemoCommand implements Callable<Integer> {
     } finally {
       gatewayChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       controllerChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      agentChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
@@ -231,13 +233,14 @@ final class DemoCommand implements Callable<Integer> {
     };
   }
 
-  private RobotRun runRobot(SimulatedRobot robot, ManagedChannel gatewayChannel, ManagedChannel controllerChannel) {
+  private RobotRun runRobot(SimulatedRobot robot, ManagedChannel gatewayChannel, ManagedChannel controllerChannel,
+      ManagedChannel agentChannel) {
     String robotId = robot.identity().getRobotId();
     WorldState scene = robot.snapshot();
     String colour = robot.snapshot().blocks().get(0).color().word();
     String robotTask = task.replace("<colour>", colour);
     long started = System.nanoTime();
-    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+    try (RobotAgent agent = robot.connectAgent(agentChannel)) {
       robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       GatewaySession session = robot.runTask(gatewayChannel, robotTask, Duration.ofSeconds(timeoutSeconds));
       double seconds = (System.nanoTime() - started) / 1e9;

@@ -14,6 +14,9 @@ final class Services {
   /** Service name on the command line -> module directory (its jar is target/MODULE.jar). */
   static final Map<String, String> MODULES = new LinkedHashMap<>();
 
+  /** The property naming the controller-bridge's robot agent link port, apart from its API's. */
+  static final String AGENT_PORT = "vla.controller.agent-port";
+
   /** Extra JVM options per service. The controller's 1 kHz loop wants sub-millisecond GC pauses. */
   static final Map<String, List<String>> JVM_OPTIONS = Map.of("controller", List.of("-XX:+UseZGC"));
 
@@ -55,6 +58,13 @@ final class Services {
 
   /** Starts {@code service} as a child process on free loopback ports, its log in {@code logDir}. */
   static ServiceProcess start(String service, Path logDir, List<String> args) throws IOException {
+    if (service.equals("controller")) {
+      // Its agent link listens on a port of its own: loopback too, and free.
+      List<String> withAgent = new java.util.ArrayList<>(List.of("--vla.controller.agent-address=127.0.0.1"));
+      withAgent.addAll(args);
+      return ServiceProcess.start(service, jar(service), home(), JVM_OPTIONS.get(service), withAgent, logDir,
+          List.of(AGENT_PORT));
+    }
     return ServiceProcess.start(service, jar(service), home(),
         JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")), args, logDir);
   }

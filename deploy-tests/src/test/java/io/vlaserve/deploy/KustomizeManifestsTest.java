@@ -150,7 +150,12 @@ class KustomizeManifestsTest {
       String service = name(deployment);
       Container container = onlyContainer(deployment);
       Map<String, Integer> ports = namedPorts(container);
-      assertEquals(Set.of("grpc", "http"), ports.keySet(), overlay + ": " + service + " container ports");
+      assertEquals(service.equals("controller-bridge") ? Set.of("grpc", "http", "agents") : Set.of("grpc", "http"),
+          ports.keySet(), overlay + ": " + service + " container ports");
+      if (service.equals("controller-bridge")) {
+        assertEquals(String.valueOf(ports.get("agents")), rendered.get(ConfigMap.class, service).getData()
+            .get("VLA_CONTROLLER_AGENT_PORT"), overlay + ": agent link port setting vs containerPort");
+      }
       ConfigMap config = rendered.get(ConfigMap.class, service);
       String prefix = PORT_ENV_PREFIX.get(service);
       assertNotNull(prefix, "no port settings known for " + service);
@@ -435,8 +440,8 @@ class KustomizeManifestsTest {
     Set<String> expected = new TreeSet<>(List.of(
         "robot on a private network -> planner-gateway:50051/TCP",
         "internet host (planner LLM) -> planner-gateway:50051/TCP",
-        "robot on a private network -> controller-bridge:50054/TCP",
-        "internet host (planner LLM) -> controller-bridge:50054/TCP",
+        "robot on a private network -> controller-bridge:50055/TCP",
+        "internet host (planner LLM) -> controller-bridge:50055/TCP",
         "planner-gateway -> policy-service:50052/TCP",
         "planner-gateway -> controller-bridge:50054/TCP",
         "planner-gateway -> kube-dns:53/UDP",
@@ -453,6 +458,34 @@ class KustomizeManifestsTest {
     extra.removeAll(expected);
     assertTrue(missing.isEmpty() && extra.isEmpty(),
         overlay + ": NetworkPolicies\n  block real call paths: " + missing + "\n  admit paths that are not real: " + extra);
+  }
+
+  /**
+   * What is exposed outside the cluster is exactly what robots need: the gateway's session port and
+   * the bridge's agent link. The ControllerBridge API (Execute, Halt, Resume, SetSafetyLimits), the
+   * tokenizer and the policy stay inside: no LoadBalancer or NodePort Service targets them.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"cpu", "gpu"})
+  void onlyTheRobotsEntryPointsAreExposedOutsideTheCluster(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    Set<String> exposed = new TreeSet<>();
+    for (Service service : rendered.services()) {
+      String type = service.getSpec().getType();
+      if (!"LoadBalancer".equals(type) && !"NodePort".equals(type)) {
+        continue;
+      }
+      Deployment deployment = selectedDeployment(rendered, "Service " + name(service), service.getSpec().getSelector());
+      Map<String, Integer> ports = namedPorts(onlyContainer(deployment));
+      for (ServicePort port : service.getSpec().getPorts()) {
+        IntOrString target = port.getTargetPort();
+        Integer resolved = target == null ? port.getPort()
+            : target.getIntVal() != null ? target.getIntVal() : ports.get(target.getStrVal());
+        exposed.add(name(deployment) + ":" + resolved);
+      }
+    }
+    assertEquals(new TreeSet<>(List.of("planner-gateway:50051", "controller-bridge:50055")), exposed,
+        overlay + ": container ports reachable from outside the cluster");
   }
 
   @Test

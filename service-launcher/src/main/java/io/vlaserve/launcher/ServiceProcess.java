@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,13 +26,16 @@ public final class ServiceProcess implements AutoCloseable {
   private final Path log;
   private final int grpcPort;
   private final int httpPort;
+  private final Map<String, Integer> extraPorts;
 
-  private ServiceProcess(String name, Process process, Path log, int grpcPort, int httpPort) {
+  private ServiceProcess(String name, Process process, Path log, int grpcPort, int httpPort,
+      Map<String, Integer> extraPorts) {
     this.name = name;
     this.process = process;
     this.log = log;
     this.grpcPort = grpcPort;
     this.httpPort = httpPort;
+    this.extraPorts = extraPorts;
   }
 
   /**
@@ -43,6 +48,16 @@ public final class ServiceProcess implements AutoCloseable {
    */
   public static ServiceProcess start(String name, Path jar, Path home, List<String> jvmOptions, List<String> args,
       Path logDir) throws IOException {
+    return start(name, jar, home, jvmOptions, args, logDir, List.of());
+  }
+
+  /**
+   * As {@link #start(String, Path, Path, List, List, Path)}, also giving each of {@code portProperties}
+   * (e.g. {@code vla.controller.agent-port}, a service's second listening port) a free loopback port;
+   * {@link #port(String)} tells which.
+   */
+  public static ServiceProcess start(String name, Path jar, Path home, List<String> jvmOptions, List<String> args,
+      Path logDir, List<String> portProperties) throws IOException {
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build first (./vla builds on demand, or mvn package -DskipTests)");
     }
@@ -55,11 +70,32 @@ public final class ServiceProcess implements AutoCloseable {
     command.addAll(List.of("-jar", jar.toString(),
         "--spring.grpc.server.address=127.0.0.1", "--spring.grpc.server.port=" + grpcPort,
         "--server.address=127.0.0.1", "--server.port=" + httpPort));
+    Map<String, Integer> extraPorts = new LinkedHashMap<>();
+    for (String property : portProperties) {
+      int port = freePort();
+      extraPorts.put(property, port);
+      command.add("--" + property + "=" + port);
+    }
     command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().put("VLA_HOME", home.toString());
     Process process = builder.start();
-    return new ServiceProcess(name, process, log, grpcPort, httpPort);
+    return new ServiceProcess(name, process, log, grpcPort, httpPort, Map.copyOf(extraPorts));
+  }
+
+  /** The port given to {@code property} at start. */
+  public int port(String property) {
+    Integer port = extraPorts.get(property);
+    if (port == null) {
+      throw new IllegalArgumentException(name + " was not started with a port for " + property + " (it has: "
+          + extraPorts.keySet() + ")");
+    }
+    return port;
+  }
+
+  /** A new plaintext channel to the service's port {@code port} on loopback; the caller shuts it down. */
+  public ManagedChannel channel(int port) {
+    return Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create()).build();
   }
 
   /** The java launcher running this process, so children use the same JDK. */

@@ -26,6 +26,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param simulatorSeed seed of {@code sim-0}'s world; {@code sim-i} uses seed + i
  * @param remoteRobots ids of robots driven through {@code RobotAgentLink}
  * @param linkTimeout silence after which a remote robot's link counts as lost
+ * @param agentPort the port of the robot agent link ({@code RobotAgentLink}), apart from the
+ *     ControllerBridge API's; 0 picks a free one (tests)
+ * @param agentAddress the address the agent link listens on; empty for every interface
  * @param maxChunkSteps the longest chunk accepted
  * @param maxBlendLayers trajectories blended at once, per robot
  * @param maxObservationLead how far in the future an observation time may lie
@@ -47,6 +50,8 @@ public record ControllerProperties(
     @DefaultValue("0") long simulatorSeed,
     @DefaultValue List<String> remoteRobots,
     @DefaultValue("20ms") Duration linkTimeout,
+    @DefaultValue("50055") int agentPort,
+    @DefaultValue("") String agentAddress,
     @DefaultValue("128") int maxChunkSteps,
     @DefaultValue("32") int maxBlendLayers,
     @DefaultValue("50ms") Duration maxObservationLead,
@@ -61,6 +66,9 @@ public record ControllerProperties(
   public ControllerProperties {
     if (!(rateHz >= 10 && rateHz <= 10_000)) {
       throw new IllegalArgumentException("vla.controller.rate-hz: " + rateHz + " (expected: 10..10000, e.g. 500 or 1000)");
+    }
+    if (agentPort < 0 || agentPort > 65535) {
+      throw new IllegalArgumentException("vla.controller.agent-port: " + agentPort + " (expected: 0..65535, 0 for any free port)");
     }
     if (loopThreads < 1) {
       throw new IllegalArgumentException("vla.controller.loop-threads: " + loopThreads + " (expected: >= 1)");

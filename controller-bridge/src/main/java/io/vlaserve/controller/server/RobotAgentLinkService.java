@@ -11,7 +11,6 @@ import io.vlaserve.controller.v1.AgentMessage;
 import io.vlaserve.controller.v1.BridgeMessage;
 import io.vlaserve.controller.v1.RobotAgentLinkGrpc;
 import io.vlaserve.controller.v1.SetpointRefused;
-import org.springframework.stereotype.Service;
 
 /**
  * {@code vla.controller.v1.RobotAgentLink}: where a remote robot's agent connects. The first
@@ -26,9 +25,9 @@ import org.springframework.stereotype.Service;
  * are cut to {@value #MAX_TEXT} characters (a refusal is too important to drop for being verbose);
  * an empty field is an agent bug and, after the halt, fails the stream with INVALID_ARGUMENT.
  *
- * <p>Every write to an agent's call goes through its {@link AgentCall}. Thread-safe.
+ * <p>Every write to an agent's call goes through its {@link AgentCall}. Served on its own port by
+ * {@link AgentLinkServer}, not by the main gRPC server. Thread-safe.
  */
-@Service
 public class RobotAgentLinkService extends RobotAgentLinkGrpc.RobotAgentLinkImplBase {
   /** The longest field name and reason of a refusal kept, characters. */
   static final int MAX_TEXT = 200;

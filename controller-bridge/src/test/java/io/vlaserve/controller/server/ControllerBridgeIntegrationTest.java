@@ -5,6 +5,7 @@ import io.vlaserve.service.GrpcServerPort;
 import static io.vlaserve.controller.server.ExecuteSession.chunk;
 import static io.vlaserve.controller.server.ExecuteSession.repeat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -71,7 +72,9 @@ import org.springframework.boot.test.web.server.LocalServerPort;
       "spring.grpc.server.address=127.0.0.1",
       "vla.controller.simulated-robots=6",
       "vla.controller.remote-robots=arm-1,arm-2,arm-3",
-      "vla.controller.link-timeout=200ms"
+      "vla.controller.link-timeout=200ms",
+      "vla.controller.agent-port=0",
+      "vla.controller.agent-address=127.0.0.1"
     })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ControllerBridgeIntegrationTest {
@@ -79,9 +82,12 @@ class ControllerBridgeIntegrationTest {
   private static final double[][] FORWARD = repeat(10, 0.01, 0, 0, 0, 0, 0, 1);
 
   @Autowired GrpcServerPort grpcPort;
+  @Autowired AgentLinkServer agentLink;
   @LocalServerPort int httpPort;
 
   private ManagedChannel channel;
+  /** To the robot agent link's own port. */
+  private ManagedChannel agentChannel;
   private ControllerBridgeGrpc.ControllerBridgeBlockingStub bridge;
 
   @BeforeAll
@@ -89,11 +95,14 @@ class ControllerBridgeIntegrationTest {
     channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort.await(30), InsecureChannelCredentials.create())
         .build();
     bridge = ControllerBridgeGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+    agentChannel = Grpc.newChannelBuilderForAddress("127.0.0.1", agentLink.port(), InsecureChannelCredentials.create())
+        .build();
   }
 
   @AfterAll
   void disconnect() throws InterruptedException {
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    agentChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
   }
 
   /** The first state StreamState sends for {@code robotId}; the stream is cancelled after it. */
@@ -346,7 +355,7 @@ class ControllerBridgeIntegrationTest {
   class RemoteRobot {
     @Test
     void anAgentIsDrivenAndLinkLossHaltsTheRobot() {
-      try (TestAgent agent = new TestAgent(channel, "arm-1");
+      try (TestAgent agent = new TestAgent(agentChannel, "arm-1");
           ExecuteSession session = ExecuteSession.start(channel, "arm-1")) {
         session.awaitState("the agent's state", s -> s.hasMeasured());
         double startX = agent.x();
@@ -371,7 +380,7 @@ class ControllerBridgeIntegrationTest {
 
     @Test
     void limitsComeFirstAndARefusedSetpointHaltsTheRobotUntilResume() {
-      try (TestAgent agent = new TestAgent(channel, "arm-2");
+      try (TestAgent agent = new TestAgent(agentChannel, "arm-2");
           ExecuteSession session = ExecuteSession.start(channel, "arm-2")) {
         session.awaitState("the agent's state", s -> s.hasMeasured());
         await("setpoints reach the agent", () -> agent.setpoints.get() > 0);
@@ -404,14 +413,14 @@ class ControllerBridgeIntegrationTest {
 
     @Test
     void aNewAgentReplacesALinkThatWentSilent() {
-      try (TestAgent stale = new TestAgent(channel, "arm-3");
+      try (TestAgent stale = new TestAgent(agentChannel, "arm-3");
           ExecuteSession session = ExecuteSession.start(channel, "arm-3")) {
         session.awaitState("the agent's state", s -> s.hasMeasured());
         await("setpoints reach the agent", () -> stale.setpoints.get() > 0);
         // Its stream stays open but nothing comes through: a half-open link.
         stale.goSilent();
         session.awaitEvent(SafetyEventKind.SAFETY_EVENT_KIND_LINK_LOSS);
-        try (TestAgent fresh = new TestAgent(channel, "arm-3")) {
+        try (TestAgent fresh = new TestAgent(agentChannel, "arm-3")) {
           await("the stale link is closed", () -> stale.closedWith.get() != null);
           Status replaced = stale.closedWith.get();
           assertEquals(Status.Code.ABORTED, replaced.getCode());
@@ -429,27 +438,7 @@ class ControllerBridgeIntegrationTest {
 
     @Test
     void aSimulatedRobotCannotBeClaimedByAnAgent() throws InterruptedException {
-      CountDownLatch closed = new CountDownLatch(1);
-      List<Status> statuses = new ArrayList<>();
-      var stream = io.vlaserve.controller.v1.RobotAgentLinkGrpc.newStub(channel).connect(new StreamObserver<>() {
-        @Override
-        public void onNext(io.vlaserve.controller.v1.BridgeMessage value) {}
-
-        @Override
-        public void onError(Throwable t) {
-          statuses.add(Status.fromThrowable(t));
-          closed.countDown();
-        }
-
-        @Override
-        public void onCompleted() {
-          closed.countDown();
-        }
-      });
-      stream.onNext(io.vlaserve.controller.v1.AgentMessage.newBuilder().setHello(io.vlaserve.controller.v1.AgentHello
-          .newBuilder().setRobot(io.vlaserve.common.v1.RobotIdentity.newBuilder().setRobotId("sim-0"))).build());
-      assertTrue(closed.await(15, TimeUnit.SECONDS));
-      assertEquals(Status.Code.FAILED_PRECONDITION, statuses.get(0).getCode());
+      assertEquals(Status.Code.FAILED_PRECONDITION, helloAndAwaitClose(agentChannel, "sim-0").getCode());
     }
   }
 
@@ -477,11 +466,55 @@ class ControllerBridgeIntegrationTest {
   }
 
   @Test
-  void reflectionListsBothServices() throws Exception {
+  void reflectionListsTheAdminApiOnItsPort() throws Exception {
     List<String> services = GrpcProbes.listServices(channel, java.time.Duration.ofSeconds(10));
     assertTrue(services.contains("vla.controller.v1.ControllerBridge"), services.toString());
-    assertTrue(services.contains("vla.controller.v1.RobotAgentLink"), services.toString());
+    assertFalse(services.contains("vla.controller.v1.RobotAgentLink"), "the agent link has a port of its own: " + services);
     assertTrue(services.contains("grpc.health.v1.Health"), services.toString());
+  }
+
+  /**
+   * The agent port serves the agent link and nothing else: a robot (or anyone who reaches the port
+   * robots reach) cannot call Execute, Halt, Resume or SetSafetyLimits there; the admin port does not
+   * serve the agent link.
+   */
+  @Test
+  void theAgentPortServesOnlyTheAgentLink() throws InterruptedException {
+    StatusRuntimeException halt = assertThrows(StatusRuntimeException.class, () -> ControllerBridgeGrpc
+        .newBlockingStub(agentChannel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .halt(HaltRequest.newBuilder().setRobotId("sim-0").setEmergency(true).build()));
+    assertEquals(Status.Code.UNIMPLEMENTED, halt.getStatus().getCode());
+    StatusRuntimeException limits = assertThrows(StatusRuntimeException.class, () -> ControllerBridgeGrpc
+        .newBlockingStub(agentChannel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .getSafetyLimits(GetSafetyLimitsRequest.newBuilder().setRobotId("sim-0").build()));
+    assertEquals(Status.Code.UNIMPLEMENTED, limits.getStatus().getCode());
+    assertEquals(Status.Code.UNIMPLEMENTED, helloAndAwaitClose(channel, "arm-1").getCode());
+  }
+
+  /** Opens an agent link on {@code target}, says hello as {@code robotId}, and returns how the bridge closed it. */
+  private static Status helloAndAwaitClose(ManagedChannel target, String robotId) throws InterruptedException {
+    CountDownLatch closed = new CountDownLatch(1);
+    List<Status> statuses = new ArrayList<>();
+    var stream = io.vlaserve.controller.v1.RobotAgentLinkGrpc.newStub(target).connect(new StreamObserver<>() {
+      @Override
+      public void onNext(io.vlaserve.controller.v1.BridgeMessage value) {}
+
+      @Override
+      public void onError(Throwable t) {
+        statuses.add(Status.fromThrowable(t));
+        closed.countDown();
+      }
+
+      @Override
+      public void onCompleted() {
+        statuses.add(Status.OK);
+        closed.countDown();
+      }
+    });
+    stream.onNext(io.vlaserve.controller.v1.AgentMessage.newBuilder().setHello(io.vlaserve.controller.v1.AgentHello
+        .newBuilder().setRobot(io.vlaserve.common.v1.RobotIdentity.newBuilder().setRobotId(robotId))).build());
+    assertTrue(closed.await(15, TimeUnit.SECONDS));
+    return statuses.get(0);
   }
 
   @Test

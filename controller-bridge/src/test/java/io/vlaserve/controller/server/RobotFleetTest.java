@@ -24,7 +24,7 @@ class RobotFleetTest {
   static ControllerProperties properties(int simulated, int loopThreads, List<String> remote) {
     ControllerProperties.Limit rate = new ControllerProperties.Limit(1.0, LimitMode.CLAMP);
     return new ControllerProperties(1000, loopThreads, Duration.ofNanos(50_000), simulated, 0, remote,
-        Duration.ofMillis(20), 128, 32, Duration.ofMillis(50), Duration.ofMillis(5),
+        Duration.ofMillis(20), 0, "127.0.0.1", 128, 32, Duration.ofMillis(50), Duration.ofMillis(5),
         new ControllerProperties.Execution(Interpolation.MINIMUM_JERK, Blending.Mode.LINEAR_CROSSFADE,
             Duration.ofMillis(100), 0.5, Duration.ofMillis(100)),
         new ControllerProperties.Limits(List.of(0.25, -0.3, 0.01), List.of(0.75, 0.3, 0.35), LimitMode.CLAMP,

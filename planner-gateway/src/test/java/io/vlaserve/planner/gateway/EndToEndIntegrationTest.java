@@ -109,6 +109,9 @@ class EndToEndIntegrationTest {
 
   private ManagedChannel gatewayChannel;
   private ManagedChannel controllerChannel;
+  /** To the bridge's robot agent link, on its own port. */
+  private ManagedChannel agentChannel;
+  private static final String AGENT_PORT = "vla.controller.agent-port";
 
   @DynamicPropertySource
   static void services(DynamicPropertyRegistry registry) throws Exception {
@@ -116,7 +119,8 @@ class EndToEndIntegrationTest {
         List.of("--vla.policy.warmup-runs=1", "--vla.tracing.exporter=logging"), LOGS);
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
         List.of("--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
-            "--vla.controller.link-timeout=200ms", "--vla.tracing.exporter=logging"), LOGS);
+            "--vla.controller.link-timeout=200ms", "--vla.tracing.exporter=logging",
+            "--vla.controller.agent-address=127.0.0.1"), LOGS, List.of(AGENT_PORT));
     tokenizerService = ServiceProcess.start("tokenizer", jar("tokenizer-service"), HOME, List.of(), List.of(), LOGS);
     for (ServiceProcess service : List.of(policyService, controllerBridge, tokenizerService)) {
       service.awaitServing(Duration.ofSeconds(120));
@@ -133,12 +137,14 @@ class EndToEndIntegrationTest {
   void channels() {
     gatewayChannel = channel(grpcServerPort.await(30));
     controllerChannel = controllerBridge.channel();
+    agentChannel = controllerBridge.channel(controllerBridge.port(AGENT_PORT));
   }
 
   @AfterAll
   void stop() {
     gatewayChannel.shutdownNow();
     controllerChannel.shutdownNow();
+    agentChannel.shutdownNow();
     for (ServiceProcess service : new ServiceProcess[] {policyService, controllerBridge, tokenizerService}) {
       if (service != null) {
         service.close();
@@ -176,7 +182,7 @@ class EndToEndIntegrationTest {
     SimulatedRobot robot = new SimulatedRobot("arm-1", "tiny-sim", sceneWithRedBlock(11), 3);
     assertFalse(robot.satisfies(TASK));
     String before = robot.snapshot().describe();
-    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+    try (RobotAgent agent = robot.connectAgent(agentChannel)) {
       robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       GatewaySession session = robot.runTask(gatewayChannel, TASK, Duration.ofSeconds(120));
       SessionOutcome outcome = session.awaitOutcome(Duration.ofSeconds(10));
@@ -268,7 +274,7 @@ class EndToEndIntegrationTest {
 
     // One session per robot.
     SimulatedRobot robot = new SimulatedRobot("arm-2", "tiny-sim", sceneWithRedBlock(40), 3);
-    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+    try (RobotAgent agent = robot.connectAgent(agentChannel)) {
       robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       GatewaySession first = GatewaySession.open(gatewayChannel, SessionOpen.newBuilder().setRobot(robot.identity())
           .setTask(TASK).build(), new GatewaySession.Listener() {});
@@ -284,7 +290,7 @@ class EndToEndIntegrationTest {
   @Order(4)
   void aRobotHaltedAtTheBridgeIsAskedToResumeAndThenDriven() throws Exception {
     SimulatedRobot robot = new SimulatedRobot("arm-4", "tiny-sim", sceneWithRedBlock(90), 3);
-    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+    try (RobotAgent agent = robot.connectAgent(agentChannel)) {
       robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       ControllerBridgeGrpc.newBlockingStub(controllerChannel).withDeadlineAfter(10, TimeUnit.SECONDS)
           .halt(HaltRequest.newBuilder().setRobotId("arm-4").setReason("operator stop before the shift").build());
@@ -321,7 +327,7 @@ class EndToEndIntegrationTest {
   @Order(10)
   void whenPolicyServiceDiesMidTaskTheRobotHoldsAndTheSessionFailsClearly() throws Exception {
     SimulatedRobot robot = new SimulatedRobot("arm-3", "tiny-sim", sceneWithRedBlock(70), 3);
-    try (RobotAgent agent = robot.connectAgent(controllerChannel)) {
+    try (RobotAgent agent = robot.connectAgent(agentChannel)) {
       robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       Thread camera = Thread.ofVirtual().start(() -> {
         try {

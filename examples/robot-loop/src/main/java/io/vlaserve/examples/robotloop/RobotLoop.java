@@ -45,7 +45,8 @@ import java.util.concurrent.TimeUnit;
  * {@link PointArm} and {@link #frame} with the robot's drivers.
  *
  * <p>Usage: {@code java -jar robot-loop.jar [gateway-target] [controller-target] [robot-id] [task...]}
- * (defaults: localhost:50051, localhost:50054, arm-1, "put the red block on the plate").
+ * (defaults: localhost:50051, localhost:50055 (the bridge's agent link port), arm-1, "put the red block
+ * on the plate").
  */
 public final class RobotLoop {
   private RobotLoop() {}
@@ -57,7 +58,7 @@ public final class RobotLoop {
    */
   public static void main(String[] args) throws Exception {
     String gatewayTarget = args.length > 0 ? args[0] : "localhost:50051";
-    String controllerTarget = args.length > 1 ? args[1] : "localhost:50054";
+    String controllerTarget = args.length > 1 ? args[1] : "localhost:50055";
     String robotId = args.length > 2 ? args[2] : "arm-1";
     String task = args.length > 3 ? String.join(" ", Arrays.copyOfRange(args, 3, args.length))
         : "put the red block on the plate";

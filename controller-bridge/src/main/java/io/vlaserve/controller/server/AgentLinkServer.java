@@ -1,0 +1,103 @@
+package io.vlaserve.controller.server;
+
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * The robots' way in: {@code vla.controller.v1.RobotAgentLink} on a gRPC server and port of its
+ * own ({@code vla.controller.agent-port}), apart from the {@code ControllerBridge} API (Execute,
+ * Halt, Resume, SetSafetyLimits) on the main port. Robots sit outside the cluster; the admin API
+ * must not: with two ports a NetworkPolicy and a LoadBalancer can expose exactly the agent link
+ * (k8s/base/controller-bridge.yaml, checked by deploy-tests).
+ *
+ * <p>Keepalive: pings a connection quiet for 10 s and drops it when no answer comes within 5 s,
+ * so a half-open link (the robot's host vanished) is torn down; accepts robots' pings down to every
+ * 10 s. Messages are small (hello, state, refusals): inbound messages are bounded to 64 KiB.
+ *
+ * <p>Lifecycle: starts before the robot fleet and stops after it, so that a stopping fleet can
+ * still tell remote robots to hold. Thread-safe.
+ */
+@Component
+public class AgentLinkServer implements SmartLifecycle {
+  private static final Logger log = LoggerFactory.getLogger(AgentLinkServer.class);
+  /** Before the fleet (RobotFleet.PHASE): started earlier, stopped later. */
+  static final int PHASE = RobotFleet.PHASE - 1000;
+  static final int MAX_INBOUND_MESSAGE_BYTES = 64 * 1024;
+
+  private final ControllerProperties properties;
+  private final RobotAgentLinkService service;
+  private volatile Server server;
+
+  public AgentLinkServer(ControllerProperties properties, RobotFleet fleet) {
+    this.properties = properties;
+    this.service = new RobotAgentLinkService(fleet);
+  }
+
+  @Override
+  public void start() {
+    String address = properties.agentAddress();
+    InetSocketAddress bind = address.isEmpty() ? new InetSocketAddress(properties.agentPort())
+        : new InetSocketAddress(address, properties.agentPort());
+    Server built = NettyServerBuilder.forAddress(bind)
+        .addService(service)
+        .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        .keepAliveTime(10, TimeUnit.SECONDS)
+        .keepAliveTimeout(5, TimeUnit.SECONDS)
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(false)
+        .build();
+    try {
+      built.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("vla.controller.agent-port " + properties.agentPort() + " on "
+          + (address.isEmpty() ? "every interface" : address) + ": cannot listen (" + e.getMessage() + ")", e);
+    }
+    server = built;
+    log.info("Robot agent link listening on {}", built.getListenSockets());
+  }
+
+  @Override
+  public void stop() {
+    Server running = server;
+    if (running == null) {
+      return;
+    }
+    running.shutdown();
+    try {
+      if (!running.awaitTermination(5, TimeUnit.SECONDS)) {
+        running.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      running.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    server = null;
+  }
+
+  @Override
+  public boolean isRunning() {
+    return server != null;
+  }
+
+  @Override
+  public int getPhase() {
+    return PHASE;
+  }
+
+  /** Returns the port the agent link listens on (the configured one, or the one chosen for port 0). */
+  public int port() {
+    Server running = server;
+    if (running == null) {
+      throw new IllegalStateException("the agent link server is not running");
+    }
+    return running.getPort();
+  }
+}
