@@ -3,6 +3,7 @@ package io.vlaserve.service;
 import io.opentelemetry.exporter.logging.LoggingSpanExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.vlaserve.service.audit.CallerAddress;
 import io.vlaserve.service.tracing.TracingProperties;
 import io.vlaserve.service.tracing.VlaTracing;
 import org.springframework.beans.factory.ObjectProvider;
@@ -11,6 +12,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
+import org.springframework.grpc.server.GlobalServerInterceptor;
 
 /** Beans every vla-serve service gets by having this module on its class path. */
 @AutoConfiguration
@@ -19,6 +21,13 @@ public class VlaServiceAutoConfiguration {
   @Bean
   GrpcServerPort grpcServerPort() {
     return new GrpcServerPort();
+  }
+
+  /** The caller's address for the audit trail, on every gRPC call. */
+  @Bean
+  @GlobalServerInterceptor
+  CallerAddress callerAddress() {
+    return new CallerAddress();
   }
 
   /**

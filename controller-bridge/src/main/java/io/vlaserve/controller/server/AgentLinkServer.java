@@ -1,10 +1,12 @@
 package io.vlaserve.controller.server;
 
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import io.vlaserve.service.audit.CallerAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +49,7 @@ public class AgentLinkServer implements SmartLifecycle {
     InetSocketAddress bind = address.isEmpty() ? new InetSocketAddress(properties.agentPort())
         : new InetSocketAddress(address, properties.agentPort());
     Server built = NettyServerBuilder.forAddress(bind)
-        .addService(service)
+        .addService(ServerInterceptors.intercept(service, new CallerAddress()))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)

@@ -27,7 +27,10 @@ import io.vlaserve.controller.v1.ResumeResponse;
 import io.vlaserve.controller.v1.SafetyLimits;
 import io.vlaserve.controller.v1.SetSafetyLimitsRequest;
 import io.vlaserve.controller.v1.StreamStateRequest;
+import io.vlaserve.service.audit.AuditLog;
+import io.vlaserve.service.audit.CallerAddress;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -47,7 +50,6 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
    * and the caller is told so (UNAVAILABLE) instead of being answered OK for a halt not yet in force.
    */
   private static final long APPLY_TIMEOUT_MILLIS = 1000;
-  private static final org.slf4j.Logger audit = org.slf4j.LoggerFactory.getLogger("io.vlaserve.audit");
   /** How often streams check whether a state message is due. */
   private static final long STATE_POLL_NANOS = 2_000_000;
 
@@ -137,6 +139,7 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
             ? "halted" : "e-stopped") + "; call Resume before executing");
       }
       target.claim(this);
+      AuditLog.record("execute-start", target.id(), CallerAddress.current(), "ok", Map.of());
       synchronized (this) {
         robot = target;
         settings = requested;
@@ -278,6 +281,7 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
 
   @Override
   public void halt(HaltRequest request, StreamObserver<HaltResponse> responses) {
+    String action = request.getEmergency() ? "estop" : "halt";
     try {
       Robot robot = fleet.robot(request.getRobotId());
       long mark = robot.tickMark();
@@ -285,10 +289,14 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
       if (!robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS)) {
         throw notApplied(robot, request.getEmergency() ? "e-stop" : "halt");
       }
+      AuditLog.record(action, robot.id(), CallerAddress.current(), "ok", Map.of("reason", request.getReason()));
       responses.onNext(HaltResponse.newBuilder().setState(state(robot)).build());
       responses.onCompleted();
     } catch (RuntimeException e) {
-      responses.onError(ControllerStatus.of(e).asRuntimeException());
+      Status status = ControllerStatus.of(e);
+      AuditLog.record(action, request.getRobotId(), CallerAddress.current(), status.getCode().name(),
+          Map.of("reason", request.getReason()));
+      responses.onError(status.asRuntimeException());
     }
   }
 
@@ -297,10 +305,18 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
     try {
       Robot robot = fleet.robot(request.getRobotId());
       long mark = robot.tickMark();
-      robot.controller().resume(request.getConfirmEstopReset());
-      if (!robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS)) {
-        throw notApplied(robot, "resume");
+      boolean estopped = robot.controller().mode() == ExecutionMode.ESTOPPED;
+      try {
+        robot.controller().resume(request.getConfirmEstopReset());
+        if (!robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS)) {
+          throw notApplied(robot, "resume");
+        }
+      } catch (RuntimeException e) {
+        AuditLog.record(estopped ? "estop-reset" : "resume", robot.id(), CallerAddress.current(),
+            ControllerStatus.of(e).getCode().name(), Map.of());
+        throw e;
       }
+      AuditLog.record(estopped ? "estop-reset" : "resume", robot.id(), CallerAddress.current(), "ok", Map.of());
       responses.onNext(ResumeResponse.newBuilder().setState(state(robot)).build());
       responses.onCompleted();
     } catch (RuntimeException e) {
@@ -378,15 +394,16 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
         String message = e.getMessage().substring(e.field().length() + 2);
         throw new io.vlaserve.controller.safety.InvalidSafetyLimitsException("limits." + e.field(), message);
       }
-      String change = io.vlaserve.controller.safety.SafetyEnvelope.changes(before, limits) + " (by "
-          + CallerAddress.current() + ")";
-      audit.info("SetSafetyLimits robot={} caller={} changes: {}", robot.id(), CallerAddress.current(),
-          io.vlaserve.controller.safety.SafetyEnvelope.changes(before, limits));
-      robot.controller().setLimits(limits, change);
+      String changes = io.vlaserve.controller.safety.SafetyEnvelope.changes(before, limits);
+      AuditLog.record("set-safety-limits", robot.id(), CallerAddress.current(), "ok", Map.of("changes", changes));
+      robot.controller().setLimits(limits, changes + " (by " + CallerAddress.current() + ")");
       responses.onNext(ControllerMessages.limits(robot.id(), limits));
       responses.onCompleted();
     } catch (RuntimeException e) {
-      responses.onError(ControllerStatus.of(e).asRuntimeException());
+      Status status = ControllerStatus.of(e);
+      AuditLog.record("set-safety-limits", request.getLimits().getRobotId(), CallerAddress.current(),
+          status.getCode().name(), Map.of("error", String.valueOf(status.getDescription())));
+      responses.onError(status.asRuntimeException());
     }
   }
 

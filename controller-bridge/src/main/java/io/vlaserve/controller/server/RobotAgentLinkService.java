@@ -1,5 +1,8 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.service.audit.AuditLog;
+import io.vlaserve.service.audit.CallerAddress;
+
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -95,6 +98,7 @@ public class RobotAgentLinkService extends RobotAgentLinkGrpc.RobotAgentLinkImpl
               + " vla.controller.remote-robots connect over RobotAgentLink");
         }
         remote.attach(agentCall);
+        AuditLog.record("agent-connect", id, CallerAddress.current(), "ok", java.util.Map.of());
         robot = named;
         driver = remote;
       }

@@ -56,7 +56,10 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 /**
@@ -77,6 +80,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
       "vla.controller.agent-address=127.0.0.1"
     })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(OutputCaptureExtension.class)
 class ControllerBridgeIntegrationTest {
   /** 0.1 m/s along x for ten 100 ms steps. */
   private static final double[][] FORWARD = repeat(10, 0.01, 0, 0, 0, 0, 0, 1);
@@ -200,7 +204,7 @@ class ControllerBridgeIntegrationTest {
     }
 
     @Test
-    void haltMidChunkThenResume() {
+    void haltMidChunkThenResume(CapturedOutput output) {
       try (ExecuteSession session = ExecuteSession.start(channel, "sim-2")) {
         session.awaitState("the robot ready", ExecutionState::hasMeasured);
         session.send(chunk(1, Instant.now(), repeat(20, 0.01, 0, 0, 0, 0, 0, 1)));
@@ -225,6 +229,10 @@ class ControllerBridgeIntegrationTest {
         session.await("chunk 3 accepted", r -> r.hasAccepted() && r.getAccepted().getChunkId() == 3);
         session.awaitState("moving again", s -> s.getChunkId() == 3 && speed(s) > 0.09);
       }
+      // The audit trail: who halted and resumed which robot.
+      assertTrue(output.getOut().contains("action=halt robot=sim-2 who=/127.0.0.1:"), "no audit line for the halt");
+      assertTrue(output.getOut().contains("result=ok reason=\"test halt\""), "the halt's audit line has its reason");
+      assertTrue(output.getOut().contains("action=resume robot=sim-2 who=/127.0.0.1:"), "no audit line for the resume");
     }
 
     @Test

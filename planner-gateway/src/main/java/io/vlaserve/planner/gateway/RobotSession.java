@@ -31,6 +31,8 @@ import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.planner.v1.RobotObservation;
 import io.vlaserve.planner.v1.SessionAccepted;
 import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.service.audit.AuditLog;
+import io.vlaserve.service.audit.CallerAddress;
 import io.vlaserve.planner.v1.SessionOutcome;
 import io.vlaserve.planner.v1.Subgoal;
 import io.vlaserve.planner.v1.SubgoalEvent;
@@ -52,6 +54,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -211,12 +214,16 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       return;
     }
     if (!services.registry().register(identity.getRobotId(), this)) {
+      AuditLog.record("session-open", identity.getRobotId(), CallerAddress.current(), "ALREADY_EXISTS",
+          Map.of("task", message.getTask()));
       identity = null;
       fail(Status.ALREADY_EXISTS.withDescription("robot " + message.getRobot().getRobotId()
           + " already has an open session on this gateway; cancel or close it first"));
       return;
     }
     registered = true;
+    AuditLog.record("session-open", identity.getRobotId(), CallerAddress.current(), "ok",
+        Map.of("task", message.getTask()));
     services.metrics().sessionStarted();
     phase = Phase.PLANNING;
     services.planningExecutor().execute(this::prepare);

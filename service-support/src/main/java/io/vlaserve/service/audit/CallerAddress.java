@@ -1,4 +1,4 @@
-package io.vlaserve.controller.server;
+package io.vlaserve.service.audit;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -8,17 +8,14 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import java.net.SocketAddress;
-import org.springframework.grpc.server.GlobalServerInterceptor;
-import org.springframework.stereotype.Component;
 
 /**
- * Makes the calling peer's address available to the service, for the audit trail of safety-limit
- * changes ({@link #current()}). Until callers are authenticated (issue 16) the address is the best
- * name the bridge has for who made a change. Stateless and thread-safe.
+ * Makes the calling peer's address available to the services, for the audit trail
+ * ({@link #current()}). Until callers are authenticated (issue 16) the address is the best name a
+ * service has for who did something. Registered on every service's gRPC server by
+ * {@code VlaServiceAutoConfiguration}. Stateless and thread-safe.
  */
-@Component
-@GlobalServerInterceptor
-public class CallerAddress implements ServerInterceptor {
+public final class CallerAddress implements ServerInterceptor {
   private static final Context.Key<String> CALLER = Context.key("vla-caller-address");
 
   @Override
@@ -30,7 +27,7 @@ public class CallerAddress implements ServerInterceptor {
   }
 
   /** Returns the current call's peer address, or "unknown" outside an intercepted call. */
-  static String current() {
+  public static String current() {
     String caller = CALLER.get();
     return caller == null ? "unknown" : caller;
   }
