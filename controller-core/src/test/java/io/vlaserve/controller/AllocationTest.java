@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.vlaserve.controller.driver.SimulatedRobotDriver;
 import io.vlaserve.controller.trajectory.Blending;
 import io.vlaserve.controller.trajectory.Interpolation;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +38,7 @@ class AllocationTest {
     };
     ExecutionSettings settings = new ExecutionSettings(Interpolation.MINIMUM_JERK, blending);
     ManualClock clock = new ManualClock(1_000_000_000_000L);
-    SimulatedRobotDriver driver = new SimulatedRobotDriver(new TabletopWorld(3, new WorldConfig(3, false)), clock.getAsLong());
+    KinematicRobot driver = new KinematicRobot(clock.getAsLong());
     RobotController controller = new RobotController(ControllerConfig.of("sim-0"), TestLimits.tabletop(), driver, clock);
     SplittableRandom random = new SplittableRandom(42);
     // Chunks prepared up front: building them allocates, as it does on a gRPC thread in the service.

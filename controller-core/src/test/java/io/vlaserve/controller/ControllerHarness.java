@@ -2,13 +2,10 @@ package io.vlaserve.controller;
 
 import io.vlaserve.controller.driver.MeasuredState;
 import io.vlaserve.controller.driver.RobotDriver;
-import io.vlaserve.controller.driver.SimulatedRobotDriver;
 import io.vlaserve.controller.safety.SafeSetpoint;
 import io.vlaserve.controller.safety.SafetyEvent;
 import io.vlaserve.controller.safety.SafetyEventKind;
 import io.vlaserve.controller.safety.SafetyLimits;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -43,7 +40,7 @@ public final class ControllerHarness implements TickListener {
 
   public ControllerHarness(ControllerConfig config, SafetyLimits limits) {
     // Centre start pose, pointing down, gripper open: (0.5, 0, 0.23).
-    this(config, limits, new SimulatedRobotDriver(new TabletopWorld(7, new WorldConfig(3, false)), START));
+    this(config, limits, new KinematicRobot(START));
   }
 
   public ControllerHarness(ControllerConfig config, SafetyLimits limits, RobotDriver robot) {
@@ -60,8 +57,8 @@ public final class ControllerHarness implements TickListener {
     checker.restart(start);
   }
 
-  public SimulatedRobotDriver sim() {
-    return (SimulatedRobotDriver) driver;
+  public KinematicRobot sim() {
+    return (KinematicRobot) driver;
   }
 
   /** The pose the robot reports now. */

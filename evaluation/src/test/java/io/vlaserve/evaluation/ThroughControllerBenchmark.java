@@ -1,7 +1,7 @@
 package io.vlaserve.evaluation;
 
 import io.vlaserve.controller.*;
-import io.vlaserve.controller.driver.SimulatedRobotDriver;
+import io.vlaserve.robot.sim.SimulatedRobotDriver;
 import io.vlaserve.controller.safety.*;
 import io.vlaserve.controller.trajectory.*;
 import io.vlaserve.policy.*;

@@ -4,12 +4,10 @@ import io.vlaserve.controller.ExecutionMode;
 import io.vlaserve.controller.ExecutionSnapshot;
 import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.driver.RobotDriver;
-import io.vlaserve.controller.driver.SimulatedRobotDriver;
+import io.vlaserve.controller.driver.RobotDriverProvider;
 import io.vlaserve.controller.loop.ControlLoop;
 import io.vlaserve.controller.loop.SystemLoopClock;
 import io.vlaserve.controller.safety.SafetyLimits;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -30,7 +28,8 @@ import org.springframework.stereotype.Component;
  * events.
  *
  * <p>Robots come from configuration: {@code simulated-robots} simulated ones ({@code sim-0}, ...,
- * each a {@link TabletopWorld} of its own) and the {@code remote-robots} whose agents connect over
+ * each a scene of its own, made by the {@code RobotDriverProvider} of kind "simulated" that
+ * vla-sim-robot puts on the class path) and the {@code remote-robots} whose agents connect over
  * {@code RobotAgentLink}. They are spread round-robin over {@code loop-threads} dedicated loops.
  *
  * <p>Lifecycle: starts before the gRPC server (so gRPC health is SERVING only once loops run) and
@@ -68,11 +67,11 @@ public class RobotFleet implements SmartLifecycle {
     }
     List<String> ids = new ArrayList<>();
     List<RobotDriver> drivers = new ArrayList<>();
+    RobotDriverProvider simulated = properties.simulatedRobots() > 0 ? RobotDriverProvider.of("simulated") : null;
     for (int i = 0; i < properties.simulatedRobots(); i++) {
       ids.add("sim-" + i);
-      // The centre start pose, pointing down: every simulated robot starts at rest, inside the box.
-      TabletopWorld world = new TabletopWorld(properties.simulatorSeed() + i, new WorldConfig(3, false));
-      drivers.add(new SimulatedRobotDriver(world, System.nanoTime()));
+      // Each its own scene, at rest at the centre start pose inside the box.
+      drivers.add(simulated.create("sim-" + i, properties.simulatorSeed() + i, System.nanoTime()));
     }
     for (String id : properties.remoteRobots()) {
       if (ids.contains(id)) {

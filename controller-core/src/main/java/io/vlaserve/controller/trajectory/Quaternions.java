@@ -14,7 +14,15 @@ public final class Quaternions {
 
   /** Writes {@code a * b} into {@code out}; {@code out} may alias either input. */
   public static void multiply(double[] a, double[] b, double[] out) {
-    io.vlaserve.sim.QuaternionMath.multiply(a, b, out); // one Hamilton product for the simulator and the bridge
+    // The simulator's product term for term (sim-robot's ConventionsTest checks they agree).
+    double x = a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1];
+    double y = a[3] * b[1] - a[0] * b[2] + a[1] * b[3] + a[2] * b[0];
+    double z = a[3] * b[2] + a[0] * b[1] - a[1] * b[0] + a[2] * b[3];
+    double w = a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2];
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+    out[3] = w;
   }
 
   /** Writes {@code a * conjugate(b)} into {@code out}: the world-frame rotation taking b to a. */

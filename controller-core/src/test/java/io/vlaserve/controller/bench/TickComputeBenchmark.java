@@ -5,11 +5,9 @@ import io.vlaserve.controller.ExecutionSettings;
 import io.vlaserve.controller.ManualClock;
 import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.TestLimits;
-import io.vlaserve.controller.driver.SimulatedRobotDriver;
+import io.vlaserve.controller.KinematicRobot;
 import io.vlaserve.controller.safety.AxisLimit;
 import io.vlaserve.controller.safety.SafetyLimits;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Compute time of one control tick for N robots ticked by one loop thread, as Polymetis measured
  * it (0.2-0.3 ms per 1 kHz tick, to stay well under 0.5 ms): chunks stream in at 10 Hz per robot,
- * the gate and the simulator run; the clock is manual, so only compute is timed (System.nanoTime
+ * the gate runs and a kinematic robot follows (since 2026-12-06; before, the simulator did, which
+ * controller-core no longer carries); the clock is manual, so only compute is timed (System.nanoTime
  * around the ticks of all robots), never waiting. Not part of the default build.
  *
  * <pre>
@@ -83,8 +82,7 @@ class TickComputeBenchmark {
     List<RobotController> controllers = new ArrayList<>();
     List<PolicyStream> policies = new ArrayList<>();
     for (int r = 0; r < robots; r++) {
-      SimulatedRobotDriver driver = new SimulatedRobotDriver(new TabletopWorld(r, new WorldConfig(3, false)),
-          clock.getAsLong());
+      KinematicRobot driver = new KinematicRobot(clock.getAsLong());
       controllers.add(new RobotController(ControllerConfig.of("bench-" + r), limits, driver, clock));
       policies.add(new PolicyStream(r, 0.2));
     }

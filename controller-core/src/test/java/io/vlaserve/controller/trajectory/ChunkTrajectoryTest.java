@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vlaserve.controller.ActionChunk;
 import io.vlaserve.controller.CartesianPose;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -43,34 +41,6 @@ class ChunkTrajectoryTest {
     ChunkTrajectory trajectory = new ChunkTrajectory(128);
     trajectory.build(chunk, 0, anchor(), START, interpolation);
     return trajectory;
-  }
-
-  @Test
-  void waypointsAreTheSimulatorsIntegrationOfTheDeltas() {
-    ActionChunk chunk = randomChunk(11, 12, 0.04, 0.3);
-    ChunkTrajectory trajectory = build(chunk, Interpolation.LINEAR);
-    CartesianPose a = anchor();
-    TabletopWorld world = new TabletopWorld(1, new WorldConfig(1, false));
-    world.commandPose(a.position, a.orientation, a.gripper);
-    double[] proprio = new double[8];
-    double[] position = new double[3];
-    double[] orientation = new double[4];
-    for (int i = 0; i < chunk.steps(); i++) {
-      double[] action = new double[7];
-      for (int d = 0; d < 7; d++) {
-        action[d] = chunk.value(i, d);
-      }
-      world.step(action);
-      world.writeProprio(proprio);
-      trajectory.waypointPosition(i + 1, position);
-      trajectory.waypointOrientation(i + 1, orientation);
-      // The simulator clamps to its workspace; these deltas stay well inside it.
-      for (int axis = 0; axis < 3; axis++) {
-        assertEquals(proprio[axis], position[axis], 1e-12, "waypoint " + (i + 1) + " axis " + axis);
-      }
-      double[] simOrientation = {proprio[3], proprio[4], proprio[5], proprio[6]};
-      assertEquals(0, Quaternions.angleBetween(simOrientation, orientation), 1e-9, "waypoint " + (i + 1));
-    }
   }
 
   @ParameterizedTest

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vlaserve.sim.QuaternionMath;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -14,20 +13,6 @@ class QuaternionsTest {
     double[] q = new double[4];
     Quaternions.fromRollPitchYaw(roll, pitch, yaw, q);
     return q;
-  }
-
-  @Test
-  void rollPitchYawMatchesTheSimulatorsConvention() {
-    SplittableRandom random = new SplittableRandom(3);
-    for (int i = 0; i < 200; i++) {
-      double roll = random.nextDouble(-3, 3);
-      double pitch = random.nextDouble(-1.5, 1.5);
-      double yaw = random.nextDouble(-3, 3);
-      double[] ours = rpy(roll, pitch, yaw);
-      double[] sims = new double[4];
-      QuaternionMath.fromRollPitchYaw(roll, pitch, yaw, sims);
-      assertEquals(0, Quaternions.angleBetween(ours, sims), 1e-12);
-    }
   }
 
   @Test

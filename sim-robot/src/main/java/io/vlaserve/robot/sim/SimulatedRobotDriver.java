@@ -1,11 +1,15 @@
-package io.vlaserve.controller.driver;
+package io.vlaserve.robot.sim;
 
+import io.vlaserve.controller.driver.MeasuredState;
+import io.vlaserve.controller.driver.RobotDriver;
 import io.vlaserve.controller.safety.SafeSetpoint;
 import io.vlaserve.sim.TabletopWorld;
 
 /**
  * A robot driver over the project's kinematic {@link TabletopWorld}: every setpoint becomes an
- * absolute {@code commandPose}, and the measured state is the world's proprioception.
+ * absolute {@code commandPose}, and the measured state is the world's proprioception. It lives here,
+ * beside the simulator, so that the safety library (controller-core) carries no simulator; the
+ * bridge finds it through {@link SimulatedRobotDriverProvider} when it is configured to simulate.
  *
  * <p>The simulated arm reaches each setpoint exactly (it may lift over a carried block's obstacle),
  * so "hold" simply means no further commands. The measured time is the time of the last setpoint
