@@ -10,6 +10,7 @@ import io.grpc.protobuf.StatusProto;
 import io.vlaserve.policy.batching.RejectedException;
 import io.vlaserve.policy.decode.DecodingException;
 import io.vlaserve.policy.engine.EngineException;
+import io.vlaserve.policy.image.PixelBudget;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -56,7 +57,7 @@ final class PolicyStatus {
     if (t instanceof IllegalArgumentException) {
       return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
     }
-    if (t instanceof TooLargeException) {
+    if (t instanceof TooLargeException || t instanceof PixelBudget.ExhaustedException) {
       return Status.RESOURCE_EXHAUSTED.withDescription(t.getMessage());
     }
     if (t instanceof DecodingException) {

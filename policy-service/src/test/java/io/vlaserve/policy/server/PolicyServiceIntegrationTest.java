@@ -68,6 +68,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PolicyServiceIntegrationTest {
   @Autowired GrpcServerPort grpcPort;
+  @Autowired PolicyRuntime runtime;
   @LocalServerPort int httpPort;
 
   private ManagedChannel channel;
@@ -234,6 +235,82 @@ class PolicyServiceIntegrationTest {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> policy.infer(request.build()));
       assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
       assertTrue(e.getStatus().getDescription().contains(fragment), e.getStatus().getDescription());
+    }
+  }
+
+  /** The global budget of decoded pixels in flight, over gRPC: held by hand here, so nothing depends on timing. */
+  @Nested
+  class DecodedPixelBudget {
+    private byte[] png(int width, int height) throws Exception {
+      BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+      java.awt.Graphics2D graphics = image.createGraphics();
+      graphics.setColor(new java.awt.Color(90, 120, 60));
+      graphics.fillRect(0, 0, width, height);
+      graphics.dispose();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      ImageIO.write(image, "png", out);
+      return out.toByteArray();
+    }
+
+    private InferRequest pngRequest(byte[] png) {
+      Image image = Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_PNG).setData(ByteString.copyFrom(png)).build();
+      return request(image, SamplingParams.getDefaultInstance()).build();
+    }
+
+    @Test
+    void aDecodeBeyondTheBudgetIsResourceExhaustedNamingItAndGoesThroughOnceTheBudgetIsBack() throws Exception {
+      var budget = runtime.images().budget();
+      InferRequest request = pngRequest(png(64, 64));
+      // Decodes in progress elsewhere hold the whole budget.
+      var held = budget.acquire(budget.maxPixels(), "decodes in progress");
+      StatusRuntimeException refused;
+      try {
+        refused = assertThrows(StatusRuntimeException.class, () -> policy.infer(request));
+      } finally {
+        held.close();
+      }
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getStatus().getCode(), refused.getStatus().toString());
+      assertTrue(refused.getStatus().getDescription().contains("would exceed the budget of 33554432 decoded pixels in flight"
+          + " (vla.policy.max-decoded-pixels"), refused.getStatus().getDescription());
+      assertEquals(metadata.getMaxChunkLength(), policy.infer(request).getChunk().getStepsCount(),
+          "with the budget back the same frame decodes");
+      assertEquals(0, budget.inFlight());
+    }
+
+    @Test
+    void twentyParallel4096SquaredPngFramesDoNotTakeTheServiceDown() throws Exception {
+      InferRequest huge = pngRequest(png(4096, 4096)); // compresses to well under the 200 KB byte limit
+      PolicyServiceGrpc.PolicyServiceStub async = PolicyServiceGrpc.newStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
+      List<java.util.concurrent.CompletableFuture<Status>> answers = new java.util.ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        var answer = new java.util.concurrent.CompletableFuture<Status>();
+        answers.add(answer);
+        async.infer(huge, new StreamObserver<>() {
+          @Override
+          public void onNext(InferResponse value) {}
+
+          @Override
+          public void onError(Throwable t) {
+            answer.complete(Status.fromThrowable(t));
+          }
+
+          @Override
+          public void onCompleted() {
+            answer.complete(Status.OK);
+          }
+        });
+      }
+      for (var answer : answers) {
+        Status status = answer.get(120, TimeUnit.SECONDS);
+        assertTrue(status.isOk() || (status.getCode() == Status.Code.RESOURCE_EXHAUSTED
+            && status.getDescription().contains("decoded pixels in flight")), status.toString());
+      }
+      assertEquals(0, runtime.images().budget().inFlight(), "every decode returned its lease");
+      assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(30, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus());
+      assertEquals(metadata.getMaxChunkLength(),
+          policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build()).getChunk().getStepsCount(),
+          "the next normal request is answered");
     }
   }
 
