@@ -4,9 +4,15 @@ import io.opentelemetry.exporter.logging.LoggingSpanExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.vlaserve.service.audit.CallerAddress;
+import io.vlaserve.service.inbound.InboundGuard;
+import io.vlaserve.service.inbound.InboundProperties;
+import io.vlaserve.service.inbound.NettyRejectionFilter;
+import io.vlaserve.service.inbound.RejectedInputLog;
 import io.vlaserve.service.tracing.TracingProperties;
 import io.vlaserve.service.tracing.VlaTracing;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.grpc.server.service.GrpcServiceConfigurer;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -16,8 +22,39 @@ import org.springframework.grpc.server.GlobalServerInterceptor;
 
 /** Beans every vla-serve service gets by having this module on its class path. */
 @AutoConfiguration
-@EnableConfigurationProperties(TracingProperties.class)
+@EnableConfigurationProperties({TracingProperties.class, InboundProperties.class})
 public class VlaServiceAutoConfiguration {
+  /** The one rate-limited log line for refused input, shared by the guard and the transport's filter. */
+  @Bean
+  @ConditionalOnMissingBean
+  RejectedInputLog rejectedInputLog(InboundProperties properties) {
+    return new RejectedInputLog(properties.rejectedLogInterval());
+  }
+
+  @Bean(destroyMethod = "close")
+  NettyRejectionFilter nettyRejectionFilter(RejectedInputLog rejected) {
+    return new NettyRejectionFilter(rejected);
+  }
+
+  /**
+   * Every service the gRPC server is given passes through {@link InboundGuard} (outermost, after its
+   * interceptors are bound): unparseable requests are INVALID_ARGUMENT, status descriptions are bounded.
+   */
+  @Bean
+  static BeanPostProcessor inboundGuardingServiceConfigurer(ObjectProvider<RejectedInputLog> rejected,
+      ObjectProvider<InboundProperties> properties) {
+    return new BeanPostProcessor() {
+      @Override
+      public Object postProcessAfterInitialization(Object bean, String name) {
+        if (!(bean instanceof GrpcServiceConfigurer configurer)) {
+          return bean;
+        }
+        return (GrpcServiceConfigurer) (spec, factory) -> new InboundGuard(rejected.getObject(),
+            properties.getObject().maxStatusDescription()).guard(configurer.configure(spec, factory));
+      }
+    };
+  }
+
   @Bean
   GrpcServerPort grpcServerPort() {
     return new GrpcServerPort();

@@ -7,6 +7,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import io.vlaserve.service.audit.CallerAddress;
+import io.vlaserve.service.inbound.InboundGuard;
+import io.vlaserve.service.inbound.InboundProperties;
+import io.vlaserve.service.inbound.RejectedInputLog;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,11 +39,16 @@ public class AgentLinkServer implements SmartLifecycle {
 
   private final ControllerProperties properties;
   private final RobotAgentLinkService service;
+  private final InboundGuard guard;
   private volatile Server server;
 
-  public AgentLinkServer(ControllerProperties properties, RobotFleet fleet) {
+  public AgentLinkServer(ControllerProperties properties, RobotFleet fleet, RejectedInputLog rejected,
+      InboundProperties inbound) {
     this.properties = properties;
     this.service = new RobotAgentLinkService(fleet);
+    // The same treatment of bad input as on the main port: unparseable -> INVALID_ARGUMENT, bounded
+    // status descriptions, one rate-limited log line.
+    this.guard = new InboundGuard(rejected, inbound.maxStatusDescription());
   }
 
   @Override
@@ -49,7 +57,7 @@ public class AgentLinkServer implements SmartLifecycle {
     InetSocketAddress bind = address.isEmpty() ? new InetSocketAddress(properties.agentPort())
         : new InetSocketAddress(address, properties.agentPort());
     Server built = NettyServerBuilder.forAddress(bind)
-        .addService(ServerInterceptors.intercept(service, new CallerAddress()))
+        .addService(guard.guard(ServerInterceptors.intercept(service, new CallerAddress())))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)

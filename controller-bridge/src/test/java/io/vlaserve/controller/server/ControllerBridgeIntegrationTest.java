@@ -77,7 +77,8 @@ import org.springframework.boot.test.web.server.LocalServerPort;
       "vla.controller.remote-robots=arm-1,arm-2,arm-3",
       "vla.controller.link-timeout=200ms",
       "vla.controller.agent-port=0",
-      "vla.controller.agent-address=127.0.0.1"
+      "vla.controller.agent-address=127.0.0.1",
+      "vla.inbound.rejected-log-interval=1h"
     })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(OutputCaptureExtension.class)
@@ -139,6 +140,110 @@ class ControllerBridgeIntegrationTest {
   private static double speed(ExecutionState state) {
     Vector3 v = state.getCommandedLinearVelocity();
     return Math.sqrt(v.getX() * v.getX() + v.getY() * v.getY() + v.getZ() * v.getZ());
+  }
+
+  /**
+   * Input refused at the transport: each bad call fails alone while a state stream on the same
+   * connection goes on; the log gets at most one line (an hour's interval here), never a stack trace.
+   */
+  @Nested
+  @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+  class BoundedInput {
+    private static final byte[] GARBAGE = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 1, 2, 3};
+
+    /** States of sim-4 arrive on a stream kept open on the shared channel across the bad calls. */
+    private void withOpenStateStream(ThrowingRunnable badCalls) throws Throwable {
+      java.util.concurrent.BlockingQueue<Object> states = new java.util.concurrent.LinkedBlockingQueue<>();
+      try (Context.CancellableContext context = Context.current().withCancellation()) {
+        context.run(() -> ControllerBridgeGrpc.newStub(channel).streamState(StreamStateRequest.newBuilder()
+            .setRobotId("sim-4").setPeriod(Duration.newBuilder().setNanos(20_000_000)).build(), new StreamObserver<>() {
+              @Override
+              public void onNext(ExecutionState value) {
+                states.add(value);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                states.add(t);
+              }
+
+              @Override
+              public void onCompleted() {
+                states.add("completed");
+              }
+            }));
+        assertTrue(states.poll(30, TimeUnit.SECONDS) instanceof ExecutionState, "the stream is up");
+        badCalls.run();
+        states.clear();
+        Object next = states.poll(30, TimeUnit.SECONDS);
+        assertTrue(next instanceof ExecutionState, "the stream on the same connection goes on: " + next);
+        while (!states.isEmpty()) {
+          Object later = states.poll();
+          assertTrue(later instanceof ExecutionState, "nothing but states: " + later);
+        }
+      }
+    }
+
+    @Test
+    void anOversizedMessageFailsOnlyItsOwnCallNamingTheLimit(
+        org.springframework.boot.test.system.CapturedOutput output) throws Throwable {
+      withOpenStateStream(() -> {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> bridge.getSafetyLimits(
+            GetSafetyLimitsRequest.newBuilder().setRobotId("r".repeat(300_000)).build()));
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
+        assertTrue(e.getStatus().getDescription().contains("exceeds maximum size 262144"), e.getStatus().getDescription());
+      });
+      assertTrue(!output.getAll().contains("Exception processing message"), "no stack trace per oversized message");
+    }
+
+    @Test
+    void anErrorEchoingALongRobotIdIsCutSoTheConnectionSurvives() throws Throwable {
+      withOpenStateStream(() -> {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> bridge.getSafetyLimits(
+            GetSafetyLimitsRequest.newBuilder().setRobotId("r".repeat(100_000)).build()));
+        assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode(), e.getStatus().toString());
+        assertTrue(e.getStatus().getDescription().endsWith("characters, cut)"), e.getStatus().getDescription());
+      });
+    }
+
+    @Test
+    void unparseableBytesAreInvalidArgumentWithoutAStackTrace(
+        org.springframework.boot.test.system.CapturedOutput output) throws Throwable {
+      io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
+        @Override
+        public java.io.InputStream stream(byte[] value) {
+          return new java.io.ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(java.io.InputStream stream) {
+          try {
+            return stream.readAllBytes();
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+      };
+      var raw = io.grpc.MethodDescriptor.<byte[], byte[]>newBuilder().setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName(ControllerBridgeGrpc.getGetSafetyLimitsMethod().getFullMethodName())
+          .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+      withOpenStateStream(() -> {
+        for (int i = 0; i < 20; i++) {
+          StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls
+              .blockingUnaryCall(channel, raw, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), GARBAGE));
+          assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+          assertTrue(e.getStatus().getDescription().startsWith(
+              "request: not a valid vla.controller.v1.GetSafetyLimitsRequest"), e.getStatus().getDescription());
+        }
+      });
+      assertTrue(output.getAll().lines().filter(line -> line.contains("Rejected input on")).count() <= 1, output.getAll());
+      assertTrue(!output.getAll().contains("Exception while executing runnable"), output.getAll());
+    }
+  }
+
+  @FunctionalInterface
+  interface ThrowingRunnable {
+    void run() throws Throwable;
   }
 
   @Nested

@@ -13,6 +13,7 @@ import io.vlaserve.policy.engine.PromptBatch;
 import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.tokenizer.ActionTokenizer;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -60,10 +61,16 @@ import java.util.function.LongSupplier;
  * thread that submits, finishes a prefill or frees a slot, not only between decode steps), so
  * joiners that arrive during a prefill are prefilled together.
  *
+ * <p>Neither thread dies of a failure: any {@link Throwable} from the engine or the scheduler's own work
+ * (an {@link OutOfMemoryError} included) fails the requests it touched, with one log line, and the
+ * thread goes on with the next ones.
+ *
  * <p>Thread-safe: {@link #submit} may be called from any thread; compute runs on the scheduler's two
  * threads, which also complete the futures (attach slow continuations with an executor).
  */
 public final class ContinuousBatchScheduler implements AutoCloseable {
+  private static final System.Logger log = System.getLogger(ContinuousBatchScheduler.class.getName());
+
   private final VlaPolicy policy;
   private final VlaEngine engine;
   private final ModelPackage model;
@@ -177,7 +184,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
    * @param deadlineNanos on the scheduler's clock: if still waiting then, the request is dropped
    *     ({@link Long#MAX_VALUE} for none)
    * @return completes with the result, or exceptionally with a {@link RejectedException}, an
-   *     {@link EngineException} or a {@link io.vlaserve.policy.decode.DecodingException}
+   *     {@link EngineException}, a {@link io.vlaserve.policy.decode.DecodingException} or whatever else the
+   *     engine threw (an {@link Error} included)
    * @throws IllegalArgumentException when the request does not fit the model
    * @throws RejectedException.Overloaded when the queue or the robot's share is full
    * @throws RejectedException.ShuttingDown after {@link #close}
@@ -290,7 +298,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
         if (ticket.failure != null) {
           fail(ticket, ticket.failure);
         } else if (ticket.done()) {
-          finish(ticket);
+          finishOrFail(ticket);
         } else {
           running[runningCount++] = ticket; // joins the batch at this step
           membershipChanged = true;
@@ -303,11 +311,16 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       if (runningCount > 0) {
         try {
           decodeStep();
-        } catch (RuntimeException e) {
-          // An engine failure fails the requests it touched; the scheduler keeps serving the next ones.
+        } catch (Throwable e) {
+          // Any failure (an engine exception, even an OutOfMemoryError) fails the requests it touched; the
+          // thread lives on and serves the next ones, rather than dying and leaving every request unanswered.
+          log.log(Level.ERROR, "Decode step failed; its {0} requests are answered INTERNAL, the scheduler goes on: {1}",
+              runningCount, e.toString());
           for (int r = 0; r < runningCount; r++) {
-            fail(running[r], e);
-            running[r] = null;
+            if (running[r] != null) {
+              fail(running[r], e);
+              running[r] = null;
+            }
           }
           runningCount = 0;
           membershipChanged = true;
@@ -458,7 +471,10 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       }
       try {
         prefill(job, prefillLogits, prefillSampler);
-      } catch (RuntimeException e) {
+      } catch (Throwable e) {
+        // As for decode steps: the group fails (on the scheduler thread, which frees its slots), this thread goes on.
+        log.log(Level.ERROR, "Prefill failed; its {0} requests are answered INTERNAL, the scheduler goes on: {1}",
+            job.size(), e.toString());
         for (Ticket ticket : job) {
           ticket.failure = e;
         }
@@ -556,10 +572,23 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     }
   }
 
-  private void fail(Ticket ticket, RuntimeException cause) {
+  private void fail(Ticket ticket, Throwable cause) {
     release(ticket);
     listener.dropped(DropReason.FAILED);
     ticket.future.completeExceptionally(cause);
+  }
+
+  /** Finishes a ticket whose tokens are all sampled; a failure while decoding them fails it alone. */
+  private void finishOrFail(Ticket ticket) {
+    try {
+      finish(ticket);
+    } catch (Throwable e) {
+      log.log(Level.ERROR, "Finishing a request failed; it is answered INTERNAL, the scheduler goes on: {0}",
+          e.toString());
+      if (!ticket.future.isDone()) {
+        fail(ticket, e);
+      }
+    }
   }
 
   /**
@@ -734,7 +763,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       return false;
     }
     if (ticket.done()) {
-      finish(ticket);
+      finishOrFail(ticket);
       return false;
     }
     return true;
@@ -788,7 +817,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     int largestBatch;
     int slot = -1;
     int row = -1; // in the batch cache; -1 until its first step (its prompt is still in its slot)
-    RuntimeException failure;
+    Throwable failure;
     int length;
     int produced;
     long nextToken;

@@ -12,7 +12,9 @@ import javax.imageio.stream.ImageInputStream;
  * Turns an incoming frame (RGB8, JPEG or PNG) into the model's RGB8 input at its size. Limits are
  * checked before any decoding work: the byte limit first, then for JPEG/PNG the header's
  * dimensions (so a small file that would decode into a huge bitmap is refused), then the decode.
- * Frames of another size are resized bilinearly when resizing is allowed. Thread-safe.
+ * Frames of another size are resized bilinearly when resizing is allowed. A {@link PixelBudget} bounds
+ * the pixels decoded at once over all threads: a decode leases its frame's pixels after the header
+ * check and before it allocates. Thread-safe.
  */
 public final class ImagePreprocessor {
   /** Largest width or height a compressed frame may declare; beyond it decoding is refused. */
@@ -22,12 +24,27 @@ public final class ImagePreprocessor {
   private final int height;
   private final long maxBytes;
   private final boolean resizeAllowed;
+  private final PixelBudget budget;
 
+  /** A preprocessor whose decodes are not bounded together (each still is, by {@link #MAX_DECODED_SIDE}). */
   public ImagePreprocessor(int width, int height, long maxBytes, boolean resizeAllowed) {
+    this(width, height, maxBytes, resizeAllowed, PixelBudget.unlimited());
+  }
+
+  /**
+   * @param budget decoded pixels in flight over all concurrent JPEG/PNG decodes; leased after the header is
+   *     read and before anything is decoded
+   */
+  public ImagePreprocessor(int width, int height, long maxBytes, boolean resizeAllowed, PixelBudget budget) {
     this.width = width;
     this.height = height;
     this.maxBytes = maxBytes;
     this.resizeAllowed = resizeAllowed;
+    this.budget = budget;
+  }
+
+  public PixelBudget budget() {
+    return budget;
   }
 
   public int width() {
@@ -101,24 +118,29 @@ public final class ImagePreprocessor {
           throw new InvalidImageException("image: header says " + w + "x" + h + " but the message says "
               + declaredWidth + "x" + declaredHeight);
         }
-        BufferedImage image = reader.read(0);
-        byte[] rgb = new byte[w * h * 3];
-        for (int y = 0; y < h; y++) {
-          for (int x = 0; x < w; x++) {
-            int argb = image.getRGB(x, y);
-            int i = (y * w + x) * 3;
-            rgb[i] = (byte) (argb >> 16);
-            rgb[i + 1] = (byte) (argb >> 8);
-            rgb[i + 2] = (byte) argb;
+        try (PixelBudget.Lease lease = budget.acquire((long) w * h, w + "x" + h + " " + format)) {
+          BufferedImage image = reader.read(0);
+          byte[] rgb = new byte[w * h * 3];
+          for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+              int argb = image.getRGB(x, y);
+              int i = (y * w + x) * 3;
+              rgb[i] = (byte) (argb >> 16);
+              rgb[i + 1] = (byte) (argb >> 8);
+              rgb[i + 2] = (byte) argb;
+            }
           }
+          return fit(rgb, w, h);
         }
-        return fit(rgb, w, h);
       } finally {
         reader.dispose();
       }
     } catch (IOException | RuntimeException e) {
       if (e instanceof InvalidImageException invalid) {
         throw invalid;
+      }
+      if (e instanceof PixelBudget.ExhaustedException exhausted) {
+        throw exhausted;
       }
       throw new InvalidImageException("image: corrupt " + format + " (" + e.getMessage() + ")");
     }

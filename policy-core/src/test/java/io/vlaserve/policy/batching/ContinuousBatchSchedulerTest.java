@@ -366,6 +366,56 @@ class ContinuousBatchSchedulerTest {
   }
 
   @Test
+  void anErrorInADecodeStepFailsThatBatchAloneAndTheSchedulerGoesOn() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, false);
+    AtomicInteger thrown = new AtomicInteger();
+    gated.beforeDecode = step -> {
+      if (thrown.getAndIncrement() == 0) {
+        throw new OutOfMemoryError("test: no memory for this decode step");
+      }
+    };
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(4, 64, 64), System::nanoTime,
+        BatchingListener.NONE)) {
+      var victim = scheduler.submit("a", null, request(400, 2, sampled(1)), NO_DEADLINE);
+      Throwable failure = failure(victim);
+      assertInstanceOf(OutOfMemoryError.class, failure, "the request in the failed step is answered with the error");
+      var next = scheduler.submit("b", null, request(401, 2, sampled(2)), NO_DEADLINE);
+      assertArrayEquals(policy.infer(request(401, 2, sampled(2))).tokens(), await(next).result().tokens(),
+          "the scheduler thread lives on and the next request gets the chunk it gets alone");
+    }
+  }
+
+  @Test
+  void anErrorInAPrefillFailsThatGroupAloneAndThePrefillThreadGoesOn() throws Exception {
+    AtomicInteger prefills = new AtomicInteger();
+    VlaEngine failingOnce = new io.vlaserve.policy.engine.ForwardingVlaEngine(engine) {
+      @Override
+      public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
+        if (prefills.getAndIncrement() == 0) {
+          throw new StackOverflowError("test: the first prefill fails");
+        }
+        return super.prefill(batch, logits, maxNewTokens);
+      }
+
+      @Override
+      public void close() {}
+    };
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, failingOnce), config(4, 64, 64),
+        System::nanoTime, BatchingListener.NONE)) {
+      assertInstanceOf(StackOverflowError.class, failure(scheduler.submit("a", null, request(410, 2, sampled(1)),
+          NO_DEADLINE)));
+      // Its slot was freed: four more (the batch's capacity) still fit at once.
+      List<CompletableFuture<ScheduledResult>> next = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        next.add(scheduler.submit("r" + i, null, request(411 + i, 2, sampled(i)), NO_DEADLINE));
+      }
+      for (int i = 0; i < 4; i++) {
+        assertArrayEquals(policy.infer(request(411 + i, 2, sampled(i))).tokens(), await(next.get(i)).result().tokens());
+      }
+    }
+  }
+
+  @Test
   void requestsThatDoNotFitTheModelAreRefusedAtSubmission() {
     try (var scheduler = new ContinuousBatchScheduler(policy, config(4, 8, 8), System::nanoTime, BatchingListener.NONE)) {
       var tooLong = request(1, model.chunkLength() + 1, SamplingParams.GREEDY);

@@ -27,6 +27,42 @@ class ImagePreprocessorTest {
   }
 
   @Test
+  void decodesBeyondThePixelBudgetWaitThenAreRefusedAndGoThroughOnceItIsReturned() throws Exception {
+    // Room for two 64x64 frames; two leases held as two decodes in progress would hold them.
+    PixelBudget budget = new PixelBudget(2 * 64 * 64, java.time.Duration.ZERO);
+    ImagePreprocessor bounded = new ImagePreprocessor(64, 64, 1 << 20, true, budget);
+    byte[] png = encode("png", 64, 64, 0x123456);
+    PixelBudget.Lease first = budget.acquire(64 * 64, "held");
+    assertEquals(64 * 64 * 3, bounded.toModelInput(ImageFormat.PNG, png, 0, 0).length, "one more fits");
+    PixelBudget.Lease second = budget.acquire(64 * 64, "held");
+    PixelBudget.ExhaustedException refused = assertThrows(PixelBudget.ExhaustedException.class,
+        () -> bounded.toModelInput(ImageFormat.PNG, png, 0, 0));
+    assertTrue(refused.getMessage().startsWith("image: decoding 64x64 PNG (4096 pixels) would exceed the budget of 8192"
+        + " decoded pixels in flight"), refused.getMessage());
+    assertEquals(8192, budget.inFlight(), "a refused decode leases nothing");
+    first.close();
+    first.close(); // returning a lease twice returns it once
+    assertEquals(4096, budget.inFlight());
+    assertEquals(64 * 64 * 3, bounded.toModelInput(ImageFormat.PNG, png, 0, 0).length, "returned pixels are reusable");
+    assertEquals(4096, budget.inFlight(), "a finished decode returns its lease");
+    second.close();
+    // A frame larger than the whole budget asks for all of it, and decodes alone.
+    assertEquals(64 * 64 * 3, bounded.toModelInput(ImageFormat.PNG, encode("png", 128, 128, 0), 0, 0).length);
+    assertEquals(0, budget.inFlight());
+  }
+
+  @Test
+  void aDecodeWaitingForThePixelBudgetGoesThroughWhenALeaseIsReturned() throws Exception {
+    PixelBudget budget = new PixelBudget(64 * 64, java.time.Duration.ofMinutes(1));
+    ImagePreprocessor bounded = new ImagePreprocessor(64, 64, 1 << 20, true, budget);
+    byte[] png = encode("png", 64, 64, 0x123456);
+    PixelBudget.Lease held = budget.acquire(64 * 64, "held");
+    var decode = java.util.concurrent.CompletableFuture.supplyAsync(() -> bounded.toModelInput(ImageFormat.PNG, png, 0, 0));
+    held.close(); // whether the decode already waits or not yet, it gets the budget
+    assertEquals(64 * 64 * 3, decode.get(60, java.util.concurrent.TimeUnit.SECONDS).length);
+  }
+
+  @Test
   void rgbAtTheModelSizePassesThroughUntouched() {
     byte[] frame = new byte[64 * 64 * 3];
     frame[5] = 42;

@@ -1,6 +1,7 @@
 package io.vlaserve.policy.server;
 
 import io.grpc.Status;
+import jakarta.servlet.http.HttpServletRequest;
 import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.image.ImageFormat;
@@ -22,7 +23,6 @@ import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PostMapping;
-import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -35,7 +35,9 @@ import tools.jackson.databind.node.ObjectNode;
  * the double-encoded {@code {"encoded": "<that body as a JSON string>"}}, answered with the action as
  * a json-numpy float64 array of shape {@code [D]} (the double-encoded form gets it back as a JSON
  * string, as deploy.py does). Unlike deploy.py, failures get a real HTTP status and a JSON
- * {@code {"error", "status"}} body instead of the string "error" with 200.
+ * {@code {"error", "status"}} body instead of the string "error" with 200: every malformed body is a 4xx
+ * whose message names the field. The body is bounded ({@code vla.policy.max-act-body}, 413 beyond it)
+ * and checked before it is read or parsed.
  *
  * <p>Extensions, all optional: {@code "proprio"} (the model's proprioception, a json-numpy array or a
  * list of numbers; default the training mean), {@code "robot_id"} (queue fairness is per robot),
@@ -51,6 +53,7 @@ public class OpenVlaActController {
   private final Duration deadline;
   private final String unnormKey;
   private final float[] defaultProprio;
+  private final long maxBodyBytes;
   private final AtomicLong anonymousRequests = new AtomicLong();
 
   public OpenVlaActController(PolicyRuntime runtime, PolicyMetrics metrics, PolicyProperties properties) {
@@ -60,18 +63,20 @@ public class OpenVlaActController {
     ModelPackage model = runtime.model();
     this.unnormKey = model.manifest().path("action").path("unnorm_key").asString("");
     this.defaultProprio = trainingMeanProprio(model, unnormKey);
+    this.maxBodyBytes = properties.maxActBodyBytes();
   }
 
   @PostMapping(path = "/act", produces = MediaType.APPLICATION_JSON_VALUE)
-  public CompletableFuture<ResponseEntity<String>> act(@RequestBody(required = false) byte[] body) {
+  public CompletableFuture<ResponseEntity<String>> act(HttpServletRequest http) {
     long received = System.nanoTime();
     boolean doubleEncoded = false;
     try {
+      byte[] body = body(http);
       if (!runtime.ready()) {
         throw new PolicyStatus.NotReadyException("model " + runtime.model().name() + " is " + runtime.state()
             + "; retry when /actuator/health/readiness is UP");
       }
-      JsonNode payload = parse(body == null ? new byte[0] : body, "request body");
+      JsonNode payload = parse(body, "request body");
       if (payload.has("encoded")) {
         doubleEncoded = true;
         if (payload.size() != 1 || !payload.get("encoded").isString()) {
@@ -82,9 +87,16 @@ public class OpenVlaActController {
             "\"encoded\"");
       }
       PolicyRequest request = request(payload);
-      String robot = payload.path("robot_id").isString() ? payload.get("robot_id").asString()
-          : "act-" + anonymousRequests.incrementAndGet();
-      boolean fullChunk = payload.path("full_chunk").asBoolean(false);
+      String robot = optionalString(payload, "robot_id");
+      if (robot == null) {
+        robot = "act-" + anonymousRequests.incrementAndGet();
+      }
+      JsonNode fullChunkNode = payload.path("full_chunk");
+      if (!fullChunkNode.isMissingNode() && !fullChunkNode.isNull() && !fullChunkNode.isBoolean()) {
+        throw new IllegalArgumentException("full_chunk: " + JsonNumpy.describe(fullChunkNode)
+            + " (expected: true or false)");
+      }
+      boolean fullChunk = fullChunkNode.asBoolean(false);
       boolean encodedAnswer = doubleEncoded;
       int dims = runtime.model().actionDimensions();
       return runtime.submit(robot, null, request, received + deadline.toNanos())
@@ -107,6 +119,43 @@ public class OpenVlaActController {
     }
   }
 
+  /**
+   * The request body, refused before it is read (by its declared length) or as soon as it runs past
+   * the limit (a chunked body), so a huge body is never held in memory.
+   */
+  private byte[] body(HttpServletRequest http) {
+    long declared = http.getContentLengthLong();
+    if (declared > maxBodyBytes) {
+      throw tooLarge(Long.toString(declared));
+    }
+    try {
+      byte[] body = http.getInputStream().readNBytes((int) maxBodyBytes + 1);
+      if (body.length > maxBodyBytes) {
+        throw tooLarge("more than " + maxBodyBytes);
+      }
+      return body;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("request body: unreadable (" + e.getMessage() + ")");
+    }
+  }
+
+  private PolicyStatus.TooLargeException tooLarge(String size) {
+    return new PolicyStatus.TooLargeException("request body: " + size + " bytes (expected: at most " + maxBodyBytes
+        + ", vla.policy.max-act-body; an image of at most vla.policy.max-image-bytes fits)");
+  }
+
+  /** A field that may be absent or null, else must be a string. */
+  private static String optionalString(JsonNode payload, String field) {
+    JsonNode node = payload.path(field);
+    if (node.isMissingNode() || node.isNull()) {
+      return null;
+    }
+    if (!node.isString()) {
+      throw new IllegalArgumentException(field + ": " + JsonNumpy.describe(node) + " (expected: a string)");
+    }
+    return node.asString();
+  }
+
   private PolicyRequest request(JsonNode payload) {
     if (!payload.isObject()) {
       throw new IllegalArgumentException("body: a JSON " + payload.getNodeType().name().toLowerCase(Locale.ROOT)
@@ -117,9 +166,10 @@ public class OpenVlaActController {
       throw new IllegalArgumentException("instruction: missing or not a string (expected one of: "
           + String.join("; ", runtime.model().skills()) + ")");
     }
-    JsonNode key = payload.path("unnorm_key");
-    if (!key.isMissingNode() && !key.isNull() && !key.asString("").equals(unnormKey)) {
-      throw new IllegalArgumentException("unnorm_key \"" + key.asString("") + "\" not found (known: " + unnormKey + ")");
+    String key = optionalString(payload, "unnorm_key");
+    if (key != null && !key.equals(unnormKey)) {
+      throw new IllegalArgumentException("unnorm_key \"" + JsonNumpy.abbreviate(key) + "\" not found (known: "
+          + unnormKey + ")");
     }
     JsonNumpy.Rgb image = JsonNumpy.image("image", payload.get("image"));
     byte[] pixels = runtime.images().toModelInput(ImageFormat.RGB8, image.pixels(), image.width(), image.height());
@@ -132,38 +182,32 @@ public class OpenVlaActController {
   private float[] proprio(JsonNode node) {
     int expected = runtime.model().proprioNames().size();
     float[] values = new float[expected];
-    if (node.isArray() && node.size() == expected) {
+    if (node.isObject() && node.has(JsonNumpy.DATA)) {
+      double[] decoded = JsonNumpy.float64("proprio", node, expected);
       for (int i = 0; i < expected; i++) {
-        values[i] = (float) node.get(i).asDouble(Double.NaN);
+        values[i] = (float) decoded[i];
       }
       return values;
     }
-    if (node.isObject() && node.has(JsonNumpy.DATA) && node.path("dtype").asString("").endsWith("f8")) {
-      var bytes = ByteBuffer.wrap(Base64.getDecoder().decode(node.get(JsonNumpy.DATA).asString()))
-          .order(node.path("dtype").asString().startsWith(">") ? ByteOrder.BIG_ENDIAN
-              : ByteOrder.LITTLE_ENDIAN);
-      if (bytes.remaining() == expected * 8) {
-        for (int i = 0; i < expected; i++) {
-          values[i] = (float) bytes.getDouble();
+    if (node.isArray() && node.size() == expected) {
+      for (int i = 0; i < expected; i++) {
+        JsonNode value = node.get(i);
+        if (!value.isNumber()) {
+          throw new IllegalArgumentException("proprio[" + i + "]: " + JsonNumpy.describe(value)
+              + " (expected: a number, " + runtime.model().proprioNames().get(i) + ")");
         }
-        return values;
+        values[i] = (float) value.asDouble();
       }
+      return values;
     }
-    throw new IllegalArgumentException("proprio: " + node + " (expected: " + expected + " numbers, "
-        + runtime.model().proprioNames() + ", as a list or a json-numpy float64 array)");
+    throw new IllegalArgumentException("proprio: " + JsonNumpy.abbreviate(node.toString()) + " (expected: " + expected
+        + " numbers, " + runtime.model().proprioNames() + ", as a list or a json-numpy float64 array)");
   }
 
   private ResponseEntity<String> error(Throwable failure) {
     Status status = PolicyStatus.of(failure);
     metrics.recordOutcome(status.getCode().name());
-    HttpStatus http = switch (status.getCode()) {
-      case INVALID_ARGUMENT -> HttpStatus.BAD_REQUEST;
-      case RESOURCE_EXHAUSTED -> HttpStatus.TOO_MANY_REQUESTS;
-      case DEADLINE_EXCEEDED -> HttpStatus.GATEWAY_TIMEOUT;
-      case UNAVAILABLE -> HttpStatus.SERVICE_UNAVAILABLE;
-      case FAILED_PRECONDITION -> HttpStatus.UNPROCESSABLE_CONTENT;
-      default -> HttpStatus.INTERNAL_SERVER_ERROR;
-    };
+    HttpStatus http = HttpStatus.valueOf(PolicyStatus.httpStatus(failure));
     ObjectNode body = JSON.createObjectNode();
     body.put("error", status.getDescription());
     body.put("status", status.getCode().name());

@@ -16,6 +16,11 @@ import org.springframework.util.unit.DataSize;
  * @param fp16 build TensorRT engines in FP16 (faster, logits within ~5e-2 of FP32)
  * @param onnxruntimeCudaDevice CUDA device for ONNX Runtime's CUDA provider (onnxruntime_gpu builds), -1 for CPU
  * @param maxImageBytes largest accepted encoded frame
+ * @param maxActBody largest accepted {@code POST /act} body (413 beyond it); unset, enough for a json-numpy
+ *     image of {@code maxImageBytes} (RGBA, base64: 16/9 of it) and 64 KB of other fields
+ * @param maxDecodedPixels decoded pixels in flight over all concurrent JPEG/PNG decodes (default two 4096x4096
+ *     frames, about 200 MB of bitmaps); a decode that would exceed it waits
+ * @param decodeWait how long a decode waits for the pixel budget before RESOURCE_EXHAUSTED (HTTP 429)
  * @param resizeImages resize frames of another size (bilinear) instead of refusing them
  * @param warmupRuns inferences run before health reports SERVING
  * @param observationDeadline a session observation (or a unary call without a deadline, or a {@code POST /act})
@@ -30,6 +35,9 @@ public record PolicyProperties(
     @DefaultValue("false") boolean fp16,
     @DefaultValue("-1") int onnxruntimeCudaDevice,
     @DefaultValue("4MB") DataSize maxImageBytes,
+    DataSize maxActBody,
+    @DefaultValue("33554432") long maxDecodedPixels,
+    @DefaultValue("100ms") Duration decodeWait,
     @DefaultValue("true") boolean resizeImages,
     @DefaultValue("3") int warmupRuns,
     @DefaultValue("2s") Duration observationDeadline,
@@ -56,6 +64,12 @@ public record PolicyProperties(
     public SchedulerConfig toConfig() {
       return new SchedulerConfig(maxBatchSize, maxPrefillBatch, maxQueueDelay, maxQueued, maxQueuedPerRobot, minRetryAfter);
     }
+  }
+
+  /** The {@code POST /act} body limit in bytes: as configured, else derived from {@link #maxImageBytes}. */
+  public long maxActBodyBytes() {
+    long bytes = maxActBody != null ? maxActBody.toBytes() : maxImageBytes.toBytes() * 16 / 9 + 64 * 1024;
+    return Math.min(bytes, Integer.MAX_VALUE - 16); // one array holds the body
   }
 
   /** The model folder, resolved. */

@@ -6,6 +6,7 @@ import io.vlaserve.policy.batching.ContinuousBatchScheduler;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.image.ImagePreprocessor;
+import io.vlaserve.policy.image.PixelBudget;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.policy.batching.ScheduledResult;
 import java.util.concurrent.CompletableFuture;
@@ -50,7 +51,7 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
     this.engine = decorator.getIfAvailable(() -> e -> e).apply(selected);
     this.policy = new VlaPolicy(model, engine);
     this.images = new ImagePreprocessor(model.imageWidth(), model.imageHeight(), properties.maxImageBytes().toBytes(),
-        properties.resizeImages());
+        properties.resizeImages(), new PixelBudget(properties.maxDecodedPixels(), properties.decodeWait()));
     this.scheduler = new ContinuousBatchScheduler(policy, properties.batching().toConfig(), System::nanoTime, metrics);
     metrics.watchQueue(scheduler::waiting);
     this.warmupRuns = properties.warmupRuns();

@@ -10,6 +10,7 @@ import io.grpc.protobuf.StatusProto;
 import io.vlaserve.policy.batching.RejectedException;
 import io.vlaserve.policy.decode.DecodingException;
 import io.vlaserve.policy.engine.EngineException;
+import io.vlaserve.policy.image.PixelBudget;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -26,6 +27,13 @@ final class PolicyStatus {
   static final class NotReadyException extends RuntimeException {
     NotReadyException(String message) {
       super(message);
+    }
+  }
+
+  /** Thrown when a request (a {@code POST /act} body) is larger than this service accepts; HTTP 413. */
+  static final class TooLargeException extends RuntimeException {
+    TooLargeException(String message) {
+      super(message, null, false, false); // an expected refusal: no stack trace
     }
   }
 
@@ -49,6 +57,9 @@ final class PolicyStatus {
     if (t instanceof IllegalArgumentException) {
       return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
     }
+    if (t instanceof TooLargeException || t instanceof PixelBudget.ExhaustedException) {
+      return Status.RESOURCE_EXHAUSTED.withDescription(t.getMessage());
+    }
     if (t instanceof DecodingException) {
       return Status.FAILED_PRECONDITION.withDescription(t.getMessage());
     }
@@ -69,6 +80,22 @@ final class PolicyStatus {
       return Status.INTERNAL.withDescription("inference engine failed: " + t.getMessage()).withCause(t);
     }
     return Status.INTERNAL.withDescription("policy failed: " + t).withCause(t);
+  }
+
+  /** The HTTP status {@code POST /act} answers a failure with. */
+  static int httpStatus(Throwable thrown) {
+    Throwable t = unwrap(thrown);
+    if (t instanceof TooLargeException) {
+      return 413; // Content Too Large, not 429: retrying the same body cannot succeed
+    }
+    return switch (of(t).getCode()) {
+      case INVALID_ARGUMENT -> 400;
+      case RESOURCE_EXHAUSTED -> 429;
+      case DEADLINE_EXCEEDED -> 504;
+      case UNAVAILABLE -> 503;
+      case FAILED_PRECONDITION -> 422;
+      default -> 500;
+    };
   }
 
   /** The status as an exception, with the retry hint in its trailers when the replica is overloaded. */

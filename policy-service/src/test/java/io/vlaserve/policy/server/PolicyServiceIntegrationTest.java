@@ -68,6 +68,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PolicyServiceIntegrationTest {
   @Autowired GrpcServerPort grpcPort;
+  @Autowired PolicyRuntime runtime;
   @LocalServerPort int httpPort;
 
   private ManagedChannel channel;
@@ -234,6 +235,82 @@ class PolicyServiceIntegrationTest {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> policy.infer(request.build()));
       assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
       assertTrue(e.getStatus().getDescription().contains(fragment), e.getStatus().getDescription());
+    }
+  }
+
+  /** The global budget of decoded pixels in flight, over gRPC: held by hand here, so nothing depends on timing. */
+  @Nested
+  class DecodedPixelBudget {
+    private byte[] png(int width, int height) throws Exception {
+      BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+      java.awt.Graphics2D graphics = image.createGraphics();
+      graphics.setColor(new java.awt.Color(90, 120, 60));
+      graphics.fillRect(0, 0, width, height);
+      graphics.dispose();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      ImageIO.write(image, "png", out);
+      return out.toByteArray();
+    }
+
+    private InferRequest pngRequest(byte[] png) {
+      Image image = Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_PNG).setData(ByteString.copyFrom(png)).build();
+      return request(image, SamplingParams.getDefaultInstance()).build();
+    }
+
+    @Test
+    void aDecodeBeyondTheBudgetIsResourceExhaustedNamingItAndGoesThroughOnceTheBudgetIsBack() throws Exception {
+      var budget = runtime.images().budget();
+      InferRequest request = pngRequest(png(64, 64));
+      // Decodes in progress elsewhere hold the whole budget.
+      var held = budget.acquire(budget.maxPixels(), "decodes in progress");
+      StatusRuntimeException refused;
+      try {
+        refused = assertThrows(StatusRuntimeException.class, () -> policy.infer(request));
+      } finally {
+        held.close();
+      }
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getStatus().getCode(), refused.getStatus().toString());
+      assertTrue(refused.getStatus().getDescription().contains("would exceed the budget of 33554432 decoded pixels in flight"
+          + " (vla.policy.max-decoded-pixels"), refused.getStatus().getDescription());
+      assertEquals(metadata.getMaxChunkLength(), policy.infer(request).getChunk().getStepsCount(),
+          "with the budget back the same frame decodes");
+      assertEquals(0, budget.inFlight());
+    }
+
+    @Test
+    void twentyParallel4096SquaredPngFramesDoNotTakeTheServiceDown() throws Exception {
+      InferRequest huge = pngRequest(png(4096, 4096)); // compresses to well under the 200 KB byte limit
+      PolicyServiceGrpc.PolicyServiceStub async = PolicyServiceGrpc.newStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
+      List<java.util.concurrent.CompletableFuture<Status>> answers = new java.util.ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        var answer = new java.util.concurrent.CompletableFuture<Status>();
+        answers.add(answer);
+        async.infer(huge, new StreamObserver<>() {
+          @Override
+          public void onNext(InferResponse value) {}
+
+          @Override
+          public void onError(Throwable t) {
+            answer.complete(Status.fromThrowable(t));
+          }
+
+          @Override
+          public void onCompleted() {
+            answer.complete(Status.OK);
+          }
+        });
+      }
+      for (var answer : answers) {
+        Status status = answer.get(120, TimeUnit.SECONDS);
+        assertTrue(status.isOk() || (status.getCode() == Status.Code.RESOURCE_EXHAUSTED
+            && status.getDescription().contains("decoded pixels in flight")), status.toString());
+      }
+      assertEquals(0, runtime.images().budget().inFlight(), "every decode returned its lease");
+      assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(30, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus());
+      assertEquals(metadata.getMaxChunkLength(),
+          policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build()).getChunk().getStepsCount(),
+          "the next normal request is answered");
     }
   }
 
@@ -441,6 +518,67 @@ class PolicyServiceIntegrationTest {
       assertError(post(payload(image, "fly to the moon")), 400, "the model does not know");
       assertError(post("{\"encoded\": \"{}\", \"image\": 1}"), 400, "must be the only key");
       assertError(post("{not json"), 400, "not JSON");
+    }
+
+    @Test
+    void everyMalformedFieldIsA400NamingIt() throws Exception {
+      String image = jsonNumpyImage(frame(), 64, 64);
+      String instruction = "move to the red block";
+      // Shapes: an object, strings, a float, a negative size.
+      assertError(post(payload(image.replace("[64, 64, 3]", "{\"a\": 64, \"b\": 64, \"c\": 3}"), instruction)), 400,
+          "image: shape an object without \\\"__numpy__\\\" (expected: a list of integers");
+      assertError(post(payload(image.replace("[64, 64, 3]", "[\"64\", \"64\", \"3\"]"), instruction)), 400,
+          "image: shape[0] \\\"64\\\" (expected: a non-negative integer)");
+      assertError(post(payload(image.replace("[64, 64, 3]", "[64.5, 64, 3]"), instruction)), 400, "image: shape[0] 64.5");
+      assertError(post(payload(image.replace("[64, 64, 3]", "[-64, 64, 3]"), instruction)), 400, "image: shape[0] -64");
+      // Data and dtype of the wrong kind.
+      assertError(post(payload(image.replaceFirst("\"__numpy__\": \"", "\"__numpy__\": \"*"), instruction)), 400,
+          "image: __numpy__ is not base64");
+      assertError(post(payload("{\"__numpy__\": 12, \"dtype\": \"|u1\", \"shape\": [64, 64, 3]}", instruction)), 400,
+          "image: __numpy__ 12 (expected: a base64 string)");
+      assertError(post(payload(image.replace("\"|u1\"", "8"), instruction)), 400, "image: dtype 8 (expected: a numpy dtype");
+      // Proprio: bad base64, wrong dtype, wrong shape, a string among the numbers.
+      String withProprio = "{\"image\": " + image + ", \"instruction\": \"" + instruction + "\", \"proprio\": %s}";
+      assertError(post(withProprio.formatted("{\"__numpy__\": \"!!\", \"dtype\": \"<f8\", \"shape\": [8]}")), 400,
+          "proprio: __numpy__ is not base64");
+      assertError(post(withProprio.formatted("{\"__numpy__\": \"AAAA\", \"dtype\": \"<f4\", \"shape\": [8]}")), 400,
+          "proprio: dtype \\\"<f4\\\" (expected: float64");
+      assertError(post(withProprio.formatted("{\"__numpy__\": \"AAAA\", \"dtype\": \"<f8\", \"shape\": [3]}")), 400,
+          "proprio: shape [3] (expected: [8])");
+      assertError(post(withProprio.formatted("[0.5, 0.0, \"0.2\", 0, 0, 0, 1, 1]")), 400,
+          "proprio[2]: \\\"0.2\\\" (expected: a number, z)");
+      // Optional fields of the wrong type are refused, not ignored.
+      assertError(post("{\"image\": " + image + ", \"instruction\": \"" + instruction + "\", \"robot_id\": 7}"), 400,
+          "robot_id: 7 (expected: a string)");
+      assertError(post("{\"image\": " + image + ", \"instruction\": \"" + instruction + "\", \"full_chunk\": \"yes\"}"),
+          400, "full_chunk: \\\"yes\\\" (expected: true or false)");
+      assertError(post("{\"image\": " + image + ", \"instruction\": \"" + instruction + "\", \"unnorm_key\": [1]}"),
+          400, "unnorm_key: a list of 1 (expected: a string)");
+      // A huge value is not echoed back.
+      String longKey = "k".repeat(100_000);
+      HttpResponse<String> echoed = post(payload(image, instruction).replace("tiny_sim", longKey));
+      assertError(echoed, 400, "(100000 characters)");
+      assertTrue(echoed.body().length() < 1000, "the message abbreviates the value: " + echoed.body().length());
+    }
+
+    @Test
+    void aBodyOverTheLimitIs413BeforeItIsParsed() throws Exception {
+      // 200 KB images: the derived limit is 200 KB x 16/9 + 64 KB = 429,624 bytes.
+      String tooLarge = "{\"instruction\": \"lift the block\", \"pad\": \"" + "x".repeat(430_000) + "\"}";
+      assertError(post(tooLarge), 413, "request body: 430044 bytes (expected: at most 429624");
+      // Without a length (chunked) it is cut off once past the limit; not JSON at all, so nothing was parsed.
+      HttpResponse<String> chunked = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/act"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(new byte[500_000])))
+          .timeout(java.time.Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+      assertError(chunked, 413, "request body: more than 429624 bytes (expected: at most 429624");
+      assertTrue(chunked.body().contains("RESOURCE_EXHAUSTED"), chunked.body());
+      // A frame of the largest accepted size still fits, as RGBA too.
+      byte[] rgba = new byte[200 * 256 * 4];
+      String largest = "{\"__numpy__\": \"" + java.util.Base64.getEncoder().encodeToString(rgba)
+          + "\", \"dtype\": \"|u1\", \"shape\": [200, 256, 4]}";
+      HttpResponse<String> fits = post(payload(largest, "lift the block"));
+      assertEquals(200, fits.statusCode(), fits.body());
     }
 
     private void assertError(HttpResponse<String> response, int status, String fragment) {
