@@ -1,7 +1,7 @@
 package io.vlaserve.cli;
 
+import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.Timestamp;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.vlaserve.common.v1.Image;
@@ -124,7 +124,7 @@ final class GatewayLoad {
       Instant now = Instant.now();
       session.send(RobotObservation.newBuilder().setObservation(frames.get((int) (++sequence % frames.size())).clone()
           .setSequence(sequence)
-          .setCaptureTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))).build());
+          .setCaptureTime(ProtoTimes.timestamp(now))).build());
       sent.incrementAndGet();
       if (intendedAt >= recordFrom) {
         measuredSent.incrementAndGet();

@@ -1,6 +1,6 @@
 package io.vlaserve.cli;
 
-import com.google.protobuf.Timestamp;
+import io.vlaserve.proto.ProtoTimes;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -410,7 +410,7 @@ final class LoadtestCommand implements Callable<Integer> {
         sequence++;
         Instant now = Instant.now();
         Observation observation = frames.get((int) (sequence % frames.size())).clone().setSequence(sequence)
-            .setCaptureTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano())).build();
+            .setCaptureTime(ProtoTimes.timestamp(now)).build();
         intended.put(sequence, intendedAt);
         synchronized (this) {
           if (stopped) {

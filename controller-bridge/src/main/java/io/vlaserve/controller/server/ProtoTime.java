@@ -1,5 +1,6 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Timestamp;
 import java.time.Clock;
@@ -45,8 +46,7 @@ final class ProtoTime {
   /** Returns the wall-clock timestamp of loop-clock time {@code loopNanos}. */
   Timestamp toTimestamp(long loopNanos) {
     long ageNanos = ticker.getAsLong() - loopNanos;
-    Instant at = wall.instant().minusNanos(ageNanos);
-    return Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()).build();
+    return ProtoTimes.timestamp(wall.instant().minusNanos(ageNanos));
   }
 
   /** Returns the loop clock's current time. */
@@ -54,17 +54,13 @@ final class ProtoTime {
     return ticker.getAsLong();
   }
 
-  /** Returns {@code nanos} as a protobuf Duration (seconds and nanos share the sign, as the type requires). */
+  /** See {@link ProtoTimes#duration(long)}. */
   static Duration duration(long nanos) {
-    return Duration.newBuilder().setSeconds(nanos / 1_000_000_000L).setNanos((int) (nanos % 1_000_000_000L)).build();
+    return ProtoTimes.duration(nanos);
   }
 
-  /** Returns {@code duration} in nanoseconds, saturating beyond about 292 years instead of overflowing. */
+  /** See {@link ProtoTimes#nanos(Duration)}. */
   static long nanos(Duration duration) {
-    long seconds = duration.getSeconds();
-    if (Math.abs(seconds) > 9_000_000_000L) {
-      return seconds > 0 ? Long.MAX_VALUE / 2 : Long.MIN_VALUE / 2;
-    }
-    return seconds * 1_000_000_000L + duration.getNanos();
+    return ProtoTimes.nanos(duration);
   }
 }

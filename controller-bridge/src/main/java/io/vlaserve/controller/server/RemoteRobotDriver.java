@@ -1,5 +1,6 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
 import io.vlaserve.common.v1.Pose;
@@ -310,7 +311,7 @@ public final class RemoteRobotDriver implements RobotDriver {
         if (!anchored) {
           Timestamp anchor = time.toTimestamp(at);
           anchorLoopNanos = at;
-          anchorEpochNanos = anchor.getSeconds() * 1_000_000_000L + anchor.getNanos();
+          anchorEpochNanos = ProtoTimes.epochNanos(anchor);
           anchored = true;
         }
         long epochNanos = anchorEpochNanos + (at - anchorLoopNanos);

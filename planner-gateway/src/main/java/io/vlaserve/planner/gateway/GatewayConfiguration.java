@@ -1,5 +1,6 @@
 package io.vlaserve.planner.gateway;
 
+import io.vlaserve.proto.ProtoTimes;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.vlaserve.planning.EmbeddedPlanner;
@@ -74,6 +75,6 @@ public class GatewayConfiguration {
   }
 
   static Duration of(com.google.protobuf.Duration duration) {
-    return Duration.ofSeconds(duration.getSeconds(), duration.getNanos());
+    return ProtoTimes.javaDuration(duration);
   }
 }

@@ -1,5 +1,6 @@
 package io.vlaserve.planner.gateway;
 
+import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
 import io.opentelemetry.api.trace.Span;
@@ -450,8 +451,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       return;
     }
     if (observation.hasCaptureTime()) {
-      Instant captured = Instant.ofEpochSecond(observation.getCaptureTime().getSeconds(),
-          observation.getCaptureTime().getNanos());
+      Instant captured = ProtoTimes.instant(observation.getCaptureTime());
       Duration age = Duration.between(captured, Instant.now());
       if (age.compareTo(services.properties().observationValidity()) > 0) {
         services.metrics().observationDropped("stale");
@@ -788,11 +788,11 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   }
 
   private static com.google.protobuf.Duration duration(Duration duration) {
-    return com.google.protobuf.Duration.newBuilder().setSeconds(duration.getSeconds()).setNanos(duration.getNano()).build();
+    return ProtoTimes.duration(duration);
   }
 
   private static Timestamp timestamp(Instant instant) {
-    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano()).build();
+    return ProtoTimes.timestamp(instant);
   }
 
   // ------------------------------------------------------------------ stream observers

@@ -1,5 +1,6 @@
 package io.vlaserve.robot.client;
 
+import io.vlaserve.proto.ProtoTimes;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -237,7 +238,7 @@ public final class GatewaySession implements AutoCloseable {
     synchronized (this) {
       if (!finished) {
         requests.onNext(RobotMessage.newBuilder().setClockProbe(ClockProbe.newBuilder().setProbeId(id)
-            .setRobotSendTime(ProtoTime.timestamp(options.clock().instant()))).build());
+            .setRobotSendTime(ProtoTimes.timestamp(options.clock().instant()))).build());
       }
     }
   }
@@ -386,8 +387,8 @@ public final class GatewaySession implements AutoCloseable {
   }
 
   private void onClockReply(ClockProbeReply reply) {
-    clockEstimator.add(ProtoTime.instant(reply.getRobotSendTime()), ProtoTime.instant(reply.getGatewayReceiveTime()),
-        ProtoTime.instant(reply.getGatewaySendTime()), options.clock().instant());
+    clockEstimator.add(ProtoTimes.instant(reply.getRobotSendTime()), ProtoTimes.instant(reply.getGatewayReceiveTime()),
+        ProtoTimes.instant(reply.getGatewaySendTime()), options.clock().instant());
   }
 
   private void end(Status status) {

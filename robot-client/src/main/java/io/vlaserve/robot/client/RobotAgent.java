@@ -1,5 +1,6 @@
 package io.vlaserve.robot.client;
 
+import io.vlaserve.proto.ProtoTimes;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -314,7 +315,7 @@ public final class RobotAgent implements AutoCloseable {
     next.send(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()
         .setRobot(robot)
         .setStateRateHz(stateRateHz)
-        .setHoldAfter(ProtoTime.duration(holdAfter)))
+        .setHoldAfter(ProtoTimes.duration(holdAfter)))
         .build());
     setState(LinkState.CONNECTING, Status.OK);
   }

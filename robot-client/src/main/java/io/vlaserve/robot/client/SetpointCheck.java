@@ -1,5 +1,6 @@
 package io.vlaserve.robot.client;
 
+import io.vlaserve.proto.ProtoTimes;
 import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.controller.v1.SafetyLimits;
@@ -341,6 +342,6 @@ final class SetpointCheck {
   }
 
   private static long nanos(Setpoint setpoint) {
-    return setpoint.getTime().getSeconds() * 1_000_000_000L + setpoint.getTime().getNanos();
+    return ProtoTimes.epochNanos(setpoint.getTime());
   }
 }

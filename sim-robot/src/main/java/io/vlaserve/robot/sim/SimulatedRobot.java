@@ -1,5 +1,6 @@
 package io.vlaserve.robot.sim;
 
+import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.grpc.Channel;
@@ -311,7 +312,7 @@ public final class SimulatedRobot implements RobotHardware {
           requirement.getHeight()));
       byte[] frame = renderer.newFrame();
       long periodNanos = accepted.hasObservationPeriod()
-          ? accepted.getObservationPeriod().getSeconds() * 1_000_000_000L + accepted.getObservationPeriod().getNanos()
+          ? ProtoTimes.nanos(accepted.getObservationPeriod())
           : 100_000_000L;
       long sequence = 0;
       long next = System.nanoTime();
@@ -363,6 +364,6 @@ public final class SimulatedRobot implements RobotHardware {
   }
 
   private static Timestamp timestamp(Instant time) {
-    return Timestamp.newBuilder().setSeconds(time.getEpochSecond()).setNanos(time.getNano()).build();
+    return ProtoTimes.timestamp(time);
   }
 }

@@ -1,5 +1,6 @@
 package io.vlaserve.examples.robotloop;
 
+import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.grpc.ManagedChannel;
@@ -108,7 +109,7 @@ public final class RobotLoop {
           .setState(arm.state()))
           .build());
       Duration period = accepted.hasObservationPeriod()
-          ? Duration.ofSeconds(accepted.getObservationPeriod().getSeconds(), accepted.getObservationPeriod().getNanos())
+          ? ProtoTimes.javaDuration(accepted.getObservationPeriod())
           : Duration.ofMillis(100);
       Thread.sleep(period.toMillis());
     }
@@ -186,7 +187,7 @@ public final class RobotLoop {
   }
 
   private static Timestamp timestamp(Instant time) {
-    return Timestamp.newBuilder().setSeconds(time.getEpochSecond()).setNanos(time.getNano()).build();
+    return ProtoTimes.timestamp(time);
   }
 
   private static void log(String line) {
