@@ -69,6 +69,8 @@ class ContinuousBatchSchedulerTest {
   private static final class GatedEngine implements VlaEngine {
     final VlaEngine engine;
     final AtomicInteger prefills = new AtomicInteger();
+    /** Sequences whose prefill has completed. */
+    final AtomicInteger prefilledSequences = new AtomicInteger();
     final AtomicInteger decodes = new AtomicInteger();
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch release;
@@ -93,7 +95,9 @@ class ContinuousBatchSchedulerTest {
       } catch (InterruptedException e) {
         throw new IllegalStateException(e);
       }
-      return engine.prefill(batch, logits, maxNewTokens);
+      KvCache cache = engine.prefill(batch, logits, maxNewTokens);
+      prefilledSequences.addAndGet(batch.size());
+      return cache;
     }
 
     @Override
@@ -134,11 +138,18 @@ class ContinuousBatchSchedulerTest {
     List<CompletableFuture<ScheduledResult>> futures = Collections.synchronizedList(new ArrayList<>());
     try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(8, 64, 64), System::nanoTime,
         BatchingListener.NONE)) {
-      // The second half is submitted from inside the third decode step, so it joins a batch that is mid-chunk.
+      // The second half is submitted from inside the third decode step, so it joins a batch that is
+      // mid-chunk; the step is held until the two that fit the batch of 8 are prefilled, so they
+      // join whatever the machine's load (the rest follow as slots free).
       gated.beforeDecode = step -> {
         if (step == 3) {
           for (int i = 6; i < 12; i++) {
             futures.add(scheduler.submit("robot-" + i, null, requests.get(i), NO_DEADLINE));
+          }
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+          while (gated.prefilledSequences.get() < 8 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+            Thread.yield();
           }
         }
       };
