@@ -1,21 +1,25 @@
 package io.vlaserve.policy;
 
+import io.vlaserve.policy.decode.ActionDecoder;
 import io.vlaserve.policy.decode.MaskedSampler;
 import io.vlaserve.policy.engine.KvCache;
 import io.vlaserve.policy.engine.PromptBatch;
 import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.model.ModelPackage;
-import io.vlaserve.tokenizer.ActionTokenizer;
-import io.vlaserve.tokenizer.TokenRange;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.LongSupplier;
 
 /**
  * The transport-free VLA policy: observation in, action chunk out. Prefills the prompt, then
  * decodes H x D action tokens with the KV cache, masking each position's logits to its dimension's
  * token slice, and un-normalises the tokens into actions with the model's tokenizer profile.
+ *
+ * <p>A request is validated once ({@link #check}), then written into a batch's prompt arrays
+ * ({@link #writePrompt}) without being checked again; sampling and detokenizing are the
+ * {@link ActionDecoder}'s, shared with the continuous-batching scheduler.
  *
  * <p>Thread-safe: every call owns its cache and samplers. Requests of one call are decoded in
  * lockstep as one batch; each has its own random generator, so a seeded request gets the same
@@ -24,12 +28,19 @@ import java.util.SplittableRandom;
 public final class VlaPolicy {
   private final ModelPackage model;
   private final VlaEngine engine;
-  private final ActionTokenizer tokenizer;
+  private final ActionDecoder decoder;
+  private final LongSupplier clock;
 
   public VlaPolicy(ModelPackage model, VlaEngine engine) {
+    this(model, engine, System::nanoTime);
+  }
+
+  /** @param clock nanoseconds, for the timings each result reports */
+  public VlaPolicy(ModelPackage model, VlaEngine engine, LongSupplier clock) {
     this.model = model;
     this.engine = engine;
-    this.tokenizer = model.actionProfile().tokenizer();
+    this.decoder = new ActionDecoder(model.actionProfile().tokenizer(), model.actionDimensions());
+    this.clock = clock;
   }
 
   public ModelPackage model() {
@@ -62,6 +73,7 @@ public final class VlaPolicy {
     int maxSteps = 0;
     for (int r = 0; r < b; r++) {
       PolicyRequest request = requests.get(r);
+      check(r, request);
       writePrompt(r, request, images, instructions, proprio);
       maxSteps = Math.max(maxSteps, request.chunkLength());
     }
@@ -71,27 +83,26 @@ public final class VlaPolicy {
     int[][] tokens = new int[b][];
     float[][] logProbabilities = new float[b][];
     SplittableRandom[] randoms = new SplittableRandom[b];
-    MaskedSampler sampler = new MaskedSampler(maxSlice(dims));
+    MaskedSampler sampler = decoder.newSampler();
     for (int r = 0; r < b; r++) {
       tokens[r] = new int[requests.get(r).chunkLength() * dims];
       logProbabilities[r] = new float[tokens[r].length];
       randoms[r] = new SplittableRandom(requests.get(r).sampling().seed());
     }
 
-    long started = System.nanoTime();
+    long started = clock.getAsLong();
     try (KvCache cache = engine.prefill(new PromptBatch(b, images, instructions, proprio), logits, newTokens)) {
-      long prefilled = System.nanoTime();
+      long prefilled = clock.getAsLong();
       long[] tokenIds = new long[b];
       long[] positions = new long[b];
       // Lockstep sequences all attend to every cached position; the engine reads B x (length + 1).
       float[] mask = new float[b * (model.promptLength() + newTokens)];
       Arrays.fill(mask, 1f);
       for (int t = 0; t < newTokens; t++) {
-        TokenRange allowed = tokenizer.allowedTokens(t % dims);
         for (int r = 0; r < b; r++) {
           // Sequences past their own chunk length keep decoding in lockstep; their tokens are dropped.
           PolicyRequest request = requests.get(r);
-          sampler.sample(logits, r * vocab, allowed, request.sampling(), randoms[r]);
+          decoder.sample(sampler, logits, r * vocab, t, request.sampling(), randoms[r]);
           if (t < tokens[r].length) {
             tokens[r][t] = sampler.token();
             logProbabilities[r][t] = (float) sampler.logProbability();
@@ -104,18 +115,12 @@ public final class VlaPolicy {
         }
         engine.decode(cache, tokenIds, positions, mask, logits);
       }
-      long decoded = System.nanoTime();
+      long decoded = clock.getAsLong();
       double[][][] actions = new double[b][][];
       for (int r = 0; r < b; r++) {
-        int steps = requests.get(r).chunkLength();
-        double[] flat = new double[steps * dims];
-        tokenizer.decode(tokens[r], 0, flat, 0, steps);
-        actions[r] = new double[steps][];
-        for (int s = 0; s < steps; s++) {
-          actions[r][s] = Arrays.copyOfRange(flat, s * dims, (s + 1) * dims);
-        }
+        actions[r] = decoder.actions(tokens[r], requests.get(r).chunkLength());
       }
-      long finished = System.nanoTime();
+      long finished = clock.getAsLong();
       List<PolicyResult> results = new ArrayList<>(b);
       for (int r = 0; r < b; r++) {
         results.add(new PolicyResult(actions[r], tokens[r], logProbabilities[r], prefilled - started,
@@ -126,52 +131,35 @@ public final class VlaPolicy {
   }
 
   /**
-   * Checks a request against the model and writes its prompt as row {@code row} of a batch's arrays
-   * (see {@link PromptBatch}).
-   *
-   * @throws IllegalArgumentException naming the row and field when the request does not fit the model
+   * Writes a request already {@link #check checked} as row {@code row} of a batch's prompt arrays
+   * (see {@link PromptBatch}); checks nothing again.
    */
   public void writePrompt(int row, PolicyRequest request, byte[] images, long[] instructions, float[] proprio) {
     int pixels = model.imageHeight() * model.imageWidth() * 3;
     int textLength = model.text().maxTokens();
     int proprioLength = model.proprioNames().size();
-    validate(row, request, pixels, proprioLength);
     System.arraycopy(request.image(), 0, images, row * pixels, pixels);
-    int unknown = model.text().encode(request.instruction(), instructions, row * textLength);
-    if (unknown > 0) {
-      throw new IllegalArgumentException("request " + row + ": instruction \"" + request.instruction()
-          + "\" has " + unknown + " word(s) the model does not know (expected one of its skills: "
-          + String.join("; ", model.skills()) + ")");
-    }
+    model.text().encode(request.instruction(), instructions, row * textLength);
     System.arraycopy(request.proprio(), 0, proprio, row * proprioLength, proprioLength);
   }
 
-  /** Checks a request against the model without running it. */
+  /**
+   * Checks a request against the model, once, before it is queued or run.
+   *
+   * @throws IllegalArgumentException naming the field when the request does not fit the model
+   */
   public void check(PolicyRequest request) {
-    int textLength = model.text().maxTokens();
-    writePrompt(0, request, new byte[model.imageHeight() * model.imageWidth() * 3], new long[textLength],
-        new float[model.proprioNames().size()]);
+    check(0, request);
   }
 
-  /** The model's action tokenizer. */
-  public ActionTokenizer tokenizer() {
-    return tokenizer;
+  /** The decoder (sampling and detokenizing) every path of this model uses. */
+  public ActionDecoder decoder() {
+    return decoder;
   }
 
-  /** The largest allowed token slice over the action dimensions (sizes a {@link MaskedSampler}). */
-  public int maxSliceSize() {
-    return maxSlice(model.actionDimensions());
-  }
-
-  private int maxSlice(int dims) {
-    int max = 0;
-    for (int d = 0; d < dims; d++) {
-      max = Math.max(max, tokenizer.allowedTokens(d).size());
-    }
-    return max;
-  }
-
-  private void validate(int index, PolicyRequest request, int pixels, int proprioLength) {
+  private void check(int index, PolicyRequest request) {
+    int pixels = model.imageHeight() * model.imageWidth() * 3;
+    int proprioLength = model.proprioNames().size();
     String at = "request " + index + ": ";
     if (request.image() == null || request.image().length != pixels) {
       throw new IllegalArgumentException(at + "image of " + (request.image() == null ? 0 : request.image().length)
@@ -193,6 +181,17 @@ public final class VlaPolicy {
     }
     if (request.instruction() == null || request.instruction().isBlank()) {
       throw new IllegalArgumentException(at + "empty instruction (expected one of: " + String.join("; ", model.skills()) + ")");
+    }
+    int unknown;
+    try {
+      unknown = model.text().unknownWords(request.instruction());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(at + e.getMessage(), e);
+    }
+    if (unknown > 0) {
+      throw new IllegalArgumentException(at + "instruction \"" + request.instruction()
+          + "\" has " + unknown + " word(s) the model does not know (expected one of its skills: "
+          + String.join("; ", model.skills()) + ")");
     }
   }
 }

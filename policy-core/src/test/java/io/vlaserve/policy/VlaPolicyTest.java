@@ -73,6 +73,25 @@ class VlaPolicyTest {
   }
 
   @Test
+  void aRequestIsCheckedOnceBeforeAnyComputeAndNamesWhatDoesNotFit() {
+    PolicyRequest valid = request(1, SamplingParams.GREEDY);
+    policy.check(valid);
+    PolicyRequest unknownWords = new PolicyRequest(valid.image(), "juggle the red block", valid.proprio(),
+        valid.chunkLength(), valid.sampling());
+    IllegalArgumentException words = assertThrows(IllegalArgumentException.class, () -> policy.check(unknownWords));
+    assertTrue(words.getMessage().startsWith("request 0: instruction \"juggle the red block\" has 1 word(s) the model"
+        + " does not know"), words.getMessage());
+    PolicyRequest tooLong = new PolicyRequest(valid.image(), "move ".repeat(model.text().maxTokens()), valid.proprio(),
+        valid.chunkLength(), valid.sampling());
+    IllegalArgumentException length = assertThrows(IllegalArgumentException.class, () -> policy.check(tooLong));
+    assertTrue(length.getMessage().startsWith("request 0: instruction"), length.getMessage());
+    // infer checks every request of a batch before it prefills any.
+    IllegalArgumentException batch = assertThrows(IllegalArgumentException.class,
+        () -> policy.infer(java.util.List.of(valid, unknownWords)));
+    assertTrue(batch.getMessage().startsWith("request 1: "), batch.getMessage());
+  }
+
+  @Test
   void chunksHaveOneValidTokenPerDimensionAndStep() {
     PolicyResult result = policy.infer(request(1, SamplingParams.GREEDY));
     assertEquals(model.chunkLength(), result.actions().length);

@@ -12,7 +12,7 @@ import io.vlaserve.policy.engine.KvCache;
 import io.vlaserve.policy.engine.PromptBatch;
 import io.vlaserve.policy.engine.VlaEngine;
 import io.vlaserve.policy.model.ModelPackage;
-import io.vlaserve.tokenizer.ActionTokenizer;
+import io.vlaserve.policy.decode.ActionDecoder;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -74,7 +74,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private final VlaPolicy policy;
   private final VlaEngine engine;
   private final ModelPackage model;
-  private final ActionTokenizer tokenizer;
+  private final ActionDecoder decoder;
   private final SchedulerConfig config;
   private final LongSupplier clock;
   private final BatchingListener listener;
@@ -127,7 +127,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     this.policy = policy;
     this.engine = policy.engine();
     this.model = policy.model();
-    this.tokenizer = policy.tokenizer();
+    this.decoder = policy.decoder();
     this.config = config;
     this.clock = clock;
     this.listener = listener;
@@ -155,7 +155,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     this.positionIds = new long[maxBatch];
     this.attentionMask = new float[maxBatch * capacity];
     this.logits = new float[maxBatch * vocab];
-    this.sampler = new MaskedSampler(policy.maxSliceSize());
+    this.sampler = decoder.newSampler();
     this.thread = Thread.ofPlatform().name("policy-scheduler").daemon().unstarted(this::run);
     this.prefiller = Thread.ofPlatform().name("policy-prefill").daemon().unstarted(this::prefillLoop);
     prefiller.start();
@@ -453,7 +453,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   /** The prefill thread: runs each handed-over group of joiners while the scheduler thread keeps decoding. */
   private void prefillLoop() {
     float[] prefillLogits = new float[config.maxBatchSize() * vocab];
-    MaskedSampler prefillSampler = new MaskedSampler(policy.maxSliceSize());
+    MaskedSampler prefillSampler = decoder.newSampler();
     while (true) {
       List<Ticket> job;
       lock.lock();
@@ -771,8 +771,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
 
   private void sample(Ticket ticket, float[] rowLogits, int row, MaskedSampler rowSampler) {
     int index = ticket.produced;
-    rowSampler.sample(rowLogits, row * vocab, tokenizer.allowedTokens(index % dims), ticket.request.sampling(),
-        ticket.random);
+    decoder.sample(rowSampler, rowLogits, row * vocab, index, ticket.request.sampling(), ticket.random);
     ticket.tokens[index] = rowSampler.token();
     ticket.logProbabilities[index] = (float) rowSampler.logProbability();
     ticket.nextToken = rowSampler.token();
@@ -782,13 +781,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private void finish(Ticket ticket) {
     release(ticket);
     long decoded = clock.getAsLong();
-    int steps = ticket.request.chunkLength();
-    double[] flat = new double[steps * dims];
-    tokenizer.decode(ticket.tokens, 0, flat, 0, steps);
-    double[][] actions = new double[steps][];
-    for (int s = 0; s < steps; s++) {
-      actions[s] = Arrays.copyOfRange(flat, s * dims, (s + 1) * dims);
-    }
+    double[][] actions = decoder.actions(ticket.tokens, ticket.request.chunkLength());
     long finished = clock.getAsLong();
     PolicyResult result = new PolicyResult(actions, ticket.tokens, ticket.logProbabilities, ticket.prefillNanos,
         decoded - ticket.prefilled, finished - decoded);

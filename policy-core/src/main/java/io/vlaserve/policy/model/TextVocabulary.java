@@ -57,11 +57,7 @@ public final class TextVocabulary {
    * @throws IllegalArgumentException if the instruction has more than L - 1 words
    */
   public int encode(String instruction, long[] out, int offset) {
-    String[] parts = instruction.strip().toLowerCase(Locale.ROOT).split("\\s+");
-    if (parts.length > maxTokens - 1) {
-      throw new IllegalArgumentException("instruction \"" + instruction + "\": " + parts.length
-          + " words (expected: at most " + (maxTokens - 1) + ")");
-    }
+    String[] parts = words(instruction);
     int unknown = 0;
     out[offset] = bosId;
     for (int i = 0; i < maxTokens - 1; i++) {
@@ -76,5 +72,29 @@ public final class TextVocabulary {
       }
     }
     return unknown;
+  }
+
+  /**
+   * Returns how many words of {@code instruction} are not in the vocabulary, writing nothing.
+   *
+   * @throws IllegalArgumentException if the instruction has more than L - 1 words
+   */
+  public int unknownWords(String instruction) {
+    int unknown = 0;
+    for (String word : words(instruction)) {
+      if (!word.isEmpty() && !ids.containsKey(word)) {
+        unknown++;
+      }
+    }
+    return unknown;
+  }
+
+  private String[] words(String instruction) {
+    String[] parts = instruction.strip().toLowerCase(Locale.ROOT).split("\\s+");
+    if (parts.length > maxTokens - 1) {
+      throw new IllegalArgumentException("instruction \"" + instruction + "\": " + parts.length
+          + " words (expected: at most " + (maxTokens - 1) + ")");
+    }
+    return parts;
   }
 }
