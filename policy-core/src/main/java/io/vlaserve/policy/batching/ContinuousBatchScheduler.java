@@ -89,8 +89,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private boolean prefillBusy;
   private final Map<String, ArrayDeque<Ticket>> waitingByRobot = new HashMap<>();
   private final ArrayDeque<String> robotTurns = new ArrayDeque<>();
-  private final Map<Object, Ticket> waitingBySession = new HashMap<>();
-  private final java.util.Set<Object> computingSessions = new java.util.HashSet<>();
+  private final Map<SessionKey, Ticket> waitingBySession = new HashMap<>();
+  private final java.util.Set<SessionKey> computingSessions = new java.util.HashSet<>();
   private int waiting;
   private boolean closed;
   private final int[] freeSlots;
@@ -190,7 +190,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
    * @throws RejectedException.Overloaded when the queue or the robot's share is full
    * @throws RejectedException.ShuttingDown after {@link #close}
    */
-  public CompletableFuture<ScheduledResult> submit(String robot, Object session, PolicyRequest request,
+  public CompletableFuture<ScheduledResult> submit(String robot, SessionKey session, PolicyRequest request,
       long deadlineNanos) {
     policy.check(request);
     Ticket ticket = new Ticket(robot, session, request, request.chunkLength() * dims, deadlineNanos, clock.getAsLong());
@@ -795,7 +795,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   /** A queued or running request; its decode state is touched only by the scheduler thread. */
   private static final class Ticket {
     final String robot;
-    final Object session;
+    final SessionKey session;
     final PolicyRequest request;
     final long deadline;
     final long submitted;
@@ -815,7 +815,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     int produced;
     long nextToken;
 
-    Ticket(String robot, Object session, PolicyRequest request, int count, long deadline, long submitted) {
+    Ticket(String robot, SessionKey session, PolicyRequest request, int count, long deadline, long submitted) {
       this.robot = robot;
       this.session = session;
       this.request = request;

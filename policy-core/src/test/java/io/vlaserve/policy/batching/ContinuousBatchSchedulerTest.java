@@ -284,7 +284,7 @@ class ContinuousBatchSchedulerTest {
   @Test
   void aSessionsNewestObservationSupersedesItsQueuedOne() throws Exception {
     GatedEngine gated = new GatedEngine(engine, true);
-    Object session = new Object();
+    SessionKey session = new SessionKey("robot", 1);
     try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(1, 8, 8), System::nanoTime,
         BatchingListener.NONE)) {
       var running = scheduler.submit("other", null, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
@@ -353,7 +353,7 @@ class ContinuousBatchSchedulerTest {
   @Test
   void aSessionComputesOneObservationAtATimeSoItsNextOneCanStillBeSuperseded() throws Exception {
     GatedEngine gated = new GatedEngine(engine, false);
-    Object session = new Object();
+    SessionKey session = new SessionKey("robot", 1);
     List<CompletableFuture<ScheduledResult>> later = Collections.synchronizedList(new ArrayList<>());
     try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(4, 8, 8), System::nanoTime,
         BatchingListener.NONE)) {

@@ -2,19 +2,15 @@ package io.vlaserve.policy.server;
 
 import io.grpc.Status;
 import jakarta.servlet.http.HttpServletRequest;
-import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.image.ImageFormat;
 import io.vlaserve.policy.model.ModelPackage;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -48,7 +44,7 @@ import tools.jackson.databind.node.ObjectNode;
 public class OpenVlaActController {
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
-  private final PolicyRuntime runtime;
+  private final PolicyFrontDoor door;
   private final PolicyMetrics metrics;
   private final Duration deadline;
   private final String unnormKey;
@@ -56,11 +52,11 @@ public class OpenVlaActController {
   private final long maxBodyBytes;
   private final AtomicLong anonymousRequests = new AtomicLong();
 
-  public OpenVlaActController(PolicyRuntime runtime, PolicyMetrics metrics, PolicyProperties properties) {
-    this.runtime = runtime;
+  public OpenVlaActController(PolicyFrontDoor door, PolicyMetrics metrics, PolicyProperties properties) {
+    this.door = door;
     this.metrics = metrics;
     this.deadline = properties.observationDeadline();
-    ModelPackage model = runtime.model();
+    ModelPackage model = door.model();
     this.unnormKey = model.manifest().path("action").path("unnorm_key").asString("");
     this.defaultProprio = trainingMeanProprio(model, unnormKey);
     this.maxBodyBytes = properties.maxActBodyBytes();
@@ -72,9 +68,8 @@ public class OpenVlaActController {
     boolean doubleEncoded = false;
     try {
       byte[] body = body(http);
-      if (!runtime.ready()) {
-        throw new PolicyStatus.NotReadyException("model " + runtime.model().name() + " is " + runtime.state()
-            + "; retry when /actuator/health/readiness is UP");
+      if (!door.ready()) {
+        throw door.notReady();
       }
       JsonNode payload = parse(body, "request body");
       if (payload.has("encoded")) {
@@ -86,7 +81,6 @@ public class OpenVlaActController {
         payload = parse(payload.get("encoded").asString().getBytes(StandardCharsets.UTF_8),
             "\"encoded\"");
       }
-      PolicyRequest request = request(payload);
       String robot = optionalString(payload, "robot_id");
       if (robot == null) {
         robot = "act-" + anonymousRequests.incrementAndGet();
@@ -98,13 +92,14 @@ public class OpenVlaActController {
       }
       boolean fullChunk = fullChunkNode.asBoolean(false);
       boolean encodedAnswer = doubleEncoded;
-      int dims = runtime.model().actionDimensions();
-      return runtime.submit(robot, null, request, received + deadline.toNanos())
-          .handle((scheduled, failure) -> {
+      int dims = door.model().actionDimensions();
+      PolicyFrontDoor.Observation observation = observation(payload, robot, received);
+      return door.submit(observation)
+          .handle((answer, failure) -> {
             if (failure != null) {
               return error(failure);
             }
-            double[][] actions = scheduled.result().actions();
+            double[][] actions = answer.scheduled().result().actions();
             ObjectNode array = fullChunk
                 ? JsonNumpy.float64(Arrays.stream(actions).flatMapToDouble(Arrays::stream).toArray(), actions.length, dims)
                 : JsonNumpy.float64(actions[0], dims);
@@ -156,7 +151,8 @@ public class OpenVlaActController {
     return node.asString();
   }
 
-  private PolicyRequest request(JsonNode payload) {
+  /** The front door's observation from an /act body: greedy, the model's chunk length, no session. */
+  private PolicyFrontDoor.Observation observation(JsonNode payload, String robot, long received) {
     if (!payload.isObject()) {
       throw new IllegalArgumentException("body: a JSON " + payload.getNodeType().name().toLowerCase(Locale.ROOT)
           + " (expected: an object with \"image\" and \"instruction\")");
@@ -164,7 +160,7 @@ public class OpenVlaActController {
     JsonNode instructionNode = payload.path("instruction");
     if (!instructionNode.isString() || instructionNode.asString().isBlank()) {
       throw new IllegalArgumentException("instruction: missing or not a string (expected one of: "
-          + String.join("; ", runtime.model().skills()) + ")");
+          + String.join("; ", door.model().skills()) + ")");
     }
     String key = optionalString(payload, "unnorm_key");
     if (key != null && !key.equals(unnormKey)) {
@@ -172,15 +168,16 @@ public class OpenVlaActController {
           + unnormKey + ")");
     }
     JsonNumpy.Rgb image = JsonNumpy.image("image", payload.get("image"));
-    byte[] pixels = runtime.images().toModelInput(ImageFormat.RGB8, image.pixels(), image.width(), image.height());
     float[] proprio = payload.has("proprio") ? proprio(payload.get("proprio")) : defaultProprio.clone();
     // deploy.py lower-cases the instruction into its prompt.
     String instruction = instructionNode.asString().trim().toLowerCase(Locale.ROOT);
-    return new PolicyRequest(pixels, instruction, proprio, runtime.model().chunkLength(), SamplingParams.GREEDY);
+    return new PolicyFrontDoor.Observation(robot, null, 0,
+        new PolicyFrontDoor.Frame(ImageFormat.RGB8, image.pixels(), image.width(), image.height()), proprio,
+        instruction, 0, SamplingParams.GREEDY, received, received + deadline.toNanos());
   }
 
   private float[] proprio(JsonNode node) {
-    int expected = runtime.model().proprioNames().size();
+    int expected = door.model().proprioNames().size();
     float[] values = new float[expected];
     if (node.isObject() && node.has(JsonNumpy.DATA)) {
       double[] decoded = JsonNumpy.float64("proprio", node, expected);
@@ -194,14 +191,14 @@ public class OpenVlaActController {
         JsonNode value = node.get(i);
         if (!value.isNumber()) {
           throw new IllegalArgumentException("proprio[" + i + "]: " + JsonNumpy.describe(value)
-              + " (expected: a number, " + runtime.model().proprioNames().get(i) + ")");
+              + " (expected: a number, " + door.model().proprioNames().get(i) + ")");
         }
         values[i] = (float) value.asDouble();
       }
       return values;
     }
     throw new IllegalArgumentException("proprio: " + JsonNumpy.abbreviate(node.toString()) + " (expected: " + expected
-        + " numbers, " + runtime.model().proprioNames() + ", as a list or a json-numpy float64 array)");
+        + " numbers, " + door.model().proprioNames() + ", as a list or a json-numpy float64 array)");
   }
 
   private ResponseEntity<String> error(Throwable failure) {

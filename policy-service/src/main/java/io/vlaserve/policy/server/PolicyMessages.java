@@ -9,16 +9,51 @@ import io.vlaserve.common.v1.Observation;
 import io.vlaserve.common.v1.RobotState;
 import io.vlaserve.common.v1.TimingBreakdown;
 import io.vlaserve.policy.PolicyResult;
+import io.vlaserve.policy.batching.ScheduledResult;
+import io.vlaserve.policy.batching.SessionKey;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.image.ImageFormat;
 import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.policy.v1.BatchingInfo;
 import io.vlaserve.policy.v1.CameraSpec;
+import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.tokenizer.ActionDimension;
 
 /** Conversions between {@code vla.policy.v1} messages and the policy core. Stateless. */
 final class PolicyMessages {
   private PolicyMessages() {}
+
+  /**
+   * The front door's observation from a gRPC Observation message.
+   *
+   * @throws IllegalArgumentException naming the field when the message does not fit the model
+   */
+  static PolicyFrontDoor.Observation observation(ModelPackage model, String robot, SessionKey session,
+      Observation observation, String instruction, SamplingParams sampling, int chunkLength, long receivedNanos,
+      long deadlineNanos) {
+    Image frame = frame(observation, model.camera());
+    return new PolicyFrontDoor.Observation(robot, session, observation.getSequence(),
+        new PolicyFrontDoor.Frame(format(frame.getEncoding()), frame.getData().toByteArray(), frame.getWidth(),
+            frame.getHeight()),
+        proprio(model, observation), instruction, chunkLength, sampling, receivedNanos, deadlineNanos);
+  }
+
+  /** The InferResponse for the front door's answer to {@code observation}, as chunk {@code chunkId}. */
+  static InferResponse response(ModelPackage model, PolicyFrontDoor.Answer answer, Observation observation,
+      long chunkId, long receivedNanos) {
+    ScheduledResult scheduled = answer.scheduled();
+    PolicyResult result = scheduled.result();
+    long preprocessNanos = answer.preprocessedNanos() - receivedNanos;
+    return InferResponse.newBuilder()
+        .setChunk(chunk(model, result, observation, chunkId))
+        .setTiming(timing(scheduled.queueNanos(), preprocessNanos, result, answer.finishedNanos() - receivedNanos))
+        .setBatching(BatchingInfo.newBuilder()
+            .setEngine(Durations.fromNanos(scheduled.engineNanos()))
+            .setLargestBatch(scheduled.largestBatch()))
+        .setModelVersion(model.version())
+        .build();
+  }
 
   static PolicyMetadata metadata(PolicyRuntime runtime) {
     ModelPackage model = runtime.model();

@@ -80,6 +80,25 @@ public class PolicyMetrics implements BatchingListener {
         .register(registry);
   }
 
+  /** Records an answered inference: its stages, measured from {@code receivedNanos}, and an ok outcome. */
+  void recordInference(PolicyFrontDoor.Answer answer, long receivedNanos) {
+    var result = answer.scheduled().result();
+    recordStage("queue", answer.scheduled().queueNanos());
+    recordStage("preprocess", answer.preprocessedNanos() - receivedNanos);
+    recordStage("prefill", result.prefillNanos());
+    recordStage("decode", result.decodeNanos());
+    recordStage("postprocess", result.postprocessNanos());
+    recordStage("total", answer.finishedNanos() - receivedNanos);
+    recordOutcome("ok");
+  }
+
+  /** Counts a failure by status code and turns it into the exception to answer with. */
+  io.grpc.StatusRuntimeException failed(Throwable failure) {
+    io.grpc.StatusRuntimeException exception = PolicyStatus.exception(failure);
+    recordOutcome(exception.getStatus().getCode().name());
+    return exception;
+  }
+
   void recordStage(String stage, long nanos) {
     stages.computeIfAbsent(stage, name -> Timer.builder("vla.policy.stage")
             .description("Time per inference stage")

@@ -9,6 +9,7 @@ import io.vlaserve.policy.image.ImagePreprocessor;
 import io.vlaserve.policy.image.PixelBudget;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.policy.batching.ScheduledResult;
+import io.vlaserve.policy.batching.SessionKey;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -80,7 +81,7 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
    *
    * @param deadlineNanos on {@link System#nanoTime()}: dropped with DEADLINE_EXCEEDED if still queued then
    */
-  public CompletableFuture<ScheduledResult> submit(String robot, Object session, PolicyRequest request,
+  public CompletableFuture<ScheduledResult> submit(String robot, SessionKey session, PolicyRequest request,
       long deadlineNanos) {
     return scheduler.submit(robot, session, request, deadlineNanos).whenCompleteAsync((result, failure) -> {}, replies);
   }

@@ -8,6 +8,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.vlaserve.common.v1.Observation;
 import io.vlaserve.policy.batching.RejectedException;
+import io.vlaserve.policy.batching.SessionKey;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.ObservationError;
@@ -15,6 +16,7 @@ import io.vlaserve.policy.v1.SessionReady;
 import io.vlaserve.policy.v1.SessionRequest;
 import io.vlaserve.policy.v1.SessionResponse;
 import io.vlaserve.policy.v1.SessionStart;
+import io.vlaserve.service.tracing.VlaTracing;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,13 +32,16 @@ import java.util.concurrent.atomic.AtomicLong;
 final class PolicySession implements StreamObserver<SessionRequest> {
   private static final AtomicLong anonymousSessions = new AtomicLong();
 
-  private final PolicyGrpcService service;
+  private final PolicyFrontDoor door;
+  private final PolicyMetrics metrics;
+  private final VlaTracing tracing;
   private final StreamObserver<SessionResponse> responses;
   private final long defaultDeadlineNanos;
   private final AtomicLong nextChunkId = new AtomicLong(1);
 
   private SessionStart start;
   private String robot;
+  private SessionKey key;
   private String instruction;
   private SamplingParams sampling;
   private long deadlineNanos;
@@ -46,8 +51,11 @@ final class PolicySession implements StreamObserver<SessionRequest> {
   // Read under either lock; written under responses' lock, or under this one once nothing can answer anymore.
   private volatile boolean closed;
 
-  PolicySession(PolicyGrpcService service, StreamObserver<SessionResponse> responses, Duration defaultDeadline) {
-    this.service = service;
+  PolicySession(PolicyFrontDoor door, PolicyMetrics metrics, VlaTracing tracing,
+      StreamObserver<SessionResponse> responses, Duration defaultDeadline) {
+    this.door = door;
+    this.metrics = metrics;
+    this.tracing = tracing;
     this.responses = responses;
     this.defaultDeadlineNanos = defaultDeadline.toNanos();
   }
@@ -67,13 +75,13 @@ final class PolicySession implements StreamObserver<SessionRequest> {
       fail(Status.INVALID_ARGUMENT.withDescription("a second start on the same session (expected: one start, then observations)"));
       return;
     }
-    if (!service.runtime().ready()) {
-      fail(PolicyStatus.of(service.notReady()));
+    if (!door.ready()) {
+      fail(PolicyStatus.of(door.notReady()));
       return;
     }
     try {
       sampling = PolicyMessages.sampling(message.getSampling());
-      int max = service.runtime().model().chunkLength();
+      int max = door.model().chunkLength();
       if (message.getChunkLength() > max) {
         throw new IllegalArgumentException("chunk_length " + message.getChunkLength() + " (expected: 0.." + max + ")");
       }
@@ -84,11 +92,12 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     start = message;
     robot = message.getRobot().getRobotId().isEmpty() ? "session-" + anonymousSessions.incrementAndGet()
         : message.getRobot().getRobotId();
+    key = door.newSession(robot);
     instruction = message.getInstruction();
     long requested = message.hasObservationDeadline() ? Durations.toNanos(message.getObservationDeadline()) : 0;
     deadlineNanos = requested > 0 ? requested : defaultDeadlineNanos;
     send(SessionResponse.newBuilder().setReady(SessionReady.newBuilder()
-        .setMetadata(PolicyMessages.metadata(service.runtime()))).build());
+        .setMetadata(PolicyMessages.metadata(door.runtime()))).build());
   }
 
   private synchronized void onInstruction(String text) {
@@ -104,8 +113,8 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     if (request.getTraceContextCount() == 0) {
       return null;
     }
-    return service.tracing().tracer().spanBuilder("policy.infer")
-        .setParent(service.tracing().extract(request.getTraceContextMap()))
+    return tracing.tracer().spanBuilder("policy.infer")
+        .setParent(tracing.extract(request.getTraceContextMap()))
         .setAttribute("vla.robot_id", robot == null ? "" : robot)
         .setAttribute("vla.observation_sequence", request.getObservation().getSequence())
         .startSpan();
@@ -155,8 +164,13 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     }
     long received = System.nanoTime();
     try {
-      service.submit(robot, this, observation, currentInstruction, sampling, start.getChunkLength(), received,
-              received + deadlineNanos, nextChunkId::getAndIncrement)
+      PolicyFrontDoor.Observation submitted = PolicyMessages.observation(door.model(), robot, key, observation,
+          currentInstruction, sampling, start.getChunkLength(), received, received + deadlineNanos);
+      door.submit(submitted)
+          .thenApply(answer -> {
+            metrics.recordInference(answer, received);
+            return PolicyMessages.response(door.model(), answer, observation, nextChunkId.getAndIncrement(), received);
+          })
           .whenComplete((response, failure) -> {
             endSpan(span, response, failure == null ? null : String.valueOf(PolicyStatus.unwrap(failure)));
             answer(sequence, response, failure);
@@ -173,7 +187,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     } else if (PolicyStatus.unwrap(failure) instanceof RejectedException.Superseded) {
       send(SessionResponse.newBuilder().setSuperseded(sequence).build());
     } else {
-      StatusRuntimeException status = service.failed(failure);
+      StatusRuntimeException status = metrics.failed(failure);
       sendError(sequence, status.getStatus().getCode(), status.getStatus().getDescription(),
           PolicyStatus.retryAfter(failure));
     }

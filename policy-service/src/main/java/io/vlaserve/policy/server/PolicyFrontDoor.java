@@ -1,0 +1,99 @@
+package io.vlaserve.policy.server;
+
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.batching.ScheduledResult;
+import io.vlaserve.policy.batching.SessionKey;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.image.ImageFormat;
+import io.vlaserve.policy.model.ModelPackage;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.springframework.stereotype.Component;
+
+/**
+ * The one way into the policy for every protocol: gRPC's unary Infer and its sessions, OpenVLA's
+ * {@code POST /act}, and whatever comes next. It checks readiness, turns the frame into the
+ * model's input, derives the observation's seed, and queues one {@link PolicyRequest} with the
+ * scheduler, which validates it once. It knows no transport: each protocol converts its messages
+ * into an {@link Observation} and the {@link Answer} back. Thread-safe.
+ */
+@Component
+public class PolicyFrontDoor {
+  /** A camera frame as it arrived: encoded (JPEG, PNG) or raw RGB, at any size the model accepts. */
+  public record Frame(ImageFormat format, byte[] data, int width, int height) {}
+
+  /**
+   * One observation to answer.
+   *
+   * @param robot whose it is (fairness and quotas are per robot)
+   * @param session the session it belongs to, or null for a one-off call
+   * @param sequence its number within the session (0 for one-off calls): the seed of its noise
+   * @param chunkLength steps wanted, 0 for the model's chunk length
+   * @param sampling the call's or session's parameters, before the per-observation seed
+   * @param receivedNanos when it arrived, {@link System#nanoTime()}
+   * @param deadlineNanos dropped with DEADLINE_EXCEEDED if still queued then, {@link System#nanoTime()}
+   */
+  public record Observation(String robot, SessionKey session, long sequence, Frame frame, float[] proprio,
+      String instruction, int chunkLength, SamplingParams sampling, long receivedNanos, long deadlineNanos) {}
+
+  /**
+   * The scheduler's result and when preprocessing ended and the answer arrived ({@link System#nanoTime()}).
+   */
+  public record Answer(ScheduledResult scheduled, long preprocessedNanos, long finishedNanos) {}
+
+  private final PolicyRuntime runtime;
+  private final AtomicLong sessions = new AtomicLong();
+
+  public PolicyFrontDoor(PolicyRuntime runtime) {
+    this.runtime = runtime;
+  }
+
+  /** A key for a new session of {@code robot}, distinct from every other session's. */
+  public SessionKey newSession(String robot) {
+    return new SessionKey(robot, sessions.incrementAndGet());
+  }
+
+  /** The model served. */
+  public ModelPackage model() {
+    return runtime.model();
+  }
+
+  /** Whether the model is loaded and warmed up. */
+  public boolean ready() {
+    return runtime.ready();
+  }
+
+  /**
+   * Preprocesses one observation and queues it.
+   *
+   * @throws RuntimeException for an observation refused before queueing (not ready, bad input, overload)
+   */
+  public CompletableFuture<Answer> submit(Observation observation) {
+    if (!runtime.ready()) {
+      throw notReady();
+    }
+    ModelPackage model = runtime.model();
+    Frame frame = observation.frame();
+    byte[] pixels = runtime.images().toModelInput(frame.format(), frame.data(), frame.width(), frame.height());
+    int steps = observation.chunkLength() == 0 ? model.chunkLength() : observation.chunkLength();
+    long preprocessed = System.nanoTime();
+    // The one place a stream's seed becomes an observation's: every observation of a session (and
+    // every one-off call) draws its own noise, reproducible from (seed, sequence) alone or batched.
+    SamplingParams sampling = observation.sampling().forObservation(observation.sequence());
+    PolicyRequest request = new PolicyRequest(pixels, observation.instruction(), observation.proprio(), steps, sampling);
+    return runtime.submit(observation.robot(), observation.session(), request, observation.deadlineNanos())
+        .thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime()));
+  }
+
+  /** Why nothing can be computed yet, with what to wait for. */
+  public PolicyStatus.NotReadyException notReady() {
+    return new PolicyStatus.NotReadyException("model " + runtime.model().name() + " is " + runtime.state()
+        + (runtime.failure().isEmpty() ? "" : " (" + runtime.failure() + ")")
+        + "; retry when the service is ready (gRPC health SERVING, /actuator/health/readiness UP)");
+  }
+
+  /** The runtime, for what only describes it (metadata). */
+  PolicyRuntime runtime() {
+    return runtime;
+  }
+}
