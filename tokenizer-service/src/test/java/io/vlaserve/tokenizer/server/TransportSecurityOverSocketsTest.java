@@ -219,6 +219,16 @@ class TransportSecurityOverSocketsTest {
   }
 
   @Test
+  void aClientRefusesAServerWhoseCertificateDoesNotNameTheHostItDialed() {
+    TlsMaterial material = TlsMaterial.load(robot.certificate(), robot.privateKey(), pki.caCertificate());
+    materials.add(material);
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort, material.channelCredentials())
+        .overrideAuthority("policy-service:50052").build(); // the right CA, the wrong name
+    channels.add(channel);
+    assertUnavailable(failure(channel));
+  }
+
+  @Test
   void theHttpPortServesTlsFromTheSameFiles() throws Exception {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
