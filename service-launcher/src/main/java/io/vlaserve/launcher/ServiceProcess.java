@@ -1,5 +1,6 @@
 package io.vlaserve.launcher;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -27,6 +28,7 @@ public final class ServiceProcess implements AutoCloseable {
   private final int grpcPort;
   private final int httpPort;
   private final Map<String, Integer> extraPorts;
+  private volatile ChannelCredentials credentials = InsecureChannelCredentials.create();
 
   private ServiceProcess(String name, Process process, Path log, int grpcPort, int httpPort,
       Map<String, Integer> extraPorts) {
@@ -93,9 +95,22 @@ public final class ServiceProcess implements AutoCloseable {
     return port;
   }
 
-  /** A new plaintext channel to the service's port {@code port} on loopback; the caller shuts it down. */
+  /**
+   * The credentials {@link #channel()}, {@link #channel(int)} and the readiness check use from now
+   * on: plaintext by default; TLS credentials (e.g. {@code TlsMaterial.channelCredentials()} from
+   * vla-tls) for a service started with {@code --vla.tls.*}. Its certificate must name
+   * {@code 127.0.0.1}, the address the channels dial.
+   *
+   * @return this process
+   */
+  public ServiceProcess clientCredentials(ChannelCredentials value) {
+    credentials = java.util.Objects.requireNonNull(value, "credentials");
+    return this;
+  }
+
+  /** A new channel to the service's port {@code port} on loopback; the caller shuts it down. */
   public ManagedChannel channel(int port) {
-    return Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create()).build();
+    return Grpc.newChannelBuilderForAddress("127.0.0.1", port, credentials).build();
   }
 
   /** The java launcher running this process, so children use the same JDK. */
@@ -155,9 +170,9 @@ public final class ServiceProcess implements AutoCloseable {
     }
   }
 
-  /** A new plaintext channel to the service's gRPC port; the caller shuts it down. */
+  /** A new channel to the service's gRPC port (with {@link #clientCredentials}); the caller shuts it down. */
   public ManagedChannel channel() {
-    return Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort, InsecureChannelCredentials.create()).build();
+    return channel(grpcPort);
   }
 
   /** The last {@code lines} lines of the service's log. */

@@ -8,10 +8,15 @@ import io.vlaserve.service.inbound.InboundGuard;
 import io.vlaserve.service.inbound.InboundProperties;
 import io.vlaserve.service.inbound.NettyRejectionFilter;
 import io.vlaserve.service.inbound.RejectedInputLog;
+import io.vlaserve.service.tls.TlsProperties;
+import io.vlaserve.service.tls.TransportSecurity;
 import io.vlaserve.service.tracing.TracingProperties;
 import io.vlaserve.service.tracing.VlaTracing;
 import org.springframework.beans.factory.ObjectProvider;
+import io.grpc.ServerBuilder;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.boot.autoconfigure.ssl.SslBundleRegistrar;
+import org.springframework.grpc.server.ServerBuilderCustomizer;
 import org.springframework.grpc.server.service.GrpcServiceConfigurer;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -22,7 +27,7 @@ import org.springframework.grpc.server.GlobalServerInterceptor;
 
 /** Beans every vla-serve service gets by having this module on its class path. */
 @AutoConfiguration
-@EnableConfigurationProperties({TracingProperties.class, InboundProperties.class})
+@EnableConfigurationProperties({TracingProperties.class, InboundProperties.class, TlsProperties.class})
 public class VlaServiceAutoConfiguration {
   /** The one rate-limited log line for refused input, shared by the guard and the transport's filter. */
   @Bean
@@ -53,6 +58,33 @@ public class VlaServiceAutoConfiguration {
             properties.getObject().maxStatusDescription()).guard(configurer.configure(spec, factory));
       }
     };
+  }
+
+  /** TLS per {@code vla.tls.*} (or plaintext), for the gRPC servers and the channels to other services. */
+  @Bean(destroyMethod = "close")
+  TransportSecurity transportSecurity(TlsProperties properties) {
+    return TransportSecurity.start(properties);
+  }
+
+  /**
+   * The {@code vla-grpc} SSL bundle that Spring's gRPC server uses when {@code vla.tls.certificate}
+   * is set ({@link io.vlaserve.service.tls.TlsEnvironmentPostProcessor} points it there).
+   */
+  @Bean
+  SslBundleRegistrar vlaGrpcSslBundle(TransportSecurity security) {
+    return registry -> {
+      if (security.tls()) {
+        TransportSecurity.registerGrpcBundle(registry, security);
+      }
+    };
+  }
+
+  /** With {@code vla.tls.insecure=true}, the per-connection plaintext warning on the gRPC server. */
+  @Bean
+  <T extends ServerBuilder<T>> ServerBuilderCustomizer<T> insecureTransportWarning(TransportSecurity security,
+      Environment environment) {
+    String name = "gRPC port " + environment.getProperty("spring.grpc.server.port", "9090");
+    return builder -> security.configure(builder, name);
   }
 
   @Bean

@@ -10,6 +10,7 @@ import io.vlaserve.service.audit.CallerAddress;
 import io.vlaserve.service.inbound.InboundGuard;
 import io.vlaserve.service.inbound.InboundProperties;
 import io.vlaserve.service.inbound.RejectedInputLog;
+import io.vlaserve.service.tls.TransportSecurity;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +28,10 @@ import org.springframework.stereotype.Component;
  * so a half-open link (the robot's host vanished) is torn down; accepts robots' pings down to every
  * 10 s. Messages are small (hello, state, refusals): inbound messages are bounded to 64 KiB.
  *
+ * <p>Transport security: the same as the main port's, from {@code vla.tls.*}
+ * ({@link TransportSecurity}: TLS with the reloading certificate and {@code vla.tls.client-auth},
+ * or plaintext).
+ *
  * <p>Lifecycle: starts before the robot fleet and stops after it, so that a stopping fleet can
  * still tell remote robots to hold. Thread-safe.
  */
@@ -40,11 +45,13 @@ public class AgentLinkServer implements SmartLifecycle {
   private final ControllerProperties properties;
   private final RobotAgentLinkService service;
   private final InboundGuard guard;
+  private final TransportSecurity security;
   private volatile Server server;
 
   public AgentLinkServer(ControllerProperties properties, RobotFleet fleet, RejectedInputLog rejected,
-      InboundProperties inbound) {
+      InboundProperties inbound, TransportSecurity security) {
     this.properties = properties;
+    this.security = security;
     this.service = new RobotAgentLinkService(fleet);
     // The same treatment of bad input as on the main port: unparseable -> INVALID_ARGUMENT, bounded
     // status descriptions, one rate-limited log line.
@@ -56,7 +63,9 @@ public class AgentLinkServer implements SmartLifecycle {
     String address = properties.agentAddress();
     InetSocketAddress bind = address.isEmpty() ? new InetSocketAddress(properties.agentPort())
         : new InetSocketAddress(address, properties.agentPort());
-    Server built = NettyServerBuilder.forAddress(bind)
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(bind, security.serverCredentials());
+    security.configure(builder, "agent link port " + properties.agentPort());
+    Server built = builder
         .addService(guard.guard(ServerInterceptors.intercept(service, new CallerAddress())))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .keepAliveTime(10, TimeUnit.SECONDS)
@@ -71,7 +80,7 @@ public class AgentLinkServer implements SmartLifecycle {
           + (address.isEmpty() ? "every interface" : address) + ": cannot listen (" + e.getMessage() + ")", e);
     }
     server = built;
-    log.info("Robot agent link listening on {}", built.getListenSockets());
+    log.info("Robot agent link listening on {} ({})", built.getListenSockets(), security.tls() ? "TLS" : "plaintext");
   }
 
   @Override

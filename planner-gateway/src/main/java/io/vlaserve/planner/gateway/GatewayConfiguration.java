@@ -1,12 +1,14 @@
 package io.vlaserve.planner.gateway;
 
 import io.vlaserve.proto.ProtoTimes;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.vlaserve.planning.EmbeddedPlanner;
 import io.vlaserve.planning.OpenAiChatPlanner;
 import io.vlaserve.planning.OpenAiPlannerConfig;
 import io.vlaserve.planning.Planner;
+import io.vlaserve.service.tls.TransportSecurity;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,19 +32,25 @@ public class GatewayConfiguration {
     }
   }
 
+  /**
+   * The channels use this service's {@code vla.tls.*}: with a certificate, mutual TLS (the
+   * gateway's certificate presented, the service's checked against {@code vla.tls.trust} and the
+   * target's host name); without one, plaintext as before.
+   */
   @Bean
-  ServiceChannels serviceChannels(GatewayProperties properties) {
-    return new ServiceChannels(channel(properties.policyTarget()), channel(properties.controllerTarget()));
+  ServiceChannels serviceChannels(GatewayProperties properties, TransportSecurity security) {
+    ChannelCredentials credentials = security.channelCredentials();
+    return new ServiceChannels(channel(properties.policyTarget(), credentials),
+        channel(properties.controllerTarget(), credentials));
   }
 
   /**
    * Round-robin over every address the target resolves to (a headless Service's pods), with
    * keepalive so a dead peer is noticed within seconds, not at the next TCP timeout.
    */
-  private static ManagedChannel channel(String target) {
-    return NettyChannelBuilder.forTarget(target)
+  private static ManagedChannel channel(String target, ChannelCredentials credentials) {
+    return NettyChannelBuilder.forTarget(target, credentials)
         .defaultLoadBalancingPolicy("round_robin")
-        .usePlaintext()
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)
         .keepAliveWithoutCalls(true)

@@ -4,6 +4,7 @@ import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.vlaserve.tls.TlsMaterial;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -62,6 +63,16 @@ public final class RobotChannels {
     public Builder credentials(ChannelCredentials value) {
       credentials = java.util.Objects.requireNonNull(value, "credentials");
       return this;
+    }
+
+    /**
+     * TLS from PEM files: the robot's certificate presented (for the servers' client auth), the
+     * servers' checked against the material's CA certificates and the target's host name. A
+     * rotation of the files (after {@link TlsMaterial#refresh} or while {@link TlsMaterial#watch}ing)
+     * applies to the channel's next connections; the robot closes the material when it stops.
+     */
+    public Builder tls(TlsMaterial material) {
+      return credentials(material.channelCredentials());
     }
 
     /** How long the connection may be quiet before a keepalive ping (at least 10 s, gRPC's floor). */
