@@ -43,7 +43,7 @@ public class AgentLinkServer implements SmartLifecycle {
   static final int MAX_INBOUND_MESSAGE_BYTES = 64 * 1024;
 
   private final ControllerProperties properties;
-  private final RobotAgentLinkService service;
+  private final RobotAgentLinkGrpcService service;
   private final InboundGuard guard;
   private final TransportSecurity security;
   private volatile Server server;
@@ -52,7 +52,7 @@ public class AgentLinkServer implements SmartLifecycle {
       InboundProperties inbound, TransportSecurity security) {
     this.properties = properties;
     this.security = security;
-    this.service = new RobotAgentLinkService(fleet);
+    this.service = new RobotAgentLinkGrpcService(fleet);
     // The same treatment of bad input as on the main port: unparseable -> INVALID_ARGUMENT, bounded
     // status descriptions, one rate-limited log line.
     this.guard = new InboundGuard(rejected, inbound.maxStatusDescription());

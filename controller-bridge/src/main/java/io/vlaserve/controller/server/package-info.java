@@ -3,8 +3,8 @@
  * a thin Spring Boot adapter over the transport-free {@code io.vlaserve.controller} core.
  *
  * <p>{@link io.vlaserve.controller.server.RobotFleet} owns the robots, their control loops and the
- * thread that publishes safety events; {@link io.vlaserve.controller.server.ControllerBridgeService}
- * and {@link io.vlaserve.controller.server.RobotAgentLinkService} translate RPCs;
+ * thread that publishes safety events; {@link io.vlaserve.controller.server.ControllerBridgeGrpcService}
+ * and {@link io.vlaserve.controller.server.RobotAgentLinkGrpcService} translate RPCs;
  * {@link io.vlaserve.controller.server.ControllerMessages} converts messages and
  * {@link io.vlaserve.controller.server.ControllerStatus} is the one place errors become statuses.
  */

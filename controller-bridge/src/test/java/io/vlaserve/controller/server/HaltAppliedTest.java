@@ -23,7 +23,7 @@ class HaltAppliedTest {
   private final RobotFleet fleet = new RobotFleet(RobotFleetTest.properties(1, 1, List.of()));
   private final ControllerProperties properties = RobotFleetTest.properties(1, 1, List.of());
   private final VlaTracing tracing = new VlaTracing("controller-bridge", null, false, 1.0);
-  private final ControllerBridgeService service = new ControllerBridgeService(fleet, properties,
+  private final ControllerBridgeGrpcService service = new ControllerBridgeGrpcService(fleet, properties,
       new ControllerMetrics(fleet, new SimpleMeterRegistry()), tracing);
 
   @AfterEach

@@ -2,8 +2,8 @@ package io.vlaserve.planner.gateway;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.vlaserve.planning.Planner;
-import io.vlaserve.planning.PlanningException;
+import io.vlaserve.planner.Planner;
+import io.vlaserve.planner.PlanningException;
 import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;

@@ -104,7 +104,7 @@ class EndToEndIntegrationTest {
 
   @Autowired InMemorySpanExporter spans;
   @Autowired GrpcServerPort grpcServerPort;
-  @Autowired PlannerGatewayService gateway;
+  @Autowired PlannerGatewayGrpcService gateway;
   @LocalServerPort int httpPort;
 
   private ManagedChannel gatewayChannel;

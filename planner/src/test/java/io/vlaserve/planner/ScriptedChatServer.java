@@ -1,4 +1,4 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

@@ -44,7 +44,7 @@ import org.springframework.stereotype.Service;
  * {@link ControllerStatus} only. Thread-safe: per-call state lives in the call's own objects.
  */
 @Service
-public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBridgeImplBase {
+public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.ControllerBridgeImplBase {
   /**
    * How long Halt and Resume wait for the loop to apply them; a loop that takes longer is stalled,
    * and the caller is told so (UNAVAILABLE) instead of being answered OK for a halt not yet in force.
@@ -62,7 +62,7 @@ public class ControllerBridgeService extends ControllerBridgeGrpc.ControllerBrid
 
   private final VlaTracing tracing;
 
-  public ControllerBridgeService(RobotFleet fleet, ControllerProperties properties, ControllerMetrics metrics,
+  public ControllerBridgeGrpcService(RobotFleet fleet, ControllerProperties properties, ControllerMetrics metrics,
       VlaTracing tracing) {
     this.tracing = tracing;
     this.fleet = fleet;

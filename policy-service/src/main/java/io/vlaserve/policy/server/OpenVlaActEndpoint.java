@@ -41,7 +41,7 @@ import tools.jackson.databind.node.ObjectNode;
  * like deploy.py's {@code do_sample=False}. Thread-safe.
  */
 @RestController
-public class OpenVlaActController {
+public class OpenVlaActEndpoint {
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final PolicyFrontDoor door;
@@ -52,7 +52,7 @@ public class OpenVlaActController {
   private final long maxBodyBytes;
   private final AtomicLong anonymousRequests = new AtomicLong();
 
-  public OpenVlaActController(PolicyFrontDoor door, PolicyMetrics metrics, PolicyProperties properties) {
+  public OpenVlaActEndpoint(PolicyFrontDoor door, PolicyMetrics metrics, PolicyProperties properties) {
     this.door = door;
     this.metrics = metrics;
     this.deadline = properties.observationDeadline();

@@ -1,15 +1,15 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
-import static io.vlaserve.planning.ScriptedChatServer.completion;
-import static io.vlaserve.planning.ScriptedChatServer.error;
+import static io.vlaserve.planner.ScriptedChatServer.completion;
+import static io.vlaserve.planner.ScriptedChatServer.error;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vlaserve.planning.ScriptedChatServer.Received;
-import io.vlaserve.planning.ScriptedChatServer.Stall;
+import io.vlaserve.planner.ScriptedChatServer.Received;
+import io.vlaserve.planner.ScriptedChatServer.Stall;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;

@@ -31,13 +31,13 @@ import io.vlaserve.controller.v1.SetpointRefused;
  * <p>Every write to an agent's call goes through its {@link AgentCall}. Served on its own port by
  * {@link AgentLinkServer}, not by the main gRPC server. Thread-safe.
  */
-public class RobotAgentLinkService extends RobotAgentLinkGrpc.RobotAgentLinkImplBase {
+public class RobotAgentLinkGrpcService extends RobotAgentLinkGrpc.RobotAgentLinkImplBase {
   /** The longest field name and reason of a refusal kept, characters. */
   static final int MAX_TEXT = 200;
 
   private final RobotFleet fleet;
 
-  public RobotAgentLinkService(RobotFleet fleet) {
+  public RobotAgentLinkGrpcService(RobotFleet fleet) {
     this.fleet = fleet;
   }
 

@@ -1,4 +1,4 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
 /**
  * Why a replan is asked for: the subgoal that failed or timed out, and how.

@@ -1,4 +1,4 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
 import io.vlaserve.sim.task.Instructions;
 import io.vlaserve.sim.task.Skill;

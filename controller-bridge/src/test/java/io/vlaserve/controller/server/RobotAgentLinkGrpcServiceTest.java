@@ -43,7 +43,7 @@ import org.junit.jupiter.api.Test;
  * record what they are sent, and a fleet on an injected clock whose control loop the test ticks by
  * hand. Time moves only when the test says so.
  */
-class RobotAgentLinkServiceTest {
+class RobotAgentLinkGrpcServiceTest {
   private static final long TICK = 1_000_000;
   private static final long LINK_TIMEOUT = 20_000_000;
   private static final Instant EPOCH = Instant.parse("2026-01-01T00:00:00Z");
@@ -69,7 +69,7 @@ class RobotAgentLinkServiceTest {
   private final Robot robot = fleet.robot("arm-1");
   private final RobotController controller = robot.controller();
   private final RemoteRobotDriver driver = (RemoteRobotDriver) robot.driver();
-  private final RobotAgentLinkService service = new RobotAgentLinkService(fleet);
+  private final RobotAgentLinkGrpcService service = new RobotAgentLinkGrpcService(fleet);
   private final List<StreamObserver<AgentMessage>> opened = new ArrayList<>();
 
   @AfterEach

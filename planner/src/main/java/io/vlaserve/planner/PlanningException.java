@@ -1,4 +1,4 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
 /** A plan could not be made; {@link #kind()} says whether asking again may help. */
 public final class PlanningException extends Exception {

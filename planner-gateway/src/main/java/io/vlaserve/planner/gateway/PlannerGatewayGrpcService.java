@@ -10,11 +10,11 @@ import io.vlaserve.planner.v1.PlanRequest;
 import io.vlaserve.planner.v1.PlannerGatewayGrpc;
 import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.planner.v1.Subgoal;
-import io.vlaserve.planning.PlannedSubgoal;
-import io.vlaserve.planning.PlannedTask;
-import io.vlaserve.planning.Planner;
-import io.vlaserve.planning.PlanningException;
-import io.vlaserve.planning.PlanningRequest;
+import io.vlaserve.planner.PlannedSubgoal;
+import io.vlaserve.planner.PlannedTask;
+import io.vlaserve.planner.Planner;
+import io.vlaserve.planner.PlanningException;
+import io.vlaserve.planner.PlanningRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.service.tracing.VlaTracing;
 import java.time.Duration;
@@ -32,13 +32,13 @@ import org.springframework.stereotype.Service;
  * planning. On shutdown every session tells its robot to hold before the server stops.
  */
 @Service
-public class PlannerGatewayService extends PlannerGatewayGrpc.PlannerGatewayImplBase {
-  private static final Logger log = LoggerFactory.getLogger(PlannerGatewayService.class);
+public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGatewayImplBase {
+  private static final Logger log = LoggerFactory.getLogger(PlannerGatewayGrpcService.class);
 
   private final SessionServices services;
   private volatile boolean running = true;
 
-  public PlannerGatewayService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
+  public PlannerGatewayGrpcService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
       GatewayProperties properties, VlaTracing tracing) {
     ExecutorService planning = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("planning-", 0).factory());
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(

@@ -1,4 +1,4 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
 /**
  * Turns a task into subgoals the policy knows, and replans after a failure. Implementations are

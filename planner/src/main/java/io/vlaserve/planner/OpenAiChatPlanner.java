@@ -1,4 +1,4 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;

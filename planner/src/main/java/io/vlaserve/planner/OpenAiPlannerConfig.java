@@ -1,4 +1,4 @@
-package io.vlaserve.planning;
+package io.vlaserve.planner;
 
 import java.net.URI;
 import java.time.Duration;
