@@ -2,7 +2,7 @@ package io.vlaserve.cli;
 
 import io.vlaserve.dataset.DemonstrationGenerator;
 import io.vlaserve.dataset.GeneratorConfig;
-import io.vlaserve.sim.task.TaskKind;
+import io.vlaserve.skills.TaskKind;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

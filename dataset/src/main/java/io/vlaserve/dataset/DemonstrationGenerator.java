@@ -1,7 +1,8 @@
 package io.vlaserve.dataset;
 
+import io.vlaserve.sim.task.TaskSampler;
 import io.vlaserve.sim.ActionSpace;
-import io.vlaserve.sim.BlockColor;
+import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.sim.WorldState;
@@ -9,11 +10,11 @@ import io.vlaserve.sim.expert.ExpertConfig;
 import io.vlaserve.sim.expert.ScriptedExpert;
 import io.vlaserve.sim.render.CameraConfig;
 import io.vlaserve.sim.render.TabletopRenderer;
-import io.vlaserve.sim.task.Skill;
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Skill;
+import io.vlaserve.skills.Subgoal;
 import io.vlaserve.sim.task.SuccessPredicates;
-import io.vlaserve.sim.task.Task;
-import io.vlaserve.sim.task.TaskKind;
+import io.vlaserve.skills.Task;
+import io.vlaserve.skills.TaskKind;
 import io.vlaserve.tokenizer.ActionProfile;
 import io.vlaserve.tokenizer.ActionTokenizer;
 import io.vlaserve.tokenizer.DatasetStatistics;
@@ -183,7 +184,7 @@ public final class DemonstrationGenerator {
         return null;
       }
     }
-    Task task = Task.sample(world.snapshot(), kinds, random.split());
+    Task task = TaskSampler.sample(world.snapshot(), kinds, random.split());
     ScriptedExpert expert = new ScriptedExpert(expertConfig, random.split());
     SplittableRandom perturb = random.split();
     int taskId = taskTable.indexOf(task.instruction());

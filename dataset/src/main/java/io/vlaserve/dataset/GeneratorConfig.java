@@ -1,6 +1,6 @@
 package io.vlaserve.dataset;
 
-import io.vlaserve.sim.task.TaskKind;
+import io.vlaserve.skills.TaskKind;
 import java.util.List;
 
 /**

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vlaserve.sim.task.TaskKind;
+import io.vlaserve.skills.TaskKind;
 import io.vlaserve.tokenizer.ActionTokenizer;
 import io.vlaserve.tokenizer.DatasetStatistics;
 import io.vlaserve.tokenizer.ProfileFiles;

@@ -1,7 +1,7 @@
 package io.vlaserve.evaluation;
 
 import io.vlaserve.sim.WorldState;
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Subgoal;
 
 /** Whatever drives the simulated robot during evaluation: the policy under test, or the expert. */
 @FunctionalInterface

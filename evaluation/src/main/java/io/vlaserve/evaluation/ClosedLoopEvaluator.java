@@ -1,6 +1,6 @@
 package io.vlaserve.evaluation;
 
-import io.vlaserve.sim.BlockColor;
+import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.BlockState;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
@@ -9,10 +9,10 @@ import io.vlaserve.sim.expert.ExpertConfig;
 import io.vlaserve.sim.expert.ScriptedExpert;
 import io.vlaserve.sim.render.CameraConfig;
 import io.vlaserve.sim.render.TabletopRenderer;
-import io.vlaserve.sim.task.Skill;
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Skill;
+import io.vlaserve.skills.Subgoal;
 import io.vlaserve.sim.task.SuccessPredicates;
-import io.vlaserve.sim.task.Task;
+import io.vlaserve.skills.Task;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;

@@ -4,7 +4,7 @@ import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.VlaPolicy;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.sim.WorldState;
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Subgoal;
 import java.util.Arrays;
 
 /**

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vlaserve.sim.expert.ExpertConfig;
 import io.vlaserve.sim.expert.ScriptedExpert;
-import io.vlaserve.sim.task.Skill;
-import io.vlaserve.sim.task.Task;
+import io.vlaserve.skills.Skill;
+import io.vlaserve.skills.Task;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;

@@ -11,6 +11,7 @@ import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.sim.*;
 import io.vlaserve.sim.render.*;
 import io.vlaserve.sim.task.*;
+import io.vlaserve.skills.*;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.*;

@@ -1,9 +1,9 @@
 package io.vlaserve.planner;
 
-import io.vlaserve.sim.task.Instructions;
-import io.vlaserve.sim.task.Skill;
-import io.vlaserve.sim.task.Subgoal;
-import io.vlaserve.sim.task.Task;
+import io.vlaserve.skills.Instructions;
+import io.vlaserve.skills.Skill;
+import io.vlaserve.skills.Subgoal;
+import io.vlaserve.skills.Task;
 import java.util.ArrayList;
 import java.util.List;
 

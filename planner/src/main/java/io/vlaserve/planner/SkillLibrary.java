@@ -1,6 +1,6 @@
 package io.vlaserve.planner;
 
-import io.vlaserve.sim.task.Instructions;
+import io.vlaserve.skills.Instructions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.vlaserve.sim;
 
+import io.vlaserve.skills.BlockColor;
 import static io.vlaserve.sim.TabletopGeometry.BLOCK_HALF;
 import static io.vlaserve.sim.TabletopGeometry.WORKSPACE_MAX;
 import static io.vlaserve.sim.TabletopGeometry.WORKSPACE_MIN;

@@ -1,5 +1,7 @@
 package io.vlaserve.sim;
 
+import io.vlaserve.skills.BlockColor;
+
 /**
  * How a {@link TabletopWorld} is set up at each reset.
  *

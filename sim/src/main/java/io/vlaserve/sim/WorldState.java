@@ -1,5 +1,6 @@
 package io.vlaserve.sim;
 
+import io.vlaserve.skills.BlockColor;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;

@@ -1,5 +1,6 @@
 package io.vlaserve.sim;
 
+import io.vlaserve.skills.BlockColor;
 import static io.vlaserve.sim.ActionSpace.GRIPPER_CLOSED;
 import static io.vlaserve.sim.ActionSpace.GRIPPER_OPEN;
 import static io.vlaserve.sim.TabletopGeometry.BLOCK_EDGE;

@@ -36,7 +36,7 @@ import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.sim.SimulatedRobot;
 import io.vlaserve.service.GrpcServerPort;
-import io.vlaserve.sim.BlockColor;
+import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import java.net.URI;

@@ -1,7 +1,7 @@
 package io.vlaserve.sim.expert;
 
 import io.vlaserve.sim.WorldState;
-import io.vlaserve.sim.task.Task;
+import io.vlaserve.skills.Task;
 import java.util.List;
 import java.util.Objects;
 

@@ -1,15 +1,16 @@
 package io.vlaserve.sim.expert;
 
+import io.vlaserve.sim.task.TaskSampler;
 import io.vlaserve.sim.ActionSpace;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.sim.WorldState;
 import io.vlaserve.sim.render.CameraConfig;
 import io.vlaserve.sim.render.TabletopRenderer;
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Subgoal;
 import io.vlaserve.sim.task.SuccessPredicates;
-import io.vlaserve.sim.task.Task;
-import io.vlaserve.sim.task.TaskKind;
+import io.vlaserve.skills.Task;
+import io.vlaserve.skills.TaskKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -21,7 +22,7 @@ import java.util.SplittableRandom;
  * <p>Subgoals run in the order {@link Task#subgoals()} gives. Before each step the current
  * subgoal's success predicate is checked (against the state at which the subgoal began); on
  * success the next subgoal starts, and a subgoal still unmet after its
- * {@link io.vlaserve.sim.task.Skill#stepBudget() step budget} ends the episode as failed. Each
+ * {@link io.vlaserve.skills.Skill#stepBudget() step budget} ends the episode as failed. Each
  * recorded step holds the frame and proprioception observed before the action, the current
  * instruction and the action.
  *
@@ -69,7 +70,7 @@ public final class EpisodeRunner {
    */
   public Episode run(long seed, Task task) {
     TabletopWorld world = new TabletopWorld(seed, worldConfig);
-    if (!task.isApplicableTo(world.snapshot())) {
+    if (!TaskSampler.isApplicable(task, world.snapshot())) {
       throw new IllegalArgumentException(
           "task '" + task + "' names a block that seed " + seed + " does not place (scene: "
               + world.snapshot().describe() + ")");
@@ -77,10 +78,10 @@ public final class EpisodeRunner {
     return run(world, task, new ScriptedExpert(expertConfig, new SplittableRandom(seed ^ EXPERT_STREAM)), seed);
   }
 
-  /** Runs a task drawn with {@link Task#sample} from {@code kinds} in the world reset from {@code seed}. */
+  /** Runs a task drawn with {@link TaskSampler#sample} from {@code kinds} in the world reset from {@code seed}. */
   public Episode runRandomTask(long seed, List<TaskKind> kinds) {
     TabletopWorld world = new TabletopWorld(seed, worldConfig);
-    Task task = Task.sample(world.snapshot(), kinds, new SplittableRandom(seed ^ TASK_STREAM));
+    Task task = TaskSampler.sample(world.snapshot(), kinds, new SplittableRandom(seed ^ TASK_STREAM));
     return run(world, task, new ScriptedExpert(expertConfig, new SplittableRandom(seed ^ EXPERT_STREAM)), seed);
   }
 

@@ -1,7 +1,7 @@
 package io.vlaserve.sim.expert;
 
 import io.vlaserve.sim.WorldState;
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Subgoal;
 import java.util.Objects;
 
 /**

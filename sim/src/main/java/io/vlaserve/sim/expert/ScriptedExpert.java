@@ -13,7 +13,7 @@ import io.vlaserve.sim.QuaternionMath;
 import io.vlaserve.sim.Support;
 import io.vlaserve.sim.Vec3;
 import io.vlaserve.sim.WorldState;
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Subgoal;
 import io.vlaserve.sim.task.SuccessPredicates;
 import java.util.Objects;
 import java.util.SplittableRandom;

@@ -1,6 +1,6 @@
 package io.vlaserve.sim.expert;
 
-import io.vlaserve.sim.task.Subgoal;
+import io.vlaserve.skills.Subgoal;
 
 /**
  * How one subgoal of an episode went. Immutable and thread-safe.

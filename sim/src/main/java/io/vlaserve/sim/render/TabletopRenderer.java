@@ -7,7 +7,7 @@ import static io.vlaserve.sim.TabletopGeometry.GRIPPER_MAX_SPAN;
 import static io.vlaserve.sim.TabletopGeometry.PLATE_RADIUS;
 import static io.vlaserve.sim.TabletopGeometry.PLATE_THICKNESS;
 
-import io.vlaserve.sim.BlockColor;
+import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.BlockState;
 import io.vlaserve.sim.QuaternionMath;
 import io.vlaserve.sim.TabletopWorld;
@@ -33,6 +33,14 @@ import java.util.Objects;
  * thread; they are cheap apart from {@code 24 * width * height} bytes of ray table.
  */
 public final class TabletopRenderer {
+  /** The lit top face of each block colour, 8-bit RGB, by {@link BlockColor} ordinal. */
+  private static final int[][] BLOCK_RGB = {
+    {220, 38, 38}, // red
+    {34, 170, 64}, // green
+    {40, 80, 225}, // blue
+    {245, 205, 25}, // yellow
+  };
+
 
   // Light comes from above, slightly from the camera side and the left; shadows are still drawn
   // straight down, which is what makes heights easy to read.
@@ -407,10 +415,10 @@ public final class TabletopRenderer {
             blue = color[2];
           }
           case MATERIAL_BLOCK -> {
-            BlockColor color = blockColors[index];
-            red = color.red();
-            green = color.green();
-            blue = color.blue();
+            int[] color = BLOCK_RGB[blockColors[index].ordinal()];
+            red = color[0];
+            green = color[1];
+            blue = color[2];
           }
           default -> {
             int[] color = GRIPPER_PARTS[index];

@@ -1,5 +1,7 @@
 package io.vlaserve.sim.task;
 
+import io.vlaserve.skills.Subgoal;
+import io.vlaserve.skills.Task;
 import static io.vlaserve.sim.TabletopGeometry.BLOCK_HALF;
 import static io.vlaserve.sim.TabletopGeometry.PLATE_RADIUS;
 import static io.vlaserve.sim.TabletopGeometry.PLATE_THICKNESS;

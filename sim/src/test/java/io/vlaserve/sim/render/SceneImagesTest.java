@@ -3,15 +3,15 @@ package io.vlaserve.sim.render;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vlaserve.sim.BlockColor;
+import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.sim.WorldState;
 import io.vlaserve.sim.expert.Episode;
 import io.vlaserve.sim.expert.EpisodeRunner;
 import io.vlaserve.sim.expert.EpisodeStep;
 import io.vlaserve.sim.expert.ExpertConfig;
-import io.vlaserve.sim.task.Skill;
-import io.vlaserve.sim.task.Task;
+import io.vlaserve.skills.Skill;
+import io.vlaserve.skills.Task;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vlaserve.sim.ActionSpace;
-import io.vlaserve.sim.BlockColor;
+import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.TestScenes;
 import io.vlaserve.sim.Vec3;

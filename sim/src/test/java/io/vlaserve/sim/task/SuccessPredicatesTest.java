@@ -1,5 +1,7 @@
 package io.vlaserve.sim.task;
 
+import io.vlaserve.skills.Subgoal;
+import io.vlaserve.skills.Task;
 import static io.vlaserve.sim.ActionSpace.GRIPPER_CLOSED;
 import static io.vlaserve.sim.ActionSpace.GRIPPER_OPEN;
 import static io.vlaserve.sim.TestScenes.graspBlock;
@@ -7,7 +9,7 @@ import static io.vlaserve.sim.TestScenes.moveTo;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vlaserve.sim.BlockColor;
+import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.Quaternion;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.TestScenes;

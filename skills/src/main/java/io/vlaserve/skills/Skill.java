@@ -1,4 +1,4 @@
-package io.vlaserve.sim.task;
+package io.vlaserve.skills;
 
 /**
  * A subgoal-level skill the policy learns, with its instruction template and step budget.

@@ -1,6 +1,5 @@
-package io.vlaserve.sim.task;
+package io.vlaserve.skills;
 
-import io.vlaserve.sim.BlockColor;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;

@@ -1,10 +1,9 @@
-package io.vlaserve.sim.task;
+package io.vlaserve.skills;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vlaserve.sim.BlockColor;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

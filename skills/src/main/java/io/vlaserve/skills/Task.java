@@ -1,11 +1,8 @@
-package io.vlaserve.sim.task;
+package io.vlaserve.skills;
 
-import io.vlaserve.sim.BlockColor;
-import io.vlaserve.sim.WorldState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.SplittableRandom;
 
 /**
  * A task-level goal, e.g. "put the red block on the plate", and its decomposition into subgoals.
@@ -77,37 +74,6 @@ public record Task(TaskKind kind, BlockColor block, BlockColor target) {
   /** Returns the sum of the subgoals' step budgets. */
   public int stepBudget() {
     return subgoals().stream().mapToInt(subgoal -> subgoal.skill().stepBudget()).sum();
-  }
-
-  /** Returns whether every block the task names is in {@code state}. */
-  public boolean isApplicableTo(WorldState state) {
-    return state.indexOf(block) >= 0 && (target == null || state.indexOf(target) >= 0);
-  }
-
-  /**
-   * Returns a random task applicable to {@code state}, drawn from {@code kinds} with equal weight
-   * per kind; STACK needs at least two blocks and is skipped otherwise.
-   *
-   * @throws IllegalArgumentException if {@code kinds} is empty or none applies
-   */
-  public static Task sample(WorldState state, List<TaskKind> kinds, SplittableRandom random) {
-    List<TaskKind> usable = new ArrayList<>(kinds);
-    if (state.blocks().size() < 2) {
-      usable.remove(TaskKind.STACK);
-    }
-    if (usable.isEmpty() || state.blocks().isEmpty()) {
-      throw new IllegalArgumentException("no task of kinds " + kinds + " fits a scene with "
-          + state.blocks().size() + " blocks (expected a non-empty list; STACK needs two blocks)");
-    }
-    TaskKind kind = usable.get(random.nextInt(usable.size()));
-    int count = state.blocks().size();
-    int first = random.nextInt(count);
-    BlockColor block = state.blocks().get(first).color();
-    if (kind != TaskKind.STACK) {
-      return new Task(kind, block, null);
-    }
-    int second = (first + 1 + random.nextInt(count - 1)) % count;
-    return stack(block, state.blocks().get(second).color());
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.vlaserve.sim.task;
+package io.vlaserve.skills;
 
 /** The kinds of task the planner decomposes into subgoals. Immutable and thread-safe. */
 public enum TaskKind {

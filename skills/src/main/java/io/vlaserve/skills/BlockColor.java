@@ -1,4 +1,4 @@
-package io.vlaserve.sim;
+package io.vlaserve.skills;
 
 import java.util.Locale;
 
@@ -8,39 +8,14 @@ import java.util.Locale;
  * <p>Immutable and thread-safe.
  */
 public enum BlockColor {
-  RED(220, 38, 38),
-  GREEN(34, 170, 64),
-  BLUE(40, 80, 225),
-  YELLOW(245, 205, 25);
-
-  private final int red;
-  private final int green;
-  private final int blue;
-
-  BlockColor(int red, int green, int blue) {
-    this.red = red;
-    this.green = green;
-    this.blue = blue;
-  }
+  RED,
+  GREEN,
+  BLUE,
+  YELLOW;
 
   /** Returns the lower-case English word used in instructions, e.g. {@code "red"}. */
   public String word() {
     return name().toLowerCase(Locale.ROOT);
-  }
-
-  /** Returns the 8-bit red component of the block's lit top face. */
-  public int red() {
-    return red;
-  }
-
-  /** Returns the 8-bit green component of the block's lit top face. */
-  public int green() {
-    return green;
-  }
-
-  /** Returns the 8-bit blue component of the block's lit top face. */
-  public int blue() {
-    return blue;
   }
 
   /**
