@@ -1,5 +1,6 @@
 package io.vlaserve.service.inbound;
 
+import io.vlaserve.service.LogThrottle;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -17,13 +18,9 @@ public final class RejectedInputLog {
   private static final Logger log = LoggerFactory.getLogger(RejectedInputLog.class);
   private static final int MAX_REASON = 200;
 
-  private final long intervalNanos;
-  private final LongSupplier nanoClock;
+  private final LogThrottle throttle;
   private final Consumer<String> sink;
   private final AtomicLong total = new AtomicLong();
-  private boolean loggedOnce;
-  private long lastLogged;
-  private long suppressed;
 
   /** Logs to SLF4J at WARN, on {@link System#nanoTime()}. */
   public RejectedInputLog(Duration interval) {
@@ -36,11 +33,7 @@ public final class RejectedInputLog {
    * @param sink where lines go
    */
   public RejectedInputLog(Duration interval, LongSupplier nanoClock, Consumer<String> sink) {
-    if (interval.isNegative()) {
-      throw new IllegalArgumentException("interval " + interval + " (expected: >= 0)");
-    }
-    this.intervalNanos = interval.toNanos();
-    this.nanoClock = nanoClock;
+    this.throttle = new LogThrottle(interval, nanoClock);
     this.sink = sink;
   }
 
@@ -57,17 +50,9 @@ public final class RejectedInputLog {
    */
   public void rejected(String where, String reason) {
     total.incrementAndGet();
-    long now = nanoClock.getAsLong();
-    long left;
-    synchronized (this) {
-      if (loggedOnce && now - lastLogged < intervalNanos) {
-        suppressed++;
-        return;
-      }
-      loggedOnce = true;
-      lastLogged = now;
-      left = suppressed;
-      suppressed = 0;
+    long left = throttle.admit();
+    if (left == LogThrottle.SKIP) {
+      return;
     }
     String shortReason = reason == null ? "" : reason.length() <= MAX_REASON ? reason
         : reason.substring(0, MAX_REASON) + "... (" + reason.length() + " characters)";

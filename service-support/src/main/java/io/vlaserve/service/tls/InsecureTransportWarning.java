@@ -1,5 +1,6 @@
 package io.vlaserve.service.tls;
 
+import io.vlaserve.service.LogThrottle;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
@@ -24,12 +25,8 @@ public final class InsecureTransportWarning {
   private static final Attributes.Key<AtomicBoolean> WARNED = Attributes.Key.create("vla-insecure-warned");
 
   private final String server;
-  private final long intervalNanos;
-  private final LongSupplier nanoClock;
+  private final LogThrottle throttle;
   private final Consumer<String> sink;
-  private boolean loggedOnce;
-  private long lastLogged;
-  private long suppressed;
 
   /**
    * @param server the server's name in the line, e.g. "gRPC port 50053"
@@ -39,8 +36,7 @@ public final class InsecureTransportWarning {
    */
   public InsecureTransportWarning(String server, Duration interval, LongSupplier nanoClock, Consumer<String> sink) {
     this.server = server;
-    this.intervalNanos = interval.toNanos();
-    this.nanoClock = nanoClock;
+    this.throttle = new LogThrottle(interval, nanoClock);
     this.sink = sink;
   }
 
@@ -68,17 +64,9 @@ public final class InsecureTransportWarning {
 
   /** Reports a new connection's first call; logs it unless a line was written less than an interval ago. */
   void firstCall(String peer, String method) {
-    long now = nanoClock.getAsLong();
-    long left;
-    synchronized (this) {
-      if (loggedOnce && now - lastLogged < intervalNanos) {
-        suppressed++;
-        return;
-      }
-      loggedOnce = true;
-      lastLogged = now;
-      left = suppressed;
-      suppressed = 0;
+    long left = throttle.admit();
+    if (left == LogThrottle.SKIP) {
+      return;
     }
     sink.accept("Plaintext connection on " + server + " from " + peer + " (first call " + method
         + "): nothing on it is encrypted or authenticated (vla.tls.insecure=true; expected in production:"
