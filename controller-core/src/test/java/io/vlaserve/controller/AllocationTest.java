@@ -38,7 +38,7 @@ class AllocationTest {
     };
     ExecutionSettings settings = new ExecutionSettings(Interpolation.MINIMUM_JERK, blending);
     ManualClock clock = new ManualClock(1_000_000_000_000L);
-    KinematicRobot driver = new KinematicRobot(clock.getAsLong());
+    ScriptedDriver driver = ScriptedDriver.atCentre(clock.getAsLong());
     RobotController controller = new RobotController(ControllerConfig.of("sim-0"), TestLimits.tabletop(), driver, clock);
     SplittableRandom random = new SplittableRandom(42);
     // Chunks prepared up front: building them allocates, as it does on a gRPC thread in the service.

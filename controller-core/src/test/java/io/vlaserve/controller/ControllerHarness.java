@@ -40,7 +40,7 @@ public final class ControllerHarness implements TickListener {
 
   public ControllerHarness(ControllerConfig config, SafetyLimits limits) {
     // Centre start pose, pointing down, gripper open: (0.5, 0, 0.23).
-    this(config, limits, new KinematicRobot(START));
+    this(config, limits, ScriptedDriver.atCentre(START));
   }
 
   public ControllerHarness(ControllerConfig config, SafetyLimits limits, RobotDriver robot) {
@@ -57,8 +57,8 @@ public final class ControllerHarness implements TickListener {
     checker.restart(start);
   }
 
-  public KinematicRobot sim() {
-    return (KinematicRobot) driver;
+  public ScriptedDriver sim() {
+    return (ScriptedDriver) driver;
   }
 
   /** The pose the robot reports now. */

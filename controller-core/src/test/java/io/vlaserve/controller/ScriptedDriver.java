@@ -6,8 +6,11 @@ import io.vlaserve.controller.safety.SafeSetpoint;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A driver whose robot follows setpoints exactly and whose link and faults a test controls. */
-final class ScriptedDriver implements RobotDriver {
+/**
+ * A driver whose robot reaches every setpoint exactly (like the simulator's kinematic arm in free
+ * space) and whose link and faults a test controls. Loop thread only.
+ */
+public final class ScriptedDriver implements RobotDriver {
   final MeasuredState state = new MeasuredState();
   boolean reported = true;
   boolean alive = true;
@@ -15,6 +18,15 @@ final class ScriptedDriver implements RobotDriver {
   long lastReportNanos;
   long sent;
   final List<String> holds = new ArrayList<>();
+  private boolean holding;
+
+  /** A robot at the simulator's centre start pose (0.5, 0, 0.23), pointing down, gripper open. */
+  public static ScriptedDriver atCentre(long startNanos) {
+    ScriptedDriver driver = new ScriptedDriver(0.5, 0, 0.23);
+    driver.state.timeNanos = startNanos;
+    driver.lastReportNanos = startNanos;
+    return driver;
+  }
 
   ScriptedDriver(double x, double y, double z) {
     state.position[0] = x;
@@ -55,10 +67,22 @@ final class ScriptedDriver implements RobotDriver {
     state.timeNanos = setpoint.timeNanos();
     lastReportNanos = setpoint.timeNanos();
     sent++;
+    holding = false;
   }
 
   @Override
   public void hold(String reason) {
     holds.add(reason);
+    holding = true;
+  }
+
+  /** Returns whether the last instruction was to hold. */
+  public boolean holding() {
+    return holding;
+  }
+
+  /** Returns how many setpoints were commanded. */
+  public long commands() {
+    return sent;
   }
 }

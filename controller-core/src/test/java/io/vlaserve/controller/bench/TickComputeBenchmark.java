@@ -5,7 +5,7 @@ import io.vlaserve.controller.ExecutionSettings;
 import io.vlaserve.controller.ManualClock;
 import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.TestLimits;
-import io.vlaserve.controller.KinematicRobot;
+import io.vlaserve.controller.ScriptedDriver;
 import io.vlaserve.controller.safety.AxisLimit;
 import io.vlaserve.controller.safety.SafetyLimits;
 import java.io.IOException;
@@ -82,7 +82,7 @@ class TickComputeBenchmark {
     List<RobotController> controllers = new ArrayList<>();
     List<PolicyStream> policies = new ArrayList<>();
     for (int r = 0; r < robots; r++) {
-      KinematicRobot driver = new KinematicRobot(clock.getAsLong());
+      ScriptedDriver driver = ScriptedDriver.atCentre(clock.getAsLong());
       controllers.add(new RobotController(ControllerConfig.of("bench-" + r), limits, driver, clock));
       policies.add(new PolicyStream(r, 0.2));
     }
