@@ -2,7 +2,9 @@ package io.vlaserve.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -11,12 +13,12 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Service;
@@ -48,7 +50,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.yaml.snakeyaml.Yaml;
 
 /**
@@ -60,8 +62,13 @@ import org.yaml.snakeyaml.Yaml;
 class KustomizeManifestsTest {
   static final String NAMESPACE = "vla-serve";
   static final List<String> SERVICES = List.of("planner-gateway", "policy-service", "tokenizer-service", "controller-bridge");
-  /** Secrets that docs/deploy.md has the operator create; never rendered from the repository. */
-  static final Map<String, Set<String>> EXTERNAL_SECRETS = Map.of("planner-llm", Set.of("api-key"));
+  /** The keys of a service's TLS Secret (cert-manager's layout, {@code <service>-tls}). */
+  static final Set<String> TLS_KEYS = Set.of("tls.crt", "tls.key", "ca.crt");
+  /**
+   * Secrets that docs/deploy.md has the operator create (or an overlay's cert-manager Certificates
+   * issue); never rendered from the repository.
+   */
+  static final Map<String, Set<String>> EXTERNAL_SECRETS = externalSecrets();
   /** Environment prefix of each service's port settings (VLA_POLICY_GRPC_PORT, ...). */
   static final Map<String, String> PORT_ENV_PREFIX = Map.of(
       "planner-gateway", "VLA_GATEWAY", "policy-service", "VLA_POLICY",
@@ -70,6 +77,27 @@ class KustomizeManifestsTest {
 
   static final String NO_KUBECTL = "kubectl not found on PATH or at /usr/bin/kubectl: the k8s/ overlays were NOT rendered"
       + " or validated. Install kubectl (>= 1.27, it bundles kustomize) to run these checks.";
+
+  private static Map<String, Set<String>> externalSecrets() {
+    Map<String, Set<String>> secrets = new LinkedHashMap<>();
+    secrets.put("planner-llm", Set.of("api-key"));
+    for (String service : SERVICES) {
+      secrets.put(service + "-tls", TLS_KEYS);
+    }
+    return Map.copyOf(secrets);
+  }
+
+  /** Every directory under k8s/overlays: a new overlay gets every check without being listed. */
+  static List<String> overlays() throws IOException {
+    try (var entries = Files.list(RenderedOverlay.home().resolve("k8s/overlays"))) {
+      return entries.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void theOverlaysAreThoseTheDocsName() throws IOException {
+    assertEquals(List.of("cert-manager", "cpu", "gpu"), overlays());
+  }
 
   @BeforeAll
   static void sayWhySkipped() {
@@ -84,7 +112,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void everyObjectIsAKnownApiTypeWithNoUnknownFieldInTheNamespace(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     for (HasMetadata object : rendered.objects) {
@@ -105,7 +133,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void selectorsMatchPodLabels(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     for (Deployment deployment : rendered.deployments()) {
@@ -143,7 +171,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void probesServicesAndScrapingHitPortsTheContainersExpose(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     for (Deployment deployment : rendered.deployments()) {
@@ -164,21 +192,15 @@ class KustomizeManifestsTest {
       assertEquals(String.valueOf(ports.get("http")), config.getData().get(prefix + "_HTTP_PORT"),
           overlay + ": " + service + " HTTP port setting vs containerPort");
 
-      Map<String, Probe> probes = new LinkedHashMap<>();
-      probes.put("startupProbe", container.getStartupProbe());
-      probes.put("readinessProbe", container.getReadinessProbe());
-      probes.put("livenessProbe", container.getLivenessProbe());
-      probes.forEach((kind, probe) -> {
-        assertNotNull(probe, overlay + ": " + service + " has no " + kind);
-        assertNotNull(probe.getGrpc(), overlay + ": " + service + " " + kind + " is not a gRPC (grpc.health.v1) probe");
-        assertEquals(ports.get("grpc"), probe.getGrpc().getPort(), overlay + ": " + service + " " + kind + " port");
-      });
+      List<String> probeProblems = TlsManifestChecks.probeProblems(container, "http", ports.get("http"));
+      assertTrue(probeProblems.isEmpty(), overlay + ": " + service + " probes: " + probeProblems);
 
       var annotations = deployment.getSpec().getTemplate().getMetadata().getAnnotations();
       assertEquals("true", annotations.get("prometheus.io/scrape"), overlay + ": " + service + " scraping");
       assertEquals(String.valueOf(ports.get("http")), annotations.get("prometheus.io/port"),
           overlay + ": " + service + " prometheus.io/port vs the HTTP containerPort");
       assertEquals("/actuator/prometheus", annotations.get("prometheus.io/path"));
+      assertEquals("https", annotations.get("prometheus.io/scheme"), overlay + ": " + service + " actuator port serves TLS");
     }
     for (Service service : rendered.services()) {
       Deployment deployment = selectedDeployment(rendered, "Service " + name(service), service.getSpec().getSelector());
@@ -191,7 +213,8 @@ class KustomizeManifestsTest {
             overlay + ": Service " + name(service) + " port " + port.getName() + " targets " + target
                 + ", which " + name(deployment) + " does not expose (" + ports + ")");
         if ("grpc".equals(port.getName())) {
-          assertEquals("kubernetes.io/h2c", port.getAppProtocol(), overlay + ": Service " + name(service) + " grpc appProtocol");
+          assertNotEquals("kubernetes.io/h2c", port.getAppProtocol(),
+              overlay + ": Service " + name(service) + " grpc port claims cleartext HTTP/2 but the services speak TLS");
         }
       }
     }
@@ -203,7 +226,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void configMapSecretVolumeAndServiceAccountReferencesExist(String overlay) throws IOException {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     Set<String> configMaps = rendered.configMaps().stream().map(KustomizeManifestsTest::name).collect(Collectors.toSet());
@@ -245,7 +268,11 @@ class KustomizeManifestsTest {
           assertTrue(configMaps.contains(volume.getConfigMap().getName()), overlay + ": " + service + " volume " + volume.getName());
         }
         if (volume.getSecret() != null) {
-          secretKeyExists(rendered, overlay + ": " + service + " volume " + volume.getName(), volume.getSecret().getSecretName(), null);
+          String what = overlay + ": " + service + " volume " + volume.getName();
+          secretKeyExists(rendered, what, volume.getSecret().getSecretName(), null);
+          for (var item : volume.getSecret().getItems() == null ? List.<io.fabric8.kubernetes.api.model.KeyToPath>of() : volume.getSecret().getItems()) {
+            secretKeyExists(rendered, what, volume.getSecret().getSecretName(), item.getKey());
+          }
         }
         if (volume.getPersistentVolumeClaim() != null) {
           rendered.get(io.fabric8.kubernetes.api.model.PersistentVolumeClaim.class, volume.getPersistentVolumeClaim().getClaimName());
@@ -254,17 +281,19 @@ class KustomizeManifestsTest {
       }
     }
     String deployDoc = Files.readString(RenderedOverlay.home().resolve("docs/deploy.md"));
+    assertTrue(deployDoc.contains("kubectl create secret generic planner-llm"), "docs/deploy.md must tell how to create planner-llm");
     for (var secret : EXTERNAL_SECRETS.entrySet()) {
-      assertTrue(deployDoc.contains("kubectl create secret generic " + secret.getKey()),
-          "docs/deploy.md must tell how to create the Secret " + secret.getKey());
+      assertTrue(deployDoc.contains(secret.getKey()) || (secret.getKey().endsWith("-tls") && deployDoc.contains("<service>-tls")),
+          "docs/deploy.md must name the Secret " + secret.getKey());
       for (String key : secret.getValue()) {
-        assertTrue(deployDoc.contains("--from-literal=" + key + "="), "docs/deploy.md must create key " + key + " of " + secret.getKey());
+        assertTrue(deployDoc.contains("--from-literal=" + key + "=") || deployDoc.contains("--from-file=" + key + "="),
+            "docs/deploy.md must create key " + key + " of " + secret.getKey());
       }
     }
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void podsRunLockedDownWithBoundedResources(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     for (ServiceAccount account : rendered.serviceAccounts()) {
@@ -305,7 +334,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void terminationGraceCoversPreStopAndGrpcShutdownGrace(String overlay) throws IOException {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     for (Deployment deployment : rendered.deployments()) {
@@ -333,7 +362,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void autoscalersScaleOnServedMetricsWithCpuFallback(String overlay) throws IOException {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     Set<String> adapterMetrics = prometheusAdapterMetrics();
@@ -358,7 +387,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void connectionsAgeOutSoSessionsRebalanceWithoutCuttingOpenStreams(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     for (String service : List.of("policy-service", "planner-gateway")) {
@@ -374,7 +403,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void controllerBridgeNeverRunsTwoPodsForTheSameRobots(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     Deployment bridge = rendered.get(Deployment.class, "controller-bridge");
@@ -387,7 +416,7 @@ class KustomizeManifestsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void networkPoliciesAdmitTheRealCallPathsAndNothingElse(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     Map<String, String> namespaceLabels = new LinkedHashMap<>(rendered.namespaces().getFirst().getMetadata().getLabels());
@@ -466,7 +495,7 @@ class KustomizeManifestsTest {
    * tokenizer and the policy stay inside: no LoadBalancer or NodePort Service targets them.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"cpu", "gpu"})
+  @MethodSource("overlays")
   void onlyTheRobotsEntryPointsAreExposedOutsideTheCluster(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     Set<String> exposed = new TreeSet<>();
@@ -486,6 +515,175 @@ class KustomizeManifestsTest {
     }
     assertEquals(new TreeSet<>(List.of("planner-gateway:50051", "controller-bridge:50055")), exposed,
         overlay + ": container ports reachable from outside the cluster");
+  }
+
+  /**
+   * Every service serves TLS from its own Secret in every overlay: the {@code VLA_TLS_*} files from a
+   * read-only, whole-directory Secret volume (never {@code subPath}, which renewals never reach),
+   * a client-auth mode, and no {@code VLA_TLS_INSECURE}.
+   */
+  @ParameterizedTest
+  @MethodSource("overlays")
+  void everyServiceContainerServesTlsFromItsOwnSecret(String overlay) {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (String service : SERVICES) {
+      Deployment deployment = rendered.get(Deployment.class, service);
+      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+      for (Container container : pod.getContainers()) {
+        Map<String, String> fromConfigMaps = new LinkedHashMap<>();
+        for (EnvFromSource source : container.getEnvFrom() == null ? List.<EnvFromSource>of() : container.getEnvFrom()) {
+          if (source.getConfigMapRef() != null) {
+            fromConfigMaps.putAll(rendered.get(ConfigMap.class, source.getConfigMapRef().getName()).getData());
+          }
+        }
+        List<String> problems = TlsManifestChecks.secretProblems(pod, container, service + "-tls", fromConfigMaps);
+        assertTrue(problems.isEmpty(), overlay + ": " + service + " container " + container.getName() + ": " + problems);
+      }
+    }
+    for (ConfigMap config : rendered.configMaps()) {
+      assertFalse(config.getData().containsKey(TlsManifestChecks.INSECURE), overlay + ": ConfigMap " + name(config) + " sets "
+          + TlsManifestChecks.INSECURE);
+    }
+  }
+
+  /**
+   * The HTTPS probes ask the actuator's probe groups, which must exist and, for readiness, wait for
+   * what gRPC health waited for: every health indicator the service defines (the policy's model,
+   * the bridge's control loops). Without that a policy pod would be Ready before its warm-up.
+   */
+  @ParameterizedTest
+  @MethodSource("overlays")
+  void probeGroupsAreEnabledAndReadinessWaitsForEveryHealthIndicator(String overlay) throws IOException {
+    RenderedOverlay rendered = RenderedOverlay.of(overlay);
+    for (String service : SERVICES) {
+      Map<String, String> config = rendered.get(ConfigMap.class, service).getData();
+      Object probesEnabled = applicationSetting(service, "management", "endpoint", "health", "probes", "enabled");
+      assertTrue(Boolean.TRUE.equals(probesEnabled) || "true".equals(config.get("MANAGEMENT_ENDPOINT_HEALTH_PROBES_ENABLED")),
+          overlay + ": " + service + " does not enable management.endpoint.health.probes (the probes' paths would be 404"
+              + " outside Kubernetes detection)");
+      Object fromApp = applicationSetting(service, "management", "endpoint", "health", "group", "readiness", "include");
+      String include = config.getOrDefault("MANAGEMENT_ENDPOINT_HEALTH_GROUP_READINESS_INCLUDE", fromApp == null ? "" : fromApp.toString());
+      Set<String> readiness = Set.of(include.replaceAll("[\\[\\]\\s]", "").split(","));
+      for (String indicator : healthIndicators(service)) {
+        assertTrue(readiness.contains(indicator), overlay + ": " + service + " readiness group " + readiness
+            + " leaves out the health indicator \"" + indicator + "\" (gRPC health waited for it)");
+      }
+      if (!include.isEmpty()) {
+        assertTrue(readiness.contains("readinessState"), overlay + ": " + service + " readiness group drops readinessState");
+      }
+    }
+  }
+
+  /**
+   * The cert-manager overlay: a self-signed bootstrap Issuer, a CA Certificate, a CA Issuer, and for
+   * every service a Certificate for its Secret naming every Service that selects its pods (as the
+   * other services and robots dial them) and its SPIFFE identity, PKCS#8 ECDSA keys renewed with a
+   * new key; the names the gateway dials are in the certificates of the services it dials.
+   */
+  @Test
+  void certManagerOverlayIssuesEveryServiceItsIdentity() {
+    RenderedOverlay rendered = RenderedOverlay.of("cert-manager");
+    Map<String, GenericKubernetesResource> issuers = new LinkedHashMap<>();
+    rendered.issuers().forEach(i -> issuers.put(name(i), i));
+    Map<String, GenericKubernetesResource> bySecret = new LinkedHashMap<>();
+    for (GenericKubernetesResource certificate : rendered.certificates()) {
+      Map<String, Object> spec = CertManager.spec(certificate);
+      String what = "Certificate " + name(certificate);
+      assertNull(bySecret.put((String) spec.get("secretName"), certificate), what + ": another Certificate writes " + spec.get("secretName"));
+      Map<String, Object> issuerRef = CertManager.map(spec.get("issuerRef"));
+      assertTrue(issuerRef.get("kind") == null || "Issuer".equals(issuerRef.get("kind")), what + " issuer kind " + issuerRef.get("kind"));
+      assertTrue(issuers.containsKey((String) issuerRef.get("name")), what + " issuer " + issuerRef.get("name") + " is not rendered");
+      Duration duration = CertManager.duration((String) spec.get("duration"));
+      Duration renewBefore = CertManager.duration((String) spec.get("renewBefore"));
+      assertTrue(renewBefore.compareTo(Duration.ofDays(1)) >= 0 && renewBefore.multipliedBy(2).compareTo(duration) <= 0,
+          what + " renews " + renewBefore + " before the end of " + duration + " (expected: at least a day, at most half)");
+      Map<String, Object> key = CertManager.map(spec.get("privateKey"));
+      assertEquals("PKCS8", key.get("encoding"), what + ": vla.tls.private-key reads PKCS#8 only");
+      assertEquals("ECDSA", key.get("algorithm"), what + " key algorithm");
+    }
+    GenericKubernetesResource ca = bySecret.values().stream().filter(c -> Boolean.TRUE.equals(CertManager.spec(c).get("isCA")))
+        .findFirst().orElseThrow(() -> new AssertionError("no CA Certificate (isCA: true)"));
+    String bootstrap = (String) CertManager.map(CertManager.spec(ca).get("issuerRef")).get("name");
+    assertTrue(CertManager.spec(issuers.get(bootstrap)).containsKey("selfSigned"), "the CA is signed by a self-signed Issuer");
+    List<String> caIssuers = issuers.values().stream()
+        .filter(i -> CertManager.spec(i).containsKey("ca")
+            && CertManager.spec(ca).get("secretName").equals(CertManager.map(CertManager.spec(i).get("ca")).get("secretName")))
+        .map(KustomizeManifestsTest::name).toList();
+    assertEquals(1, caIssuers.size(), "one CA Issuer on the CA's Secret: " + caIssuers);
+
+    for (String service : SERVICES) {
+      GenericKubernetesResource certificate = bySecret.get(service + "-tls");
+      assertNotNull(certificate, "no Certificate writes " + service + "-tls, which " + service + " mounts");
+      Map<String, Object> spec = CertManager.spec(certificate);
+      String what = "Certificate " + name(certificate) + " (" + service + ")";
+      assertEquals(caIssuers.getFirst(), CertManager.map(spec.get("issuerRef")).get("name"), what + " is signed by the CA Issuer");
+      assertEquals(List.of("spiffe://vla-serve/service/" + service), CertManager.strings(spec.get("uris")), what + " identity");
+      assertTrue(CertManager.strings(spec.get("usages")).containsAll(List.of("server auth", "client auth", "digital signature")),
+          what + " usages " + spec.get("usages") + " (a service is a server and a client of the others)");
+      Map<String, Object> key = CertManager.map(spec.get("privateKey"));
+      assertEquals("Always", key.get("rotationPolicy"), what + ": a new key on every renewal");
+      assertEquals(256, key.get("size"), what + " key size");
+      List<String> dnsNames = CertManager.strings(spec.get("dnsNames"));
+      for (Service selecting : rendered.services()) {
+        if (LabelSelectors.matches(selecting.getSpec().getSelector(), podLabels(rendered.get(Deployment.class, service)))) {
+          String host = name(selecting);
+          for (String dns : List.of(host, host + "." + NAMESPACE + ".svc", host + "." + NAMESPACE + ".svc.cluster.local")) {
+            assertTrue(dnsNames.contains(dns), what + " does not name " + dns + " (Service " + host + "): " + dnsNames);
+          }
+        }
+      }
+    }
+    Map<String, String> gateway = rendered.get(ConfigMap.class, "planner-gateway").getData();
+    for (var target : Map.of("VLA_GATEWAY_POLICY_TARGET", "policy-service", "VLA_GATEWAY_CONTROLLER_TARGET", "controller-bridge").entrySet()) {
+      String host = gateway.get(target.getKey()).replaceFirst("^dns:///", "").replaceFirst(":\\d+$", "");
+      assertTrue(CertManager.strings(CertManager.spec(bySecret.get(target.getValue() + "-tls")).get("dnsNames")).contains(host),
+          "the gateway dials " + host + " and checks that " + target.getValue() + "'s certificate names it");
+    }
+    GenericKubernetesResource viewer = bySecret.values().stream()
+        .filter(c -> CertManager.strings(CertManager.spec(c).get("uris")).contains("spiffe://vla-serve/viewer/prometheus"))
+        .findFirst().orElseThrow(() -> new AssertionError("no Certificate for Prometheus's viewer identity"));
+    assertTrue(CertManager.strings(CertManager.spec(viewer).get("usages")).contains("client auth"), "the viewer is a client");
+    assertFalse(CertManager.strings(CertManager.spec(viewer).get("usages")).contains("server auth"), "the viewer serves nothing");
+  }
+
+  /**
+   * Prometheus scrapes every service over HTTPS, presenting the viewer certificate and checking the
+   * service's against the CA and a name in the service's certificate (pods are scraped by address,
+   * so each job names the host to check).
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void prometheusScrapesEveryServiceOverHttpsAsTheViewer() throws IOException {
+    RenderedOverlay rendered = RenderedOverlay.of("cert-manager");
+    Map<String, Object> config = new Yaml().load(Files.readString(
+        RenderedOverlay.home().resolve("k8s/monitoring/prometheus-scrape-config.yaml")));
+    String viewerSecret = rendered.certificates().stream()
+        .map(CertManager::spec)
+        .filter(s -> CertManager.strings(s.get("uris")).contains("spiffe://vla-serve/viewer/prometheus"))
+        .map(s -> (String) s.get("secretName")).findFirst().orElseThrow();
+    String files = "/etc/prometheus/secrets/" + viewerSecret + "/";
+    Set<String> scraped = new TreeSet<>();
+    for (Map<String, Object> job : (List<Map<String, Object>>) config.get("scrape_configs")) {
+      String what = "scrape job " + job.get("job_name");
+      assertEquals("https", job.get("scheme"), what + " scheme");
+      Map<String, Object> tls = (Map<String, Object>) job.get("tls_config");
+      assertNotNull(tls, what + " has no tls_config");
+      assertEquals(files + "ca.crt", tls.get("ca_file"), what + " CA");
+      assertEquals(files + "tls.crt", tls.get("cert_file"), what + " client certificate (the viewer identity)");
+      assertEquals(files + "tls.key", tls.get("key_file"), what + " client key");
+      assertTrue(tls.get("insecure_skip_verify") == null || Boolean.FALSE.equals(tls.get("insecure_skip_verify")), what + " skips verification");
+      String keptApp = ((List<Map<String, Object>>) job.get("relabel_configs")).stream()
+          .filter(r -> "keep".equals(r.get("action"))
+              && List.of("__meta_kubernetes_pod_label_app_kubernetes_io_name").equals(r.get("source_labels")))
+          .map(r -> (String) r.get("regex")).findFirst().orElseThrow(() -> new AssertionError(what + " keeps no app"));
+      GenericKubernetesResource certificate = rendered.certificates().stream()
+          .filter(c -> (keptApp + "-tls").equals(CertManager.spec(c).get("secretName"))).findFirst()
+          .orElseThrow(() -> new AssertionError(what + " scrapes " + keptApp + ", which has no certificate"));
+      assertTrue(CertManager.strings(CertManager.spec(certificate).get("dnsNames")).contains((String) tls.get("server_name")),
+          what + " checks the name " + tls.get("server_name") + ", which " + keptApp + "'s certificate does not hold");
+      scraped.add(keptApp);
+    }
+    assertEquals(new TreeSet<>(SERVICES), scraped, "services scraped");
   }
 
   @Test
@@ -523,6 +721,10 @@ class KustomizeManifestsTest {
   }
 
   private static void secretKeyExists(RenderedOverlay rendered, String what, String secret, String key) {
+    if (rendered.certificates().stream().anyMatch(c -> secret.equals(CertManager.spec(c).get("secretName")))) {
+      assertTrue(key == null || TLS_KEYS.contains(key), what + ": Secret " + secret + " (cert-manager) has no key " + key);
+      return;
+    }
     var renderedSecret = rendered.find(io.fabric8.kubernetes.api.model.Secret.class, secret);
     if (renderedSecret.isPresent()) {
       var data = new java.util.HashSet<String>();
@@ -549,18 +751,40 @@ class KustomizeManifestsTest {
 
   /** The gRPC shutdown grace in the module's application.yml, if the module has one. */
   private static Duration applicationGrace(String module) throws IOException {
+    Object grace = applicationSetting(module, "spring", "grpc", "server", "shutdown", "grace-period");
+    return grace == null ? null : duration(grace.toString());
+  }
+
+  /** A setting from the module's application.yml, by its path of keys; null where absent. */
+  private static Object applicationSetting(String module, String... keys) throws IOException {
     Path yaml = RenderedOverlay.home().resolve(module).resolve("src/main/resources/application.yml");
     if (!Files.exists(yaml)) {
       return null;
     }
     Object node = new Yaml().load(Files.readString(yaml));
-    for (String key : List.of("spring", "grpc", "server", "shutdown", "grace-period")) {
+    for (String key : keys) {
       if (!(node instanceof Map<?, ?> map)) {
         return null;
       }
       node = map.get(key);
     }
-    return node == null ? null : duration(node.toString());
+    return node;
+  }
+
+  private static final Pattern HEALTH_INDICATOR = Pattern.compile("@Component\\(\"(\\w+)\"\\)[^{]*implements\\s+HealthIndicator");
+
+  /** The names of the health indicators the module defines ({@code @Component("name") ... implements HealthIndicator}). */
+  private static Set<String> healthIndicators(String module) throws IOException {
+    Set<String> names = new TreeSet<>();
+    try (var files = Files.walk(RenderedOverlay.home().resolve(module).resolve("src/main/java"))) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+        Matcher matcher = HEALTH_INDICATOR.matcher(Files.readString(file));
+        while (matcher.find()) {
+          names.add(matcher.group(1));
+        }
+      }
+    }
+    return names;
   }
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");

@@ -1,6 +1,7 @@
 package io.vlaserve.deploy;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
@@ -165,5 +166,15 @@ final class RenderedOverlay {
 
   List<Namespace> namespaces() {
     return all(Namespace.class);
+  }
+
+  /** cert-manager Certificates (generic resources: cert-manager's types are not fabric8's). */
+  List<GenericKubernetesResource> certificates() {
+    return CertManager.ofKind(all(GenericKubernetesResource.class), "Certificate");
+  }
+
+  /** cert-manager Issuers. */
+  List<GenericKubernetesResource> issuers() {
+    return CertManager.ofKind(all(GenericKubernetesResource.class), "Issuer");
   }
 }

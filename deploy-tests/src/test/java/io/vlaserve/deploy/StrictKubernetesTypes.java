@@ -1,6 +1,7 @@
 package io.vlaserve.deploy;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
@@ -29,7 +30,9 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code additionalProperties} and is written back unchanged, so neither parsing nor re-serialising
  * catches a misspelt field ({@code readinesProbe}) or one at the wrong level. This walks every
  * object reachable from the parsed resource and reports each such field with its path. Only the
- * API versions and kinds the manifests use are known; anything else is an error too. Thread-safe.
+ * API versions and kinds the manifests use are known; anything else is an error too. cert-manager's
+ * Certificate and Issuer become {@code GenericKubernetesResource}s checked by {@link CertManager}.
+ * Thread-safe.
  */
 final class StrictKubernetesTypes {
   private static final Map<String, Class<? extends HasMetadata>> TYPES = Map.ofEntries(
@@ -51,9 +54,20 @@ final class StrictKubernetesTypes {
   /** The typed object for one YAML document, or an exception naming every field the API type lacks. */
   static HasMetadata parse(Map<String, Object> document) {
     String type = document.get("apiVersion") + "/" + document.get("kind");
+    if (CertManager.handles(document)) {
+      GenericKubernetesResource resource = MAPPER.convertValue(document, GenericKubernetesResource.class);
+      List<String> unknown = new ArrayList<>(CertManager.unknownFields(document));
+      unknown.addAll(unknownFields(resource.getMetadata()));
+      if (!unknown.isEmpty()) {
+        throw new IllegalArgumentException(type + " " + resource.getMetadata().getName()
+            + ": fields unknown to cert-manager's API: " + unknown);
+      }
+      return resource;
+    }
     Class<? extends HasMetadata> typeClass = TYPES.get(type);
     if (typeClass == null) {
-      throw new IllegalArgumentException("unknown apiVersion/kind " + type + " (expected one of " + TYPES.keySet() + ")");
+      throw new IllegalArgumentException("unknown apiVersion/kind " + type + " (expected one of " + TYPES.keySet()
+          + " or cert-manager.io/v1 " + CertManager.KINDS + ")");
     }
     HasMetadata resource = MAPPER.convertValue(document, typeClass);
     List<String> unknown = unknownFields(resource);
