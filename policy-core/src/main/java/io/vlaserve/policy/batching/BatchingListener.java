@@ -7,7 +7,7 @@ package io.vlaserve.policy.batching;
  */
 public interface BatchingListener {
   /** Why a request ended without a result. */
-  enum DropReason { DEADLINE, OVERLOAD, SUPERSEDED, SHUTDOWN, FAILED }
+  enum DropReason { DEADLINE, OVERLOAD, SUPERSEDED, SHUTDOWN, FAILED, CANCELLED }
 
   /** Which graph a batch ran. */
   enum Phase { PREFILL, DECODE }

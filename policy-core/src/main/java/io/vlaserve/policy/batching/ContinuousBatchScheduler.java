@@ -183,7 +183,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
    * @param session the session it belongs to, or null: a session's newer request replaces its waiting one
    * @param deadlineNanos on the scheduler's clock: if still waiting then, the request is dropped
    *     ({@link Long#MAX_VALUE} for none)
-   * @return completes with the result, or exceptionally with a {@link RejectedException}, an
+   * @return completes with the result (cancelling it while the request waits drops the request
+   *     uncomputed; once computing, it finishes and the result is discarded), or exceptionally with a {@link RejectedException}, an
    *     {@link EngineException}, a {@link io.vlaserve.policy.decode.DecodingException} or whatever else the
    *     engine threw (an {@link Error} included)
    * @throws IllegalArgumentException when the request does not fit the model
@@ -229,6 +230,18 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+    // A caller that gives up (its call was cancelled) cancels the future: the request leaves the
+    // queue at the scheduler's next pass and is never computed. Wake the scheduler for it.
+    ticket.future.whenComplete((result, failure) -> {
+      if (failure instanceof java.util.concurrent.CancellationException) {
+        lock.lock();
+        try {
+          changed.signal();
+        } finally {
+          lock.unlock();
+        }
+      }
+    });
     if (replaced != null) {
       listener.dropped(DropReason.SUPERSEDED);
       replaced.future.completeExceptionally(new RejectedException.Superseded(
@@ -289,6 +302,10 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       prefilled.clear();
       boolean stop = awaitWork(expired, prefilled);
       for (Ticket ticket : expired) {
+        if (ticket.future.isDone()) { // cancelled by its caller while it waited
+          listener.dropped(DropReason.CANCELLED);
+          continue;
+        }
         listener.dropped(DropReason.DEADLINE);
         ticket.future.completeExceptionally(new RejectedException.DeadlineExceeded("waited "
             + (clock.getAsLong() - ticket.submitted) / 1_000_000 + " ms in the queue and its deadline passed;"
@@ -402,8 +419,9 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
         ArrayDeque<Ticket> queue = waitingByRobot.get(robot);
         Ticket ticket = queue.peekFirst();
         if ((ticket.session != null && computingSessions.contains(ticket.session))
-            || (ticket.deadline != Long.MAX_VALUE && now - ticket.deadline > 0)) {
-          robotTurns.addLast(robot); // expired ones are the scheduler thread's to drop, with their reason
+            || (ticket.deadline != Long.MAX_VALUE && now - ticket.deadline > 0) || ticket.future.isDone()) {
+          // expired and cancelled ones are the scheduler thread's to drop, with their reason
+          robotTurns.addLast(robot);
           continue;
         }
         queue.pollFirst();
@@ -519,7 +537,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
       Map.Entry<String, ArrayDeque<Ticket>> entry = queues.next();
       for (Iterator<Ticket> tickets = entry.getValue().iterator(); tickets.hasNext(); ) {
         Ticket ticket = tickets.next();
-        if (ticket.deadline != Long.MAX_VALUE && now - ticket.deadline > 0) {
+        if ((ticket.deadline != Long.MAX_VALUE && now - ticket.deadline > 0) || ticket.future.isDone()) {
           tickets.remove();
           waiting--;
           if (ticket.session != null) {

@@ -233,6 +233,35 @@ class ContinuousBatchSchedulerTest {
   }
 
   @Test
+  void aRequestCancelledWhileQueuedLeavesTheQueueUncomputed() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, true);
+    List<BatchingListener.DropReason> drops = Collections.synchronizedList(new ArrayList<>());
+    CountDownLatch dropped = new CountDownLatch(1);
+    BatchingListener listener = new BatchingListener() {
+      @Override
+      public void dropped(DropReason reason) {
+        drops.add(reason);
+        dropped.countDown();
+      }
+    };
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(1, 8, 8), System::nanoTime,
+        listener)) {
+      var first = scheduler.submit("a", null, request(1, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      gated.awaitEntered();
+      var abandoned = scheduler.submit("b", null, request(2, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      abandoned.cancel(false);
+      gated.release.countDown();
+      await(first);
+      assertTrue(dropped.await(30, TimeUnit.SECONDS), "the cancelled request was not dropped");
+      assertEquals(0, scheduler.waiting(), "it left the queue");
+      var next = scheduler.submit("c", null, request(3, 4, SamplingParams.GREEDY), NO_DEADLINE);
+      await(next);
+      assertEquals(2, gated.prefills.get(), "the cancelled request never reached the engine");
+      assertEquals(List.of(BatchingListener.DropReason.CANCELLED), drops);
+    }
+  }
+
+  @Test
   void fullQueueRefusesWithARetryDelayAndAChattyRobotIsRefusedBeforeOthers() throws Exception {
     GatedEngine gated = new GatedEngine(engine, true);
     try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(1, 3, 2), System::nanoTime,

@@ -83,7 +83,8 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
    */
   public CompletableFuture<ScheduledResult> submit(String robot, SessionKey session, PolicyRequest request,
       long deadlineNanos) {
-    return scheduler.submit(robot, session, request, deadlineNanos).whenCompleteAsync((result, failure) -> {}, replies);
+    CompletableFuture<ScheduledResult> queued = scheduler.submit(robot, session, request, deadlineNanos);
+    return PolicyFrontDoor.cancelling(queued, queued.whenCompleteAsync((result, failure) -> {}, replies));
   }
 
   public ImagePreprocessor images() {

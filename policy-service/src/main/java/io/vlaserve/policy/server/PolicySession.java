@@ -18,6 +18,8 @@ import io.vlaserve.policy.v1.SessionResponse;
 import io.vlaserve.policy.v1.SessionStart;
 import io.vlaserve.service.tracing.VlaTracing;
 import java.time.Duration;
+import io.vlaserve.service.auth.Principal;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -31,6 +33,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class PolicySession implements StreamObserver<SessionRequest> {
   private static final AtomicLong anonymousSessions = new AtomicLong();
+  /** Observations submitted and not yet answered, cancelled if the robot goes away. */
+  private final java.util.Set<CompletableFuture<PolicyFrontDoor.Answer>> pending =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final PolicyFrontDoor door;
   private final PolicyMetrics metrics;
@@ -90,8 +95,8 @@ final class PolicySession implements StreamObserver<SessionRequest> {
       return;
     }
     start = message;
-    robot = message.getRobot().getRobotId().isEmpty() ? "session-" + anonymousSessions.incrementAndGet()
-        : message.getRobot().getRobotId();
+    robot = PolicyFrontDoor.queueAs(message.getRobot().getRobotId(), Principal.current(),
+        () -> "session-" + anonymousSessions.incrementAndGet());
     key = door.newSession(robot);
     instruction = message.getInstruction();
     long requested = message.hasObservationDeadline() ? Durations.toNanos(message.getObservationDeadline()) : 0;
@@ -166,7 +171,13 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     try {
       PolicyFrontDoor.Observation submitted = PolicyMessages.observation(door.model(), robot, key, observation,
           currentInstruction, sampling, start.getChunkLength(), received, received + deadlineNanos);
-      door.submit(submitted)
+      CompletableFuture<PolicyFrontDoor.Answer> queued = door.submit(submitted);
+      pending.add(queued);
+      queued.whenComplete((answer, failure) -> pending.remove(queued));
+      if (closed) {
+        queued.cancel(false); // the robot went away while this was being submitted
+      }
+      queued
           .thenApply(answer -> {
             metrics.recordInference(answer, received);
             return PolicyMessages.response(door.model(), answer, observation, nextChunkId.getAndIncrement(), received);
@@ -203,8 +214,11 @@ final class PolicySession implements StreamObserver<SessionRequest> {
 
   @Override
   public void onError(Throwable t) {
-    // The robot went away: answers still to come are discarded.
+    // The robot went away: what still waits in the queue leaves it uncomputed; answers are discarded.
     closed = true;
+    for (CompletableFuture<PolicyFrontDoor.Answer> queued : pending) {
+      queued.cancel(false);
+    }
   }
 
   @Override
