@@ -11,7 +11,9 @@ public final class PlanningException extends Exception {
     /** The planner answered, but never with a valid plan within the allowed corrections. */
     INVALID_REPLY,
     /** The planner did not answer in time. */
-    TIMEOUT
+    TIMEOUT,
+    /** Too many plans were being made at once; asking again a little later may help. */
+    BUSY
   }
 
   private final Kind kind;

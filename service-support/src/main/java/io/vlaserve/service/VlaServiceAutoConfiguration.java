@@ -3,7 +3,17 @@ package io.vlaserve.service;
 import io.opentelemetry.exporter.logging.LoggingSpanExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.grpc.ServerServiceDefinition;
 import io.vlaserve.service.audit.CallerAddress;
+import io.vlaserve.service.auth.AccessControl;
+import io.vlaserve.service.auth.AccessTable;
+import io.vlaserve.service.auth.AuthProperties;
+import io.vlaserve.service.auth.AuthorizationInterceptor;
+import io.vlaserve.service.auth.HttpAuthorizationFilter;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
 import io.vlaserve.service.inbound.InboundGuard;
 import io.vlaserve.service.inbound.InboundProperties;
 import io.vlaserve.service.inbound.NettyRejectionFilter;
@@ -27,7 +37,8 @@ import org.springframework.grpc.server.GlobalServerInterceptor;
 
 /** Beans every vla-serve service gets by having this module on its class path. */
 @AutoConfiguration
-@EnableConfigurationProperties({TracingProperties.class, InboundProperties.class, TlsProperties.class})
+@EnableConfigurationProperties({TracingProperties.class, InboundProperties.class, TlsProperties.class,
+    AuthProperties.class})
 public class VlaServiceAutoConfiguration {
   /** The one rate-limited log line for refused input, shared by the guard and the transport's filter. */
   @Bean
@@ -54,8 +65,12 @@ public class VlaServiceAutoConfiguration {
         if (!(bean instanceof GrpcServiceConfigurer configurer)) {
           return bean;
         }
-        return (GrpcServiceConfigurer) (spec, factory) -> new InboundGuard(rejected.getObject(),
-            properties.getObject().maxStatusDescription()).guard(configurer.configure(spec, factory));
+        return (GrpcServiceConfigurer) (spec, factory) -> {
+          ServerServiceDefinition configured = configurer.configure(spec, factory);
+          AuthorizationInterceptor.checkCovers(AccessTable.GRPC, configured);
+          return new InboundGuard(rejected.getObject(), properties.getObject().maxStatusDescription())
+              .guard(configured);
+        };
       }
     };
   }
@@ -92,11 +107,39 @@ public class VlaServiceAutoConfiguration {
     return new GrpcServerPort();
   }
 
+  /**
+   * Who is calling, from a client certificate or bearer token, when the service runs TLS; nobody
+   * under {@code vla.tls.insecure=true} (then every caller is {@link io.vlaserve.service.auth.Principal#insecure()}).
+   */
+  @Bean
+  AccessControl accessControl(TransportSecurity security, AuthProperties properties) {
+    return AccessControl.start(security.tls(), properties);
+  }
+
+  /** Authentication and authorization of every gRPC call, first of the interceptors. */
+  @Bean
+  @GlobalServerInterceptor
+  @Order(Ordered.HIGHEST_PRECEDENCE)
+  AuthorizationInterceptor authorizationInterceptor(AccessControl access) {
+    return access.grpcInterceptor();
+  }
+
   /** The caller's address for the audit trail, on every gRPC call. */
   @Bean
   @GlobalServerInterceptor
   CallerAddress callerAddress() {
     return new CallerAddress();
+  }
+
+  /** Authentication and authorization of the HTTP port (actuator, /act), with the gRPC ports' table. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "jakarta.servlet.Filter")
+  static class HttpAccessControl {
+    @Bean
+    @Order(Ordered.HIGHEST_PRECEDENCE)
+    HttpAuthorizationFilter httpAuthorizationFilter(AccessControl access) {
+      return access.httpFilter();
+    }
   }
 
   /**

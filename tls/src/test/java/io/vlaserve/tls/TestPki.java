@@ -82,10 +82,15 @@ public final class TestPki {
   /** A certificate and its key as files, and the certificate's serial number. */
   public record Issued(Path certificate, Path privateKey, BigInteger serial) {}
 
-  /** A certificate for {@code localhost} and {@code 127.0.0.1}, written to {@code dir/<stem>.crt} and {@code .key}. */
+  /**
+   * A service's certificate for {@code localhost} and {@code 127.0.0.1}, identifying it as
+   * {@code spiffe://vla-serve/service/<stem>} (it is also its client certificate), written to
+   * {@code dir/<stem>.crt} and {@code .key}.
+   */
   public Issued server(String stem) {
     return issue(stem, new GeneralNames(new GeneralName[] {
-        new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+        new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+        new GeneralName(GeneralName.uniformResourceIdentifier, "spiffe://vla-serve/service/" + stem)}));
   }
 
   /** A certificate naming {@code uri} (e.g. {@code spiffe://vla-serve/robot/arm-1}) as its identity. */

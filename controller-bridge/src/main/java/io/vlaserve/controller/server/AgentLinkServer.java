@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import io.vlaserve.service.audit.CallerAddress;
+import io.vlaserve.service.auth.AuthorizationInterceptor;
 import io.vlaserve.service.inbound.InboundGuard;
 import io.vlaserve.service.inbound.InboundProperties;
 import io.vlaserve.service.inbound.RejectedInputLog;
@@ -30,7 +31,8 @@ import org.springframework.stereotype.Component;
  *
  * <p>Transport security: the same as the main port's, from {@code vla.tls.*}
  * ({@link TransportSecurity}: TLS with the reloading certificate and {@code vla.tls.client-auth},
- * or plaintext).
+ * or plaintext), and the same access control ({@link AuthorizationInterceptor}: only robots, each
+ * only as itself).
  *
  * <p>Lifecycle: starts before the robot fleet and stops after it, so that a stopping fleet can
  * still tell remote robots to hold. Thread-safe.
@@ -46,11 +48,13 @@ public class AgentLinkServer implements SmartLifecycle {
   private final RobotAgentLinkGrpcService service;
   private final InboundGuard guard;
   private final TransportSecurity security;
+  private final AuthorizationInterceptor authorization;
   private volatile Server server;
 
   public AgentLinkServer(ControllerProperties properties, RobotFleet fleet, RejectedInputLog rejected,
-      InboundProperties inbound, TransportSecurity security) {
+      InboundProperties inbound, TransportSecurity security, AuthorizationInterceptor authorization) {
     this.properties = properties;
+    this.authorization = authorization;
     this.security = security;
     this.service = new RobotAgentLinkGrpcService(fleet);
     // The same treatment of bad input as on the main port: unparseable -> INVALID_ARGUMENT, bounded
@@ -66,7 +70,7 @@ public class AgentLinkServer implements SmartLifecycle {
     NettyServerBuilder builder = NettyServerBuilder.forAddress(bind, security.serverCredentials());
     security.configure(builder, "agent link port " + properties.agentPort());
     Server built = builder
-        .addService(guard.guard(ServerInterceptors.intercept(service, new CallerAddress())))
+        .addService(guard.guard(ServerInterceptors.intercept(service, new CallerAddress(), authorization)))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)

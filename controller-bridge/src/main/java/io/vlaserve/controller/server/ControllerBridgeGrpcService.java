@@ -28,7 +28,6 @@ import io.vlaserve.controller.v1.SafetyLimits;
 import io.vlaserve.controller.v1.SetSafetyLimitsRequest;
 import io.vlaserve.controller.v1.StreamStateRequest;
 import io.vlaserve.service.audit.AuditLog;
-import io.vlaserve.service.audit.CallerAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -139,7 +138,7 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
             ? "halted" : "e-stopped") + "; call Resume before executing");
       }
       target.claim(this);
-      AuditLog.record("execute-start", target.id(), CallerAddress.current(), "ok", Map.of());
+      AuditLog.record("execute-start", target.id(), AuditLog.caller(), "ok", Map.of());
       synchronized (this) {
         robot = target;
         settings = requested;
@@ -289,12 +288,12 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
       if (!robot.awaitApplied(mark, APPLY_TIMEOUT_MILLIS)) {
         throw notApplied(robot, request.getEmergency() ? "e-stop" : "halt");
       }
-      AuditLog.record(action, robot.id(), CallerAddress.current(), "ok", Map.of("reason", request.getReason()));
+      AuditLog.record(action, robot.id(), AuditLog.caller(), "ok", Map.of("reason", request.getReason()));
       responses.onNext(HaltResponse.newBuilder().setState(state(robot)).build());
       responses.onCompleted();
     } catch (RuntimeException e) {
       Status status = ControllerStatus.of(e);
-      AuditLog.record(action, request.getRobotId(), CallerAddress.current(), status.getCode().name(),
+      AuditLog.record(action, request.getRobotId(), AuditLog.caller(), status.getCode().name(),
           Map.of("reason", request.getReason()));
       responses.onError(status.asRuntimeException());
     }
@@ -312,11 +311,11 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
           throw notApplied(robot, "resume");
         }
       } catch (RuntimeException e) {
-        AuditLog.record(estopped ? "estop-reset" : "resume", robot.id(), CallerAddress.current(),
+        AuditLog.record(estopped ? "estop-reset" : "resume", robot.id(), AuditLog.caller(),
             ControllerStatus.of(e).getCode().name(), Map.of());
         throw e;
       }
-      AuditLog.record(estopped ? "estop-reset" : "resume", robot.id(), CallerAddress.current(), "ok", Map.of());
+      AuditLog.record(estopped ? "estop-reset" : "resume", robot.id(), AuditLog.caller(), "ok", Map.of());
       responses.onNext(ResumeResponse.newBuilder().setState(state(robot)).build());
       responses.onCompleted();
     } catch (RuntimeException e) {
@@ -395,13 +394,13 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         throw new io.vlaserve.controller.safety.InvalidSafetyLimitsException("limits." + e.field(), message);
       }
       String changes = io.vlaserve.controller.safety.SafetyEnvelope.changes(before, limits);
-      AuditLog.record("set-safety-limits", robot.id(), CallerAddress.current(), "ok", Map.of("changes", changes));
-      robot.controller().setLimits(limits, changes + " (by " + CallerAddress.current() + ")");
+      AuditLog.record("set-safety-limits", robot.id(), AuditLog.caller(), "ok", Map.of("changes", changes));
+      robot.controller().setLimits(limits, changes + " (by " + AuditLog.caller() + ")");
       responses.onNext(ControllerMessages.limits(robot.id(), limits));
       responses.onCompleted();
     } catch (RuntimeException e) {
       Status status = ControllerStatus.of(e);
-      AuditLog.record("set-safety-limits", request.getLimits().getRobotId(), CallerAddress.current(),
+      AuditLog.record("set-safety-limits", request.getLimits().getRobotId(), AuditLog.caller(),
           status.getCode().name(), Map.of("error", String.valueOf(status.getDescription())));
       responses.onError(status.asRuntimeException());
     }

@@ -1,7 +1,6 @@
 package io.vlaserve.controller.server;
 
 import io.vlaserve.service.audit.AuditLog;
-import io.vlaserve.service.audit.CallerAddress;
 
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -98,7 +97,7 @@ public class RobotAgentLinkGrpcService extends RobotAgentLinkGrpc.RobotAgentLink
               + " vla.controller.remote-robots connect over RobotAgentLink");
         }
         remote.attach(agentCall);
-        AuditLog.record("agent-connect", id, CallerAddress.current(), "ok", java.util.Map.of());
+        AuditLog.record("agent-connect", id, AuditLog.caller(), "ok", java.util.Map.of());
         robot = named;
         driver = remote;
       }

@@ -54,7 +54,7 @@ class AgentLinkTlsTest {
         "--server.port=0", "--server.address=127.0.0.1",
         "--vla.controller.simulated-robots=1", "--vla.controller.remote-robots=arm-1",
         "--vla.controller.agent-port=0", "--vla.controller.agent-address=127.0.0.1",
-        "--vla.tls.certificate=" + bridge.certificate(), "--vla.tls.private-key=" + bridge.privateKey(),
+        "--vla.tls.insecure=false", "--vla.tls.certificate=" + bridge.certificate(), "--vla.tls.private-key=" + bridge.privateKey(),
         "--vla.tls.trust=" + pki.caCertificate(), "--vla.tls.client-auth=require");
     adminPort = app.getBean(GrpcServerPort.class).await(30);
     agentPort = app.getBean(AgentLinkServer.class).port();
@@ -121,7 +121,10 @@ class AgentLinkTlsTest {
 
   @Test
   void theAdminPortServesTheSameMutualTls() {
-    assertEquals("sim-0", ControllerBridgeGrpc.newBlockingStub(robotChannel(adminPort))
+    TestPki.Issued operator = pki.client("alice", "spiffe://vla-serve/operator/alice");
+    ManagedChannel operatorChannel = channel(adminPort,
+        TlsMaterial.load(operator.certificate(), operator.privateKey(), pki.caCertificate()));
+    assertEquals("sim-0", ControllerBridgeGrpc.newBlockingStub(operatorChannel)
         .withDeadlineAfter(30, TimeUnit.SECONDS)
         .getSafetyLimits(GetSafetyLimitsRequest.newBuilder().setRobotId("sim-0").build()).getRobotId());
     ManagedChannel plaintext = Grpc.newChannelBuilderForAddress("127.0.0.1", adminPort,

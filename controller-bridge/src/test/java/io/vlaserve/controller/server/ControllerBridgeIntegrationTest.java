@@ -335,9 +335,9 @@ class ControllerBridgeIntegrationTest {
         session.awaitState("moving again", s -> s.getChunkId() == 3 && speed(s) > 0.09);
       }
       // The audit trail: who halted and resumed which robot.
-      assertTrue(output.getOut().contains("action=halt robot=sim-2 who=/127.0.0.1:"), "no audit line for the halt");
+      assertTrue(output.getOut().contains("action=halt robot=sim-2 who=insecure@/127.0.0.1:"), "no audit line for the halt");
       assertTrue(output.getOut().contains("result=ok reason=\"test halt\""), "the halt's audit line has its reason");
-      assertTrue(output.getOut().contains("action=resume robot=sim-2 who=/127.0.0.1:"), "no audit line for the resume");
+      assertTrue(output.getOut().contains("action=resume robot=sim-2 who=insecure@/127.0.0.1:"), "no audit line for the resume");
     }
 
     @Test
@@ -431,7 +431,7 @@ class ControllerBridgeIntegrationTest {
         SafetyEvent change = session.awaitEvent(SafetyEventKind.SAFETY_EVENT_KIND_LIMITS_CHANGED);
         assertEquals(LimitMode.LIMIT_MODE_NOTICE, change.getAction());
         assertTrue(change.getMessage().startsWith("Safety limits changed: max_linear_velocity 1.0 (clamp) -> 0.6"
-            + " (clamp) (by /127.0.0.1:"), change.getMessage());
+            + " (clamp) (by insecure@/127.0.0.1:"), change.getMessage());
       }
     }
   }

@@ -4,6 +4,7 @@ import io.vlaserve.proto.ProtoTimes;
 import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.vlaserve.planner.ConcurrencyLimitedPlanner;
 import io.vlaserve.planner.EmbeddedPlanner;
 import io.vlaserve.planner.OpenAiChatPlanner;
 import io.vlaserve.planner.OpenAiPlannerConfig;
@@ -58,8 +59,14 @@ public class GatewayConfiguration {
         .build();
   }
 
+  /** The configured planner, at most {@code vla.gateway.quota.max-concurrent-plans} plans at once. */
   @Bean
   Planner planner(GatewayProperties properties) {
+    return new ConcurrencyLimitedPlanner(configuredPlanner(properties), properties.quota().maxConcurrentPlans(),
+        properties.quota().plannerWait());
+  }
+
+  private static Planner configuredPlanner(GatewayProperties properties) {
     GatewayProperties.Planner planner = properties.planner();
     return switch (planner.kind()) {
       case "embedded" -> new EmbeddedPlanner();

@@ -19,6 +19,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param callTimeout deadline of the gateway's unary calls (metadata, halt, resume)
  * @param statePeriod how often the bridge reports execution state, forwarded to the robot
  * @param shutdownGrace how long sessions get to tell their robots to hold on shutdown
+ * @param quota limits per authenticated caller and on the planner
  */
 @ConfigurationProperties("vla.gateway")
 public record GatewayProperties(
@@ -31,7 +32,8 @@ public record GatewayProperties(
     @DefaultValue("5s") Duration policyFailoverTimeout,
     @DefaultValue("5s") Duration callTimeout,
     @DefaultValue("100ms") Duration statePeriod,
-    @DefaultValue("5s") Duration shutdownGrace) {
+    @DefaultValue("5s") Duration shutdownGrace,
+    @DefaultValue Quota quota) {
 
   public GatewayProperties {
     if (maxReplans < 0) {
@@ -41,6 +43,21 @@ public record GatewayProperties(
       throw new IllegalArgumentException("vla.gateway.subgoal-time-factor: " + subgoalTimeFactor + " (expected > 0)");
     }
   }
+
+  /**
+   * Quotas. The rates apply per authenticated caller (a robot's certificate or token identity), so
+   * no caller can spend another's; under {@code vla.tls.insecure=true} there are no identities and
+   * only the planner bound applies.
+   *
+   * @param opensPerMinute robot sessions a caller may open per minute (reconnects included)
+   * @param plansPerMinute {@code PlanTask} calls a caller may make per minute
+   * @param burst calls a caller may save up, for each of the two rates
+   * @param maxConcurrentPlans plans being made at once by the whole gateway (session opens, replans, PlanTask)
+   * @param plannerWait how long a plan waits for one of those slots before failing RESOURCE_EXHAUSTED
+   */
+  public record Quota(@DefaultValue("30") double opensPerMinute, @DefaultValue("60") double plansPerMinute,
+      @DefaultValue("10") int burst, @DefaultValue("8") int maxConcurrentPlans,
+      @DefaultValue("5s") Duration plannerWait) {}
 
   /**
    * @param kind {@code embedded} (offline, the default) or {@code openai} (any OpenAI-compatible chat endpoint)

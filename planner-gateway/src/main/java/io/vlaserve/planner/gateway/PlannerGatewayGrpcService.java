@@ -16,6 +16,8 @@ import io.vlaserve.planner.Planner;
 import io.vlaserve.planner.PlanningException;
 import io.vlaserve.planner.PlanningRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.service.auth.Principal;
+import io.vlaserve.service.quota.RateQuota;
 import io.vlaserve.service.tracing.VlaTracing;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -36,6 +38,8 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
   private static final Logger log = LoggerFactory.getLogger(PlannerGatewayGrpcService.class);
 
   private final SessionServices services;
+  private final RateQuota opens;
+  private final RateQuota plans;
   private volatile boolean running = true;
 
   public PlannerGatewayGrpcService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
@@ -44,6 +48,24 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon(true).name("session-timer").factory());
     this.services = new SessionServices(channels, planner, planning, timer, new SessionRegistry(), metrics, properties, tracing);
+    GatewayProperties.Quota quota = properties.quota();
+    this.opens = new RateQuota("session opens (vla.gateway.quota.opens-per-minute=" + quota.opensPerMinute()
+        + ", burst " + quota.burst() + ")", quota.opensPerMinute(), quota.burst(), System::nanoTime);
+    this.plans = new RateQuota("PlanTask calls (vla.gateway.quota.plans-per-minute=" + quota.plansPerMinute()
+        + ", burst " + quota.burst() + ")", quota.plansPerMinute(), quota.burst(), System::nanoTime);
+  }
+
+  /**
+   * Spends one of the caller's {@code quota} tokens; only authenticated callers have quotas (an
+   * insecure gateway has no identities to count by).
+   *
+   * @throws io.grpc.StatusRuntimeException RESOURCE_EXHAUSTED with RetryInfo when the caller is over it
+   */
+  private static void spend(RateQuota quota) {
+    Principal caller = Principal.current();
+    if (caller != null && !caller.isInsecure()) {
+      quota.acquireOrThrow(caller.toString());
+    }
   }
 
   @Override
@@ -54,11 +76,23 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
           .asRuntimeException());
       return new NoOpObserver();
     }
+    try {
+      spend(opens);
+    } catch (StatusRuntimeException e) {
+      robot.onError(e);
+      return new NoOpObserver();
+    }
     return new RobotSession(services, robot);
   }
 
   @Override
   public void planTask(PlanRequest request, StreamObserver<Plan> responses) {
+    try {
+      spend(plans);
+    } catch (StatusRuntimeException e) {
+      responses.onError(e);
+      return;
+    }
     if (request.getTask().isBlank()) {
       responses.onError(Status.INVALID_ARGUMENT.withDescription("task is empty (expected a task in plain language)")
           .asRuntimeException());
@@ -94,7 +128,9 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
       responses.onNext(reply.build());
       responses.onCompleted();
     } catch (PlanningException e) {
-      responses.onError(SessionServices.planningStatus(e).asRuntimeException());
+      responses.onError(e.kind() == PlanningException.Kind.BUSY
+          ? RateQuota.exhausted("the planner is busy: " + e.getMessage(), SessionServices.PLANNER_BUSY_RETRY)
+          : SessionServices.planningStatus(e).asRuntimeException());
     }
   }
 

@@ -33,7 +33,6 @@ import io.vlaserve.planner.v1.RobotObservation;
 import io.vlaserve.planner.v1.SessionAccepted;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.service.audit.AuditLog;
-import io.vlaserve.service.audit.CallerAddress;
 import io.vlaserve.planner.v1.SessionOutcome;
 import io.vlaserve.planner.v1.Subgoal;
 import io.vlaserve.planner.v1.SubgoalEvent;
@@ -215,7 +214,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       return;
     }
     if (!services.registry().register(identity.getRobotId(), this)) {
-      AuditLog.record("session-open", identity.getRobotId(), CallerAddress.current(), "ALREADY_EXISTS",
+      AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ALREADY_EXISTS",
           Map.of("task", message.getTask()));
       identity = null;
       fail(Status.ALREADY_EXISTS.withDescription("robot " + message.getRobot().getRobotId()
@@ -223,7 +222,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       return;
     }
     registered = true;
-    AuditLog.record("session-open", identity.getRobotId(), CallerAddress.current(), "ok",
+    AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ok",
         Map.of("task", message.getTask()));
     services.metrics().sessionStarted();
     phase = Phase.PLANNING;

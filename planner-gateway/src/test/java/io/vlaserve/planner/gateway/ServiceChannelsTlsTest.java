@@ -63,7 +63,7 @@ class ServiceChannelsTlsTest {
           "--server.port=0", "--server.address=127.0.0.1",
           "--vla.gateway.policy-target=localhost:" + standIn.getPort(),
           "--vla.gateway.controller-target=localhost:" + standIn.getPort(),
-          "--vla.tls.certificate=" + gateway.certificate(), "--vla.tls.private-key=" + gateway.privateKey(),
+          "--vla.tls.insecure=false", "--vla.tls.certificate=" + gateway.certificate(), "--vla.tls.private-key=" + gateway.privateKey(),
           "--vla.tls.trust=" + pki.caCertificate(), "--vla.tls.client-auth=require")) {
         GatewayConfiguration.ServiceChannels channels = app.getBean(GatewayConfiguration.ServiceChannels.class);
         for (var channel : new io.grpc.Channel[] {channels.policy(), channels.controller()}) {

@@ -5,6 +5,8 @@ import jakarta.servlet.http.HttpServletRequest;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.image.ImageFormat;
 import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.service.auth.HttpAuthorizationFilter;
+import io.vlaserve.service.auth.Principal;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +15,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -82,9 +85,12 @@ public class OpenVlaActEndpoint {
             "\"encoded\"");
       }
       String robot = optionalString(payload, "robot_id");
-      if (robot == null) {
-        robot = "act-" + anonymousRequests.incrementAndGet();
+      Principal caller = HttpAuthorizationFilter.principal(http);
+      Optional<String> foreign = HttpAuthorizationFilter.foreignRobot(caller, "robot_id", robot);
+      if (foreign.isPresent()) {
+        throw Status.PERMISSION_DENIED.withDescription(foreign.get()).asRuntimeException();
       }
+      robot = PolicyFrontDoor.queueAs(robot, caller, () -> "act-" + anonymousRequests.incrementAndGet());
       JsonNode fullChunkNode = payload.path("full_chunk");
       if (!fullChunkNode.isMissingNode() && !fullChunkNode.isNull() && !fullChunkNode.isBoolean()) {
         throw new IllegalArgumentException("full_chunk: " + JsonNumpy.describe(fullChunkNode)

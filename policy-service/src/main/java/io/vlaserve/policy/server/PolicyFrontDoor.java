@@ -3,11 +3,15 @@ package io.vlaserve.policy.server;
 import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.batching.ScheduledResult;
 import io.vlaserve.policy.batching.SessionKey;
+import io.vlaserve.service.auth.Principal;
+import io.vlaserve.service.auth.Role;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.image.ImageFormat;
 import io.vlaserve.policy.model.ModelPackage;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.springframework.stereotype.Component;
 
 /**
@@ -48,6 +52,29 @@ public class PolicyFrontDoor {
     this.runtime = runtime;
   }
 
+  /**
+   * The robot a request queues as, for fairness and quotas: an authenticated robot always as itself
+   * (its requests cannot name another: the access check refused them already); else the robot id
+   * the caller gives (the gateway, a service, speaks for its robots); else, for an authenticated
+   * caller, its identity, so all its anonymous requests share one share; else (insecure) a fresh
+   * name from {@code anonymous}.
+   *
+   * @param requested the request's robot id, empty or null when none
+   * @param caller the authenticated caller, null or insecure when there is none
+   */
+  public static String queueAs(String requested, Principal caller, Supplier<String> anonymous) {
+    if (caller != null && caller.role() == Role.ROBOT) {
+      return caller.name();
+    }
+    if (requested != null && !requested.isEmpty()) {
+      return requested;
+    }
+    if (caller != null && !caller.isInsecure()) {
+      return caller.toString();
+    }
+    return anonymous.get();
+  }
+
   /** A key for a new session of {@code robot}, distinct from every other session's. */
   public SessionKey newSession(String robot) {
     return new SessionKey(robot, sessions.incrementAndGet());
@@ -81,8 +108,22 @@ public class PolicyFrontDoor {
     // every one-off call) draws its own noise, reproducible from (seed, sequence) alone or batched.
     SamplingParams sampling = observation.sampling().forObservation(observation.sequence());
     PolicyRequest request = new PolicyRequest(pixels, observation.instruction(), observation.proprio(), steps, sampling);
-    return runtime.submit(observation.robot(), observation.session(), request, observation.deadlineNanos())
-        .thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime()));
+    CompletableFuture<ScheduledResult> queued = runtime.submit(observation.robot(), observation.session(), request,
+        observation.deadlineNanos());
+    return cancelling(queued, queued.thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime())));
+  }
+
+  /**
+   * Returns {@code derived}, made so that cancelling it cancels {@code source} too: a caller that
+   * gives up (its gRPC call was cancelled) takes its request out of the scheduler's queue.
+   */
+  static <T> CompletableFuture<T> cancelling(CompletableFuture<?> source, CompletableFuture<T> derived) {
+    derived.whenComplete((result, failure) -> {
+      if (failure instanceof CancellationException) {
+        source.cancel(false);
+      }
+    });
+    return derived;
   }
 
   /** Why nothing can be computed yet, with what to wait for. */

@@ -2,6 +2,7 @@ package io.vlaserve.policy.server;
 
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.InferRequest;
@@ -11,7 +12,9 @@ import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.policy.v1.SessionRequest;
 import io.vlaserve.policy.v1.SessionResponse;
 import io.vlaserve.service.tracing.VlaTracing;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import io.vlaserve.service.auth.Principal;
 import java.util.concurrent.atomic.AtomicLong;
 import org.springframework.stereotype.Service;
 
@@ -63,13 +66,17 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
       }
       long deadlineNanos = received + (deadline != null ? deadline.timeRemaining(TimeUnit.NANOSECONDS)
           : properties.observationDeadline().toNanos());
-      // Calls without a robot id queue as robots of their own: fairness needs the id.
-      String robot = request.getRobot().getRobotId().isEmpty() ? "call-" + anonymousCalls.incrementAndGet()
-          : request.getRobot().getRobotId();
+      String robot = PolicyFrontDoor.queueAs(request.getRobot().getRobotId(), Principal.current(),
+          () -> "call-" + anonymousCalls.incrementAndGet());
       PolicyFrontDoor.Observation observation = PolicyMessages.observation(door.model(), robot, null,
           request.getObservation(), request.getInstruction(), PolicyMessages.sampling(request.getSampling()),
           request.getChunkLength(), received, deadlineNanos);
-      door.submit(observation).whenComplete((answer, failure) -> {
+      CompletableFuture<PolicyFrontDoor.Answer> answered = door.submit(observation);
+      if (responses instanceof ServerCallStreamObserver<InferResponse> call) {
+        // A caller that gives up takes its request out of the queue: nothing is computed for it.
+        call.setOnCancelHandler(() -> answered.cancel(false));
+      }
+      answered.whenComplete((answer, failure) -> {
         if (failure == null) {
           metrics.recordInference(answer, received);
           responses.onNext(PolicyMessages.response(door.model(), answer, request.getObservation(),

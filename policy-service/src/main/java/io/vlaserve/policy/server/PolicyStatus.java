@@ -76,6 +76,9 @@ final class PolicyStatus {
     if (t instanceof RejectedException.Superseded) {
       return Status.ABORTED.withDescription(t.getMessage());
     }
+    if (t instanceof StatusRuntimeException given) {
+      return given.getStatus();
+    }
     if (t instanceof EngineException) {
       return Status.INTERNAL.withDescription("inference engine failed: " + t.getMessage()).withCause(t);
     }
@@ -90,6 +93,7 @@ final class PolicyStatus {
     }
     return switch (of(t).getCode()) {
       case INVALID_ARGUMENT -> 400;
+      case PERMISSION_DENIED -> 403;
       case RESOURCE_EXHAUSTED -> 429;
       case DEADLINE_EXCEEDED -> 504;
       case UNAVAILABLE -> 503;

@@ -1,5 +1,6 @@
 package io.vlaserve.service.audit;
 
+import io.vlaserve.service.auth.Principal;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -8,7 +9,7 @@ import org.slf4j.LoggerFactory;
  * The audit trail: one structured line per security- or safety-relevant act (a session opened, a
  * halt, a resume, an e-stop reset, a safety-limit change), on the logger {@code io.vlaserve.audit}
  * so deployments can route it apart. Each line is logfmt: {@code action=halt robot=arm-1
- * who=/10.0.0.7:5312 result=ok reason="operator stop"}.
+ * who=operator/alice@/10.0.0.7:5312 result=ok reason="operator stop"}.
  *
  * <p>Values come from the network (reasons, robot ids, tasks): control characters are replaced and
  * quotes escaped, so a caller cannot forge a line of its own. Stateless and thread-safe.
@@ -31,6 +32,15 @@ public final class AuditLog {
    */
   public static void record(String action, String robot, String who, String result, Map<String, ?> details) {
     log.info(line(action, robot, who, result, details));
+  }
+
+  /**
+   * The current gRPC call's caller for {@code who}: the authenticated identity and the peer's
+   * address ("robot/arm-1@/10.0.0.7:5312"; "insecure@..." on an insecure service).
+   */
+  public static String caller() {
+    Principal principal = Principal.current();
+    return (principal == null ? "unauthenticated" : principal.toString()) + "@" + CallerAddress.current();
   }
 
   static String line(String action, String robot, String who, String result, Map<String, ?> details) {

@@ -30,7 +30,7 @@ public class TlsEnvironmentPostProcessor implements EnvironmentPostProcessor, Or
     }
     Map<String, Object> derived = new LinkedHashMap<>();
     derived.put("spring.grpc.server.ssl.bundle", GRPC_BUNDLE);
-    derived.put("spring.grpc.server.ssl.client-auth", environment.getProperty("vla.tls.client-auth", "none"));
+    derived.put("spring.grpc.server.ssl.client-auth", environment.getProperty("vla.tls.client-auth", "optional"));
     if (environment.getProperty("vla.tls.http", Boolean.class, true)) {
       String pem = "spring.ssl.bundle.pem." + HTTP_BUNDLE + ".";
       derived.put(pem + "keystore.certificate", "file:" + certificate);
@@ -41,6 +41,8 @@ public class TlsEnvironmentPostProcessor implements EnvironmentPostProcessor, Or
       }
       derived.put(pem + "reload-on-update", "true");
       derived.put("server.ssl.bundle", HTTP_BUNDLE);
+      // Asked for, not required: health probes (kubelet) hold no certificate; the HTTP filter decides.
+      derived.put("server.ssl.client-auth", "want");
     }
     environment.getPropertySources().addLast(new MapPropertySource("vla-tls", derived));
   }

@@ -53,13 +53,14 @@ public final class TransportSecurity implements AutoCloseable {
         throw new IllegalArgumentException("vla.tls.private-key or vla.tls.trust set without vla.tls.certificate"
             + " (expected: the certificate too, or none of them for plaintext)");
       }
-      if (properties.insecure()) {
-        log.warn("vla.tls.insecure=true: this service's gRPC and HTTP ports and its channels are plaintext, neither"
-            + " encrypted nor authenticated; each new connection's first call is logged");
-      } else {
-        log.warn("No TLS material (vla.tls.certificate, vla.tls.private-key, vla.tls.trust): this service's ports"
-            + " and channels are plaintext. A later release refuses to start so without vla.tls.insecure=true");
+      if (!properties.insecure()) {
+        throw new IllegalArgumentException("no TLS material: this service refuses to run plaintext. Give"
+            + " vla.tls.certificate (PEM chain), vla.tls.private-key (PEM PKCS#8) and vla.tls.trust (PEM CA"
+            + " certificates), e.g. from ./vla pki init; or vla.tls.insecure=true for plaintext without"
+            + " authentication (debugging only)");
       }
+      log.warn("vla.tls.insecure=true: this service's gRPC and HTTP ports and its channels are plaintext, neither"
+          + " encrypted nor authenticated; each new connection's first call is logged");
       return new TransportSecurity(properties, null);
     }
     if (properties.privateKey() == null) {

@@ -24,8 +24,15 @@ class TransportSecurityTest {
   }
 
   @Test
-  void withoutMaterialEverythingIsPlaintextAsBefore() {
-    try (TransportSecurity security = TransportSecurity.start(properties(null, null, null, ClientAuth.NONE, false))) {
+  void withoutMaterialTheServiceRefusesToStartSayingWhatToGive() {
+    assertRefused(properties(null, null, null, ClientAuth.OPTIONAL, false),
+        "no TLS material: this service refuses to run plaintext. Give vla.tls.certificate");
+    assertRefused(properties(null, null, null, ClientAuth.OPTIONAL, false), "or vla.tls.insecure=true");
+  }
+
+  @Test
+  void insecureIsPlaintextEverywhere() {
+    try (TransportSecurity security = TransportSecurity.start(properties(null, null, null, ClientAuth.NONE, true))) {
       assertFalse(security.tls());
       assertTrue(security.serverCredentials() instanceof InsecureServerCredentials);
       assertTrue(security.channelCredentials() instanceof InsecureChannelCredentials);
@@ -39,7 +46,7 @@ class TransportSecurityTest {
     assertRefused(properties(cert, key, null, ClientAuth.NONE, true), "vla.tls.insecure=true and vla.tls.certificate");
     assertRefused(properties(cert, null, null, ClientAuth.NONE, false), "without vla.tls.private-key");
     assertRefused(properties(cert, key, null, ClientAuth.REQUIRE, false), "vla.tls.client-auth=REQUIRE without vla.tls.trust");
-    assertRefused(properties(null, key, null, ClientAuth.NONE, false), "set without vla.tls.certificate");
+    assertRefused(properties(null, key, null, ClientAuth.NONE, true), "set without vla.tls.certificate");
     assertRefused(properties(cert, key, null, ClientAuth.NONE, false), "vla.tls: certificate " + cert + ": no such file");
   }
 
@@ -63,6 +70,8 @@ class TransportSecurityTest {
     assertEquals("file:/etc/vla/tls/tls.crt", environment.getProperty("spring.ssl.bundle.pem.vla-http.keystore.certificate"));
     assertEquals("file:/etc/vla/tls/ca.crt", environment.getProperty("spring.ssl.bundle.pem.vla-http.truststore.certificate"));
     assertEquals("true", environment.getProperty("spring.ssl.bundle.pem.vla-http.reload-on-update"));
+    assertEquals("want", environment.getProperty("server.ssl.client-auth"),
+        "HTTPS asks for a client certificate without requiring one (health probes hold none)");
   }
 
   @Test

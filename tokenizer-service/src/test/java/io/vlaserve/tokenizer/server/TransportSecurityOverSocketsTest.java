@@ -86,11 +86,11 @@ class TransportSecurityOverSocketsTest {
     pki = TestPki.create(dir, "suite");
     otherCa = TestPki.create(dir, "other");
     server = pki.server("tokenizer");
-    robot = pki.client("arm-1", "spiffe://vla-serve/robot/arm-1");
+    robot = pki.client("pipeline", "spiffe://vla-serve/service/dataset-pipeline");
     app = new SpringApplicationBuilder(TokenizerServiceApplication.class).run(
         "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1",
         "--server.port=0", "--server.address=127.0.0.1",
-        "--vla.tls.certificate=" + server.certificate(), "--vla.tls.private-key=" + server.privateKey(),
+        "--vla.tls.insecure=false", "--vla.tls.certificate=" + server.certificate(), "--vla.tls.private-key=" + server.privateKey(),
         "--vla.tls.trust=" + pki.caCertificate(), "--vla.tls.client-auth=require", "--vla.tls.reload-period=1h");
     grpcPort = app.getBean(GrpcServerPort.class).await(30);
   }

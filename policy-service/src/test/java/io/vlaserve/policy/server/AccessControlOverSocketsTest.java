@@ -1,0 +1,121 @@
+package io.vlaserve.policy.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.policy.v1.InferRequest;
+import io.vlaserve.policy.v1.PolicyServiceGrpc;
+import io.vlaserve.service.GrpcServerPort;
+import io.vlaserve.service.auth.AccessTableWalk;
+import io.vlaserve.service.auth.Principal;
+import io.vlaserve.service.auth.Role;
+import io.vlaserve.tls.TestPki;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * Issue 16, items 2, 3 and 5 on real sockets: policy-service with TLS and authenticated callers
+ * serves each RPC and /act to the roles of the table, and a robot can neither act nor queue under
+ * another robot's id (so a flood under a victim's id is refused before it reaches the queue).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AccessControlOverSocketsTest {
+  private ConfigurableApplicationContext app;
+  private AccessTableWalk walk;
+  private int grpcPort;
+  private int httpPort;
+
+  @BeforeAll
+  void start(@TempDir Path dir) throws InterruptedException {
+    TestPki pki = TestPki.create(dir, "suite");
+    TestPki.Issued server = pki.server("policy-service");
+    app = new SpringApplicationBuilder(PolicyServiceApplication.class).run(
+        "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1",
+        "--server.port=0", "--server.address=127.0.0.1", "--vla.policy.model=../models/tiny-vla",
+        "--vla.tls.insecure=false", "--vla.tls.certificate=" + server.certificate(),
+        "--vla.tls.private-key=" + server.privateKey(), "--vla.tls.trust=" + pki.caCertificate());
+    grpcPort = app.getBean(GrpcServerPort.class).await(60);
+    httpPort = ((WebServerApplicationContext) app).getWebServer().getPort();
+    walk = new AccessTableWalk("localhost", pki);
+    // The model loads in the background; the walk's requests must meet a ready service.
+    HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(walk.channel(grpcPort, "none"));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (health.withDeadlineAfter(30, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus()
+        != HealthCheckResponse.ServingStatus.SERVING && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+  }
+
+  @AfterAll
+  void stop() {
+    walk.close();
+    app.close();
+  }
+
+  @Test
+  void everyRpcIsServedToExactlyTheRolesOfTheTable() {
+    int[] walked = {0};
+    List<String> wrong = walk.walk(grpcPort, List.of(PolicyServiceGrpc.getServiceDescriptor(),
+        HealthGrpc.getServiceDescriptor()), walked);
+    assertEquals(List.of(), wrong);
+    assertEquals(5 * (3 + 2), walked[0]);
+  }
+
+  @Test
+  void aRobotCannotInferUnderAnotherRobotsId() {
+    ManagedChannel robot = walk.channel(grpcPort, "robot");
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> PolicyServiceGrpc
+        .newBlockingStub(robot).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .infer(InferRequest.newBuilder().setRobot(RobotIdentity.newBuilder().setRobotId("arm-9")).build()));
+    assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+    assertEquals("vla.policy.v1.InferRequest.robot.robot_id \"arm-9\" is not the authenticated robot \"arm-1\""
+        + " (robot/arm-1, by certificate): a robot may act only for itself", e.getStatus().getDescription());
+    // Its own id gets past the check to the service's own validation.
+    e = assertThrows(StatusRuntimeException.class, () -> PolicyServiceGrpc.newBlockingStub(robot)
+        .withDeadlineAfter(30, TimeUnit.SECONDS)
+        .infer(InferRequest.newBuilder().setRobot(RobotIdentity.newBuilder().setRobotId("arm-1")).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+  }
+
+  @Test
+  void actIsForRobotsAsThemselvesAndServicesWhileHealthIsOpen() {
+    URI act = URI.create("https://localhost:" + httpPort + "/act");
+    assertEquals(401, walk.http("POST", act, "none", "{}"));
+    assertEquals(403, walk.http("POST", act, "viewer", "{}"));
+    assertEquals(403, walk.http("POST", act, "robot", "{\"robot_id\": \"arm-9\"}"));
+    assertEquals(400, walk.http("POST", act, "robot", "{\"robot_id\": \"arm-1\"}"), "past the check: no image");
+    assertEquals(400, walk.http("POST", act, "service", "{\"robot_id\": \"arm-9\"}"));
+    assertEquals(200, walk.http("GET", URI.create("https://localhost:" + httpPort + "/actuator/health"), "none", null));
+  }
+
+  @Test
+  void requestsQueueAsTheAuthenticatedRobotWhateverTheySay() {
+    Principal robot = Principal.of(Role.ROBOT, "arm-1", "certificate");
+    Principal gateway = Principal.of(Role.SERVICE, "planner-gateway", "certificate");
+    assertEquals("arm-1", PolicyFrontDoor.queueAs("", robot, () -> "call-1"));
+    assertEquals("arm-1", PolicyFrontDoor.queueAs(null, robot, () -> "call-1"));
+    assertEquals("arm-7", PolicyFrontDoor.queueAs("arm-7", gateway, () -> "call-1"), "a service speaks for its robots");
+    assertEquals("service/planner-gateway", PolicyFrontDoor.queueAs("", gateway, () -> "call-1"),
+        "one share for all of a caller's anonymous requests");
+    assertEquals("call-1", PolicyFrontDoor.queueAs("", Principal.insecure(), () -> "call-1"));
+    assertTrue(PolicyFrontDoor.queueAs("arm-2", Principal.insecure(), () -> "x").equals("arm-2"));
+  }
+}
