@@ -80,7 +80,10 @@ import org.springframework.test.context.DynamicPropertySource;
       "spring.grpc.server.port=0",
       "spring.grpc.server.address=127.0.0.1",
       "vla.gateway.policy-failover-timeout=2s",
-      "vla.gateway.max-replans=4"
+      "vla.gateway.max-replans=4",
+      // Plaintext on loopback, said explicitly (services refuse to run without TLS otherwise): this test
+      // is about the suite's behaviour; TLS and identities have tests of their own.
+      "vla.tls.insecure=true"
     })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -116,12 +119,14 @@ class EndToEndIntegrationTest {
   @DynamicPropertySource
   static void services(DynamicPropertyRegistry registry) throws Exception {
     policyService = ServiceProcess.start("policy", jar("policy-service"), HOME, List.of(),
-        List.of("--vla.policy.warmup-runs=1", "--vla.tracing.exporter=logging"), LOGS);
+        List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1", "--vla.tracing.exporter=logging"), LOGS);
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
-        List.of("--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
+        List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
+            "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
             "--vla.controller.link-timeout=200ms", "--vla.tracing.exporter=logging",
             "--vla.controller.agent-address=127.0.0.1"), LOGS, List.of(AGENT_PORT));
-    tokenizerService = ServiceProcess.start("tokenizer", jar("tokenizer-service"), HOME, List.of(), List.of(), LOGS);
+    tokenizerService = ServiceProcess.start("tokenizer", jar("tokenizer-service"), HOME, List.of(),
+        List.of("--vla.tls.insecure=true"), LOGS);
     for (ServiceProcess service : List.of(policyService, controllerBridge, tokenizerService)) {
       service.awaitServing(Duration.ofSeconds(120));
     }
