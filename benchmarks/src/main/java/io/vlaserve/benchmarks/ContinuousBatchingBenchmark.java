@@ -274,7 +274,8 @@ public final class ContinuousBatchingBenchmark {
     Path home = scene.home();
     try (ServiceProcess service = ServiceProcess.start("continuous-batching-service",
         home.resolve("policy-service/target/policy-service.jar"), home, List.of(),
-        List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
+        // Plaintext, said explicitly: these numbers measure batching, comparable with earlier runs.
+        List.of("--vla.tls.insecure=true", "--vla.policy.model=" + home.resolve("models/tiny-vla"),
             "--vla.policy.threads=" + Integer.getInteger("threads", 1)), home.resolve("target"))) {
       service.awaitServing(Duration.ofSeconds(120));
       ManagedChannel channel = service.channel();

@@ -45,7 +45,8 @@ public final class PolicyLatencyBenchmark {
 
     try (ServiceProcess service = ServiceProcess.start("policy-latency-service",
             home.resolve("policy-service/target/policy-service.jar"), home, List.of(),
-            List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
+            // Plaintext, said explicitly: the transport cost measured here excludes TLS, as in earlier runs.
+            List.of("--vla.tls.insecure=true", "--vla.policy.model=" + home.resolve("models/tiny-vla"),
                 "--spring.threads.virtual.enabled=" + System.getProperty("virtual", "true")), home.resolve("target"));
         OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1)) {
       service.awaitServing(Duration.ofSeconds(120));

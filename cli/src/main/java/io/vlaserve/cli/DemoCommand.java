@@ -1,5 +1,7 @@
 package io.vlaserve.cli;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.launcher.ServiceProcess;
@@ -41,6 +43,11 @@ import picocli.CommandLine.Option;
  * robot-client exactly as a real robot would (its world behind the bridge's remote driver, its
  * camera streaming to the gateway), carry out a task each; prints what happened and stops every
  * process (also on Ctrl-C).
+ *
+ * <p>Secure by default: every service serves TLS with its own certificate from the throwaway CA
+ * under {@code target/demo/pki} (created on the first run, reused after), each robot presents a
+ * certificate naming its robot id on both its links, and the demo's own probes present the
+ * operator certificate {@code vla-cli}. {@code --insecure} runs everything plaintext instead.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Start the suite on loopback, let simulated robots carry out tasks through it, report, stop.")
@@ -67,6 +74,19 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--log-dir", defaultValue = "target/demo", description = "Service logs (default: ${DEFAULT-VALUE}).")
   Path logDir;
 
+  @Option(names = "--pki-dir", description = "The throwaway CA and certificates, created or reused (default:"
+      + " target/demo/pki in the checkout; see ./vla pki).")
+  Path pkiDir;
+
+  @Option(names = "--insecure", description = "Plaintext: services run with vla.tls.insecure=true, nobody is"
+      + " authenticated. For a trusted machine only.")
+  boolean insecure;
+
+  /** The demo's transport security: the demo PKI, or plaintext with --insecure. */
+  Security security() {
+    return insecure ? Security.insecure() : Security.demoPki(pkiDir != null ? pkiDir : Security.defaultPkiDir());
+  }
+
   @Override
   public Integer call() throws Exception {
     System.setProperty("java.awt.headless", "true");
@@ -78,6 +98,14 @@ final class DemoCommand implements Callable<Integer> {
     for (int i = 1; i <= robots; i++) {
       robotIds.add("robot-" + i);
     }
+    Security security = security();
+    if (security.isInsecure()) {
+      System.err.println(Security.INSECURE_WARNING);
+    } else {
+      System.out.println("TLS: each service, robot and this demo's probes have a certificate from the throwaway CA in "
+          + security.authority().directory() + " (./vla pki; --insecure for plaintext)");
+    }
+    this.security = security;
     List<ServiceProcess> started = new ArrayList<>();
     Thread stopOnCtrlC = new Thread(() -> stopAll(started));
     Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
@@ -113,7 +141,7 @@ final class DemoCommand implements Callable<Integer> {
       DemoReport.write(logDir, runs.stream().map(r -> new DemoReport.Robot(r.robot(), r.task(),
           r.outcome() == null ? "NONE" : r.outcome().name().substring("OUTCOME_".length()), r.reason(), r.replans(),
           r.seconds(), r.simulated().received(), r.simulated().trajectory(), r.scene())).toList(),
-          DemoReport.scrape(gateway.httpPort()), DemoReport.scrape(controller.httpPort()));
+          DemoReport.scrape(security, gateway.httpPort()), DemoReport.scrape(security, controller.httpPort()));
       int succeeded = (int) runs.stream().filter(r -> r.outcome() == Outcome.OUTCOME_SUCCEEDED).count();
       int unfinished = (int) runs.stream().filter(r -> r.outcome() == null).count();
       System.out.println();
@@ -133,17 +161,19 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  private Security security;
+
   private ServiceProcess start(List<ServiceProcess> started, String service, List<String> args) throws IOException {
-    ServiceProcess process = Services.start(service, logDir, args);
+    ServiceProcess process = Services.start(service, logDir, security, args);
     synchronized (started) {
       started.add(process);
     }
     return process;
   }
 
-  private static void report(ServiceProcess service) {
-    System.out.printf("  %-11s SERVING on 127.0.0.1:%d (metrics http://127.0.0.1:%d/actuator/prometheus)%n",
-        service.name(), service.grpcPort(), service.httpPort());
+  private void report(ServiceProcess service) {
+    System.out.printf("  %-11s SERVING on 127.0.0.1:%d (metrics %s)%n", service.name(), service.grpcPort(),
+        security.http(service.httpPort(), "/actuator/prometheus"));
   }
 
   private static void stopAll(List<ServiceProcess> started) {
@@ -166,9 +196,9 @@ final class DemoCommand implements Callable<Integer> {
 
   private List<RobotRun> runRobots(List<String> robotIds, ServiceProcess gateway, ServiceProcess controller)
       throws InterruptedException {
-    ManagedChannel gatewayChannel = gateway.channel();
+    // The demo's own watch on the bridge (operator); each robot dials with its own certificate.
     ManagedChannel controllerChannel = controller.channel();
-    ManagedChannel agentChannel = controller.channel(controller.port(Services.AGENT_PORT));
+    List<ManagedChannel> robotChannels = new ArrayList<>();
     try {
       List<Thread> threads = new ArrayList<>();
       RobotRun[] runs = new RobotRun[robotIds.size()];
@@ -176,6 +206,12 @@ final class DemoCommand implements Callable<Integer> {
       for (int i = 0; i < robotIds.size(); i++) {
         int index = i;
         simulated[i] = new SimulatedRobot(robotIds.get(i), "", seed * 1_000 + i, 3);
+        ChannelCredentials robot = security.robot(robotIds.get(i));
+        ManagedChannel gatewayChannel = Grpc.newChannelBuilderForAddress("127.0.0.1", gateway.grpcPort(), robot).build();
+        ManagedChannel agentChannel = Grpc.newChannelBuilderForAddress("127.0.0.1",
+            controller.port(Services.AGENT_PORT), robot).build();
+        robotChannels.add(gatewayChannel);
+        robotChannels.add(agentChannel);
         threads.add(Thread.ofPlatform().name(robotIds.get(i)).start(() ->
             runs[index] = runRobot(simulated[index], gatewayChannel, controllerChannel, agentChannel)));
       }
@@ -207,9 +243,10 @@ final class DemoCommand implements Callable<Integer> {
       }
       return List.of(runs);
     } finally {
-      gatewayChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       controllerChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      agentChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      for (ManagedChannel channel : robotChannels) {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
     }
   }
 

@@ -202,11 +202,15 @@ final class DemoReport {
     return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
   }
 
-  /** GETs a service's Prometheus text; empty if it cannot be read. */
-  static String scrape(int httpPort) {
-    try (HttpClient client = HttpClient.newHttpClient()) {
-      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/actuator/prometheus"))
-          .build(), HttpResponse.BodyHandlers.ofString()).body();
+  /** GETs a service's Prometheus text (over HTTPS unless {@code security} is insecure); empty if it cannot be read. */
+  static String scrape(Security security, int httpPort) {
+    return scrape(security.httpClient(), security.http(httpPort, "/actuator/prometheus"));
+  }
+
+  /** GETs {@code url} with {@code client}; empty if it cannot be read. */
+  static String scrape(HttpClient client, URI url) {
+    try {
+      return client.send(HttpRequest.newBuilder(url).build(), HttpResponse.BodyHandlers.ofString()).body();
     } catch (IOException e) {
       return "";
     } catch (InterruptedException e) {

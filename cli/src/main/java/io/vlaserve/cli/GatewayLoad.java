@@ -52,14 +52,15 @@ final class GatewayLoad {
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean stopped;
 
-  /** Starts {@code robots} robots, robot i as {@code prefix + i}, joining over the ramp. */
-  void start(ManagedChannel gateway, String prefix, int robots, double rate, long t0, long rampNanos, long recordFrom,
+  /** Starts {@code robots} robots, robot i as {@code prefix + i} on its channel, joining over the ramp. */
+  void start(java.util.function.Function<String, ? extends io.grpc.Channel> channels, String prefix, int robots, double rate, long t0, long rampNanos, long recordFrom,
       long endAt) {
     List<Observation.Builder> frames = frames("third_person", 64, 64);
     long periodNanos = Math.round(1e9 / rate);
     for (int r = 0; r < robots; r++) {
       String id = prefix + r;
       long start = t0 + (robots == 1 ? 0 : rampNanos * r / robots);
+      io.grpc.Channel gateway = channels.apply(id);
       threads.add(Thread.ofVirtual().name("load-" + id).start(() ->
           run(gateway, id, frames, start, periodNanos, recordFrom, endAt)));
     }
@@ -104,7 +105,7 @@ final class GatewayLoad {
     return true;
   }
 
-  private void run(ManagedChannel gateway, String id, List<Observation.Builder> frames, long intendedAt,
+  private void run(io.grpc.Channel gateway, String id, List<Observation.Builder> frames, long intendedAt,
       long periodNanos, long recordFrom, long endAt) {
     long sequence = 0;
     GatewaySession session = null;

@@ -2,7 +2,6 @@ package io.vlaserve.cli;
 
 import io.vlaserve.proto.ProtoTimes;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -42,6 +41,13 @@ import tools.jackson.databind.json.JsonMapper;
  * policy-service sessions, like cameras: an open-loop schedule, so a slow server cannot slow the
  * offered load, and latency measured from each observation's <em>intended</em> send time (corrected
  * for coordinated omission) to its chunk. Ramp-up, warm-up exclusion, bounded robots and duration.
+ *
+ * <p>Secure by default. Services it starts itself get the demo's certificates (as {@code vla demo}),
+ * and each simulated robot dials with a certificate of its own naming its robot id, issued into
+ * the PKI directory on first use. Against {@code --address}, every robot presents the one
+ * certificate given with {@code --tls-ca --tls-cert --tls-key}: the target must accept it for every
+ * robot id (a service identity, say). {@code --insecure} dials plaintext and starts the services
+ * with {@code vla.tls.insecure=true}.
  */
 @Command(name = "loadtest", mixinStandardHelpOptions = true,
     description = {"Simulated robots streaming observations at a fixed rate into policy-service sessions.",
@@ -82,6 +88,24 @@ final class LoadtestCommand implements Callable<Integer> {
       + " PREFIX0..PREFIX(N-1), robots the bridge simulates (default: ${DEFAULT-VALUE}).")
   String robotPrefix;
 
+  @Option(names = "--tls-ca", paramLabel = "FILE", description = "With --address: the CA certificate to trust.")
+  Path tlsCa;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE", description = "With --address: the certificate every simulated robot"
+      + " presents.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "With --address: its PKCS#8 private key.")
+  Path tlsKey;
+
+  @Option(names = "--pki-dir", paramLabel = "DIR", description = "Without --address: the throwaway CA the started services"
+      + " and the robots' certificates come from (default: target/demo/pki in the checkout, as ./vla demo).")
+  Path pkiDir;
+
+  @Option(names = "--insecure", description = "Plaintext: started services run with vla.tls.insecure=true; nobody is"
+      + " authenticated.")
+  boolean insecure;
+
   @Option(names = "--out", defaultValue = "target/loadtest", description = "Where summary.json, latency-cdf.png and logs go (default: ${DEFAULT-VALUE}).")
   Path out;
 
@@ -94,29 +118,34 @@ final class LoadtestCommand implements Callable<Integer> {
           + " --ramp and --warmup >= 0");
       return 2;
     }
+    if (!targetKind.equals("policy") && !targetKind.equals("gateway")) {
+      System.err.println("--target " + targetKind + ": expected policy or gateway");
+      return 2;
+    }
+    try {
+      security = security();
+    } catch (IllegalArgumentException e) {
+      System.err.println("vla loadtest: " + e.getMessage());
+      return 2;
+    }
+    if (security.isInsecure()) {
+      System.err.println(Security.INSECURE_WARNING);
+    }
     Files.createDirectories(out);
     if (targetKind.equals("gateway")) {
       return gateway();
-    }
-    if (!targetKind.equals("policy")) {
-      System.err.println("--target " + targetKind + ": expected policy or gateway");
-      return 2;
     }
     ServiceProcess started = null;
     String target = address;
     try {
       if (target == null) {
         System.out.println("Starting policy-service on loopback ...");
-        started = Services.start("policy", out, List.of());
+        started = Services.start("policy", out, security, List.of());
         started.awaitServing(Duration.ofSeconds(120));
         target = "127.0.0.1:" + started.grpcPort();
       }
-      ManagedChannel channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
-          .maxInboundMessageSize(16 * 1024 * 1024).build();
-      try {
-        return run(channel, target);
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      try (LoadChannels channels = new LoadChannels(target, 16 * 1024 * 1024)) {
+        return run(channels, target);
       }
     } finally {
       if (started != null) {
@@ -125,8 +154,88 @@ final class LoadtestCommand implements Callable<Integer> {
     }
   }
 
-  private int run(ManagedChannel channel, String target) throws Exception {
-    PolicyMetadata metadata = PolicyServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
+  private Security security;
+
+  /**
+   * The load's transport security from the options: the demo PKI for services started here, the
+   * given files against {@code --address}, or plaintext with {@code --insecure}.
+   *
+   * @throws IllegalArgumentException naming what is missing or contradictory
+   */
+  Security security() {
+    boolean anyFile = tlsCa != null || tlsCert != null || tlsKey != null;
+    if (insecure && anyFile) {
+      throw new IllegalArgumentException("--insecure together with --tls-ca/--tls-cert/--tls-key (expected: one or"
+          + " the other)");
+    }
+    if (insecure) {
+      return Security.insecure();
+    }
+    if (address == null) {
+      if (anyFile) {
+        throw new IllegalArgumentException("--tls-ca/--tls-cert/--tls-key are for --address (expected: without"
+            + " --address the services started here and their robots use the demo PKI, --pki-dir)");
+      }
+      return Security.demoPki(pkiDir != null ? pkiDir : Security.defaultPkiDir());
+    }
+    if (tlsCa == null || tlsCert == null || tlsKey == null) {
+      throw new IllegalArgumentException("--address " + address + " needs --tls-ca, --tls-cert and --tls-key (the CA"
+          + " that signed the target's certificate, and a certificate it accepts for every simulated robot id),"
+          + " or --insecure for a plaintext target");
+    }
+    return Security.files(tlsCa, tlsCert, tlsKey);
+  }
+
+  /**
+   * The simulated robots' channels: with the demo PKI one per robot, presenting its own
+   * certificate (issued on first use); otherwise one channel all robots share.
+   */
+  final class LoadChannels implements AutoCloseable {
+    private final String target;
+    private final int maxInbound;
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+    LoadChannels(String target, int maxInbound) {
+      this.target = target;
+      this.maxInbound = maxInbound;
+    }
+
+    ManagedChannel forRobot(String robotId) {
+      String key = security.authority() != null ? robotId : "";
+      return channels.computeIfAbsent(key, k -> Grpc.newChannelBuilder(target, security.robot(robotId))
+          .maxInboundMessageSize(maxInbound).build());
+    }
+
+    /** Issues (or reuses) the certificates of {@code ids} up front, so no robot waits for a key pair. */
+    void prepare(List<String> ids) {
+      if (security.authority() != null) {
+        System.out.printf("TLS: %d robot certificate(s) from the CA in %s%n", ids.size(),
+            security.authority().directory());
+        ids.forEach(this::forRobot);
+      }
+    }
+
+    @Override
+    public void close() {
+      channels.values().forEach(ManagedChannel::shutdownNow);
+      try {
+        for (ManagedChannel channel : channels.values()) {
+          channel.awaitTermination(5, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private int run(LoadChannels channels, String target) throws Exception {
+    List<String> ids = new ArrayList<>();
+    for (int r = 0; r < robots; r++) {
+      ids.add("load-" + r);
+    }
+    channels.prepare(ids);
+    PolicyMetadata metadata = PolicyServiceGrpc.newBlockingStub(channels.forRobot(ids.get(0)))
+        .withDeadlineAfter(60, TimeUnit.SECONDS)
         .getMetadata(GetMetadataRequest.getDefaultInstance());
     String instruction = metadata.getSkillsCount() > 0 ? metadata.getSkills(0) : "move to the red block";
     int width = metadata.getCameras(0).getWidth();
@@ -151,7 +260,7 @@ final class LoadtestCommand implements Callable<Integer> {
         durationSeconds, rampSeconds, warmupSeconds, deadlineMillis);
     for (int r = 0; r < robots; r++) {
       long start = t0 + (robots == 1 ? 0 : rampNanos * r / robots);
-      LoadRobot robot = new LoadRobot("load-" + r, channel, instruction, frames, start, periodNanos, recordFrom, endAt,
+      LoadRobot robot = new LoadRobot(ids.get(r), channels.forRobot(ids.get(r)), instruction, frames, start, periodNanos, recordFrom, endAt,
           recorder, stats);
       fleet.add(robot);
       clock.schedule(robot::start, Math.max(0, start - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -240,26 +349,23 @@ final class LoadtestCommand implements Callable<Integer> {
       String metrics = metricsUrl;
       if (target == null) {
         System.out.println("Starting policy-service, controller-bridge (" + robots + " simulated robots) and planner-gateway ...");
-        ServiceProcess policy = Services.start("policy", out, List.of());
+        ServiceProcess policy = Services.start("policy", out, security, List.of());
         started.add(policy);
-        ServiceProcess controller = Services.start("controller", out, List.of(
+        ServiceProcess controller = Services.start("controller", out, security, List.of(
             "--vla.controller.simulated-robots=" + robots));
         started.add(controller);
         policy.awaitServing(Duration.ofSeconds(120));
         controller.awaitServing(Duration.ofSeconds(120));
-        ServiceProcess gateway = Services.start("gateway", out, List.of(
+        ServiceProcess gateway = Services.start("gateway", out, security, List.of(
             "--vla.gateway.policy-target=dns:///127.0.0.1:" + policy.grpcPort(),
             "--vla.gateway.controller-target=dns:///127.0.0.1:" + controller.grpcPort()));
         started.add(gateway);
         gateway.awaitServing(Duration.ofSeconds(120));
         target = "127.0.0.1:" + gateway.grpcPort();
-        metrics = "http://127.0.0.1:" + gateway.httpPort() + "/actuator/prometheus";
+        metrics = security.http(gateway.httpPort(), "/actuator/prometheus").toString();
       }
-      ManagedChannel channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
-      try {
-        return runGateway(channel, target, metrics);
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      try (LoadChannels channels = new LoadChannels(target, io.vlaserve.robot.client.RobotChannels.DEFAULT_MAX_INBOUND_BYTES)) {
+        return runGateway(channels, target, metrics);
       }
     } finally {
       for (int i = started.size() - 1; i >= 0; i--) {
@@ -268,7 +374,7 @@ final class LoadtestCommand implements Callable<Integer> {
     }
   }
 
-  private int runGateway(ManagedChannel channel, String target, String metrics) throws Exception {
+  private int runGateway(LoadChannels channels, String target, String metrics) throws Exception {
     long periodNanos = Math.round(1e9 / rate);
     long t0 = System.nanoTime() + 200_000_000L;
     long recordFrom = t0 + TimeUnit.SECONDS.toNanos(rampSeconds + warmupSeconds);
@@ -276,8 +382,13 @@ final class LoadtestCommand implements Callable<Integer> {
     System.out.printf("loadtest: %d robots x %.1f Hz as gateway sessions on %s for %d s after %d s ramp-up and %d s"
         + " warm-up; step latency from the gateway's histogram%n", robots, rate, target, durationSeconds, rampSeconds,
         warmupSeconds);
+    List<String> ids = new ArrayList<>();
+    for (int r = 0; r < robots; r++) {
+      ids.add(robotPrefix + r);
+    }
+    channels.prepare(ids);
     GatewayLoad load = new GatewayLoad();
-    load.start(channel, robotPrefix, robots, rate, t0, TimeUnit.SECONDS.toNanos(rampSeconds), recordFrom, endAt);
+    load.start(channels::forRobot, robotPrefix, robots, rate, t0, TimeUnit.SECONDS.toNanos(rampSeconds), recordFrom, endAt);
     java.util.TreeMap<Double, Double> before = null;
     java.util.TreeMap<Double, Double> previous = GatewayLoad.buckets(scrape(metrics));
     while (System.nanoTime() < endAt) {
@@ -333,16 +444,8 @@ final class LoadtestCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static String scrape(String url) {
-    try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
-      return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-    } catch (java.io.IOException e) {
-      return "";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "";
-    }
+  private String scrape(String url) {
+    return DemoReport.scrape(security.httpClient(), java.net.URI.create(url));
   }
 
   /** Counters shared by all robots. */

@@ -56,6 +56,17 @@ final class Services {
     return jar;
   }
 
+  /**
+   * Starts {@code service} as a child process on free loopback ports, its log in {@code logDir},
+   * with {@code security}'s arguments before {@code args}; the process's own channels and readiness
+   * check use {@code security}'s operator credentials.
+   */
+  static ServiceProcess start(String service, Path logDir, Security security, List<String> args) throws IOException {
+    List<String> all = new java.util.ArrayList<>(security.serviceArgs(service));
+    all.addAll(args);
+    return start(service, logDir, all).clientCredentials(security.operator());
+  }
+
   /** Starts {@code service} as a child process on free loopback ports, its log in {@code logDir}. */
   static ServiceProcess start(String service, Path logDir, List<String> args) throws IOException {
     if (service.equals("controller")) {

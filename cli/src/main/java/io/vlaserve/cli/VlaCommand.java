@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         DemoCommand.class,
         LoadtestCommand.class,
         ServeCommand.class,
+        PkiCommand.class,
         TokenizeCommand.class,
         ProfilesCommand.class,
         DatasetCommand.class,

@@ -80,7 +80,10 @@ import org.springframework.test.context.DynamicPropertySource;
       "spring.grpc.server.port=0",
       "spring.grpc.server.address=127.0.0.1",
       "vla.gateway.policy-failover-timeout=2s",
-      "vla.gateway.max-replans=4"
+      "vla.gateway.max-replans=4",
+      // Plaintext on loopback, said explicitly (services refuse to run without TLS otherwise): this test
+      // is about the suite's behaviour; TLS and identities have tests of their own.
+      "vla.tls.insecure=true"
     })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

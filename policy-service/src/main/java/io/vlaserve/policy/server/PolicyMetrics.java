@@ -25,7 +25,7 @@ import org.springframework.stereotype.Component;
  *   <li>{@code vla_policy_queue_wait_seconds}: submission to admission into a batch
  *   <li>{@code vla_policy_queue_depth}: requests waiting for admission
  *   <li>{@code vla_policy_tokens_total}: action tokens sampled (tokens/s = its rate)
- *   <li>{@code vla_policy_drops_total} (reason=deadline|overload|superseded|shutdown|failed)
+ *   <li>{@code vla_policy_drops_total} (reason=deadline|overload|superseded|shutdown|failed|cancelled)
  * </ul>
  */
 @Component

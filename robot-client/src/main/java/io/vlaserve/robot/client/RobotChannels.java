@@ -75,6 +75,11 @@ public final class RobotChannels {
       return credentials(material.channelCredentials());
     }
 
+    /** TLS or plaintext as {@code value} says (from files, options or properties). */
+    public Builder credentials(RobotCredentials value) {
+      return credentials(value.channelCredentials());
+    }
+
     /** How long the connection may be quiet before a keepalive ping (at least 10 s, gRPC's floor). */
     public Builder keepAliveTime(Duration value) {
       if (value.compareTo(Duration.ofSeconds(10)) < 0) {

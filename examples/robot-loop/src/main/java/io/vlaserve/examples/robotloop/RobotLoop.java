@@ -27,6 +27,7 @@ import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.ReconnectPolicy;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.client.RobotChannels;
+import io.vlaserve.robot.client.RobotCredentials;
 import io.vlaserve.robot.client.RobotHardware;
 import io.vlaserve.robot.client.SessionReopener;
 import java.time.Clock;
@@ -45,9 +46,12 @@ import java.util.concurrent.TimeUnit;
  * <p>The "arm" is a point that jumps to each setpoint and the "camera" a grey frame: replace
  * {@link PointArm} and {@link #frame} with the robot's drivers.
  *
- * <p>Usage: {@code java -jar robot-loop.jar [gateway-target] [controller-target] [robot-id] [task...]}
- * (defaults: localhost:50051, localhost:50055 (the bridge's agent link port), arm-1, "put the red block
- * on the plate").
+ * <p>Usage: {@code java -jar robot-loop.jar --tls-ca FILE --tls-cert FILE --tls-key FILE [gateway-target]
+ * [controller-target] [robot-id] [task...]} (defaults: localhost:50051, localhost:50055 (the bridge's agent
+ * link port), arm-1, "put the red block on the plate"). The certificate names the robot,
+ * {@code spiffe://vla-serve/robot/<robot-id>} ({@code ./vla pki issue --role robot --name arm-1} makes one
+ * under target/demo/pki/arm-1/); {@code --insecure} instead dials plaintext, for services run with
+ * {@code vla.tls.insecure=true}.
  */
 public final class RobotLoop {
   private RobotLoop() {}
@@ -55,9 +59,24 @@ public final class RobotLoop {
   /**
    * Runs one task and exits 0 when it succeeded, 1 otherwise.
    *
-   * @param args gateway target, controller target, robot id, then the task's words
+   * @param args the credentials' options ({@link RobotCredentials#fromCommandLine}), anywhere; then
+   *     gateway target, controller target, robot id, then the task's words
    */
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] commandLine) throws Exception {
+    RobotCredentials credentials;
+    String[] args;
+    try {
+      RobotCredentials.CommandLine parsed = RobotCredentials.fromCommandLine(commandLine);
+      credentials = parsed.credentials();
+      args = parsed.arguments().toArray(String[]::new);
+    } catch (IllegalArgumentException e) {
+      System.err.println("robot-loop: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    if (credentials.isInsecure()) {
+      log("WARNING: --insecure: plaintext channels, no server is authenticated and the robot is not either");
+    }
     String gatewayTarget = args.length > 0 ? args[0] : "localhost:50051";
     String controllerTarget = args.length > 1 ? args[1] : "localhost:50055";
     String robotId = args.length > 2 ? args[2] : "arm-1";
@@ -66,8 +85,8 @@ public final class RobotLoop {
     RobotIdentity robot = RobotIdentity.newBuilder().setRobotId(robotId).build();
     PointArm arm = new PointArm();
 
-    ManagedChannel gateway = RobotChannels.forTarget(gatewayTarget).build();
-    ManagedChannel controller = RobotChannels.forTarget(controllerTarget).build();
+    ManagedChannel gateway = RobotChannels.forTarget(gatewayTarget).credentials(credentials).build();
+    ManagedChannel controller = RobotChannels.forTarget(controllerTarget).credentials(credentials).build();
     try (RobotAgent agent = RobotAgent.builder(controller, robot, arm)
         .stateRate(500)
         .holdAfter(Duration.ofMillis(50))
