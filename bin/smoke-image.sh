@@ -4,7 +4,8 @@
 # mount and PID namespaces, as the image's user (65532) with the image's environment. Waits for gRPC
 # health SERVING (bin/GrpcHealthCheck.java, with the image's own gRPC jars), then sends SIGTERM and
 # checks it stops within the shutdown grace. NAME=VALUE pairs are added to the environment (e.g. a
-# ConfigMap's data; the ports are always moved off the defaults). Needs root (unshare, chroot) and
+# ConfigMap's data; the ports are always moved off the defaults). It checks the image, not TLS: the
+# service runs with VLA_TLS_INSECURE=true (plaintext health check) unless a pair says otherwise. Needs root (unshare, chroot) and
 # shares the host network.
 set -euo pipefail
 VLA_HOME="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -52,7 +53,8 @@ unshare -m -p -f --kill-child bash -c '
   mount --make-rprivate / && mount --bind "$root" "$root" && mount -o remount,bind,ro "$root" &&
   mount -t proc proc "$root/proc" && mount -t tmpfs -o mode=1777 tmpfs "$root/tmp" && mount --bind /dev "$root/dev" &&
   exec chroot --userspec="$user" "$root" /usr/bin/env -i -C "${workdir:-/}" "$@"' \
-  _ "$work/rootfs" "$user" "$workdir" "${environment[@]}" "${extra_env[@]}" "${prefix}_GRPC_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" \
+  _ "$work/rootfs" "$user" "$workdir" "${environment[@]}" VLA_TLS_INSECURE=true "${extra_env[@]}" \
+  "${prefix}_GRPC_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" \
   "${entrypoint[@]}" >"$work/service.log" 2>&1 &
 pid=$!
 

@@ -187,8 +187,9 @@ final class LoadtestCommand implements Callable<Integer> {
   }
 
   /**
-   * The simulated robots' channels: with the demo PKI one per robot, presenting its own
-   * certificate (issued on first use); otherwise one channel all robots share.
+   * The simulated robots' channels: one per robot, as real robots each have their own connection
+   * (so plaintext and TLS runs compare like with like); with the demo PKI each presents its own
+   * certificate (issued on first use).
    */
   final class LoadChannels implements AutoCloseable {
     private final String target;
@@ -201,8 +202,7 @@ final class LoadtestCommand implements Callable<Integer> {
     }
 
     ManagedChannel forRobot(String robotId) {
-      String key = security.authority() != null ? robotId : "";
-      return channels.computeIfAbsent(key, k -> Grpc.newChannelBuilder(target, security.robot(robotId))
+      return channels.computeIfAbsent(robotId, k -> Grpc.newChannelBuilder(target, security.robot(robotId))
           .maxInboundMessageSize(maxInbound).build());
     }
 

@@ -1,15 +1,34 @@
 package io.vlaserve.tokenizer.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.MetadataUtils;
 import io.vlaserve.service.GrpcServerPort;
 import io.vlaserve.service.auth.AccessTableWalk;
 import io.vlaserve.tls.TestPki;
+import io.vlaserve.tokenizer.v1.ListProfilesRequest;
 import io.vlaserve.tokenizer.v1.TokenizerServiceGrpc;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Date;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,8 +39,9 @@ import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
- * Issue 16, item 3 on real sockets: tokenizer-service as deployed (TLS, callers authenticated)
- * serves each RPC and HTTP endpoint to exactly the roles docs/security.md lists.
+ * Issue 16, items 2 and 3 on real sockets: tokenizer-service as deployed (TLS, callers
+ * authenticated by certificate or bearer token) serves each RPC and HTTP endpoint to exactly the
+ * roles docs/security.md lists.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AccessControlOverSocketsTest {
@@ -30,15 +50,21 @@ class AccessControlOverSocketsTest {
   private int grpcPort;
   private int httpPort;
 
+  private ECKey tokenKey;
+
   @BeforeAll
-  void start(@TempDir Path dir) {
+  void start(@TempDir Path dir) throws Exception {
+    tokenKey = new ECKeyGenerator(Curve.P_256).keyID("idp-1").generate();
+    Path jwks = dir.resolve("jwks.json");
+    Files.writeString(jwks, new JWKSet(tokenKey.toPublicJWK()).toString());
     TestPki pki = TestPki.create(dir, "suite");
     TestPki.Issued server = pki.server("tokenizer-service");
     app = new SpringApplicationBuilder(TokenizerServiceApplication.class).run(
         "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1",
         "--server.port=0", "--server.address=127.0.0.1", "--vla.tls.insecure=false",
         "--vla.tls.certificate=" + server.certificate(), "--vla.tls.private-key=" + server.privateKey(),
-        "--vla.tls.trust=" + pki.caCertificate());
+        "--vla.tls.trust=" + pki.caCertificate(), "--vla.auth.jwt.jwks=" + jwks,
+        "--vla.auth.jwt.issuer=https://idp.example", "--vla.auth.jwt.audience=vla-serve");
     grpcPort = app.getBean(GrpcServerPort.class).await(30);
     httpPort = ((WebServerApplicationContext) app).getWebServer().getPort();
     walk = new AccessTableWalk("localhost", pki);
@@ -57,6 +83,41 @@ class AccessControlOverSocketsTest {
         HealthGrpc.getServiceDescriptor()), walked);
     assertEquals(List.of(), wrong);
     assertEquals(5 * (5 + 2), walked[0], "5 callers x (5 tokenizer + 2 health methods)");
+  }
+
+  private String token(String issuer, String role, Instant expiry) throws Exception {
+    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID("idp-1").build(),
+        new JWTClaimsSet.Builder().issuer(issuer).audience("vla-serve").subject("pipeline-7")
+            .claim("vla_role", role).expirationTime(Date.from(expiry)).build());
+    jwt.sign(new ECDSASigner(tokenKey));
+    return jwt.serialize();
+  }
+
+  private Status listProfilesWith(String token) {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    try {
+      TokenizerServiceGrpc.newBlockingStub(walk.channel(grpcPort, "none"))
+          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+          .withDeadlineAfter(30, TimeUnit.SECONDS).listProfiles(ListProfilesRequest.getDefaultInstance());
+      return Status.OK;
+    } catch (StatusRuntimeException e) {
+      return e.getStatus();
+    }
+  }
+
+  @Test
+  void bearerTokensAuthenticateOverTheSocketAndExpiredOrForeignOnesAreRefused() throws Exception {
+    Instant later = Instant.now().plusSeconds(600);
+    assertEquals(Status.Code.OK, listProfilesWith(token("https://idp.example", "service", later)).getCode());
+    assertEquals(Status.Code.PERMISSION_DENIED,
+        listProfilesWith(token("https://idp.example", "robot", later)).getCode(), "the token's role counts");
+    Status expired = listProfilesWith(token("https://idp.example", "service", Instant.now().minusSeconds(300)));
+    assertEquals(Status.Code.UNAUTHENTICATED, expired.getCode());
+    assertTrue(expired.getDescription().contains("Expired JWT"), expired.getDescription());
+    Status foreign = listProfilesWith(token("https://evil.example", "service", later));
+    assertEquals(Status.Code.UNAUTHENTICATED, foreign.getCode());
+    assertTrue(foreign.getDescription().contains("iss"), foreign.getDescription());
   }
 
   @Test
