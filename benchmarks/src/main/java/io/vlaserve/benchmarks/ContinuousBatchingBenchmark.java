@@ -1,5 +1,6 @@
 package io.vlaserve.benchmarks;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.vlaserve.launcher.ServiceProcess;
 import io.vlaserve.common.v1.RobotIdentity;
@@ -13,6 +14,10 @@ import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
+import io.vlaserve.pki.CertificateAuthority;
+import io.vlaserve.pki.CertificateRequest;
+import io.vlaserve.pki.IssuedCertificate;
+import io.vlaserve.tls.TlsMaterial;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,6 +68,10 @@ public final class ContinuousBatchingBenchmark {
         + " slices per mode and level%n%nclosed loop, every robot asks again as soon as its chunk arrives:%n%n",
         model.chunkLength(), model.chunkLength() * model.actionDimensions(), threads, seconds);
 
+    if (Boolean.getBoolean("grpcOnly")) {
+      overGrpc(scene, seconds);
+      return;
+    }
     try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, threads)) {
       VlaPolicy policy = new VlaPolicy(model, engine);
       SchedulerConfig batched = new SchedulerConfig(64, Integer.getInteger("maxPrefillBatch", 64), Duration.ofMillis(Long.getLong("queueDelayMs", 0)), 256, 4,
@@ -272,11 +281,27 @@ public final class ContinuousBatchingBenchmark {
   /** Part 2: unary Infer over loopback to policy-service in its own process. */
   private static void overGrpc(BenchmarkScene scene, int seconds) throws Exception {
     Path home = scene.home();
+    // Plaintext by default, said explicitly: these numbers measure batching, comparable with earlier
+    // runs. -Dtls=true: mutual TLS with authenticated callers (the client as the gateway would be).
+    boolean tls = Boolean.getBoolean("tls");
+    List<String> security = List.of("--vla.tls.insecure=true");
+    ChannelCredentials credentials = io.grpc.InsecureChannelCredentials.create();
+    if (tls) {
+      CertificateAuthority ca = CertificateAuthority.openOrCreate(home.resolve("target/benchmark-pki"));
+      IssuedCertificate server = ca.issue(CertificateRequest.service("policy-service"));
+      IssuedCertificate client = ca.issue(CertificateRequest.service("planner-gateway"));
+      security = List.of("--vla.tls.certificate=" + server.certificateFile(),
+          "--vla.tls.private-key=" + server.privateKeyFile(), "--vla.tls.trust=" + server.caFile());
+      credentials = TlsMaterial.load(client.certificateFile(), client.privateKeyFile(), client.caFile())
+          .channelCredentials();
+    }
+    List<String> arguments = new ArrayList<>(security);
+    arguments.addAll(List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
+        "--vla.policy.threads=" + Integer.getInteger("threads", 1)));
+    System.out.printf("over gRPC: %s%n%n", tls ? "mutual TLS, authenticated as service/planner-gateway" : "plaintext");
     try (ServiceProcess service = ServiceProcess.start("continuous-batching-service",
-        home.resolve("policy-service/target/policy-service.jar"), home, List.of(),
-        // Plaintext, said explicitly: these numbers measure batching, comparable with earlier runs.
-        List.of("--vla.tls.insecure=true", "--vla.policy.model=" + home.resolve("models/tiny-vla"),
-            "--vla.policy.threads=" + Integer.getInteger("threads", 1)), home.resolve("target"))) {
+        home.resolve("policy-service/target/policy-service.jar"), home, List.of(), arguments, home.resolve("target"))
+        .clientCredentials(credentials)) {
       service.awaitServing(Duration.ofSeconds(120));
       ManagedChannel channel = service.channel();
       try {
