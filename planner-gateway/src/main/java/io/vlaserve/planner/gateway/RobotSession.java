@@ -714,9 +714,12 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     }
     send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder()
         .setReason("the gateway is shutting down: the robot is brought to a hold; reconnect to continue")).build());
+    boolean wasRegistered = registered;
     release();
     phase = Phase.FINISHED;
-    services.metrics().sessionEnded("shutdown");
+    if (wasRegistered) { // counted as active only once registered (release() forgets it)
+      services.metrics().sessionEnded("shutdown");
+    }
     if (!robotClosed) {
       robotClosed = true;
       robot.onError(Status.UNAVAILABLE.withDescription("the gateway is shutting down; the robot was told to hold."
@@ -747,9 +750,10 @@ final class RobotSession implements StreamObserver<RobotMessage> {
 
   /** Fails the stream before a session exists (bad open, unknown embodiment, unplannable task). */
   private void fail(Status status) {
+    boolean wasRegistered = registered;
     release();
     phase = Phase.FINISHED;
-    if (registered) {
+    if (wasRegistered) { // release() has just forgotten it: read before
       services.metrics().sessionEnded("rejected");
     }
     if (!robotClosed) {

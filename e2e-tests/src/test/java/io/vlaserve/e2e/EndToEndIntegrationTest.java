@@ -1,4 +1,4 @@
-package io.vlaserve.planner.gateway;
+package io.vlaserve.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,8 +10,6 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.opentelemetry.api.trace.StatusCode;
-import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.controller.v1.ControllerBridgeGrpc;
@@ -35,7 +33,6 @@ import io.vlaserve.planner.v1.SubgoalStatus;
 import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.sim.SimulatedRobot;
-import io.vlaserve.service.GrpcServerPort;
 import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
@@ -48,6 +45,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -57,58 +56,34 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
-import org.springframework.context.annotation.Bean;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 /**
- * All four services on real sockets: policy-service (the shipped model on ONNX Runtime),
- * controller-bridge and tokenizer-service as child processes from their jars, this gateway as the
- * Spring Boot app under test, and a simulated robot that uses robot-client exactly as a real robot
- * would (its world behind the bridge's remote driver, its camera streaming to the gateway).
+ * All four services on real sockets, each started from its jar as its own process, as `./vla demo`
+ * and a deployment run them: policy-service (the shipped model on ONNX Runtime), controller-bridge,
+ * tokenizer-service and planner-gateway, and a simulated robot that uses robot-client exactly as a
+ * real robot would (its world behind the bridge's remote driver, its camera streaming to the
+ * gateway). Spans are read from the services' logs (the logging exporter), as an operator would.
+ *
+ * <p>Plaintext on loopback, said explicitly (services refuse to run without TLS otherwise): this test
+ * is about the suite's behaviour; TLS and identities have tests of their own in every service, and
+ * the demo's test runs the whole suite secure.
  *
  * <p>Nothing here depends on the machine's speed: every wait polls for a condition with a generous
  * timeout. The policy-failure scenario kills policy-service, so it runs last.
  */
-@SpringBootTest(
-    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {
-      "spring.grpc.server.port=0",
-      "spring.grpc.server.address=127.0.0.1",
-      "vla.gateway.policy-failover-timeout=2s",
-      "vla.gateway.max-replans=4",
-      // Plaintext on loopback, said explicitly (services refuse to run without TLS otherwise): this test
-      // is about the suite's behaviour; TLS and identities have tests of their own.
-      "vla.tls.insecure=true"
-    })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EndToEndIntegrationTest {
   private static final Path HOME = Path.of("..").toAbsolutePath().normalize();
   private static final Path LOGS = Path.of("target", "e2e-logs");
   private static final String TASK = "put the red block on the plate";
+  /** A span line of OpenTelemetry's logging exporter: {@code 'name' : traceId spanId ...}. */
+  private static final Pattern SPAN = Pattern.compile("'([^']+)' : ([0-9a-f]{32}) ");
 
-  private static ServiceProcess policyService;
-  private static ServiceProcess controllerBridge;
-  private static ServiceProcess tokenizerService;
-
-  /** The gateway's spans, kept in memory; the other services log theirs. */
-  @TestConfiguration
-  static class Spans {
-    @Bean
-    InMemorySpanExporter spanExporter() {
-      return InMemorySpanExporter.create();
-    }
-  }
-
-  @Autowired InMemorySpanExporter spans;
-  @Autowired GrpcServerPort grpcServerPort;
-  @Autowired PlannerGatewayGrpcService gateway;
-  @LocalServerPort int httpPort;
+  private ServiceProcess policyService;
+  private ServiceProcess controllerBridge;
+  private ServiceProcess tokenizerService;
+  private ServiceProcess plannerGateway;
 
   private ManagedChannel gatewayChannel;
   private ManagedChannel controllerChannel;
@@ -116,8 +91,8 @@ class EndToEndIntegrationTest {
   private ManagedChannel agentChannel;
   private static final String AGENT_PORT = "vla.controller.agent-port";
 
-  @DynamicPropertySource
-  static void services(DynamicPropertyRegistry registry) throws Exception {
+  @BeforeAll
+  void start() throws Exception {
     policyService = ServiceProcess.start("policy", jar("policy-service"), HOME, List.of(),
         List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1", "--vla.tracing.exporter=logging"), LOGS);
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
@@ -130,35 +105,34 @@ class EndToEndIntegrationTest {
     for (ServiceProcess service : List.of(policyService, controllerBridge, tokenizerService)) {
       service.awaitServing(Duration.ofSeconds(120));
     }
-    registry.add("vla.gateway.policy-target", () -> "dns:///127.0.0.1:" + policyService.grpcPort());
-    registry.add("vla.gateway.controller-target", () -> "dns:///127.0.0.1:" + controllerBridge.grpcPort());
+    plannerGateway = ServiceProcess.start("gateway", jar("planner-gateway"), HOME, List.of(),
+        List.of("--vla.tls.insecure=true", "--vla.tracing.exporter=logging",
+            "--vla.gateway.policy-target=dns:///127.0.0.1:" + policyService.grpcPort(),
+            "--vla.gateway.controller-target=dns:///127.0.0.1:" + controllerBridge.grpcPort(),
+            "--vla.gateway.policy-failover-timeout=2s", "--vla.gateway.max-replans=4"), LOGS);
+    plannerGateway.awaitServing(Duration.ofSeconds(120));
+    gatewayChannel = plannerGateway.channel();
+    controllerChannel = controllerBridge.channel();
+    agentChannel = controllerBridge.channel(controllerBridge.port(AGENT_PORT));
   }
 
   private static Path jar(String module) {
     return HOME.resolve(module).resolve("target").resolve(module + ".jar");
   }
 
-  @BeforeAll
-  void channels() {
-    gatewayChannel = channel(grpcServerPort.await(30));
-    controllerChannel = controllerBridge.channel();
-    agentChannel = controllerBridge.channel(controllerBridge.port(AGENT_PORT));
-  }
-
   @AfterAll
   void stop() {
-    gatewayChannel.shutdownNow();
-    controllerChannel.shutdownNow();
-    agentChannel.shutdownNow();
-    for (ServiceProcess service : new ServiceProcess[] {policyService, controllerBridge, tokenizerService}) {
+    for (ManagedChannel channel : new ManagedChannel[] {gatewayChannel, controllerChannel, agentChannel}) {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+    }
+    for (ServiceProcess service : new ServiceProcess[] {plannerGateway, policyService, controllerBridge,
+        tokenizerService}) {
       if (service != null) {
         service.close();
       }
     }
-  }
-
-  private static ManagedChannel channel(int port) {
-    return Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create()).build();
   }
 
   /** A world seed whose scene has a red block, so the task applies. */
@@ -209,10 +183,10 @@ class EndToEndIntegrationTest {
           && m.getSubgoal().getStatus() == SubgoalStatus.SUBGOAL_STATUS_COMPLETED).count();
       assertTrue(completed >= 5 && outcome.getSubgoalsCompleted() >= 5, describe(messages));
     }
-    // One control step is one trace: the gateway's step and the bridge's handling of its chunk.
-    List<String> stepTraces = spans.getFinishedSpanItems().stream().filter(s -> s.getName().equals("control-step")
-        && s.getStatus().getStatusCode() != StatusCode.ERROR).map(s -> s.getTraceId()).toList();
-    assertFalse(stepTraces.isEmpty(), "control steps are traced");
+    // One control step is one trace: the gateway's step, the policy's inference and the bridge's
+    // handling of its chunk, each service logging its own spans.
+    List<String> stepTraces = spans(plannerGateway.log(), "control-step");
+    assertFalse(stepTraces.isEmpty(), "control steps are traced in " + plannerGateway.log());
     String controllerLog = Files.readString(controllerBridge.log());
     String policyLog = Files.readString(policyService.log());
     assertTrue(stepTraces.stream().anyMatch(trace -> controllerLog.lines()
@@ -283,11 +257,13 @@ class EndToEndIntegrationTest {
       robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
       GatewaySession first = GatewaySession.open(gatewayChannel, SessionOpen.newBuilder().setRobot(robot.identity())
           .setTask(TASK).build(), new GatewaySession.Listener() {});
-      awaitCondition(() -> gateway.activeSessions() == 1, "the first session is registered");
+      // The gauge counts exactly the open session: the refused and failed ones above left it.
+      awaitCondition(() -> activeSessions() == 1, "the first session is registered");
       Status second = closedWith(SessionOpen.newBuilder().setRobot(robot.identity()).setTask(TASK).build());
       assertEquals(Status.Code.ALREADY_EXISTS, second.getCode());
       first.cancel("test done");
       assertEquals(Outcome.OUTCOME_CANCELLED, first.awaitOutcome(Duration.ofSeconds(30)).getOutcome());
+      awaitCondition(() -> activeSessions() == 0, "no session is counted once all ended");
     }
   }
 
@@ -386,9 +362,26 @@ class EndToEndIntegrationTest {
     }
   }
 
+  /** The trace ids of the spans named {@code name} in a service's log. */
+  private static List<String> spans(Path log, String name) throws java.io.IOException {
+    return Files.readString(log).lines().map(SPAN::matcher).filter(Matcher::find)
+        .filter(span -> span.group(1).equals(name)).map(span -> span.group(2)).toList();
+  }
+
+  /** The gateway's open sessions, from its metrics. */
+  private int activeSessions() {
+    try {
+      return http("/actuator/prometheus").lines().filter(l -> l.startsWith("vla_gateway_sessions_active"))
+          .mapToInt(l -> (int) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(-1);
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
   private String http(String path) throws Exception {
     try (HttpClient client = HttpClient.newHttpClient()) {
-      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path)).build(),
+      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + plannerGateway.httpPort() + path))
+          .build(),
           HttpResponse.BodyHandlers.ofString()).body();
     }
   }
