@@ -17,11 +17,9 @@ import io.vlaserve.pki.CertificateAuthority;
 import io.vlaserve.pki.CertificateRequest;
 import io.vlaserve.pki.IssuedCertificate;
 import io.vlaserve.pki.Role;
+import io.vlaserve.testing.RawGrpc;
 import io.vlaserve.tls.TlsMaterial;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -42,24 +40,9 @@ public final class TransportFloorBenchmark {
   private static final int PAYLOAD = 64 * 64 * 3 + 256;
   private static final int CALLS_PER_SLICE = 500;
 
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
 
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  };
-
-  private static final MethodDescriptor<byte[], byte[]> ECHO = MethodDescriptor.<byte[], byte[]>newBuilder(BYTES, BYTES)
-      .setFullMethodName("bench.Echo/Echo").setType(MethodDescriptor.MethodType.UNARY).build();
+  private static final MethodDescriptor<byte[], byte[]> ECHO =
+      RawGrpc.method("bench.Echo/Echo", MethodDescriptor.MethodType.UNARY);
 
   private record Endpoint(String name, Server server, ManagedChannel channel, Histogram latency) {}
 

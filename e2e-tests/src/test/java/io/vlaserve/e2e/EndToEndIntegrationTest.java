@@ -34,6 +34,7 @@ import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.sim.SimulatedRobot;
 import io.vlaserve.skills.BlockColor;
+import io.vlaserve.testing.Await;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import java.net.URI;
@@ -258,12 +259,12 @@ class EndToEndIntegrationTest {
       GatewaySession first = GatewaySession.open(gatewayChannel, SessionOpen.newBuilder().setRobot(robot.identity())
           .setTask(TASK).build(), new GatewaySession.Listener() {});
       // The gauge counts exactly the open session: the refused and failed ones above left it.
-      awaitCondition(() -> activeSessions() == 1, "the first session is registered");
+      Await.until(() -> activeSessions() == 1, "the first session is registered");
       Status second = closedWith(SessionOpen.newBuilder().setRobot(robot.identity()).setTask(TASK).build());
       assertEquals(Status.Code.ALREADY_EXISTS, second.getCode());
       first.cancel("test done");
       assertEquals(Outcome.OUTCOME_CANCELLED, first.awaitOutcome(Duration.ofSeconds(30)).getOutcome());
-      awaitCondition(() -> activeSessions() == 0, "no session is counted once all ended");
+      Await.until(() -> activeSessions() == 0, "no session is counted once all ended");
     }
   }
 
@@ -288,11 +289,11 @@ class EndToEndIntegrationTest {
               received.add(GatewayMessage.newBuilder().setState(state).build());
             }
           });
-      awaitCondition(() -> received.stream().anyMatch(m -> m.hasHold() && m.getHold().getReason().contains("resume")),
+      Await.until(() -> received.stream().anyMatch(m -> m.hasHold() && m.getHold().getReason().contains("resume")),
           "the robot is told it is halted and how to go on");
       assertTrue(received.stream().noneMatch(GatewayMessage::hasState), "nothing executes while halted");
       session.resume();
-      awaitCondition(() -> received.stream().anyMatch(m -> m.hasState()
+      Await.until(() -> received.stream().anyMatch(m -> m.hasState()
           && m.getState().getMode() != ExecutionMode.EXECUTION_MODE_HALTED), "after resume the bridge drives the robot");
       session.cancel("test done");
       assertEquals(Outcome.OUTCOME_CANCELLED, session.awaitOutcome(Duration.ofSeconds(30)).getOutcome());
@@ -317,11 +318,11 @@ class EndToEndIntegrationTest {
           Thread.currentThread().interrupt();
         }
       });
-      awaitCondition(() -> robot.received().stream().anyMatch(m -> m.hasSubgoal()
+      Await.until(() -> robot.received().stream().anyMatch(m -> m.hasSubgoal()
           && m.getSubgoal().getStatus() == SubgoalStatus.SUBGOAL_STATUS_COMPLETED), "the robot completes a subgoal");
       policyService.kill();
 
-      awaitCondition(() -> robot.received().stream().anyMatch(GatewayMessage::hasOutcome), "the session ends");
+      Await.until(() -> robot.received().stream().anyMatch(GatewayMessage::hasOutcome), "the session ends");
       camera.join(Duration.ofSeconds(10));
       List<GatewayMessage> messages = robot.received();
       SessionOutcome outcome = messages.stream().filter(GatewayMessage::hasOutcome).findFirst().orElseThrow().getOutcome();
@@ -339,16 +340,6 @@ class EndToEndIntegrationTest {
       double x = robot.snapshot().eePosition().x();
       Thread.sleep(200);
       assertEquals(x, robot.snapshot().eePosition().x(), 1e-9, "the arm holds still");
-    }
-  }
-
-  private static void awaitCondition(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(20);
     }
   }
 

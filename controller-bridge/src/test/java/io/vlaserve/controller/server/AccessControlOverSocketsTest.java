@@ -17,6 +17,7 @@ import io.vlaserve.controller.v1.SafetyLimits;
 import io.vlaserve.controller.v1.SetSafetyLimitsRequest;
 import io.vlaserve.service.GrpcServerPort;
 import io.vlaserve.service.auth.AccessTableWalk;
+import io.vlaserve.testing.Await;
 import io.vlaserve.tls.TestPki;
 import java.nio.file.Path;
 import java.util.List;
@@ -112,18 +113,12 @@ class AccessControlOverSocketsTest {
   void aRobotsAgentLinkIsItsOwnOnly() throws Exception {
     ManagedChannel robot = walk.channel(agentPort, "robot");
     try (TestAgent impostor = new TestAgent(robot, "arm-2")) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (impostor.closedWith.get() == null && System.nanoTime() < deadline) {
-        Thread.sleep(5);
-      }
+      Await.until(() -> impostor.closedWith.get() != null, "the bridge ends the impostor's link");
       assertEquals(Status.Code.PERMISSION_DENIED, impostor.closedWith.get().getCode());
       assertTrue(impostor.closedWith.get().getDescription().contains("\"arm-2\" is not the authenticated robot \"arm-1\""));
     }
     try (TestAgent own = new TestAgent(robot, "arm-1")) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (own.limits.get() == null && own.closedWith.get() == null && System.nanoTime() < deadline) {
-        Thread.sleep(5);
-      }
+      Await.until(() -> own.limits.get() != null || own.closedWith.get() != null, "the bridge answers arm-1's hello");
       assertEquals(null, own.closedWith.get());
       assertEquals("arm-1", own.limits.get().getRobotId());
     }

@@ -13,6 +13,7 @@ import io.vlaserve.controller.v1.BridgeMessage;
 import io.vlaserve.controller.v1.ControllerBridgeGrpc;
 import io.vlaserve.controller.v1.GetSafetyLimitsRequest;
 import io.vlaserve.service.GrpcServerPort;
+import io.vlaserve.testing.Await;
 import io.vlaserve.tls.TestPki;
 import io.vlaserve.tls.TlsMaterial;
 import java.nio.file.Path;
@@ -87,10 +88,7 @@ class AgentLinkTlsTest {
   }
 
   private static void awaitLimits(TestAgent agent) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (agent.limits.get() == null && agent.closedWith.get() == null && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
+    Await.until(() -> agent.limits.get() != null || agent.closedWith.get() != null, "the bridge answers the hello");
     assertEquals(null, agent.closedWith.get(), "the link stays open");
     assertEquals(BridgeMessage.MessageCase.LIMITS, agent.firstMessages.get(0), agent.firstMessages.toString());
   }
@@ -137,12 +135,7 @@ class AgentLinkTlsTest {
   }
 
   private static Status awaitClosed(TestAgent agent) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (agent.closedWith.get() == null && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    Status closed = agent.closedWith.get();
-    assertTrue(closed != null, "the link was refused within 30 s");
-    return closed;
+    Await.until(() -> agent.closedWith.get() != null, "the link is refused");
+    return agent.closedWith.get();
   }
 }

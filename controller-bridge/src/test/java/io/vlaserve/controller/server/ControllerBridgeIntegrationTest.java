@@ -209,24 +209,8 @@ class ControllerBridgeIntegrationTest {
     @Test
     void unparseableBytesAreInvalidArgumentWithoutAStackTrace(
         org.springframework.boot.test.system.CapturedOutput output) throws Throwable {
-      io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
-        @Override
-        public java.io.InputStream stream(byte[] value) {
-          return new java.io.ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(java.io.InputStream stream) {
-          try {
-            return stream.readAllBytes();
-          } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-          }
-        }
-      };
-      var raw = io.grpc.MethodDescriptor.<byte[], byte[]>newBuilder().setType(io.grpc.MethodDescriptor.MethodType.UNARY)
-          .setFullMethodName(ControllerBridgeGrpc.getGetSafetyLimitsMethod().getFullMethodName())
-          .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+      var raw = io.vlaserve.testing.RawGrpc.method(ControllerBridgeGrpc.getGetSafetyLimitsMethod().getFullMethodName(),
+          io.grpc.MethodDescriptor.MethodType.UNARY);
       withOpenStateStream(() -> {
         for (int i = 0; i < 20; i++) {
           StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls

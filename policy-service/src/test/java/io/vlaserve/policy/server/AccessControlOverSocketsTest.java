@@ -17,6 +17,7 @@ import io.vlaserve.service.GrpcServerPort;
 import io.vlaserve.service.auth.AccessTableWalk;
 import io.vlaserve.service.auth.Principal;
 import io.vlaserve.service.auth.Role;
+import io.vlaserve.testing.Await;
 import io.vlaserve.tls.TestPki;
 import java.net.URI;
 import java.nio.file.Path;
@@ -57,11 +58,8 @@ class AccessControlOverSocketsTest {
     walk = new AccessTableWalk("localhost", pki);
     // The model loads in the background; the walk's requests must meet a ready service.
     HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(walk.channel(grpcPort, "none"));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (health.withDeadlineAfter(30, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus()
-        != HealthCheckResponse.ServingStatus.SERVING && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    Await.until(() -> health.withDeadlineAfter(30, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance())
+        .getStatus() == HealthCheckResponse.ServingStatus.SERVING, "policy-service is SERVING");
   }
 
   @AfterAll

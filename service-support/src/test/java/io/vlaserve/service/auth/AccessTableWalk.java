@@ -10,10 +10,9 @@ import io.grpc.MethodDescriptor;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.vlaserve.tls.TestPki;
+import io.vlaserve.testing.RawGrpc;
 import io.vlaserve.tls.TlsMaterial;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -114,8 +113,7 @@ public final class AccessTableWalk implements AutoCloseable {
 
   /** Calls {@code method} with one empty request: "served (...)" or the refusing status code. */
   public static String call(ManagedChannel channel, String method, MethodDescriptor.MethodType type) {
-    MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder(BYTES, BYTES)
-        .setFullMethodName(method).setType(type).build();
+    MethodDescriptor<byte[], byte[]> raw = RawGrpc.method(method, type);
     ClientCall<byte[], byte[]> call = channel.newCall(raw, CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS));
     CompletableFuture<String> outcome = new CompletableFuture<>();
     call.start(new ClientCall.Listener<>() {
@@ -175,20 +173,4 @@ public final class AccessTableWalk implements AutoCloseable {
     }
     materials.values().forEach(TlsMaterial::close);
   }
-
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  };
 }

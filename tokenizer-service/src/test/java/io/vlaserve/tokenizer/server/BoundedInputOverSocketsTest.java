@@ -22,10 +22,7 @@ import io.vlaserve.tokenizer.v1.TokenSequence;
 import io.vlaserve.tokenizer.v1.TokenizeRequest;
 import io.vlaserve.tokenizer.v1.TokenizeResponse;
 import io.vlaserve.tokenizer.v1.TokenizerServiceGrpc;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
+import io.vlaserve.testing.RawGrpc;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -117,21 +114,7 @@ class BoundedInputOverSocketsTest {
     }
   }
 
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  };
+  private static final MethodDescriptor.Marshaller<byte[]> BYTES = RawGrpc.BYTES;
 
   /** A method of the service that sends and receives raw bytes, so a test can send what no stub would. */
   private static MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<?, ?> method) {
