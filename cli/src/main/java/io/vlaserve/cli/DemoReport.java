@@ -6,6 +6,8 @@ import io.vlaserve.planner.v1.Subgoal;
 import io.vlaserve.planner.v1.SubgoalStatus;
 import io.vlaserve.sim.BlockState;
 import io.vlaserve.sim.WorldState;
+import io.vlaserve.skills.BlockColor;
+import java.awt.Color;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -153,10 +155,11 @@ final class DemoReport {
         y[i] = cdf.get(i)[1] / total;
       }
       Charts.lines(dir.resolve("latency-cdf.png"), "Control step latency (gateway: observation in -> chunk to bridge)",
-          "milliseconds", "fraction of steps", List.of(new Charts.Series("CDF over " + (long) total + " steps", x, y, false)));
+          Charts.Axis.log("latency, histogram bucket bounds (ms, log scale)"), Charts.Axis.linear("fraction of steps"),
+          List.of(new Charts.Series("CDF over " + (long) total + " steps", x, y, false)));
     }
     if (!labels.isEmpty()) {
-      Charts.bars(dir.resolve("controller-jitter.png"), "Controller loop period error (1 kHz)", "microseconds", labels,
+      Charts.bars(dir.resolve("controller-jitter.png"), "Controller loop period error (1 kHz)", "period error (µs)", labels,
           values.stream().mapToDouble(Double::doubleValue).toArray());
     }
     Robot first = robots.stream().filter(r -> r.trajectory().size() > 1).findFirst().orElse(null);
@@ -171,11 +174,11 @@ final class DemoReport {
       series.add(new Charts.Series(first.id() + " end effector (x, y)", x, y, false));
       for (BlockState block : first.scene().blocks()) {
         series.add(new Charts.Series(block.color().word() + " block at start",
-            new double[] {block.center().x()}, new double[] {block.center().y()}, true));
+            new double[] {block.center().x()}, new double[] {block.center().y()}, true, paint(block.color())));
       }
       series.add(new Charts.Series("plate", new double[] {first.scene().plateCenter().x()},
-          new double[] {first.scene().plateCenter().y()}, true));
-      Charts.lines(dir.resolve("trajectory.png"), first.id() + ": " + first.task(), "x (m)", "y (m)", series);
+          new double[] {first.scene().plateCenter().y()}, true, Color.LIGHT_GRAY));
+      Charts.plane(dir.resolve("trajectory.png"), first.id() + ": " + first.task(), "x (m)", "y (m)", series);
     }
 
     System.out.println();
@@ -186,6 +189,16 @@ final class DemoReport {
     System.out.printf("  safety interventions: %s%n", interventions);
     System.out.printf("  written: %s (report.json, latency-cdf.png, controller-jitter.png, trajectory.png)%n",
         dir.toAbsolutePath());
+  }
+
+  /** The colour a block is drawn in: its own. */
+  private static Color paint(BlockColor color) {
+    return switch (color) {
+      case RED -> new Color(214, 39, 40);
+      case GREEN -> new Color(44, 160, 44);
+      case BLUE -> new Color(31, 119, 180);
+      case YELLOW -> new Color(240, 200, 30);
+    };
   }
 
   /** The smallest bucket bound below which at least {@code q} of the steps fall. */
