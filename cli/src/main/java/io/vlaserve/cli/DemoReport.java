@@ -6,6 +6,8 @@ import io.vlaserve.planner.v1.Subgoal;
 import io.vlaserve.planner.v1.SubgoalStatus;
 import io.vlaserve.sim.BlockState;
 import io.vlaserve.sim.WorldState;
+import io.vlaserve.skills.BlockColor;
+import java.awt.Color;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -145,6 +147,10 @@ final class DemoReport {
     while (cdf.size() > 1 && cdf.get(cdf.size() - 2)[1] >= total) {
       cdf.remove(cdf.size() - 1);
     }
+    // And the empty buckets below the fastest but one, which would stretch the log axis to 1 ms.
+    while (cdf.size() > 1 && cdf.get(1)[1] <= 0) {
+      cdf.remove(0);
+    }
     if (!cdf.isEmpty() && total > 0) {
       double[] x = new double[cdf.size()];
       double[] y = new double[cdf.size()];
@@ -153,10 +159,11 @@ final class DemoReport {
         y[i] = cdf.get(i)[1] / total;
       }
       Charts.lines(dir.resolve("latency-cdf.png"), "Control step latency (gateway: observation in -> chunk to bridge)",
-          "milliseconds", "fraction of steps", List.of(new Charts.Series("CDF over " + (long) total + " steps", x, y, false)));
+          Charts.Axis.log("latency, histogram bucket bounds (ms, log scale)"), Charts.Axis.linear("fraction of steps"),
+          List.of(new Charts.Series("CDF over " + (long) total + " steps", x, y, false)));
     }
     if (!labels.isEmpty()) {
-      Charts.bars(dir.resolve("controller-jitter.png"), "Controller loop period error (1 kHz)", "microseconds", labels,
+      Charts.bars(dir.resolve("controller-jitter.png"), "Controller loop period error (1 kHz)", "period error (µs)", labels,
           values.stream().mapToDouble(Double::doubleValue).toArray());
     }
     Robot first = robots.stream().filter(r -> r.trajectory().size() > 1).findFirst().orElse(null);
@@ -171,11 +178,11 @@ final class DemoReport {
       series.add(new Charts.Series(first.id() + " end effector (x, y)", x, y, false));
       for (BlockState block : first.scene().blocks()) {
         series.add(new Charts.Series(block.color().word() + " block at start",
-            new double[] {block.center().x()}, new double[] {block.center().y()}, true));
+            new double[] {block.center().x()}, new double[] {block.center().y()}, true, paint(block.color())));
       }
       series.add(new Charts.Series("plate", new double[] {first.scene().plateCenter().x()},
-          new double[] {first.scene().plateCenter().y()}, true));
-      Charts.lines(dir.resolve("trajectory.png"), first.id() + ": " + first.task(), "x (m)", "y (m)", series);
+          new double[] {first.scene().plateCenter().y()}, true, Color.LIGHT_GRAY));
+      Charts.plane(dir.resolve("trajectory.png"), first.id() + ": " + first.task(), "x (m)", "y (m)", series);
     }
 
     System.out.println();
@@ -186,6 +193,16 @@ final class DemoReport {
     System.out.printf("  safety interventions: %s%n", interventions);
     System.out.printf("  written: %s (report.json, latency-cdf.png, controller-jitter.png, trajectory.png)%n",
         dir.toAbsolutePath());
+  }
+
+  /** The colour a block is drawn in: its own. */
+  private static Color paint(BlockColor color) {
+    return switch (color) {
+      case RED -> new Color(214, 39, 40);
+      case GREEN -> new Color(44, 160, 44);
+      case BLUE -> new Color(31, 119, 180);
+      case YELLOW -> new Color(240, 200, 30);
+    };
   }
 
   /** The smallest bucket bound below which at least {@code q} of the steps fall. */

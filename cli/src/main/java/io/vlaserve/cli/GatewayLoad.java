@@ -183,7 +183,10 @@ final class GatewayLoad {
     return Double.NaN;
   }
 
-  /** (bucket bound in ms, fraction of the window's steps at or below it), up to the slowest step. */
+  /**
+   * (bucket bound in ms, fraction of the window's steps at or below it), from the last empty bucket
+   * before the fastest step up to the slowest step.
+   */
   static List<double[]> cdf(TreeMap<Double, Double> before, TreeMap<Double, Double> after) {
     double total = count(before, after);
     List<double[]> points = new ArrayList<>();
@@ -195,6 +198,9 @@ final class GatewayLoad {
         break;
       }
       double fraction = (bucket.getValue() - before.getOrDefault(bucket.getKey(), 0.0)) / total;
+      if (points.size() == 1 && points.get(0)[1] <= 0 && fraction <= 0) {
+        points.clear();
+      }
       points.add(new double[] {bucket.getKey(), fraction});
       if (fraction >= 1) {
         break;

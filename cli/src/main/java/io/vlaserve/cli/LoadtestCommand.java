@@ -322,7 +322,8 @@ final class LoadtestCommand implements Callable<Integer> {
     double[] y = points.stream().mapToDouble(v -> v[1]).toArray();
     if (answered > 0) {
       Charts.lines(out.resolve("latency-cdf.png"), String.format(Locale.ROOT, "Observation -> chunk, %d robots x %.0f Hz",
-          robots, rate), "milliseconds from intended send", "fraction", List.of(new Charts.Series("CDF", x, y, false)));
+          robots, rate), Charts.Axis.log("latency from intended send (ms, log scale)"),
+          Charts.Axis.linear("fraction of observations"), List.of(new Charts.Series("CDF", x, y, false)));
     }
 
     System.out.println();
@@ -431,8 +432,9 @@ final class LoadtestCommand implements Callable<Integer> {
     List<double[]> cdf = GatewayLoad.cdf(before, after);
     if (!cdf.isEmpty()) {
       Charts.lines(out.resolve("latency-cdf.png"), String.format(Locale.ROOT,
-              "Gateway step latency, %d robots x %.0f Hz", robots, rate), "milliseconds (histogram bucket bounds)",
-          "fraction", List.of(new Charts.Series("CDF", cdf.stream().mapToDouble(v -> v[0]).toArray(),
+              "Gateway step latency, %d robots x %.0f Hz", robots, rate),
+          Charts.Axis.log("latency, histogram bucket bounds (ms, log scale)"), Charts.Axis.linear("fraction of steps"),
+          List.of(new Charts.Series("CDF", cdf.stream().mapToDouble(v -> v[0]).toArray(),
               cdf.stream().mapToDouble(v -> v[1]).toArray(), false)));
     }
     System.out.println();

@@ -46,6 +46,17 @@ class GatewayLoadTest {
   }
 
   @Test
+  void theCdfStartsAtTheLastEmptyBucketBeforeTheFastestStep() {
+    TreeMap<Double, Double> before = GatewayLoad.buckets(scrape(0, 0, 0, 0));
+    TreeMap<Double, Double> after = GatewayLoad.buckets(scrape(0, 0, 4, 4));
+    List<double[]> cdf = GatewayLoad.cdf(before, after);
+    assertEquals(2, cdf.size(), "the 10 ms bucket goes, the 50 ms one stays as the curve's foot");
+    assertEquals(50, cdf.get(0)[0], 1e-9);
+    assertEquals(0, cdf.get(0)[1], 1e-9);
+    assertEquals(100, cdf.get(1)[0], 1e-9);
+  }
+
+  @Test
   void anEmptyWindowHasNoQuantiles() {
     TreeMap<Double, Double> same = GatewayLoad.buckets(scrape(1, 2, 3, 4));
     assertEquals(0, GatewayLoad.count(same, same));
