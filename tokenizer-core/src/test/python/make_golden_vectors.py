@@ -127,7 +127,7 @@ def main():
                 digitize.append({"x": x, "digitized": int(np.digitize(x, bins))})
     digitize.append({"x": -0.0, "digitized": int(np.digitize(-0.0, bins))})
     doc = {
-        "generator": "tokenizer/src/test/python/make_golden_vectors.py",
+        "generator": "tokenizer-core/src/test/python/make_golden_vectors.py",
         "numpy": np.__version__,
         "openvla": {
             "vocab_size": VOCAB_SIZE,
