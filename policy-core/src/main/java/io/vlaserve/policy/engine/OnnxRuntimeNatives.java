@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -21,17 +20,19 @@ import java.util.Locale;
  * libraries in it; the JVM deletes in reverse order, so it tries the directory while it still holds
  * the libraries, and every process leaves an empty directory behind (a killed one leaves the
  * libraries too). Here the libraries are copied into a directory of our own, loaded from there
- * through {@code onnxruntime.native.path}, and deleted as soon as they are loaded (a loaded library
- * no longer needs its file). ONNX Runtime still creates its directory, but finds nothing to put in it
- * and deletes it at once. A process that sets {@code onnxruntime.native.path} or
- * {@code onnxruntime.native.<library>.path} itself keeps its choice.
+ * through {@code onnxruntime.native.path}, and registered for deletion on exit in the order that
+ * works: the libraries, then the directory. They stay while the process runs, as ONNX Runtime's own
+ * copies do (it may look for files beside its library). ONNX Runtime still creates its own
+ * directory, but nothing goes into it, so it too is gone at exit. A process that
+ * sets {@code onnxruntime.native.path} or {@code onnxruntime.native.<library>.path} itself keeps its
+ * choice.
  *
  * <p>ONNX Runtime 1.29 on Linux also starts Microsoft's 1DS telemetry uploader when its environment
  * is created: it writes {@code mat-debug-<pid>.log} and {@code .ses} into {@code $TMPDIR} (default
  * {@code /tmp}), a device id and an event database under {@code ~/.cache/Microsoft/DeveloperTools},
  * and sends usage events. Only the environment variable {@link #TELEMETRY_OPT_OUT}{@code =1}, read
  * before the uploader starts, prevents all of that, and a JVM cannot set its own environment: the
- * images, the build's test forks and the scripts set it, and this class logs a warning once when it
+ * images and the build's test forks set it, and this class logs a warning once when it
  * is missing (and switches ONNX Runtime's telemetry events off, which stops the per-session events
  * but not the files).
  *
@@ -78,12 +79,13 @@ public final class OnnxRuntimeNatives {
       return OrtEnvironment.getEnvironment(); // the caller's choice, or a platform we do not know: ONNX Runtime's loader
     }
     Path directory;
-    List<Path> files = new ArrayList<>();
     try {
       directory = Files.createTempDirectory("vla-onnxruntime");
     } catch (IOException e) {
       throw new UncheckedIOException("no temporary directory for ONNX Runtime's native libraries", e);
     }
+    // Deleted in reverse order of registration at exit: the libraries first, then their directory.
+    directory.toFile().deleteOnExit();
     try {
       for (String library : LIBRARIES) {
         String name = System.mapLibraryName(library);
@@ -92,34 +94,19 @@ public final class OnnxRuntimeNatives {
             return OrtEnvironment.getEnvironment(); // not in this jar: ONNX Runtime finds it on the library path
           }
           Path file = directory.resolve(name);
-          files.add(file);
+          file.toFile().deleteOnExit();
           Files.copy(in, file);
         }
       }
-      System.setProperty(NATIVE_PATH, directory.toString());
-      try {
-        return OrtEnvironment.getEnvironment();
-      } finally {
-        System.clearProperty(NATIVE_PATH);
-      }
     } catch (IOException e) {
       throw new UncheckedIOException("could not copy ONNX Runtime's native libraries into " + directory, e);
+    }
+    System.setProperty(NATIVE_PATH, directory.toString());
+    try {
+      return OrtEnvironment.getEnvironment();
     } finally {
-      delete(directory, files);
+      System.clearProperty(NATIVE_PATH);
     }
-  }
-
-  /** Deletes the copies, now or (where loaded libraries cannot be deleted) at exit, files before directory. */
-  private static void delete(Path directory, List<Path> files) {
-    boolean deleted = true;
-    for (Path file : files) {
-      deleted &= file.toFile().delete() || !Files.exists(file);
-    }
-    if (deleted && directory.toFile().delete()) {
-      return;
-    }
-    directory.toFile().deleteOnExit(); // registered first, so deleted last
-    files.forEach(file -> file.toFile().deleteOnExit());
   }
 
   /** ONNX Runtime's name for the directory of this platform's libraries in its jar, or null. */
