@@ -24,7 +24,7 @@ import java.util.Set;
  * graph's own append, and no cache is allocated per token.
  */
 public final class OnnxRuntimeEngine implements VlaEngine {
-  private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
+  private final OrtEnvironment environment = OnnxRuntimeNatives.environment();
   private final OrtSession prefill;
   private final OrtSession decode;
   private final ModelPackage model;

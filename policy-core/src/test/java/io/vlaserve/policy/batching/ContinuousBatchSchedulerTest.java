@@ -69,8 +69,6 @@ class ContinuousBatchSchedulerTest {
   private static final class GatedEngine implements VlaEngine {
     final VlaEngine engine;
     final AtomicInteger prefills = new AtomicInteger();
-    /** Sequences whose prefill has completed. */
-    final AtomicInteger prefilledSequences = new AtomicInteger();
     final AtomicInteger decodes = new AtomicInteger();
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch release;
@@ -88,16 +86,17 @@ class ContinuousBatchSchedulerTest {
 
     @Override
     public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
-      prefills.incrementAndGet();
+      synchronized (this) {
+        prefills.incrementAndGet();
+        notifyAll();
+      }
       entered.countDown();
       try {
         release.await();
       } catch (InterruptedException e) {
         throw new IllegalStateException(e);
       }
-      KvCache cache = engine.prefill(batch, logits, maxNewTokens);
-      prefilledSequences.addAndGet(batch.size());
-      return cache;
+      return engine.prefill(batch, logits, maxNewTokens);
     }
 
     @Override
@@ -111,6 +110,25 @@ class ContinuousBatchSchedulerTest {
 
     void awaitEntered() throws InterruptedException {
       assertTrue(entered.await(30, TimeUnit.SECONDS), "the scheduler never reached the engine");
+    }
+
+    /**
+     * Waits until the {@code count}th prefill has begun (the bound only turns a hang into a failure).
+     * Callable from the scheduler's own threads, e.g. from {@link #beforeDecode}.
+     */
+    synchronized void awaitPrefillsBegun(int count) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      try {
+        while (prefills.get() < count) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            throw new AssertionError("prefill " + count + " never began (" + prefills.get() + " did)");
+          }
+          TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
     }
   }
 
@@ -129,36 +147,44 @@ class ContinuousBatchSchedulerTest {
 
   @Test
   void sequencesJoiningAndLeavingMidBatchGetTheChunksTheyGetAlone() throws Exception {
-    GatedEngine gated = new GatedEngine(engine, false);
+    GatedEngine gated = new GatedEngine(engine, true);
     List<PolicyRequest> requests = new ArrayList<>();
     for (int i = 0; i < 12; i++) {
       int chunk = i % 3 == 0 ? 2 : model.chunkLength(); // some leave early
       requests.add(request(100 + i, chunk, i % 4 == 0 ? SamplingParams.GREEDY : sampled(7 * i + 1)));
     }
-    List<CompletableFuture<ScheduledResult>> futures = Collections.synchronizedList(new ArrayList<>());
+    List<CompletableFuture<ScheduledResult>> futures = new ArrayList<>();
+    List<CompletableFuture<ScheduledResult>> joiners = Collections.synchronizedList(new ArrayList<>());
     try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(8, 64, 64), System::nanoTime,
         BatchingListener.NONE)) {
-      // The second half is submitted from inside the third decode step, so it joins a batch that is
-      // mid-chunk; the step is held until the two that fit the batch of 8 are prefilled, so they
-      // join whatever the machine's load (the rest follow as slots free).
+      // The prefill thread takes one group at a time and hands it to the decode batch before it
+      // starts the next, so "prefill n has begun" means every earlier group will join at the next
+      // decode step. Prefills: 1 = robot-0 (held until all six are queued), 2 = robots 1..5 together.
+      // The second half arrives inside the third decode step, while robot-0 is mid-chunk. The step is
+      // held until prefill 4 (robot-7) begins, so robot-6 (prefill 3) and robots 1..5 join the next
+      // step however slowly the machine runs the prefill thread; the rest follow as leavers free slots.
       gated.beforeDecode = step -> {
         if (step == 3) {
-          for (int i = 6; i < 12; i++) {
-            futures.add(scheduler.submit("robot-" + i, null, requests.get(i), NO_DEADLINE));
+          joiners.add(scheduler.submit("robot-6", null, requests.get(6), NO_DEADLINE));
+          gated.awaitPrefillsBegun(3); // robot-6 alone: nothing else was waiting
+          for (int i = 7; i < 12; i++) {
+            joiners.add(scheduler.submit("robot-" + i, null, requests.get(i), NO_DEADLINE));
           }
-          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-          while (gated.prefilledSequences.get() < 8 && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-            Thread.yield();
-          }
+          gated.awaitPrefillsBegun(4);
         }
       };
-      for (int i = 0; i < 6; i++) {
+      futures.add(scheduler.submit("robot-0", null, requests.get(0), NO_DEADLINE));
+      gated.awaitEntered();
+      for (int i = 1; i < 6; i++) {
         futures.add(scheduler.submit("robot-" + i, null, requests.get(i), NO_DEADLINE));
       }
-      int largest = 0;
+      gated.release.countDown();
+      await(futures.get(0)); // the hook has run by then: robot-0 needs 13 decode steps
+      futures.addAll(joiners);
+      List<ScheduledResult> results = new ArrayList<>();
       for (int i = 0; i < 12; i++) {
         ScheduledResult batched = await(futures.get(i));
+        results.add(batched);
         PolicyResult alone = policy.infer(requests.get(i));
         assertArrayEquals(alone.tokens(), batched.result().tokens(), "request " + i + ": tokens");
         assertEquals(alone.actions().length, batched.result().actions().length);
@@ -168,9 +194,10 @@ class ContinuousBatchSchedulerTest {
         for (int t = 0; t < alone.tokens().length; t++) {
           assertEquals(alone.logProbabilities()[t], batched.result().logProbabilities()[t], 1e-4);
         }
-        largest = Math.max(largest, batched.largestBatch());
       }
-      assertTrue(largest > 6, "late joiners shared decode steps with the running batch (largest batch " + largest + ")");
+      // Decode step 4 ran robots 0..6 together: the first joiner shared steps with the whole first half.
+      assertTrue(results.get(0).largestBatch() >= 7, "robot-0's largest batch " + results.get(0).largestBatch());
+      assertTrue(results.get(6).largestBatch() >= 7, "robot-6's largest batch " + results.get(6).largestBatch());
     }
   }
 
@@ -196,11 +223,7 @@ class ContinuousBatchSchedulerTest {
       PolicyRequest joiner = request(2, 4, SamplingParams.GREEDY);
       var joining = scheduler.submit("b", null, joiner, NO_DEADLINE);
       // Admission must not wait for the scheduler thread, which is inside the held decode step.
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (gated.prefills.get() < 2 && System.nanoTime() < deadline) {
-        Thread.sleep(1);
-      }
-      assertEquals(2, gated.prefills.get(), "the second request was not prefilled while the decode step ran");
+      gated.awaitPrefillsBegun(2);
       endStep.countDown();
       await(running);
       assertArrayEquals(policy.infer(joiner).tokens(), await(joining).result().tokens());
