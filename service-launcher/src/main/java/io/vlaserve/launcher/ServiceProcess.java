@@ -81,6 +81,9 @@ public final class ServiceProcess implements AutoCloseable {
     command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().put("VLA_HOME", home.toString());
+    // ONNX Runtime's built-in telemetry writes files to /tmp and $HOME and reports usage to Microsoft
+    // unless this is set before the library starts; only the environment can say it.
+    builder.environment().putIfAbsent("ORT_DISABLE_TELEMETRY", "1");
     Process process = builder.start();
     return new ServiceProcess(name, process, log, grpcPort, httpPort, Map.copyOf(extraPorts));
   }
