@@ -287,11 +287,19 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+    // Both threads, the prefill one too: the engine may be closed after this returns, and a graph run
+    // still in flight on a closed ONNX Runtime session crashes the process (SIGSEGV).
     try {
       thread.join(Duration.ofSeconds(10));
+      prefiller.join(Duration.ofSeconds(10));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Whether, after {@link #close}, neither thread of this scheduler can touch the engine any more. */
+  public boolean terminated() {
+    return !thread.isAlive() && !prefiller.isAlive();
   }
 
   private void run() {

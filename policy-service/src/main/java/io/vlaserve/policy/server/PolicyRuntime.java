@@ -150,6 +150,12 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
   public void destroy() {
     scheduler.close();
     replies.close();
-    engine.close();
+    if (scheduler.terminated()) {
+      engine.close();
+    } else {
+      // Closing a session under a running graph crashes the JVM; the process is ending anyway.
+      log.warn("A graph run is still in progress 10 s after shutdown began; the inference engine is left"
+          + " open for the process exit to release");
+    }
   }
 }
