@@ -46,13 +46,9 @@ class AccessControlOverSocketsTest {
   void start(@TempDir Path dir) {
     TestPki pki = TestPki.create(dir, "suite");
     TestPki.Issued bridge = pki.server("controller-bridge");
-    app = new SpringApplicationBuilder(ControllerBridgeApplication.class).run(
-        "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1",
-        "--server.port=0", "--server.address=127.0.0.1",
+    app = new SpringApplicationBuilder(ControllerBridgeApplication.class).run(AccessTableWalk.secureArguments(pki, bridge,
         "--vla.controller.simulated-robots=1", "--vla.controller.remote-robots=arm-1,arm-2",
-        "--vla.controller.agent-port=0", "--vla.controller.agent-address=127.0.0.1",
-        "--vla.tls.insecure=false", "--vla.tls.certificate=" + bridge.certificate(),
-        "--vla.tls.private-key=" + bridge.privateKey(), "--vla.tls.trust=" + pki.caCertificate());
+        "--vla.controller.agent-port=0", "--vla.controller.agent-address=127.0.0.1"));
     adminPort = app.getBean(GrpcServerPort.class).await(30);
     agentPort = app.getBean(AgentLinkServer.class).port();
     walk = new AccessTableWalk("localhost", pki);
@@ -66,12 +62,9 @@ class AccessControlOverSocketsTest {
 
   @Test
   void everyRpcOnBothPortsIsServedToExactlyTheRolesOfTheTable() {
-    int[] walked = {0};
-    List<String> wrong = walk.walk(adminPort, List.of(ControllerBridgeGrpc.getServiceDescriptor(),
-        HealthGrpc.getServiceDescriptor()), walked);
-    wrong.addAll(walk.walk(agentPort, List.of(RobotAgentLinkGrpc.getServiceDescriptor()), walked));
-    assertEquals(List.of(), wrong);
-    assertEquals(5 * (6 + 2) + 5 * 1, walked[0]);
+    walk.assertTableHolds(adminPort, List.of(ControllerBridgeGrpc.getServiceDescriptor(),
+        HealthGrpc.getServiceDescriptor()), 5 * (6 + 2));
+    walk.assertTableHolds(agentPort, List.of(RobotAgentLinkGrpc.getServiceDescriptor()), 5 * 1);
   }
 
   private static Status failure(Runnable call) {

@@ -48,11 +48,8 @@ class AccessControlOverSocketsTest {
   void start(@TempDir Path dir) throws InterruptedException {
     TestPki pki = TestPki.create(dir, "suite");
     TestPki.Issued server = pki.server("policy-service");
-    app = new SpringApplicationBuilder(PolicyServiceApplication.class).run(
-        "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1",
-        "--server.port=0", "--server.address=127.0.0.1", "--vla.policy.model=../models/tiny-vla",
-        "--vla.tls.insecure=false", "--vla.tls.certificate=" + server.certificate(),
-        "--vla.tls.private-key=" + server.privateKey(), "--vla.tls.trust=" + pki.caCertificate());
+    app = new SpringApplicationBuilder(PolicyServiceApplication.class).run(AccessTableWalk.secureArguments(pki, server,
+        "--vla.policy.model=../models/tiny-vla"));
     grpcPort = app.getBean(GrpcServerPort.class).await(60);
     httpPort = ((WebServerApplicationContext) app).getWebServer().getPort();
     walk = new AccessTableWalk("localhost", pki);
@@ -70,11 +67,8 @@ class AccessControlOverSocketsTest {
 
   @Test
   void everyRpcIsServedToExactlyTheRolesOfTheTable() {
-    int[] walked = {0};
-    List<String> wrong = walk.walk(grpcPort, List.of(PolicyServiceGrpc.getServiceDescriptor(),
-        HealthGrpc.getServiceDescriptor()), walked);
-    assertEquals(List.of(), wrong);
-    assertEquals(5 * (3 + 2), walked[0]);
+    walk.assertTableHolds(grpcPort, List.of(PolicyServiceGrpc.getServiceDescriptor(),
+        HealthGrpc.getServiceDescriptor()), 5 * (3 + 2));
   }
 
   @Test

@@ -53,6 +53,32 @@ public final class AccessTableWalk implements AutoCloseable {
     this.pki = pki;
   }
 
+  /**
+   * The arguments that start a service as deployed but on loopback ports chosen by the system: TLS
+   * with {@code server}'s certificate, trusting {@code pki}'s CA, callers authenticated; then
+   * {@code more} (the service's own settings).
+   */
+  public static String[] secureArguments(TestPki pki, TestPki.Issued server, String... more) {
+    List<String> arguments = new ArrayList<>(List.of("--spring.grpc.server.port=0",
+        "--spring.grpc.server.address=127.0.0.1", "--server.port=0", "--server.address=127.0.0.1",
+        "--vla.tls.insecure=false", "--vla.tls.certificate=" + server.certificate(),
+        "--vla.tls.private-key=" + server.privateKey(), "--vla.tls.trust=" + pki.caCertificate()));
+    arguments.addAll(List.of(more));
+    return arguments.toArray(String[]::new);
+  }
+
+  /**
+   * Walks every method of {@code services} on {@code port} and fails listing each call that did not
+   * do what the table says, or when the walk did not make {@code expectedCalls} calls (a method
+   * added to a service must be counted in its test too).
+   */
+  public void assertTableHolds(int port, List<ServiceDescriptor> services, int expectedCalls) {
+    int[] walked = {0};
+    List<String> wrong = walk(port, services, walked);
+    org.junit.jupiter.api.Assertions.assertEquals(List.of(), wrong);
+    org.junit.jupiter.api.Assertions.assertEquals(expectedCalls, walked[0], "calls walked on port " + port);
+  }
+
   /** The certificate identity used for each role. */
   public static String spiffeId(String caller) {
     return switch (caller) {
