@@ -15,6 +15,7 @@ import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.planner.v1.RobotObservation;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.planner.v1.StepForwarded;
 import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
@@ -49,6 +50,14 @@ final class GatewayLoad {
   final AtomicLong measuredSent = new AtomicLong();
   final AtomicLong sessions = new AtomicLong();
   final Map<String, Long> endings = new ConcurrentHashMap<>();
+  /**
+   * Exact step latency, nanoseconds: from an observation's intended send time to the gateway's
+   * notice that its chunk went to the bridge (SessionOpen.report_steps), for observations intended
+   * inside the measured window. Guarded by itself.
+   */
+  final org.HdrHistogram.Histogram stepLatency = new org.HdrHistogram.Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+  /** How many observations a robot remembers the intended send time of, to time their steps. */
+  static final int REMEMBERED = 4096;
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean stopped;
 
@@ -108,6 +117,23 @@ final class GatewayLoad {
   private void run(io.grpc.Channel gateway, String id, List<Observation.Builder> frames, long intendedAt,
       long periodNanos, long recordFrom, long endAt) {
     long sequence = 0;
+    // Sequence -> intended send time, for the steps the gateway reports (written here, read on the
+    // session's listener thread).
+    java.util.concurrent.atomic.AtomicLongArray sequences = new java.util.concurrent.atomic.AtomicLongArray(REMEMBERED);
+    java.util.concurrent.atomic.AtomicLongArray intended = new java.util.concurrent.atomic.AtomicLongArray(REMEMBERED);
+    GatewaySession.Listener timing = new GatewaySession.Listener() {
+      @Override
+      public void onStepForwarded(StepForwarded step) {
+        long now = System.nanoTime();
+        int slot = (int) (step.getObservationSequence() % REMEMBERED);
+        long sentAt = intended.get(slot);
+        if (sequences.get(slot) == step.getObservationSequence() && sentAt >= recordFrom && sentAt < endAt) {
+          synchronized (stepLatency) {
+            stepLatency.recordValue(Math.min(stepLatency.getHighestTrackableValue(), Math.max(0, now - sentAt)));
+          }
+        }
+      }
+    };
     GatewaySession session = null;
     while (!stopped && intendedAt < endAt) {
       if (!sleepUntil(intendedAt)) {
@@ -118,11 +144,14 @@ final class GatewayLoad {
           endings.merge(ending(session), 1L, Long::sum);
         }
         session = GatewaySession.open(gateway, SessionOpen.newBuilder()
-            .setRobot(RobotIdentity.newBuilder().setRobotId(id)).setTask("put the red block on the plate").build(),
-            new GatewaySession.Listener() {});
+            .setRobot(RobotIdentity.newBuilder().setRobotId(id)).setTask("put the red block on the plate")
+            .setReportSteps(true).build(), timing);
         sessions.incrementAndGet();
       }
       Instant now = Instant.now();
+      int slot = (int) ((sequence + 1) % REMEMBERED);
+      intended.set(slot, intendedAt);
+      sequences.set(slot, sequence + 1);
       session.send(RobotObservation.newBuilder().setObservation(frames.get((int) (++sequence % frames.size())).clone()
           .setSequence(sequence)
           .setCaptureTime(ProtoTimes.timestamp(now))).build());
@@ -155,6 +184,13 @@ final class GatewayLoad {
     stopped = true;
     for (Thread thread : threads) {
       thread.join(TimeUnit.SECONDS.toMillis(5));
+    }
+  }
+
+  /** A copy of the exact step latencies so far (nanoseconds). */
+  org.HdrHistogram.Histogram stepLatencies() {
+    synchronized (stepLatency) {
+      return stepLatency.copy();
     }
   }
 

@@ -148,7 +148,7 @@ class EndToEndIntegrationTest {
 
   private static String describe(List<GatewayMessage> messages) {
     return messages.stream()
-        .filter(m -> !m.hasState())
+        .filter(m -> !m.hasState() && !m.hasStepForwarded())
         .map(m -> m.getMessageCase() + (m.hasSubgoal() ? " " + m.getSubgoal().getSubgoalId() + " "
             + m.getSubgoal().getStatus() + " " + m.getSubgoal().getReason()
             : m.hasOutcome() ? " " + m.getOutcome().getOutcome() + " " + m.getOutcome().getReason()
@@ -183,6 +183,15 @@ class EndToEndIntegrationTest {
       long completed = messages.stream().filter(m -> m.hasSubgoal()
           && m.getSubgoal().getStatus() == SubgoalStatus.SUBGOAL_STATUS_COMPLETED).count();
       assertTrue(completed >= 5 && outcome.getSubgoalsCompleted() >= 5, describe(messages));
+      // Asked for (report_steps), each forwarded chunk is reported with its observation's sequence.
+      List<Long> steps = messages.stream().filter(GatewayMessage::hasStepForwarded)
+          .map(m -> m.getStepForwarded().getObservationSequence()).toList();
+      assertTrue(steps.size() >= 10, steps.size() + " steps reported");
+      for (int i = 1; i < steps.size(); i++) {
+        assertTrue(steps.get(i) > steps.get(i - 1), "observation sequences increase: " + steps);
+      }
+      assertTrue(messages.stream().filter(GatewayMessage::hasStepForwarded).allMatch(m ->
+          m.getStepForwarded().getGatewayLatency().getNanos() > 0 || m.getStepForwarded().getGatewayLatency().getSeconds() > 0));
     }
     // One control step is one trace: the gateway's step, the policy's inference and the bridge's
     // handling of its chunk, each service logging its own spans.

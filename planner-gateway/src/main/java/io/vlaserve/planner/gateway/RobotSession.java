@@ -34,6 +34,7 @@ import io.vlaserve.planner.v1.SessionAccepted;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.service.audit.AuditLog;
 import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.planner.v1.StepForwarded;
 import io.vlaserve.planner.v1.Subgoal;
 import io.vlaserve.planner.v1.SubgoalEvent;
 import io.vlaserve.planner.v1.SubgoalSignal;
@@ -121,6 +122,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   private long pendingArrivalNanos;
   private boolean inFlight;
   private long inFlightArrivalNanos;
+  private long inFlightSequence;
   private int instructionEpoch;
   private int inFlightEpoch;
   private Span inFlightStep;
@@ -484,6 +486,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     inFlight = true;
     inFlightEpoch = instructionEpoch;
     inFlightArrivalNanos = pendingArrivalNanos;
+    inFlightSequence = observation.getSequence();
     pending = null;
   }
 
@@ -521,7 +524,13 @@ final class RobotSession implements StreamObserver<RobotMessage> {
           controller.onNext(ExecuteRequest.newBuilder().setChunk(response.getChunk().getChunk())
               .putAllTraceContext(services.tracing().inject(Context.root().with(inFlightStep))).build());
           chunksForwarded++;
-          services.metrics().step(System.nanoTime() - inFlightArrivalNanos);
+          long gatewayNanos = System.nanoTime() - inFlightArrivalNanos;
+          services.metrics().step(gatewayNanos);
+          if (open.getReportSteps()) {
+            send(GatewayMessage.newBuilder().setStepForwarded(StepForwarded.newBuilder()
+                .setObservationSequence(inFlightSequence).setGatewayLatency(ProtoTimes.duration(
+                    Duration.ofNanos(gatewayNanos)))).build());
+          }
           endStep(null);
         } else {
           services.metrics().observationDropped("answered_after_subgoal_change");

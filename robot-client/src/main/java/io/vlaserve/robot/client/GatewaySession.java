@@ -18,6 +18,7 @@ import io.vlaserve.planner.v1.RobotObservation;
 import io.vlaserve.planner.v1.SessionAccepted;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.planner.v1.StepForwarded;
 import io.vlaserve.planner.v1.SubgoalEvent;
 import io.vlaserve.planner.v1.SubgoalStatus;
 import java.time.Clock;
@@ -78,6 +79,9 @@ public final class GatewaySession implements AutoCloseable {
 
     /** The robot must hold: the gateway cannot drive it for now (see the reason). */
     default void onHold(HoldNotice hold) {}
+
+    /** With {@code SessionOpen.report_steps}: one of this robot's observations became a chunk the bridge now has. */
+    default void onStepForwarded(StepForwarded step) {}
 
     /** The task's outcome; the gateway closes the stream next. */
     default void onOutcome(SessionOutcome outcome) {}
@@ -472,6 +476,7 @@ public final class GatewaySession implements AutoCloseable {
           changeDriving(Driving.hold("gateway: " + message.getHold().getReason()), true);
           listener.onHold(message.getHold());
         }
+        case STEP_FORWARDED -> listener.onStepForwarded(message.getStepForwarded());
         case OUTCOME -> {
           SessionOutcome result = message.getOutcome();
           changeDriving(Driving.ended(result.getOutcome() + ": " + result.getReason(), Status.OK), true);

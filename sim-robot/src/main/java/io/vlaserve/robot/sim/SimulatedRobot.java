@@ -227,7 +227,7 @@ public final class SimulatedRobot implements RobotHardware {
     received.clear();
     trajectory.clear();
     GatewaySession session = GatewaySession.open(gateway, SessionOpen.newBuilder()
-        .setRobot(identity).setTask(task).setReportsSuccess(true).build(), camera, options);
+        .setRobot(identity).setTask(task).setReportsSuccess(true).setReportSteps(true).build(), camera, options);
     camera.run(session, timeout);
     return session;
   }
@@ -285,6 +285,11 @@ public final class SimulatedRobot implements RobotHardware {
     @Override
     public void onSafetyEvent(io.vlaserve.controller.v1.SafetyEvent event) {
       received.add(GatewayMessage.newBuilder().setSafetyEvent(event).build());
+    }
+
+    @Override
+    public void onStepForwarded(io.vlaserve.planner.v1.StepForwarded step) {
+      received.add(GatewayMessage.newBuilder().setStepForwarded(step).build());
     }
 
     @Override
