@@ -313,17 +313,10 @@ final class LoadtestCommand implements Callable<Integer> {
         + ", " + Runtime.version());
     JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
 
-    List<double[]> points = new ArrayList<>();
-    for (double p = 0; p < 99.99; p += p < 90 ? 2 : 0.5) {
-      points.add(new double[] {total.getValueAtPercentile(p) / 1e6, p / 100});
-    }
-    points.add(new double[] {total.getMaxValue() / 1e6, 1});
-    double[] x = points.stream().mapToDouble(v -> v[0]).toArray();
-    double[] y = points.stream().mapToDouble(v -> v[1]).toArray();
     if (answered > 0) {
       Charts.lines(out.resolve("latency-cdf.png"), String.format(Locale.ROOT, "Observation -> chunk, %d robots x %.0f Hz",
           robots, rate), Charts.Axis.log("latency from intended send (ms, log scale)"),
-          Charts.Axis.linear("fraction of observations"), List.of(new Charts.Series("CDF", x, y, false)));
+          Charts.Axis.linear("fraction of observations"), List.of(cdf(total)));
     }
 
     System.out.println();
@@ -442,16 +435,10 @@ final class LoadtestCommand implements Callable<Integer> {
     JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
     List<double[]> cdf = GatewayLoad.cdf(before, after);
     if (exact.getTotalCount() > 0) {
-      List<double[]> points = new ArrayList<>();
-      for (double p = 0; p < 99.99; p += p < 90 ? 2 : 0.5) {
-        points.add(new double[] {exact.getValueAtPercentile(p) / 1e6, p / 100});
-      }
-      points.add(new double[] {exact.getMaxValue() / 1e6, 1});
       Charts.lines(out.resolve("latency-cdf.png"), String.format(Locale.ROOT,
               "Control step (observation -> chunk at the bridge), %d robots x %.0f Hz", robots, rate),
           Charts.Axis.log("latency from intended send (ms, log scale)"), Charts.Axis.linear("fraction of steps"),
-          List.of(new Charts.Series("CDF", points.stream().mapToDouble(v -> v[0]).toArray(),
-              points.stream().mapToDouble(v -> v[1]).toArray(), false)));
+          List.of(cdf(exact)));
     } else if (!cdf.isEmpty()) {
       Charts.lines(out.resolve("latency-cdf.png"), String.format(Locale.ROOT,
               "Gateway step latency, %d robots x %.0f Hz", robots, rate),
@@ -469,6 +456,17 @@ final class LoadtestCommand implements Callable<Integer> {
     System.out.printf("sessions opened %d, ended: %s%n", load.sessions.get(), load.endings);
     System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");
     return 0;
+  }
+
+  /** The CDF of nanosecond latencies as a chart series in ms: every 2% to p90, then every 0.5%, then the max. */
+  static Charts.Series cdf(Histogram latencies) {
+    List<double[]> points = new ArrayList<>();
+    for (double p = 0; p < 99.99; p += p < 90 ? 2 : 0.5) {
+      points.add(new double[] {latencies.getValueAtPercentile(p) / 1e6, p / 100});
+    }
+    points.add(new double[] {latencies.getMaxValue() / 1e6, 1});
+    return new Charts.Series("CDF", points.stream().mapToDouble(v -> v[0]).toArray(),
+        points.stream().mapToDouble(v -> v[1]).toArray(), false);
   }
 
   private String scrape(String url) {
