@@ -137,6 +137,11 @@ public final class ServiceProcess implements AutoCloseable {
     return log;
   }
 
+  /** The process id, e.g. to read its CPU time from /proc. */
+  public long pid() {
+    return process.pid();
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }

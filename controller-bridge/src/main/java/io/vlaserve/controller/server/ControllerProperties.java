@@ -40,6 +40,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param robotEnvelopes per-robot envelopes, by robot id, replacing {@code envelope} for that robot
  * @param maxBlendTime the longest crossfade an Execute stream may ask for
  * @param maxOpenLoop the longest chunk horizon (steps times step period) accepted
+ * @param agentFrame how much control time one setpoint frame to a remote agent covers (agents
+ *     that take frames): 10 ms is ten setpoints at 1 kHz in one message; one control period sends
+ *     every setpoint on its own
  */
 @ConfigurationProperties("vla.controller")
 public record ControllerProperties(
@@ -49,7 +52,7 @@ public record ControllerProperties(
     @DefaultValue("1") int simulatedRobots,
     @DefaultValue("0") long simulatorSeed,
     @DefaultValue List<String> remoteRobots,
-    @DefaultValue("20ms") Duration linkTimeout,
+    @DefaultValue("50ms") Duration linkTimeout,
     @DefaultValue("50055") int agentPort,
     @DefaultValue("") String agentAddress,
     @DefaultValue("128") int maxChunkSteps,
@@ -61,7 +64,8 @@ public record ControllerProperties(
     Limits envelope,
     Map<String, Limits> robotEnvelopes,
     @DefaultValue("500ms") Duration maxBlendTime,
-    @DefaultValue("2s") Duration maxOpenLoop) {
+    @DefaultValue("2s") Duration maxOpenLoop,
+    @DefaultValue("10ms") Duration agentFrame) {
 
   public ControllerProperties {
     if (!(rateHz >= 10 && rateHz <= 10_000)) {
@@ -75,6 +79,15 @@ public record ControllerProperties(
     }
     if (simulatedRobots < 0) {
       throw new IllegalArgumentException("vla.controller.simulated-robots: " + simulatedRobots + " (expected: >= 0)");
+    }
+    long periodNanos = Math.round(1e9 / rateHz);
+    if (agentFrame.toNanos() < periodNanos || agentFrame.toMillis() > 100) {
+      throw new IllegalArgumentException("vla.controller.agent-frame: " + agentFrame + " (expected: one control period ("
+          + periodNanos / 1000 + " us) to 100 ms; 10ms sends ten setpoints per message at 1 kHz)");
+    }
+    if (agentFrame.compareTo(linkTimeout) >= 0) {
+      throw new IllegalArgumentException("vla.controller.agent-frame: " + agentFrame + " (expected: shorter than"
+          + " link-timeout " + linkTimeout + ", or a robot's agent would hold between two frames)");
     }
     robotEnvelopes = robotEnvelopes == null ? Map.of() : Map.copyOf(robotEnvelopes);
   }
@@ -187,6 +200,11 @@ public record ControllerProperties(
       return new OrientationLimit(Limits.vector("orientation-workspace.tool-axis", toolAxis),
           Limits.vector("orientation-workspace.nominal-direction", nominalDirection), maxTilt, mode);
     }
+  }
+
+  /** Setpoints per frame to a remote agent: one agent-frame of control ticks, at least one. */
+  public int agentFrameSetpoints() {
+    return (int) Math.max(1, Math.min(RemoteRobotDriver.RING / 4, Math.round(agentFrame.toNanos() * rateHz / 1e9)));
   }
 
   /** The controller config of robot {@code robotId}. */

@@ -15,9 +15,11 @@ import io.vlaserve.controller.safety.SafetyLimits;
 import io.vlaserve.controller.v1.BridgeMessage;
 import io.vlaserve.controller.v1.HoldCommand;
 import io.vlaserve.controller.v1.Setpoint;
+import io.vlaserve.controller.v1.SetpointFrame;
 import java.lang.invoke.VarHandle;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -27,17 +29,30 @@ import org.slf4j.LoggerFactory;
  * A robot on the other end of a {@code RobotAgentLink} stream: its agent streams measured state in,
  * the bridge streams gated setpoints out.
  *
- * <p><b>Never blocking the loop.</b> The control loop only copies numbers: {@link #send} writes
- * the setpoint into a slot and wakes a sender thread, which builds the message and writes it to
- * the stream (latest wins: a setpoint superseded before it was sent is skipped, and none is sent
- * while the agent's stream is not ready); {@link #readState} copies the state the stream thread
- * last wrote. Both slots are sequence locks, so neither side ever waits for the other.
+ * <p><b>Never blocking the loop.</b> The control loop only copies numbers: {@link #send} appends
+ * the setpoint to a ring and wakes a sender thread once a frame's worth is pending; the sender
+ * builds the messages and writes them to the stream. {@link #readState} copies the state the
+ * stream thread last wrote (a sequence lock). Neither side ever waits for the other.
+ *
+ * <p><b>Frames.</b> An agent whose hello accepts frames ({@code max_frame_setpoints > 1}) gets its
+ * setpoints in {@code SetpointFrame}s of up to {@code frameSetpoints} consecutive ones (one
+ * {@code vla.controller.agent-frame} of control time, 10 ms at 1 kHz by default): one message and
+ * one sender wake-up per frame instead of per tick, which is most of a remote robot's cost to the
+ * bridge. The sender also sends a partial frame after one frame period of waiting, so nothing waits
+ * longer than a frame. An agent that takes no frames gets one {@code Setpoint} per message, newest
+ * wins. Either way, while the agent's stream is not ready only the newest {@link #backlog} setpoints
+ * are kept (older ones would be stale when they arrived; the agent sees the gap in the sequence
+ * numbers), and a hold or new limits go out at once.
  *
  * <p><b>Limits first.</b> The agent checks every setpoint against the safety limits it was told
  * (robot-client's {@code SetpointCheck}), so each setpoint goes out after the limits it was made
- * under: {@link #announceLimits} (loop thread) records them and every setpoint slot carries the
- * limits in force when it was written; the sender sends them whenever they differ from what this
- * stream last got, and right after a (re)attach, before anything else.
+ * under: {@link #announceLimits} (loop thread) records them and every ring slot carries the limits
+ * in force when it was written; the sender ends a frame where the limits change and sends the new
+ * ones before the next setpoint, and sends the latest right after a (re)attach, before anything else.
+ *
+ * <p><b>Holds.</b> {@link #hold} makes the sender send a {@code HoldCommand} at once and discard the
+ * setpoints not yet sent: a hold is never followed by a setpoint made before it. The agent discards
+ * whatever it has not yet played.
  *
  * <p><b>Setpoint times.</b> Within one stream, setpoint times follow the loop clock from an anchor
  * taken at the first setpoint (and again after each hold): converting each one afresh would let
@@ -57,9 +72,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class RemoteRobotDriver implements RobotDriver {
   private static final Logger log = LoggerFactory.getLogger(RemoteRobotDriver.class);
+  /** Ring slots: a second of setpoints at 1 kHz. A power of two. */
+  static final int RING = 1024;
+  private static final int VALUES = 8;
 
   private final String robotId;
   private final long linkTimeoutNanos;
+  private final int frameSetpoints;
+  private final long framePeriodNanos;
   private final ProtoTime time;
   private final AtomicReference<AgentCall> agent = new AtomicReference<>();
   // When the attached agent was last heard from (attach or state), for replacing a half-open link.
@@ -71,33 +91,67 @@ public final class RemoteRobotDriver implements RobotDriver {
   private volatile boolean hasState;
   private volatile long lastStateNanos;
 
-  // Setpoint slot: written by the loop, read by the sender thread.
-  private final AtomicLong setpointVersion = new AtomicLong();
-  private final double[] setpoint = new double[8];
-  private long setpointTime;
-  private long setpointSequence;
-  private SafetyLimits setpointLimits;
+  // Setpoint ring: slots written by the loop, then published by advancing head; read by the sender.
+  private final double[] ringValues = new double[RING * VALUES];
+  private final long[] ringTimes = new long[RING];
+  private final long[] ringSequences = new long[RING];
+  private final SafetyLimits[] ringLimits = new SafetyLimits[RING];
+  private final AtomicLong head = new AtomicLong();
+  // Everything before this was taken by a sender: the loop never overwrites a slot at or after it.
+  private final AtomicLong consumed = new AtomicLong();
+  // Loop thread only: head when the sender was last woken for setpoints.
+  private long wokenAtHead;
+  // Setpoints per message on the attached link: 1 for an agent without frames.
+  private volatile int linkFrameSetpoints = 1;
+  private final LongAdder droppedSetpoints = new LongAdder();
   private volatile String holdReason;
   // Limits: written by the loop (announceLimits), read by the sender.
   private SafetyLimits loopLimits;
   private volatile SafetyLimits latestLimits;
   private volatile Thread sender;
 
-  RemoteRobotDriver(String robotId, long linkTimeoutNanos, ProtoTime time) {
+  /**
+   * A driver for robot {@code robotId}.
+   *
+   * @param frameSetpoints the most setpoints per frame (one agent-frame of control ticks), >= 1
+   * @param framePeriodNanos the longest a pending setpoint waits for its frame to fill
+   */
+  RemoteRobotDriver(String robotId, long linkTimeoutNanos, int frameSetpoints, long framePeriodNanos, ProtoTime time) {
+    if (frameSetpoints < 1 || frameSetpoints > RING / 4) {
+      throw new IllegalArgumentException("frameSetpoints: " + frameSetpoints + " (expected: 1.." + RING / 4 + ")");
+    }
     this.robotId = robotId;
     this.linkTimeoutNanos = linkTimeoutNanos;
+    this.frameSetpoints = frameSetpoints;
+    this.framePeriodNanos = Math.max(1, framePeriodNanos);
     this.time = time;
   }
 
+  /** Setpoints dropped since start: stale before the agent's stream could take them, or the ring was full. */
+  long droppedSetpoints() {
+    return droppedSetpoints.sum();
+  }
+
+  /** The newest setpoints kept while an agent's stream is not ready: two frames (one setpoint without frames). */
+  private static int backlog(int frame) {
+    return frame == 1 ? 1 : 2 * frame;
+  }
+
   // ------------------------------------------------------------------ agent side (stream threads)
+
+  /** {@link #attach(AgentCall, int)} for an agent that takes no frames. */
+  void attach(AgentCall call) {
+    attach(call, 1);
+  }
 
   /**
    * Connects an agent's call. A link silent for longer than the link timeout (no state, or none
    * since it attached) is replaced: its call is closed with ABORTED saying so.
    *
+   * @param maxFrameSetpoints the most setpoints per frame the agent takes (its hello's); <= 1 for none
    * @throws ControllerStateException if another agent's link is alive
    */
-  synchronized void attach(AgentCall call) {
+  synchronized void attach(AgentCall call, int maxFrameSetpoints) {
     long now = time.nowNanos();
     AgentCall current = agent.get();
     if (current != null) {
@@ -114,16 +168,20 @@ public final class RemoteRobotDriver implements RobotDriver {
       log.warn("Agent link of {} replaced: silent for {} ms", robotId, Math.round(silentNanos * 1e-6));
     }
     lastHeardNanos = now;
+    int frame = Math.max(1, Math.min(frameSetpoints, maxFrameSetpoints));
+    linkFrameSetpoints = frame;
     // Only setpoints written from now on go out on this link: an older one was meant for the previous link.
-    long startVersion = setpointVersion.get() & ~1L;
+    long start = head.get();
+    consumed.accumulateAndGet(start, Math::max);
     agent.set(call);
     // A platform thread, like the control loop: on a virtual thread, setpoints waited for a carrier
     // behind the app's other virtual threads, and under load the robot got none for seconds, then
     // the newest one at once (measured in the gateway's end-to-end test on a loaded 2-core host).
-    Thread thread = Thread.ofPlatform().daemon(true).name("setpoints-" + robotId).unstarted(() -> sendLoop(call, startVersion));
+    Thread thread = Thread.ofPlatform().daemon(true).name("setpoints-" + robotId)
+        .unstarted(() -> sendLoop(call, start, frame));
     sender = thread;
     thread.start();
-    log.info("Agent of {} connected", robotId);
+    log.info("Agent of {} connected ({})", robotId, frame == 1 ? "one setpoint per message" : "frames of " + frame);
   }
 
   /** Disconnects {@code call}'s agent (if it is the connected one): the link is lost from now. */
@@ -214,23 +272,31 @@ public final class RemoteRobotDriver implements RobotDriver {
 
   @Override
   public void send(SafeSetpoint target) {
-    long v = setpointVersion.get();
-    setpointVersion.set(v + 1);
-    VarHandle.storeStoreFence();
-    setpoint[0] = target.position(0);
-    setpoint[1] = target.position(1);
-    setpoint[2] = target.position(2);
-    setpoint[3] = target.orientation(0);
-    setpoint[4] = target.orientation(1);
-    setpoint[5] = target.orientation(2);
-    setpoint[6] = target.orientation(3);
-    setpoint[7] = target.gripper();
-    setpointTime = target.timeNanos();
-    setpointSequence = target.sequence();
-    setpointLimits = loopLimits;
-    setpointVersion.lazySet(v + 2);
+    long h = head.get();
+    if (h - consumed.get() >= RING) {
+      // The sender has not run for a second: keep what it has not read, drop this one.
+      droppedSetpoints.increment();
+      return;
+    }
+    int slot = (int) (h & (RING - 1));
+    int at = slot * VALUES;
+    ringValues[at] = target.position(0);
+    ringValues[at + 1] = target.position(1);
+    ringValues[at + 2] = target.position(2);
+    ringValues[at + 3] = target.orientation(0);
+    ringValues[at + 4] = target.orientation(1);
+    ringValues[at + 5] = target.orientation(2);
+    ringValues[at + 6] = target.orientation(3);
+    ringValues[at + 7] = target.gripper();
+    ringTimes[slot] = target.timeNanos();
+    ringSequences[slot] = target.sequence();
+    ringLimits[slot] = loopLimits;
+    head.lazySet(h + 1);
     holdReason = null;
-    wakeSender();
+    if (h + 1 - wokenAtHead >= linkFrameSetpoints) {
+      wokenAtHead = h + 1;
+      wakeSender();
+    }
   }
 
   @Override
@@ -248,14 +314,18 @@ public final class RemoteRobotDriver implements RobotDriver {
 
   // ------------------------------------------------------------------ sender thread
 
-  private void sendLoop(AgentCall stream, long startVersion) {
-    long sentVersion = startVersion;
+  private void sendLoop(AgentCall stream, long start, int frame) {
+    long tail = start;
+    long keep = backlog(frame);
     String sentHold = null;
     SafetyLimits sentLimits = null;
     boolean anchored = false;
     long anchorLoopNanos = 0;
     long anchorEpochNanos = 0;
-    double[] copy = new double[8];
+    double[] values = new double[frame * VALUES];
+    long[] times = new long[frame];
+    long[] sequences = new long[frame];
+    SafetyLimits[] limits = new SafetyLimits[frame];
     try {
       // The limits in force go first on every stream, before any hold or setpoint.
       SafetyLimits first = latestLimits;
@@ -266,6 +336,8 @@ public final class RemoteRobotDriver implements RobotDriver {
       while (agent.get() == stream) {
         String hold = holdReason;
         if (hold != null) {
+          // Setpoints made before the hold never follow it.
+          tail = release(head.get());
           // No setpoint goes out while holding, but the agent still hears of changed limits at once.
           SafetyLimits latest = latestLimits;
           if (latest != null && latest != sentLimits) {
@@ -281,55 +353,110 @@ public final class RemoteRobotDriver implements RobotDriver {
           LockSupport.park(this);
           continue;
         }
-        sentHold = null;
-        long version;
-        long at;
-        long sequence;
-        SafetyLimits madeUnder;
-        while (true) {
-          version = setpointVersion.get();
-          if ((version & 1) == 0) {
-            System.arraycopy(setpoint, 0, copy, 0, 8);
-            at = setpointTime;
-            sequence = setpointSequence;
-            madeUnder = setpointLimits;
-            VarHandle.loadLoadFence();
-            if (setpointVersion.get() == version) {
-              break;
-            }
+        long h = head.get();
+        long pending = h - tail;
+        if (pending > 0 && !stream.isReady()) {
+          if (pending > keep) {
+            // Older ones would arrive stale: the agent sees a gap in the sequence numbers.
+            droppedSetpoints.add(pending - keep);
+            tail = release(h - keep);
           }
-          Thread.onSpinWait();
-        }
-        if (version == sentVersion || !stream.isReady()) {
-          LockSupport.park(this);
+          park(frame, framePeriodNanos);
           continue;
         }
+        if (frame == 1 && pending > 1) {
+          tail = release(h - 1); // Without frames the newest setpoint wins.
+          pending = 1;
+        }
+        if (pending == 0) {
+          park(frame, framePeriodNanos);
+          continue;
+        }
+        if (pending < frame) {
+          // A partial frame goes out once its oldest setpoint has waited a frame period.
+          long waited = time.nowNanos() - ringTimes[(int) (tail & (RING - 1))];
+          if (waited < framePeriodNanos) {
+            park(frame, framePeriodNanos - waited);
+            continue;
+          }
+        }
+        sentHold = null;
+        // Copy up to one frame of slots made under the same limits, then check the loop did not
+        // overwrite any of them meanwhile (it writes slot s + RING only once the ring has moved past s).
+        int n = 0;
+        SafetyLimits madeUnder = ringLimits[(int) (tail & (RING - 1))];
+        while (n < frame && tail + n < h) {
+          int slot = (int) ((tail + n) & (RING - 1));
+          if (ringLimits[slot] != madeUnder) {
+            break;
+          }
+          System.arraycopy(ringValues, slot * VALUES, values, n * VALUES, VALUES);
+          times[n] = ringTimes[slot];
+          sequences[n] = ringSequences[slot];
+          limits[n] = ringLimits[slot];
+          n++;
+        }
+        VarHandle.loadLoadFence();
+        if (head.get() - RING >= tail) {
+          droppedSetpoints.add(head.get() - tail);
+          tail = release(head.get());
+          continue;
+        }
+        tail = release(tail + n);
         if (madeUnder != null && madeUnder != sentLimits) {
           stream.send(BridgeMessage.newBuilder().setLimits(ControllerMessages.limits(robotId, madeUnder)).build());
           sentLimits = madeUnder;
         }
         if (!anchored) {
-          Timestamp anchor = time.toTimestamp(at);
-          anchorLoopNanos = at;
+          Timestamp anchor = time.toTimestamp(times[0]);
+          anchorLoopNanos = times[0];
           anchorEpochNanos = ProtoTimes.epochNanos(anchor);
           anchored = true;
         }
-        long epochNanos = anchorEpochNanos + (at - anchorLoopNanos);
-        sentVersion = version;
-        stream.send(BridgeMessage.newBuilder().setSetpoint(Setpoint.newBuilder()
-            .setSequence(sequence)
-            .setTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(epochNanos, 1_000_000_000L))
-                .setNanos((int) Math.floorMod(epochNanos, 1_000_000_000L)))
-            .setTarget(Pose.newBuilder()
-                .setPosition(Vector3.newBuilder().setX(copy[0]).setY(copy[1]).setZ(copy[2]))
-                .setOrientation(Quaternion.newBuilder().setX(copy[3]).setY(copy[4]).setZ(copy[5]).setW(copy[6])))
-            .setGripper(copy[7]))
-            .build());
+        if (frame == 1) {
+          stream.send(BridgeMessage.newBuilder()
+              .setSetpoint(setpoint(values, 0, sequences[0], anchorEpochNanos + (times[0] - anchorLoopNanos))).build());
+        } else {
+          SetpointFrame.Builder message = SetpointFrame.newBuilder();
+          for (int i = 0; i < n; i++) {
+            message.addSetpoints(setpoint(values, i, sequences[i], anchorEpochNanos + (times[i] - anchorLoopNanos)));
+          }
+          stream.send(BridgeMessage.newBuilder().setFrame(message).build());
+        }
       }
     } catch (RuntimeException e) {
       // The stream broke (cancelled by the agent's side): the link is gone.
       log.debug("Sending to the agent of {} failed", robotId, e);
       detach(stream);
     }
+  }
+
+  /** Marks every slot before {@code tail} as taken, so the loop may reuse them; returns {@code tail}. */
+  private long release(long tail) {
+    consumed.accumulateAndGet(tail, Math::max);
+    return tail;
+  }
+
+  /** Waits for the loop's wake-up; with frames, at most {@code nanos}, for a partial frame that falls due. */
+  private void park(int frame, long nanos) {
+    if (frame == 1) {
+      LockSupport.park(this);
+    } else {
+      LockSupport.parkNanos(this, nanos);
+    }
+  }
+
+  private static Setpoint setpoint(double[] values, int index, long sequence, long epochNanos) {
+    int at = index * VALUES;
+    return Setpoint.newBuilder()
+        .setSequence(sequence)
+        .setTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(epochNanos, 1_000_000_000L))
+            .setNanos((int) Math.floorMod(epochNanos, 1_000_000_000L)))
+        .setTarget(Pose.newBuilder()
+            .setPosition(Vector3.newBuilder().setX(values[at]).setY(values[at + 1]).setZ(values[at + 2]))
+            .setOrientation(Quaternion.newBuilder()
+                .setX(values[at + 3]).setY(values[at + 4]).setZ(values[at + 5]).setW(values[at + 6])))
+        .setGripper(values[at + 7])
+        .build();
   }
 }

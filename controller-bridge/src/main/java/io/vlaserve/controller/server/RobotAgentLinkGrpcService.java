@@ -96,7 +96,7 @@ public class RobotAgentLinkGrpcService extends RobotAgentLinkGrpc.RobotAgentLink
           throw new ControllerStateException("robot " + id + " is simulated in the bridge; only robots listed in"
               + " vla.controller.remote-robots connect over RobotAgentLink");
         }
-        remote.attach(agentCall);
+        remote.attach(agentCall, (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(hello.getMaxFrameSetpoints())));
         AuditLog.record("agent-connect", id, AuditLog.caller(), "ok", java.util.Map.of());
         robot = named;
         driver = remote;

@@ -78,7 +78,8 @@ public class RobotFleet implements SmartLifecycle {
         throw new IllegalArgumentException("vla.controller.remote-robots: '" + id + "' is configured twice");
       }
       ids.add(id);
-      drivers.add(new RemoteRobotDriver(id, properties.linkTimeout().toNanos(), time));
+      drivers.add(new RemoteRobotDriver(id, properties.linkTimeout().toNanos(), properties.agentFrameSetpoints(),
+          properties.agentFrame().toNanos(), time));
     }
     List<RobotController> controllers = new ArrayList<>();
     for (int i = 0; i < ids.size(); i++) {

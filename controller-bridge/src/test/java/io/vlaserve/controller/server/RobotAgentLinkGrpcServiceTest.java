@@ -320,4 +320,91 @@ class RobotAgentLinkGrpcServiceTest {
     assertTrue(call.violations.isEmpty(), call.violations.toString());
     assertEquals(ExecutionMode.HALTED, controller.mode(), "a completed link is a link loss");
   }
+
+  // ------------------------------------------------------------------ frames
+
+  /** Opens a link for {@code call} and says hello as arm-1, taking frames of up to {@code max} setpoints. */
+  private StreamObserver<AgentMessage> helloWithFrames(FakeAgentCall call, int max) {
+    StreamObserver<AgentMessage> link = service.connect(call);
+    opened.add(link);
+    link.onNext(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()
+        .setRobot(RobotIdentity.newBuilder().setRobotId("arm-1")).setStateRateHz(100)
+        .setMaxFrameSetpoints(max)).build());
+    return link;
+  }
+
+  private static List<io.vlaserve.controller.v1.Setpoint> framed(FakeAgentCall call) {
+    return call.messages.stream().filter(BridgeMessage::hasFrame)
+        .flatMap(m -> m.getFrame().getSetpointsList().stream()).toList();
+  }
+
+  private static long frames(FakeAgentCall call) {
+    return call.messages.stream().filter(BridgeMessage::hasFrame).count();
+  }
+
+  @Test
+  void anAgentThatTakesFramesGetsTenSetpointsPerMessageAfterTheLimits() throws InterruptedException {
+    FakeAgentCall call = new FakeAgentCall();
+    StreamObserver<AgentMessage> link = helloWithFrames(call, 50);
+    link.onNext(state(ticker.get()));
+    for (int i = 0; i < 20; i++) {
+      tick();
+    }
+    await(() -> framed(call).size() == 20, () -> "two frames: " + call.kinds());
+    assertEquals(List.of(BridgeMessage.MessageCase.LIMITS, BridgeMessage.MessageCase.FRAME, BridgeMessage.MessageCase.FRAME),
+        call.kinds(), "limits first, then one message per ten ticks (agent-frame 10 ms at 1 kHz)");
+    List<io.vlaserve.controller.v1.Setpoint> setpoints = framed(call);
+    for (int i = 1; i < setpoints.size(); i++) {
+      assertEquals(setpoints.get(i - 1).getSequence() + 1, setpoints.get(i).getSequence(), "consecutive");
+      assertEquals(TICK, io.vlaserve.proto.ProtoTimes.epochNanos(setpoints.get(i).getTime())
+          - io.vlaserve.proto.ProtoTimes.epochNanos(setpoints.get(i - 1).getTime()), "one tick apart");
+    }
+    assertTrue(call.violations.isEmpty(), call.violations.toString());
+  }
+
+  @Test
+  void anAgentsSmallerFrameLimitIsRespected() throws InterruptedException {
+    FakeAgentCall call = new FakeAgentCall();
+    StreamObserver<AgentMessage> link = helloWithFrames(call, 4);
+    link.onNext(state(ticker.get()));
+    for (int i = 0; i < 8; i++) {
+      tick();
+    }
+    await(() -> framed(call).size() == 8, () -> "eight setpoints: " + call.kinds());
+    assertEquals(2, frames(call), "frames of four: " + call.kinds());
+  }
+
+  @Test
+  void aPartialFrameGoesOutOnceItsOldestSetpointHasWaitedAFramePeriod() throws InterruptedException {
+    FakeAgentCall call = new FakeAgentCall();
+    StreamObserver<AgentMessage> link = helloWithFrames(call, 50);
+    link.onNext(state(ticker.get()));
+    for (int i = 0; i < 3; i++) {
+      tick();
+    }
+    // Time stands still on the injected clock: the three wait until a frame period has passed.
+    ticker.addAndGet(10 * TICK);
+    await(() -> frames(call) == 1, () -> "the partial frame is sent: " + call.kinds());
+    assertEquals(3, framed(call).size(), "exactly the three made before: " + call.kinds());
+  }
+
+  @Test
+  void aHoldGoesOutAtOnceAndTheSetpointsNotYetSentNeverFollowIt() throws InterruptedException {
+    FakeAgentCall call = new FakeAgentCall();
+    StreamObserver<AgentMessage> link = helloWithFrames(call, 50);
+    link.onNext(state(ticker.get()));
+    for (int i = 0; i < 5; i++) {
+      tick(); // Five setpoints wait for their frame (time stands still).
+    }
+    driver.hold("test: hold");
+    await(() -> call.kinds().contains(BridgeMessage.MessageCase.HOLD), () -> "the hold is sent: " + call.kinds());
+    for (int i = 0; i < 10; i++) {
+      tick();
+    }
+    await(() -> frames(call) == 1, () -> "the next frame after the hold: " + call.kinds());
+    assertEquals(List.of(BridgeMessage.MessageCase.LIMITS, BridgeMessage.MessageCase.HOLD, BridgeMessage.MessageCase.FRAME),
+        call.kinds(), "no setpoint made before the hold is sent");
+    assertEquals(10, framed(call).size());
+    assertTrue(framed(call).get(0).getSequence() > 5, "the frame starts after the held ones: " + framed(call).get(0));
+  }
 }

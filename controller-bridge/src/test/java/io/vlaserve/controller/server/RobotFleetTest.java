@@ -33,7 +33,7 @@ class RobotFleetTest {
             Duration.ofMillis(50), new ControllerProperties.Limit(60, LimitMode.CLAMP),
             new ControllerProperties.Limit(40000, LimitMode.CLAMP), new ControllerProperties.Limit(400, LimitMode.CLAMP),
             null),
-        null, null, Duration.ofMillis(500), Duration.ofSeconds(2));
+        null, null, Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ofMillis(10));
   }
 
   @Test

@@ -12,8 +12,11 @@ import io.vlaserve.controller.v1.AgentMessage;
 import io.vlaserve.controller.v1.BridgeMessage;
 import io.vlaserve.controller.v1.RobotAgentLinkGrpc;
 import io.vlaserve.controller.v1.Setpoint;
+import io.vlaserve.controller.v1.SetpointFrame;
 import io.vlaserve.controller.v1.SetpointRefused;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -27,6 +30,13 @@ import java.util.random.RandomGenerator;
  * streams the robot's state at a fixed rate, forwards each setpoint to the {@link RobotHardware},
  * and holds the robot on its own when setpoints stop for {@code holdAfter}, when the bridge says
  * hold, or at once when the link is lost.
+ *
+ * <p><b>Frames.</b> The agent asks for setpoints in frames ({@code SetpointFrame}, e.g. ten at
+ * 1 kHz per message; {@link Builder#maxFrameSetpoints}) and plays each on its own clock at its time,
+ * about one frame after the bridge made it ({@link SetpointPlayout}), commanding the hardware at
+ * up to {@link Builder#playoutRate} (every setpoint that fell due since the last command, in order).
+ * A frame is checked setpoint by setpoint when it arrives; a hold discards what has not been
+ * played. A bridge that sends single setpoints is followed as they arrive.
  *
  * <p><b>Nothing reaches the robot unchecked.</b> The bridge announces its safety limits after
  * {@code hello} and whenever they change; every setpoint is checked against them
@@ -47,8 +57,8 @@ import java.util.random.RandomGenerator;
  * the bridge was last heard from. After a reconnect the bridge keeps the robot halted (it saw a
  * link loss) until someone resumes it; the agent follows whatever setpoints it then sends.
  *
- * <p>One platform thread per agent reports state, watches for missing setpoints and opens new
- * links. Thread-safe; {@link #close} ends the link for good.
+ * <p>One platform thread per agent plays setpoints, reports state, watches for missing setpoints
+ * and opens new links. Thread-safe; {@link #close} ends the link for good.
  */
 public final class RobotAgent implements AutoCloseable {
   /** Where the link to the bridge stands. */
@@ -79,6 +89,9 @@ public final class RobotAgent implements AutoCloseable {
     private final RobotIdentity robot;
     private final RobotHardware hardware;
     private double stateRateHz = 100;
+    private int maxFrameSetpoints = 50;
+    private double playoutRateHz = 1000;
+    private Duration playoutMargin = Duration.ofMillis(3);
     private Duration holdAfter = Duration.ofMillis(50);
     private ReconnectPolicy reconnect = ReconnectPolicy.defaults();
     private Listener listener = (state, cause) -> { };
@@ -88,6 +101,42 @@ public final class RobotAgent implements AutoCloseable {
       this.channel = Objects.requireNonNull(channel, "channel");
       this.robot = Objects.requireNonNull(robot, "robot");
       this.hardware = Objects.requireNonNull(hardware, "hardware");
+    }
+
+    /**
+     * The most setpoints the bridge may send in one frame (default 50); 1 asks for one setpoint per
+     * message. The bridge sends at most its own {@code agent-frame} of control time per frame.
+     */
+    public Builder maxFrameSetpoints(int value) {
+      if (value < 1 || value > SetpointPlayout.CAPACITY / 4) {
+        throw new IllegalArgumentException("maxFrameSetpoints: " + value + " (expected: 1.." + SetpointPlayout.CAPACITY / 4 + ")");
+      }
+      maxFrameSetpoints = value;
+      return this;
+    }
+
+    /**
+     * How often the agent commands the hardware with the setpoints of frames that fell due, Hz
+     * (default 1000: each setpoint at its own tick at 1 kHz). A lower rate commands several at once.
+     */
+    public Builder playoutRate(double hz) {
+      if (!(hz > 0) || hz > 10_000) {
+        throw new IllegalArgumentException("playoutRate: " + hz + " (expected 0 < rate <= 10000)");
+      }
+      playoutRateHz = hz;
+      return this;
+    }
+
+    /**
+     * How long after an on-time frame arrives its first setpoint plays (default 3 ms): the delivery
+     * jitter the playout absorbs; a frame later than that plays its overdue setpoints at once.
+     */
+    public Builder playoutMargin(Duration value) {
+      if (value.isNegative() || value.compareTo(Duration.ofMillis(100)) > 0) {
+        throw new IllegalArgumentException("playoutMargin: " + value + " (expected: 0..100 ms)");
+      }
+      playoutMargin = value;
+      return this;
     }
 
     /** How often the robot's state is sent, Hz (default 100). */
@@ -101,7 +150,8 @@ public final class RobotAgent implements AutoCloseable {
 
     /**
      * How long without a setpoint before the robot holds on its own (default 50 ms); keep it above
-     * the bridge's control period and below its link timeout.
+     * the bridge's frame period plus the playout margin (13 ms by default) and at most its link
+     * timeout (50 ms by default).
      */
     public Builder holdAfter(Duration value) {
       if (value.isNegative() || value.isZero()) {
@@ -139,7 +189,9 @@ public final class RobotAgent implements AutoCloseable {
   private final RobotIdentity robot;
   private final RobotHardware hardware;
   private final double stateRateHz;
-  private final long periodNanos;
+  private final long statePeriodNanos;
+  private final long tickNanos;
+  private final int maxFrameSetpoints;
   private final Duration holdAfter;
   private final long holdAfterNanos;
   private final ReconnectPolicy reconnect;
@@ -159,6 +211,7 @@ public final class RobotAgent implements AutoCloseable {
   private long nextAttemptNanos;
   private boolean holding = true;
   private final SetpointCheck check = new SetpointCheck();
+  private final SetpointPlayout playout;
   // After a refusal: setpoints are dropped until the bridge's hold command shows it has halted.
   private boolean awaitingHalt;
   private long lastSetpointNanos = System.nanoTime();
@@ -170,7 +223,10 @@ public final class RobotAgent implements AutoCloseable {
     this.robot = builder.robot;
     this.hardware = builder.hardware;
     this.stateRateHz = builder.stateRateHz;
-    this.periodNanos = Math.round(1e9 / builder.stateRateHz);
+    this.statePeriodNanos = Math.round(1e9 / builder.stateRateHz);
+    this.tickNanos = Math.min(statePeriodNanos, Math.round(1e9 / builder.playoutRateHz));
+    this.maxFrameSetpoints = builder.maxFrameSetpoints;
+    this.playout = new SetpointPlayout(builder.playoutMargin.toNanos());
     this.holdAfter = builder.holdAfter;
     this.holdAfterNanos = builder.holdAfter.toNanos();
     this.reconnect = builder.reconnect;
@@ -264,19 +320,33 @@ public final class RobotAgent implements AutoCloseable {
 
   private void run() {
     long next = System.nanoTime();
+    long nextState = next;
+    List<Setpoint> due = new ArrayList<>();
     while (running) {
+      long now = System.nanoTime();
       Link current;
       synchronized (this) {
         current = link;
+        if (current != null && !awaitingHalt) {
+          playout.drain(now, due::add);
+          for (Setpoint setpoint : due) {
+            command(setpoint, now);
+          }
+          due.clear();
+        }
       }
-      if (current != null) {
+      if (current != null && now - nextState >= 0) {
+        nextState += statePeriodNanos;
+        if (now - nextState > statePeriodNanos) {
+          nextState = now;
+        }
         try {
           current.send(AgentMessage.newBuilder().setState(hardware.state()).build());
         } catch (RuntimeException e) {
           current.cancel("reading or sending the robot's state failed", e);
         }
       }
-      long now = System.nanoTime();
+      now = System.nanoTime();
       synchronized (this) {
         if (!holding && now - lastSetpointNanos > holdAfterNanos) {
           holdLocked("no setpoint for " + holdAfter.toMillis() + " ms (link loss)");
@@ -285,7 +355,7 @@ public final class RobotAgent implements AutoCloseable {
           openLink();
         }
       }
-      next += periodNanos;
+      next += tickNanos;
       long sleep = next - System.nanoTime();
       if (sleep > 0) {
         try {
@@ -299,6 +369,14 @@ public final class RobotAgent implements AutoCloseable {
     }
   }
 
+  /** Commands one checked setpoint now. Called with the lock held. */
+  private void command(Setpoint setpoint, long nowNanos) {
+    lastSetpointNanos = nowNanos;
+    holding = false;
+    hardware.command(setpoint);
+    setpoints.incrementAndGet();
+  }
+
   /** Opens a new link and sends its hello. Called with the lock held. */
   private void openLink() {
     if (links.get() > 0 && channel instanceof ManagedChannel managed) {
@@ -309,13 +387,15 @@ public final class RobotAgent implements AutoCloseable {
     link = next;
     // A new link's bridge announces its own limits; nothing is followed before they arrive.
     check.forgetLimits();
+    playout.reset();
     awaitingHalt = false;
     links.incrementAndGet();
     RobotAgentLinkGrpc.newStub(channel).connect(next);
     next.send(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()
         .setRobot(robot)
         .setStateRateHz(stateRateHz)
-        .setHoldAfter(ProtoTimes.duration(holdAfter)))
+        .setHoldAfter(ProtoTimes.duration(holdAfter))
+        .setMaxFrameSetpoints(maxFrameSetpoints))
         .build());
     setState(LinkState.CONNECTING, Status.OK);
   }
@@ -328,8 +408,10 @@ public final class RobotAgent implements AutoCloseable {
   }
 
   private void holdLocked(String reason) {
-    // Wherever the robot stops is not where the last setpoint was: rates restart from the next one.
+    // Wherever the robot stops is not where the last setpoint was: rates restart from the next one,
+    // and nothing made before the hold plays after it.
     check.reset();
+    playout.reset();
     if (!holding) {
       holding = true;
       hardware.hold(reason);
@@ -439,6 +521,7 @@ public final class RobotAgent implements AutoCloseable {
         setState(LinkState.CONNECTED, Status.OK);
         switch (message.getMessageCase()) {
           case SETPOINT -> follow(message.getSetpoint());
+          case FRAME -> follow(message.getFrame());
           case HOLD -> {
             awaitingHalt = false;
             holdLocked("bridge: " + message.getHold().getReason());
@@ -455,30 +538,56 @@ public final class RobotAgent implements AutoCloseable {
       }
     }
 
-    /** Checks a setpoint and either commands it or refuses it. Called with the agent's lock held. */
+    /** Checks a setpoint and either commands it at once or refuses it. Called with the agent's lock held. */
     private void follow(Setpoint setpoint) {
+      if (accept(setpoint)) {
+        command(setpoint, System.nanoTime());
+      }
+    }
+
+    /**
+     * Checks a frame's setpoints in order and queues those before the first refused one for playout
+     * (none after a refusal: the robot holds). Called with the agent's lock held.
+     */
+    private void follow(SetpointFrame frame) {
+      long arrival = System.nanoTime();
+      List<Setpoint> accepted = new ArrayList<>(frame.getSetpointsCount());
+      for (Setpoint setpoint : frame.getSetpointsList()) {
+        if (!accept(setpoint)) {
+          return;
+        }
+        accepted.add(setpoint);
+      }
+      playout.offer(accepted, arrival);
+    }
+
+    /**
+     * Checks a setpoint; a refused one makes the robot hold and is reported to the bridge. Called
+     * with the agent's lock held.
+     *
+     * @return whether the robot may follow it
+     */
+    private boolean accept(Setpoint setpoint) {
       if (awaitingHalt) {
-        return; // Sent before the bridge learned of the refusal: the robot keeps holding.
+        return false; // Sent before the bridge learned of the refusal: the robot keeps holding.
       }
       SetpointCheck.Refusal refusal = check.check(setpoint);
-      if (refusal != null) {
-        refused.incrementAndGet();
-        awaitingHalt = true;
-        check.reset();
-        holding = true;
-        hardware.hold("setpoint " + refusal.sequence() + " refused: " + refusal.describe());
-        send(AgentMessage.newBuilder().setSetpointRefused(SetpointRefused.newBuilder()
-            .setSequence(refusal.sequence())
-            .setField(refusal.field())
-            .setValue(refusal.value())
-            .setReason(refusal.reason()))
-            .build());
-        return;
+      if (refusal == null) {
+        return true;
       }
-      lastSetpointNanos = System.nanoTime();
-      holding = false;
-      hardware.command(setpoint);
-      setpoints.incrementAndGet();
+      refused.incrementAndGet();
+      awaitingHalt = true;
+      check.reset();
+      playout.reset();
+      holding = true;
+      hardware.hold("setpoint " + refusal.sequence() + " refused: " + refusal.describe());
+      send(AgentMessage.newBuilder().setSetpointRefused(SetpointRefused.newBuilder()
+          .setSequence(refusal.sequence())
+          .setField(refusal.field())
+          .setValue(refusal.value())
+          .setReason(refusal.reason()))
+          .build());
+      return false;
     }
 
     @Override

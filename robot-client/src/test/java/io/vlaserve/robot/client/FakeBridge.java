@@ -10,6 +10,7 @@ import io.vlaserve.controller.v1.HoldCommand;
 import io.vlaserve.controller.v1.RobotAgentLinkGrpc;
 import io.vlaserve.controller.v1.SafetyLimits;
 import io.vlaserve.controller.v1.Setpoint;
+import io.vlaserve.controller.v1.SetpointFrame;
 import io.vlaserve.controller.v1.SetpointRefused;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -90,6 +91,11 @@ final class FakeBridge extends RobotAgentLinkGrpc.RobotAgentLinkImplBase {
   /** Sends {@code setpoint} to the connected agent. */
   synchronized void send(Setpoint setpoint) {
     agent.onNext(BridgeMessage.newBuilder().setSetpoint(setpoint).build());
+  }
+
+  /** Sends {@code setpoints} to the connected agent in one frame. */
+  synchronized void sendFrame(List<Setpoint> setpoints) {
+    agent.onNext(BridgeMessage.newBuilder().setFrame(SetpointFrame.newBuilder().addAllSetpoints(setpoints)).build());
   }
 
   /** Tells the connected agent to hold, as the bridge does once it has halted. */

@@ -158,8 +158,9 @@ public final class SimulatedRobot implements RobotHardware {
   // ------------------------------------------------------------------ running a task
 
   /**
-   * Connects this robot's agent to the controller bridge (500 Hz state, holding after 30 ms without
-   * a setpoint, reconnecting per {@link ReconnectPolicy#defaults()}); close it to disconnect.
+   * Connects this robot's agent to the controller bridge (state at 100 Hz, setpoints in frames
+   * played at 250 Hz — the kinematic arm needs no finer commands —, holding after 30 ms without a
+   * setpoint, reconnecting per {@link ReconnectPolicy#defaults()}); close it to disconnect.
    */
   public RobotAgent connectAgent(Channel controller) {
     return connectAgent(controller, ReconnectPolicy.defaults());
@@ -167,7 +168,8 @@ public final class SimulatedRobot implements RobotHardware {
 
   /** As {@link #connectAgent(Channel)}, reconnecting a lost link per {@code reconnect}. */
   public RobotAgent connectAgent(Channel controller, ReconnectPolicy reconnect) {
-    return RobotAgent.builder(controller, identity, this).stateRate(500).holdAfter(Duration.ofMillis(30))
+    return RobotAgent.builder(controller, identity, this).stateRate(100).playoutRate(250)
+        .holdAfter(Duration.ofMillis(30))
         .reconnect(reconnect).connect();
   }
 

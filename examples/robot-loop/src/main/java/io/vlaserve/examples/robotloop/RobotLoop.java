@@ -88,7 +88,7 @@ public final class RobotLoop {
     ManagedChannel gateway = RobotChannels.forTarget(gatewayTarget).credentials(credentials).build();
     ManagedChannel controller = RobotChannels.forTarget(controllerTarget).credentials(credentials).build();
     try (RobotAgent agent = RobotAgent.builder(controller, robot, arm)
-        .stateRate(500)
+        .stateRate(100)
         .holdAfter(Duration.ofMillis(50))
         .reconnect(ReconnectPolicy.defaults())
         .listener((state, cause) -> log("agent link " + state + (cause.isOk() ? "" : " (" + cause.getCode() + ")")))
