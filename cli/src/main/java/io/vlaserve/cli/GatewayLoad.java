@@ -50,6 +50,10 @@ final class GatewayLoad {
   final AtomicLong measuredSent = new AtomicLong();
   final AtomicLong sessions = new AtomicLong();
   final Map<String, Long> endings = new ConcurrentHashMap<>();
+  /** Admitted sessions the suite ended under load (see {@link #byLoad}); should stay zero. */
+  final AtomicLong endedByLoad = new AtomicLong();
+  /** Steps a robot did not send in the measured window because the gateway refused it and it held. */
+  final AtomicLong heldSteps = new AtomicLong();
   /**
    * Exact step latency, nanoseconds: from an observation's intended send time to the gateway's
    * notice that its chunk went to the bridge (SessionOpen.report_steps), for observations intended
@@ -141,7 +145,24 @@ final class GatewayLoad {
       }
       if (session == null || session.finished()) {
         if (session != null) {
-          endings.merge(ending(session), 1L, Long::sum);
+          String ending = ending(session);
+          endings.merge(ending, 1L, Long::sum);
+          if (byLoad(ending)) {
+            endedByLoad.incrementAndGet();
+          }
+          java.util.Optional<java.time.Duration> wait = session.retryAfter();
+          if (wait.isPresent()) {
+            // Refused (a replica at capacity): the robot holds, sending nothing, until asked back.
+            long until = intendedAt + wait.get().toNanos();
+            while (intendedAt < until && intendedAt < endAt) {
+              if (intendedAt >= recordFrom) {
+                heldSteps.incrementAndGet();
+              }
+              intendedAt += periodNanos;
+            }
+            session = null;
+            continue;
+          }
         }
         session = GatewaySession.open(gateway, SessionOpen.newBuilder()
             .setRobot(RobotIdentity.newBuilder().setRobotId(id)).setTask("put the red block on the plate")
@@ -166,18 +187,33 @@ final class GatewayLoad {
     }
   }
 
-  private static String ending(GatewaySession session) {
+  /**
+   * Why a session ended: "failed: subgoal_failed" (outcome and cause), "refused at open:
+   * RESOURCE_EXHAUSTED" (never accepted), or "stream UNAVAILABLE" (closed without an outcome).
+   */
+  static String ending(GatewaySession session) {
     try {
       SessionOutcome outcome = session.awaitOutcome(java.time.Duration.ofMillis(1));
-      return outcome.getOutcome().name().substring("OUTCOME_".length()).toLowerCase(Locale.ROOT);
+      return outcome.getOutcome().name().substring("OUTCOME_".length()).toLowerCase(Locale.ROOT) + ": "
+          + outcome.getCause().name().substring("END_CAUSE_".length()).toLowerCase(Locale.ROOT);
     } catch (Exception noOutcome) {
       try {
         Status status = session.awaitClosed(java.time.Duration.ofMillis(1));
-        return "stream " + status.getCode();
+        return (session.accepted() == null ? "refused at open: " : "stream ") + status.getCode();
       } catch (Exception stillOpen) {
         return "unknown";
       }
     }
+  }
+
+  /**
+   * Whether an ending is the suite shedding an admitted session under load: policy-service
+   * unavailable for too long, or the stream cut with DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED after
+   * it was accepted. A refusal at open is the explicit, intended way to shed load, not this.
+   */
+  static boolean byLoad(String ending) {
+    return ending.endsWith(": policy_unavailable") || ending.equals("stream DEADLINE_EXCEEDED")
+        || ending.equals("stream RESOURCE_EXHAUSTED");
   }
 
   void stop() throws InterruptedException {

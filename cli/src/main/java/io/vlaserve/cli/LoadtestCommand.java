@@ -430,6 +430,8 @@ final class LoadtestCommand implements Callable<Integer> {
     summary.put("step_latency_from_intended_send", exactLatency);
     summary.put("sessions_opened", load.sessions.get());
     summary.put("session_endings", new java.util.TreeMap<>(load.endings));
+    summary.put("sessions_ended_by_load", load.endedByLoad.get());
+    summary.put("steps_held_after_refusal", load.heldSteps.get());
     summary.put("machine", Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch")
         + ", " + Runtime.version());
     JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
@@ -453,7 +455,9 @@ final class LoadtestCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "step latency from intended send (exact, %d steps): p50 %.1f  p90 %.1f  p99 %.1f"
         + "  p99.9 %.1f  max %.1f ms%n", exact.getTotalCount(), exactLatency.get("p50_ms"), exactLatency.get("p90_ms"),
         exactLatency.get("p99_ms"), exactLatency.get("p99.9_ms"), exactLatency.get("max_ms"));
-    System.out.printf("sessions opened %d, ended: %s%n", load.sessions.get(), load.endings);
+    System.out.printf("sessions opened %d, ended: %s%n", load.sessions.get(), new java.util.TreeMap<>(load.endings));
+    System.out.printf("sessions ended by load (policy unavailable, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED after"
+        + " admission): %d; steps robots held after a refusal at open: %d%n", load.endedByLoad.get(), load.heldSteps.get());
     System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");
     return 0;
   }

@@ -63,4 +63,15 @@ class GatewayLoadTest {
     assertEquals(List.of(), GatewayLoad.cdf(same, same));
     assertEquals(Double.NaN, GatewayLoad.quantile(same, same, 0.5));
   }
+
+  @Test
+  void onlyAdmittedSessionsCutByTheSuiteCountAsEndedByLoad() {
+    org.junit.jupiter.api.Assertions.assertTrue(GatewayLoad.byLoad("failed: policy_unavailable"));
+    org.junit.jupiter.api.Assertions.assertTrue(GatewayLoad.byLoad("stream DEADLINE_EXCEEDED"));
+    org.junit.jupiter.api.Assertions.assertTrue(GatewayLoad.byLoad("stream RESOURCE_EXHAUSTED"));
+    // A refusal at open is the intended way to shed load; a subgoal budget is the scene's doing.
+    org.junit.jupiter.api.Assertions.assertFalse(GatewayLoad.byLoad("refused at open: RESOURCE_EXHAUSTED"));
+    org.junit.jupiter.api.Assertions.assertFalse(GatewayLoad.byLoad("failed: subgoal_failed"));
+    org.junit.jupiter.api.Assertions.assertFalse(GatewayLoad.byLoad("stream UNAVAILABLE"));
+  }
 }

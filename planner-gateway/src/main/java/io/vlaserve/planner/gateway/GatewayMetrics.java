@@ -32,9 +32,14 @@ public class GatewayMetrics {
     activeSessions.incrementAndGet();
   }
 
-  void sessionEnded(String outcome) {
+  void sessionEnded(String outcome, String cause) {
     activeSessions.decrementAndGet();
-    registry.counter("vla.gateway.sessions.finished", "outcome", outcome).increment();
+    registry.counter("vla.gateway.sessions.finished", "outcome", outcome, "cause", cause).increment();
+  }
+
+  /** An open refused because the replica serves vla.gateway.quota.max-sessions already. */
+  void sessionRefusedAtCapacity() {
+    registry.counter("vla.gateway.sessions.refused", "reason", "capacity").increment();
   }
 
   int activeSessions() {

@@ -54,10 +54,14 @@ public record GatewayProperties(
    * @param burst calls a caller may save up, for each of the two rates
    * @param maxConcurrentPlans plans being made at once by the whole gateway (session opens, replans, PlanTask)
    * @param plannerWait how long a plan waits for one of those slots before failing RESOURCE_EXHAUSTED
+   * @param maxSessions robot sessions this replica serves at once; an open past it is refused
+   *     RESOURCE_EXHAUSTED (the robot holds) so that the admitted robots keep their step latency
+   * @param capacityRetry the RetryInfo delay given with that refusal
    */
   public record Quota(@DefaultValue("30") double opensPerMinute, @DefaultValue("60") double plansPerMinute,
       @DefaultValue("10") int burst, @DefaultValue("8") int maxConcurrentPlans,
-      @DefaultValue("5s") Duration plannerWait) {}
+      @DefaultValue("5s") Duration plannerWait, @DefaultValue("32") int maxSessions,
+      @DefaultValue("5s") Duration capacityRetry) {}
 
   /**
    * @param kind {@code embedded} (offline, the default) or {@code openai} (any OpenAI-compatible chat endpoint)

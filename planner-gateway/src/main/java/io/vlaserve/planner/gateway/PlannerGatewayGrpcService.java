@@ -47,7 +47,8 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
     ExecutorService planning = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("planning-", 0).factory());
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon(true).name("session-timer").factory());
-    this.services = new SessionServices(channels, planner, planning, timer, new SessionRegistry(), metrics, properties, tracing);
+    this.services = new SessionServices(channels, planner, planning, timer, new SessionRegistry(properties.quota().maxSessions()), metrics, properties,
+        tracing);
     GatewayProperties.Quota quota = properties.quota();
     this.opens = new RateQuota("session opens (vla.gateway.quota.opens-per-minute=" + quota.opensPerMinute()
         + ", burst " + quota.burst() + ")", quota.opensPerMinute(), quota.burst(), System::nanoTime);

@@ -26,6 +26,7 @@ import io.vlaserve.planner.v1.ClockProbe;
 import io.vlaserve.planner.v1.ClockProbeReply;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.HoldNotice;
+import io.vlaserve.planner.v1.EndCause;
 import io.vlaserve.planner.v1.Outcome;
 import io.vlaserve.planner.v1.Plan;
 import io.vlaserve.planner.v1.RobotMessage;
@@ -140,7 +141,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       synchronized (this) {
         if (phase != Phase.FINISHED) {
           log.info("session {}: robot {} went away", sessionId, robotId());
-          end(Outcome.OUTCOME_CANCELLED, "the robot's stream was cancelled", false);
+          end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "the robot's stream was cancelled", false);
         }
       }
     });
@@ -172,7 +173,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       case HALT -> halt(message.getHalt());
       case RESUME -> resume();
       case CLOCK_PROBE -> clockProbe(message.getClockProbe());
-      case CANCEL -> end(Outcome.OUTCOME_CANCELLED, "cancelled by the robot: " + message.getCancel(), true);
+      case CANCEL -> end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "cancelled by the robot: " + message.getCancel(), true);
       case MESSAGE_NOT_SET -> { }
     }
   }
@@ -180,14 +181,14 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   @Override
   public synchronized void onError(Throwable t) {
     if (phase != Phase.FINISHED) {
-      end(Outcome.OUTCOME_CANCELLED, "the robot's stream failed: " + Status.fromThrowable(t), false);
+      end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "the robot's stream failed: " + Status.fromThrowable(t), false);
     }
   }
 
   @Override
   public synchronized void onCompleted() {
     if (phase != Phase.FINISHED) {
-      end(Outcome.OUTCOME_CANCELLED, "the robot closed its stream", false);
+      end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "the robot closed its stream", false);
     }
     if (!robotClosed) {
       robotClosed = true;
@@ -215,7 +216,20 @@ final class RobotSession implements StreamObserver<RobotMessage> {
           + " is unknown: open a new session with the task"));
       return;
     }
-    if (!services.registry().register(identity.getRobotId(), this)) {
+    SessionRegistry.Admission admission = services.registry().register(identity.getRobotId(), this);
+    if (admission == SessionRegistry.Admission.FULL) {
+      AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "RESOURCE_EXHAUSTED",
+          Map.of("task", message.getTask()));
+      identity = null;
+      services.metrics().sessionRefusedAtCapacity();
+      // RetryInfo rides in the trailers: the exception itself goes to the robot.
+      fail(io.vlaserve.service.quota.RateQuota.exhausted("planner-gateway is at capacity: "
+          + services.registry().capacity() + " robot sessions are open (vla.gateway.quota.max-sessions); the robot"
+          + " should hold and open again later, or the fleet needs another gateway replica",
+          services.properties().quota().capacityRetry()));
+      return;
+    }
+    if (admission == SessionRegistry.Admission.DUPLICATE) {
       AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ALREADY_EXISTS",
           Map.of("task", message.getTask()));
       identity = null;
@@ -391,7 +405,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     if (subgoalIndex + 1 < plannedSubgoals.size()) {
       startSubgoal(subgoalIndex + 1);
     } else {
-      end(Outcome.OUTCOME_SUCCEEDED, "every subgoal completed", true);
+      end(Outcome.OUTCOME_SUCCEEDED, EndCause.END_CAUSE_TASK_COMPLETED, "every subgoal completed", true);
     }
   }
 
@@ -399,7 +413,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     services.metrics().subgoal(status == SubgoalStatus.SUBGOAL_STATUS_TIMED_OUT ? "timed_out" : "failed");
     send(subgoalEvent(status, reason));
     if (replans >= services.properties().maxReplans()) {
-      end(Outcome.OUTCOME_FAILED, "subgoal '" + current.getInstruction() + "' " + reason + ", and the "
+      end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_SUBGOAL_FAILED, "subgoal '" + current.getInstruction() + "' " + reason + ", and the "
           + replans + " replan(s) allowed are used up", true);
       return;
     }
@@ -425,7 +439,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
           e.kind().name().toLowerCase(Locale.ROOT));
       synchronized (this) {
         if (phase != Phase.FINISHED) {
-          end(Outcome.OUTCOME_FAILED, why + "; replanning failed: " + e.getMessage(), true);
+          end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_PLANNER_FAILED, why + "; replanning failed: " + e.getMessage(), true);
         }
       }
       return;
@@ -617,7 +631,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     }
     controller = null;
     if (phase != Phase.FINISHED) {
-      end(Outcome.OUTCOME_FAILED, "controller-bridge ended robot " + robotId() + "'s execution stream ("
+      end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_CONTROLLER, "controller-bridge ended robot " + robotId() + "'s execution stream ("
           + status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription()) + ")", true);
     }
   }
@@ -698,7 +712,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     long now = System.nanoTime();
     if (policy == null && policyDownSinceNanos != 0) {
       if (now - policyDownSinceNanos > services.properties().policyFailoverTimeout().toNanos()) {
-        end(Outcome.OUTCOME_FAILED, "policy-service unavailable for "
+        end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_POLICY_UNAVAILABLE, "policy-service unavailable for "
             + services.properties().policyFailoverTimeout().toMillis() + " ms (" + policyDownReason
             + "); the robot was brought to a hold", true);
         return;
@@ -727,7 +741,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     release();
     phase = Phase.FINISHED;
     if (wasRegistered) { // counted as active only once registered (release() forgets it)
-      services.metrics().sessionEnded("shutdown");
+      services.metrics().sessionEnded("shutdown", "unspecified");
     }
     if (!robotClosed) {
       robotClosed = true;
@@ -737,7 +751,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   }
 
   /** Ends the session with an outcome; closes the robot's stream if {@code tellRobot}. */
-  private void end(Outcome outcome, String reason, boolean tellRobot) {
+  private void end(Outcome outcome, EndCause cause, String reason, boolean tellRobot) {
     if (phase == Phase.FINISHED) {
       return;
     }
@@ -745,12 +759,13 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     release();
     phase = Phase.FINISHED;
     if (wasRegistered) {
-      services.metrics().sessionEnded(outcome.name().substring("OUTCOME_".length()).toLowerCase(Locale.ROOT));
+      services.metrics().sessionEnded(outcome.name().substring("OUTCOME_".length()).toLowerCase(Locale.ROOT),
+          cause.name().substring("END_CAUSE_".length()).toLowerCase(Locale.ROOT));
     }
     log.info("session {}: robot {} {}: {}", sessionId, robotId(), outcome, reason);
     if (tellRobot && !robotClosed) {
       send(GatewayMessage.newBuilder().setOutcome(SessionOutcome.newBuilder()
-          .setOutcome(outcome).setReason(reason).setSubgoalsCompleted(completed.size()).setReplans(replans)
+          .setOutcome(outcome).setCause(cause).setReason(reason).setSubgoalsCompleted(completed.size()).setReplans(replans)
           .setElapsed(duration(Duration.ofNanos(System.nanoTime() - startedNanos)))).build());
       robotClosed = true;
       robot.onCompleted();
@@ -759,15 +774,20 @@ final class RobotSession implements StreamObserver<RobotMessage> {
 
   /** Fails the stream before a session exists (bad open, unknown embodiment, unplannable task). */
   private void fail(Status status) {
+    fail(status.asRuntimeException());
+  }
+
+  /** As {@link #fail(Status)}, keeping the exception's trailers (e.g. RetryInfo). */
+  private void fail(StatusRuntimeException error) {
     boolean wasRegistered = registered;
     release();
     phase = Phase.FINISHED;
     if (wasRegistered) { // release() has just forgotten it: read before
-      services.metrics().sessionEnded("rejected");
+      services.metrics().sessionEnded("rejected", "unspecified");
     }
     if (!robotClosed) {
       robotClosed = true;
-      robot.onError(status.asRuntimeException());
+      robot.onError(error);
     }
   }
 

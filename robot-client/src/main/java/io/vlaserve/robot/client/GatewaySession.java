@@ -157,6 +157,7 @@ public final class GatewaySession implements AutoCloseable {
   private Driving driving = Driving.hold("opening the session: waiting for the gateway to accept it");
   private boolean haltedByRobot;
   private volatile SessionAccepted accepted;
+  private volatile Duration retryAfter;
   private ScheduledFuture<?> nextProbe;
   private volatile long lastHeardNanos = System.nanoTime();
   private volatile String silence;
@@ -260,6 +261,33 @@ public final class GatewaySession implements AutoCloseable {
   /** The gateway's acceptance (frame format, observation period), or null before it. */
   public SessionAccepted accepted() {
     return accepted;
+  }
+
+  /**
+   * How long the gateway asked the robot to wait before opening again, when it ended the stream
+   * with a {@code google.rpc.RetryInfo} (e.g. RESOURCE_EXHAUSTED: the replica is at capacity or the
+   * robot over its quota); empty otherwise. The robot holds meanwhile.
+   */
+  public Optional<Duration> retryAfter() {
+    return Optional.ofNullable(retryAfter);
+  }
+
+  private static Duration retryDelay(Throwable error) {
+    com.google.rpc.Status status = io.grpc.protobuf.StatusProto.fromThrowable(error);
+    if (status == null) {
+      return null;
+    }
+    for (com.google.protobuf.Any detail : status.getDetailsList()) {
+      if (detail.is(com.google.rpc.RetryInfo.class)) {
+        try {
+          com.google.protobuf.Duration delay = detail.unpack(com.google.rpc.RetryInfo.class).getRetryDelay();
+          return Duration.ofSeconds(Math.max(0, delay.getSeconds()), Math.max(0, delay.getNanos()));
+        } catch (com.google.protobuf.InvalidProtocolBufferException corrupt) {
+          return null;
+        }
+      }
+    }
+    return null;
   }
 
   /** Observations replaced while waiting for the transport. */
@@ -490,6 +518,7 @@ public final class GatewaySession implements AutoCloseable {
 
     @Override
     public void onError(Throwable t) {
+      retryAfter = retryDelay(t);
       String silent = silence;
       end(silent != null ? Status.UNAVAILABLE.withDescription(silent) : Status.fromThrowable(t));
     }

@@ -26,7 +26,9 @@ import java.util.random.RandomGenerator;
  * <p>A session is lost when its stream fails before an outcome with a retryable status (UNAVAILABLE
  * when the gateway stops or restarts, ...). An outcome, success or failure, is final, and so is a
  * fatal status (INVALID_ARGUMENT, NOT_FOUND, ...) or giving up after the policy's time counted from
- * the first loss since a session was last accepted. While waiting, {@link #driving()} is
+ * the first loss since a session was last accepted. A loss whose status carries a
+ * {@code google.rpc.RetryInfo} (RESOURCE_EXHAUSTED: the gateway replica is at capacity) waits at
+ * least that long before the next open. While waiting, {@link #driving()} is
  * {@link DriveState#HOLD} with the reason; once final it is {@link DriveState#ENDED}.
  *
  * <p>Every session's messages reach the one {@link GatewaySession.Listener}; its
@@ -225,6 +227,11 @@ public final class SessionReopener implements AutoCloseable {
             + TimeUnit.NANOSECONDS.toMillis(now - failingSinceNanos) + " ms; last: " + last.reason(), status);
       } else {
         Duration wait = policy.backoff(attempt++, random);
+        // A gateway at capacity says when to come back: never sooner than that.
+        Duration asked = current == null ? null : current.retryAfter().orElse(null);
+        if (asked != null && asked.compareTo(wait) > 0) {
+          wait = asked;
+        }
         reopening = Driving.hold("session lost (" + last.reason() + "); opening a new session for the same task in "
             + wait.toMillis() + " ms (attempt " + attempt + ")");
         pendingOpen = ClientScheduler.TIMER.schedule(this::openSession, wait.toNanos(), TimeUnit.NANOSECONDS);

@@ -29,15 +29,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
   final List<SessionOpen> opens = new CopyOnWriteArrayList<>();
   final AtomicInteger probes = new AtomicInteger();
-  private final Status refuseWith;
+  private final io.grpc.StatusRuntimeException refuseWith;
   private volatile boolean mute;
   private volatile StreamObserver<GatewayMessage> robot;
 
   FakeGateway() {
-    this(null);
+    this((io.grpc.StatusRuntimeException) null);
   }
 
   FakeGateway(Status refuseWith) {
+    this(refuseWith == null ? null : refuseWith.asRuntimeException());
+  }
+
+  /** A gateway that refuses every open with {@code refuseWith}, trailers (e.g. RetryInfo) included. */
+  FakeGateway(io.grpc.StatusRuntimeException refuseWith) {
     this.refuseWith = refuseWith;
   }
 
@@ -85,7 +90,7 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
   private void opened(SessionOpen open, StreamObserver<GatewayMessage> responses) {
     opens.add(open);
     if (refuseWith != null) {
-      responses.onError(refuseWith.asRuntimeException());
+      responses.onError(refuseWith);
       return;
     }
     robot = responses;

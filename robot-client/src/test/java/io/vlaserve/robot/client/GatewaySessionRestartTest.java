@@ -129,6 +129,29 @@ class GatewaySessionRestartTest {
   }
 
   @Test
+  void aGatewayAtCapacityIsOpenedAgainOnlyAfterTheDelayItAskedFor() throws Exception {
+    com.google.rpc.Status full = com.google.rpc.Status.newBuilder()
+        .setCode(Status.Code.RESOURCE_EXHAUSTED.value()).setMessage("planner-gateway is at capacity")
+        .addDetails(com.google.protobuf.Any.pack(com.google.rpc.RetryInfo.newBuilder()
+            .setRetryDelay(com.google.protobuf.Duration.newBuilder().setSeconds(60)).build()))
+        .build();
+    FakeGateway gateway = new FakeGateway(io.grpc.protobuf.StatusProto.toStatusRuntimeException(full));
+    server = LoopbackServer.start(0, gateway);
+    GatewaySession alone = GatewaySession.open(channel(server.port()), OPEN, listener);
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, alone.awaitClosed(Await.TIMEOUT).getCode());
+    assertEquals(java.util.Optional.of(Duration.ofSeconds(60)), alone.retryAfter());
+
+    SessionReopener reopener = SessionReopener.open(channel(server.port()), OPEN, listener,
+        GatewaySession.Options.defaults(), QUICK);
+    Await.until(() -> reopener.driving().reason().contains("opening a new session"), () -> "waiting to reopen: "
+        + reopener.driving());
+    assertTrue(reopener.driving().reason().contains("in 60000 ms"), "the gateway's delay, not the quick backoff: "
+        + reopener.driving().reason());
+    assertEquals(2, gateway.opens.size(), "one open each, no early retry");
+    reopener.close();
+  }
+
+  @Test
   void aRefusedSessionIsNotReopened() throws Exception {
     FakeGateway gateway = new FakeGateway(Status.INVALID_ARGUMENT.withDescription("open.task is empty"));
     server = LoopbackServer.start(0, gateway);
