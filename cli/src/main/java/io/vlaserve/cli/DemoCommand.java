@@ -137,6 +137,8 @@ final class DemoCommand implements Callable<Integer> {
 
       System.out.println();
       System.out.printf("Robots: %d simulated robot(s), each with its own scene, camera and agent%n", robots);
+      // The robots' own side warms up too, as a robot's process would at start.
+      io.vlaserve.robot.client.RobotAgent.warmUp(5);
       List<RobotRun> runs = runRobots(robotIds, gateway, controller);
       DemoReport.write(logDir, runs.stream().map(r -> new DemoReport.Robot(r.robot(), r.task(),
           r.outcome() == null ? "NONE" : r.outcome().name().substring("OUTCOME_".length()), r.reason(), r.replans(),

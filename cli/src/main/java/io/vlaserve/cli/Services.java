@@ -18,6 +18,8 @@ final class Services {
   static final String AGENT_PORT = "vla.controller.agent-port";
 
   /** Extra JVM options per service. The controller's 1 kHz loop wants sub-millisecond GC pauses. */
+  /** Scheduling niceness of every service but controller-bridge when they share a machine. */
+  static final int BEST_EFFORT_NICENESS = 10;
   static final Map<String, List<String>> JVM_OPTIONS = Map.of("controller", List.of("-XX:+UseZGC"));
 
   static {
@@ -76,8 +78,10 @@ final class Services {
       return ServiceProcess.start(service, jar(service), home(), JVM_OPTIONS.get(service), withAgent, logDir,
           List.of(AGENT_PORT));
     }
+    // Everything but the bridge's control loop is best effort: on one shared machine (the demo, the
+    // load test) it yields the CPU to the loop instead of making it miss its 1 ms deadlines.
     return ServiceProcess.start(service, jar(service), home(),
-        JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")), args, logDir);
+        JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")), args, logDir, List.of(), BEST_EFFORT_NICENESS);
   }
 
   /** The java launcher running this process, so children use the same JDK. */

@@ -60,6 +60,19 @@ public final class ServiceProcess implements AutoCloseable {
    */
   public static ServiceProcess start(String name, Path jar, Path home, List<String> jvmOptions, List<String> args,
       Path logDir, List<String> portProperties) throws IOException {
+    return start(name, jar, home, jvmOptions, args, logDir, portProperties, 0);
+  }
+
+  /**
+   * As {@link #start(String, Path, Path, List, List, Path, List)}, at scheduling niceness
+   * {@code niceness} (0..19, through {@code nice} where the system has it): on a machine shared with
+   * a control loop, best-effort services give way to it.
+   */
+  public static ServiceProcess start(String name, Path jar, Path home, List<String> jvmOptions, List<String> args,
+      Path logDir, List<String> portProperties, int niceness) throws IOException {
+    if (niceness < 0 || niceness > 19) {
+      throw new IllegalArgumentException("niceness: " + niceness + " (expected: 0..19)");
+    }
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build first (./vla builds on demand, or mvn package -DskipTests)");
     }
@@ -67,7 +80,12 @@ public final class ServiceProcess implements AutoCloseable {
     int httpPort = freePort();
     Files.createDirectories(logDir);
     Path log = logDir.resolve(name + ".log");
-    List<String> command = new ArrayList<>(List.of(javaCommand(), "-Xss512k", "--enable-native-access=ALL-UNNAMED"));
+    List<String> command = new ArrayList<>();
+    if (niceness > 0 && Files.isExecutable(NICE)) {
+      // nice execs java: the process (and its pid) is the service's.
+      command.addAll(List.of(NICE.toString(), "-n", Integer.toString(niceness)));
+    }
+    command.addAll(List.of(javaCommand(), "-Xss512k", "--enable-native-access=ALL-UNNAMED"));
     command.addAll(jvmOptions);
     command.addAll(List.of("-jar", jar.toString(),
         "--spring.grpc.server.address=127.0.0.1", "--spring.grpc.server.port=" + grpcPort,
@@ -87,6 +105,8 @@ public final class ServiceProcess implements AutoCloseable {
     Process process = builder.start();
     return new ServiceProcess(name, process, log, grpcPort, httpPort, Map.copyOf(extraPorts));
   }
+
+  private static final Path NICE = Path.of("/usr/bin/nice");
 
   /** The port given to {@code property} at start. */
   public int port(String property) {

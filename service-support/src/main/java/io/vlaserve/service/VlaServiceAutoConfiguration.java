@@ -40,6 +40,19 @@ import org.springframework.grpc.server.GlobalServerInterceptor;
 @EnableConfigurationProperties({TracingProperties.class, InboundProperties.class, TlsProperties.class,
     AuthProperties.class})
 public class VlaServiceAutoConfiguration {
+  /**
+   * Warms the service's {@link io.vlaserve.service.warmup.WarmUpTask}s before it reports SERVING
+   * ({@code vla.warm-up.rounds}, default 50 per task; {@code vla.warm-up.budget}, default 5 s per
+   * task; rounds 0 skips it). Its health indicator is "warmUp".
+   */
+  @Bean("warmUp")
+  io.vlaserve.service.warmup.WarmUp warmUp(ObjectProvider<io.vlaserve.service.warmup.WarmUpTask> tasks,
+      Environment environment) {
+    return new io.vlaserve.service.warmup.WarmUp(tasks.orderedStream().toList(),
+        environment.getProperty("vla.warm-up.rounds", Integer.class, 50),
+        environment.getProperty("vla.warm-up.budget", java.time.Duration.class, java.time.Duration.ofSeconds(5)));
+  }
+
   /** The one rate-limited log line for refused input, shared by the guard and the transport's filter. */
   @Bean
   @ConditionalOnMissingBean

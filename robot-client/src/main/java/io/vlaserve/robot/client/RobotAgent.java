@@ -238,6 +238,21 @@ public final class RobotAgent implements AutoCloseable {
     reporter = Thread.ofPlatform().daemon(true).name("robot-agent-" + robot.getRobotId()).start(this::run);
   }
 
+  /**
+   * Runs {@code seconds} of made-up 1 kHz setpoint frames through the agent's own path (parsing, the
+   * setpoint check, the playout) so that the JIT has compiled it before a real robot's setpoints
+   * arrive; touches no network and no hardware. Call once per process before connecting, e.g. at
+   * start-up (a few seconds' worth takes well under a second).
+   *
+   * @return how many setpoints were played
+   */
+  public static long warmUp(int seconds) {
+    if (seconds < 0) {
+      throw new IllegalArgumentException("seconds: " + seconds + " (expected: >= 0)");
+    }
+    return AgentWarmUp.run(seconds);
+  }
+
   /** Settings for an agent connecting {@code hardware} to the bridge behind {@code channel} as {@code robot}. */
   public static Builder builder(Channel channel, RobotIdentity robot, RobotHardware hardware) {
     return new Builder(channel, robot, hardware);
