@@ -136,14 +136,14 @@ public final class AgentLinkBenchmark {
         Thread.sleep(50);
       }
       Thread.sleep(1000);
-      long bridgeCpu0 = cpuNanos(bridge.pid());
+      long bridgeCpu0 = bridge.cpuNanos();
       long ownCpu0 = ownCpuNanos();
       long setpoints0 = arms.stream().mapToLong(a -> a.setpoints).sum();
       double[] metrics0 = metrics(http, bridge);
       long start = System.nanoTime();
       Thread.sleep(seconds * 1000L);
       long wall = System.nanoTime() - start;
-      long bridgeCpu = cpuNanos(bridge.pid()) - bridgeCpu0;
+      long bridgeCpu = bridge.cpuNanos() - bridgeCpu0;
       long ownCpu = ownCpuNanos() - ownCpu0;
       long setpoints = arms.stream().mapToLong(a -> a.setpoints).sum() - setpoints0;
       double[] metrics1 = metrics(http, bridge);
@@ -210,14 +210,6 @@ public final class AgentLinkBenchmark {
       result[m.group(1).equals("vla_controller_loop_ticks_total") ? 0 : 1] += value;
     }
     return result;
-  }
-
-  /** utime + stime of process {@code pid}, ns (Linux /proc; clock ticks of 10 ms). */
-  private static long cpuNanos(long pid) throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-    return ticks * 10_000_000L;
   }
 
   private static long ownCpuNanos() {

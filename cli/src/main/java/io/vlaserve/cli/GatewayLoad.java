@@ -49,6 +49,8 @@ final class GatewayLoad {
   final AtomicLong sent = new AtomicLong();
   final AtomicLong measuredSent = new AtomicLong();
   final AtomicLong sessions = new AtomicLong();
+  /** Steps the gateway reported forwarded, all along (for progress lines). */
+  final AtomicLong forwarded = new AtomicLong();
   final Map<String, Long> endings = new ConcurrentHashMap<>();
   /** Admitted sessions the suite ended under load (see {@link #byLoad}); should stay zero. */
   final AtomicLong endedByLoad = new AtomicLong();
@@ -128,6 +130,7 @@ final class GatewayLoad {
     GatewaySession.Listener timing = new GatewaySession.Listener() {
       @Override
       public void onStepForwarded(StepForwarded step) {
+        forwarded.incrementAndGet();
         long now = System.nanoTime();
         int slot = (int) (step.getObservationSequence() % REMEMBERED);
         long sentAt = intended.get(slot);

@@ -157,9 +157,28 @@ public final class ServiceProcess implements AutoCloseable {
     return log;
   }
 
-  /** The process id, e.g. to read its CPU time from /proc. */
+  /** The process id. */
   public long pid() {
     return process.pid();
+  }
+
+  /**
+   * CPU time the process has used so far (user + system), ns, from Linux's /proc (clock ticks of
+   * 10 ms); -1 where there is no /proc or the process is gone.
+   */
+  public long cpuNanos() {
+    return cpuNanos(process.pid());
+  }
+
+  /** As {@link #cpuNanos()}, for any process id. */
+  public static long cpuNanos(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10_000_000L;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   public boolean isAlive() {

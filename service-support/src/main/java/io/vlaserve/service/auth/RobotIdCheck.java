@@ -24,34 +24,38 @@ final class RobotIdCheck {
   record Foreign(String field, String value) {}
 
   private final Map<Descriptor, Boolean> mayContain = new ConcurrentHashMap<>();
+  // Per message type, the fields worth looking at: robot_id strings and messages that may hold one.
+  private final Map<Descriptor, List<FieldDescriptor>> relevant = new ConcurrentHashMap<>();
 
   /** The first robot id in {@code request} that is not {@code robot}, if any. */
   Optional<Foreign> firstForeign(Object request, String robot) {
     if (!(request instanceof Message message)) {
       return Optional.empty();
     }
-    return find(message, robot, message.getDescriptorForType().getFullName(), 0);
+    // Only the relevant fields are read (no reflection over every field, no 12 KB image touched),
+    // and the field's path is spelled out only when a foreign id is found.
+    Optional<Foreign> found = find(message, robot, 0);
+    return found.map(f -> new Foreign(message.getDescriptorForType().getFullName() + "." + f.field(), f.value()));
   }
 
-  private Optional<Foreign> find(Message message, String robot, String path, int depth) {
+  private Optional<Foreign> find(Message message, String robot, int depth) {
     if (depth > MAX_DEPTH || !mayContain(message.getDescriptorForType())) {
       return Optional.empty();
     }
-    for (Map.Entry<FieldDescriptor, Object> field : message.getAllFields().entrySet()) {
-      FieldDescriptor descriptor = field.getKey();
-      String where = path + "." + descriptor.getName();
-      if (descriptor.getJavaType() == FieldDescriptor.JavaType.STRING && descriptor.getName().equals(FIELD)) {
-        for (Object value : values(descriptor, field.getValue())) {
+    for (FieldDescriptor descriptor : relevant(message.getDescriptorForType())) {
+      int count = descriptor.isRepeated() ? message.getRepeatedFieldCount(descriptor)
+          : message.hasField(descriptor) ? 1 : 0;
+      for (int i = 0; i < count; i++) {
+        Object value = descriptor.isRepeated() ? message.getRepeatedField(descriptor, i) : message.getField(descriptor);
+        if (descriptor.getJavaType() == FieldDescriptor.JavaType.STRING) {
           String id = (String) value;
           if (!id.isEmpty() && !id.equals(robot)) {
-            return Optional.of(new Foreign(where, id));
+            return Optional.of(new Foreign(descriptor.getName(), id));
           }
-        }
-      } else if (descriptor.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !descriptor.isMapField()) {
-        for (Object value : values(descriptor, field.getValue())) {
-          Optional<Foreign> found = find((Message) value, robot, where, depth + 1);
+        } else {
+          Optional<Foreign> found = find((Message) value, robot, depth + 1);
           if (found.isPresent()) {
-            return found;
+            return Optional.of(new Foreign(descriptor.getName() + "." + found.get().field(), found.get().value()));
           }
         }
       }
@@ -59,8 +63,11 @@ final class RobotIdCheck {
     return Optional.empty();
   }
 
-  private static List<?> values(FieldDescriptor descriptor, Object value) {
-    return descriptor.isRepeated() ? (List<?>) value : List.of(value);
+  private List<FieldDescriptor> relevant(Descriptor type) {
+    return relevant.computeIfAbsent(type, t -> t.getFields().stream()
+        .filter(f -> (f.getJavaType() == FieldDescriptor.JavaType.STRING && f.getName().equals(FIELD))
+            || (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE && !f.isMapField() && mayContain(f.getMessageType())))
+        .toList());
   }
 
   private boolean mayContain(Descriptor type) {
