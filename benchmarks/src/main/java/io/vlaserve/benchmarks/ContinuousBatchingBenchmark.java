@@ -280,29 +280,11 @@ public final class ContinuousBatchingBenchmark {
 
   /** Part 2: unary Infer over loopback to policy-service in its own process. */
   private static void overGrpc(BenchmarkScene scene, int seconds) throws Exception {
-    Path home = scene.home();
     // Plaintext by default, said explicitly: these numbers measure batching, comparable with earlier
     // runs. -Dtls=true: mutual TLS with authenticated callers (the client as the gateway would be).
     boolean tls = Boolean.getBoolean("tls");
-    List<String> security = List.of("--vla.tls.insecure=true");
-    ChannelCredentials credentials = io.grpc.InsecureChannelCredentials.create();
-    if (tls) {
-      CertificateAuthority ca = CertificateAuthority.openOrCreate(home.resolve("target/benchmark-pki"));
-      IssuedCertificate server = ca.issue(CertificateRequest.service("policy-service"));
-      IssuedCertificate client = ca.issue(CertificateRequest.service("planner-gateway"));
-      security = List.of("--vla.tls.certificate=" + server.certificateFile(),
-          "--vla.tls.private-key=" + server.privateKeyFile(), "--vla.tls.trust=" + server.caFile());
-      credentials = TlsMaterial.load(client.certificateFile(), client.privateKeyFile(), client.caFile())
-          .channelCredentials();
-    }
-    List<String> arguments = new ArrayList<>(security);
-    arguments.addAll(List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
-        "--vla.policy.threads=" + Integer.getInteger("threads", 1)));
     System.out.printf("over gRPC: %s%n%n", tls ? "mutual TLS, authenticated as service/planner-gateway" : "plaintext");
-    try (ServiceProcess service = ServiceProcess.start("continuous-batching-service",
-        home.resolve("policy-service/target/policy-service.jar"), home, List.of(), arguments, home.resolve("target"))
-        .clientCredentials(credentials)) {
-      service.awaitServing(Duration.ofSeconds(120));
+    try (ServiceProcess service = startPolicyService(scene.home(), tls, "continuous-batching-service")) {
       ManagedChannel channel = service.channel();
       try {
         System.out.println("| sessions | load | requests | client latency p50 / p99 (ms) | engine time p50 / p99 | "
@@ -319,6 +301,48 @@ public final class ContinuousBatchingBenchmark {
         channel.shutdownNow();
       }
     }
+  }
+
+  /**
+   * policy-service as its own process on loopback, serving (the shipped model, {@code -Dthreads} intra-op
+   * threads, 1 by default; {@code -DpolicyJar} for another build than the checkout's, {@code -DserviceArgs}
+   * for more of its settings): plaintext, or with {@code tls} mutual TLS from a benchmark CA under
+   * {@code target/benchmark-pki}, the returned process's channels authenticated as the gateway.
+   */
+  static ServiceProcess startPolicyService(Path home, boolean tls, String name) throws Exception {
+    // -DpolicyJar: another build of the service (e.g. the previous commit's), for before/after runs.
+    return startPolicyService(home, tls, name,
+        Path.of(System.getProperty("policyJar", home.resolve("policy-service/target/policy-service.jar").toString())));
+  }
+
+  /** As {@link #startPolicyService(Path, boolean, String)}, from {@code jar}. */
+  static ServiceProcess startPolicyService(Path home, boolean tls, String name, Path jar) throws Exception {
+    List<String> security = List.of("--vla.tls.insecure=true");
+    ChannelCredentials credentials = io.grpc.InsecureChannelCredentials.create();
+    if (tls) {
+      CertificateAuthority ca = CertificateAuthority.openOrCreate(home.resolve("target/benchmark-pki"));
+      IssuedCertificate server = ca.issue(CertificateRequest.service("policy-service"));
+      IssuedCertificate client = ca.issue(CertificateRequest.service("planner-gateway"));
+      security = List.of("--vla.tls.certificate=" + server.certificateFile(),
+          "--vla.tls.private-key=" + server.privateKeyFile(), "--vla.tls.trust=" + server.caFile());
+      credentials = TlsMaterial.load(client.certificateFile(), client.privateKeyFile(), client.caFile())
+          .channelCredentials();
+    }
+    List<String> arguments = new ArrayList<>(security);
+    arguments.addAll(List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
+        "--vla.policy.threads=" + Integer.getInteger("threads", 1)));
+    List<String> extra = System.getProperty("serviceArgs", "").isBlank() ? List.of()
+        : List.of(System.getProperty("serviceArgs").trim().split("\\s+"));
+    arguments.addAll(extra);
+    ServiceProcess service = ServiceProcess.start(name, jar, home, List.of(), arguments, home.resolve("target"))
+        .clientCredentials(credentials);
+    try {
+      service.awaitServing(Duration.ofSeconds(120));
+    } catch (RuntimeException | InterruptedException e) {
+      service.close();
+      throw e;
+    }
+    return service;
   }
 
   /**

@@ -41,7 +41,8 @@ public final class TransportFloorBenchmark {
   private static final int CALLS_PER_SLICE = 500;
 
 
-  private static final MethodDescriptor<byte[], byte[]> ECHO =
+  /** The echo method: whatever bytes come in go back out. */
+  static final MethodDescriptor<byte[], byte[]> ECHO =
       RawGrpc.method("bench.Echo/Echo", MethodDescriptor.MethodType.UNARY);
 
   private record Endpoint(String name, Server server, ManagedChannel channel, Histogram latency) {}
@@ -90,14 +91,19 @@ public final class TransportFloorBenchmark {
 
   private static Endpoint start(String name, ServerCredentials serverCredentials, ChannelCredentials channelCredentials)
       throws IOException {
+    Server server = startEcho(serverCredentials);
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", server.getPort(), channelCredentials).build();
+    return new Endpoint(name, server, channel, new Histogram(60_000_000L, 3));
+  }
+
+  /** The bare echo: a grpc-java server with {@link #ECHO} alone, on a free port, default executor. */
+  static Server startEcho(ServerCredentials credentials) throws IOException {
     ServerServiceDefinition echo = ServerServiceDefinition.builder("bench.Echo")
         .addMethod(ECHO, ServerCalls.asyncUnaryCall((request, responses) -> {
           responses.onNext(request);
           responses.onCompleted();
         }))
         .build();
-    Server server = Grpc.newServerBuilderForPort(0, serverCredentials).addService(echo).build().start();
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", server.getPort(), channelCredentials).build();
-    return new Endpoint(name, server, channel, new Histogram(60_000_000L, 3));
+    return Grpc.newServerBuilderForPort(0, credentials).addService(echo).build().start();
   }
 }
