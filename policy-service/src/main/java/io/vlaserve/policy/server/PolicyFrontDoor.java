@@ -96,9 +96,9 @@ public class PolicyFrontDoor implements DisposableBean {
     return runtime.model();
   }
 
-  /** Whether the model is loaded and warmed up. */
+  /** Whether inference is answered: the model is loaded and its engine warm. */
   public boolean ready() {
-    return runtime.ready();
+    return runtime.accepting();
   }
 
   /**
@@ -107,7 +107,7 @@ public class PolicyFrontDoor implements DisposableBean {
    * @throws RuntimeException for an observation refused before queueing (not ready, bad input, overload)
    */
   public CompletableFuture<Answer> submit(Observation observation) {
-    if (!runtime.ready()) {
+    if (!runtime.accepting()) {
       throw notReady();
     }
     ModelPackage model = runtime.model();

@@ -47,7 +47,7 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
 
   @Override
   public void getMetadata(GetMetadataRequest request, StreamObserver<PolicyMetadata> responses) {
-    if (!runtime.ready()) {
+    if (!door.ready()) {
       responses.onError(PolicyStatus.of(door.notReady()).asRuntimeException());
       return;
     }
