@@ -35,7 +35,9 @@ import org.HdrHistogram.Histogram;
  * request. Each slice takes, in turn:
  *
  * <ul>
- *   <li><b>echo, back to back</b>: the transport floor as {@code TransportFloorBenchmark} measures it;
+ *   <li><b>echo, back to back</b>: the transport floor as {@code TransportFloorBenchmark} measures it
+ *       (server and client in this JVM), and, plaintext only, the same echo server in a JVM of its own
+ *       ({@code TransportFloorBenchmark serve}), as policy-service is;
  *   <li><b>Infer, 1 robot, closed loop</b>: the client's latency, the server's own receipt-to-reply
  *       ({@code timing.total}) and their difference, the transport;
  *   <li><b>echo, after a pause</b>: each call after the client waited as long as an Infer's server time
@@ -69,6 +71,13 @@ public final class PolicyTransportBenchmark {
   private static final List<String> TARGET_ROWS = List.of(CLIENT, SERVER, TRANSPORT, METADATA, METADATA_PAUSED);
 
   private PolicyTransportBenchmark() {}
+
+  /** A bare echo server (in this process, or {@code process}) and what was measured of it. */
+  private record Echo(String name, Process process, ManagedChannel channel, Histogram backToBack, Histogram paused) {
+    Echo(String name, Process process, ManagedChannel channel) {
+      this(name, process, channel, new Histogram(3), new Histogram(3));
+    }
+  }
 
   /** One policy-service under test: its process, stub and what was measured of it. */
   private record Target(String label, ServiceProcess process, ManagedChannel channel,
@@ -110,9 +119,24 @@ public final class PolicyTransportBenchmark {
       echoClient = clientTls.channelCredentials();
     }
     Server echo = TransportFloorBenchmark.startEcho(echoServer);
-    ManagedChannel echoChannel = Grpc.newChannelBuilderForAddress("localhost", echo.getPort(), echoClient).build();
+    List<Echo> echoes = new ArrayList<>();
+    echoes.add(new Echo("echo", null, Grpc.newChannelBuilderForAddress("localhost", echo.getPort(), echoClient).build()));
     List<Target> targets = new ArrayList<>();
     try {
+      if (!tls) {
+        // The same echo in a JVM of its own, as policy-service is: wake-ups and caches across two processes.
+        int port = ServiceProcess.freePort();
+        Process process = new ProcessBuilder(ServiceProcess.javaCommand(), "--enable-native-access=ALL-UNNAMED", "-cp",
+            System.getProperty("java.class.path"), TransportFloorBenchmark.class.getName(), "serve", String.valueOf(port))
+            .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String line = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream())).readLine();
+        if (line == null || !line.startsWith("serving on")) {
+          process.destroyForcibly();
+          throw new IllegalStateException("the echo process did not start: " + line);
+        }
+        echoes.add(new Echo("echo in its own process", process,
+            Grpc.newChannelBuilderForAddress("localhost", port, InsecureChannelCredentials.create()).build()));
+      }
       for (Map.Entry<String, Path> jar : jars.entrySet()) {
         ServiceProcess process = ContinuousBatchingBenchmark.startPolicyService(scene.home(), tls,
             "policy-transport-" + jar.getKey(), jar.getValue());
@@ -123,12 +147,12 @@ public final class PolicyTransportBenchmark {
         }
         targets.add(new Target(jar.getKey(), process, channel, PolicyServiceGrpc.newBlockingStub(channel), latency));
       }
-      Histogram echoBackToBack = new Histogram(3);
-      Histogram echoPaused = new Histogram(3);
       Histogram unused = new Histogram(3);
       GetMetadataRequest metadata = GetMetadataRequest.getDefaultInstance();
       for (int i = 0; i < warmupCalls; i++) {
-        echo(echoChannel, payload);
+        for (Echo e : echoes) {
+          echo(e.channel(), payload);
+        }
         for (Target target : targets) {
           target.stub().withDeadlineAfter(30, TimeUnit.SECONDS).getMetadata(metadata);
         }
@@ -143,13 +167,16 @@ public final class PolicyTransportBenchmark {
           + " %d slices, %d cores, JDK %s%n", tls ? "mutual TLS" : "plaintext", payload.length, slices,
           Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
       for (int slice = 0; slice < slices; slice++) {
-        Histogram sliceEcho = new Histogram(3);
-        for (int i = 0; i < BACK_TO_BACK_CALLS; i++) {
-          long started = System.nanoTime();
-          echo(echoChannel, payload);
-          record(started, echoBackToBack, sliceEcho);
+        StringBuilder line = new StringBuilder("  slice " + slice + ":");
+        for (Echo e : echoes) {
+          Histogram sliceEcho = new Histogram(3);
+          for (int i = 0; i < BACK_TO_BACK_CALLS; i++) {
+            long started = System.nanoTime();
+            echo(e.channel(), payload);
+            record(started, e.backToBack(), sliceEcho);
+          }
+          line.append(String.format(" %s %.3f ms;", e.name(), p50(sliceEcho)));
         }
-        StringBuilder line = new StringBuilder();
         Histogram sliceServer = new Histogram(3);
         for (Target target : targets) {
           Map<String, Histogram> h = target.latency();
@@ -170,24 +197,29 @@ public final class PolicyTransportBenchmark {
             target.stub().withDeadlineAfter(30, TimeUnit.SECONDS).getMetadata(metadata);
             record(started, h.get(METADATA_PAUSED), unused);
           }
-          line.append(String.format("; %s Infer transport p50 %.3f ms", target.label(), p50(sliceTransport)));
+          line.append(String.format(" %s Infer transport %.3f ms;", target.label(), p50(sliceTransport)));
         }
         pauseNanos = sliceServer.getValueAtPercentile(50) * 1000;
-        Histogram slicePausedEcho = new Histogram(3);
-        for (int i = 0; i < PAUSED_CALLS; i++) {
-          pause(pauseNanos);
-          long started = System.nanoTime();
-          echo(echoChannel, payload);
-          record(started, echoPaused, slicePausedEcho);
+        line.append(String.format(" after a %.1f ms pause:", pauseNanos / 1e6));
+        for (Echo e : echoes) {
+          Histogram slicePaused = new Histogram(3);
+          for (int i = 0; i < PAUSED_CALLS; i++) {
+            pause(pauseNanos);
+            long started = System.nanoTime();
+            echo(e.channel(), payload);
+            record(started, e.paused(), slicePaused);
+          }
+          line.append(String.format(" %s %.3f ms;", e.name(), p50(slicePaused)));
         }
-        System.err.printf("  slice %d: echo p50 %.3f ms, after a %.1f ms pause %.3f ms%s%n", slice, p50(sliceEcho),
-            pauseNanos / 1e6, p50(slicePausedEcho), line);
+        System.err.println(line);
       }
       System.out.println();
       System.out.println("| path | calls | p50 | p90 | p99 |");
       System.out.println("|---|---:|---:|---:|---:|");
-      row("echo, back to back", echoBackToBack);
-      row("echo, after a pause", echoPaused);
+      for (Echo e : echoes) {
+        row(e.name() + ", back to back", e.backToBack());
+        row(e.name() + ", after a pause", e.paused());
+      }
       for (Target target : targets) {
         String prefix = targets.size() > 1 ? target.label() + ": " : "";
         target.latency().forEach((name, histogram) -> row(prefix + name, histogram));
@@ -195,16 +227,25 @@ public final class PolicyTransportBenchmark {
       System.out.println();
       for (Target target : targets) {
         double transport = p50(target.latency().get(TRANSPORT));
-        System.out.printf("%stransport p50 / echo p50: %.2fx back to back, %.2fx after the same pause "
-                + "(issue 17 asks for <= 1.5x)%n", targets.size() > 1 ? target.label() + ": " : "",
-            transport / p50(echoBackToBack), transport / p50(echoPaused));
+        StringBuilder ratios = new StringBuilder();
+        for (Echo e : echoes) {
+          ratios.append(String.format("%s %.2fx back to back, %.2fx after the same pause; ", e.name(),
+              transport / p50(e.backToBack()), transport / p50(e.paused())));
+        }
+        System.out.printf("%stransport p50 / echo p50: %s(issue 17 asks for <= 1.5x)%n",
+            targets.size() > 1 ? target.label() + ": " : "", ratios);
       }
     } finally {
       for (Target target : targets) {
         target.channel().shutdownNow();
         target.process().close();
       }
-      echoChannel.shutdownNow();
+      for (Echo e : echoes) {
+        e.channel().shutdownNow();
+        if (e.process() != null) {
+          e.process().destroy();
+        }
+      }
       echo.shutdownNow();
       if (serverTls != null) {
         serverTls.close();

@@ -34,6 +34,7 @@ import org.HdrHistogram.Histogram;
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.vlaserve.benchmarks.TransportFloorBenchmark [slices, default 10]
+ * java -cp benchmarks/target/benchmarks.jar io.vlaserve.benchmarks.TransportFloorBenchmark serve PORT  # the echo alone
  * </pre>
  */
 public final class TransportFloorBenchmark {
@@ -48,6 +49,14 @@ public final class TransportFloorBenchmark {
   private record Endpoint(String name, Server server, ManagedChannel channel, Histogram latency) {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length == 2 && args[0].equals("serve")) {
+      // The echo alone in this process, plaintext on loopback port args[1], until killed (PolicyTransportBenchmark).
+      Server server = Grpc.newServerBuilderForPort(Integer.parseInt(args[1]), InsecureServerCredentials.create())
+          .addService(echoService()).build().start();
+      System.out.println("serving on " + server.getPort());
+      server.awaitTermination();
+      return;
+    }
     int slices = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     Path dir = Files.createTempDirectory("vla-transport-floor");
     CertificateAuthority ca = CertificateAuthority.openOrCreate(dir);
@@ -98,12 +107,15 @@ public final class TransportFloorBenchmark {
 
   /** The bare echo: a grpc-java server with {@link #ECHO} alone, on a free port, default executor. */
   static Server startEcho(ServerCredentials credentials) throws IOException {
-    ServerServiceDefinition echo = ServerServiceDefinition.builder("bench.Echo")
+    return Grpc.newServerBuilderForPort(0, credentials).addService(echoService()).build().start();
+  }
+
+  private static ServerServiceDefinition echoService() {
+    return ServerServiceDefinition.builder("bench.Echo")
         .addMethod(ECHO, ServerCalls.asyncUnaryCall((request, responses) -> {
           responses.onNext(request);
           responses.onCompleted();
         }))
         .build();
-    return Grpc.newServerBuilderForPort(0, credentials).addService(echo).build().start();
   }
 }
