@@ -47,10 +47,12 @@ import org.HdrHistogram.Histogram;
  *       (interceptors, executor, its Netty server) with no inference behind it.
  * </ul>
  *
- * <p>Every path is warmed up before measuring: the echo and GetMetadata with {@code -DwarmupCalls}
- * calls each (2,000), Infer for {@code -DwarmupSeconds} (2, as {@code ContinuousBatchingBenchmark};
- * raise it to see a service whose gRPC path the JIT has compiled). Same channel kind and blocking
- * stubs for all; {@code -Dtls=true} runs the service and the echo over mutual TLS. {@code -Dservices=
+ * <p>Every path is warmed up before measuring, client and servers alike: the echoes and GetMetadata
+ * with {@code -DwarmupCalls} calls each (2,000), Infer for {@code -DwarmupSeconds} (2, as
+ * {@code ContinuousBatchingBenchmark}). {@code -DwarmupCalls=0 -DwarmupSeconds=0} measures services
+ * fresh from SERVING with a cold client instead, as {@code ContinuousBatchingBenchmark} does. It
+ * ends with the transport's p50 over each echo's, back to back and after the pause. Same channel
+ * kind and blocking stubs for all; {@code -Dtls=true} runs the service and the echo over mutual TLS. {@code -Dservices=
  * before=old.jar,after=policy-service/target/policy-service.jar} runs two builds side by side, their
  * slices alternating, for a before/after comparison on the same machine state.
  *
