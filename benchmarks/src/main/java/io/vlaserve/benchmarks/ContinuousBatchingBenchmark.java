@@ -293,7 +293,9 @@ public final class ContinuousBatchingBenchmark {
             + "of which the service's own work p50 / p99 |");
         System.out.println("|---:|---|---:|---|---|---|---|---|---|---|---|");
         long period = Long.getLong("periodMs", 400) * 1_000_000;
-        for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : new int[] {1, 64}) {
+        int[] grpcSessions = java.util.Arrays.stream(System.getProperty("grpcSessions", "1,64").split(","))
+            .mapToInt(Integer::parseInt).toArray();
+        for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : grpcSessions) {
           grpcCell(channel, scene, sessions, 0, seconds);
           grpcCell(channel, scene, sessions, period, seconds);
         }
@@ -403,7 +405,9 @@ public final class ContinuousBatchingBenchmark {
         }
       }));
     }
-    Thread.sleep(2000);
+    // -DgrpcWarmupSeconds (2): unrecorded calls first. This JVM's own gRPC client is as fresh as the service,
+    // so its first calls also pay for its JIT (docs/benchmarks.md, issue 17 item 5).
+    Thread.sleep(Long.getLong("grpcWarmupSeconds", 2) * 1000);
     recorders.forEach(Recorder::getIntervalHistogram);
     measuring.set(true);
     Thread.sleep(seconds * 1000L);
