@@ -17,7 +17,7 @@ public class PolicyServiceApplication {
 
   /**
    * gRPC calls run on the transport's event loop that read them, not on a thread pool: handing every
-   * call (and every session message) to a pool thread cost a wake-up of that thread, 0.1–0.2 ms per
+   * call (and every session message) to a pool thread cost a wake-up of that thread, 0.05–0.2 ms per
    * call on 2 cores (docs/benchmarks.md, issue 17 item 5). Nothing this server runs blocks: the policy
    * calls queue work and return (frames to decode go to a worker, see {@link PolicyFrontDoor}), health
    * and reflection answer from memory, the interceptors check credentials in memory.

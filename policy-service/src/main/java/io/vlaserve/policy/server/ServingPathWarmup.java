@@ -39,8 +39,9 @@ import org.springframework.stereotype.Component;
  * {@code vla.policy.warmup-calls} unary Infer calls, a few at a time, before health reports SERVING.
  * The engine warm-up runs inferences in process and leaves the serving path cold (Netty's HTTP/2
  * codec, the interceptors, message parsing and conversion, the reply path); a fresh replica then
- * spent the JIT's compile time on its first robots' calls: 11 ms of transport per call at first,
- * about 3 ms after a few hundred calls, 1.3 ms once compiled (docs/benchmarks.md, issue 17 item 5).
+ * spent the JIT's compile time on its first robots' calls: with a fresh client too, 11 ms of
+ * transport per call at first, about 3 ms after a few hundred calls, 1.4 ms once compiled
+ * (docs/benchmarks.md, issue 17 item 5).
  *
  * <p>The calls go over loopback with this service's own credentials: plaintext under
  * {@code vla.tls.insecure=true}, else its own certificate as the client certificate (a service's
