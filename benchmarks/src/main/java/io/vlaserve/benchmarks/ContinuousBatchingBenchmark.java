@@ -280,10 +280,45 @@ public final class ContinuousBatchingBenchmark {
 
   /** Part 2: unary Infer over loopback to policy-service in its own process. */
   private static void overGrpc(BenchmarkScene scene, int seconds) throws Exception {
-    Path home = scene.home();
     // Plaintext by default, said explicitly: these numbers measure batching, comparable with earlier
     // runs. -Dtls=true: mutual TLS with authenticated callers (the client as the gateway would be).
     boolean tls = Boolean.getBoolean("tls");
+    System.out.printf("over gRPC: %s%n%n", tls ? "mutual TLS, authenticated as service/planner-gateway" : "plaintext");
+    try (ServiceProcess service = startPolicyService(scene.home(), tls, "continuous-batching-service")) {
+      ManagedChannel channel = service.channel();
+      try {
+        System.out.println("| sessions | load | requests | client latency p50 / p99 (ms) | engine time p50 / p99 | "
+            + "client - engine p50 / p99 | transport (client - server) p50 / p99 | in server - engine p50 / p99 | "
+            + "of which queued for admission p50 / p99 | of which waiting at decode steps p50 / p99 | "
+            + "of which the service's own work p50 / p99 |");
+        System.out.println("|---:|---|---:|---|---|---|---|---|---|---|---|");
+        long period = Long.getLong("periodMs", 400) * 1_000_000;
+        int[] grpcSessions = java.util.Arrays.stream(System.getProperty("grpcSessions", "1,64").split(","))
+            .mapToInt(Integer::parseInt).toArray();
+        for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : grpcSessions) {
+          grpcCell(channel, scene, sessions, 0, seconds);
+          grpcCell(channel, scene, sessions, period, seconds);
+        }
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
+  /**
+   * policy-service as its own process on loopback, serving (the shipped model, {@code -Dthreads} intra-op
+   * threads, 1 by default; {@code -DpolicyJar} for another build than the checkout's, {@code -DserviceArgs}
+   * for more of its settings): plaintext, or with {@code tls} mutual TLS from a benchmark CA under
+   * {@code target/benchmark-pki}, the returned process's channels authenticated as the gateway.
+   */
+  static ServiceProcess startPolicyService(Path home, boolean tls, String name) throws Exception {
+    // -DpolicyJar: another build of the service (e.g. the previous commit's), for before/after runs.
+    return startPolicyService(home, tls, name,
+        Path.of(System.getProperty("policyJar", home.resolve("policy-service/target/policy-service.jar").toString())));
+  }
+
+  /** As {@link #startPolicyService(Path, boolean, String)}, from {@code jar}. */
+  static ServiceProcess startPolicyService(Path home, boolean tls, String name, Path jar) throws Exception {
     List<String> security = List.of("--vla.tls.insecure=true");
     ChannelCredentials credentials = io.grpc.InsecureChannelCredentials.create();
     if (tls) {
@@ -298,27 +333,18 @@ public final class ContinuousBatchingBenchmark {
     List<String> arguments = new ArrayList<>(security);
     arguments.addAll(List.of("--vla.policy.model=" + home.resolve("models/tiny-vla"),
         "--vla.policy.threads=" + Integer.getInteger("threads", 1)));
-    System.out.printf("over gRPC: %s%n%n", tls ? "mutual TLS, authenticated as service/planner-gateway" : "plaintext");
-    try (ServiceProcess service = ServiceProcess.start("continuous-batching-service",
-        home.resolve("policy-service/target/policy-service.jar"), home, List.of(), arguments, home.resolve("target"))
-        .clientCredentials(credentials)) {
+    List<String> extra = System.getProperty("serviceArgs", "").isBlank() ? List.of()
+        : List.of(System.getProperty("serviceArgs").trim().split("\\s+"));
+    arguments.addAll(extra);
+    ServiceProcess service = ServiceProcess.start(name, jar, home, List.of(), arguments, home.resolve("target"))
+        .clientCredentials(credentials);
+    try {
       service.awaitServing(Duration.ofSeconds(120));
-      ManagedChannel channel = service.channel();
-      try {
-        System.out.println("| sessions | load | requests | client latency p50 / p99 (ms) | engine time p50 / p99 | "
-            + "client - engine p50 / p99 | transport (client - server) p50 / p99 | in server - engine p50 / p99 | "
-            + "of which queued for admission p50 / p99 | of which waiting at decode steps p50 / p99 | "
-            + "of which the service's own work p50 / p99 |");
-        System.out.println("|---:|---|---:|---|---|---|---|---|---|---|---|");
-        long period = Long.getLong("periodMs", 400) * 1_000_000;
-        for (int sessions : Boolean.getBoolean("skipGrpc") ? new int[0] : new int[] {1, 64}) {
-          grpcCell(channel, scene, sessions, 0, seconds);
-          grpcCell(channel, scene, sessions, period, seconds);
-        }
-      } finally {
-        channel.shutdownNow();
-      }
+    } catch (RuntimeException | InterruptedException e) {
+      service.close();
+      throw e;
     }
+    return service;
   }
 
   /**
@@ -379,7 +405,9 @@ public final class ContinuousBatchingBenchmark {
         }
       }));
     }
-    Thread.sleep(2000);
+    // -DgrpcWarmupSeconds (2): unrecorded calls first. This JVM's own gRPC client is as fresh as the service,
+    // so its first calls also pay for its JIT (docs/benchmarks.md, issue 17 item 5).
+    Thread.sleep(Long.getLong("grpcWarmupSeconds", 2) * 1000);
     recorders.forEach(Recorder::getIntervalHistogram);
     measuring.set(true);
     Thread.sleep(seconds * 1000L);

@@ -34,6 +34,7 @@ import org.HdrHistogram.Histogram;
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.vlaserve.benchmarks.TransportFloorBenchmark [slices, default 10]
+ * java -cp benchmarks/target/benchmarks.jar io.vlaserve.benchmarks.TransportFloorBenchmark serve PORT  # the echo alone
  * </pre>
  */
 public final class TransportFloorBenchmark {
@@ -41,12 +42,21 @@ public final class TransportFloorBenchmark {
   private static final int CALLS_PER_SLICE = 500;
 
 
-  private static final MethodDescriptor<byte[], byte[]> ECHO =
+  /** The echo method: whatever bytes come in go back out. */
+  static final MethodDescriptor<byte[], byte[]> ECHO =
       RawGrpc.method("bench.Echo/Echo", MethodDescriptor.MethodType.UNARY);
 
   private record Endpoint(String name, Server server, ManagedChannel channel, Histogram latency) {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length == 2 && args[0].equals("serve")) {
+      // The echo alone in this process, plaintext on loopback port args[1], until killed (PolicyTransportBenchmark).
+      Server server = Grpc.newServerBuilderForPort(Integer.parseInt(args[1]), InsecureServerCredentials.create())
+          .addService(echoService()).build().start();
+      System.out.println("serving on " + server.getPort());
+      server.awaitTermination();
+      return;
+    }
     int slices = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     Path dir = Files.createTempDirectory("vla-transport-floor");
     CertificateAuthority ca = CertificateAuthority.openOrCreate(dir);
@@ -90,14 +100,22 @@ public final class TransportFloorBenchmark {
 
   private static Endpoint start(String name, ServerCredentials serverCredentials, ChannelCredentials channelCredentials)
       throws IOException {
-    ServerServiceDefinition echo = ServerServiceDefinition.builder("bench.Echo")
+    Server server = startEcho(serverCredentials);
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", server.getPort(), channelCredentials).build();
+    return new Endpoint(name, server, channel, new Histogram(60_000_000L, 3));
+  }
+
+  /** The bare echo: a grpc-java server with {@link #ECHO} alone, on a free port, default executor. */
+  static Server startEcho(ServerCredentials credentials) throws IOException {
+    return Grpc.newServerBuilderForPort(0, credentials).addService(echoService()).build().start();
+  }
+
+  private static ServerServiceDefinition echoService() {
+    return ServerServiceDefinition.builder("bench.Echo")
         .addMethod(ECHO, ServerCalls.asyncUnaryCall((request, responses) -> {
           responses.onNext(request);
           responses.onCompleted();
         }))
         .build();
-    Server server = Grpc.newServerBuilderForPort(0, serverCredentials).addService(echo).build().start();
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", server.getPort(), channelCredentials).build();
-    return new Endpoint(name, server, channel, new Histogram(60_000_000L, 3));
   }
 }

@@ -49,6 +49,11 @@ public final class PixelBudget {
     return maxPixels - pixels.availablePermits();
   }
 
+  /** Decodes waiting for the budget now (an estimate, as {@link Semaphore#getQueueLength()}). */
+  public int waiting() {
+    return pixels.getQueueLength();
+  }
+
   /**
    * Leases {@code count} pixels, waiting at most {@link #maxWait()}.
    *

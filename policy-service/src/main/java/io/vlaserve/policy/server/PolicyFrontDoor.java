@@ -10,8 +10,11 @@ import io.vlaserve.policy.image.ImageFormat;
 import io.vlaserve.policy.model.ModelPackage;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.stereotype.Component;
 
 /**
@@ -19,10 +22,16 @@ import org.springframework.stereotype.Component;
  * {@code POST /act}, and whatever comes next. It checks readiness, turns the frame into the
  * model's input, derives the observation's seed, and queues one {@link PolicyRequest} with the
  * scheduler, which validates it once. It knows no transport: each protocol converts its messages
- * into an {@link Observation} and the {@link Answer} back. Thread-safe.
+ * into an {@link Observation} and the {@link Answer} back.
+ *
+ * <p>gRPC calls arrive on the transport's event loop (see {@link PolicyServiceApplication}) and
+ * {@link #submit(Observation, InlineOrOffload)} keeps them there when preprocessing is a no-op (a
+ * raw RGB8 frame at the model's size, what robots send): the request reaches the scheduler with no
+ * thread hand-off. Frames to decode or resize are preprocessed on a virtual thread instead, so the
+ * event loop never waits for a decode or for the pixel budget. Thread-safe.
  */
 @Component
-public class PolicyFrontDoor {
+public class PolicyFrontDoor implements DisposableBean {
   /** A camera frame as it arrived: encoded (JPEG, PNG) or raw RGB, at any size the model accepts. */
   public record Frame(ImageFormat format, byte[] data, int width, int height) {}
 
@@ -47,6 +56,8 @@ public class PolicyFrontDoor {
 
   private final PolicyRuntime runtime;
   private final AtomicLong sessions = new AtomicLong();
+  // Decoding and resizing, off the transport's event loop; a virtual thread may wait for the pixel budget.
+  private final ExecutorService preprocessing = Executors.newVirtualThreadPerTaskExecutor();
 
   public PolicyFrontDoor(PolicyRuntime runtime) {
     this.runtime = runtime;
@@ -85,9 +96,9 @@ public class PolicyFrontDoor {
     return runtime.model();
   }
 
-  /** Whether the model is loaded and warmed up. */
+  /** Whether inference is answered: the model is loaded and its engine warm. */
   public boolean ready() {
-    return runtime.ready();
+    return runtime.accepting();
   }
 
   /**
@@ -96,7 +107,7 @@ public class PolicyFrontDoor {
    * @throws RuntimeException for an observation refused before queueing (not ready, bad input, overload)
    */
   public CompletableFuture<Answer> submit(Observation observation) {
-    if (!runtime.ready()) {
+    if (!runtime.accepting()) {
       throw notReady();
     }
     ModelPackage model = runtime.model();
@@ -111,6 +122,56 @@ public class PolicyFrontDoor {
     CompletableFuture<ScheduledResult> queued = runtime.submit(observation.robot(), observation.session(), request,
         observation.deadlineNanos());
     return cancelling(queued, queued.thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime())));
+  }
+
+  /** A new order for one call's observations: see {@link #submit(Observation, InlineOrOffload)}. */
+  InlineOrOffload newOrder() {
+    return new InlineOrOffload(preprocessing);
+  }
+
+  /**
+   * Whether preprocessing {@code frame} is a no-op: raw RGB8 at the model's size, neither decoded nor
+   * resized. Only such frames are queued on the thread they arrive on.
+   */
+  boolean preprocessedAsIs(Frame frame) {
+    ModelPackage model = runtime.model();
+    return frame.format() == ImageFormat.RGB8 && frame.width() == model.imageWidth()
+        && frame.height() == model.imageHeight();
+  }
+
+  /**
+   * As {@link #submit(Observation)}, through {@code order}: on the calling thread when the frame needs
+   * no preprocessing ({@link #preprocessedAsIs}) and nothing submitted earlier through {@code order}
+   * is still being preprocessed, else on a virtual thread after those, so one call's observations
+   * reach the scheduler in the order they arrived. Every refusal completes the future exceptionally;
+   * cancelling it before its turn skips the observation, after that takes it out of the queue.
+   */
+  public CompletableFuture<Answer> submit(Observation observation, InlineOrOffload order) {
+    CompletableFuture<Answer> answered = new CompletableFuture<>();
+    order.execute(() -> {
+      if (answered.isDone()) {
+        return; // cancelled while it waited its turn
+      }
+      try {
+        CompletableFuture<Answer> queued = submit(observation);
+        queued.whenComplete((answer, failure) -> {
+          if (failure == null) {
+            answered.complete(answer);
+          } else {
+            answered.completeExceptionally(failure);
+          }
+        });
+        cancelling(queued, answered);
+      } catch (RuntimeException e) {
+        answered.completeExceptionally(e);
+      }
+    }, preprocessedAsIs(observation.frame()));
+    return answered;
+  }
+
+  @Override
+  public void destroy() {
+    preprocessing.close();
   }
 
   /**

@@ -21,7 +21,9 @@ import org.springframework.stereotype.Service;
 /**
  * Thin gRPC adapter over the policy core: validates and converts messages, queues inference with
  * the continuous-batching scheduler, maps errors to statuses through {@link PolicyStatus}. No call
- * thread waits for compute: answers are sent when the scheduler completes. Thread-safe.
+ * thread waits for compute: answers are sent when the scheduler completes. Calls run on the
+ * transport's event loop, so nothing here blocks: frames that need decoding are preprocessed on a
+ * worker ({@link PolicyFrontDoor#submit(PolicyFrontDoor.Observation, InlineOrOffload)}). Thread-safe.
  */
 @Service
 public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
@@ -45,7 +47,7 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
 
   @Override
   public void getMetadata(GetMetadataRequest request, StreamObserver<PolicyMetadata> responses) {
-    if (!runtime.ready()) {
+    if (!door.ready()) {
       responses.onError(PolicyStatus.of(door.notReady()).asRuntimeException());
       return;
     }
@@ -71,7 +73,7 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
       PolicyFrontDoor.Observation observation = PolicyMessages.observation(door.model(), robot, null,
           request.getObservation(), request.getInstruction(), PolicyMessages.sampling(request.getSampling()),
           request.getChunkLength(), received, deadlineNanos);
-      CompletableFuture<PolicyFrontDoor.Answer> answered = door.submit(observation);
+      CompletableFuture<PolicyFrontDoor.Answer> answered = door.submit(observation, door.newOrder());
       if (responses instanceof ServerCallStreamObserver<InferResponse> call) {
         // A caller that gives up takes its request out of the queue: nothing is computed for it.
         call.setOnCancelHandler(() -> answered.cancel(false));

@@ -22,7 +22,9 @@ import org.springframework.util.unit.DataSize;
  *     frames, about 200 MB of bitmaps); a decode that would exceed it waits
  * @param decodeWait how long a decode waits for the pixel budget before RESOURCE_EXHAUSTED (HTTP 429)
  * @param resizeImages resize frames of another size (bilinear) instead of refusing them
- * @param warmupRuns inferences run before health reports SERVING
+ * @param warmupRuns inferences run in process before health reports SERVING (the engine's warm-up)
+ * @param warmupCalls Infer calls the service then sends its own gRPC port before health reports SERVING, so the
+ *     serving path is compiled before the first robot's call ({@link ServingPathWarmup}); 0 turns it off
  * @param observationDeadline a session observation (or a unary call without a deadline, or a {@code POST /act})
  *     still queued this long after arrival is dropped with DEADLINE_EXCEEDED, before compute
  * @param batching the continuous-batching scheduler's knobs
@@ -40,6 +42,7 @@ public record PolicyProperties(
     @DefaultValue("100ms") Duration decodeWait,
     @DefaultValue("true") boolean resizeImages,
     @DefaultValue("3") int warmupRuns,
+    @DefaultValue("0") int warmupCalls,
     @DefaultValue("2s") Duration observationDeadline,
     @DefaultValue Batching batching) {
 

@@ -22,15 +22,17 @@ import org.springframework.stereotype.Component;
 
 /**
  * The loaded model, its engine and policy, and whether they are warm. Warm-up runs on its own
- * thread after start-up; until it finishes, health is not SERVING and inference answers
- * UNAVAILABLE. Thread-safe.
+ * thread after start-up: first the engine, in process; until then inference answers UNAVAILABLE.
+ * Then, with {@code vla.policy.warmup-calls}, the serving path ({@link ServingPathWarmup}): inference
+ * is answered meanwhile (its own calls are inference), but health reports SERVING only after it.
+ * Thread-safe.
  */
 @Component
 public class PolicyRuntime implements SmartLifecycle, DisposableBean {
   private static final Logger log = LoggerFactory.getLogger(PolicyRuntime.class);
 
   /** Where the runtime is in its life. */
-  public enum State { LOADING, WARMING_UP, READY, FAILED, STOPPED }
+  public enum State { LOADING, WARMING_UP, WARMING_UP_SERVING_PATH, READY, FAILED, STOPPED }
 
   private final ModelPackage model;
   private final VlaEngine engine;
@@ -40,12 +42,14 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
   // Answers are sent off the scheduler's thread, so replying to 64 robots never delays the next decode step.
   private final ExecutorService replies = Executors.newVirtualThreadPerTaskExecutor();
   private final int warmupRuns;
+  private final org.springframework.beans.factory.ObjectProvider<ServingPathWarmup> servingPathWarmup;
   private final AtomicReference<State> state = new AtomicReference<>(State.LOADING);
   private volatile String failure = "";
   private volatile boolean running;
 
   public PolicyRuntime(PolicyProperties properties, PolicyMetrics metrics,
-      org.springframework.beans.factory.ObjectProvider<VlaEngineDecorator> decorator) {
+      org.springframework.beans.factory.ObjectProvider<VlaEngineDecorator> decorator,
+      org.springframework.beans.factory.ObjectProvider<ServingPathWarmup> servingPathWarmup) {
     this.model = ModelPackage.load(properties.resolvedModel());
     VlaEngine selected = EngineSelector.select(properties.engine(), model, properties.threads(), properties.fp16(),
         properties.onnxruntimeCudaDevice());
@@ -56,6 +60,7 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
     this.scheduler = new ContinuousBatchScheduler(policy, properties.batching().toConfig(), System::nanoTime, metrics);
     metrics.watchQueue(scheduler::waiting);
     this.warmupRuns = properties.warmupRuns();
+    this.servingPathWarmup = servingPathWarmup;
     log.info("Loaded model {} {} from {} on {}", model.name(), model.version(), model.directory(), engine.name());
   }
 
@@ -99,8 +104,15 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
     return failure;
   }
 
+  /** Whether warm-up is over: health reports SERVING. */
   public boolean ready() {
     return state.get() == State.READY;
+  }
+
+  /** Whether inference is answered: the engine is warm (the serving path may still be warming up). */
+  public boolean accepting() {
+    State now = state.get();
+    return now == State.READY || now == State.WARMING_UP_SERVING_PATH;
   }
 
   @Override
@@ -120,8 +132,16 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
       for (int i = 0; i < warmupRuns; i++) {
         scheduler.submit("warm-up", null, request, Long.MAX_VALUE).join();
       }
-      state.compareAndSet(State.WARMING_UP, State.READY);
-      log.info("Warm-up done: {} inferences in {} ms; serving", warmupRuns, (System.nanoTime() - started) / 1_000_000);
+      log.info("Engine warm-up done: {} inferences in {} ms", warmupRuns, (System.nanoTime() - started) / 1_000_000);
+      ServingPathWarmup serving = servingPathWarmup.getIfAvailable();
+      if (serving != null && serving.calls() > 0
+          && state.compareAndSet(State.WARMING_UP, State.WARMING_UP_SERVING_PATH)) {
+        serving.run(model, () -> state.get() == State.WARMING_UP_SERVING_PATH);
+      }
+      if (state.compareAndSet(State.WARMING_UP, State.READY)
+          || state.compareAndSet(State.WARMING_UP_SERVING_PATH, State.READY)) {
+        log.info("Warm-up done in {} ms; serving", (System.nanoTime() - started) / 1_000_000);
+      }
     } catch (RuntimeException e) {
       failure = e.toString();
       state.set(State.FAILED);

@@ -43,6 +43,8 @@ final class PolicySession implements StreamObserver<SessionRequest> {
   private final StreamObserver<SessionResponse> responses;
   private final long defaultDeadlineNanos;
   private final AtomicLong nextChunkId = new AtomicLong(1);
+  // Observations reach the scheduler in arrival order, inline when their frame needs no preprocessing.
+  private final InlineOrOffload order;
 
   private SessionStart start;
   private String robot;
@@ -63,6 +65,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     this.tracing = tracing;
     this.responses = responses;
     this.defaultDeadlineNanos = defaultDeadline.toNanos();
+    this.order = door.newOrder();
   }
 
   @Override
@@ -171,7 +174,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     try {
       PolicyFrontDoor.Observation submitted = PolicyMessages.observation(door.model(), robot, key, observation,
           currentInstruction, sampling, start.getChunkLength(), received, received + deadlineNanos);
-      CompletableFuture<PolicyFrontDoor.Answer> queued = door.submit(submitted);
+      CompletableFuture<PolicyFrontDoor.Answer> queued = door.submit(submitted, order);
       pending.add(queued);
       queued.whenComplete((answer, failure) -> pending.remove(queued));
       if (closed) {

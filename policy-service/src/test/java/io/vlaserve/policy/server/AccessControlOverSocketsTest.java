@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -35,7 +37,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * Issue 16, items 2, 3 and 5 on real sockets: policy-service with TLS and authenticated callers
  * serves each RPC and /act to the roles of the table, and a robot can neither act nor queue under
- * another robot's id (so a flood under a victim's id is refused before it reaches the queue).
+ * another robot's id (so a flood under a victim's id is refused before it reaches the queue). Its
+ * serving-path warm-up calls itself over the same TLS, authenticated by its own certificate.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AccessControlOverSocketsTest {
@@ -43,13 +46,14 @@ class AccessControlOverSocketsTest {
   private AccessTableWalk walk;
   private int grpcPort;
   private int httpPort;
+  private double answeredBeforeServing;
 
   @BeforeAll
   void start(@TempDir Path dir) throws InterruptedException {
     TestPki pki = TestPki.create(dir, "suite");
     TestPki.Issued server = pki.server("policy-service");
     app = new SpringApplicationBuilder(PolicyServiceApplication.class).run(AccessTableWalk.secureArguments(pki, server,
-        "--vla.policy.model=../models/tiny-vla"));
+        "--vla.policy.model=../models/tiny-vla", "--vla.policy.warmup-calls=" + WARMUP_CALLS));
     grpcPort = app.getBean(GrpcServerPort.class).await(60);
     httpPort = ((WebServerApplicationContext) app).getWebServer().getPort();
     walk = new AccessTableWalk("localhost", pki);
@@ -57,6 +61,18 @@ class AccessControlOverSocketsTest {
     HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(walk.channel(grpcPort, "none"));
     Await.until(() -> health.withDeadlineAfter(30, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance())
         .getStatus() == HealthCheckResponse.ServingStatus.SERVING, "policy-service is SERVING");
+    Counter ok = app.getBean(MeterRegistry.class).find("vla.policy.requests").tag("outcome", "ok").counter();
+    answeredBeforeServing = ok == null ? 0 : ok.count();
+  }
+
+  private static final int WARMUP_CALLS = 8;
+
+  @Test
+  void theServingPathWarmUpIsAnsweredOverTlsBeforeHealthSaysServing() {
+    // The only Infer calls answered OK by then are its own: authenticated as service/policy-service, they
+    // passed the TLS handshake (its certificate as a client's), the access table and the service.
+    assertEquals(WARMUP_CALLS, answeredBeforeServing);
+    assertEquals(PolicyRuntime.State.READY, app.getBean(PolicyRuntime.class).state());
   }
 
   @AfterAll

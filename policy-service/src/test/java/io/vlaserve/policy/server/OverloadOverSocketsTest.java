@@ -1,6 +1,7 @@
 package io.vlaserve.policy.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,6 +29,8 @@ import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.service.GrpcServerPort;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -36,6 +39,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,14 +53,15 @@ import org.springframework.context.annotation.Bean;
 /**
  * Overload end to end: the real service on real ports with a queue of one, its engine held busy by
  * a gate (no timing involved), refuses with RESOURCE_EXHAUSTED and a retry hint over gRPC, and with
- * 429 and Retry-After over {@code POST /act}.
+ * 429 and Retry-After over {@code POST /act}; a decode waiting for the pixel budget holds up nothing
+ * else on its connection (gRPC calls run on the transport's event loop; decoding does not).
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
         "vla.policy.model=../models/tiny-vla", "vla.policy.warmup-runs=1",
         "vla.policy.batching.max-batch-size=1", "vla.policy.batching.max-queued=1",
-        "vla.policy.batching.min-retry-after=40ms"})
+        "vla.policy.batching.min-retry-after=40ms", "vla.policy.decode-wait=60s"})
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OverloadOverSocketsTest {
   static volatile CountDownLatch gate = new CountDownLatch(0);
@@ -116,6 +121,34 @@ class OverloadOverSocketsTest {
                 .setPosition(Vector3.newBuilder().setX(0.5).setZ(0.2))
                 .setOrientation(Quaternion.newBuilder().setW(1)))))
         .build();
+  }
+
+  @Test
+  void aDecodeWaitingForThePixelBudgetHoldsUpNothingElseOnItsConnection() throws Exception {
+    var budget = runtime.images().budget();
+    BufferedImage image = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+    ByteArrayOutputStream png = new ByteArrayOutputStream();
+    ImageIO.write(image, "png", png);
+    InferRequest pngRequest = request("robot-png").toBuilder().setObservation(request("robot-png").getObservation()
+        .toBuilder().setImages(0, Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_PNG)
+            .setData(ByteString.copyFrom(png.toByteArray())))).build();
+    var held = budget.acquire(budget.maxPixels(), "decodes in progress"); // the PNG's decode waits (up to 60 s)
+    var decoded = PolicyServiceGrpc.newFutureStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).infer(pngRequest);
+    try {
+      for (int i = 0; i < 3000 && budget.waiting() < 1; i++) {
+        Thread.sleep(10);
+      }
+      assertEquals(1, budget.waiting(), "the PNG waits for the budget");
+      // The same channel, so the same connection and event loop as the waiting decode.
+      InferResponse raw = PolicyServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+          .infer(request("robot-raw"));
+      assertEquals(28, raw.getChunk().getTokensCount());
+      assertFalse(decoded.isDone(), "the PNG still waits for the budget");
+    } finally {
+      held.close();
+    }
+    assertEquals(28, decoded.get(60, TimeUnit.SECONDS).getChunk().getTokensCount(), "then it decodes");
+    assertEquals(0, budget.inFlight());
   }
 
   @Test
