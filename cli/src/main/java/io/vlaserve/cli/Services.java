@@ -18,8 +18,13 @@ final class Services {
   static final String AGENT_PORT = "vla.controller.agent-port";
 
   /** Extra JVM options per service. The controller's 1 kHz loop wants sub-millisecond GC pauses. */
-  /** Scheduling niceness of every service but controller-bridge when they share a machine. */
-  static final int BEST_EFFORT_NICENESS = 10;
+  /**
+   * Scheduling niceness of every service but controller-bridge in the demo: on one shared machine
+   * the bridge's 1 kHz loop gets the CPU first instead of missing its deadlines. The load test runs
+   * every service at the same priority, since it measures the suite's throughput (with the bridge
+   * simulating every robot in its loop, niceness starved the policy there).
+   */
+  static final int DEMO_BEST_EFFORT_NICENESS = 10;
   static final Map<String, List<String>> JVM_OPTIONS = Map.of("controller", List.of("-XX:+UseZGC"));
 
   static {
@@ -64,13 +69,27 @@ final class Services {
    * check use {@code security}'s operator credentials.
    */
   static ServiceProcess start(String service, Path logDir, Security security, List<String> args) throws IOException {
+    return start(service, logDir, security, args, 0);
+  }
+
+  /**
+   * As {@link #start(String, Path, Security, List)}; every service but controller-bridge at
+   * {@code bestEffortNiceness} (0 for none).
+   */
+  static ServiceProcess start(String service, Path logDir, Security security, List<String> args,
+      int bestEffortNiceness) throws IOException {
     List<String> all = new java.util.ArrayList<>(security.serviceArgs(service));
     all.addAll(args);
-    return start(service, logDir, all).clientCredentials(security.operator());
+    return start(service, logDir, all, bestEffortNiceness).clientCredentials(security.operator());
   }
 
   /** Starts {@code service} as a child process on free loopback ports, its log in {@code logDir}. */
   static ServiceProcess start(String service, Path logDir, List<String> args) throws IOException {
+    return start(service, logDir, args, 0);
+  }
+
+  private static ServiceProcess start(String service, Path logDir, List<String> args, int bestEffortNiceness)
+      throws IOException {
     if (service.equals("controller")) {
       // Its agent link listens on a port of its own: loopback too, and free.
       List<String> withAgent = new java.util.ArrayList<>(List.of("--vla.controller.agent-address=127.0.0.1"));
@@ -78,10 +97,8 @@ final class Services {
       return ServiceProcess.start(service, jar(service), home(), JVM_OPTIONS.get(service), withAgent, logDir,
           List.of(AGENT_PORT));
     }
-    // Everything but the bridge's control loop is best effort: on one shared machine (the demo, the
-    // load test) it yields the CPU to the loop instead of making it miss its 1 ms deadlines.
     return ServiceProcess.start(service, jar(service), home(),
-        JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")), args, logDir, List.of(), BEST_EFFORT_NICENESS);
+        JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")), args, logDir, List.of(), bestEffortNiceness);
   }
 
   /** The java launcher running this process, so children use the same JDK. */
