@@ -59,6 +59,12 @@ public final class ControllerMetrics {
       }
       chunkCounter(robot.id(), "accepted", "none");
       chunkCounter(robot.id(), "rejected", "invalid");
+      if (robot.driver() instanceof RemoteRobotDriver remote) {
+        FunctionCounter.builder("vla.controller.agent.setpoints.dropped", remote, RemoteRobotDriver::droppedSetpoints)
+            .description("Setpoints never sent to a remote robot's agent: stale while its stream was not ready")
+            .tag("robot", robot.id())
+            .register(registry);
+      }
     }
   }
 

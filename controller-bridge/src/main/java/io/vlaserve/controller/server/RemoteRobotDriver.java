@@ -139,11 +139,6 @@ public final class RemoteRobotDriver implements RobotDriver {
 
   // ------------------------------------------------------------------ agent side (stream threads)
 
-  /** {@link #attach(AgentCall, int)} for an agent that takes no frames. */
-  void attach(AgentCall call) {
-    attach(call, 1);
-  }
-
   /**
    * Connects an agent's call. A link silent for longer than the link timeout (no state, or none
    * since it attached) is replaced: its call is closed with ABORTED saying so.
