@@ -27,7 +27,7 @@ public class ControlLoopsHealthIndicator implements HealthIndicator {
     for (ControlLoop loop : fleet.loops()) {
       var stats = metrics.loopStatistics(loop);
       allRunning &= loop.isRunning();
-      health.withDetail("loop-" + loop.name(), (loop.isRunning() ? "running" : "stopped") + ", " + stats.ticks()
+      health.withDetail("loop-" + loop.name(), (loop.isRunning() ? "running" : "stopped") + ", " + loop.scheduling() + ", " + stats.ticks()
           + " ticks, " + stats.missedDeadlines() + " missed deadlines");
     }
     health.withDetail("robots", fleet.robots().stream().map(Robot::id).toList());

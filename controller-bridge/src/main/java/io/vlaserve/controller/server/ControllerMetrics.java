@@ -2,6 +2,7 @@ package io.vlaserve.controller.server;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.TimeGauge;
 import io.vlaserve.controller.ChunkVerdict;
@@ -90,6 +91,10 @@ public final class ControllerMetrics {
           .tags("loop", name, "quantile", label)
           .register(registry);
     }
+    Gauge.builder("vla.controller.loop.elevated", loop, l -> l.schedulingElevated() ? 1 : 0)
+        .description("1 if the OS runs the loop thread above normal threads (SCHED_FIFO, vla.controller.loop-priority,"
+            + " or a negative nice value), else 0; the reason is in the health details and the log")
+        .tag("loop", name).register(registry);
     FunctionCounter.builder("vla.controller.loop.ticks", loop, l -> loopStatistics(l).ticks())
         .description("Control-loop ticks run").tag("loop", name).register(registry);
     FunctionCounter.builder("vla.controller.loop.missed.deadlines", loop, l -> loopStatistics(l).missedDeadlines())

@@ -3,6 +3,7 @@ package io.vlaserve.controller.server;
 import io.vlaserve.controller.ControllerConfig;
 import io.vlaserve.controller.ExecutionSettings;
 import io.vlaserve.controller.Vector3;
+import io.vlaserve.controller.loop.LoopScheduling;
 import io.vlaserve.controller.safety.AxisLimit;
 import io.vlaserve.controller.safety.LimitMode;
 import io.vlaserve.controller.safety.OrientationLimit;
@@ -22,6 +23,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param rateHz control rate, e.g. 1000 or 500
  * @param loopThreads dedicated loop threads; robots are spread over them round-robin
  * @param spin how long before a deadline a loop stops parking and spins
+ * @param loopPriority the control-loop threads' real-time (SCHED_FIFO) priority, 1..99, so that a
+ *     tick starts on time however busy the machine; needs CAP_SYS_NICE or an rtprio limit, else the
+ *     loops run at normal priority and the bridge says so; 0 never asks
  * @param simulatedRobots how many simulated robots ({@code sim-0}, {@code sim-1}, ...) to create
  * @param simulatorSeed seed of {@code sim-0}'s world; {@code sim-i} uses seed + i
  * @param remoteRobots ids of robots driven through {@code RobotAgentLink}
@@ -49,6 +53,7 @@ public record ControllerProperties(
     @DefaultValue("1000") double rateHz,
     @DefaultValue("1") int loopThreads,
     @DefaultValue("50us") Duration spin,
+    @DefaultValue("40") int loopPriority,
     @DefaultValue("1") int simulatedRobots,
     @DefaultValue("0") long simulatorSeed,
     @DefaultValue List<String> remoteRobots,
@@ -77,6 +82,10 @@ public record ControllerProperties(
     if (loopThreads < 1) {
       throw new IllegalArgumentException("vla.controller.loop-threads: " + loopThreads + " (expected: >= 1)");
     }
+    if (loopPriority < 0 || loopPriority > 99) {
+      throw new IllegalArgumentException("vla.controller.loop-priority: " + loopPriority
+          + " (expected: 1..99 for SCHED_FIFO, or 0 for the normal scheduler)");
+    }
     if (simulatedRobots < 0) {
       throw new IllegalArgumentException("vla.controller.simulated-robots: " + simulatedRobots + " (expected: >= 0)");
     }
@@ -90,6 +99,11 @@ public record ControllerProperties(
           + " link-timeout " + linkTimeout + ", or a robot's agent would hold between two frames)");
     }
     robotEnvelopes = robotEnvelopes == null ? Map.of() : Map.copyOf(robotEnvelopes);
+  }
+
+  /** How the control-loop threads ask to be scheduled. */
+  public LoopScheduling loopScheduling() {
+    return loopPriority == 0 ? LoopScheduling.NORMAL : LoopScheduling.realtime(loopPriority);
   }
 
   /**

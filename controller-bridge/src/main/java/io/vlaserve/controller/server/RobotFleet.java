@@ -95,7 +95,7 @@ public class RobotFleet implements SmartLifecycle {
         continue;
       }
       ControlLoop loop = new ControlLoop(String.valueOf(k), period, new SystemLoopClock(properties.spin().toNanos()),
-          perLoop.get(k));
+          perLoop.get(k), properties.loopScheduling());
       loops.add(loop);
       for (int i = k; i < ids.size(); i += perLoop.size()) {
         loopOfRobot.set(i, loop);

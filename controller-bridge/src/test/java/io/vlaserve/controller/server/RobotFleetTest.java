@@ -22,8 +22,12 @@ import org.junit.jupiter.api.Test;
 class RobotFleetTest {
 
   static ControllerProperties properties(int simulated, int loopThreads, List<String> remote) {
+    return properties(simulated, loopThreads, remote, 0);
+  }
+
+  static ControllerProperties properties(int simulated, int loopThreads, List<String> remote, int loopPriority) {
     ControllerProperties.Limit rate = new ControllerProperties.Limit(1.0, LimitMode.CLAMP);
-    return new ControllerProperties(1000, loopThreads, Duration.ofNanos(50_000), simulated, 0, remote,
+    return new ControllerProperties(1000, loopThreads, Duration.ofNanos(50_000), loopPriority, simulated, 0, remote,
         Duration.ofMillis(20), 0, "127.0.0.1", 128, 32, Duration.ofMillis(50), Duration.ofMillis(5),
         new ControllerProperties.Execution(Interpolation.MINIMUM_JERK, Blending.Mode.LINEAR_CROSSFADE,
             Duration.ofMillis(100), 0.5, Duration.ofMillis(100)),
@@ -47,6 +51,29 @@ class RobotFleetTest {
     assertEquals(List.of(loops.get(0), loops.get(1), loops.get(0), loops.get(1), loops.get(0), loops.get(1)), loops);
     UnknownRobotException e = assertThrows(UnknownRobotException.class, () -> fleet.robot("nope"));
     assertTrue(e.getMessage().endsWith("(expected one of: sim-0, sim-1, sim-2, sim-3, sim-4, arm-1)"), e.getMessage());
+  }
+
+  @Test
+  void loopsAskForTheConfiguredRealtimePriorityAndSayWhatTheyGot() throws InterruptedException {
+    RobotFleet fleet = new RobotFleet(properties(2, 2, List.of(), 40));
+    fleet.start();
+    try {
+      for (ControlLoop loop : fleet.loops()) {
+        // The thread asks before its first tick; waiting for a tick is waiting for the answer.
+        for (int i = 0; i < 10_000 && loop.statistics().snapshot().ticks() == 0; i++) {
+          Thread.sleep(1);
+        }
+        String scheduling = loop.scheduling();
+        assertTrue(scheduling.equals("SCHED_FIFO priority 40")
+            || scheduling.startsWith("nice -10 (SCHED_FIFO priority 40 refused")
+            || scheduling.startsWith("normal: "), scheduling);
+      }
+    } finally {
+      fleet.stop();
+    }
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> properties(1, 1, List.of(), 100));
+    assertTrue(e.getMessage().startsWith("vla.controller.loop-priority: 100 (expected: 1..99"), e.getMessage());
   }
 
   @Test

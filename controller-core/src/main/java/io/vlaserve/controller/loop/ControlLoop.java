@@ -25,6 +25,8 @@ public final class ControlLoop implements AutoCloseable {
   private final LoopClock clock;
   private final Tickable[] tickables;
   private final LoopStatistics statistics;
+  private final LoopScheduling scheduling;
+  private volatile ThreadScheduling.Outcome schedulingOutcome;
   private volatile boolean running;
   private Thread thread;
   private long deadline = Long.MIN_VALUE;
@@ -39,6 +41,17 @@ public final class ControlLoop implements AutoCloseable {
    * @param tickables ticked in this order every period
    */
   public ControlLoop(String name, long periodNanos, LoopClock clock, List<? extends Tickable> tickables) {
+    this(name, periodNanos, clock, tickables, LoopScheduling.NORMAL);
+  }
+
+  /**
+   * Creates a stopped loop whose thread asks the OS for {@code scheduling} when it starts.
+   *
+   * @param scheduling e.g. {@link LoopScheduling#realtime(int)}; what the OS granted is
+   *     {@link #scheduling()}
+   */
+  public ControlLoop(String name, long periodNanos, LoopClock clock, List<? extends Tickable> tickables,
+      LoopScheduling scheduling) {
     if (periodNanos < 10_000) {
       throw new IllegalArgumentException("periodNanos: " + periodNanos + " (expected: >= 10000, at most 100 kHz)");
     }
@@ -47,20 +60,24 @@ public final class ControlLoop implements AutoCloseable {
     this.clock = clock;
     this.tickables = tickables.toArray(new Tickable[0]);
     this.statistics = new LoopStatistics(periodNanos);
+    this.scheduling = scheduling;
   }
 
-  /** Starts the loop thread: a platform thread at maximum priority. */
+  /** Starts the loop thread: a platform thread, scheduled as asked at construction. */
   public synchronized void start() {
     if (thread != null) {
       throw new IllegalStateException("control loop " + name + " already started");
     }
     running = true;
-    thread = Thread.ofPlatform().name("control-loop-" + name).daemon(true).priority(Thread.MAX_PRIORITY)
-        .unstarted(this::run);
+    thread = Thread.ofPlatform().name("control-loop-" + name).daemon(true).unstarted(this::run);
     thread.start();
   }
 
   private void run() {
+    ThreadScheduling.Outcome outcome = ThreadScheduling.applyToCurrentThread(scheduling);
+    schedulingOutcome = outcome;
+    log.log(outcome.elevated() || !scheduling.realtime() ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+        "control loop " + name + " scheduling: " + outcome);
     while (running) {
       runOneTick();
     }
@@ -134,6 +151,21 @@ public final class ControlLoop implements AutoCloseable {
   /** Returns the loop's statistics. */
   public LoopStatistics statistics() {
     return statistics;
+  }
+
+  /**
+   * Returns how the OS schedules the loop thread: what it asked for and what it got; "not started"
+   * before the thread has asked.
+   */
+  public String scheduling() {
+    ThreadScheduling.Outcome outcome = schedulingOutcome;
+    return outcome == null ? "not started" : outcome.description();
+  }
+
+  /** Returns whether the OS granted the loop thread a higher priority than normal threads. */
+  public boolean schedulingElevated() {
+    ThreadScheduling.Outcome outcome = schedulingOutcome;
+    return outcome != null && outcome.elevated();
   }
 
   /** Returns the tick period, nanoseconds. */
