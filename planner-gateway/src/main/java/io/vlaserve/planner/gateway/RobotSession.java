@@ -160,15 +160,14 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     }
     if (phase == Phase.OPENING && open == null) {
       if (!message.hasOpen()) {
-        fail(Status.INVALID_ARGUMENT.withDescription("the first message must be `open` (robot id, task); got "
-            + message.getMessageCase()));
+        fail(GatewayStatus.notOpenFirst(message.getMessageCase()));
         return;
       }
       opened(message.getOpen());
       return;
     }
     switch (message.getMessageCase()) {
-      case OPEN -> fail(Status.INVALID_ARGUMENT.withDescription("`open` may only be sent once per session"));
+      case OPEN -> fail(GatewayStatus.openedTwice());
       case OBSERVATION -> observed(message.getObservation());
       case HALT -> halt(message.getHalt());
       case RESUME -> resume();
@@ -202,18 +201,15 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     open = message;
     identity = message.getRobot();
     if (identity.getRobotId().isBlank()) {
-      fail(Status.INVALID_ARGUMENT.withDescription("open.robot.robot_id is empty (expected the id the controller"
-          + " bridge knows the robot by)"));
+      fail(GatewayStatus.noRobotId());
       return;
     }
     if (message.getTask().isBlank()) {
-      fail(Status.INVALID_ARGUMENT.withDescription("open.task is empty (expected a task in plain language, e.g."
-          + " \"put the red block on the plate\")"));
+      fail(GatewayStatus.noTask());
       return;
     }
     if (!message.getResumeToken().isEmpty()) {
-      fail(Status.FAILED_PRECONDITION.withDescription("this gateway keeps no state across reconnects, so resume token"
-          + " is unknown: open a new session with the task"));
+      fail(GatewayStatus.unknownResumeToken());
       return;
     }
     SessionRegistry.Admission admission = services.registry().register(identity.getRobotId(), this);
@@ -223,18 +219,14 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       identity = null;
       services.metrics().sessionRefusedAtCapacity();
       // RetryInfo rides in the trailers: the exception itself goes to the robot.
-      fail(io.vlaserve.service.quota.RateQuota.exhausted("planner-gateway is at capacity: "
-          + services.registry().capacity() + " robot sessions are open (vla.gateway.quota.max-sessions); the robot"
-          + " should hold and open again later, or the fleet needs another gateway replica",
-          services.properties().quota().capacityRetry()));
+      fail(GatewayStatus.atCapacity(services.registry().capacity(), services.properties().quota().capacityRetry()));
       return;
     }
     if (admission == SessionRegistry.Admission.DUPLICATE) {
       AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ALREADY_EXISTS",
           Map.of("task", message.getTask()));
       identity = null;
-      fail(Status.ALREADY_EXISTS.withDescription("robot " + message.getRobot().getRobotId()
-          + " already has an open session on this gateway; cancel or close it first"));
+      fail(GatewayStatus.sessionExists(message.getRobot().getRobotId()));
       return;
     }
     registered = true;
@@ -259,9 +251,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     String embodiment = open.getRobot().getEmbodiment();
     if (!embodiment.isEmpty() && !embodiment.equals(policyMetadata.getActionProfile())) {
       synchronized (this) {
-        fail(Status.INVALID_ARGUMENT.withDescription("robot embodiment '" + embodiment + "' does not match the loaded"
-            + " policy's action profile '" + policyMetadata.getActionProfile() + "' (" + policyMetadata.getModelName()
-            + "); connect to a gateway serving a policy for this robot"));
+        fail(GatewayStatus.otherEmbodiment(embodiment, policyMetadata));
       }
       return;
     }
@@ -278,7 +268,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started),
           e.kind().name().toLowerCase(Locale.ROOT));
       synchronized (this) {
-        fail(SessionServices.planningStatus(e));
+        fail(GatewayStatus.planningFailed(e));
       }
       return;
     }
@@ -689,8 +679,8 @@ final class RobotSession implements StreamObserver<RobotMessage> {
             super.onError(t);
             Status status = Status.fromThrowable(t);
             synchronized (RobotSession.this) {
-              send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason("resume refused by the"
-                  + " controller bridge: " + status.getCode() + " " + status.getDescription())).build());
+              send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder()
+                  .setReason(GatewayStatus.resumeRefused(status))).build());
             }
           }
         });
@@ -745,8 +735,7 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     }
     if (!robotClosed) {
       robotClosed = true;
-      robot.onError(Status.UNAVAILABLE.withDescription("the gateway is shutting down; the robot was told to hold."
-          + " Reconnect (another replica takes the session) and start the task again").asRuntimeException());
+      robot.onError(GatewayStatus.shuttingDown().asRuntimeException());
     }
   }
 
