@@ -2,6 +2,7 @@ package io.vlaserve.planner.gateway;
 
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.planner.Planner;
+import io.vlaserve.planner.session.SessionSettings;
 import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
@@ -32,5 +33,11 @@ record SessionServices(
     } catch (StatusRuntimeException e) {
       throw GatewayStatus.policyUnavailable(e.getStatus()).asRuntimeException();
     }
+  }
+
+  /** How each session judges subgoals and waits for policy-service. */
+  SessionSettings sessionSettings() {
+    return new SessionSettings(properties.maxReplans(), properties.subgoalTimeFactor(),
+        properties.policyFailoverTimeout());
   }
 }
