@@ -445,6 +445,10 @@ public final class SessionMachine {
     subgoalIndex = index;
     SessionSubgoal subgoal = current();
     budgetDeadlineNanos = now + subgoal.budget().toNanos();
+    if (halted) {
+      // This subgoal's pause starts now: the part of the halt before it is not its to take off.
+      haltedSinceNanos = now;
+    }
     // 1 + the instruction's completions so far: failed tries are not counted (as the gateway always reported it).
     attempt = 1 + (int) completed.stream().filter(done -> done.instruction().equals(subgoal.instruction())).count();
     instructionEpoch++;

@@ -419,17 +419,30 @@ class SessionMachineTest {
     }
 
     @Test
-    void aSubgoalStartedWhileHaltedCountsTheWholeHaltAgainstItself() {
-      // As the gateway always did: the halt began before the subgoal, and all of it is taken off.
+    void aSubgoalStartedWhileHaltedStartsItsBudgetAtTheResume() {
       SessionMachine machine = running(MOVE, GRASP);
       machine.halt();
       clock.advance(Duration.ofSeconds(2));
-      List<SessionEffect> effects = machine.signalled("1", true, "");
-      assertEquals(new ReportSubgoal("2", ReportSubgoal.Status.STARTED, 1, -20, Duration.ofSeconds(-2), ""),
-          effects.get(2));
+      assertEquals(started(2, 1), machine.signalled("1", true, "").get(2), "completed and started while halted");
+      clock.advance(Duration.ofSeconds(1));
       machine.resumed();
-      clock.advance(Duration.ofSeconds(4));
-      assertEquals(List.of(), machine.tick(), "3 s budget, 4 s run, 2 s of it 'halted' before the start");
+      clock.advance(Duration.ofSeconds(3));
+      assertEquals(List.of(), machine.tick(), "3 s budget, 3 s run since the resume");
+      clock.advance(Duration.ofNanos(1));
+      assertEquals(report(2, ReportSubgoal.Status.TIMED_OUT, 1, Duration.ofNanos(3_000_000_001L),
+          "timed out: its budget of 3.0 s (20 steps x 1.5) ran out"), machine.tick().get(0));
+    }
+
+    @Test
+    void aReplanAdoptedWhileHaltedStartsItsBudgetAtTheResume() {
+      SessionMachine machine = running(MOVE);
+      machine.halt();
+      machine.signalled("1", false, "dropped it");
+      clock.advance(Duration.ofSeconds(5));
+      assertEquals(started(2, 1), machine.replanned(plan("", LIFT)).get(2));
+      clock.advance(Duration.ofSeconds(1));
+      assertEquals(report(2, ReportSubgoal.Status.COMPLETED, 1, Duration.ZERO, ""),
+          machine.signalled("2", true, "").get(0), "no time has run: the robot was halted all along");
     }
 
     @Test
