@@ -221,7 +221,11 @@ public final class SessionMachine {
     return true;
   }
 
-  /** The bridge resumed the robot at its request: budgets run again, and execution starts if it had not. */
+  /**
+   * The bridge resumed the robot at its request: budgets run again, and execution starts if the
+   * session waited for this resume to start it. Before the first plan only the halt is cleared:
+   * {@link #started} opens execution.
+   */
   public List<SessionEffect> resumed() {
     if (phase == Phase.ENDED) {
       return List.of();
@@ -231,7 +235,7 @@ public final class SessionMachine {
       halted = false;
       budgetDeadlineNanos += now - haltedSinceNanos;
     }
-    if (executionOpen) {
+    if (executionOpen || phase == Phase.OPENING) {
       return List.of();
     }
     executionOpen = true;

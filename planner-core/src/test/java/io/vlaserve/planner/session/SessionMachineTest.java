@@ -495,12 +495,14 @@ class SessionMachineTest {
     }
 
     @Test
-    void aResumeBeforeThePlanOpensExecutionAndTheStartOpensItAgain() {
-      // As the gateway always did; the second Execute stream replaces the first.
+    void aResumeBeforeThePlanClearsTheHaltAndExecutionOpensOnceAtTheStart() {
       SessionMachine machine = machine(2);
       machine.halt();
-      assertEquals(List.of(new OpenExecution()), machine.resumed());
-      assertEquals(new OpenExecution(), machine.started(plan("", MOVE), SKILLS, STEP, BridgeHold.NONE).get(0));
+      assertEquals(List.of(), machine.resumed());
+      assertFalse(machine.halted());
+      List<SessionEffect> effects = machine.started(plan("", MOVE), SKILLS, STEP, BridgeHold.NONE);
+      assertEquals(1, effects.stream().filter(OpenExecution.class::isInstance).count(), effects.toString());
+      assertEquals(List.of(), machine.resumed());
     }
   }
 

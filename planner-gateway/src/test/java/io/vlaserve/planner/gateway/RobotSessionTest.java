@@ -49,6 +49,7 @@ import io.vlaserve.planner.v1.CameraRequirement;
 import io.vlaserve.planner.v1.ClockProbe;
 import io.vlaserve.planner.v1.ClockProbeReply;
 import io.vlaserve.planner.v1.EndCause;
+import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.Outcome;
 import io.vlaserve.planner.v1.Plan;
 import io.vlaserve.planner.v1.PlanRequest;
@@ -68,6 +69,7 @@ import io.vlaserve.testing.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -522,6 +524,34 @@ class RobotSessionTest {
         }, "observations go to the policy again");
         assertEquals(2, policy.next().getObservation().getSequence());
         assertEquals(2, execution.next().getChunk().getChunkId());
+      }
+    }
+
+    @Test
+    void aRobotThatHaltsAndResumesWhileItsTaskIsPlannedIsDrivenByOneExecutionStream() throws Exception {
+      try (SessionHarness gateway = new SessionHarness()) {
+        gateway.planner.gate = new CountDownLatch(1);
+        RobotStream robot = gateway.open(open("arm-1", TASK));
+        Await.until(() -> !gateway.planner.requests.isEmpty(), "planning has begun");
+        robot.send(RobotMessage.newBuilder().setHalt("operator check").build());
+        robot.send(RobotMessage.newBuilder().setResume(true).build());
+        SessionHarness.next(gateway.bridge.resumes, "a resume");
+        gateway.planner.gate.countDown();
+
+        robot.next(ACCEPTED);
+        robot.next(PLAN);
+        assertEvent(event(robot), "1", SubgoalStatus.SUBGOAL_STATUS_STARTED, 1, "");
+        ExecuteCall execution = execution(gateway);
+        PolicyCall policy = readyPolicy(gateway, MOVE);
+        // The bridge's answer to the resume lands before or after the start (SessionMachineTest has
+        // both orders); until it does, observations wait.
+        Await.until(() -> {
+          robot.send(observation(2));
+          return !policy.requests.isEmpty();
+        }, "observations go to the policy");
+        assertEquals(2, execution.next().getChunk().getChunkId());
+        assertTrue(gateway.bridge.executions.isEmpty(), "one execution stream only");
+        assertTrue(robot.received.stream().noneMatch(GatewayMessage::hasOutcome), robot.received.toString());
       }
     }
 

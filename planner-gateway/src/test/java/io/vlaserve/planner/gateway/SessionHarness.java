@@ -57,6 +57,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -434,6 +435,8 @@ final class SessionHarness implements AutoCloseable {
     final List<PlanningRequest> requests = new CopyOnWriteArrayList<>();
     final BlockingQueue<Object> answers = new LinkedBlockingQueue<>();
     volatile PlannedTask fallback = SessionHarness.plan("", "move to the red block", "grasp the red block");
+    /** Plans wait for this, if set. */
+    volatile CountDownLatch gate;
 
     @Override
     public String name() {
@@ -443,6 +446,14 @@ final class SessionHarness implements AutoCloseable {
     @Override
     public PlannedTask plan(PlanningRequest request) throws PlanningException {
       requests.add(request);
+      CountDownLatch waitFor = gate;
+      if (waitFor != null) {
+        try {
+          waitFor.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       Object answer = answers.poll();
       if (answer instanceof PlanningException failure) {
         throw failure;
