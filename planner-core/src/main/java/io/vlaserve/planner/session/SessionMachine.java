@@ -340,16 +340,15 @@ public final class SessionMachine {
     }
     long now = nanoTime.getAsLong();
     List<SessionEffect> effects = new ArrayList<>(2);
-    if (!policyOpen && policyLost) {
-      if (now - policyLostSinceNanos > settings.policyFailoverTimeout().toNanos()) {
-        return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.POLICY_UNAVAILABLE, "policy-service unavailable for "
-            + settings.policyFailoverTimeout().toMillis() + " ms (" + policyLostCause
-            + "); the robot was brought to a hold", true, now);
-      }
-      if (now >= nextPolicyAttemptNanos) {
-        policyOpen = true;
-        effects.add(new OpenPolicy(instruction()));
-      }
+    // Back means ready: a reconnect that is open but never answers counts as still away.
+    if (policyLost && now - policyLostSinceNanos > settings.policyFailoverTimeout().toNanos()) {
+      return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.POLICY_UNAVAILABLE, "policy-service unavailable for "
+          + settings.policyFailoverTimeout().toMillis() + " ms (" + policyLostCause
+          + "); the robot was brought to a hold", true, now);
+    }
+    if (policyLost && !policyOpen && now >= nextPolicyAttemptNanos) {
+      policyOpen = true;
+      effects.add(new OpenPolicy(instruction()));
     }
     if (phase == Phase.RUNNING && !halted && !policyLost && now > budgetDeadlineNanos) {
       SessionSubgoal subgoal = current();

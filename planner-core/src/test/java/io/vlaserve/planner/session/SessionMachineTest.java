@@ -588,6 +588,20 @@ class SessionMachineTest {
     }
 
     @Test
+    void aReconnectThatNeverGetsReadyEndsTheSessionAtTheFailoverTime() {
+      SessionMachine machine = running(MOVE);
+      machine.policyLost("UNAVAILABLE: gone");
+      clock.advance(Duration.ofMillis(200));
+      assertEquals(List.of(new OpenPolicy(MOVE.instruction())), machine.tick());
+      clock.advance(FAILOVER.minus(Duration.ofMillis(200)));
+      assertEquals(List.of(), machine.tick(), "open, not ready, and within the failover time");
+      clock.advance(Duration.ofNanos(1));
+      assertEquals(List.of(ended(Outcome.FAILED, Cause.POLICY_UNAVAILABLE, "policy-service unavailable for 5000 ms"
+          + " (UNAVAILABLE: gone); the robot was brought to a hold", true, 0, 0, Duration.ofNanos(5_000_000_001L))),
+          machine.tick());
+    }
+
+    @Test
     void whileReplanningTheReconnectAsksForTheFailedInstruction() {
       SessionMachine machine = running(MOVE, GRASP);
       machine.signalled("1", true, "");

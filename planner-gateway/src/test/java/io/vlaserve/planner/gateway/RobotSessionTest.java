@@ -402,6 +402,21 @@ class RobotSessionTest {
     }
 
     @Test
+    void aPolicyThatTakesTheReconnectButNeverGetsReadyEndsTheSessionAtTheFailoverTime() throws Exception {
+      try (SessionHarness gateway = new SessionHarness(3, Duration.ofMillis(300))) {
+        RobotStream robot = started(gateway, open("arm-1", TASK));
+        PolicyCall policy = readyPolicy(gateway, MOVE);
+        gateway.policy.stuck = true;
+        policy.fail(Status.UNAVAILABLE.withDescription("restarting"));
+        robot.next(HOLD);
+        PolicyCall reconnect = gateway.policy.nextCall();
+        assertOutcome(robot.next(OUTCOME).getOutcome(), Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_POLICY_UNAVAILABLE,
+            "policy-service unavailable for 300 ms (UNAVAILABLE: restarting); the robot was brought to a hold", 0, 0);
+        assertEquals("completed", reconnect.ended.get(30, TimeUnit.SECONDS), "the pending reconnect is closed");
+      }
+    }
+
+    @Test
     void aChunkAnsweredAfterTheSubgoalChangedIsNotExecuted() throws Exception {
       try (SessionHarness gateway = new SessionHarness()) {
         gateway.policy.answerObservations = false;

@@ -238,6 +238,8 @@ final class SessionHarness implements AutoCloseable {
     /** New sessions fail at once with this, if set. */
     volatile Status refuseSessions;
     volatile boolean answerObservations = true;
+    /** New sessions never say they are ready, if set: a policy-service that accepts calls but is stuck. */
+    volatile boolean stuck;
     final BlockingQueue<PolicyCall> calls = new LinkedBlockingQueue<>();
 
     static PolicyMetadata metadata(Duration stepPeriod) {
@@ -310,7 +312,7 @@ final class SessionHarness implements AutoCloseable {
       @Override
       public void onNext(SessionRequest request) {
         requests.add(request);
-        if (request.hasStart()) {
+        if (request.hasStart() && !stuck) {
           answer(SessionResponse.newBuilder().setReady(SessionReady.newBuilder().setMetadata(metadata)).build());
         } else if (request.hasObservation() && answerObservations) {
           chunk(request.getObservation().getSequence());
