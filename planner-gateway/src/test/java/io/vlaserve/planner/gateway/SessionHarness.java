@@ -69,6 +69,10 @@ import java.util.concurrent.TimeUnit;
 final class SessionHarness implements AutoCloseable {
   /** How long a test waits for something the gateway does on another thread: a guard against a hang. */
   static final Duration PATIENCE = Await.DEFAULT_LIMIT;
+  /** Long enough that no slow timer fails a session whose policy comes back; tests of the failover set their own. */
+  static final Duration FAILOVER = Duration.ofSeconds(60);
+  /** The gateway's unary calls (metadata, bridge state, halt, resume): no deadline a slow machine could miss. */
+  static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 
   final ScriptedPolicy policy = new ScriptedPolicy();
   final ScriptedBridge bridge = new ScriptedBridge();
@@ -87,12 +91,12 @@ final class SessionHarness implements AutoCloseable {
   private final VlaTracing tracing = new VlaTracing("planner-gateway", spans, false, 1.0);
 
   SessionHarness() throws IOException {
-    this(3, Duration.ofSeconds(5));
+    this(3, FAILOVER);
   }
 
   SessionHarness(int maxReplans, Duration policyFailoverTimeout) throws IOException {
     properties = new GatewayProperties("unused", "unused", new GatewayProperties.Planner("embedded", null),
-        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, Duration.ofSeconds(5),
+        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, CALL_TIMEOUT,
         Duration.ofMillis(100), Duration.ofSeconds(5),
         new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)));
     policyServer = start(policy);
