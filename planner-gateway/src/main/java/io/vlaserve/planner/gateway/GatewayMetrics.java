@@ -3,7 +3,10 @@ package io.vlaserve.planner.gateway;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.vlaserve.planner.session.SessionEffect;
+import io.vlaserve.planner.session.SessionEnding;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.stereotype.Component;
 
@@ -32,9 +35,11 @@ public class GatewayMetrics {
     activeSessions.incrementAndGet();
   }
 
-  void sessionEnded(String outcome, String cause) {
+  /** A registered session ended; tagged e.g. outcome="failed", cause="subgoal_failed". */
+  void sessionEnded(SessionEnding.Outcome outcome, SessionEnding.Cause cause) {
     activeSessions.decrementAndGet();
-    registry.counter("vla.gateway.sessions.finished", "outcome", outcome, "cause", cause).increment();
+    registry.counter("vla.gateway.sessions.finished", "outcome", outcome.name().toLowerCase(Locale.ROOT),
+        "cause", cause.name().toLowerCase(Locale.ROOT)).increment();
   }
 
   /** An open refused because the replica serves vla.gateway.quota.max-sessions already. */
@@ -46,8 +51,9 @@ public class GatewayMetrics {
     return activeSessions.get();
   }
 
-  void subgoal(String status) {
-    registry.counter("vla.gateway.subgoals", "status", status).increment();
+  /** A subgoal started, completed, failed or timed out; tagged e.g. status="timed_out". */
+  void subgoal(SessionEffect.ReportSubgoal.Status status) {
+    registry.counter("vla.gateway.subgoals", "status", status.name().toLowerCase(Locale.ROOT)).increment();
   }
 
   void replan() {

@@ -1,6 +1,5 @@
 package io.vlaserve.planner.gateway;
 
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -9,17 +8,15 @@ import io.vlaserve.planner.v1.Plan;
 import io.vlaserve.planner.v1.PlanRequest;
 import io.vlaserve.planner.v1.PlannerGatewayGrpc;
 import io.vlaserve.planner.v1.RobotMessage;
-import io.vlaserve.planner.v1.Subgoal;
-import io.vlaserve.planner.PlannedSubgoal;
 import io.vlaserve.planner.PlannedTask;
-import io.vlaserve.planner.Planner;
 import io.vlaserve.planner.PlanningException;
+import io.vlaserve.planner.Planner;
 import io.vlaserve.planner.PlanningRequest;
+import io.vlaserve.planner.session.SessionSubgoal;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.service.auth.Principal;
 import io.vlaserve.service.quota.RateQuota;
 import io.vlaserve.service.tracing.VlaTracing;
-import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -73,8 +70,7 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
   public StreamObserver<RobotMessage> robotSession(StreamObserver<GatewayMessage> responses) {
     ServerCallStreamObserver<GatewayMessage> robot = (ServerCallStreamObserver<GatewayMessage>) responses;
     if (!running) {
-      robot.onError(Status.UNAVAILABLE.withDescription("the gateway is shutting down; connect to another replica")
-          .asRuntimeException());
+      robot.onError(GatewayStatus.notServing().asRuntimeException());
       return new NoOpObserver();
     }
     try {
@@ -95,8 +91,7 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
       return;
     }
     if (request.getTask().isBlank()) {
-      responses.onError(Status.INVALID_ARGUMENT.withDescription("task is empty (expected a task in plain language)")
-          .asRuntimeException());
+      responses.onError(GatewayStatus.noPlanTask().asRuntimeException());
       return;
     }
     PolicyMetadata metadata;
@@ -107,31 +102,19 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
       return;
     }
     if (!request.getEmbodiment().isEmpty() && !request.getEmbodiment().equals(metadata.getActionProfile())) {
-      responses.onError(Status.INVALID_ARGUMENT.withDescription("embodiment '" + request.getEmbodiment()
-          + "' is not the loaded policy's ('" + metadata.getActionProfile() + "')").asRuntimeException());
+      responses.onError(GatewayStatus.otherPlanEmbodiment(request.getEmbodiment(), metadata).asRuntimeException());
       return;
     }
-    Planner planner = services.planner();
     try {
-      PlannedTask plan = planner.plan(PlanningRequest.initial(request.getTask(), request.getScene(),
+      PlannedTask plan = services.planner().plan(PlanningRequest.initial(request.getTask(), request.getScene(),
           metadata.getSkillsList()));
-      Plan.Builder reply = Plan.newBuilder().setTask(request.getTask()).setPlanner(plan.planner())
-          .setRevision(0).setReason(plan.rationale());
-      long stepNanos = metadata.hasStepPeriod() ? GatewayConfiguration.of(metadata.getStepPeriod()).toNanos() : 100_000_000L;
-      int id = 0;
-      for (PlannedSubgoal subgoal : plan.subgoals()) {
-        Duration budget = Duration.ofNanos(Math.round(subgoal.maxSteps() * stepNanos
-            * services.properties().subgoalTimeFactor()));
-        reply.addSubgoals(Subgoal.newBuilder().setId(String.valueOf(++id)).setInstruction(subgoal.instruction())
-            .setMaxSteps(subgoal.maxSteps()).setMaxDuration(com.google.protobuf.Duration.newBuilder()
-                .setSeconds(budget.getSeconds()).setNanos(budget.getNano())));
-      }
-      responses.onNext(reply.build());
+      // Numbered and budgeted as a session would run it.
+      responses.onNext(GatewayMessages.plan(request.getTask(), plan.planner(), 0, plan.rationale(),
+          SessionSubgoal.numbered(plan.subgoals(), 1, GatewayMessages.stepPeriod(metadata),
+              services.properties().subgoalTimeFactor())));
       responses.onCompleted();
     } catch (PlanningException e) {
-      responses.onError(e.kind() == PlanningException.Kind.BUSY
-          ? RateQuota.exhausted("the planner is busy: " + e.getMessage(), SessionServices.PLANNER_BUSY_RETRY)
-          : SessionServices.planningStatus(e).asRuntimeException());
+      responses.onError(GatewayStatus.planTaskFailed(e));
     }
   }
 

@@ -1,59 +1,32 @@
 package io.vlaserve.planner.gateway;
 
-import io.vlaserve.proto.ProtoTimes;
-import com.google.protobuf.Timestamp;
 import io.grpc.Status;
-import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.StatusCode;
-import io.opentelemetry.context.Context;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.vlaserve.common.v1.ActionChunk;
 import io.vlaserve.common.v1.Observation;
 import io.vlaserve.common.v1.RobotIdentity;
-import io.vlaserve.controller.v1.ControllerBridgeGrpc;
-import io.vlaserve.controller.v1.ExecuteRequest;
 import io.vlaserve.controller.v1.ExecuteResponse;
-import io.vlaserve.controller.v1.ExecuteStart;
 import io.vlaserve.controller.v1.ExecutionMode;
-import io.vlaserve.controller.v1.HaltRequest;
-import io.vlaserve.controller.v1.ResumeRequest;
-import io.vlaserve.controller.v1.StreamStateRequest;
-import io.vlaserve.planner.v1.CameraRequirement;
-import io.vlaserve.planner.v1.ClockProbe;
-import io.vlaserve.planner.v1.ClockProbeReply;
-import io.vlaserve.planner.v1.GatewayMessage;
-import io.vlaserve.planner.v1.HoldNotice;
-import io.vlaserve.planner.v1.EndCause;
-import io.vlaserve.planner.v1.Outcome;
-import io.vlaserve.planner.v1.Plan;
-import io.vlaserve.planner.v1.RobotMessage;
-import io.vlaserve.planner.v1.RobotObservation;
-import io.vlaserve.planner.v1.SessionAccepted;
-import io.vlaserve.planner.v1.SessionOpen;
-import io.vlaserve.service.audit.AuditLog;
-import io.vlaserve.planner.v1.SessionOutcome;
-import io.vlaserve.planner.v1.StepForwarded;
-import io.vlaserve.planner.v1.Subgoal;
-import io.vlaserve.planner.v1.SubgoalEvent;
-import io.vlaserve.planner.v1.SubgoalSignal;
-import io.vlaserve.planner.v1.SubgoalStatus;
-import io.vlaserve.planner.PlannedSubgoal;
 import io.vlaserve.planner.PlannedTask;
 import io.vlaserve.planner.PlanningException;
 import io.vlaserve.planner.PlanningRequest;
-import io.vlaserve.planner.SubgoalFailure;
-import io.vlaserve.policy.v1.CameraSpec;
+import io.vlaserve.planner.session.SessionEffect;
+import io.vlaserve.planner.session.SessionEnding;
+import io.vlaserve.planner.session.SessionMachine;
+import io.vlaserve.planner.v1.ClockProbe;
+import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.RobotMessage;
+import io.vlaserve.planner.v1.RobotObservation;
+import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.planner.v1.SubgoalSignal;
+import io.vlaserve.policy.v1.ObservationError;
 import io.vlaserve.policy.v1.PolicyMetadata;
-import io.vlaserve.policy.v1.PolicyServiceGrpc;
-import io.vlaserve.policy.v1.SessionRequest;
-import io.vlaserve.policy.v1.SessionResponse;
-import io.vlaserve.policy.v1.SessionStart;
+import io.vlaserve.proto.ProtoTimes;
+import io.vlaserve.service.audit.AuditLog;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -64,84 +37,46 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One robot's session: plans its task, then runs each subgoal by streaming the robot's newest
- * valid observation to a policy-service session and the chunks it answers to the robot's
- * controller-bridge execution stream, until the robot reports the subgoal done or its time budget
- * runs out (then replanning, bounded).
+ * One robot's {@code RobotSession} stream: admits the robot, plans its task, then carries out what
+ * its {@link SessionMachine} decides, streaming the robot's newest valid observation to
+ * policy-service ({@link PolicyLink}) and the chunks it answers to the robot's execution stream at
+ * the controller bridge ({@link BridgeLink}), until the task completes, fails or is cancelled.
  *
- * <p><b>Backpressure.</b> At most one observation is at the policy at a time; while it is there,
- * newer ones replace each other in a single slot (the newest wins), so neither a fast camera nor a
- * slow policy grows a queue. Execution states for the robot are dropped while its stream is not
- * ready; plans, subgoal events and the outcome are always sent.
- *
- * <p><b>Safety.</b> The gateway never commands motion itself: when the policy goes away, the
- * chunks stop and the bridge's watchdog brings the robot to a hold within its limits; the robot is
- * told why ({@code hold}). Ending a session closes the execution stream, which also holds the robot.
+ * <p>Execution states for the robot are dropped while its stream is not ready; plans, subgoal
+ * events and the outcome are always sent. When the policy goes away the chunks stop and the
+ * bridge's watchdog holds the robot; the robot is told why ({@code hold}).
  *
  * <p>Every callback (robot stream, policy stream, bridge stream, timer, planner) takes the
  * session's lock; the planner runs outside it on its own executor.
  */
-final class RobotSession implements StreamObserver<RobotMessage> {
+final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Events, BridgeLink.Events {
   private static final Logger log = LoggerFactory.getLogger(RobotSession.class);
-
-  private enum Phase { OPENING, PLANNING, RUNNING, FINISHED }
+  private static final long TICK_MILLIS = 50;
 
   private final SessionServices services;
   private final ServerCallStreamObserver<GatewayMessage> robot;
   private final String sessionId = UUID.randomUUID().toString();
-  private final long startedNanos = System.nanoTime();
+  private final SessionMachine machine;
+  private final PolicyLink policy;
+  private final BridgeLink bridge;
 
-  private Phase phase = Phase.OPENING;
   private SessionOpen open;
   private RobotIdentity identity;
-  private PolicyMetadata metadata;
-  private long stepPeriodNanos = 100_000_000L;
   private boolean registered;
-
-  // Plan and progress.
-  private final List<PlannedSubgoal> completed = new ArrayList<>();
-  private List<PlannedSubgoal> remaining = List.of();
-  private int revision = -1;
-  private int replans;
-  private int subgoalCounter;
-  private Subgoal current;
-  private PlannedSubgoal currentPlanned;
-  private long subgoalStartNanos;
-  private int attempt;
-  private double lastGripper = Double.NaN;
-  private boolean halted;
-  private long haltedSinceNanos;
-  private long pausedNanos;
-
-  // Policy stream.
-  private ClientCallStreamObserver<SessionRequest> policy;
-  private boolean policyReady;
-  private long policyDownSinceNanos;
-  private String policyDownReason = "";
-  private long nextPolicyAttemptNanos;
-  private RobotObservation pending;
-  private long pendingArrivalNanos;
-  private boolean inFlight;
-  private long inFlightArrivalNanos;
-  private long inFlightSequence;
-  private int instructionEpoch;
-  private int inFlightEpoch;
-  private Span inFlightStep;
-
-  // Controller stream.
-  private ClientCallStreamObserver<ExecuteRequest> controller;
-  private long chunksForwarded;
-
+  private boolean robotClosed;
   private ScheduledFuture<?> timer;
 
   RobotSession(SessionServices services, ServerCallStreamObserver<GatewayMessage> robot) {
     this.services = services;
     this.robot = robot;
+    this.machine = new SessionMachine(services.sessionSettings(), System::nanoTime);
+    this.policy = new PolicyLink(services, this, this, sessionId);
+    this.bridge = new BridgeLink(services, this, this);
     robot.setOnCancelHandler(() -> {
       synchronized (this) {
-        if (phase != Phase.FINISHED) {
+        if (!machine.ended()) {
           log.info("session {}: robot {} went away", sessionId, robotId());
-          end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "the robot's stream was cancelled", false);
+          carryOut(machine.robotLeft("the robot's stream was cancelled"));
         }
       }
     });
@@ -155,65 +90,55 @@ final class RobotSession implements StreamObserver<RobotMessage> {
 
   @Override
   public synchronized void onNext(RobotMessage message) {
-    if (phase == Phase.FINISHED) {
+    if (machine.ended()) {
       return;
     }
-    if (phase == Phase.OPENING && open == null) {
+    if (open == null) {
       if (!message.hasOpen()) {
-        fail(Status.INVALID_ARGUMENT.withDescription("the first message must be `open` (robot id, task); got "
-            + message.getMessageCase()));
+        fail(GatewayStatus.notOpenFirst(message.getMessageCase()));
         return;
       }
       opened(message.getOpen());
       return;
     }
     switch (message.getMessageCase()) {
-      case OPEN -> fail(Status.INVALID_ARGUMENT.withDescription("`open` may only be sent once per session"));
+      case OPEN -> fail(GatewayStatus.openedTwice());
       case OBSERVATION -> observed(message.getObservation());
       case HALT -> halt(message.getHalt());
       case RESUME -> resume();
       case CLOCK_PROBE -> clockProbe(message.getClockProbe());
-      case CANCEL -> end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "cancelled by the robot: " + message.getCancel(), true);
+      case CANCEL -> carryOut(machine.cancelled(message.getCancel()));
       case MESSAGE_NOT_SET -> { }
     }
   }
 
   @Override
   public synchronized void onError(Throwable t) {
-    if (phase != Phase.FINISHED) {
-      end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "the robot's stream failed: " + Status.fromThrowable(t), false);
-    }
+    carryOut(machine.robotLeft("the robot's stream failed: " + Status.fromThrowable(t)));
   }
 
   @Override
   public synchronized void onCompleted() {
-    if (phase != Phase.FINISHED) {
-      end(Outcome.OUTCOME_CANCELLED, EndCause.END_CAUSE_ROBOT_CANCELLED, "the robot closed its stream", false);
-    }
+    carryOut(machine.robotLeft("the robot closed its stream"));
     if (!robotClosed) {
       robotClosed = true;
       robot.onCompleted();
     }
   }
 
-  private boolean robotClosed;
-
   private void opened(SessionOpen message) {
     open = message;
     identity = message.getRobot();
     if (identity.getRobotId().isBlank()) {
-      fail(Status.INVALID_ARGUMENT.withDescription("open.robot.robot_id is empty (expected the id the controller"
-          + " bridge knows the robot by)"));
+      fail(GatewayStatus.noRobotId());
       return;
     }
     if (message.getTask().isBlank()) {
-      fail(Status.INVALID_ARGUMENT.withDescription("open.task is empty (expected a task in plain language, e.g."
-          + " \"put the red block on the plate\")"));
+      fail(GatewayStatus.noTask());
       return;
     }
     if (!message.getResumeToken().isEmpty()) {
-      fail(Status.FAILED_PRECONDITION.withDescription("this gateway keeps no state across reconnects, so resume token"
-          + " is unknown: open a new session with the task"));
+      fail(GatewayStatus.unknownResumeToken());
       return;
     }
     SessionRegistry.Admission admission = services.registry().register(identity.getRobotId(), this);
@@ -223,33 +148,29 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       identity = null;
       services.metrics().sessionRefusedAtCapacity();
       // RetryInfo rides in the trailers: the exception itself goes to the robot.
-      fail(io.vlaserve.service.quota.RateQuota.exhausted("planner-gateway is at capacity: "
-          + services.registry().capacity() + " robot sessions are open (vla.gateway.quota.max-sessions); the robot"
-          + " should hold and open again later, or the fleet needs another gateway replica",
-          services.properties().quota().capacityRetry()));
+      fail(GatewayStatus.atCapacity(services.registry().capacity(), services.properties().quota().capacityRetry()));
       return;
     }
     if (admission == SessionRegistry.Admission.DUPLICATE) {
       AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ALREADY_EXISTS",
           Map.of("task", message.getTask()));
       identity = null;
-      fail(Status.ALREADY_EXISTS.withDescription("robot " + message.getRobot().getRobotId()
-          + " already has an open session on this gateway; cancel or close it first"));
+      fail(GatewayStatus.sessionExists(message.getRobot().getRobotId()));
       return;
     }
     registered = true;
     AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ok",
         Map.of("task", message.getTask()));
     services.metrics().sessionStarted();
-    phase = Phase.PLANNING;
+    machine.admitted(identity.getRobotId(), message.getTask(), message.getScene());
     services.planningExecutor().execute(this::prepare);
   }
 
   /** Off the lock: the handshake with policy-service and the first plan, then start. */
   private void prepare() {
-    PolicyMetadata policyMetadata;
+    PolicyMetadata metadata;
     try {
-      policyMetadata = services.policyMetadata();
+      metadata = services.policyMetadata();
     } catch (StatusRuntimeException e) {
       synchronized (this) {
         fail(e.getStatus());
@@ -257,197 +178,106 @@ final class RobotSession implements StreamObserver<RobotMessage> {
       return;
     }
     String embodiment = open.getRobot().getEmbodiment();
-    if (!embodiment.isEmpty() && !embodiment.equals(policyMetadata.getActionProfile())) {
+    if (!embodiment.isEmpty() && !embodiment.equals(metadata.getActionProfile())) {
       synchronized (this) {
-        fail(Status.INVALID_ARGUMENT.withDescription("robot embodiment '" + embodiment + "' does not match the loaded"
-            + " policy's action profile '" + policyMetadata.getActionProfile() + "' (" + policyMetadata.getModelName()
-            + "); connect to a gateway serving a policy for this robot"));
+        fail(GatewayStatus.otherEmbodiment(embodiment, metadata));
       }
       return;
     }
     // A robot the bridge holds halted (a safety halt, a lost link, an e-stop) needs a person's
     // Resume: the session waits for the robot's `resume` instead of failing at the first chunk.
-    ExecutionMode bridgeMode = bridgeMode();
+    ExecutionMode bridgeMode = bridge.mode(open.getRobot().getRobotId());
     PlannedTask plan;
-    long started = System.nanoTime();
     try {
-      plan = services.planner().plan(PlanningRequest.initial(open.getTask(), open.getScene(),
-          policyMetadata.getSkillsList()));
-      services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started), "ok");
+      plan = plan(PlanningRequest.initial(open.getTask(), open.getScene(), metadata.getSkillsList()));
     } catch (PlanningException e) {
-      services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started),
-          e.kind().name().toLowerCase(Locale.ROOT));
       synchronized (this) {
-        fail(SessionServices.planningStatus(e));
+        fail(GatewayStatus.planningFailed(e));
       }
       return;
     }
     synchronized (this) {
-      if (phase == Phase.FINISHED) {
+      if (machine.ended()) {
         return;
       }
-      metadata = policyMetadata;
-      if (metadata.hasStepPeriod()) {
-        stepPeriodNanos = Math.max(1, GatewayConfiguration.of(metadata.getStepPeriod()).toNanos());
-      }
-      sendAccepted();
-      boolean haltedAtBridge = bridgeMode == ExecutionMode.EXECUTION_MODE_HALTED
-          || bridgeMode == ExecutionMode.EXECUTION_MODE_ESTOPPED;
-      if (haltedAtBridge) {
-        halted = true;
-        haltedSinceNanos = System.nanoTime();
-      } else {
-        openController();
-      }
-      adopt(plan, "task start");
-      if (haltedAtBridge) {
-        send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason("robot " + robotId() + " is "
-            + (bridgeMode == ExecutionMode.EXECUTION_MODE_ESTOPPED ? "e-stopped" : "halted")
-            + " at the controller bridge (see its safety events or log); once the cell is safe, send `resume` and the"
-            + " task starts")).build());
-      }
-      openPolicy();
-      timer = services.timer().scheduleAtFixedRate(this::tick, 50, 50, TimeUnit.MILLISECONDS);
+      send(GatewayMessages.accepted(sessionId, metadata, services.properties().observationValidity()));
+      carryOut(machine.started(plan, metadata.getSkillsList(), GatewayMessages.stepPeriod(metadata),
+          GatewayMessages.bridgeHold(bridgeMode)));
+      timer = services.timer().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
   }
 
-  private void sendAccepted() {
-    SessionAccepted.Builder accepted = SessionAccepted.newBuilder()
-        .setSessionId(sessionId)
-        .setObservationPeriod(metadata.getStepPeriod())
-        .setObservationValidity(duration(services.properties().observationValidity()));
-    for (CameraSpec camera : metadata.getCamerasList()) {
-      accepted.addCameras(CameraRequirement.newBuilder().setName(camera.getName()).setWidth(camera.getWidth())
-          .setHeight(camera.getHeight()).setEncoding(preferred(camera)));
-    }
-    send(GatewayMessage.newBuilder().setAccepted(accepted).build());
-  }
-
-  private static io.vlaserve.common.v1.ImageEncoding preferred(CameraSpec camera) {
-    return camera.getAcceptedEncodingsList().contains(io.vlaserve.common.v1.ImageEncoding.IMAGE_ENCODING_RGB8)
-        || camera.getAcceptedEncodingsCount() == 0
-        ? io.vlaserve.common.v1.ImageEncoding.IMAGE_ENCODING_RGB8 : camera.getAcceptedEncodings(0);
-  }
-
-  // ------------------------------------------------------------------ plan and subgoals
-
-  /** Makes {@code plan} the session's plan and starts its first subgoal. */
-  private void adopt(PlannedTask plan, String reason) {
-    revision++;
-    remaining = new ArrayList<>(plan.subgoals());
-    Plan.Builder message = Plan.newBuilder().setTask(open.getTask()).setPlanner(plan.planner())
-        .setRevision(revision).setReason(reason + (plan.rationale().isEmpty() ? "" : "; " + plan.rationale()));
-    List<Subgoal> subgoals = new ArrayList<>();
-    for (PlannedSubgoal planned : plan.subgoals()) {
-      Subgoal subgoal = Subgoal.newBuilder().setId(String.valueOf(++subgoalCounter))
-          .setInstruction(planned.instruction()).setMaxSteps(planned.maxSteps())
-          .setMaxDuration(duration(budget(planned))).build();
-      subgoals.add(subgoal);
-      message.addSubgoals(subgoal);
-    }
-    send(GatewayMessage.newBuilder().setPlan(message).build());
-    phase = Phase.RUNNING;
-    plannedSubgoals = subgoals;
-    startSubgoal(0);
-  }
-
-  private List<Subgoal> plannedSubgoals = List.of();
-  private int subgoalIndex;
-
-  private Duration budget(PlannedSubgoal planned) {
-    return Duration.ofNanos(Math.round(planned.maxSteps() * stepPeriodNanos * services.properties().subgoalTimeFactor()));
-  }
-
-  private void startSubgoal(int index) {
-    subgoalIndex = index;
-    current = plannedSubgoals.get(index);
-    currentPlanned = remaining.get(index);
-    subgoalStartNanos = System.nanoTime();
-    pausedNanos = 0;
-    attempt = 1 + (int) completed.stream().filter(c -> c.instruction().equals(currentPlanned.instruction())).count();
-    instructionEpoch++;
-    if (policy != null) {
-      policy.onNext(SessionRequest.newBuilder().setInstruction(current.getInstruction()).build());
-    }
-    services.metrics().subgoal("started");
-    send(subgoalEvent(SubgoalStatus.SUBGOAL_STATUS_STARTED, ""));
-  }
-
-  private GatewayMessage subgoalEvent(SubgoalStatus status, String reason) {
-    long elapsed = subgoalElapsedNanos();
-    return GatewayMessage.newBuilder().setSubgoal(SubgoalEvent.newBuilder()
-        .setSubgoalId(current.getId()).setStatus(status).setAttempt(attempt)
-        .setSteps((int) (elapsed / stepPeriodNanos)).setElapsed(duration(Duration.ofNanos(elapsed)))
-        .setReason(reason)).build();
-  }
-
-  private long subgoalElapsedNanos() {
-    long paused = pausedNanos + (halted ? System.nanoTime() - haltedSinceNanos : 0);
-    return System.nanoTime() - subgoalStartNanos - paused;
-  }
-
-  private void signalled(SubgoalSignal signal) {
-    if (phase != Phase.RUNNING || current == null || !signal.getSubgoalId().equals(current.getId())) {
-      return;
-    }
-    if (signal.getSucceeded()) {
-      completeSubgoal(signal.getDetail());
-    } else {
-      failSubgoal(SubgoalStatus.SUBGOAL_STATUS_FAILED, "the robot reported failure"
-          + (signal.getDetail().isEmpty() ? "" : ": " + signal.getDetail()));
-    }
-  }
-
-  private void completeSubgoal(String detail) {
-    services.metrics().subgoal("completed");
-    send(subgoalEvent(SubgoalStatus.SUBGOAL_STATUS_COMPLETED, detail));
-    completed.add(currentPlanned);
-    if (subgoalIndex + 1 < plannedSubgoals.size()) {
-      startSubgoal(subgoalIndex + 1);
-    } else {
-      end(Outcome.OUTCOME_SUCCEEDED, EndCause.END_CAUSE_TASK_COMPLETED, "every subgoal completed", true);
-    }
-  }
-
-  private void failSubgoal(SubgoalStatus status, String reason) {
-    services.metrics().subgoal(status == SubgoalStatus.SUBGOAL_STATUS_TIMED_OUT ? "timed_out" : "failed");
-    send(subgoalEvent(status, reason));
-    if (replans >= services.properties().maxReplans()) {
-      end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_SUBGOAL_FAILED, "subgoal '" + current.getInstruction() + "' " + reason + ", and the "
-          + replans + " replan(s) allowed are used up", true);
-      return;
-    }
-    replans++;
-    services.metrics().replan();
-    phase = Phase.PLANNING;
-    // Chunks for the failed subgoal are dropped from now on; the bridge's watchdog holds the robot.
-    instructionEpoch++;
-    PlanningRequest request = new PlanningRequest(open.getTask(), open.getScene(), metadata.getSkillsList(),
-        completed, new SubgoalFailure(currentPlanned, reason), lastGripper);
-    String why = "subgoal " + current.getId() + " '" + current.getInstruction() + "' " + reason;
-    services.planningExecutor().execute(() -> replan(request, why));
-  }
-
-  private void replan(PlanningRequest request, String why) {
-    long started = System.nanoTime();
+  /** Off the lock: a new plan after a failed subgoal. */
+  private void replan(PlanningRequest request) {
     PlannedTask plan;
     try {
-      plan = services.planner().plan(request);
-      services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started), "ok");
+      plan = plan(request);
     } catch (PlanningException e) {
-      services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started),
-          e.kind().name().toLowerCase(Locale.ROOT));
       synchronized (this) {
-        if (phase != Phase.FINISHED) {
-          end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_PLANNER_FAILED, why + "; replanning failed: " + e.getMessage(), true);
-        }
+        carryOut(machine.replanFailed(e.getMessage()));
       }
       return;
     }
     synchronized (this) {
-      if (phase == Phase.PLANNING) {
-        adopt(plan, why);
+      carryOut(machine.replanned(plan));
+    }
+  }
+
+  /** Asks the planner, timing the answer. */
+  private PlannedTask plan(PlanningRequest request) throws PlanningException {
+    long started = System.nanoTime();
+    try {
+      PlannedTask plan = services.planner().plan(request);
+      services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started), "ok");
+      return plan;
+    } catch (PlanningException e) {
+      services.metrics().planned(services.planner().name(), Duration.ofNanos(System.nanoTime() - started),
+          e.kind().name().toLowerCase(Locale.ROOT));
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------ what the machine decided
+
+  private void carryOut(List<SessionEffect> effects) {
+    for (SessionEffect effect : effects) {
+      switch (effect) {
+        case SessionEffect.OpenExecution ignored -> bridge.open(identity);
+        case SessionEffect.OpenPolicy start -> policy.open(identity, start.instruction());
+        case SessionEffect.Instruct instruct -> policy.instruct(instruct.instruction());
+        case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(open.getTask(), plan));
+        case SessionEffect.ReportSubgoal report -> {
+          services.metrics().subgoal(report.status());
+          send(GatewayMessages.subgoalEvent(report));
+        }
+        case SessionEffect.Hold hold -> send(GatewayMessages.hold(hold.reason()));
+        case SessionEffect.Replan replan -> {
+          services.metrics().replan();
+          services.planningExecutor().execute(() -> replan(replan.request()));
+        }
+        case SessionEffect.PolicyLost lost -> log.warn("session {}: policy-service stream failed ({}); robot {} holds"
+            + " while reconnecting", sessionId, lost.cause(), robotId());
+        case SessionEffect.PolicyRestored back -> log.info("session {}: policy-service is back after {} ms",
+            sessionId, back.downFor().toMillis());
+        case SessionEffect.Ended ended -> ended(ended);
       }
+    }
+  }
+
+  /** Releases the session and, if the machine says so, tells the robot its outcome and closes its stream. */
+  private void ended(SessionEffect.Ended ended) {
+    SessionEnding ending = ended.ending();
+    boolean wasRegistered = registered;
+    release("session ended");
+    if (wasRegistered) {
+      services.metrics().sessionEnded(ending.outcome(), ending.cause());
+    }
+    log.info("session {}: robot {} {}: {}", sessionId, robotId(), GatewayMessages.outcome(ending.outcome()),
+        ending.reason());
+    if (ended.tellRobot() && !robotClosed) {
+      send(GatewayMessages.outcome(ended));
+      robotClosed = true;
+      robot.onCompleted();
     }
   }
 
@@ -456,319 +286,138 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   private void observed(RobotObservation message) {
     Observation observation = message.getObservation();
     if (observation.hasState()) {
-      lastGripper = observation.getState().getGripper();
+      machine.gripperObserved(observation.getState().getGripper());
     }
     for (SubgoalSignal signal : message.getSignalsList()) {
-      signalled(signal);
+      carryOut(machine.signalled(signal.getSubgoalId(), signal.getSucceeded(), signal.getDetail()));
     }
-    if (phase != Phase.RUNNING || halted) {
-      services.metrics().observationDropped(phase == Phase.RUNNING ? "halted" : "not_running");
+    if (!machine.acceptsObservations()) {
+      services.metrics().observationDropped(machine.phase() == SessionMachine.Phase.RUNNING ? "halted" : "not_running");
       return;
     }
     if (observation.hasCaptureTime()) {
-      Instant captured = ProtoTimes.instant(observation.getCaptureTime());
-      Duration age = Duration.between(captured, Instant.now());
+      Duration age = Duration.between(ProtoTimes.instant(observation.getCaptureTime()), Instant.now());
       if (age.compareTo(services.properties().observationValidity()) > 0) {
         services.metrics().observationDropped("stale");
         return;
       }
     }
-    if (pending != null) {
+    if (policy.offer(observation, System.nanoTime())) {
       services.metrics().observationDropped("superseded");
     }
-    pending = message;
-    pendingArrivalNanos = System.nanoTime();
     pump();
   }
 
   /** Sends the waiting observation to the policy when nothing is in flight there. */
   private void pump() {
-    if (pending == null || inFlight || policy == null || !policyReady || phase != Phase.RUNNING || halted) {
-      return;
+    if (machine.acceptsObservations()) {
+      policy.sendWaiting(identity, machine.instructionEpoch(), machine.instruction());
     }
-    // One control step, one trace: it starts here and continues at the policy and the bridge.
-    Observation observation = pending.getObservation();
-    inFlightStep = services.tracing().tracer().spanBuilder("control-step")
-        .setNoParent()
-        .setAttribute("vla.robot_id", identity.getRobotId())
-        .setAttribute("vla.session_id", sessionId)
-        .setAttribute("vla.observation_sequence", observation.getSequence())
-        .setAttribute("vla.subgoal", current == null ? "" : current.getInstruction())
-        .startSpan();
-    policy.onNext(SessionRequest.newBuilder().setObservation(observation)
-        .putAllTraceContext(services.tracing().inject(Context.root().with(inFlightStep))).build());
-    inFlight = true;
-    inFlightEpoch = instructionEpoch;
-    inFlightArrivalNanos = pendingArrivalNanos;
-    inFlightSequence = observation.getSequence();
-    pending = null;
   }
 
-  private void openPolicy() {
-    policyReady = false;
-    PolicyStream stream = new PolicyStream();
-    PolicyServiceGrpc.newStub(services.channels().policy()).session(stream);
-    policy = stream.requests;
-    policy.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
-        .setRobot(identity)
-        .setInstruction(current != null ? current.getInstruction() : remaining.isEmpty() ? "" : remaining.get(0).instruction())
-        .setObservationDeadline(duration(services.properties().observationValidity()))).build());
+  @Override
+  public void policyReady() {
+    carryOut(machine.policyReady());
+    pump();
   }
 
-  private void policyChunk(StreamObserver<SessionRequest> from, SessionResponse response) {
-    if (from != policy) {
-      return;
-    }
-    switch (response.getMessageCase()) {
-      case READY -> {
-        policyReady = true;
-        if (policyDownSinceNanos != 0) {
-          log.info("session {}: policy-service is back after {} ms", sessionId,
-              (System.nanoTime() - policyDownSinceNanos) / 1_000_000);
-          policyDownSinceNanos = 0;
-        }
-        if (current != null) {
-          policy.onNext(SessionRequest.newBuilder().setInstruction(current.getInstruction()).build());
-        }
-        pump();
+  @Override
+  public void chunkAnswered(ActionChunk chunk, int epoch, long arrivalNanos, long sequence) {
+    if (machine.executes(epoch) && bridge.executing()) {
+      bridge.execute(chunk, policy.stepTraceContext());
+      long gatewayNanos = System.nanoTime() - arrivalNanos;
+      services.metrics().step(gatewayNanos);
+      if (open.getReportSteps()) {
+        send(GatewayMessages.stepForwarded(sequence, gatewayNanos));
       }
-      case CHUNK -> {
-        inFlight = false;
-        if (phase == Phase.RUNNING && !halted && inFlightEpoch == instructionEpoch && controller != null) {
-          controller.onNext(ExecuteRequest.newBuilder().setChunk(response.getChunk().getChunk())
-              .putAllTraceContext(services.tracing().inject(Context.root().with(inFlightStep))).build());
-          chunksForwarded++;
-          long gatewayNanos = System.nanoTime() - inFlightArrivalNanos;
-          services.metrics().step(gatewayNanos);
-          if (open.getReportSteps()) {
-            send(GatewayMessage.newBuilder().setStepForwarded(StepForwarded.newBuilder()
-                .setObservationSequence(inFlightSequence).setGatewayLatency(ProtoTimes.duration(
-                    Duration.ofNanos(gatewayNanos)))).build());
-          }
-          endStep(null);
-        } else {
-          services.metrics().observationDropped("answered_after_subgoal_change");
-          endStep("answered after the subgoal changed; not executed");
-        }
-        pump();
-      }
-      case ERROR -> {
-        inFlight = false;
-        endStep("policy-service: " + Status.fromCodeValue(response.getError().getCode()).getCode() + " "
-            + response.getError().getMessage());
-        services.metrics().observationDropped("policy_" + Status.fromCodeValue(response.getError().getCode())
-            .getCode().name().toLowerCase(Locale.ROOT));
-        pump();
-      }
-      case SUPERSEDED, MESSAGE_NOT_SET -> { }
+      policy.endStep(null);
+    } else {
+      services.metrics().observationDropped("answered_after_subgoal_change");
+      policy.endStep("answered after the subgoal changed; not executed");
     }
+    pump();
   }
 
-  /** Ends the in-flight control step's span; {@code failure} null if its chunk went to the bridge. */
-  private void endStep(String failure) {
-    if (inFlightStep == null) {
-      return;
-    }
-    if (failure != null) {
-      inFlightStep.setStatus(StatusCode.ERROR, failure);
-    }
-    inFlightStep.end();
-    inFlightStep = null;
+  @Override
+  public void observationFailed(ObservationError error) {
+    services.metrics().observationDropped("policy_" + Status.fromCodeValue(error.getCode()).getCode().name()
+        .toLowerCase(Locale.ROOT));
+    pump();
   }
 
-  private void policyFailed(StreamObserver<SessionRequest> from, Status status) {
-    if (from != policy) {
-      return;
-    }
-    policy = null;
-    policyReady = false;
-    inFlight = false;
-    endStep("policy-service stream failed: " + status.getCode());
-    if (phase == Phase.FINISHED) {
-      return;
-    }
-    if (policyDownSinceNanos == 0) {
-      policyDownSinceNanos = System.nanoTime();
-      policyDownReason = status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
-      log.warn("session {}: policy-service stream failed ({}); robot {} holds while reconnecting", sessionId,
-          policyDownReason, robotId());
-      send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason("policy-service unavailable ("
-          + policyDownReason + "): no new chunks, the controller bridge brings the robot to a hold; reconnecting for up to "
-          + services.properties().policyFailoverTimeout().toMillis() + " ms")).build());
-    }
-    nextPolicyAttemptNanos = System.nanoTime() + 200_000_000L;
+  @Override
+  public void policyLost(Status status) {
+    carryOut(machine.policyLost(GatewayStatus.describe(status)));
   }
 
-  // ------------------------------------------------------------------ controller
+  // ------------------------------------------------------------------ controller bridge
 
-  private void openController() {
-    ControllerStream stream = new ControllerStream();
-    ControllerBridgeGrpc.newStub(services.channels().controller()).execute(stream);
-    controller = stream.requests;
-    controller.onNext(ExecuteRequest.newBuilder().setStart(ExecuteStart.newBuilder()
-        .setRobot(identity).setStatePeriod(duration(services.properties().statePeriod()))).build());
-  }
-
-  private void controllerMessage(StreamObserver<ExecuteRequest> from, ExecuteResponse response) {
-    if (from != controller || phase == Phase.FINISHED) {
+  @Override
+  public void bridgeReported(ExecuteResponse response) {
+    if (machine.ended()) {
       return;
     }
     switch (response.getMessageCase()) {
       case STATE -> {
         if (robot.isReady()) {
-          send(GatewayMessage.newBuilder().setState(response.getState()).build());
+          send(GatewayMessages.state(response.getState()));
         }
       }
-      case SAFETY_EVENT -> send(GatewayMessage.newBuilder().setSafetyEvent(response.getSafetyEvent()).build());
+      case SAFETY_EVENT -> send(GatewayMessages.safetyEvent(response.getSafetyEvent()));
       case REJECTED -> services.metrics().chunkRejected(response.getRejected().getCode());
       case ACCEPTED, MESSAGE_NOT_SET -> { }
     }
   }
 
-  private void controllerFailed(StreamObserver<ExecuteRequest> from, Status status) {
-    if (from != controller) {
-      return;
-    }
-    controller = null;
-    if (phase != Phase.FINISHED) {
-      end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_CONTROLLER, "controller-bridge ended robot " + robotId() + "'s execution stream ("
-          + status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription()) + ")", true);
-    }
+  @Override
+  public void executionLost(Status status) {
+    carryOut(machine.executionLost(GatewayStatus.describe(status)));
   }
 
   private void halt(String reason) {
     if (identity == null) {
       return;
     }
-    if (!halted) {
-      halted = true;
-      haltedSinceNanos = System.nanoTime();
-      pending = null;
+    if (machine.halt()) {
+      policy.dropWaiting();
     }
-    ControllerBridgeGrpc.newStub(services.channels().controller())
-        .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .halt(HaltRequest.newBuilder().setRobotId(identity.getRobotId()).setReason("robot: " + reason).build(),
-            new LoggingObserver<>("halt"));
-  }
-
-  /** The robot's mode at the bridge now, or UNSPECIFIED if the bridge cannot say (the Execute stream will). */
-  private ExecutionMode bridgeMode() {
-    try {
-      var states = ControllerBridgeGrpc.newBlockingStub(services.channels().controller())
-          .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .streamState(StreamStateRequest.newBuilder().setRobotId(open.getRobot().getRobotId()).build());
-      return states.hasNext() ? states.next().getMode() : ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
-    } catch (StatusRuntimeException e) {
-      return ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
-    }
+    bridge.halt(identity.getRobotId(), reason);
   }
 
   private void resume() {
     if (identity == null) {
       return;
     }
-    ControllerBridgeGrpc.newStub(services.channels().controller())
-        .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .resume(ResumeRequest.newBuilder().setRobotId(identity.getRobotId()).build(), new LoggingObserver<>("resume") {
-          @Override
-          public void onNext(io.vlaserve.controller.v1.ResumeResponse value) {
-            synchronized (RobotSession.this) {
-              if (halted) {
-                halted = false;
-                pausedNanos += System.nanoTime() - haltedSinceNanos;
-              }
-              if (controller == null && phase != Phase.FINISHED) {
-                // The robot was halted when the session began: start executing now.
-                openController();
-              }
-            }
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            super.onError(t);
-            Status status = Status.fromThrowable(t);
-            synchronized (RobotSession.this) {
-              send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason("resume refused by the"
-                  + " controller bridge: " + status.getCode() + " " + status.getDescription())).build());
-            }
-          }
-        });
+    bridge.resume(identity.getRobotId(), () -> carryOut(machine.resumed()),
+        refusal -> send(GatewayMessages.hold(GatewayStatus.resumeRefused(refusal))));
   }
 
   private void clockProbe(ClockProbe probe) {
-    Timestamp received = timestamp(Instant.now());
-    send(GatewayMessage.newBuilder().setClockReply(ClockProbeReply.newBuilder()
-        .setProbeId(probe.getProbeId()).setRobotSendTime(probe.getRobotSendTime())
-        .setGatewayReceiveTime(received).setGatewaySendTime(timestamp(Instant.now()))).build());
+    Instant received = Instant.now();
+    send(GatewayMessages.clockReply(probe, received, Instant.now()));
   }
 
   // ------------------------------------------------------------------ timer, shutdown, end
 
   private synchronized void tick() {
-    if (phase == Phase.FINISHED) {
-      return;
-    }
-    long now = System.nanoTime();
-    if (policy == null && policyDownSinceNanos != 0) {
-      if (now - policyDownSinceNanos > services.properties().policyFailoverTimeout().toNanos()) {
-        end(Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_POLICY_UNAVAILABLE, "policy-service unavailable for "
-            + services.properties().policyFailoverTimeout().toMillis() + " ms (" + policyDownReason
-            + "); the robot was brought to a hold", true);
-        return;
-      }
-      if (now >= nextPolicyAttemptNanos) {
-        nextPolicyAttemptNanos = now + 500_000_000L;
-        openPolicy();
-      }
-    }
-    if (phase == Phase.RUNNING && current != null && !halted && policyDownSinceNanos == 0
-        && subgoalElapsedNanos() > GatewayConfiguration.of(current.getMaxDuration()).toNanos()) {
-      failSubgoal(SubgoalStatus.SUBGOAL_STATUS_TIMED_OUT, String.format(Locale.ROOT, "timed out: its budget of"
-          + " %.1f s (%d steps x %.1f) ran out", GatewayConfiguration.of(current.getMaxDuration()).toMillis() / 1e3,
-          current.getMaxSteps(), services.properties().subgoalTimeFactor()));
-    }
+    carryOut(machine.tick());
   }
 
   /** Tells the robot to hold and ends the session with UNAVAILABLE: the gateway is stopping. */
   synchronized void shutdown() {
-    if (phase == Phase.FINISHED) {
+    if (machine.ended()) {
       return;
     }
-    send(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder()
-        .setReason("the gateway is shutting down: the robot is brought to a hold; reconnect to continue")).build());
+    send(GatewayMessages.hold("the gateway is shutting down: the robot is brought to a hold; reconnect to continue"));
     boolean wasRegistered = registered;
-    release();
-    phase = Phase.FINISHED;
+    release("session ended");
+    machine.shutDown();
     if (wasRegistered) { // counted as active only once registered (release() forgets it)
-      services.metrics().sessionEnded("shutdown", "unspecified");
+      services.metrics().sessionEnded(SessionEnding.Outcome.SHUTDOWN, SessionEnding.Cause.UNSPECIFIED);
     }
     if (!robotClosed) {
       robotClosed = true;
-      robot.onError(Status.UNAVAILABLE.withDescription("the gateway is shutting down; the robot was told to hold."
-          + " Reconnect (another replica takes the session) and start the task again").asRuntimeException());
-    }
-  }
-
-  /** Ends the session with an outcome; closes the robot's stream if {@code tellRobot}. */
-  private void end(Outcome outcome, EndCause cause, String reason, boolean tellRobot) {
-    if (phase == Phase.FINISHED) {
-      return;
-    }
-    boolean wasRegistered = registered;
-    release();
-    phase = Phase.FINISHED;
-    if (wasRegistered) {
-      services.metrics().sessionEnded(outcome.name().substring("OUTCOME_".length()).toLowerCase(Locale.ROOT),
-          cause.name().substring("END_CAUSE_".length()).toLowerCase(Locale.ROOT));
-    }
-    log.info("session {}: robot {} {}: {}", sessionId, robotId(), outcome, reason);
-    if (tellRobot && !robotClosed) {
-      send(GatewayMessage.newBuilder().setOutcome(SessionOutcome.newBuilder()
-          .setOutcome(outcome).setCause(cause).setReason(reason).setSubgoalsCompleted(completed.size()).setReplans(replans)
-          .setElapsed(duration(Duration.ofNanos(System.nanoTime() - startedNanos)))).build());
-      robotClosed = true;
-      robot.onCompleted();
+      robot.onError(GatewayStatus.shuttingDown().asRuntimeException());
     }
   }
 
@@ -780,10 +429,10 @@ final class RobotSession implements StreamObserver<RobotMessage> {
   /** As {@link #fail(Status)}, keeping the exception's trailers (e.g. RetryInfo). */
   private void fail(StatusRuntimeException error) {
     boolean wasRegistered = registered;
-    release();
-    phase = Phase.FINISHED;
+    release(machine.ended() ? null : "session ended");
+    machine.reject(GatewayStatus.describe(error.getStatus()));
     if (wasRegistered) { // release() has just forgotten it: read before
-      services.metrics().sessionEnded("rejected", "unspecified");
+      services.metrics().sessionEnded(SessionEnding.Outcome.REJECTED, SessionEnding.Cause.UNSPECIFIED);
     }
     if (!robotClosed) {
       robotClosed = true;
@@ -791,22 +440,18 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     }
   }
 
-  /** Closes the policy and execution streams (the bridge then holds the robot) and frees the robot id. */
-  private void release() {
-    endStep(phase == Phase.FINISHED ? null : "session ended");
+  /**
+   * Closes the policy and execution streams (the bridge then holds the robot) and frees the robot id.
+   *
+   * @param stepFailure what to record on a control step still in flight, null for nothing
+   */
+  private void release(String stepFailure) {
+    policy.endStep(stepFailure);
     if (timer != null) {
       timer.cancel(false);
     }
-    if (policy != null) {
-      ClientCallStreamObserver<SessionRequest> closing = policy;
-      policy = null;
-      closing.onCompleted();
-    }
-    if (controller != null) {
-      ClientCallStreamObserver<ExecuteRequest> closing = controller;
-      controller = null;
-      closing.onCompleted();
-    }
+    policy.close();
+    bridge.close();
     if (registered) {
       registered = false;
       services.registry().unregister(identity.getRobotId(), this);
@@ -817,94 +462,5 @@ final class RobotSession implements StreamObserver<RobotMessage> {
     if (!robotClosed) {
       robot.onNext(message);
     }
-  }
-
-  private static com.google.protobuf.Duration duration(Duration duration) {
-    return ProtoTimes.duration(duration);
-  }
-
-  private static Timestamp timestamp(Instant instant) {
-    return ProtoTimes.timestamp(instant);
-  }
-
-  // ------------------------------------------------------------------ stream observers
-
-  private final class PolicyStream implements ClientResponseObserver<SessionRequest, SessionResponse> {
-    ClientCallStreamObserver<SessionRequest> requests;
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<SessionRequest> requestStream) {
-      requests = requestStream;
-    }
-
-    @Override
-    public void onNext(SessionResponse value) {
-      synchronized (RobotSession.this) {
-        policyChunk(requests, value);
-      }
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      synchronized (RobotSession.this) {
-        policyFailed(requests, Status.fromThrowable(t));
-      }
-    }
-
-    @Override
-    public void onCompleted() {
-      synchronized (RobotSession.this) {
-        policyFailed(requests, Status.UNAVAILABLE.withDescription("policy-service closed the session"));
-      }
-    }
-  }
-
-  private final class ControllerStream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
-    ClientCallStreamObserver<ExecuteRequest> requests;
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<ExecuteRequest> requestStream) {
-      requests = requestStream;
-    }
-
-    @Override
-    public void onNext(ExecuteResponse value) {
-      synchronized (RobotSession.this) {
-        controllerMessage(requests, value);
-      }
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      synchronized (RobotSession.this) {
-        controllerFailed(requests, Status.fromThrowable(t));
-      }
-    }
-
-    @Override
-    public void onCompleted() {
-      synchronized (RobotSession.this) {
-        controllerFailed(requests, Status.UNAVAILABLE.withDescription("controller-bridge closed the stream"));
-      }
-    }
-  }
-
-  private static class LoggingObserver<T> implements StreamObserver<T> {
-    private final String call;
-
-    LoggingObserver(String call) {
-      this.call = call;
-    }
-
-    @Override
-    public void onNext(T value) {}
-
-    @Override
-    public void onError(Throwable t) {
-      log.warn("{} at the controller bridge failed: {}", call, Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {}
   }
 }

@@ -1,9 +1,8 @@
 package io.vlaserve.planner.gateway;
 
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.planner.Planner;
-import io.vlaserve.planner.PlanningException;
+import io.vlaserve.planner.session.SessionSettings;
 import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
@@ -32,23 +31,13 @@ record SessionServices(
           .withDeadlineAfter(properties.callTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
           .getMetadata(GetMetadataRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
-      throw Status.UNAVAILABLE.withDescription("policy-service is not available (" + e.getStatus().getCode() + ": "
-          + e.getStatus().getDescription() + "); retry shortly").asRuntimeException();
+      throw GatewayStatus.policyUnavailable(e.getStatus()).asRuntimeException();
     }
   }
 
-  /** The status a caller gets when no plan could be made. */
-  /** The retry hint of a refusal because the planner was busy. */
-  static final java.time.Duration PLANNER_BUSY_RETRY = java.time.Duration.ofSeconds(1);
-
-  static Status planningStatus(PlanningException e) {
-    return switch (e.kind()) {
-      case UNSUPPORTED_TASK -> Status.INVALID_ARGUMENT.withDescription(e.getMessage());
-      case TIMEOUT -> Status.DEADLINE_EXCEEDED.withDescription("the planner did not answer in time: " + e.getMessage());
-      case UNAVAILABLE -> Status.UNAVAILABLE.withDescription("the planner is unavailable: " + e.getMessage());
-      case INVALID_REPLY -> Status.UNAVAILABLE.withDescription("the planner gave no valid plan: " + e.getMessage());
-      case BUSY -> Status.RESOURCE_EXHAUSTED.withDescription("the planner is busy: " + e.getMessage()
-          + "; retry in " + PLANNER_BUSY_RETRY.toMillis() + " ms");
-    };
+  /** How each session judges subgoals and waits for policy-service. */
+  SessionSettings sessionSettings() {
+    return new SessionSettings(properties.maxReplans(), properties.subgoalTimeFactor(),
+        properties.policyFailoverTimeout());
   }
 }

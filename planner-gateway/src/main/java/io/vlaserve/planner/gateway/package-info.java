@@ -1,7 +1,11 @@
 /**
  * planner-gateway: the robot's single entry point, {@code vla.planner.v1.PlannerGateway}. Each
- * robot session ({@link io.vlaserve.planner.gateway.RobotSession}) plans with a {@link
- * io.vlaserve.planner.Planner}, then drives policy-service and controller-bridge subgoal by
- * subgoal, replanning on failure. Spring only wires the parts together.
+ * robot stream is a {@link io.vlaserve.planner.gateway.RobotSession}, the adapter of a transport-free
+ * {@link io.vlaserve.planner.session.SessionMachine} (plan, subgoals, budgets, replans): it plans
+ * with a {@link io.vlaserve.planner.Planner}, then carries out what the machine decides through its
+ * links to policy-service ({@link io.vlaserve.planner.gateway.PolicyLink}) and the controller bridge
+ * ({@link io.vlaserve.planner.gateway.BridgeLink}). Proto conversion lives in {@link
+ * io.vlaserve.planner.gateway.GatewayMessages}, statuses in {@link
+ * io.vlaserve.planner.gateway.GatewayStatus}. Spring only wires the parts together.
  */
 package io.vlaserve.planner.gateway;

@@ -1,0 +1,513 @@
+package io.vlaserve.planner.session;
+
+import io.vlaserve.planner.PlannedSubgoal;
+import io.vlaserve.planner.PlannedTask;
+import io.vlaserve.planner.PlanningRequest;
+import io.vlaserve.planner.SubgoalFailure;
+import io.vlaserve.planner.session.SessionEffect.Ended;
+import io.vlaserve.planner.session.SessionEffect.Hold;
+import io.vlaserve.planner.session.SessionEffect.Instruct;
+import io.vlaserve.planner.session.SessionEffect.OpenExecution;
+import io.vlaserve.planner.session.SessionEffect.OpenPolicy;
+import io.vlaserve.planner.session.SessionEffect.PolicyLost;
+import io.vlaserve.planner.session.SessionEffect.PolicyRestored;
+import io.vlaserve.planner.session.SessionEffect.Replan;
+import io.vlaserve.planner.session.SessionEffect.ReportSubgoal;
+import io.vlaserve.planner.session.SessionEffect.SendPlan;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * One robot session's progress through its task, without transport: the plan, the subgoal
+ * running, its time budget, replans, halts, whether policy-service is there, and how the session
+ * ended. Each event (a robot's signal, a plan, a lost stream, a timer tick) is a method that
+ * returns the {@link SessionEffect}s its adapter carries out, in order; queries tell the adapter
+ * what to do with observations and chunks.
+ *
+ * <p>Life of a session: {@code OPENING} until {@link #started} gives it its first plan, then
+ * {@code RUNNING} a subgoal at a time. A failed or timed-out subgoal is replanned ({@code
+ * REPLANNING}) while replans are left, else the session fails. {@code ENDED} is final: every event
+ * after it is ignored (it returns no effect).
+ *
+ * <p><b>Instruction epochs.</b> The epoch counts instruction changes (a subgoal starting, a
+ * failed subgoal's chunks being abandoned). An adapter tags each observation it sends to the
+ * policy with the epoch then; a chunk answered for an older epoch belongs to a subgoal that is
+ * over and is not executed ({@link #executes}).
+ *
+ * <p><b>Time</b> comes from the injected clock (monotonic nanoseconds, like {@link System#nanoTime})
+ * and is read once per event. Nothing here waits or schedules: the adapter calls {@link #tick}
+ * every few tens of milliseconds, and budgets and failover run out at the first tick past them.
+ *
+ * <p>Not thread-safe: the adapter calls it under its session's lock.
+ */
+public final class SessionMachine {
+  /** A reconnect to policy-service waits this long after the session, or the last attempt, failed. */
+  static final Duration POLICY_RECONNECT_DELAY = Duration.ofMillis(200);
+
+  /** Where a session is in its life. */
+  public enum Phase {
+    /** Admitting the robot, asking policy-service for its skills and planning the task. */
+    OPENING,
+    /** Running a subgoal of the current plan. */
+    RUNNING,
+    /** A subgoal failed; a new plan is being made. */
+    REPLANNING,
+    /** Over; see {@link #ending()}. */
+    ENDED
+  }
+
+  /** Whether the bridge held the robot when the session started, which then waits for the robot's resume. */
+  public enum BridgeHold {
+    NONE,
+    HALTED,
+    E_STOPPED
+  }
+
+  private final SessionSettings settings;
+  private final LongSupplier nanoTime;
+  private final long startedNanos;
+
+  // What a resumed session would need: the task, the plan and the progress through it.
+  private Phase phase = Phase.OPENING;
+  private String robotId = "?";
+  private String task = "";
+  private String scene = "";
+  private List<String> skills = List.of();
+  private Duration stepPeriod;
+  private int revision = -1;
+  private List<SessionSubgoal> plan = List.of();
+  private int subgoalIndex = -1;
+  private final List<PlannedSubgoal> completed = new ArrayList<>();
+  private int replans;
+  private int lastSubgoalId;
+  private int attempt;
+  private int instructionEpoch;
+  /** When the running subgoal's budget runs out; a halt moves it on by the halt's length at the resume. */
+  private long budgetDeadlineNanos;
+  private boolean halted;
+  private long haltedSinceNanos;
+  private double lastGripper = Double.NaN;
+  private SessionEnding ending;
+
+  // The links to the services, which a resumed session opens anew.
+  private boolean executionOpen;
+  private boolean policyOpen;
+  private boolean policyLost;
+  private long policyLostSinceNanos;
+  private String policyLostCause = "";
+  private long nextPolicyAttemptNanos;
+  /** Why the replan under way was asked for: the next plan's reason. */
+  private String replanReason = "";
+
+  /**
+   * @param nanoTime monotonic time in nanoseconds, arbitrary origin; the session starts now
+   */
+  public SessionMachine(SessionSettings settings, LongSupplier nanoTime) {
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+    this.startedNanos = nanoTime.getAsLong();
+  }
+
+  // ------------------------------------------------------------------ opening
+
+  /** The robot was admitted with its task; planning starts. */
+  public void admitted(String robotId, String task, String scene) {
+    this.robotId = Objects.requireNonNull(robotId, "robotId");
+    this.task = Objects.requireNonNull(task, "task");
+    this.scene = scene == null ? "" : scene;
+  }
+
+  /**
+   * The first plan is made: the session runs its first subgoal.
+   *
+   * @param skills the policy's skills, for replans
+   * @param stepPeriod the policy's step period; budgets count in it
+   * @param bridge whether the bridge holds the robot; then nothing executes until the robot resumes
+   */
+  public List<SessionEffect> started(PlannedTask firstPlan, List<String> skills, Duration stepPeriod,
+      BridgeHold bridge) {
+    if (phase != Phase.OPENING) {
+      return List.of();
+    }
+    if (stepPeriod.isNegative() || stepPeriod.isZero()) {
+      throw new IllegalArgumentException("stepPeriod: " + stepPeriod + " (expected > 0)");
+    }
+    long now = nanoTime.getAsLong();
+    this.skills = List.copyOf(skills);
+    this.stepPeriod = stepPeriod;
+    List<SessionEffect> effects = new ArrayList<>();
+    if (bridge == BridgeHold.NONE) {
+      executionOpen = true;
+      effects.add(new OpenExecution());
+    } else {
+      halted = true;
+      haltedSinceNanos = now;
+    }
+    adopt(firstPlan, "task start", now, effects);
+    if (bridge != BridgeHold.NONE) {
+      effects.add(new Hold("robot " + robotId + " is " + (bridge == BridgeHold.E_STOPPED ? "e-stopped" : "halted")
+          + " at the controller bridge (see its safety events or log); once the cell is safe, send `resume` and the"
+          + " task starts"));
+    }
+    policyOpen = true;
+    effects.add(new OpenPolicy(instruction()));
+    return effects;
+  }
+
+  /** The session was refused (a bad open, no policy, an unplannable task, a second open). */
+  public void reject(String reason) {
+    if (phase != Phase.ENDED) {
+      phase = Phase.ENDED;
+      ending = new SessionEnding(SessionEnding.Outcome.REJECTED, SessionEnding.Cause.UNSPECIFIED, reason);
+    }
+  }
+
+  /**
+   * The gateway is stopping.
+   *
+   * @return false if the session had ended already
+   */
+  public boolean shutDown() {
+    if (phase == Phase.ENDED) {
+      return false;
+    }
+    phase = Phase.ENDED;
+    ending = new SessionEnding(SessionEnding.Outcome.SHUTDOWN, SessionEnding.Cause.UNSPECIFIED,
+        "the gateway is shutting down");
+    return true;
+  }
+
+  // ------------------------------------------------------------------ the robot
+
+  /** The robot's gripper opening (0 closed .. 1 open), for the next replan. */
+  public void gripperObserved(double opening) {
+    lastGripper = opening;
+  }
+
+  /**
+   * The robot reports success or failure of a subgoal; a signal for a subgoal that is not the
+   * running one (an old one, an unknown id) is ignored.
+   */
+  public List<SessionEffect> signalled(String subgoalId, boolean succeeded, String detail) {
+    if (phase != Phase.RUNNING || !current().id().equals(subgoalId)) {
+      return List.of();
+    }
+    long now = nanoTime.getAsLong();
+    List<SessionEffect> effects = new ArrayList<>();
+    if (succeeded) {
+      complete(detail, now, effects);
+    } else {
+      fail(ReportSubgoal.Status.FAILED, "the robot reported failure" + (detail.isEmpty() ? "" : ": " + detail), now,
+          effects);
+    }
+    return effects;
+  }
+
+  /**
+   * The robot asks for a halt; the adapter has the bridge halt it.
+   *
+   * @return whether the robot was running until now (observations waiting for the policy are stale then)
+   */
+  public boolean halt() {
+    if (phase == Phase.ENDED || halted) {
+      return false;
+    }
+    halted = true;
+    haltedSinceNanos = nanoTime.getAsLong();
+    return true;
+  }
+
+  /**
+   * The bridge resumed the robot at its request: budgets run again, and execution starts if the
+   * session waited for this resume to start it. Before the first plan only the halt is cleared:
+   * {@link #started} opens execution.
+   */
+  public List<SessionEffect> resumed() {
+    if (phase == Phase.ENDED) {
+      return List.of();
+    }
+    long now = nanoTime.getAsLong();
+    if (halted) {
+      halted = false;
+      budgetDeadlineNanos += now - haltedSinceNanos;
+    }
+    if (executionOpen || phase == Phase.OPENING) {
+      return List.of();
+    }
+    executionOpen = true;
+    return List.of(new OpenExecution());
+  }
+
+  /** The robot cancels the task; it is told its outcome. */
+  public List<SessionEffect> cancelled(String detail) {
+    return end(SessionEnding.Outcome.CANCELLED, SessionEnding.Cause.ROBOT_CANCELLED, "cancelled by the robot: " + detail,
+        true, nanoTime.getAsLong());
+  }
+
+  /** The robot's stream ended (closed, cancelled, failed): nobody is left to tell. */
+  public List<SessionEffect> robotLeft(String reason) {
+    return end(SessionEnding.Outcome.CANCELLED, SessionEnding.Cause.ROBOT_CANCELLED, reason, false,
+        nanoTime.getAsLong());
+  }
+
+  // ------------------------------------------------------------------ planner
+
+  /** The replan asked for with {@link Replan} is made: the session runs its first subgoal. */
+  public List<SessionEffect> replanned(PlannedTask newPlan) {
+    if (phase != Phase.REPLANNING) {
+      return List.of();
+    }
+    List<SessionEffect> effects = new ArrayList<>();
+    adopt(newPlan, replanReason, nanoTime.getAsLong(), effects);
+    return effects;
+  }
+
+  /** The replan asked for with {@link Replan} could not be made: the session fails. */
+  public List<SessionEffect> replanFailed(String plannerMessage) {
+    if (phase != Phase.REPLANNING) {
+      return List.of();
+    }
+    return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.PLANNER_FAILED,
+        replanReason + "; replanning failed: " + plannerMessage, true, nanoTime.getAsLong());
+  }
+
+  // ------------------------------------------------------------------ services
+
+  /** The policy session is ready: it gets the running subgoal's instruction. */
+  public List<SessionEffect> policyReady() {
+    if (phase == Phase.ENDED) {
+      return List.of();
+    }
+    long now = nanoTime.getAsLong();
+    List<SessionEffect> effects = new ArrayList<>(2);
+    if (policyLost) {
+      policyLost = false;
+      effects.add(new PolicyRestored(Duration.ofNanos(now - policyLostSinceNanos)));
+    }
+    if (subgoalIndex >= 0) {
+      effects.add(new Instruct(current().instruction()));
+    }
+    return effects;
+  }
+
+  /**
+   * The policy session failed or closed: no chunks come, so the bridge's watchdog holds the robot.
+   * Ticks reconnect until policy-service is back or the failover time runs out; subgoal budgets do
+   * not run out meanwhile.
+   *
+   * @param cause what the stream ended with, e.g. "UNAVAILABLE: connection refused"
+   */
+  public List<SessionEffect> policyLost(String cause) {
+    if (phase == Phase.ENDED) {
+      return List.of();
+    }
+    long now = nanoTime.getAsLong();
+    policyOpen = false;
+    nextPolicyAttemptNanos = now + POLICY_RECONNECT_DELAY.toNanos();
+    if (policyLost) {
+      return List.of();
+    }
+    policyLost = true;
+    policyLostSinceNanos = now;
+    policyLostCause = cause;
+    return List.of(new PolicyLost(cause), new Hold("policy-service unavailable (" + cause + "): no new chunks, the"
+        + " controller bridge brings the robot to a hold; reconnecting for up to "
+        + settings.policyFailoverTimeout().toMillis() + " ms"));
+  }
+
+  /**
+   * The bridge ended the robot's execution stream: the session fails.
+   *
+   * @param cause what the stream ended with, e.g. "NOT_FOUND: unknown robot arm-1"
+   */
+  public List<SessionEffect> executionLost(String cause) {
+    executionOpen = false;
+    return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.CONTROLLER, "controller-bridge ended robot " + robotId
+        + "'s execution stream (" + cause + ")", true, nanoTime.getAsLong());
+  }
+
+  /**
+   * Time passes: reconnects a lost policy-service or gives up on it, and times out a subgoal whose
+   * budget ran out (unless the robot is halted or the policy lost, which stop it progressing).
+   */
+  public List<SessionEffect> tick() {
+    if (phase == Phase.ENDED) {
+      return List.of();
+    }
+    long now = nanoTime.getAsLong();
+    List<SessionEffect> effects = new ArrayList<>(2);
+    // Back means ready: a reconnect that is open but never answers counts as still away.
+    if (policyLost && now - policyLostSinceNanos > settings.policyFailoverTimeout().toNanos()) {
+      return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.POLICY_UNAVAILABLE, "policy-service unavailable for "
+          + settings.policyFailoverTimeout().toMillis() + " ms (" + policyLostCause
+          + "); the robot was brought to a hold", true, now);
+    }
+    if (policyLost && !policyOpen && now >= nextPolicyAttemptNanos) {
+      policyOpen = true;
+      effects.add(new OpenPolicy(instruction()));
+    }
+    if (phase == Phase.RUNNING && !halted && !policyLost && now > budgetDeadlineNanos) {
+      SessionSubgoal subgoal = current();
+      fail(ReportSubgoal.Status.TIMED_OUT, String.format(Locale.ROOT, "timed out: its budget of %.1f s (%d steps x"
+          + " %.1f) ran out", subgoal.budget().toMillis() / 1e3, subgoal.maxSteps(), settings.subgoalTimeFactor()),
+          now, effects);
+    }
+    return effects;
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  public Phase phase() {
+    return phase;
+  }
+
+  public boolean ended() {
+    return phase == Phase.ENDED;
+  }
+
+  /** How the session ended; null until it has. */
+  public SessionEnding ending() {
+    return ending;
+  }
+
+  public boolean halted() {
+    return halted;
+  }
+
+  /** Whether an observation now may go to the policy: a subgoal runs and the robot is not halted. */
+  public boolean acceptsObservations() {
+    return phase == Phase.RUNNING && !halted;
+  }
+
+  public int instructionEpoch() {
+    return instructionEpoch;
+  }
+
+  /**
+   * Whether a chunk answered for an observation sent in {@code epoch} may be executed now: it is for
+   * the running subgoal and the robot is not halted.
+   */
+  public boolean executes(int epoch) {
+    return acceptsObservations() && epoch == instructionEpoch;
+  }
+
+  /** The current subgoal's instruction (the failed one's while replanning); "" before the first plan. */
+  public String instruction() {
+    return subgoalIndex < 0 ? "" : current().instruction();
+  }
+
+  /** The current plan's subgoals; empty before the first plan. */
+  public List<SessionSubgoal> plan() {
+    return plan;
+  }
+
+  /** The running subgoal (the failed one while replanning); null before the first plan. */
+  public SessionSubgoal subgoal() {
+    return subgoalIndex < 0 ? null : current();
+  }
+
+  public int revision() {
+    return revision;
+  }
+
+  public int replans() {
+    return replans;
+  }
+
+  public List<PlannedSubgoal> completed() {
+    return List.copyOf(completed);
+  }
+
+  /** When the running subgoal times out, on the injected clock, unless a halt moves it on. */
+  public long budgetDeadlineNanos() {
+    return budgetDeadlineNanos;
+  }
+
+  // ------------------------------------------------------------------ transitions
+
+  private SessionSubgoal current() {
+    return plan.get(subgoalIndex);
+  }
+
+  /** Makes {@code next} the session's plan and starts its first subgoal. */
+  private void adopt(PlannedTask next, String reason, long now, List<SessionEffect> effects) {
+    revision++;
+    plan = SessionSubgoal.numbered(next.subgoals(), lastSubgoalId + 1, stepPeriod, settings.subgoalTimeFactor());
+    lastSubgoalId += plan.size();
+    effects.add(new SendPlan(revision, next.planner(), reason + (next.rationale().isEmpty() ? "" : "; "
+        + next.rationale()), plan));
+    phase = Phase.RUNNING;
+    start(0, now, effects);
+  }
+
+  private void start(int index, long now, List<SessionEffect> effects) {
+    subgoalIndex = index;
+    SessionSubgoal subgoal = current();
+    budgetDeadlineNanos = now + subgoal.budget().toNanos();
+    if (halted) {
+      // This subgoal's pause starts now: the part of the halt before it is not its to take off.
+      haltedSinceNanos = now;
+    }
+    // 1 + the instruction's completions so far: failed tries are not counted (as the gateway always reported it).
+    attempt = 1 + (int) completed.stream().filter(done -> done.instruction().equals(subgoal.instruction())).count();
+    instructionEpoch++;
+    if (policyOpen) {
+      effects.add(new Instruct(subgoal.instruction()));
+    }
+    effects.add(report(ReportSubgoal.Status.STARTED, "", now));
+  }
+
+  private void complete(String detail, long now, List<SessionEffect> effects) {
+    effects.add(report(ReportSubgoal.Status.COMPLETED, detail, now));
+    completed.add(current().planned());
+    if (subgoalIndex + 1 < plan.size()) {
+      start(subgoalIndex + 1, now, effects);
+    } else {
+      effects.addAll(end(SessionEnding.Outcome.SUCCEEDED, SessionEnding.Cause.TASK_COMPLETED,
+          "every subgoal completed", true, now));
+    }
+  }
+
+  private void fail(ReportSubgoal.Status status, String reason, long now, List<SessionEffect> effects) {
+    effects.add(report(status, reason, now));
+    SessionSubgoal failed = current();
+    if (replans >= settings.maxReplans()) {
+      effects.addAll(end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.SUBGOAL_FAILED, "subgoal '"
+          + failed.instruction() + "' " + reason + ", and the " + replans + " replan(s) allowed are used up", true, now));
+      return;
+    }
+    replans++;
+    phase = Phase.REPLANNING;
+    // Chunks for the failed subgoal are dropped from now on; the bridge's watchdog holds the robot.
+    instructionEpoch++;
+    replanReason = "subgoal " + failed.id() + " '" + failed.instruction() + "' " + reason;
+    effects.add(new Replan(new PlanningRequest(task, scene, skills, completed,
+        new SubgoalFailure(failed.planned(), reason), lastGripper)));
+  }
+
+  private ReportSubgoal report(ReportSubgoal.Status status, String reason, long now) {
+    long elapsed = elapsedNanos(now);
+    return new ReportSubgoal(current().id(), status, attempt, (int) (elapsed / stepPeriod.toNanos()),
+        Duration.ofNanos(elapsed), reason);
+  }
+
+  /** How long the running subgoal has run, halts not counted. */
+  private long elapsedNanos(long now) {
+    long budgetStart = budgetDeadlineNanos - current().budget().toNanos();
+    return now - budgetStart - (halted ? now - haltedSinceNanos : 0);
+  }
+
+  private List<SessionEffect> end(SessionEnding.Outcome outcome, SessionEnding.Cause cause, String reason,
+      boolean tellRobot, long now) {
+    if (phase == Phase.ENDED) {
+      return List.of();
+    }
+    phase = Phase.ENDED;
+    ending = new SessionEnding(outcome, cause, reason);
+    return List.of(new Ended(ending, tellRobot, completed.size(), replans, Duration.ofNanos(now - startedNanos)));
+  }
+}

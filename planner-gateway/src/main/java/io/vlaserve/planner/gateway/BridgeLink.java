@@ -1,0 +1,181 @@
+package io.vlaserve.planner.gateway;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.common.v1.ActionChunk;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecuteRequest;
+import io.vlaserve.controller.v1.ExecuteResponse;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ResumeResponse;
+import io.vlaserve.controller.v1.StreamStateRequest;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A robot session's link to the controller bridge: the robot's {@code Execute} stream, which the
+ * chunks go down and its states and safety events come up, and the unary Halt, Resume and
+ * StreamState calls.
+ *
+ * <p><b>Safety.</b> The gateway never commands motion itself: closing the Execute stream, like a
+ * gap in the chunks, makes the bridge bring the robot to a hold within its limits.
+ *
+ * <p>Not thread-safe: the session calls it under its lock (but {@link #mode}, which blocks), and its
+ * stream and calls report to the session under that same lock, the stream's only while current.
+ */
+final class BridgeLink {
+  private static final Logger log = LoggerFactory.getLogger(BridgeLink.class);
+
+  /** What the session hears on the Execute stream; called under the session's lock. */
+  interface Events {
+    void bridgeReported(ExecuteResponse response);
+
+    /** The bridge ended the stream. */
+    void executionLost(Status status);
+  }
+
+  private final SessionServices services;
+  private final Object lock;
+  private final Events events;
+  private Stream stream;
+
+  BridgeLink(SessionServices services, Object lock, Events events) {
+    this.services = services;
+    this.lock = lock;
+    this.events = events;
+  }
+
+  /** Opens the robot's Execute stream. */
+  void open(RobotIdentity robot) {
+    Stream opened = new Stream();
+    ControllerBridgeGrpc.newStub(services.channels().controller()).execute(opened);
+    stream = opened;
+    opened.requests.onNext(GatewayMessages.executeStart(robot, services.properties().statePeriod()));
+  }
+
+  /** Whether the Execute stream is open, so a chunk can go down it. */
+  boolean executing() {
+    return stream != null;
+  }
+
+  void execute(ActionChunk chunk, Map<String, String> traceContext) {
+    stream.requests.onNext(GatewayMessages.chunk(chunk, traceContext));
+  }
+
+  /** Closes the Execute stream, if open: the bridge holds the robot. */
+  void close() {
+    if (stream != null) {
+      Stream closing = stream;
+      stream = null;
+      closing.requests.onCompleted();
+    }
+  }
+
+  /** Asks the bridge to halt the robot; a failure is only logged (the robot's own stop applies regardless). */
+  void halt(String robotId, String reason) {
+    stub().halt(GatewayMessages.halt(robotId, reason), new LoggingObserver<>("halt"));
+  }
+
+  /**
+   * Asks the bridge to resume the robot; reports under the session's lock to {@code resumed}, or to
+   * {@code refused} with the bridge's answer.
+   */
+  void resume(String robotId, Runnable resumed, Consumer<Status> refused) {
+    stub().resume(GatewayMessages.resume(robotId), new LoggingObserver<>("resume") {
+      @Override
+      public void onNext(ResumeResponse value) {
+        synchronized (lock) {
+          resumed.run();
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        super.onError(t);
+        synchronized (lock) {
+          refused.accept(Status.fromThrowable(t));
+        }
+      }
+    });
+  }
+
+  /** The robot's mode at the bridge now, or UNSPECIFIED if the bridge cannot say (the Execute stream will). Blocks. */
+  ExecutionMode mode(String robotId) {
+    try {
+      var states = ControllerBridgeGrpc.newBlockingStub(services.channels().controller())
+          .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .streamState(StreamStateRequest.newBuilder().setRobotId(robotId).build());
+      return states.hasNext() ? states.next().getMode() : ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
+    } catch (StatusRuntimeException e) {
+      return ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
+    }
+  }
+
+  private ControllerBridgeGrpc.ControllerBridgeStub stub() {
+    return ControllerBridgeGrpc.newStub(services.channels().controller())
+        .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private final class Stream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+    ClientCallStreamObserver<ExecuteRequest> requests;
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<ExecuteRequest> requestStream) {
+      requests = requestStream;
+    }
+
+    @Override
+    public void onNext(ExecuteResponse response) {
+      synchronized (lock) {
+        if (this == stream) {
+          events.bridgeReported(response);
+        }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      lost(Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {
+      lost(Status.UNAVAILABLE.withDescription("controller-bridge closed the stream"));
+    }
+
+    private void lost(Status status) {
+      synchronized (lock) {
+        if (this == stream) {
+          stream = null;
+          events.executionLost(status);
+        }
+      }
+    }
+  }
+
+  private static class LoggingObserver<T> implements StreamObserver<T> {
+    private final String call;
+
+    LoggingObserver(String call) {
+      this.call = call;
+    }
+
+    @Override
+    public void onNext(T value) {}
+
+    @Override
+    public void onError(Throwable t) {
+      log.warn("{} at the controller bridge failed: {}", call, Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {}
+  }
+}

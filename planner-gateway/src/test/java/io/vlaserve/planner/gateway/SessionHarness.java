@@ -1,0 +1,495 @@
+package io.vlaserve.planner.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.vlaserve.common.v1.ActionChunk;
+import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecuteRequest;
+import io.vlaserve.controller.v1.ExecuteResponse;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.HaltRequest;
+import io.vlaserve.controller.v1.HaltResponse;
+import io.vlaserve.controller.v1.ResumeRequest;
+import io.vlaserve.controller.v1.ResumeResponse;
+import io.vlaserve.controller.v1.StreamStateRequest;
+import io.vlaserve.planner.PlannedSubgoal;
+import io.vlaserve.planner.PlannedTask;
+import io.vlaserve.planner.Planner;
+import io.vlaserve.planner.PlanningException;
+import io.vlaserve.planner.PlanningRequest;
+import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.PlannerGatewayGrpc;
+import io.vlaserve.planner.v1.RobotMessage;
+import io.vlaserve.planner.v1.RobotObservation;
+import io.vlaserve.planner.v1.SessionOpen;
+import io.vlaserve.planner.v1.SubgoalSignal;
+import io.vlaserve.policy.v1.CameraSpec;
+import io.vlaserve.policy.v1.GetMetadataRequest;
+import io.vlaserve.policy.v1.InferResponse;
+import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.policy.v1.PolicyServiceGrpc;
+import io.vlaserve.policy.v1.SessionReady;
+import io.vlaserve.policy.v1.SessionRequest;
+import io.vlaserve.policy.v1.SessionResponse;
+import io.vlaserve.service.tracing.VlaTracing;
+import io.vlaserve.testing.Await;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A gateway service on a loopback socket with stand-ins for policy-service, the controller bridge
+ * and the planner that the test scripts, and a robot stream that records what the gateway sends.
+ * No Spring: the service is built as its Spring configuration builds it.
+ */
+final class SessionHarness implements AutoCloseable {
+  /** How long a test waits for something the gateway does on another thread: a guard against a hang. */
+  static final Duration PATIENCE = Await.DEFAULT_LIMIT;
+  /** Long enough that no slow timer fails a session whose policy comes back; tests of the failover set their own. */
+  static final Duration FAILOVER = Duration.ofSeconds(60);
+  /** The gateway's unary calls (metadata, bridge state, halt, resume): no deadline a slow machine could miss. */
+  static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+
+  final ScriptedPolicy policy = new ScriptedPolicy();
+  final ScriptedBridge bridge = new ScriptedBridge();
+  final ScriptedPlanner planner = new ScriptedPlanner();
+  final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  final RecordingExporter spans = new RecordingExporter();
+  final GatewayProperties properties;
+  final PlannerGatewayGrpcService service;
+
+  private final Server policyServer;
+  private final Server bridgeServer;
+  private final Server gatewayServer;
+  private final ManagedChannel policyChannel;
+  private final ManagedChannel bridgeChannel;
+  private final ManagedChannel gatewayChannel;
+  private final VlaTracing tracing = new VlaTracing("planner-gateway", spans, false, 1.0);
+
+  SessionHarness() throws IOException {
+    this(3, FAILOVER);
+  }
+
+  SessionHarness(int maxReplans, Duration policyFailoverTimeout) throws IOException {
+    properties = new GatewayProperties("unused", "unused", new GatewayProperties.Planner("embedded", null),
+        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, CALL_TIMEOUT,
+        Duration.ofMillis(100), Duration.ofSeconds(5),
+        new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)));
+    policyServer = start(policy);
+    bridgeServer = start(bridge);
+    policyChannel = channel(policyServer);
+    bridgeChannel = channel(bridgeServer);
+    service = new PlannerGatewayGrpcService(new GatewayConfiguration.ServiceChannels(policyChannel, bridgeChannel),
+        planner, new GatewayMetrics(meters), properties, tracing);
+    gatewayServer = start(service);
+    gatewayChannel = channel(gatewayServer);
+  }
+
+  private static Server start(io.grpc.BindableService service) throws IOException {
+    return Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(service).build().start();
+  }
+
+  private static ManagedChannel channel(Server server) {
+    return Grpc.newChannelBuilderForAddress("127.0.0.1", server.getPort(), InsecureChannelCredentials.create()).build();
+  }
+
+  /** Opens a robot stream and sends {@code open} on it. */
+  RobotStream open(SessionOpen open) {
+    RobotStream robot = connect();
+    robot.send(RobotMessage.newBuilder().setOpen(open).build());
+    return robot;
+  }
+
+  /** Opens a robot stream and sends nothing yet. */
+  RobotStream connect() {
+    RobotStream robot = new RobotStream();
+    robot.requests = PlannerGatewayGrpc.newStub(gatewayChannel).robotSession(robot);
+    return robot;
+  }
+
+  PlannerGatewayGrpc.PlannerGatewayBlockingStub blockingGateway() {
+    return PlannerGatewayGrpc.newBlockingStub(gatewayChannel).withDeadlineAfter(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  static SessionOpen open(String robotId, String task) {
+    return SessionOpen.newBuilder().setRobot(RobotIdentity.newBuilder().setRobotId(robotId)).setTask(task).build();
+  }
+
+  /** A plan of subgoals with budgets far beyond any test's length, unless a test times one out. */
+  static PlannedTask plan(String rationale, String... instructions) {
+    List<PlannedSubgoal> subgoals = new ArrayList<>();
+    for (String instruction : instructions) {
+      subgoals.add(new PlannedSubgoal(instruction, 100_000));
+    }
+    return new PlannedTask(subgoals, "scripted", rationale);
+  }
+
+  static RobotMessage observation(long sequence) {
+    return RobotMessage.newBuilder().setObservation(RobotObservation.newBuilder()
+        .setObservation(io.vlaserve.common.v1.Observation.newBuilder().setSequence(sequence))).build();
+  }
+
+  static RobotMessage signal(String subgoalId, boolean succeeded, String detail) {
+    return RobotMessage.newBuilder().setObservation(RobotObservation.newBuilder()
+        .addSignals(SubgoalSignal.newBuilder().setSubgoalId(subgoalId).setSucceeded(succeeded).setDetail(detail)))
+        .build();
+  }
+
+  /** A counter's count, 0 if it was never incremented. */
+  double count(String name, String... tags) {
+    Counter counter = meters.find(name).tags(tags).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  int activeSessions() {
+    return (int) meters.get("vla.gateway.sessions.active").gauge().value();
+  }
+
+  @Override
+  public void close() {
+    service.shutdown();
+    gatewayChannel.shutdownNow();
+    gatewayServer.shutdownNow();
+    policyChannel.shutdownNow();
+    bridgeChannel.shutdownNow();
+    policyServer.shutdownNow();
+    bridgeServer.shutdownNow();
+    tracing.close();
+    try {
+      gatewayServer.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Waits for the next item of {@code queue}, failing the test if none comes. */
+  static <T> T next(BlockingQueue<T> queue, String what) throws InterruptedException {
+    T item = queue.poll(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+    assertNotNull(item, "timed out waiting for " + what);
+    return item;
+  }
+
+  // ------------------------------------------------------------------ the robot
+
+  /** The robot's end of a session: what it sends and, in order, what the gateway sent it. */
+  static final class RobotStream implements StreamObserver<GatewayMessage> {
+    final BlockingQueue<GatewayMessage> received = new LinkedBlockingQueue<>();
+    final CompletableFuture<Status> closed = new CompletableFuture<>();
+    StreamObserver<RobotMessage> requests;
+
+    void send(RobotMessage message) {
+      requests.onNext(message);
+    }
+
+    /** The next message, which must be of {@code expected}'s kind. */
+    GatewayMessage next(GatewayMessage.MessageCase expected) throws InterruptedException {
+      GatewayMessage message = SessionHarness.next(received, expected.toString());
+      assertEquals(expected, message.getMessageCase(), message.toString());
+      return message;
+    }
+
+    /** How the gateway closed the stream (OK after an outcome). */
+    Status awaitClosed() throws Exception {
+      return closed.get(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void onNext(GatewayMessage value) {
+      received.add(value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      closed.complete(Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {
+      closed.complete(Status.OK);
+    }
+  }
+
+  // ------------------------------------------------------------------ policy-service
+
+  /** policy-service: answers each session's start with READY and each observation with a chunk, unless told otherwise. */
+  static final class ScriptedPolicy extends PolicyServiceGrpc.PolicyServiceImplBase {
+    volatile PolicyMetadata metadata = metadata(Duration.ofMillis(100));
+    volatile Status metadataFailure;
+    /** New sessions fail at once with this, if set. */
+    volatile Status refuseSessions;
+    volatile boolean answerObservations = true;
+    /** New sessions never say they are ready, if set: a policy-service that accepts calls but is stuck. */
+    volatile boolean stuck;
+    final BlockingQueue<PolicyCall> calls = new LinkedBlockingQueue<>();
+
+    static PolicyMetadata metadata(Duration stepPeriod) {
+      return PolicyMetadata.newBuilder().setModelName("stand-in").setActionProfile("tiny-sim")
+          .addCameras(CameraSpec.newBuilder().setName("third_person").setWidth(64).setHeight(48))
+          .addCameras(CameraSpec.newBuilder().setName("wrist").setWidth(32).setHeight(32)
+              .addAcceptedEncodings(io.vlaserve.common.v1.ImageEncoding.IMAGE_ENCODING_JPEG))
+          .addSkills("move to the red block").addSkills("grasp the red block").addSkills("lift the block")
+          .setStepPeriod(io.vlaserve.proto.ProtoTimes.duration(stepPeriod)).build();
+    }
+
+    @Override
+    public void getMetadata(GetMetadataRequest request, StreamObserver<PolicyMetadata> responses) {
+      if (metadataFailure != null) {
+        responses.onError(metadataFailure.asRuntimeException());
+        return;
+      }
+      responses.onNext(metadata);
+      responses.onCompleted();
+    }
+
+    @Override
+    public StreamObserver<SessionRequest> session(StreamObserver<SessionResponse> responses) {
+      PolicyCall call = new PolicyCall((ServerCallStreamObserver<SessionResponse>) responses);
+      Status refusal = refuseSessions;
+      if (refusal != null) {
+        call.fail(refusal);
+      }
+      calls.add(call);
+      return call;
+    }
+
+    PolicyCall nextCall() throws InterruptedException {
+      return next(calls, "a policy session");
+    }
+
+    /** One policy session: the requests it got, and a way to answer or end it. */
+    final class PolicyCall implements StreamObserver<SessionRequest> {
+      final BlockingQueue<SessionRequest> requests = new LinkedBlockingQueue<>();
+      final CompletableFuture<String> ended = new CompletableFuture<>();
+      private final ServerCallStreamObserver<SessionResponse> responses;
+      private boolean closed;
+
+      PolicyCall(ServerCallStreamObserver<SessionResponse> responses) {
+        this.responses = responses;
+      }
+
+      SessionRequest next() throws InterruptedException {
+        return SessionHarness.next(requests, "a request on the policy session");
+      }
+
+      synchronized void answer(SessionResponse response) {
+        if (!closed) {
+          responses.onNext(response);
+        }
+      }
+
+      void chunk(long sequence) {
+        answer(SessionResponse.newBuilder().setChunk(InferResponse.newBuilder()
+            .setChunk(ActionChunk.newBuilder().setChunkId(sequence).setObservationSequence(sequence))).build());
+      }
+
+      synchronized void fail(Status status) {
+        if (!closed) {
+          closed = true;
+          responses.onError(status.asRuntimeException());
+        }
+      }
+
+      @Override
+      public void onNext(SessionRequest request) {
+        requests.add(request);
+        if (request.hasStart() && !stuck) {
+          answer(SessionResponse.newBuilder().setReady(SessionReady.newBuilder().setMetadata(metadata)).build());
+        } else if (request.hasObservation() && answerObservations) {
+          chunk(request.getObservation().getSequence());
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        ended.complete("error " + Status.fromThrowable(t).getCode());
+      }
+
+      @Override
+      public synchronized void onCompleted() {
+        ended.complete("completed");
+        if (!closed) {
+          closed = true;
+          responses.onCompleted();
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ controller-bridge
+
+  /** controller-bridge: reports {@link #mode}, records executions, halts and resumes. */
+  static final class ScriptedBridge extends ControllerBridgeGrpc.ControllerBridgeImplBase {
+    volatile ExecutionMode mode = ExecutionMode.EXECUTION_MODE_IDLE;
+    volatile Status resumeFailure;
+    final BlockingQueue<ExecuteCall> executions = new LinkedBlockingQueue<>();
+    final BlockingQueue<HaltRequest> halts = new LinkedBlockingQueue<>();
+    final BlockingQueue<ResumeRequest> resumes = new LinkedBlockingQueue<>();
+
+    @Override
+    public void streamState(StreamStateRequest request, StreamObserver<ExecutionState> responses) {
+      responses.onNext(ExecutionState.newBuilder().setRobotId(request.getRobotId()).setMode(mode).build());
+      responses.onCompleted();
+    }
+
+    @Override
+    public StreamObserver<ExecuteRequest> execute(StreamObserver<ExecuteResponse> responses) {
+      ExecuteCall call = new ExecuteCall(responses);
+      executions.add(call);
+      return call;
+    }
+
+    @Override
+    public void halt(HaltRequest request, StreamObserver<HaltResponse> responses) {
+      halts.add(request);
+      responses.onNext(HaltResponse.getDefaultInstance());
+      responses.onCompleted();
+    }
+
+    @Override
+    public void resume(ResumeRequest request, StreamObserver<ResumeResponse> responses) {
+      resumes.add(request);
+      Status failure = resumeFailure;
+      if (failure != null) {
+        responses.onError(failure.asRuntimeException());
+        return;
+      }
+      responses.onNext(ResumeResponse.getDefaultInstance());
+      responses.onCompleted();
+    }
+
+    ExecuteCall nextExecution() throws InterruptedException {
+      return next(executions, "an Execute stream");
+    }
+
+    /** One Execute stream: the requests it got, and a way to answer or end it. */
+    static final class ExecuteCall implements StreamObserver<ExecuteRequest> {
+      final BlockingQueue<ExecuteRequest> requests = new LinkedBlockingQueue<>();
+      final CompletableFuture<String> ended = new CompletableFuture<>();
+      private final StreamObserver<ExecuteResponse> responses;
+      private boolean closed;
+
+      ExecuteCall(StreamObserver<ExecuteResponse> responses) {
+        this.responses = responses;
+      }
+
+      ExecuteRequest next() throws InterruptedException {
+        return SessionHarness.next(requests, "a request on the Execute stream");
+      }
+
+      synchronized void answer(ExecuteResponse response) {
+        if (!closed) {
+          responses.onNext(response);
+        }
+      }
+
+      synchronized void fail(Status status) {
+        if (!closed) {
+          closed = true;
+          responses.onError(status.asRuntimeException());
+        }
+      }
+
+      @Override
+      public void onNext(ExecuteRequest request) {
+        requests.add(request);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        ended.complete("error " + Status.fromThrowable(t).getCode());
+      }
+
+      @Override
+      public synchronized void onCompleted() {
+        ended.complete("completed");
+        if (!closed) {
+          closed = true;
+          responses.onCompleted();
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ planner and spans
+
+  /** Answers with the scripted plans or failures in order, then with {@link #fallback}. */
+  static final class ScriptedPlanner implements Planner {
+    final List<PlanningRequest> requests = new CopyOnWriteArrayList<>();
+    final BlockingQueue<Object> answers = new LinkedBlockingQueue<>();
+    volatile PlannedTask fallback = SessionHarness.plan("", "move to the red block", "grasp the red block");
+    /** Plans wait for this, if set. */
+    volatile CountDownLatch gate;
+
+    @Override
+    public String name() {
+      return "scripted";
+    }
+
+    @Override
+    public PlannedTask plan(PlanningRequest request) throws PlanningException {
+      requests.add(request);
+      CountDownLatch waitFor = gate;
+      if (waitFor != null) {
+        try {
+          waitFor.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      Object answer = answers.poll();
+      if (answer instanceof PlanningException failure) {
+        throw failure;
+      }
+      return answer == null ? fallback : (PlannedTask) answer;
+    }
+  }
+
+  /** Keeps every span the gateway ends. */
+  static final class RecordingExporter implements SpanExporter {
+    final List<SpanData> spans = new CopyOnWriteArrayList<>();
+
+    List<SpanData> named(String name) {
+      return spans.stream().filter(span -> span.getName().equals(name)).toList();
+    }
+
+    @Override
+    public CompletableResultCode export(Collection<SpanData> batch) {
+      spans.addAll(batch);
+      return CompletableResultCode.ofSuccess();
+    }
+
+    @Override
+    public CompletableResultCode flush() {
+      return CompletableResultCode.ofSuccess();
+    }
+
+    @Override
+    public CompletableResultCode shutdown() {
+      return CompletableResultCode.ofSuccess();
+    }
+  }
+}
