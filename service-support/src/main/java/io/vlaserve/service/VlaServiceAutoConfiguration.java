@@ -42,7 +42,7 @@ import org.springframework.grpc.server.GlobalServerInterceptor;
 public class VlaServiceAutoConfiguration {
   /**
    * Warms the service's {@link io.vlaserve.service.warmup.WarmUpTask}s before it reports SERVING
-   * ({@code vla.warm-up.rounds}, default 50 per task; {@code vla.warm-up.budget}, default 10 s per
+   * ({@code vla.warm-up.rounds}, default 50 per task; {@code vla.warm-up.budget}, default 5 s per
    * task; rounds 0 skips it). Its health indicator is "warmUp".
    */
   @Bean("warmUp")
@@ -50,21 +50,7 @@ public class VlaServiceAutoConfiguration {
       Environment environment) {
     return new io.vlaserve.service.warmup.WarmUp(tasks.orderedStream().toList(),
         environment.getProperty("vla.warm-up.rounds", Integer.class, 50),
-        environment.getProperty("vla.warm-up.budget", java.time.Duration.class, java.time.Duration.ofSeconds(10)));
-  }
-
-  /**
-   * Warms the gRPC transport every service shares (first among the warm-up tasks), over a
-   * throwaway loopback server with this service's transport security; {@code
-   * vla.warm-up.transport=false} leaves it out.
-   */
-  @Bean
-  @Order(Ordered.HIGHEST_PRECEDENCE)
-  @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty(name = "vla.warm-up.transport",
-      havingValue = "true", matchIfMissing = true)
-  io.vlaserve.service.warmup.TransportWarmUp transportWarmUp(TransportSecurity security) {
-    return new io.vlaserve.service.warmup.TransportWarmUp(security.serverCredentials(),
-        security.channelCredentials(), security.tls() ? security.material().currentCertificate() : null);
+        environment.getProperty("vla.warm-up.budget", java.time.Duration.class, java.time.Duration.ofSeconds(5)));
   }
 
   /** The one rate-limited log line for refused input, shared by the guard and the transport's filter. */

@@ -72,12 +72,6 @@ public final class WarmUp implements SmartLifecycle, HealthIndicator {
       } catch (RuntimeException e) {
         result = "failed after " + ran + " rounds: " + e;
         log.warn("Warm-up of {} failed after {} rounds; serving without it", task.name(), ran, e);
-      } finally {
-        try {
-          task.finish();
-        } catch (RuntimeException e) {
-          log.warn("Warm-up of {}: releasing its resources failed", task.name(), e);
-        }
       }
       synchronized (results) {
         results.put(task.name(), result);

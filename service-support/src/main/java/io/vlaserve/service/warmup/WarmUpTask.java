@@ -15,7 +15,4 @@ public interface WarmUpTask {
    * the time budget ({@code vla.warm-up.*}) is spent.
    */
   void runOnce();
-
-  /** Releases what the rounds used (a server, a port); called once after the last round. */
-  default void finish() {}
 }
