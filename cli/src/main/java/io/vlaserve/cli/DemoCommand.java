@@ -166,7 +166,8 @@ final class DemoCommand implements Callable<Integer> {
   private Security security;
 
   private ServiceProcess start(List<ServiceProcess> started, String service, List<String> args) throws IOException {
-    ServiceProcess process = Services.start(service, logDir, security, args, Services.DEMO_BEST_EFFORT_NICENESS);
+    ServiceProcess process = Services.start(service, logDir, security, args, Services.DEMO_BEST_EFFORT_NICENESS,
+        Services.DEMO_JIT);
     synchronized (started) {
       started.add(process);
     }

@@ -25,6 +25,13 @@ final class Services {
    * simulating every robot in its loop, niceness starved the policy there).
    */
   static final int DEMO_BEST_EFFORT_NICENESS = 10;
+  /**
+   * JIT of the demo's services (and, through ./vla, of the demo's own JVM): C1 only. A run of a
+   * minute or two with the whole suite on one 2-core machine otherwise spends a third of the CPU
+   * in C2 compiles while robots wait (docs/benchmarks.md, "Where the CPU goes at 16 robots"); C2's
+   * faster code pays off only in long-running services, which `./vla serve` and the images keep.
+   */
+  static final List<String> DEMO_JIT = List.of("-XX:TieredStopAtLevel=1");
   static final Map<String, List<String>> JVM_OPTIONS = Map.of("controller", List.of("-XX:+UseZGC"));
 
   static {
@@ -78,27 +85,36 @@ final class Services {
    */
   static ServiceProcess start(String service, Path logDir, Security security, List<String> args,
       int bestEffortNiceness) throws IOException {
+    return start(service, logDir, security, args, bestEffortNiceness, List.of());
+  }
+
+  /** As {@link #start(String, Path, Security, List, int)}, with {@code jvmOptions} after the service's own. */
+  static ServiceProcess start(String service, Path logDir, Security security, List<String> args,
+      int bestEffortNiceness, List<String> jvmOptions) throws IOException {
     List<String> all = new java.util.ArrayList<>(security.serviceArgs(service));
     all.addAll(args);
-    return start(service, logDir, all, bestEffortNiceness).clientCredentials(security.operator());
+    return start(service, logDir, all, bestEffortNiceness, jvmOptions).clientCredentials(security.operator());
   }
 
   /** Starts {@code service} as a child process on free loopback ports, its log in {@code logDir}. */
   static ServiceProcess start(String service, Path logDir, List<String> args) throws IOException {
-    return start(service, logDir, args, 0);
+    return start(service, logDir, args, 0, List.of());
   }
 
-  private static ServiceProcess start(String service, Path logDir, List<String> args, int bestEffortNiceness)
-      throws IOException {
+  private static ServiceProcess start(String service, Path logDir, List<String> args, int bestEffortNiceness,
+      List<String> extraJvmOptions) throws IOException {
+    List<String> jvmOptions = new java.util.ArrayList<>(
+        JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")));
+    jvmOptions.addAll(extraJvmOptions);
     if (service.equals("controller")) {
       // Its agent link listens on a port of its own: loopback too, and free.
       List<String> withAgent = new java.util.ArrayList<>(List.of("--vla.controller.agent-address=127.0.0.1"));
       withAgent.addAll(args);
-      return ServiceProcess.start(service, jar(service), home(), JVM_OPTIONS.get(service), withAgent, logDir,
+      return ServiceProcess.start(service, jar(service), home(), jvmOptions, withAgent, logDir,
           List.of(AGENT_PORT));
     }
-    return ServiceProcess.start(service, jar(service), home(),
-        JVM_OPTIONS.getOrDefault(service, List.of("-XX:+UseSerialGC")), args, logDir, List.of(), bestEffortNiceness);
+    return ServiceProcess.start(service, jar(service), home(), jvmOptions, args, logDir, List.of(),
+        bestEffortNiceness);
   }
 
   /** The java launcher running this process, so children use the same JDK. */
