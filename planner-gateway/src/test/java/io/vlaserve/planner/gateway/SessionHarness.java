@@ -281,24 +281,9 @@ final class SessionHarness implements AutoCloseable {
     }
 
     /** One policy session: the requests it got, and a way to answer or end it. */
-    final class PolicyCall implements StreamObserver<SessionRequest> {
-      final BlockingQueue<SessionRequest> requests = new LinkedBlockingQueue<>();
-      final CompletableFuture<String> ended = new CompletableFuture<>();
-      private final ServerCallStreamObserver<SessionResponse> responses;
-      private boolean closed;
-
+    final class PolicyCall extends ScriptedCall<SessionRequest, SessionResponse> {
       PolicyCall(ServerCallStreamObserver<SessionResponse> responses) {
-        this.responses = responses;
-      }
-
-      SessionRequest next() throws InterruptedException {
-        return SessionHarness.next(requests, "a request on the policy session");
-      }
-
-      synchronized void answer(SessionResponse response) {
-        if (!closed) {
-          responses.onNext(response);
-        }
+        super(responses, "a request on the policy session");
       }
 
       void chunk(long sequence) {
@@ -306,34 +291,12 @@ final class SessionHarness implements AutoCloseable {
             .setChunk(ActionChunk.newBuilder().setChunkId(sequence).setObservationSequence(sequence))).build());
       }
 
-      synchronized void fail(Status status) {
-        if (!closed) {
-          closed = true;
-          responses.onError(status.asRuntimeException());
-        }
-      }
-
       @Override
-      public void onNext(SessionRequest request) {
-        requests.add(request);
+      void received(SessionRequest request) {
         if (request.hasStart() && !stuck) {
           answer(SessionResponse.newBuilder().setReady(SessionReady.newBuilder().setMetadata(metadata)).build());
         } else if (request.hasObservation() && answerObservations) {
           chunk(request.getObservation().getSequence());
-        }
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        ended.complete("error " + Status.fromThrowable(t).getCode());
-      }
-
-      @Override
-      public synchronized void onCompleted() {
-        ended.complete("completed");
-        if (!closed) {
-          closed = true;
-          responses.onCompleted();
         }
       }
     }
@@ -386,50 +349,66 @@ final class SessionHarness implements AutoCloseable {
     }
 
     /** One Execute stream: the requests it got, and a way to answer or end it. */
-    static final class ExecuteCall implements StreamObserver<ExecuteRequest> {
-      final BlockingQueue<ExecuteRequest> requests = new LinkedBlockingQueue<>();
-      final CompletableFuture<String> ended = new CompletableFuture<>();
-      private final StreamObserver<ExecuteResponse> responses;
-      private boolean closed;
-
+    static final class ExecuteCall extends ScriptedCall<ExecuteRequest, ExecuteResponse> {
       ExecuteCall(StreamObserver<ExecuteResponse> responses) {
-        this.responses = responses;
+        super(responses, "a request on the Execute stream");
       }
+    }
+  }
 
-      ExecuteRequest next() throws InterruptedException {
-        return SessionHarness.next(requests, "a request on the Execute stream");
+  /**
+   * One call of a scripted service: records what it receives, answers or ends it on the test's
+   * word, and says how the gateway ended it.
+   */
+  abstract static class ScriptedCall<Q, R> implements StreamObserver<Q> {
+    final BlockingQueue<Q> requests = new LinkedBlockingQueue<>();
+    final CompletableFuture<String> ended = new CompletableFuture<>();
+    private final StreamObserver<R> responses;
+    private final String what;
+    private boolean closed;
+
+    ScriptedCall(StreamObserver<R> responses, String what) {
+      this.responses = responses;
+      this.what = what;
+    }
+
+    Q next() throws InterruptedException {
+      return SessionHarness.next(requests, what);
+    }
+
+    synchronized void answer(R response) {
+      if (!closed) {
+        responses.onNext(response);
       }
+    }
 
-      synchronized void answer(ExecuteResponse response) {
-        if (!closed) {
-          responses.onNext(response);
-        }
+    synchronized void fail(Status status) {
+      if (!closed) {
+        closed = true;
+        responses.onError(status.asRuntimeException());
       }
+    }
 
-      synchronized void fail(Status status) {
-        if (!closed) {
-          closed = true;
-          responses.onError(status.asRuntimeException());
-        }
-      }
+    /** Reacts to a request after it is recorded; nothing by default. */
+    void received(Q request) {}
 
-      @Override
-      public void onNext(ExecuteRequest request) {
-        requests.add(request);
-      }
+    @Override
+    public void onNext(Q request) {
+      requests.add(request);
+      received(request);
+    }
 
-      @Override
-      public void onError(Throwable t) {
-        ended.complete("error " + Status.fromThrowable(t).getCode());
-      }
+    @Override
+    public void onError(Throwable t) {
+      ended.complete("error " + Status.fromThrowable(t).getCode());
+    }
 
-      @Override
-      public synchronized void onCompleted() {
-        ended.complete("completed");
-        if (!closed) {
-          closed = true;
-          responses.onCompleted();
-        }
+    @Override
+    public synchronized void onCompleted() {
+      ended.complete("completed");
+      if (!closed) {
+        closed = true;
+        responses.onCompleted();
       }
     }
   }
