@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.LongSupplier;
 
 /**
@@ -41,6 +42,10 @@ import java.util.function.LongSupplier;
  * <p><b>Time</b> comes from the injected clock (monotonic nanoseconds, like {@link System#nanoTime})
  * and is read once per event. Nothing here waits or schedules: the adapter calls {@link #tick}
  * every few tens of milliseconds, and budgets and failover run out at the first tick past them.
+ *
+ * <p><b>Resuming elsewhere.</b> A running or replanning session can be {@linkplain #snapshot
+ * snapshotted} and {@linkplain #restore restored} on another gateway replica, whose clock has
+ * another origin: the snapshot keeps what is left of the budget, not when it runs out.
  *
  * <p>Not thread-safe: the adapter calls it under its session's lock.
  */
@@ -102,14 +107,106 @@ public final class SessionMachine {
   private long nextPolicyAttemptNanos;
   /** Why the replan under way was asked for: the next plan's reason. */
   private String replanReason = "";
+  /** How the subgoal being replanned failed, which a snapshot keeps to ask for the replan again. */
+  private String failureReason = "";
 
   /**
    * @param nanoTime monotonic time in nanoseconds, arbitrary origin; the session starts now
    */
   public SessionMachine(SessionSettings settings, LongSupplier nanoTime) {
+    this(settings, nanoTime, Duration.ZERO);
+  }
+
+  private SessionMachine(SessionSettings settings, LongSupplier nanoTime, Duration elapsed) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
-    this.startedNanos = nanoTime.getAsLong();
+    this.startedNanos = nanoTime.getAsLong() - elapsed.toNanos();
+  }
+
+  // ------------------------------------------------------------------ resuming
+
+  /**
+   * A restored session and what its adapter does to link it to the services again.
+   *
+   * @param effects in order: open execution (unless the robot was halted: then it waits for the
+   *     robot's resume, as at a start), tell a halted robot how to go on, open the policy session
+   *     with the running instruction, and for a session that was replanning, ask for the replan again
+   */
+  public record Restored(SessionMachine machine, List<SessionEffect> effects) {
+    public Restored {
+      Objects.requireNonNull(machine, "machine");
+      effects = List.copyOf(effects);
+    }
+  }
+
+  /**
+   * What another replica needs to go on with this session, or empty while it cannot go on
+   * elsewhere: before its first plan (there is nothing to resume; the robot opens anew) or once it
+   * has ended.
+   *
+   * @param sessionId the gateway's id for the session
+   * @param connectionEpoch the robot's connection to the session this snapshot is for, from 0
+   */
+  public Optional<SessionSnapshot> snapshot(String sessionId, long connectionEpoch) {
+    if (phase != Phase.RUNNING && phase != Phase.REPLANNING) {
+      return Optional.empty();
+    }
+    long now = nanoTime.getAsLong();
+    // A halted robot's budget stands still since its halt.
+    long budgetLeft = budgetDeadlineNanos - (halted ? haltedSinceNanos : now);
+    return Optional.of(new SessionSnapshot(sessionId, robotId, connectionEpoch, phase, task, scene, skills, stepPeriod,
+        revision, plan, subgoalIndex, completed, replans, lastSubgoalId, attempt, instructionEpoch, halted, lastGripper,
+        Duration.ofNanos(Math.max(0, budgetLeft)), Duration.ofNanos(now - startedNanos),
+        phase == Phase.REPLANNING ? failureReason : ""));
+  }
+
+  /**
+   * The session {@code snapshot} was taken of, going on now on {@code nanoTime}: the same subgoal
+   * with what was left of its budget, or the same replan asked for again. No plan is made and no
+   * subgoal restarts; only the links to the services are opened anew (see {@link Restored}).
+   *
+   * @param nanoTime this replica's monotonic clock; the snapshot's durations count from now
+   */
+  public static Restored restore(SessionSnapshot snapshot, SessionSettings settings, LongSupplier nanoTime) {
+    Objects.requireNonNull(snapshot, "snapshot");
+    SessionMachine machine = new SessionMachine(settings, nanoTime, snapshot.elapsed());
+    long now = nanoTime.getAsLong();
+    machine.robotId = snapshot.robotId();
+    machine.task = snapshot.task();
+    machine.scene = snapshot.scene();
+    machine.skills = snapshot.skills();
+    machine.stepPeriod = snapshot.stepPeriod();
+    machine.revision = snapshot.revision();
+    machine.plan = snapshot.plan();
+    machine.subgoalIndex = snapshot.subgoalIndex();
+    machine.completed.addAll(snapshot.completed());
+    machine.replans = snapshot.replansUsed();
+    machine.lastSubgoalId = snapshot.lastSubgoalId();
+    machine.attempt = snapshot.attempt();
+    machine.instructionEpoch = snapshot.instructionEpoch();
+    machine.lastGripper = snapshot.lastGripper();
+    machine.budgetDeadlineNanos = now + snapshot.budgetLeft().toNanos();
+    machine.phase = snapshot.phase();
+
+    List<SessionEffect> effects = new ArrayList<>(3);
+    if (snapshot.halted()) {
+      machine.halted = true;
+      machine.haltedSinceNanos = now;
+      effects.add(new Hold("robot " + machine.robotId + " was halted when its session was resumed; once the cell is"
+          + " safe, send `resume` and the task goes on"));
+    } else {
+      machine.executionOpen = true;
+      effects.add(new OpenExecution());
+    }
+    machine.policyOpen = true;
+    effects.add(new OpenPolicy(machine.instruction()));
+    if (machine.phase == Phase.REPLANNING) {
+      SessionSubgoal failed = machine.current();
+      machine.failureReason = snapshot.failureReason();
+      machine.replanReason = replanReason(failed, machine.failureReason);
+      effects.add(machine.replanRequest(failed, machine.failureReason));
+    }
+    return new Restored(machine, effects);
   }
 
   // ------------------------------------------------------------------ opening
@@ -484,9 +581,18 @@ public final class SessionMachine {
     phase = Phase.REPLANNING;
     // Chunks for the failed subgoal are dropped from now on; the bridge's watchdog holds the robot.
     instructionEpoch++;
-    replanReason = "subgoal " + failed.id() + " '" + failed.instruction() + "' " + reason;
-    effects.add(new Replan(new PlanningRequest(task, scene, skills, completed,
-        new SubgoalFailure(failed.planned(), reason), lastGripper)));
+    failureReason = reason;
+    replanReason = replanReason(failed, reason);
+    effects.add(replanRequest(failed, reason));
+  }
+
+  private static String replanReason(SessionSubgoal failed, String reason) {
+    return "subgoal " + failed.id() + " '" + failed.instruction() + "' " + reason;
+  }
+
+  private Replan replanRequest(SessionSubgoal failed, String reason) {
+    return new Replan(new PlanningRequest(task, scene, skills, completed, new SubgoalFailure(failed.planned(), reason),
+        lastGripper));
   }
 
   private ReportSubgoal report(ReportSubgoal.Status status, String reason, long now) {

@@ -21,6 +21,14 @@
  *       io.vlaserve.planner.session.SessionEnding}). Events after that change nothing.
  * </ol>
  *
+ * <p>A running or replanning session can move to another gateway replica: {@link
+ * io.vlaserve.planner.session.SessionMachine#snapshot} keeps its progress as a {@link
+ * io.vlaserve.planner.session.SessionSnapshot} (durations, never a clock reading), {@link
+ * io.vlaserve.planner.session.SessionSnapshotCodec} carries that in bytes, and {@link
+ * io.vlaserve.planner.session.SessionMachine#restore} goes on with the same subgoal there, reopening
+ * only the links to the services. Signing those bytes into a token the robot holds is {@code
+ * io.vlaserve.planner.resume}'s job.
+ *
  * <p>Time is one injected monotonic clock in nanoseconds; tests move it by hand.
  */
 package io.vlaserve.planner.session;
