@@ -83,7 +83,7 @@ class ThreadSchedulingTest {
     assertEquals("not started", loop.scheduling());
     loop.start();
     try {
-      ticked.await();
+      assertTrue(ticked.await(60, java.util.concurrent.TimeUnit.SECONDS), "the loop never ticked");
       String scheduling = loop.scheduling();
       assertTrue(scheduling.startsWith("SCHED_FIFO priority 5") || scheduling.startsWith("nice ")
           || scheduling.startsWith("normal: "), scheduling);
