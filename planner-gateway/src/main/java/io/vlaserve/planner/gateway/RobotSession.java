@@ -75,6 +75,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private long connectionEpoch;
   /** A resumed session waits for the bridge's first answer before it accepts the robot. */
   private boolean awaitingExecution;
+  /** Ends a resume whose Execute stream the bridge leaves unanswered. */
+  private ScheduledFuture<?> executionOverdue;
   private PolicyMetadata resumedMetadata;
   /** What a resumed session does once the robot is accepted (holds, a replan to ask for again). */
   private List<SessionEffect> afterAccepted = List.of();
@@ -256,6 +258,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       carryOut(links);
       if (bridge.executing()) {
         awaitingExecution = true;
+        Duration patience = services.properties().callTimeout();
+        executionOverdue = services.timer().schedule(() -> executionUnanswered(patience), patience.toMillis(),
+            TimeUnit.MILLISECONDS);
       } else {
         acceptResumed();
       }
@@ -265,6 +270,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   /** The resumed session takes the robot: SessionAccepted with a token for this connection, then the rest. */
   private void acceptResumed() {
     awaitingExecution = false;
+    if (executionOverdue != null) {
+      executionOverdue.cancel(false);
+    }
     AuditLog.record("session-resume", identity.getRobotId(), AuditLog.caller(), "ok",
         Map.of("session", sessionId, "connection", Long.toString(connectionEpoch)));
     services.metrics().resumed("ok");
@@ -277,6 +285,15 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     carryOut(effects);
     if (!machine.ended()) {
       timer = services.timer().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** The bridge did not answer the resumed session's Execute stream in time: the resume ends. */
+  private synchronized void executionUnanswered(Duration patience) {
+    if (awaitingExecution && !machine.ended()) {
+      awaitingExecution = false;
+      resumeFailed("execution_failed", GatewayStatus.resumedExecutionFailed(robotId(), Status.DEADLINE_EXCEEDED
+          .withDescription("no answer on the Execute stream within " + patience.toMillis() + " ms")));
     }
   }
 
@@ -524,6 +541,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   public void executionLost(Status status) {
     if (awaitingExecution) {
       awaitingExecution = false;
+      executionOverdue.cancel(false);
       boolean busy = GatewayStatus.robotBusy(status);
       resumeFailed(busy ? "robot_busy" : "execution_failed", busy
           ? GatewayStatus.resumedRobotBusy(robotId(), status) : GatewayStatus.resumedExecutionFailed(robotId(), status));

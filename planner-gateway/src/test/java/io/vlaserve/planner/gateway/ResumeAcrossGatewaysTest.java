@@ -4,6 +4,7 @@ import static io.vlaserve.planner.gateway.SessionHarness.open;
 import static io.vlaserve.planner.gateway.SessionHarness.plan;
 import static io.vlaserve.planner.gateway.SessionHarness.signal;
 import static io.vlaserve.planner.v1.GatewayMessage.MessageCase.ACCEPTED;
+import static io.vlaserve.planner.v1.GatewayMessage.MessageCase.HOLD;
 import static io.vlaserve.planner.v1.GatewayMessage.MessageCase.PLAN;
 import static io.vlaserve.planner.v1.GatewayMessage.MessageCase.STATE;
 import static io.vlaserve.planner.v1.GatewayMessage.MessageCase.SUBGOAL;
@@ -18,7 +19,9 @@ import io.grpc.Status;
 import io.vlaserve.planner.resume.KeyRing;
 import io.vlaserve.planner.resume.ResumeTokens;
 import io.vlaserve.planner.session.SessionSnapshot;
+import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.planner.v1.GatewayMessage;
+import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.planner.v1.SubgoalStatus;
 import io.vlaserve.policy.v1.SessionRequest;
@@ -151,6 +154,27 @@ class ResumeAcrossGatewaysTest {
   }
 
   @Test
+  void aRobotTheBridgeHoldsHaltedResumesHaltedAndExecutesOnlyAfterItsResume() throws Exception {
+    try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
+      String token = startedToken(a, a.open(open("arm-1", TASK)));
+      b.bridge.mode = ExecutionMode.EXECUTION_MODE_HALTED;
+
+      SessionHarness.RobotStream robot = b.open(resume("arm-1", token));
+      SessionSnapshot resumed = read(next(robot, ACCEPTED).getAccepted().getResumeToken(), "arm-1");
+      assertTrue(resumed.halted(), "restored halted");
+      assertEquals(1, resumed.connectionEpoch());
+      assertTrue(next(robot, HOLD).getHold().getReason().contains("send `resume`"));
+      assertTrue(b.bridge.executions.isEmpty(), "no Execute stream while the bridge holds the robot");
+
+      b.bridge.mode = ExecutionMode.EXECUTION_MODE_IDLE;
+      robot.send(RobotMessage.newBuilder().setResume(true).build());
+      SessionHarness.next(b.bridge.resumes, "the robot's resume at the bridge");
+      assertTrue(b.bridge.nextExecution().next().hasStart(), "execution opens at the robot's resume");
+      assertTrue(b.planner.requests.isEmpty(), "no plan made: " + b.planner.requests);
+    }
+  }
+
+  @Test
   void tokensThatMustNotResumeAreRefusedWithTheirStatusAndTakeNoSession() throws Exception {
     try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
       String token = startedToken(a, a.open(open("arm-1", TASK)));
@@ -188,6 +212,23 @@ class ResumeAcrossGatewaysTest {
         assertEquals(1, b.count("vla.gateway.resumes", "result", result), result);
       }
       assertEquals(0, b.count("vla.gateway.resumes", "result", "ok"));
+    }
+  }
+
+  @Test
+  void aResumeTheBridgeLeavesUnansweredEndsAfterTheCallTimeoutWithoutASession() throws Exception {
+    try (SessionHarness a = gateway();
+        SessionHarness b = new SessionHarness(3, SessionHarness.FAILOVER, Duration.ofSeconds(2),
+            SessionHarness.resume(keys), clock)) {
+      String token = startedToken(a, a.open(open("arm-1", TASK)));
+      Status unanswered = refused(b, resume("arm-1", token));
+      assertEquals(Status.Code.UNAVAILABLE, unanswered.getCode(), unanswered.toString());
+      assertTrue(unanswered.getDescription().contains("no answer on the Execute stream within 2000 ms"),
+          unanswered.toString());
+      assertEquals("completed", b.bridge.nextExecution().ended.get(SessionHarness.PATIENCE.toMillis(),
+          java.util.concurrent.TimeUnit.MILLISECONDS), "the Execute stream closed");
+      assertEquals(0, b.activeSessions());
+      assertEquals(1, b.count("vla.gateway.resumes", "result", "execution_failed"));
     }
   }
 

@@ -99,18 +99,18 @@ final class SessionHarness implements AutoCloseable {
   }
 
   SessionHarness(int maxReplans, Duration policyFailoverTimeout) throws IOException {
-    this(maxReplans, policyFailoverTimeout, resume(null), Clock.systemUTC());
+    this(maxReplans, policyFailoverTimeout, CALL_TIMEOUT, resume(null), Clock.systemUTC());
   }
 
   /** A gateway signing resume tokens with the keys in {@code keys}, judging them by {@code wallClock}. */
   SessionHarness(Path keys, Clock wallClock) throws IOException {
-    this(3, FAILOVER, resume(keys), wallClock);
+    this(3, FAILOVER, CALL_TIMEOUT, resume(keys), wallClock);
   }
 
-  SessionHarness(int maxReplans, Duration policyFailoverTimeout, GatewayProperties.Resume resume, Clock wallClock)
-      throws IOException {
+  SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout, GatewayProperties.Resume resume,
+      Clock wallClock) throws IOException {
     properties = new GatewayProperties("unused", "unused", new GatewayProperties.Planner("embedded", null),
-        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, CALL_TIMEOUT,
+        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, callTimeout,
         Duration.ofMillis(100), Duration.ofSeconds(5),
         new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume);
     policyServer = start(policy);
