@@ -82,6 +82,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private List<SessionEffect> afterAccepted = List.of();
 
   private SessionOpen open;
+  /** The session's task: the open's, or a resumed session's from its token. */
+  private String task = "";
   private RobotIdentity identity;
   private boolean registered;
   private boolean robotClosed;
@@ -201,7 +203,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     }
     AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ok",
         Map.of("task", message.getTask()));
-    machine.admitted(identity.getRobotId(), message.getTask(), message.getScene());
+    task = message.getTask();
+    machine.admitted(identity.getRobotId(), task, message.getScene());
     services.planningExecutor().execute(this::prepare);
   }
 
@@ -244,6 +247,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       SessionMachine.Restored restored = SessionMachine.restore(snapshot, services.sessionSettings(), System::nanoTime);
       machine = restored.machine();
       sessionId = snapshot.sessionId();
+      task = snapshot.task();
       policy = new PolicyLink(services, this, this, sessionId);
       connectionEpoch = snapshot.connectionEpoch() + 1;
       resumedMetadata = metadata;
@@ -409,7 +413,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         case SessionEffect.OpenExecution ignored -> bridge.open(identity);
         case SessionEffect.OpenPolicy start -> policy.open(identity, start.instruction());
         case SessionEffect.Instruct instruct -> policy.instruct(instruct.instruction());
-        case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(open.getTask(), plan));
+        case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(task, plan));
         case SessionEffect.ReportSubgoal report -> {
           services.metrics().subgoal(report.status());
           send(GatewayMessages.subgoalEvent(report, resumeToken()));

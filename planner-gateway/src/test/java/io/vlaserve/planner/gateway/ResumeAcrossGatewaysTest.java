@@ -154,6 +154,20 @@ class ResumeAcrossGatewaysTest {
   }
 
   @Test
+  void aResumedSessionReplansItsOwnTaskWhenASubgoalFails() throws Exception {
+    try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
+      String token = startedToken(a, a.open(open("arm-1", TASK)));
+      SessionHarness.RobotStream robot = b.open(resume("arm-1", token));
+      next(robot, ACCEPTED);
+      b.policy.nextCall();
+      robot.send(signal("1", false, "dropped it"));
+      assertEquals(SubgoalStatus.SUBGOAL_STATUS_FAILED, next(robot, SUBGOAL).getSubgoal().getStatus());
+      assertEquals(TASK, next(robot, PLAN).getPlan().getTask(), "the plan names the token's task");
+      assertEquals(TASK, b.planner.requests.get(0).task());
+    }
+  }
+
+  @Test
   void aRobotTheBridgeHoldsHaltedResumesHaltedAndExecutesOnlyAfterItsResume() throws Exception {
     try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
       String token = startedToken(a, a.open(open("arm-1", TASK)));
