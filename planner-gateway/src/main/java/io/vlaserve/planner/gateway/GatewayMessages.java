@@ -57,10 +57,16 @@ final class GatewayMessages {
         ? Duration.ofNanos(Math.max(1, ProtoTimes.nanos(policy.getStepPeriod()))) : DEFAULT_STEP_PERIOD;
   }
 
-  /** The frames the robot is to send (the policy's cameras), and how often. */
-  static GatewayMessage accepted(String sessionId, PolicyMetadata policy, Duration observationValidity) {
+  /**
+   * The frames the robot is to send (the policy's cameras), and how often.
+   *
+   * @param resumeToken what the robot presents to resume the session, "" for none
+   */
+  static GatewayMessage accepted(String sessionId, PolicyMetadata policy, Duration observationValidity,
+      String resumeToken) {
     SessionAccepted.Builder accepted = SessionAccepted.newBuilder()
         .setSessionId(sessionId)
+        .setResumeToken(resumeToken)
         .setObservationPeriod(policy.getStepPeriod())
         .setObservationValidity(ProtoTimes.duration(observationValidity));
     for (CameraSpec camera : policy.getCamerasList()) {
@@ -97,11 +103,12 @@ final class GatewayMessages {
         .setMaxSteps(subgoal.maxSteps()).setMaxDuration(ProtoTimes.duration(subgoal.budget())).build();
   }
 
-  static GatewayMessage subgoalEvent(SessionEffect.ReportSubgoal report) {
+  /** @param resumeToken the session's fresh resume token, "" once it cannot resume */
+  static GatewayMessage subgoalEvent(SessionEffect.ReportSubgoal report, String resumeToken) {
     return GatewayMessage.newBuilder().setSubgoal(SubgoalEvent.newBuilder()
         .setSubgoalId(report.subgoalId()).setStatus(status(report.status())).setAttempt(report.attempt())
         .setSteps(report.steps()).setElapsed(ProtoTimes.duration(report.elapsed()))
-        .setReason(report.reason())).build();
+        .setReason(report.reason()).setResumeToken(resumeToken)).build();
   }
 
   static SubgoalStatus status(SessionEffect.ReportSubgoal.Status status) {

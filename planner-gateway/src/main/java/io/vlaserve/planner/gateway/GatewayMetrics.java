@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.stereotype.Component;
 
 /**
- * The gateway's Prometheus metrics: sessions, subgoals, replans, planning and step latency, and
- * observations not sent to the policy.
+ * The gateway's Prometheus metrics: sessions, resumes, subgoals, replans, planning and step latency,
+ * and observations not sent to the policy.
  */
 @Component
 public class GatewayMetrics {
@@ -45,6 +45,14 @@ public class GatewayMetrics {
   /** An open refused because the replica serves vla.gateway.quota.max-sessions already. */
   void sessionRefusedAtCapacity() {
     registry.counter("vla.gateway.sessions.refused", "reason", "capacity").increment();
+  }
+
+  /**
+   * An open with a resume token: {@code result} "ok", a refused token's reason (e.g. "expired",
+   * "replayed"), or "robot_busy" / "execution_failed" when execution did not open.
+   */
+  void resumed(String result) {
+    registry.counter("vla.gateway.resumes", "result", result).increment();
   }
 
   int activeSessions() {

@@ -1,6 +1,7 @@
 package io.vlaserve.planner.gateway;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -20,6 +21,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param statePeriod how often the bridge reports execution state, forwarded to the robot
  * @param shutdownGrace how long sessions get to tell their robots to hold on shutdown
  * @param quota limits per authenticated caller and on the planner
+ * @param resume how robots resume their sessions after a reconnect, on any replica
  */
 @ConfigurationProperties("vla.gateway")
 public record GatewayProperties(
@@ -33,7 +35,8 @@ public record GatewayProperties(
     @DefaultValue("5s") Duration callTimeout,
     @DefaultValue("100ms") Duration statePeriod,
     @DefaultValue("5s") Duration shutdownGrace,
-    @DefaultValue Quota quota) {
+    @DefaultValue Quota quota,
+    @DefaultValue Resume resume) {
 
   public GatewayProperties {
     if (maxReplans < 0) {
@@ -62,6 +65,37 @@ public record GatewayProperties(
       @DefaultValue("10") int burst, @DefaultValue("8") int maxConcurrentPlans,
       @DefaultValue("5s") Duration plannerWait, @DefaultValue("32") int maxSessions,
       @DefaultValue("5s") Duration capacityRetry) {}
+
+  /**
+   * Resume tokens (see {@code io.vlaserve.planner.resume}).
+   *
+   * @param keys the signing keys: a directory as a Kubernetes Secret mounts it (file {@code
+   *     signing-key-id} and one base64 file per key id), the same on every replica; re-read when its
+   *     files change. Unset: a random key made at start, so tokens resume only on this process
+   * @param keysCheckPeriod how often the key directory is checked for changes
+   * @param tokenLifetime how long a token resumes; it should outlast the longest subgoal plus a reconnect
+   * @param allowedSkew how far ahead of this replica's clock another replica may have issued a token
+   * @param ledgerCapacity sessions this replica remembers having resumed (replay refusal); above the
+   *     resumes it sees within a token lifetime
+   */
+  public record Resume(Path keys, @DefaultValue("10s") Duration keysCheckPeriod,
+      @DefaultValue("10m") Duration tokenLifetime, @DefaultValue("5s") Duration allowedSkew,
+      @DefaultValue("100000") int ledgerCapacity) {
+    public Resume {
+      if (keysCheckPeriod.isNegative() || keysCheckPeriod.isZero()) {
+        throw new IllegalArgumentException("vla.gateway.resume.keys-check-period: " + keysCheckPeriod + " (expected > 0)");
+      }
+      if (tokenLifetime.isNegative() || tokenLifetime.isZero()) {
+        throw new IllegalArgumentException("vla.gateway.resume.token-lifetime: " + tokenLifetime + " (expected > 0)");
+      }
+      if (allowedSkew.isNegative()) {
+        throw new IllegalArgumentException("vla.gateway.resume.allowed-skew: " + allowedSkew + " (expected >= 0)");
+      }
+      if (ledgerCapacity <= 0) {
+        throw new IllegalArgumentException("vla.gateway.resume.ledger-capacity: " + ledgerCapacity + " (expected > 0)");
+      }
+    }
+  }
 
   /**
    * @param kind {@code embedded} (offline, the default) or {@code openai} (any OpenAI-compatible chat endpoint)

@@ -3,10 +3,12 @@ package io.vlaserve.planner.gateway;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.planner.PlanningException;
+import io.vlaserve.planner.resume.ResumeTokenException;
 import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.service.quota.RateQuota;
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * The one place where the gateway's refusals and failures become gRPC statuses, with messages that
@@ -17,7 +19,12 @@ import java.time.Duration;
  *   <tr><th>failure</th><th>code</th></tr>
  *   <tr><td>a bad open (not first, twice, no robot id, no task), a robot or PlanTask of another
  *       embodiment, a task the planner cannot plan</td><td>INVALID_ARGUMENT</td></tr>
- *   <tr><td>a resume token (this gateway keeps no state across reconnects)</td><td>FAILED_PRECONDITION</td></tr>
+ *   <tr><td>a resume token that is malformed or in an unknown format</td><td>INVALID_ARGUMENT</td></tr>
+ *   <tr><td>a resume token forged, signed with an unknown key, expired or not yet valid</td>
+ *       <td>UNAUTHENTICATED</td></tr>
+ *   <tr><td>another robot's resume token</td><td>PERMISSION_DENIED</td></tr>
+ *   <tr><td>a resume token already used</td><td>FAILED_PRECONDITION</td></tr>
+ *   <tr><td>a resume whose robot another Execute stream drives (a racing resume elsewhere)</td><td>ABORTED</td></tr>
  *   <tr><td>a second session for a robot</td><td>ALREADY_EXISTS</td></tr>
  *   <tr><td>the replica at capacity, the planner busy</td><td>RESOURCE_EXHAUSTED (with RetryInfo but
  *       for a busy planner at a session's open)</td></tr>
@@ -52,9 +59,37 @@ final class GatewayStatus {
         + " \"put the red block on the plate\")");
   }
 
-  static Status unknownResumeToken() {
-    return Status.FAILED_PRECONDITION.withDescription("this gateway keeps no state across reconnects, so resume token"
-        + " is unknown: open a new session with the task");
+  /** A resume token that does not resume: its reason's code, and what to do in the message. */
+  static Status resumeTokenRefused(ResumeTokenException refusal) {
+    Status code = switch (refusal.reason()) {
+      case MALFORMED, UNKNOWN_VERSION -> Status.INVALID_ARGUMENT;
+      case UNKNOWN_KEY, BAD_SIGNATURE, EXPIRED, NOT_YET_VALID -> Status.UNAUTHENTICATED;
+      case OTHER_ROBOT -> Status.PERMISSION_DENIED;
+      case REPLAYED -> Status.FAILED_PRECONDITION;
+    };
+    return code.withDescription("resume refused (" + refusal.reason().name().toLowerCase(Locale.ROOT) + "): "
+        + refusal.getMessage());
+  }
+
+  /** The bridge's answer when another Execute stream drives the robot: its status code and message. */
+  static boolean robotBusy(Status bridgeAnswer) {
+    return bridgeAnswer.getCode() == Status.Code.FAILED_PRECONDITION && bridgeAnswer.getDescription() != null
+        && bridgeAnswer.getDescription().contains("already driven by another Execute stream");
+  }
+
+  /** A resume whose execution did not open because another stream drives the robot. */
+  static Status resumedRobotBusy(String robotId, Status bridgeAnswer) {
+    return Status.ABORTED.withDescription("robot " + robotId + " is driven by another Execute stream at the controller"
+        + " bridge (another gateway replica resumed this session, or an earlier connection still holds the robot):"
+        + " this resume did not take the session. Reconnect to the replica holding it, or close that session and"
+        + " open a new one (" + describe(bridgeAnswer) + ")");
+  }
+
+  /** A resume whose execution did not open for another reason. */
+  static Status resumedExecutionFailed(String robotId, Status bridgeAnswer) {
+    return Status.UNAVAILABLE.withDescription("the controller bridge did not open robot " + robotId
+        + "'s execution for the resumed session (" + describe(bridgeAnswer) + "); the resume token is used up: open a"
+        + " new session with the task");
   }
 
   /** The refusal of an open past {@code capacity} sessions; RetryInfo rides in the trailers. */

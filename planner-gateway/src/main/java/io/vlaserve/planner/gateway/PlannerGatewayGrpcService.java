@@ -17,11 +17,13 @@ import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.service.auth.Principal;
 import io.vlaserve.service.quota.RateQuota;
 import io.vlaserve.service.tracing.VlaTracing;
+import java.time.Clock;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Service;
@@ -39,13 +41,22 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
   private final RateQuota plans;
   private volatile boolean running = true;
 
+  @Autowired
   public PlannerGatewayGrpcService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
       GatewayProperties properties, VlaTracing tracing) {
+    this(channels, planner, metrics, properties, tracing, Clock.systemUTC());
+  }
+
+  /** @param wallClock what resume tokens' expiry is judged by; tests move it */
+  PlannerGatewayGrpcService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
+      GatewayProperties properties, VlaTracing tracing, Clock wallClock) {
     ExecutorService planning = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("planning-", 0).factory());
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon(true).name("session-timer").factory());
-    this.services = new SessionServices(channels, planner, planning, timer, new SessionRegistry(properties.quota().maxSessions()), metrics, properties,
-        tracing);
+    GatewayResume resume = new GatewayResume(properties.resume(), wallClock);
+    resume.watchKeys(timer);
+    this.services = new SessionServices(channels, planner, planning, timer,
+        new SessionRegistry(properties.quota().maxSessions()), metrics, properties, tracing, resume);
     GatewayProperties.Quota quota = properties.quota();
     this.opens = new RateQuota("session opens (vla.gateway.quota.opens-per-minute=" + quota.opensPerMinute()
         + ", burst " + quota.burst() + ")", quota.opensPerMinute(), quota.burst(), System::nanoTime);

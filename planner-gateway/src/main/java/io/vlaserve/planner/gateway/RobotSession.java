@@ -12,9 +12,12 @@ import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.planner.PlannedTask;
 import io.vlaserve.planner.PlanningException;
 import io.vlaserve.planner.PlanningRequest;
+import io.vlaserve.planner.resume.ResumeTokenException;
+import io.vlaserve.planner.resume.VerifiedToken;
 import io.vlaserve.planner.session.SessionEffect;
 import io.vlaserve.planner.session.SessionEnding;
 import io.vlaserve.planner.session.SessionMachine;
+import io.vlaserve.planner.session.SessionSnapshot;
 import io.vlaserve.planner.v1.ClockProbe;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.RobotMessage;
@@ -27,6 +30,7 @@ import io.vlaserve.proto.ProtoTimes;
 import io.vlaserve.service.audit.AuditLog;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -46,6 +50,13 @@ import org.slf4j.LoggerFactory;
  * events and the outcome are always sent. When the policy goes away the chunks stop and the
  * bridge's watchdog holds the robot; the robot is told why ({@code hold}).
  *
+ * <p><b>Resuming.</b> The robot gets a signed resume token in {@code SessionAccepted} and a fresh
+ * one with every subgoal event. An open carrying one is checked ({@link GatewayResume}: genuine,
+ * current, this robot's, not used before on this replica), the session is restored from it on the
+ * next connection epoch (no plan is made), and the robot is accepted, with a token for that epoch,
+ * only once the bridge answered its Execute stream: a bridge refusing because another stream drives
+ * the robot (a racing resume on another replica) ends the open ABORTED without taking the session.
+ *
  * <p>Every callback (robot stream, policy stream, bridge stream, timer, planner) takes the
  * session's lock; the planner runs outside it on its own executor.
  */
@@ -55,12 +66,24 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
 
   private final SessionServices services;
   private final ServerCallStreamObserver<GatewayMessage> robot;
-  private final String sessionId = UUID.randomUUID().toString();
-  private final SessionMachine machine;
-  private final PolicyLink policy;
   private final BridgeLink bridge;
+  // A resumed session takes its id, machine and policy link from the token.
+  private String sessionId = UUID.randomUUID().toString();
+  private SessionMachine machine;
+  private PolicyLink policy;
+  /** The robot's connection to the session: 0 for the first, one more at every resume. */
+  private long connectionEpoch;
+  /** A resumed session waits for the bridge's first answer before it accepts the robot. */
+  private boolean awaitingExecution;
+  /** Ends a resume whose Execute stream the bridge leaves unanswered. */
+  private ScheduledFuture<?> executionOverdue;
+  private PolicyMetadata resumedMetadata;
+  /** What a resumed session does once the robot is accepted (holds, a replan to ask for again). */
+  private List<SessionEffect> afterAccepted = List.of();
 
   private SessionOpen open;
+  /** The session's task: the open's, or a resumed session's from its token. */
+  private String task = "";
   private RobotIdentity identity;
   private boolean registered;
   private boolean robotClosed;
@@ -133,13 +156,20 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       fail(GatewayStatus.noRobotId());
       return;
     }
-    if (message.getTask().isBlank()) {
+    boolean resuming = !message.getResumeToken().isEmpty();
+    if (!resuming && message.getTask().isBlank()) {
       fail(GatewayStatus.noTask());
       return;
     }
-    if (!message.getResumeToken().isEmpty()) {
-      fail(GatewayStatus.unknownResumeToken());
-      return;
+    VerifiedToken token = null;
+    if (resuming) {
+      try {
+        // The robot id the session is admitted under is the one the token must name.
+        token = services.resume().tokens().verify(message.getResumeToken(), identity.getRobotId());
+      } catch (ResumeTokenException e) {
+        resumeRefused(e);
+        return;
+      }
     }
     SessionRegistry.Admission admission = services.registry().register(identity.getRobotId(), this);
     if (admission == SessionRegistry.Admission.FULL) {
@@ -159,11 +189,146 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       return;
     }
     registered = true;
+    services.metrics().sessionStarted();
+    if (resuming) {
+      try {
+        services.resume().ledger().claim(token);
+      } catch (ResumeTokenException e) {
+        resumeRefused(e);
+        return;
+      }
+      VerifiedToken resumed = token;
+      services.planningExecutor().execute(() -> prepareResumed(resumed));
+      return;
+    }
     AuditLog.record("session-open", identity.getRobotId(), AuditLog.caller(), "ok",
         Map.of("task", message.getTask()));
-    services.metrics().sessionStarted();
-    machine.admitted(identity.getRobotId(), message.getTask(), message.getScene());
+    task = message.getTask();
+    machine.admitted(identity.getRobotId(), task, message.getScene());
     services.planningExecutor().execute(this::prepare);
+  }
+
+  /** Ends an open whose resume token does not resume: counted, audited, and the robot told why. */
+  private void resumeRefused(ResumeTokenException refusal) {
+    Status status = GatewayStatus.resumeTokenRefused(refusal);
+    String result = refusal.reason().name().toLowerCase(Locale.ROOT);
+    services.metrics().resumed(result);
+    AuditLog.record("session-resume", identity.getRobotId(), AuditLog.caller(), status.getCode().name(),
+        Map.of("reason", result));
+    log.info("session resume by robot {} refused: {}", identity.getRobotId(), GatewayStatus.describe(status));
+    fail(status);
+  }
+
+  /**
+   * Off the lock: the policy's handshake and the bridge's mode, then the session restored from
+   * {@code token} on the next connection, its links to the services opened anew.
+   */
+  private void prepareResumed(VerifiedToken token) {
+    PolicyMetadata metadata;
+    try {
+      metadata = services.policyMetadata();
+    } catch (StatusRuntimeException e) {
+      synchronized (this) {
+        resumeFailed("policy_unavailable", e.getStatus());
+      }
+      return;
+    }
+    SessionSnapshot snapshot = token.snapshot();
+    // A robot the bridge holds halted needs a person's Resume first: restored halted, the session
+    // opens execution at the robot's `resume` instead of failing at the bridge now.
+    if (!snapshot.halted()
+        && GatewayMessages.bridgeHold(bridge.mode(identity.getRobotId())) != SessionMachine.BridgeHold.NONE) {
+      snapshot = halted(snapshot);
+    }
+    synchronized (this) {
+      if (machine.ended()) {
+        return;
+      }
+      SessionMachine.Restored restored = SessionMachine.restore(snapshot, services.sessionSettings(), System::nanoTime);
+      machine = restored.machine();
+      sessionId = snapshot.sessionId();
+      task = snapshot.task();
+      policy = new PolicyLink(services, this, this, sessionId);
+      connectionEpoch = snapshot.connectionEpoch() + 1;
+      resumedMetadata = metadata;
+      List<SessionEffect> links = new ArrayList<>();
+      List<SessionEffect> later = new ArrayList<>();
+      for (SessionEffect effect : restored.effects()) {
+        // Nothing reaches the robot before SessionAccepted.
+        (effect instanceof SessionEffect.OpenExecution || effect instanceof SessionEffect.OpenPolicy ? links : later)
+            .add(effect);
+      }
+      afterAccepted = later;
+      carryOut(links);
+      if (bridge.executing()) {
+        awaitingExecution = true;
+        Duration patience = services.properties().callTimeout();
+        executionOverdue = services.timer().schedule(() -> executionUnanswered(patience), patience.toMillis(),
+            TimeUnit.MILLISECONDS);
+      } else {
+        acceptResumed();
+      }
+    }
+  }
+
+  /** The resumed session takes the robot: SessionAccepted with a token for this connection, then the rest. */
+  private void acceptResumed() {
+    awaitingExecution = false;
+    if (executionOverdue != null) {
+      executionOverdue.cancel(false);
+    }
+    AuditLog.record("session-resume", identity.getRobotId(), AuditLog.caller(), "ok",
+        Map.of("session", sessionId, "connection", Long.toString(connectionEpoch)));
+    services.metrics().resumed("ok");
+    log.info("session {}: robot {} resumed on connection {} at subgoal {}", sessionId, robotId(), connectionEpoch,
+        machine.subgoal() == null ? "-" : machine.subgoal().id());
+    send(GatewayMessages.accepted(sessionId, resumedMetadata, services.properties().observationValidity(),
+        resumeToken()));
+    List<SessionEffect> effects = afterAccepted;
+    afterAccepted = List.of();
+    carryOut(effects);
+    if (!machine.ended()) {
+      timer = services.timer().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** The bridge did not answer the resumed session's Execute stream in time: the resume ends. */
+  private synchronized void executionUnanswered(Duration patience) {
+    if (awaitingExecution && !machine.ended()) {
+      awaitingExecution = false;
+      resumeFailed("execution_failed", GatewayStatus.resumedExecutionFailed(robotId(), Status.DEADLINE_EXCEEDED
+          .withDescription("no answer on the Execute stream within " + patience.toMillis() + " ms")));
+    }
+  }
+
+  /** Ends a resume that did not take the session: counted, audited, and the robot told why. */
+  private void resumeFailed(String result, Status status) {
+    services.metrics().resumed(result);
+    AuditLog.record("session-resume", identity.getRobotId(), AuditLog.caller(), status.getCode().name(),
+        Map.of("reason", result));
+    log.info("session resume by robot {} failed: {}", identity.getRobotId(), GatewayStatus.describe(status));
+    fail(status);
+  }
+
+  /** The resume token for the session as it stands, on this connection; "" if it cannot resume. */
+  private String resumeToken() {
+    return machine.snapshot(sessionId, connectionEpoch).map(snapshot -> {
+      try {
+        return services.resume().tokens().issue(snapshot);
+      } catch (IllegalArgumentException e) {
+        // Ids or a plan too long for a token: the session runs on, without resuming.
+        log.warn("session {}: no resume token for robot {}: {}", sessionId, robotId(), e.getMessage());
+        return "";
+      }
+    }).orElse("");
+  }
+
+  /** {@code snapshot} with the robot halted. */
+  private static SessionSnapshot halted(SessionSnapshot s) {
+    return new SessionSnapshot(s.sessionId(), s.robotId(), s.connectionEpoch(), s.phase(), s.task(), s.scene(),
+        s.skills(), s.stepPeriod(), s.revision(), s.plan(), s.subgoalIndex(), s.completed(), s.replansUsed(),
+        s.lastSubgoalId(), s.attempt(), s.instructionEpoch(), true, s.lastGripper(), s.budgetLeft(), s.elapsed(),
+        s.failureReason());
   }
 
   /** Off the lock: the handshake with policy-service and the first plan, then start. */
@@ -200,9 +365,12 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       if (machine.ended()) {
         return;
       }
-      send(GatewayMessages.accepted(sessionId, metadata, services.properties().observationValidity()));
-      carryOut(machine.started(plan, metadata.getSkillsList(), GatewayMessages.stepPeriod(metadata),
-          GatewayMessages.bridgeHold(bridgeMode)));
+      List<SessionEffect> effects = machine.started(plan, metadata.getSkillsList(),
+          GatewayMessages.stepPeriod(metadata), GatewayMessages.bridgeHold(bridgeMode));
+      // Running now: the token resumes the first subgoal.
+      send(GatewayMessages.accepted(sessionId, metadata, services.properties().observationValidity(),
+          resumeToken()));
+      carryOut(effects);
       timer = services.timer().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
   }
@@ -245,10 +413,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         case SessionEffect.OpenExecution ignored -> bridge.open(identity);
         case SessionEffect.OpenPolicy start -> policy.open(identity, start.instruction());
         case SessionEffect.Instruct instruct -> policy.instruct(instruct.instruction());
-        case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(open.getTask(), plan));
+        case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(task, plan));
         case SessionEffect.ReportSubgoal report -> {
           services.metrics().subgoal(report.status());
-          send(GatewayMessages.subgoalEvent(report));
+          send(GatewayMessages.subgoalEvent(report, resumeToken()));
         }
         case SessionEffect.Hold hold -> send(GatewayMessages.hold(hold.reason()));
         case SessionEffect.Replan replan -> {
@@ -357,6 +525,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     if (machine.ended()) {
       return;
     }
+    if (awaitingExecution) {
+      // The bridge answers only a stream it let drive the robot.
+      acceptResumed();
+    }
     switch (response.getMessageCase()) {
       case STATE -> {
         if (robot.isReady()) {
@@ -371,6 +543,14 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
 
   @Override
   public void executionLost(Status status) {
+    if (awaitingExecution) {
+      awaitingExecution = false;
+      executionOverdue.cancel(false);
+      boolean busy = GatewayStatus.robotBusy(status);
+      resumeFailed(busy ? "robot_busy" : "execution_failed", busy
+          ? GatewayStatus.resumedRobotBusy(robotId(), status) : GatewayStatus.resumedExecutionFailed(robotId(), status));
+      return;
+    }
     carryOut(machine.executionLost(GatewayStatus.describe(status)));
   }
 

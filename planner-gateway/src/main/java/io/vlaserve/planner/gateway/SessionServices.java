@@ -9,7 +9,7 @@ import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 
-/** What every robot session uses: channels, planner, executors, registry, metrics, settings. */
+/** What every robot session uses: channels, planner, executors, registry, metrics, settings, resume tokens. */
 record SessionServices(
     GatewayConfiguration.ServiceChannels channels,
     Planner planner,
@@ -18,7 +18,8 @@ record SessionServices(
     SessionRegistry registry,
     GatewayMetrics metrics,
     GatewayProperties properties,
-    io.vlaserve.service.tracing.VlaTracing tracing) {
+    io.vlaserve.service.tracing.VlaTracing tracing,
+    GatewayResume resume) {
 
   /**
    * The policy's handshake (skills, camera, step period), within the call timeout.

@@ -69,12 +69,13 @@ class GatewayMessagesTest {
         .build();
     assertEquals(GatewayMessage.newBuilder().setAccepted(SessionAccepted.newBuilder()
         .setSessionId("s-1")
+        .setResumeToken("token-1")
         .setObservationPeriod(ProtoTimes.duration(Duration.ofMillis(100)))
         .setObservationValidity(ProtoTimes.duration(Duration.ofMillis(500)))
         .addCameras(camera("top", 64, 48, ImageEncoding.IMAGE_ENCODING_RGB8))
         .addCameras(camera("wrist", 32, 24, ImageEncoding.IMAGE_ENCODING_RGB8))
         .addCameras(camera("side", 16, 16, ImageEncoding.IMAGE_ENCODING_JPEG))).build(),
-        GatewayMessages.accepted("s-1", policy, Duration.ofMillis(500)));
+        GatewayMessages.accepted("s-1", policy, Duration.ofMillis(500), "token-1"));
   }
 
   private static CameraRequirement camera(String name, int width, int height, ImageEncoding encoding) {
@@ -99,9 +100,10 @@ class GatewayMessagesTest {
   void aSubgoalReportBecomesAnEvent() {
     assertEquals(GatewayMessage.newBuilder().setSubgoal(SubgoalEvent.newBuilder().setSubgoalId("3")
         .setStatus(SubgoalStatus.SUBGOAL_STATUS_TIMED_OUT).setAttempt(2).setSteps(15)
-        .setElapsed(ProtoTimes.duration(Duration.ofMillis(1520))).setReason("timed out")).build(),
+        .setElapsed(ProtoTimes.duration(Duration.ofMillis(1520))).setReason("timed out").setResumeToken("token-2"))
+        .build(),
         GatewayMessages.subgoalEvent(new SessionEffect.ReportSubgoal("3", SessionEffect.ReportSubgoal.Status.TIMED_OUT,
-            2, 15, Duration.ofMillis(1520), "timed out")));
+            2, 15, Duration.ofMillis(1520), "timed out"), "token-2"));
   }
 
   @ParameterizedTest

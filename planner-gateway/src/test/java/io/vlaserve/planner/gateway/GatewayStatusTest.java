@@ -8,6 +8,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.vlaserve.planner.PlanningException;
+import io.vlaserve.planner.resume.ResumeTokenException;
 import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import java.time.Duration;
@@ -40,13 +41,37 @@ class GatewayStatusTest {
           + " knows the robot by)", GatewayStatus.noRobotId());
       assertStatus(Status.Code.INVALID_ARGUMENT, "open.task is empty (expected a task in plain language, e.g. \"put"
           + " the red block on the plate\")", GatewayStatus.noTask());
-      assertStatus(Status.Code.FAILED_PRECONDITION, "this gateway keeps no state across reconnects, so resume token is"
-          + " unknown: open a new session with the task", GatewayStatus.unknownResumeToken());
       assertStatus(Status.Code.ALREADY_EXISTS, "robot arm-1 already has an open session on this gateway; cancel or"
           + " close it first", GatewayStatus.sessionExists("arm-1"));
       assertStatus(Status.Code.INVALID_ARGUMENT, "robot embodiment 'aloha' does not match the loaded policy's action"
           + " profile 'tiny-sim' (tiny-vla); connect to a gateway serving a policy for this robot",
           GatewayStatus.otherEmbodiment("aloha", POLICY));
+    }
+
+    @ParameterizedTest
+    @EnumSource(ResumeTokenException.Reason.class)
+    void eachRefusedResumeTokenHasItsCodeAndSaysWhy(ResumeTokenException.Reason reason) {
+      Status.Code expected = switch (reason) {
+        case MALFORMED, UNKNOWN_VERSION -> Status.Code.INVALID_ARGUMENT;
+        case UNKNOWN_KEY, BAD_SIGNATURE, EXPIRED, NOT_YET_VALID -> Status.Code.UNAUTHENTICATED;
+        case OTHER_ROBOT -> Status.Code.PERMISSION_DENIED;
+        case REPLAYED -> Status.Code.FAILED_PRECONDITION;
+      };
+      assertStatus(expected, "resume refused (" + reason.name().toLowerCase(java.util.Locale.ROOT)
+          + "): what went wrong; open a new session without a resume token",
+          GatewayStatus.resumeTokenRefused(new ResumeTokenException(reason,
+              "what went wrong; open a new session without a resume token")));
+    }
+
+    @Test
+    void aResumeRacingAnotherStreamForTheRobotIsAbortedAndSaysWhatToDo() {
+      Status busy = Status.FAILED_PRECONDITION.withDescription("robot arm-1 is already driven by another Execute stream;"
+          + " close that stream first");
+      assertTrue(GatewayStatus.robotBusy(busy));
+      assertTrue(!GatewayStatus.robotBusy(Status.FAILED_PRECONDITION.withDescription("robot arm-1 is halted")));
+      Status status = GatewayStatus.resumedRobotBusy("arm-1", busy);
+      assertEquals(Status.Code.ABORTED, status.getCode());
+      assertTrue(status.getDescription().contains("did not take the session"), status.getDescription());
     }
 
     @Test

@@ -50,6 +50,8 @@ import io.vlaserve.policy.v1.SessionResponse;
 import io.vlaserve.service.tracing.VlaTracing;
 import io.vlaserve.testing.Await;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -73,6 +75,8 @@ final class SessionHarness implements AutoCloseable {
   static final Duration FAILOVER = Duration.ofSeconds(60);
   /** The gateway's unary calls (metadata, bridge state, halt, resume): no deadline a slow machine could miss. */
   static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+  /** How long the gateway's resume tokens resume. */
+  static final Duration TOKEN_LIFETIME = Duration.ofMinutes(10);
 
   final ScriptedPolicy policy = new ScriptedPolicy();
   final ScriptedBridge bridge = new ScriptedBridge();
@@ -95,18 +99,33 @@ final class SessionHarness implements AutoCloseable {
   }
 
   SessionHarness(int maxReplans, Duration policyFailoverTimeout) throws IOException {
+    this(maxReplans, policyFailoverTimeout, CALL_TIMEOUT, resume(null), Clock.systemUTC());
+  }
+
+  /** A gateway signing resume tokens with the keys in {@code keys}, judging them by {@code wallClock}. */
+  SessionHarness(Path keys, Clock wallClock) throws IOException {
+    this(3, FAILOVER, CALL_TIMEOUT, resume(keys), wallClock);
+  }
+
+  SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout, GatewayProperties.Resume resume,
+      Clock wallClock) throws IOException {
     properties = new GatewayProperties("unused", "unused", new GatewayProperties.Planner("embedded", null),
-        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, CALL_TIMEOUT,
+        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, callTimeout,
         Duration.ofMillis(100), Duration.ofSeconds(5),
-        new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)));
+        new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume);
     policyServer = start(policy);
     bridgeServer = start(bridge);
     policyChannel = channel(policyServer);
     bridgeChannel = channel(bridgeServer);
     service = new PlannerGatewayGrpcService(new GatewayConfiguration.ServiceChannels(policyChannel, bridgeChannel),
-        planner, new GatewayMetrics(meters), properties, tracing);
+        planner, new GatewayMetrics(meters), properties, tracing, wallClock);
     gatewayServer = start(service);
     gatewayChannel = channel(gatewayServer);
+  }
+
+  /** Resume settings: tokens live {@link #TOKEN_LIFETIME}; {@code keys} null for a random key. */
+  static GatewayProperties.Resume resume(Path keys) {
+    return new GatewayProperties.Resume(keys, Duration.ofSeconds(10), TOKEN_LIFETIME, Duration.ofSeconds(5), 1000);
   }
 
   private static Server start(io.grpc.BindableService service) throws IOException {
@@ -304,10 +323,16 @@ final class SessionHarness implements AutoCloseable {
 
   // ------------------------------------------------------------------ controller-bridge
 
-  /** controller-bridge: reports {@link #mode}, records executions, halts and resumes. */
+  /**
+   * controller-bridge: reports {@link #mode}, records executions, halts and resumes; answers an
+   * Execute start with a state if {@link #answerStarts} (as the real bridge does once the stream
+   * drives the robot), or refuses it with {@link #refuseStarts}.
+   */
   static final class ScriptedBridge extends ControllerBridgeGrpc.ControllerBridgeImplBase {
     volatile ExecutionMode mode = ExecutionMode.EXECUTION_MODE_IDLE;
     volatile Status resumeFailure;
+    volatile boolean answerStarts;
+    volatile Status refuseStarts;
     final BlockingQueue<ExecuteCall> executions = new LinkedBlockingQueue<>();
     final BlockingQueue<HaltRequest> halts = new LinkedBlockingQueue<>();
     final BlockingQueue<ResumeRequest> resumes = new LinkedBlockingQueue<>();
@@ -349,9 +374,23 @@ final class SessionHarness implements AutoCloseable {
     }
 
     /** One Execute stream: the requests it got, and a way to answer or end it. */
-    static final class ExecuteCall extends ScriptedCall<ExecuteRequest, ExecuteResponse> {
+    final class ExecuteCall extends ScriptedCall<ExecuteRequest, ExecuteResponse> {
       ExecuteCall(StreamObserver<ExecuteResponse> responses) {
         super(responses, "a request on the Execute stream");
+      }
+
+      @Override
+      void received(ExecuteRequest request) {
+        if (!request.hasStart()) {
+          return;
+        }
+        Status refusal = refuseStarts;
+        if (refusal != null) {
+          fail(refusal);
+        } else if (answerStarts) {
+          answer(ExecuteResponse.newBuilder().setState(ExecutionState.newBuilder()
+              .setRobotId(request.getStart().getRobot().getRobotId()).setMode(mode)).build());
+        }
       }
     }
   }
