@@ -3,10 +3,9 @@ package io.vlaserve.planner.resume;
 import io.vlaserve.planner.resume.ResumeTokenException.Reason;
 import io.vlaserve.planner.session.SessionSnapshot;
 import io.vlaserve.planner.session.SessionSnapshotCodec;
+import io.vlaserve.planner.session.StrictUtf8;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -16,6 +15,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Objects;
+import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -236,17 +236,11 @@ public final class ResumeTokens {
     if (length > in.remaining()) {
       throw malformed("it is truncated");
     }
-    ByteBuffer utf8 = in.slice(in.position(), length);
-    in.position(in.position() + length);
-    try {
-      return StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(utf8)
-          .toString();
-    } catch (CharacterCodingException e) {
+    Optional<String> text = StrictUtf8.read(in, length);
+    if (text.isEmpty()) {
       throw malformed("its " + what + " is not UTF-8");
     }
+    return text.get();
   }
 
   private static ResumeTokenException malformed(String what) {

@@ -7,8 +7,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -197,17 +195,8 @@ public final class SessionSnapshotCodec {
     if (length > in.remaining()) {
       throw new BufferUnderflowException();
     }
-    ByteBuffer utf8 = in.slice(in.position(), length);
-    in.position(in.position() + length);
-    try {
-      return StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(utf8)
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new IllegalArgumentException("snapshot: " + what + " is not UTF-8");
-    }
+    return StrictUtf8.read(in, length)
+        .orElseThrow(() -> new IllegalArgumentException("snapshot: " + what + " is not UTF-8"));
   }
 
   private static int readCount(ByteBuffer in, String what) {
