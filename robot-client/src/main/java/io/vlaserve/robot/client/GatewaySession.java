@@ -43,9 +43,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Driving.</b> {@link #driving()} always says whether the gateway is driving the robot
  * ({@link DriveState#DRIVEN}), the robot must hold ({@link DriveState#HOLD}: opening, planning,
  * told to hold, halted) or the session is over ({@link DriveState#ENDED}, with the reason and the
- * stream's status). The gateway keeps no session state across restarts and refuses resume tokens,
- * so a dropped stream ends the session at once with its error; {@link SessionReopener} opens a new
- * session for the same task when the caller wants that.
+ * stream's status). A dropped stream ends this session at once with its error; {@link
+ * SessionReopener} then resumes it from its newest resume token (SessionAccepted and every
+ * SubgoalEvent carry one) on whichever gateway replica answers, or opens a new session for the same
+ * task when the token is refused.
  *
  * <p><b>Clock.</b> Once accepted, the session probes the gateway's clock (NTP-style, over this
  * stream) every {@link Options#clockProbePeriod}, quickly at first, and keeps the
@@ -439,7 +440,7 @@ public final class GatewaySession implements AutoCloseable {
     } else {
       changeDriving(Driving.ended("the session stream failed (" + status.getCode()
           + (status.getDescription() == null ? "" : ": " + status.getDescription())
-          + "); the gateway cannot resume sessions: open a new one", status), true);
+          + "); resume it with its newest resume token, or open a new one", status), true);
     }
     closed.complete(status);
     listener.onClosed(status);

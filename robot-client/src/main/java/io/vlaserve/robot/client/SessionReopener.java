@@ -18,10 +18,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
 /**
- * Keeps a task going across gateway restarts by opening a <em>new</em> session for the same task
- * after a session is lost, with the backoff of a {@link ReconnectPolicy}. The gateway cannot resume
- * a session (it keeps no state across restarts), so the new session plans the task afresh from the
- * scene as it now is; use this only for tasks where starting over is safe.
+ * Keeps a task going across gateway restarts: after a session is lost it opens the session again
+ * with the newest resume token the gateway gave (in SessionAccepted and every SubgoalEvent; the
+ * caller's own token for the first open), so that any gateway replica holding the same keys
+ * continues the same subgoal without a replan, with the backoff of a {@link ReconnectPolicy}. A
+ * resume the gateway refuses (the token expired, was replayed, was signed with a retired key...)
+ * is followed by a <em>new</em> session for the same task, which plans afresh from the scene as it
+ * now is; use this only for tasks where starting over is safe.
  *
  * <p>A session is lost when its stream fails before an outcome with a retryable status (UNAVAILABLE
  * when the gateway stops or restarts, ...). An outcome, success or failure, is final, and so is a
@@ -53,12 +56,16 @@ public final class SessionReopener implements AutoCloseable {
   private int attempt;
   private long failingSinceNanos = -1;
   private ScheduledFuture<?> pendingOpen;
+  /** The newest resume token; empty until a gateway gives one (or after one was refused). */
+  private String resumeToken;
+  /** Whether the current session was opened with a token and has not been accepted yet. */
+  private boolean resuming;
 
   private SessionReopener(Channel channel, SessionOpen open, GatewaySession.Listener listener,
       GatewaySession.Options options, ReconnectPolicy policy, RandomGenerator random) {
     this.channel = Objects.requireNonNull(channel, "channel");
-    // A resume token would be refused: the gateway keeps no sessions across restarts.
     this.open = open.toBuilder().clearResumeToken().build();
+    this.resumeToken = open.getResumeToken();
     this.listener = Objects.requireNonNull(listener, "listener");
     this.options = Objects.requireNonNull(options, "options");
     this.policy = Objects.requireNonNull(policy, "policy");
@@ -178,9 +185,11 @@ public final class SessionReopener implements AutoCloseable {
         managed.resetConnectBackoff();
       }
       opened.incrementAndGet();
+      resuming = !resumeToken.isEmpty();
+      SessionOpen next = resuming ? open.toBuilder().setResumeToken(resumeToken).build() : open;
       // Under the lock: the new session's first callbacks wait until it is the current one.
       currentForwarder = new Forwarder();
-      current = GatewaySession.open(channel, open, currentForwarder, options);
+      current = GatewaySession.open(channel, next, currentForwarder, options);
     }
   }
 
@@ -220,7 +229,16 @@ public final class SessionReopener implements AutoCloseable {
         failingSinceNanos = now;
       }
       boolean outcome = status.isOk();
-      if (outcome || closed || !policy.retryable(status)) {
+      boolean resumeRefused = resuming && !outcome && !closed && !policy.retryable(status);
+      if (resumeRefused) {
+        // The token is spent or no good (expired, replayed, another key, the robot busy): the task
+        // goes on in a new session, planned afresh.
+        resumeToken = "";
+        Duration wait = policy.backoff(attempt++, random);
+        reopening = Driving.hold("the gateway refused to resume the session (" + last.reason()
+            + "); opening a new session for the same task in " + wait.toMillis() + " ms");
+        pendingOpen = ClientScheduler.TIMER.schedule(this::openSession, wait.toNanos(), TimeUnit.NANOSECONDS);
+      } else if (outcome || closed || !policy.retryable(status)) {
         finalState = last;
       } else if (!policy.keepTrying(now - failingSinceNanos)) {
         finalState = Driving.ended("gave up opening a new session after "
@@ -248,16 +266,33 @@ public final class SessionReopener implements AutoCloseable {
     return forwarder == currentForwarder;
   }
 
-  private synchronized void sessionAccepted() {
+  private synchronized void sessionAccepted(Forwarder from, String token) {
+    if (from != currentForwarder) {
+      return;
+    }
     attempt = 0;
     failingSinceNanos = -1;
+    resuming = false;
+    remember(from, token);
+  }
+
+  /** Keeps {@code token} as the one to resume with, if it is new and from the current session. */
+  private synchronized void remember(Forwarder from, String token) {
+    if (from == currentForwarder && !token.isEmpty()) {
+      resumeToken = token;
+    }
+  }
+
+  /** The token the next open would carry; empty for a new session. */
+  synchronized String resumeToken() {
+    return resumeToken;
   }
 
   /** Passes one session's messages on and reports its end to the reopener. */
   private final class Forwarder implements GatewaySession.Listener {
     @Override
     public void onAccepted(SessionAccepted accepted) {
-      sessionAccepted();
+      sessionAccepted(this, accepted.getResumeToken());
       listener.onAccepted(accepted);
     }
 
@@ -268,6 +303,7 @@ public final class SessionReopener implements AutoCloseable {
 
     @Override
     public void onSubgoal(io.vlaserve.planner.v1.SubgoalEvent event) {
+      remember(this, event.getResumeToken());
       listener.onSubgoal(event);
     }
 

@@ -31,6 +31,8 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
   final AtomicInteger probes = new AtomicInteger();
   private final io.grpc.StatusRuntimeException refuseWith;
   private volatile boolean mute;
+  /** Refuses every open that carries a resume token with this, when set. */
+  volatile Status refuseResumesWith;
   private volatile StreamObserver<GatewayMessage> robot;
 
   FakeGateway() {
@@ -93,11 +95,18 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
       responses.onError(refuseWith);
       return;
     }
+    if (refuseResumesWith != null && !open.getResumeToken().isEmpty()) {
+      responses.onError(refuseResumesWith.asRuntimeException());
+      return;
+    }
     robot = responses;
+    // Tokens name the open and the message that carried them: "token-<open>-accepted", "-subgoal-1".
     responses.onNext(GatewayMessage.newBuilder().setAccepted(SessionAccepted.newBuilder()
-        .setSessionId("s-" + opens.size()).setControlRateHz(500)).build());
+        .setSessionId("s-" + opens.size()).setControlRateHz(500)
+        .setResumeToken("token-" + opens.size() + "-accepted")).build());
     responses.onNext(GatewayMessage.newBuilder().setSubgoal(SubgoalEvent.newBuilder().setSubgoalId("1")
-        .setStatus(SubgoalStatus.SUBGOAL_STATUS_STARTED).setAttempt(1)).build());
+        .setStatus(SubgoalStatus.SUBGOAL_STATUS_STARTED).setAttempt(1)
+        .setResumeToken("token-" + opens.size() + "-subgoal-1")).build());
     responses.onNext(GatewayMessage.newBuilder().setState(ExecutionState.newBuilder().setRobotId(
         open.getRobot().getRobotId()).setMode(ExecutionMode.EXECUTION_MODE_EXECUTING)).build());
   }

@@ -68,7 +68,7 @@ class GatewaySessionRestartTest {
     assertEquals(DriveState.ENDED, driving.state());
     assertTrue(driving.mustHold());
     assertEquals(closed, driving.status());
-    assertTrue(driving.reason().contains("cannot resume"), driving.reason());
+    assertTrue(driving.reason().contains("resume it with its newest resume token"), driving.reason());
     assertEquals(driving, seen.get(seen.size() - 1), "the listener was told");
     IllegalStateException noOutcome = assertThrows(IllegalStateException.class,
         () -> session.awaitOutcome(Await.TIMEOUT));
@@ -101,7 +101,9 @@ class GatewaySessionRestartTest {
     SessionReopener reopener = SessionReopener.open(channel(port), OPEN, listener, GatewaySession.Options.defaults(),
         QUICK);
     Await.until(() -> reopener.driving().driven(), () -> "driven: " + reopener.driving());
-    assertEquals("", first.opens.get(0).getResumeToken(), "no resume token: the gateway would refuse it");
+    assertEquals("stale-token", first.opens.get(0).getResumeToken(), "the caller's own token on the first open");
+    Await.until(() -> reopener.resumeToken().equals("token-1-subgoal-1"),
+        () -> "the newest token is kept: " + reopener.resumeToken());
     GatewaySession lost = reopener.current();
 
     server.kill();
@@ -115,6 +117,8 @@ class GatewaySessionRestartTest {
     Await.until(() -> reopener.driving().driven() && !second.opens.isEmpty(),
         () -> "a new session drives the robot: " + reopener.driving());
     assertEquals(OPEN.getTask(), second.opens.get(0).getTask());
+    assertEquals("token-1-subgoal-1", second.opens.get(0).getResumeToken(),
+        "the session is resumed with the newest token the lost gateway gave");
     assertEquals(OPEN.getRobot(), second.opens.get(0).getRobot());
     assertTrue(reopener.sessionsOpened() >= 2, "sessions: " + reopener.sessionsOpened());
     assertNotEquals(lost, reopener.current());
@@ -152,10 +156,28 @@ class GatewaySessionRestartTest {
   }
 
   @Test
+  void aRefusedResumeGoesOnInANewSessionForTheSameTask() throws Exception {
+    FakeGateway gateway = new FakeGateway();
+    gateway.refuseResumesWith = Status.UNAUTHENTICATED.withDescription("resume token expired");
+    server = LoopbackServer.start(0, gateway);
+    SessionReopener reopener = SessionReopener.open(channel(server.port()), OPEN, listener,
+        GatewaySession.Options.defaults(), QUICK);
+    Await.until(() -> reopener.driving().driven() && gateway.opens.size() == 2,
+        () -> "a new session drives the robot: " + reopener.driving() + ", opens " + gateway.opens.size());
+    assertEquals(List.of("stale-token", ""), gateway.opens.stream().map(SessionOpen::getResumeToken).toList(),
+        "the refused token is not tried again");
+    assertEquals(OPEN.getTask(), gateway.opens.get(1).getTask());
+    assertTrue(seen.stream().anyMatch(d -> d.reason().startsWith("the gateway refused to resume the session")),
+        "the robot was told why it held: " + seen);
+    assertTrue(seen.stream().noneMatch(Driving::ended), "the listener never saw an end: " + seen);
+    reopener.close();
+  }
+
+  @Test
   void aRefusedSessionIsNotReopened() throws Exception {
     FakeGateway gateway = new FakeGateway(Status.INVALID_ARGUMENT.withDescription("open.task is empty"));
     server = LoopbackServer.start(0, gateway);
-    SessionReopener reopener = SessionReopener.open(channel(server.port()), OPEN, listener,
+    SessionReopener reopener = SessionReopener.open(channel(server.port()), OPEN.toBuilder().clearResumeToken().build(), listener,
         GatewaySession.Options.defaults(), QUICK);
     Driving last = reopener.awaitEnded(Await.TIMEOUT);
     assertEquals(Status.Code.INVALID_ARGUMENT, last.status().getCode());

@@ -39,8 +39,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A robot's main loop on robot-client, end to end: link the arm to the controller bridge
  * ({@link RobotAgent}, which holds on its own when setpoints stop and reconnects a lost link), open
- * a session for a task with the gateway ({@link SessionReopener}, which opens a new session if the
- * gateway restarts), stream camera frames and proprioception at the rate the gateway asks, hold
+ * a session for a task with the gateway ({@link SessionReopener}, which resumes it from its newest
+ * token, or opens a new one, if the gateway restarts), stream camera frames and proprioception at the rate the gateway asks, hold
  * whenever the session says so, and stop at the outcome.
  *
  * <p>The "arm" is a point that jumps to each setpoint and the "camera" a grey frame: replace
