@@ -163,7 +163,8 @@ final class GatewayStatus {
   /** How a session ends when the gateway stops. */
   static Status shuttingDown() {
     return Status.UNAVAILABLE.withDescription("the gateway is shutting down; the robot was told to hold."
-        + " Reconnect (another replica takes the session) and start the task again");
+        + " Reconnect with the session's newest resume token: a replica holding the same resume keys"
+        + " continues the same subgoal (robot-client's SessionReopener does this)");
   }
 
   /** The refusal of an open while the gateway stops. */

@@ -588,7 +588,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     if (machine.ended()) {
       return;
     }
-    send(GatewayMessages.hold("the gateway is shutting down: the robot is brought to a hold; reconnect to continue"));
+    send(GatewayMessages.hold("the gateway is shutting down: the robot is brought to a hold; reconnect with the"
+        + " newest resume token to continue"));
     boolean wasRegistered = registered;
     release("session ended");
     machine.shutDown();

@@ -354,12 +354,13 @@ class RobotSessionTest {
       try (SessionHarness gateway = new SessionHarness()) {
         RobotStream robot = started(gateway, open("arm-1", TASK));
         gateway.service.shutdown();
-        assertEquals("the gateway is shutting down: the robot is brought to a hold; reconnect to continue",
-            robot.next(HOLD).getHold().getReason());
+        assertEquals("the gateway is shutting down: the robot is brought to a hold; reconnect with the newest resume"
+            + " token to continue", robot.next(HOLD).getHold().getReason());
         Status closed = robot.awaitClosed();
         assertEquals(Status.Code.UNAVAILABLE, closed.getCode());
-        assertEquals("the gateway is shutting down; the robot was told to hold. Reconnect (another replica takes the"
-            + " session) and start the task again", closed.getDescription());
+        assertEquals("the gateway is shutting down; the robot was told to hold. Reconnect with the session's newest"
+            + " resume token: a replica holding the same resume keys continues the same subgoal (robot-client's"
+            + " SessionReopener does this)", closed.getDescription());
         assertEquals(1, gateway.count("vla.gateway.sessions.finished", "outcome", "shutdown", "cause", "unspecified"));
         Status refused = gateway.open(open("arm-2", TASK)).awaitClosed();
         assertEquals(Status.Code.UNAVAILABLE, refused.getCode());
