@@ -153,7 +153,13 @@ final class GatewayMessages {
   }
 
   static GatewayMessage hold(String reason) {
-    return GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason(reason)).build();
+    return hold(reason, "");
+  }
+
+  /** @param resumeToken the session's token as it stands, for a robot that must reconnect; "" for none */
+  static GatewayMessage hold(String reason, String resumeToken) {
+    return GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason(reason)
+        .setResumeToken(resumeToken)).build();
   }
 
   static GatewayMessage stepForwarded(long observationSequence, long gatewayNanos) {

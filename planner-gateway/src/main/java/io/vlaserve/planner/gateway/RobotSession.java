@@ -588,8 +588,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     if (machine.ended()) {
       return;
     }
+    // A token minted now carries the running subgoal's remaining budget, not the one it started with.
     send(GatewayMessages.hold("the gateway is shutting down: the robot is brought to a hold; reconnect with the"
-        + " newest resume token to continue"));
+        + " newest resume token to continue", resumeToken()));
     boolean wasRegistered = registered;
     release("session ended");
     machine.shutDown();

@@ -354,8 +354,10 @@ class RobotSessionTest {
       try (SessionHarness gateway = new SessionHarness()) {
         RobotStream robot = started(gateway, open("arm-1", TASK));
         gateway.service.shutdown();
+        var hold = robot.next(HOLD).getHold();
         assertEquals("the gateway is shutting down: the robot is brought to a hold; reconnect with the newest resume"
-            + " token to continue", robot.next(HOLD).getHold().getReason());
+            + " token to continue", hold.getReason());
+        assertFalse(hold.getResumeToken().isEmpty(), "a token with the session as it stands, to resume with");
         Status closed = robot.awaitClosed();
         assertEquals(Status.Code.UNAVAILABLE, closed.getCode());
         assertEquals("the gateway is shutting down; the robot was told to hold. Reconnect with the session's newest"

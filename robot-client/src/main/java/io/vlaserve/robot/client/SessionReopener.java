@@ -19,8 +19,8 @@ import java.util.random.RandomGenerator;
 
 /**
  * Keeps a task going across gateway restarts: after a session is lost it opens the session again
- * with the newest resume token the gateway gave (in SessionAccepted and every SubgoalEvent; the
- * caller's own token for the first open), so that any gateway replica holding the same keys
+ * with the newest resume token the gateway gave (in SessionAccepted, every SubgoalEvent and a
+ * shutting-down gateway's HoldNotice; the caller's own token for the first open), so that any gateway replica holding the same keys
  * continues the same subgoal without a replan, with the backoff of a {@link ReconnectPolicy}. A
  * resume the gateway refuses (the token expired, was replayed, was signed with a retired key...)
  * is followed by a <em>new</em> session for the same task, which plans afresh from the scene as it
@@ -319,6 +319,7 @@ public final class SessionReopener implements AutoCloseable {
 
     @Override
     public void onHold(io.vlaserve.planner.v1.HoldNotice hold) {
+      remember(this, hold.getResumeToken());
       listener.onHold(hold);
     }
 

@@ -113,7 +113,13 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
 
   /** Tells the robot to hold, as the gateway does when policy-service is down. */
   synchronized void hold(String reason) {
-    robot.onNext(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason(reason)).build());
+    hold(reason, "");
+  }
+
+  /** Tells the robot to hold with a fresh resume token, as a gateway that shuts down does. */
+  synchronized void hold(String reason, String resumeToken) {
+    robot.onNext(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason(reason)
+        .setResumeToken(resumeToken)).build());
   }
 
   /** Reports the bridge in {@code mode} for the robot. */

@@ -106,6 +106,9 @@ class GatewaySessionRestartTest {
         () -> "the newest token is kept: " + reopener.resumeToken());
     GatewaySession lost = reopener.current();
 
+    first.hold("the gateway is shutting down", "token-1-shutdown");
+    Await.until(() -> reopener.resumeToken().equals("token-1-shutdown"),
+        () -> "a shutting-down gateway's token is newer: " + reopener.resumeToken());
     server.kill();
     Await.until(() -> reopener.driving().reason().startsWith("session lost"),
         () -> "the robot holds while a new session is coming: " + reopener.driving());
@@ -117,7 +120,7 @@ class GatewaySessionRestartTest {
     Await.until(() -> reopener.driving().driven() && !second.opens.isEmpty(),
         () -> "a new session drives the robot: " + reopener.driving());
     assertEquals(OPEN.getTask(), second.opens.get(0).getTask());
-    assertEquals("token-1-subgoal-1", second.opens.get(0).getResumeToken(),
+    assertEquals("token-1-shutdown", second.opens.get(0).getResumeToken(),
         "the session is resumed with the newest token the lost gateway gave");
     assertEquals(OPEN.getRobot(), second.opens.get(0).getRobot());
     assertTrue(reopener.sessionsOpened() >= 2, "sessions: " + reopener.sessionsOpened());
