@@ -14,6 +14,7 @@ import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.ResumeResponse;
 import io.vlaserve.controller.v1.StreamStateRequest;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -69,13 +70,20 @@ final class BridgeLink {
     stream.requests.onNext(GatewayMessages.chunk(chunk, traceContext));
   }
 
-  /** Closes the Execute stream, if open: the bridge holds the robot. */
-  void close() {
-    if (stream != null) {
-      Stream closing = stream;
-      stream = null;
-      closing.requests.onCompleted();
+  /**
+   * Closes the Execute stream, if open: the bridge holds the robot.
+   *
+   * @return completes once the bridge has ended the stream (it has let go of the robot, so another
+   *     stream may drive it), or at once if none was open
+   */
+  CompletableFuture<Void> close() {
+    if (stream == null) {
+      return CompletableFuture.completedFuture(null);
     }
+    Stream closing = stream;
+    stream = null;
+    closing.requests.onCompleted();
+    return closing.ended;
   }
 
   /** Asks the bridge to halt the robot; a failure is only logged (the robot's own stop applies regardless). */
@@ -125,6 +133,8 @@ final class BridgeLink {
 
   private final class Stream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
     ClientCallStreamObserver<ExecuteRequest> requests;
+    /** Completes when the bridge ends the stream, however it ends. */
+    final CompletableFuture<Void> ended = new CompletableFuture<>();
 
     @Override
     public void beforeStart(ClientCallStreamObserver<ExecuteRequest> requestStream) {
@@ -151,6 +161,7 @@ final class BridgeLink {
     }
 
     private void lost(Status status) {
+      ended.complete(null);
       synchronized (lock) {
         if (this == stream) {
           stream = null;

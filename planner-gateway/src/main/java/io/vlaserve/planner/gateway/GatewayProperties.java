@@ -19,7 +19,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param policyFailoverTimeout how long a session waits for policy-service to come back (the robot holds meanwhile)
  * @param callTimeout deadline of the gateway's unary calls (metadata, halt, resume)
  * @param statePeriod how often the bridge reports execution state, forwarded to the robot
- * @param shutdownGrace how long sessions get to tell their robots to hold on shutdown
+ * @param shutdownGrace on shutdown, how long the replica waits for the bridge to let go of its robots before telling
+ *     them to reconnect (a replica resuming a session sooner would find its robot still claimed)
  * @param quota limits per authenticated caller and on the planner
  * @param resume how robots resume their sessions after a reconnect, on any replica
  */

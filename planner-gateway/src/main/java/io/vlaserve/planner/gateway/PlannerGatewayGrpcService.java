@@ -1,5 +1,6 @@
 package io.vlaserve.planner.gateway;
 
+import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -18,19 +19,27 @@ import io.vlaserve.service.auth.Principal;
 import io.vlaserve.service.quota.RateQuota;
 import io.vlaserve.service.tracing.VlaTracing;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.grpc.server.lifecycle.GrpcServerStartedEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Service;
 
 /**
  * {@code vla.planner.v1.PlannerGateway}: one {@link RobotSession} per robot stream, and dry-run
- * planning. On shutdown every session tells its robot to hold before the server stops.
+ * planning. On shutdown the replica drains: see {@link #shutdown()}.
  */
 @Service
 public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGatewayImplBase {
@@ -40,6 +49,7 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
   private final RateQuota opens;
   private final RateQuota plans;
   private volatile boolean running = true;
+  private final List<Server> servers = new CopyOnWriteArrayList<>();
 
   @Autowired
   public PlannerGatewayGrpcService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
@@ -134,19 +144,52 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
     return services.registry().size();
   }
 
+  /** Keeps the gRPC server, so that a shutdown can stop new streams on its connections first. */
+  @EventListener(GrpcServerStartedEvent.class)
+  public void serverStarted(GrpcServerStartedEvent event) {
+    servers.add(event.getServer());
+  }
+
   /**
-   * Tells every robot to hold and ends its session, before anything else stops: the context
-   * publishes this event before it stops the gRPC server (whose graceful shutdown would otherwise
-   * wait for the sessions, which never end on their own) and before the channels close.
+   * Drains the replica before anything else stops: the context publishes this event before it
+   * stops the gRPC server (whose graceful shutdown would otherwise wait for the sessions, which
+   * never end on their own) and before the channels close.
+   *
+   * <ol>
+   *   <li>New opens are refused, and the server's connections are told (GOAWAY) to carry no new
+   *       streams: a robot's reopen then dials a new connection, which reaches another replica,
+   *       instead of being refused here.
+   *   <li>Every session stops and closes its robot's Execute stream; the bridge holds the robots.
+   *   <li>Up to {@code vla.gateway.shutdown-grace}, the gateway waits for the bridge to let go of
+   *       each robot, so the replica that resumes the session finds the robot free.
+   *   <li>Each robot is told to hold and to reconnect with its newest resume token.
+   * </ol>
    */
   @EventListener(ContextClosedEvent.class)
   public void shutdown() {
     running = false;
-    var sessions = services.registry().all();
+    servers.forEach(Server::shutdown);
+    List<RobotSession> sessions = services.registry().all();
     if (!sessions.isEmpty()) {
-      log.info("shutting down: telling {} robot(s) to hold", sessions.size());
+      long started = System.nanoTime();
+      log.info("shutting down: stopping {} session(s), their robots held by the bridge", sessions.size());
+      List<CompletableFuture<Void>> released = sessions.stream().map(RobotSession::stopForShutdown).toList();
+      Duration grace = services.properties().shutdownGrace();
+      try {
+        CompletableFuture.allOf(released.toArray(CompletableFuture[]::new)).get(grace.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        log.warn("shutting down: the bridge did not let go of {} of {} robot(s) within {} ms"
+            + " (vla.gateway.shutdown-grace); telling them to reconnect anyway",
+            released.stream().filter(f -> !f.isDone()).count(), sessions.size(), grace.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException e) {
+        throw new IllegalStateException(e.getCause()); // never completed exceptionally
+      }
+      sessions.forEach(RobotSession::tellRobotToReconnect);
+      log.info("shutting down: {} robot(s) told to reconnect with their resume tokens after {} ms", sessions.size(),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     }
-    sessions.forEach(RobotSession::shutdown);
     services.timer().shutdownNow();
     services.planningExecutor().shutdownNow();
   }

@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -88,6 +89,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private boolean registered;
   private boolean robotClosed;
   private ScheduledFuture<?> timer;
+  /** Set by {@link #stopForShutdown()}: what the robot is told once the bridge let go of it. */
+  private GatewayMessage shutdownHold;
 
   RobotSession(SessionServices services, ServerCallStreamObserver<GatewayMessage> robot) {
     this.services = services;
@@ -583,24 +586,42 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     carryOut(machine.tick());
   }
 
-  /** Tells the robot to hold and ends the session with UNAVAILABLE: the gateway is stopping. */
-  synchronized void shutdown() {
+  /**
+   * First half of a shutdown: the session stops (no more chunks; the policy stream closes) and the
+   * robot's Execute stream is closed, so the bridge holds the robot. The robot is told only by
+   * {@link #tellRobotToReconnect()}, once the bridge has let go: a replica resuming the session
+   * sooner would find the robot still claimed by this one.
+   *
+   * @return completes once the bridge has ended the Execute stream (at once if none was open)
+   */
+  synchronized CompletableFuture<Void> stopForShutdown() {
     if (machine.ended()) {
-      return;
+      return CompletableFuture.completedFuture(null);
     }
     // A token minted now carries the running subgoal's remaining budget, not the one it started with.
-    send(GatewayMessages.hold("the gateway is shutting down: the robot is brought to a hold; reconnect with the"
-        + " newest resume token to continue", resumeToken()));
+    shutdownHold = GatewayMessages.hold("the gateway is shutting down: the robot is brought to a hold; reconnect"
+        + " with the newest resume token to continue", resumeToken());
+    CompletableFuture<Void> released = bridge.close();
     boolean wasRegistered = registered;
     release("session ended");
     machine.shutDown();
     if (wasRegistered) { // counted as active only once registered (release() forgets it)
       services.metrics().sessionEnded(SessionEnding.Outcome.SHUTDOWN, SessionEnding.Cause.UNSPECIFIED);
     }
-    if (!robotClosed) {
-      robotClosed = true;
-      robot.onError(GatewayStatus.shuttingDown().asRuntimeException());
+    return released;
+  }
+
+  /**
+   * Second half of a shutdown: tells the robot to hold and to reconnect with its newest resume
+   * token, and ends its stream with UNAVAILABLE.
+   */
+  synchronized void tellRobotToReconnect() {
+    if (shutdownHold == null || robotClosed) {
+      return;
     }
+    send(shutdownHold);
+    robotClosed = true;
+    robot.onError(GatewayStatus.shuttingDown().asRuntimeException());
   }
 
   /** Fails the stream before a session exists (bad open, unknown embodiment, unplannable task). */

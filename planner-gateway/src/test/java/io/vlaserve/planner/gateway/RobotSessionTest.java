@@ -369,6 +369,35 @@ class RobotSessionTest {
         assertEquals("the gateway is shutting down; connect to another replica", refused.getDescription());
       }
     }
+    @Test
+    void onShutdownTheRobotIsToldToReconnectOnlyOnceTheBridgeHasLetGoOfIt() throws Exception {
+      try (SessionHarness gateway = new SessionHarness()) {
+        RobotStream robot = started(gateway, open("arm-1", TASK));
+        ExecuteCall execution = execution(gateway);
+        execution.deferCompletion = true;
+        Thread shutdown = Thread.ofPlatform().start(gateway.service::shutdown);
+        assertEquals("completed", execution.ended.get(30, TimeUnit.SECONDS), "the Execute stream is closed first");
+        // The bridge has not answered the close: a replica resuming now would find the robot claimed.
+        assertTrue(robot.received.stream().noneMatch(GatewayMessage::hasHold), "no hold before the bridge let go");
+        assertTrue(shutdown.isAlive(), "the shutdown waits for the bridge");
+        execution.complete();
+        assertFalse(robot.next(HOLD).getHold().getResumeToken().isEmpty());
+        assertEquals(Status.Code.UNAVAILABLE, robot.awaitClosed().getCode());
+        shutdown.join();
+      }
+    }
+
+    @Test
+    void aBridgeThatNeverLetsGoDelaysTheShutdownOnlyByTheGrace() throws Exception {
+      try (SessionHarness gateway = new SessionHarness(3, SessionHarness.FAILOVER, SessionHarness.CALL_TIMEOUT,
+          SessionHarness.resume(null), java.time.Clock.systemUTC(), Duration.ofMillis(200))) {
+        RobotStream robot = started(gateway, open("arm-1", TASK));
+        execution(gateway).deferCompletion = true;
+        gateway.service.shutdown();
+        assertFalse(robot.next(HOLD).getHold().getResumeToken().isEmpty(), "told to reconnect after the grace");
+        assertEquals(Status.Code.UNAVAILABLE, robot.awaitClosed().getCode());
+      }
+    }
   }
 
   @Nested

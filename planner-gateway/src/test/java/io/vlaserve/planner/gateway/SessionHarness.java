@@ -109,9 +109,15 @@ final class SessionHarness implements AutoCloseable {
 
   SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout, GatewayProperties.Resume resume,
       Clock wallClock) throws IOException {
+    this(maxReplans, policyFailoverTimeout, callTimeout, resume, wallClock, PATIENCE);
+  }
+
+  /** As the others, with how long a shutdown waits for the bridge to let go of the robots. */
+  SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout, GatewayProperties.Resume resume,
+      Clock wallClock, Duration shutdownGrace) throws IOException {
     properties = new GatewayProperties("unused", "unused", new GatewayProperties.Planner("embedded", null),
         Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, callTimeout,
-        Duration.ofMillis(100), Duration.ofSeconds(5),
+        Duration.ofMillis(100), shutdownGrace,
         new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume);
     policyServer = start(policy);
     bridgeServer = start(bridge);
@@ -405,6 +411,8 @@ final class SessionHarness implements AutoCloseable {
     private final StreamObserver<R> responses;
     private final String what;
     private boolean closed;
+    /** When set, the gateway's half-close is recorded but answered only by {@link #complete()}. */
+    volatile boolean deferCompletion;
 
     ScriptedCall(StreamObserver<R> responses, String what) {
       this.responses = responses;
@@ -442,10 +450,18 @@ final class SessionHarness implements AutoCloseable {
       ended.complete("error " + Status.fromThrowable(t).getCode());
     }
 
+    /** Ends the call as a half-close from the gateway would have, had it not been deferred. */
+    synchronized void complete() {
+      if (!closed) {
+        closed = true;
+        responses.onCompleted();
+      }
+    }
+
     @Override
     public synchronized void onCompleted() {
       ended.complete("completed");
-      if (!closed) {
+      if (!closed && !deferCompletion) {
         closed = true;
         responses.onCompleted();
       }
