@@ -324,6 +324,11 @@ public final class SessionReopener implements AutoCloseable {
     }
 
     @Override
+    public void onStepForwarded(io.vlaserve.planner.v1.StepForwarded step) {
+      listener.onStepForwarded(step);
+    }
+
+    @Override
     public void onOutcome(SessionOutcome outcome) {
       listener.onOutcome(outcome);
     }

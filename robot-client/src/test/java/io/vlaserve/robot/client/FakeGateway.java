@@ -14,6 +14,7 @@ import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.planner.v1.SessionAccepted;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.planner.v1.SessionOutcome;
+import io.vlaserve.planner.v1.StepForwarded;
 import io.vlaserve.planner.v1.SubgoalEvent;
 import io.vlaserve.planner.v1.SubgoalStatus;
 import java.time.Instant;
@@ -120,6 +121,12 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
   synchronized void hold(String reason, String resumeToken) {
     robot.onNext(GatewayMessage.newBuilder().setHold(HoldNotice.newBuilder().setReason(reason)
         .setResumeToken(resumeToken)).build());
+  }
+
+  /** Reports that the chunk of observation {@code sequence} went to the bridge (report_steps). */
+  synchronized void stepForwarded(long sequence) {
+    robot.onNext(GatewayMessage.newBuilder().setStepForwarded(StepForwarded.newBuilder()
+        .setObservationSequence(sequence)).build());
   }
 
   /** Reports the bridge in {@code mode} for the robot. */

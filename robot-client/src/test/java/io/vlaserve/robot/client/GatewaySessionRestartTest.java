@@ -136,6 +136,50 @@ class GatewaySessionRestartTest {
   }
 
   @Test
+  void theReopenerPassesEveryMessageOfTheSessionOn() throws Exception {
+    FakeGateway gateway = new FakeGateway();
+    server = LoopbackServer.start(0, gateway);
+    List<String> heard = new CopyOnWriteArrayList<>();
+    SessionReopener reopener = SessionReopener.open(channel(server.port()), OPEN, new GatewaySession.Listener() {
+      @Override
+      public void onAccepted(io.vlaserve.planner.v1.SessionAccepted accepted) {
+        heard.add("accepted");
+      }
+
+      @Override
+      public void onSubgoal(io.vlaserve.planner.v1.SubgoalEvent event) {
+        heard.add("subgoal");
+      }
+
+      @Override
+      public void onState(io.vlaserve.controller.v1.ExecutionState state) {
+        heard.add("state");
+      }
+
+      @Override
+      public void onStepForwarded(io.vlaserve.planner.v1.StepForwarded step) {
+        heard.add("step " + step.getObservationSequence());
+      }
+
+      @Override
+      public void onHold(io.vlaserve.planner.v1.HoldNotice hold) {
+        heard.add("hold");
+      }
+
+      @Override
+      public void onOutcome(io.vlaserve.planner.v1.SessionOutcome outcome) {
+        heard.add("outcome");
+      }
+    }, GatewaySession.Options.defaults(), QUICK);
+    Await.until(() -> reopener.driving().driven(), () -> "driven: " + reopener.driving());
+    gateway.stepForwarded(7);
+    gateway.hold("policy-service unavailable");
+    gateway.finish(Outcome.OUTCOME_SUCCEEDED);
+    reopener.awaitEnded(Await.TIMEOUT);
+    assertEquals(List.of("accepted", "subgoal", "state", "step 7", "hold", "outcome"), heard);
+  }
+
+  @Test
   void aGatewayAtCapacityIsOpenedAgainOnlyAfterTheDelayItAskedFor() throws Exception {
     com.google.rpc.Status full = com.google.rpc.Status.newBuilder()
         .setCode(Status.Code.RESOURCE_EXHAUSTED.value()).setMessage("planner-gateway is at capacity")

@@ -32,6 +32,7 @@ import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.ReconnectPolicy;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.client.RobotHardware;
+import io.vlaserve.robot.client.SessionReopener;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.sim.WorldState;
@@ -70,6 +71,7 @@ public final class SimulatedRobot implements RobotHardware {
   private final List<String> holds = new CopyOnWriteArrayList<>();
   private final List<GatewayMessage> received = new CopyOnWriteArrayList<>();
   private final List<double[]> trajectory = new CopyOnWriteArrayList<>();
+  private final List<Duration> handoverGaps = new CopyOnWriteArrayList<>();
   private volatile long setpointsApplied;
 
   /**
@@ -226,12 +228,49 @@ public final class SimulatedRobot implements RobotHardware {
   public GatewaySession runTask(Channel gateway, String task, Duration timeout, GatewaySession.Options options)
       throws InterruptedException {
     Camera camera = new Camera();
+    clearRecords();
+    GatewaySession session = GatewaySession.open(gateway, taskOpen(task), camera, options);
+    camera.run(session::send, session::finished, timeout);
+    return session;
+  }
+
+  /**
+   * As {@link #runTask(Channel, String, Duration)}, keeping the task across lost sessions with a
+   * {@link SessionReopener}: a gateway that shuts down hands the robot a resume token, and the
+   * robot goes on with the same subgoal on whichever gateway {@code gateway} reaches next. Each
+   * such hand-over's gap is in {@link #handoverGaps()}.
+   *
+   * @return the reopener, ended or not
+   */
+  public SessionReopener runTaskResuming(Channel gateway, String task, Duration timeout, ReconnectPolicy reconnect)
+      throws InterruptedException {
+    Camera camera = new Camera();
+    clearRecords();
+    SessionReopener reopener = SessionReopener.open(gateway, taskOpen(task), camera,
+        GatewaySession.Options.defaults(), reconnect);
+    camera.run(reopener::send, () -> reopener.driving().ended(), timeout);
+    return reopener;
+  }
+
+  /**
+   * For each time a gateway handed this robot over (a hold carrying a resume token, as a
+   * shutting-down gateway sends), the time from the last chunk forwarded to the robot's bridge
+   * before it to the first one after it: how long no new motion came. Hand-overs not yet followed
+   * by a chunk are not counted.
+   */
+  public List<Duration> handoverGaps() {
+    return List.copyOf(handoverGaps);
+  }
+
+  private SessionOpen taskOpen(String task) {
+    return SessionOpen.newBuilder().setRobot(identity).setTask(task).setReportsSuccess(true).setReportSteps(true)
+        .build();
+  }
+
+  private void clearRecords() {
     received.clear();
     trajectory.clear();
-    GatewaySession session = GatewaySession.open(gateway, SessionOpen.newBuilder()
-        .setRobot(identity).setTask(task).setReportsSuccess(true).setReportSteps(true).build(), camera, options);
-    camera.run(session, timeout);
-    return session;
+    handoverGaps.clear();
   }
 
   /** Renders frames at the gateway's rate and judges the current subgoal with the simulator's predicates. */
@@ -241,6 +280,10 @@ public final class SimulatedRobot implements RobotHardware {
     private volatile String currentSubgoal;
     private volatile Subgoal currentSkill;
     private volatile WorldState subgoalStart;
+    /** When the last chunk was forwarded, System.nanoTime(); -1 before the first. */
+    private volatile long lastStepNanos = -1;
+    /** The last chunk before a hand-over began, or -1 when none is under way. */
+    private volatile long handoverFromNanos = -1;
 
     @Override
     public void onAccepted(SessionAccepted message) {
@@ -291,13 +334,22 @@ public final class SimulatedRobot implements RobotHardware {
 
     @Override
     public void onStepForwarded(io.vlaserve.planner.v1.StepForwarded step) {
+      long now = System.nanoTime();
       received.add(GatewayMessage.newBuilder().setStepForwarded(step).build());
+      if (handoverFromNanos >= 0) {
+        handoverGaps.add(Duration.ofNanos(now - handoverFromNanos));
+        handoverFromNanos = -1;
+      }
+      lastStepNanos = now;
     }
 
     @Override
     public void onHold(io.vlaserve.planner.v1.HoldNotice hold) {
       received.add(GatewayMessage.newBuilder().setHold(hold).build());
       holds.add("gateway: " + hold.getReason());
+      if (!hold.getResumeToken().isEmpty() && lastStepNanos >= 0 && handoverFromNanos < 0) {
+        handoverFromNanos = lastStepNanos;
+      }
     }
 
     @Override
@@ -305,9 +357,11 @@ public final class SimulatedRobot implements RobotHardware {
       received.add(GatewayMessage.newBuilder().setOutcome(outcome).build());
     }
 
-    void run(GatewaySession session, Duration timeout) throws InterruptedException {
+    /** Streams frames to {@code session} until {@code finished} or the timeout. */
+    void run(java.util.function.Consumer<RobotObservation> session, java.util.function.BooleanSupplier finished,
+        Duration timeout) throws InterruptedException {
       long deadline = System.nanoTime() + timeout.toNanos();
-      while (accepted == null && !session.finished() && System.nanoTime() < deadline) {
+      while (accepted == null && !finished.getAsBoolean() && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
       if (accepted == null) {
@@ -324,7 +378,7 @@ public final class SimulatedRobot implements RobotHardware {
       long sequence = 0;
       long next = System.nanoTime();
       long sessionStart = next;
-      while (!session.finished() && System.nanoTime() < deadline) {
+      while (!finished.getAsBoolean() && System.nanoTime() < deadline) {
         Instant captured = Instant.now();
         WorldState now;
         synchronized (world) {
@@ -348,7 +402,7 @@ public final class SimulatedRobot implements RobotHardware {
           observation.addSignals(SubgoalSignal.newBuilder().setSubgoalId(subgoal).setSucceeded(true)
               .setDetail("simulator predicate for '" + skill.instruction() + "' holds"));
         }
-        session.send(observation.build());
+        session.accept(observation.build());
         next += periodNanos;
         long sleep = next - System.nanoTime();
         if (sleep > 0) {
