@@ -74,6 +74,8 @@ class KustomizeManifestsTest {
       "planner-gateway", "VLA_GATEWAY", "policy-service", "VLA_POLICY",
       "tokenizer-service", "VLA_TOKENIZER", "controller-bridge", "VLA_CONTROLLER");
   static final String GRACE_ENV = "SPRING_GRPC_SERVER_SHUTDOWN_GRACEPERIOD";
+  /** The gateway's drain on shutdown (vla.gateway.shutdown-grace). */
+  static final String DRAIN_ENV = "VLA_GATEWAY_SHUTDOWNGRACE";
 
   static final String NO_KUBECTL = "kubectl not found on PATH or at /usr/bin/kubectl: the k8s/ overlays were NOT rendered"
       + " or validated. Install kubectl (>= 1.27, it bundles kustomize) to run these checks.";
@@ -81,6 +83,8 @@ class KustomizeManifestsTest {
   private static Map<String, Set<String>> externalSecrets() {
     Map<String, Set<String>> secrets = new LinkedHashMap<>();
     secrets.put("planner-llm", Set.of("api-key"));
+    // The first key's id is the operator's choice; docs/deploy.md's example names it k1.
+    secrets.put("planner-gateway-resume-keys", Set.of("signing-key-id", "k1"));
     for (String service : SERVICES) {
       secrets.put(service + "-tls", TLS_KEYS);
     }
@@ -354,10 +358,20 @@ class KustomizeManifestsTest {
         assertNotNull(container.getLifecycle().getPreStop().getSleep(), service + " preStop is a sleep (the image needs no shell)");
         preStop = container.getLifecycle().getPreStop().getSleep().getSeconds();
       }
+      // The gateway drains before its gRPC server stops: robots held, then told to reconnect.
+      Duration drain = Duration.ZERO;
+      if (service.equals("planner-gateway")) {
+        String configuredDrain = config.getData().get(DRAIN_ENV);
+        assertNotNull(configuredDrain, overlay + ": planner-gateway ConfigMap has no " + DRAIN_ENV);
+        drain = duration(configuredDrain);
+        Object fromAppDrain = applicationSetting(service, "vla", "gateway", "shutdown-grace");
+        assertEquals(fromAppDrain == null ? null : duration(fromAppDrain.toString()), drain,
+            overlay + ": planner-gateway ConfigMap " + DRAIN_ENV + " disagrees with its application.yml");
+      }
       long termination = deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
-      assertTrue(termination > preStop + Math.ceilDiv(grace.toMillis(), 1000),
+      assertTrue(termination > preStop + Math.ceilDiv(drain.toMillis(), 1000) + Math.ceilDiv(grace.toMillis(), 1000),
           overlay + ": " + service + " terminationGracePeriodSeconds " + termination + " (expected: > preStop "
-              + preStop + " s + gRPC shutdown grace " + grace.toSeconds() + " s)");
+              + preStop + " s + drain " + drain.toSeconds() + " s + gRPC shutdown grace " + grace.toSeconds() + " s)");
     }
   }
 

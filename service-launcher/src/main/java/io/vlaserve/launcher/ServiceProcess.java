@@ -23,7 +23,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ServiceProcess implements AutoCloseable {
   private final String name;
-  private final ProcessBuilder builder;
   private final Process process;
   private final Path log;
   private final int grpcPort;
@@ -31,10 +30,9 @@ public final class ServiceProcess implements AutoCloseable {
   private final Map<String, Integer> extraPorts;
   private volatile ChannelCredentials credentials = InsecureChannelCredentials.create();
 
-  private ServiceProcess(String name, ProcessBuilder builder, Process process, Path log, int grpcPort, int httpPort,
+  private ServiceProcess(String name, Process process, Path log, int grpcPort, int httpPort,
       Map<String, Integer> extraPorts) {
     this.name = name;
-    this.builder = builder;
     this.process = process;
     this.log = log;
     this.grpcPort = grpcPort;
@@ -105,22 +103,7 @@ public final class ServiceProcess implements AutoCloseable {
     // unless this is set before the library starts; only the environment can say it.
     builder.environment().putIfAbsent("ORT_DISABLE_TELEMETRY", "1");
     Process process = builder.start();
-    return new ServiceProcess(name, builder, process, log, grpcPort, httpPort, Map.copyOf(extraPorts));
-  }
-
-  /**
-   * Starts the service again, as it was started, on the same ports (a pod replaced in place: clients
-   * that know its address find the new process there), its output appended to the same log. This
-   * process must have ended ({@link #close()}).
-   *
-   * @throws IllegalStateException if this process is still running
-   */
-  public ServiceProcess restart() throws IOException {
-    if (process.isAlive()) {
-      throw new IllegalStateException(name + " is still running: close it before starting it again");
-    }
-    builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    return new ServiceProcess(name, builder, builder.start(), log, grpcPort, httpPort, extraPorts);
+    return new ServiceProcess(name, process, log, grpcPort, httpPort, Map.copyOf(extraPorts));
   }
 
   private static final Path NICE = Path.of("/usr/bin/nice");
