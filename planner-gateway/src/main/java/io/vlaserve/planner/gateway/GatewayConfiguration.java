@@ -50,13 +50,17 @@ public class GatewayConfiguration {
    * keepalive so a dead peer is noticed within seconds, not at the next TCP timeout.
    */
   private static ManagedChannel channel(String target, ChannelCredentials credentials) {
-    return NettyChannelBuilder.forTarget(target, credentials)
+    ManagedChannel channel = NettyChannelBuilder.forTarget(target, credentials)
         .defaultLoadBalancingPolicy("round_robin")
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)
         .keepAliveWithoutCalls(true)
         .maxInboundMessageSize(16 * 1024 * 1024)
         .build();
+    // Connect now, not at the first session: a replica that has just started (a rolling update's new
+    // pod) takes robots handed over from the old one, and each would otherwise wait for the handshakes.
+    channel.getState(true);
+    return channel;
   }
 
   /** The configured planner, at most {@code vla.gateway.quota.max-concurrent-plans} plans at once. */

@@ -19,6 +19,7 @@ public class GatewayMetrics {
   private final MeterRegistry registry;
   private final AtomicInteger activeSessions = new AtomicInteger();
   private final Timer stepLatency;
+  private final Timer resumeLatency;
   private final Counter replans;
 
   public GatewayMetrics(MeterRegistry registry) {
@@ -26,6 +27,10 @@ public class GatewayMetrics {
     registry.gauge("vla.gateway.sessions.active", activeSessions);
     stepLatency = Timer.builder("vla.gateway.step.latency")
         .description("Observation arrival at the gateway to its chunk forwarded to the controller bridge")
+        .publishPercentileHistogram()
+        .register(registry);
+    resumeLatency = Timer.builder("vla.gateway.resume.latency")
+        .description("A resuming open's arrival to the robot accepted: most of a hand-over's hold between replicas")
         .publishPercentileHistogram()
         .register(registry);
     replans = Counter.builder("vla.gateway.replans").description("Plans made after a failed subgoal").register(registry);
@@ -53,6 +58,11 @@ public class GatewayMetrics {
    */
   void resumed(String result) {
     registry.counter("vla.gateway.resumes", "result", result).increment();
+  }
+
+  /** A resume took the session, {@code latency} after its open arrived. */
+  void resumeAccepted(Duration latency) {
+    resumeLatency.record(latency);
   }
 
   int activeSessions() {

@@ -79,6 +79,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   /** Ends a resume whose Execute stream the bridge leaves unanswered. */
   private ScheduledFuture<?> executionOverdue;
   private PolicyMetadata resumedMetadata;
+  /** When a resuming open arrived, the policy's handshake answered and the bridge's mode; System.nanoTime(). */
+  private long resumeOpenedNanos;
+  private long resumePolicyNanos;
+  private volatile long resumeBridgeNanos;
   /** What a resumed session does once the robot is accepted (holds, a replan to ask for again). */
   private List<SessionEffect> afterAccepted = List.of();
 
@@ -160,6 +164,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       return;
     }
     boolean resuming = !message.getResumeToken().isEmpty();
+    resumeOpenedNanos = System.nanoTime();
     if (!resuming && message.getTask().isBlank()) {
       fail(GatewayStatus.noTask());
       return;
@@ -227,6 +232,14 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
    * {@code token} on the next connection, its links to the services opened anew.
    */
   private void prepareResumed(VerifiedToken token) {
+    // Both answers are needed and neither depends on the other: asked at once, the robot holds for
+    // the slower of the two instead of their sum.
+    String robotId = identity.getRobotId();
+    CompletableFuture<ExecutionMode> bridgeMode = CompletableFuture.supplyAsync(() -> {
+      ExecutionMode mode = bridge.mode(robotId);
+      resumeBridgeNanos = System.nanoTime();
+      return mode;
+    }, services.planningExecutor());
     PolicyMetadata metadata;
     try {
       metadata = services.policyMetadata();
@@ -236,17 +249,18 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       }
       return;
     }
+    long policyAnswered = System.nanoTime();
     SessionSnapshot snapshot = token.snapshot();
     // A robot the bridge holds halted needs a person's Resume first: restored halted, the session
     // opens execution at the robot's `resume` instead of failing at the bridge now.
-    if (!snapshot.halted()
-        && GatewayMessages.bridgeHold(bridge.mode(identity.getRobotId())) != SessionMachine.BridgeHold.NONE) {
+    if (!snapshot.halted() && GatewayMessages.bridgeHold(bridgeMode.join()) != SessionMachine.BridgeHold.NONE) {
       snapshot = halted(snapshot);
     }
     synchronized (this) {
       if (machine.ended()) {
         return;
       }
+      resumePolicyNanos = policyAnswered;
       SessionMachine.Restored restored = SessionMachine.restore(snapshot, services.sessionSettings(), System::nanoTime);
       machine = restored.machine();
       sessionId = snapshot.sessionId();
@@ -283,8 +297,13 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     AuditLog.record("session-resume", identity.getRobotId(), AuditLog.caller(), "ok",
         Map.of("session", sessionId, "connection", Long.toString(connectionEpoch)));
     services.metrics().resumed("ok");
-    log.info("session {}: robot {} resumed on connection {} at subgoal {}", sessionId, robotId(), connectionEpoch,
-        machine.subgoal() == null ? "-" : machine.subgoal().id());
+    long now = System.nanoTime();
+    services.metrics().resumeAccepted(Duration.ofNanos(now - resumeOpenedNanos));
+    log.info("session {}: robot {} resumed on connection {} at subgoal {} in {} ms (policy handshake {} ms and bridge"
+        + " mode {} ms at once, then the Execute stream {} ms)", sessionId, robotId(), connectionEpoch,
+        machine.subgoal() == null ? "-" : machine.subgoal().id(), millis(now - resumeOpenedNanos),
+        millis(resumePolicyNanos - resumeOpenedNanos), millis(resumeBridgeNanos - resumeOpenedNanos),
+        millis(now - Math.max(resumePolicyNanos, resumeBridgeNanos)));
     send(GatewayMessages.accepted(sessionId, resumedMetadata, services.properties().observationValidity(),
         resumeToken()));
     List<SessionEffect> effects = afterAccepted;
@@ -311,6 +330,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         Map.of("reason", result));
     log.info("session resume by robot {} failed: {}", identity.getRobotId(), GatewayStatus.describe(status));
     fail(status);
+  }
+
+  private static long millis(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(nanos);
   }
 
   /** The resume token for the session as it stands, on this connection; "" if it cannot resume. */

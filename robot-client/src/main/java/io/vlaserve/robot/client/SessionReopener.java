@@ -31,7 +31,8 @@ import java.util.random.RandomGenerator;
  * fatal status (INVALID_ARGUMENT, NOT_FOUND, ...) or giving up after the policy's time counted from
  * the first loss since a session was last accepted. A loss whose status carries a
  * {@code google.rpc.RetryInfo} (RESOURCE_EXHAUSTED: the gateway replica is at capacity) waits at
- * least that long before the next open. While waiting, {@link #driving()} is
+ * least that long before the next open. A session a shutting-down gateway handed over (its hold
+ * carried a fresh resume token) is resumed at once, without the backoff: the robot is holding. While waiting, {@link #driving()} is
  * {@link DriveState#HOLD} with the reason; once final it is {@link DriveState#ENDED}.
  *
  * <p>Every session's messages reach the one {@link GatewaySession.Listener}; its
@@ -243,6 +244,12 @@ public final class SessionReopener implements AutoCloseable {
       } else if (!policy.keepTrying(now - failingSinceNanos)) {
         finalState = Driving.ended("gave up opening a new session after "
             + TimeUnit.NANOSECONDS.toMillis(now - failingSinceNanos) + " ms; last: " + last.reason(), status);
+      } else if (from.handedOver && !resumeToken.isEmpty()) {
+        // A gateway shutting down asked for this reconnect and handed over a fresh token: no backoff,
+        // the robot holds until another replica takes the session. Failing that, the backoff applies.
+        reopening = Driving.hold("session lost (" + last.reason() + "); the gateway handed the session over:"
+            + " resuming it now");
+        pendingOpen = ClientScheduler.TIMER.schedule(this::openSession, 0, TimeUnit.NANOSECONDS);
       } else {
         Duration wait = policy.backoff(attempt++, random);
         // A gateway at capacity says when to come back: never sooner than that.
@@ -290,6 +297,9 @@ public final class SessionReopener implements AutoCloseable {
 
   /** Passes one session's messages on and reports its end to the reopener. */
   private final class Forwarder implements GatewaySession.Listener {
+    /** The gateway handed this session over (a hold with a fresh resume token: it is shutting down). */
+    volatile boolean handedOver;
+
     @Override
     public void onAccepted(SessionAccepted accepted) {
       sessionAccepted(this, accepted.getResumeToken());
@@ -320,6 +330,9 @@ public final class SessionReopener implements AutoCloseable {
     @Override
     public void onHold(io.vlaserve.planner.v1.HoldNotice hold) {
       remember(this, hold.getResumeToken());
+      if (!hold.getResumeToken().isEmpty()) {
+        handedOver = true;
+      }
       listener.onHold(hold);
     }
 

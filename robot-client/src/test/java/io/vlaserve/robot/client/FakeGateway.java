@@ -123,6 +123,12 @@ final class FakeGateway extends PlannerGatewayGrpc.PlannerGatewayImplBase {
         .setResumeToken(resumeToken)).build());
   }
 
+  /** Hands the session over as a shutting-down gateway does: a hold with a fresh token, then UNAVAILABLE. */
+  synchronized void handOver(String resumeToken) {
+    hold("the gateway is shutting down", resumeToken);
+    robot.onError(io.grpc.Status.UNAVAILABLE.withDescription("the gateway is shutting down").asRuntimeException());
+  }
+
   /** Reports that the chunk of observation {@code sequence} went to the bridge (report_steps). */
   synchronized void stepForwarded(long sequence) {
     robot.onNext(GatewayMessage.newBuilder().setStepForwarded(StepForwarded.newBuilder()

@@ -136,6 +136,31 @@ class GatewaySessionRestartTest {
   }
 
   @Test
+  void aSessionTheGatewayHandsOverIsResumedAtOnceWithoutTheBackoff() throws Exception {
+    FakeGateway gateway = new FakeGateway();
+    server = LoopbackServer.start(0, gateway);
+    // A backoff no test would wait out: the resume below can only come from the hand-over path.
+    ReconnectPolicy glacial = ReconnectPolicy.defaults().withBackoff(Duration.ofHours(1), Duration.ofHours(1));
+    SessionReopener reopener = SessionReopener.open(channel(server.port()), OPEN, listener,
+        GatewaySession.Options.defaults(), glacial);
+    Await.until(() -> reopener.driving().driven(), () -> "driven: " + reopener.driving());
+
+    gateway.handOver("token-1-shutdown");
+    Await.until(() -> gateway.opens.size() == 2 && reopener.driving().driven(),
+        () -> "resumed at once: " + gateway.opens.size() + " opens, " + reopener.driving());
+    assertEquals("token-1-shutdown", gateway.opens.get(1).getResumeToken());
+    assertTrue(seen.stream().anyMatch(d -> d.reason().endsWith("the gateway handed the session over: resuming it now")),
+        "the robot was told why it holds: " + seen);
+
+    // A loss without a hand-over waits for the backoff as before.
+    gateway.hold("policy-service unavailable");
+    server.kill();
+    Await.until(() -> reopener.driving().reason().contains("opening a new session for the same task in"),
+        () -> "backing off: " + reopener.driving());
+    assertEquals(2, gateway.opens.size());
+  }
+
+  @Test
   void theReopenerPassesEveryMessageOfTheSessionOn() throws Exception {
     FakeGateway gateway = new FakeGateway();
     server = LoopbackServer.start(0, gateway);
