@@ -50,7 +50,10 @@ import java.util.function.LongSupplier;
  * <p>Not thread-safe: the adapter calls it under its session's lock.
  */
 public final class SessionMachine {
-  /** A reconnect to policy-service waits this long after the session, or the last attempt, failed. */
+  /**
+   * A reconnect to policy-service waits this long after a failed attempt; a failover that has not
+   * got ready this long after the loss tells the robot to hold.
+   */
   static final Duration POLICY_RECONNECT_DELAY = Duration.ofMillis(200);
 
   /** Where a session is in its life. */
@@ -105,6 +108,8 @@ public final class SessionMachine {
   private long policyLostSinceNanos;
   private String policyLostCause = "";
   private long nextPolicyAttemptNanos;
+  /** Whether the robot was told to hold for the current loss (only once a failover did not come at once). */
+  private boolean policyHoldNotified;
   /** Why the replan under way was asked for: the next plan's reason. */
   private String replanReason = "";
   /** How the subgoal being replanned failed, which a snapshot keeps to ask for the replan again. */
@@ -393,8 +398,10 @@ public final class SessionMachine {
 
   /**
    * The policy session failed or closed: no chunks come, so the bridge's watchdog holds the robot.
-   * Ticks reconnect until policy-service is back or the failover time runs out; subgoal budgets do
-   * not run out meanwhile.
+   * The first loss fails over at once (a new stream, which the channel gives to a live replica);
+   * if that does not get ready within {@link #POLICY_RECONNECT_DELAY}, the robot is told to hold,
+   * and ticks reconnect every {@link #POLICY_RECONNECT_DELAY} until policy-service is back or the
+   * failover time runs out. Subgoal budgets do not run out meanwhile.
    *
    * @param cause what the stream ended with, e.g. "UNAVAILABLE: connection refused"
    */
@@ -403,17 +410,28 @@ public final class SessionMachine {
       return List.of();
     }
     long now = nanoTime.getAsLong();
+    if (!policyLost) {
+      policyLost = true;
+      policyLostSinceNanos = now;
+      policyLostCause = cause;
+      policyHoldNotified = false;
+      policyOpen = true;
+      return List.of(new PolicyLost(cause), new OpenPolicy(instruction()));
+    }
     policyOpen = false;
     nextPolicyAttemptNanos = now + POLICY_RECONNECT_DELAY.toNanos();
-    if (policyLost) {
+    return policyHold();
+  }
+
+  /** Tells the robot to hold, once per loss. */
+  private List<SessionEffect> policyHold() {
+    if (policyHoldNotified) {
       return List.of();
     }
-    policyLost = true;
-    policyLostSinceNanos = now;
-    policyLostCause = cause;
-    return List.of(new PolicyLost(cause), new Hold("policy-service unavailable (" + cause + "): no new chunks, the"
-        + " controller bridge brings the robot to a hold; reconnecting for up to "
-        + settings.policyFailoverTimeout().toMillis() + " ms"));
+    policyHoldNotified = true;
+    return List.of(new Hold("policy-service unavailable (" + policyLostCause + "): no new chunks, the controller"
+        + " bridge brings the robot to a hold; reconnecting for up to " + settings.policyFailoverTimeout().toMillis()
+        + " ms"));
   }
 
   /**
@@ -442,6 +460,9 @@ public final class SessionMachine {
       return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.POLICY_UNAVAILABLE, "policy-service unavailable for "
           + settings.policyFailoverTimeout().toMillis() + " ms (" + policyLostCause
           + "); the robot was brought to a hold", true, now);
+    }
+    if (policyLost && !policyHoldNotified && now - policyLostSinceNanos >= POLICY_RECONNECT_DELAY.toNanos()) {
+      effects.addAll(policyHold()); // the failover did not come at once
     }
     if (policyLost && !policyOpen && now >= nextPolicyAttemptNanos) {
       policyOpen = true;

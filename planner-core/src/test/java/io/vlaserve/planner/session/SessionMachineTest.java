@@ -533,20 +533,47 @@ class SessionMachineTest {
   @Nested
   class PolicyService {
     @Test
-    void theFirstLossHoldsTheRobotAndLaterOnesSayNothingMore() {
+    void theFirstLossFailsOverAtOnceAndTheRobotIsToldToHoldOnlyWhenThatFails() {
       SessionMachine machine = running(MOVE);
-      assertEquals(List.of(new PolicyLost("UNAVAILABLE: restarting"), new Hold("policy-service unavailable"
-          + " (UNAVAILABLE: restarting): no new chunks, the controller bridge brings the robot to a hold; reconnecting"
-          + " for up to 5000 ms")), machine.policyLost("UNAVAILABLE: restarting"));
+      assertEquals(List.of(new PolicyLost("UNAVAILABLE: restarting"), new OpenPolicy(MOVE.instruction())),
+          machine.policyLost("UNAVAILABLE: restarting"), "a new stream, which the channel gives a live replica");
+      assertEquals(List.of(new Hold("policy-service unavailable (UNAVAILABLE: restarting): no new chunks, the"
+          + " controller bridge brings the robot to a hold; reconnecting for up to 5000 ms")),
+          machine.policyLost("UNAVAILABLE: still down"));
       clock.advance(Duration.ofMillis(200));
       assertEquals(List.of(new OpenPolicy(MOVE.instruction())), machine.tick());
-      assertEquals(List.of(), machine.policyLost("UNAVAILABLE: still down"));
+      assertEquals(List.of(), machine.policyLost("UNAVAILABLE: still down"), "told once per loss");
+    }
+
+    @Test
+    void aFailoverThatDoesNotGetReadyIn200MsTellsTheRobotToHoldOnce() {
+      SessionMachine machine = running(MOVE);
+      machine.policyLost("UNAVAILABLE: killed");
+      clock.advance(Duration.ofMillis(199));
+      assertEquals(List.of(), machine.tick(), "the failover may still come in time");
+      clock.advance(Duration.ofMillis(1));
+      assertEquals(List.of(new Hold("policy-service unavailable (UNAVAILABLE: killed): no new chunks, the controller"
+          + " bridge brings the robot to a hold; reconnecting for up to 5000 ms")), machine.tick());
+      clock.advance(Duration.ofSeconds(1));
+      assertEquals(List.of(), machine.tick(), "told once; the attempt is still open");
+    }
+
+    @Test
+    void aFailoverReadyAtOnceNeverTellsTheRobotToHold() {
+      SessionMachine machine = running(MOVE);
+      machine.policyLost("UNAVAILABLE: killed");
+      clock.advance(Duration.ofMillis(30));
+      assertEquals(List.of(new PolicyRestored(Duration.ofMillis(30)), new Instruct(MOVE.instruction())),
+          machine.policyReady());
+      clock.advance(Duration.ofSeconds(1));
+      assertEquals(List.of(), machine.tick());
     }
 
     @Test
     void aLostPolicyIsReconnectedEvery200MsWhileNoAttemptIsOpen() {
       SessionMachine machine = running(MOVE);
       machine.policyLost("UNAVAILABLE: down");
+      machine.policyLost("UNAVAILABLE: refused"); // the failover failed too
       clock.advance(Duration.ofMillis(199));
       assertEquals(List.of(), machine.tick());
       clock.advance(Duration.ofMillis(1));
@@ -578,6 +605,7 @@ class SessionMachineTest {
       SessionMachine machine = running(MOVE);
       clock.advance(Duration.ofSeconds(1));
       machine.policyLost("UNAVAILABLE: gone");
+      machine.policyLost("UNAVAILABLE: refused");
       clock.advance(FAILOVER);
       assertEquals(List.of(new OpenPolicy(MOVE.instruction())), machine.tick(), "exactly at the failover time");
       machine.policyLost("UNAVAILABLE: refused");
@@ -590,11 +618,11 @@ class SessionMachineTest {
     @Test
     void aReconnectThatNeverGetsReadyEndsTheSessionAtTheFailoverTime() {
       SessionMachine machine = running(MOVE);
-      machine.policyLost("UNAVAILABLE: gone");
-      clock.advance(Duration.ofMillis(200));
-      assertEquals(List.of(new OpenPolicy(MOVE.instruction())), machine.tick());
-      clock.advance(FAILOVER.minus(Duration.ofMillis(200)));
-      assertEquals(List.of(), machine.tick(), "open, not ready, and within the failover time");
+      assertTrue(machine.policyLost("UNAVAILABLE: gone").contains(new OpenPolicy(MOVE.instruction())));
+      clock.advance(FAILOVER);
+      assertEquals(List.of(new Hold("policy-service unavailable (UNAVAILABLE: gone): no new chunks, the controller"
+          + " bridge brings the robot to a hold; reconnecting for up to 5000 ms")), machine.tick(),
+          "open, not ready, and within the failover time");
       clock.advance(Duration.ofNanos(1));
       assertEquals(List.of(ended(Outcome.FAILED, Cause.POLICY_UNAVAILABLE, "policy-service unavailable for 5000 ms"
           + " (UNAVAILABLE: gone); the robot was brought to a hold", true, 0, 0, Duration.ofNanos(5_000_000_001L))),
@@ -606,21 +634,21 @@ class SessionMachineTest {
       SessionMachine machine = running(MOVE, GRASP);
       machine.signalled("1", true, "");
       machine.signalled("2", false, "");
-      machine.policyLost("UNAVAILABLE: down");
+      assertEquals(List.of(new PolicyLost("UNAVAILABLE: down"), new OpenPolicy(GRASP.instruction())),
+          machine.policyLost("UNAVAILABLE: down"));
       clock.advance(Duration.ofMillis(200));
-      assertEquals(List.of(new OpenPolicy(GRASP.instruction())), machine.tick());
       assertEquals(List.of(new PolicyRestored(Duration.ofMillis(200)), new Instruct(GRASP.instruction())),
           machine.policyReady());
     }
 
     @Test
-    void aNewSubgoalIsNotInstructedToALostPolicy() {
+    void aNewSubgoalIsInstructedOnTheFailoverStreamAndAgainWhenItIsReady() {
       SessionMachine machine = running(MOVE, GRASP);
       machine.policyLost("UNAVAILABLE: down");
-      assertEquals(List.of(report(1, ReportSubgoal.Status.COMPLETED, 1, Duration.ZERO, ""), started(2, 1)),
-          machine.signalled("1", true, ""));
-      clock.advance(Duration.ofMillis(200));
-      assertEquals(List.of(new OpenPolicy(GRASP.instruction())), machine.tick());
+      assertEquals(List.of(report(1, ReportSubgoal.Status.COMPLETED, 1, Duration.ZERO, ""),
+          new Instruct(GRASP.instruction()), started(2, 1)), machine.signalled("1", true, ""));
+      assertEquals(List.of(new PolicyRestored(Duration.ZERO), new Instruct(GRASP.instruction())), machine.policyReady(),
+          "the failover stream, opened for the first subgoal, gets the running one once ready");
     }
   }
 

@@ -20,6 +20,7 @@ public class GatewayMetrics {
   private final AtomicInteger activeSessions = new AtomicInteger();
   private final Timer stepLatency;
   private final Timer resumeLatency;
+  private final Timer policyFailover;
   private final Counter replans;
 
   public GatewayMetrics(MeterRegistry registry) {
@@ -31,6 +32,10 @@ public class GatewayMetrics {
         .register(registry);
     resumeLatency = Timer.builder("vla.gateway.resume.latency")
         .description("A resuming open's arrival to the robot accepted: most of a hand-over's hold between replicas")
+        .publishPercentileHistogram()
+        .register(registry);
+    policyFailover = Timer.builder("vla.gateway.policy.failover")
+        .description("A session's policy-service stream lost to a ready one again (another replica, or the same back)")
         .publishPercentileHistogram()
         .register(registry);
     replans = Counter.builder("vla.gateway.replans").description("Plans made after a failed subgoal").register(registry);
@@ -58,6 +63,11 @@ public class GatewayMetrics {
    */
   void resumed(String result) {
     registry.counter("vla.gateway.resumes", "result", result).increment();
+  }
+
+  /** A session's lost policy stream was replaced by a ready one after {@code downFor}. */
+  void policyFailedOver(Duration downFor) {
+    policyFailover.record(downFor);
   }
 
   /** A resume took the session, {@code latency} after its open arrived. */

@@ -32,6 +32,7 @@ import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.grpc.server.lifecycle.GrpcServerStartedEvent;
 import org.springframework.context.event.EventListener;
@@ -66,7 +67,8 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
     GatewayResume resume = new GatewayResume(properties.resume(), wallClock);
     resume.watchKeys(timer);
     this.services = new SessionServices(channels, planner, planning, timer,
-        new SessionRegistry(properties.quota().maxSessions()), metrics, properties, tracing, resume);
+        new SessionRegistry(properties.quota().maxSessions()), metrics, properties, tracing, resume,
+        new PolicyHandshake(channels.policy(), properties.callTimeout(), System::nanoTime));
     GatewayProperties.Quota quota = properties.quota();
     this.opens = new RateQuota("session opens (vla.gateway.quota.opens-per-minute=" + quota.opensPerMinute()
         + ", burst " + quota.burst() + ")", quota.opensPerMinute(), quota.burst(), System::nanoTime);
@@ -142,6 +144,22 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
   /** Open sessions; for health and tests. */
   int activeSessions() {
     return services.registry().size();
+  }
+
+  /**
+   * Asks policy-service for its metadata once the replica is up, off the startup path: the first
+   * robots a new replica takes (handed over in a rolling update) then find it known.
+   */
+  @EventListener(ApplicationReadyEvent.class)
+  public void askPolicyAhead() {
+    services.planningExecutor().execute(() -> {
+      try {
+        services.policyMetadata();
+      } catch (StatusRuntimeException e) {
+        log.info("policy-service's metadata not known yet ({}); asked again at the first session",
+            GatewayStatus.describe(e.getStatus()));
+      }
+    });
   }
 
   /** Keeps the gRPC server, so that a shutdown can stop new streams on its connections first. */

@@ -58,6 +58,7 @@ final class PolicyLink {
   private int inFlightEpoch;
   private long inFlightArrivalNanos;
   private long inFlightSequence;
+  private Observation inFlightObservation;
   private Span step;
 
   PolicyLink(SessionServices services, Object lock, Events events, String sessionId) {
@@ -124,6 +125,7 @@ final class PolicyLink {
     inFlightEpoch = epoch;
     inFlightArrivalNanos = waitingArrivalNanos;
     inFlightSequence = waiting.getSequence();
+    inFlightObservation = waiting;
     waiting = null;
   }
 
@@ -174,11 +176,13 @@ final class PolicyLink {
           }
           case CHUNK -> {
             inFlight = false;
+            inFlightObservation = null;
             events.chunkAnswered(response.getChunk().getChunk(), inFlightEpoch, inFlightArrivalNanos,
                 inFlightSequence);
           }
           case ERROR -> {
             inFlight = false;
+            inFlightObservation = null;
             ObservationError error = response.getError();
             endStep("policy-service: " + Status.fromCodeValue(error.getCode()).getCode() + " " + error.getMessage());
             events.observationFailed(error);
@@ -205,7 +209,14 @@ final class PolicyLink {
         }
         stream = null;
         ready = false;
+        if (inFlight && waiting == null) {
+          // The newest observation never got its chunk: it goes first to the stream that replaces
+          // this one (another replica), not lost until the robot's next frame.
+          waiting = inFlightObservation;
+          waitingArrivalNanos = inFlightArrivalNanos;
+        }
         inFlight = false;
+        inFlightObservation = null;
         endStep("policy-service stream failed: " + status.getCode());
         events.policyLost(status);
       }

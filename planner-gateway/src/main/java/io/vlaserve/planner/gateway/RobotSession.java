@@ -449,10 +449,12 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
           services.metrics().replan();
           services.planningExecutor().execute(() -> replan(replan.request()));
         }
-        case SessionEffect.PolicyLost lost -> log.warn("session {}: policy-service stream failed ({}); robot {} holds"
-            + " while reconnecting", sessionId, lost.cause(), robotId());
-        case SessionEffect.PolicyRestored back -> log.info("session {}: policy-service is back after {} ms",
-            sessionId, back.downFor().toMillis());
+        case SessionEffect.PolicyLost lost -> log.warn("session {}: policy-service stream failed ({}); failing over"
+            + " for robot {}", sessionId, lost.cause(), robotId());
+        case SessionEffect.PolicyRestored back -> {
+          services.metrics().policyFailedOver(back.downFor());
+          log.info("session {}: policy-service is back after {} ms", sessionId, back.downFor().toMillis());
+        }
         case SessionEffect.Ended ended -> ended(ended);
       }
     }

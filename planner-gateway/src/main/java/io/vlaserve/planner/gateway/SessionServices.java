@@ -3,13 +3,11 @@ package io.vlaserve.planner.gateway;
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.planner.Planner;
 import io.vlaserve.planner.session.SessionSettings;
-import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
-import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 
-/** What every robot session uses: channels, planner, executors, registry, metrics, settings, resume tokens. */
+/** What every robot session uses: channels, planner, executors, registry, metrics, settings, resume tokens, the policy's handshake. */
 record SessionServices(
     GatewayConfiguration.ServiceChannels channels,
     Planner planner,
@@ -19,21 +17,16 @@ record SessionServices(
     GatewayMetrics metrics,
     GatewayProperties properties,
     io.vlaserve.service.tracing.VlaTracing tracing,
-    GatewayResume resume) {
+    GatewayResume resume,
+    PolicyHandshake policyHandshake) {
 
   /**
-   * The policy's handshake (skills, camera, step period), within the call timeout.
+   * The policy's handshake (skills, camera, step period), at most {@link PolicyHandshake#FRESH_FOR} old.
    *
    * @throws StatusRuntimeException UNAVAILABLE naming what policy-service answered
    */
   PolicyMetadata policyMetadata() {
-    try {
-      return PolicyServiceGrpc.newBlockingStub(channels.policy())
-          .withDeadlineAfter(properties.callTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
-          .getMetadata(GetMetadataRequest.getDefaultInstance());
-    } catch (StatusRuntimeException e) {
-      throw GatewayStatus.policyUnavailable(e.getStatus()).asRuntimeException();
-    }
+    return policyHandshake.metadata();
   }
 
   /** How each session judges subgoals and waits for policy-service. */

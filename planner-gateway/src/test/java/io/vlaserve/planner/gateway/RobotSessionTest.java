@@ -407,14 +407,49 @@ class RobotSessionTest {
       try (SessionHarness gateway = new SessionHarness()) {
         RobotStream robot = started(gateway, open("arm-1", TASK));
         ExecuteCall execution = execution(gateway);
-        readyPolicy(gateway, MOVE).fail(Status.UNAVAILABLE.withDescription("restarting"));
+        PolicyCall first = readyPolicy(gateway, MOVE);
+        gateway.policy.refuseSessions = Status.UNAVAILABLE.withDescription("restarting");
+        first.fail(Status.UNAVAILABLE.withDescription("restarting"));
         assertEquals("policy-service unavailable (UNAVAILABLE: restarting): no new chunks, the controller bridge"
-            + " brings the robot to a hold; reconnecting for up to 60000 ms", robot.next(HOLD).getHold().getReason());
+            + " brings the robot to a hold; reconnecting for up to 60000 ms", robot.next(HOLD).getHold().getReason(),
+            "the failover was refused too");
 
-        PolicyCall again = readyPolicy(gateway, MOVE);
+        gateway.policy.refuseSessions = null;
+        PolicyCall again;
+        do { // reconnects every 200 ms; any refused before the line above are skipped
+          again = gateway.policy.nextCall();
+        } while (again.refused);
+        assertEquals(MOVE, again.next().getStart().getInstruction());
+        assertEquals(MOVE, again.next().getInstruction());
         robot.send(observation(3));
         assertEquals(3, again.next().getObservation().getSequence());
         assertEquals(3, execution.next().getChunk().getChunkId());
+        Await.until(() -> gateway.meters.find("vla.gateway.policy.failover").timer() != null
+            && gateway.meters.find("vla.gateway.policy.failover").timer().count() == 1, "the failover is counted");
+      }
+    }
+
+    @Test
+    void theObservationInFlightWhenAReplicaDiesGoesToTheFailoverStreamAtOnce() throws Exception {
+      try (SessionHarness gateway = new SessionHarness()) {
+        RobotStream robot = started(gateway, open("arm-1", TASK));
+        ExecuteCall execution = execution(gateway);
+        gateway.policy.answerObservations = false;
+        PolicyCall dying = readyPolicy(gateway, MOVE);
+        robot.send(observation(5));
+        assertEquals(5, dying.next().getObservation().getSequence());
+
+        gateway.policy.answerObservations = true;
+        dying.fail(Status.UNAVAILABLE.withDescription("connection reset: replica killed"));
+        PolicyCall failover = readyPolicy(gateway, MOVE);
+        assertEquals(5, failover.next().getObservation().getSequence(),
+            "resubmitted at once, not lost until the robot's next frame");
+        assertEquals(5, execution.next().getChunk().getChunkId());
+        assertEquals(1, gateway.meters.get("vla.gateway.policy.failover").timer().count());
+        robot.send(observation(6));
+        assertEquals(6, failover.next().getObservation().getSequence());
+        // Whether the robot was told to hold depends on this machine's speed (200 ms): SessionMachineTest
+        // checks it with a clock of its own.
       }
     }
 
@@ -790,7 +825,12 @@ class RobotSessionTest {
             () -> gateway.blockingGateway().planTask(PlanRequest.newBuilder().setTask(TASK).build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, unsupported.getStatus().getCode());
         assertEquals("no sandwiches", unsupported.getStatus().getDescription());
+      }
+    }
 
+    @Test
+    void aDryRunWithoutPolicyServiceIsUnavailable() throws Exception {
+      try (SessionHarness gateway = new SessionHarness()) {
         gateway.policy.metadataFailure = Status.UNAVAILABLE.withDescription("loading");
         StatusRuntimeException noPolicy = assertThrows(StatusRuntimeException.class,
             () -> gateway.blockingGateway().planTask(PlanRequest.newBuilder().setTask(TASK).build()));

@@ -292,8 +292,8 @@ final class SessionHarness implements AutoCloseable {
 
     @Override
     public StreamObserver<SessionRequest> session(StreamObserver<SessionResponse> responses) {
-      PolicyCall call = new PolicyCall((ServerCallStreamObserver<SessionResponse>) responses);
       Status refusal = refuseSessions;
+      PolicyCall call = new PolicyCall((ServerCallStreamObserver<SessionResponse>) responses, refusal != null);
       if (refusal != null) {
         call.fail(refusal);
       }
@@ -307,8 +307,12 @@ final class SessionHarness implements AutoCloseable {
 
     /** One policy session: the requests it got, and a way to answer or end it. */
     final class PolicyCall extends ScriptedCall<SessionRequest, SessionResponse> {
-      PolicyCall(ServerCallStreamObserver<SessionResponse> responses) {
+      /** Refused at once ({@link #refuseSessions} was set). */
+      final boolean refused;
+
+      PolicyCall(ServerCallStreamObserver<SessionResponse> responses, boolean refused) {
         super(responses, "a request on the policy session");
+        this.refused = refused;
       }
 
       void chunk(long sequence) {
