@@ -26,6 +26,7 @@ import org.springframework.stereotype.Component;
  *   <li>{@code vla_policy_queue_depth}: requests waiting for admission
  *   <li>{@code vla_policy_tokens_total}: action tokens sampled (tokens/s = its rate)
  *   <li>{@code vla_policy_drops_total} (reason=deadline|overload|superseded|shutdown|failed|cancelled)
+ *   <li>{@code vla_policy_sessions_active}: Session streams open on this replica
  * </ul>
  */
 @Component
@@ -38,9 +39,12 @@ public class PolicyMetrics implements BatchingListener {
   private final Map<DropReason, Counter> drops = new EnumMap<>(DropReason.class);
   private final Timer queueWait;
   private final Counter tokens;
+  private final java.util.concurrent.atomic.AtomicInteger openSessions = new java.util.concurrent.atomic.AtomicInteger();
 
   public PolicyMetrics(MeterRegistry registry) {
     this.registry = registry;
+    io.micrometer.core.instrument.Gauge.builder("vla.policy.sessions.active", openSessions, Number::doubleValue)
+        .description("Session streams open on this replica (robots it serves)").register(registry);
     for (Phase phase : Phase.values()) {
       String name = phase.name().toLowerCase(Locale.ROOT);
       batchSizes.put(phase, DistributionSummary.builder("vla.policy.batch.size")
@@ -137,5 +141,15 @@ public class PolicyMetrics implements BatchingListener {
   @Override
   public void dropped(DropReason reason) {
     drops.get(reason).increment();
+  }
+
+  /** A Session stream opened. */
+  void sessionOpened() {
+    openSessions.incrementAndGet();
+  }
+
+  /** A Session stream ended, however; once per stream. */
+  void sessionClosed() {
+    openSessions.decrementAndGet();
   }
 }

@@ -57,6 +57,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
   private boolean halfClosed;
   // Read under either lock; written under responses' lock, or under this one once nothing can answer anymore.
   private volatile boolean closed;
+  private final java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
 
   PolicySession(PolicyFrontDoor door, PolicyMetrics metrics, VlaTracing tracing,
       StreamObserver<SessionResponse> responses, Duration defaultDeadline) {
@@ -66,6 +67,14 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     this.responses = responses;
     this.defaultDeadlineNanos = defaultDeadline.toNanos();
     this.order = door.newOrder();
+    metrics.sessionOpened();
+  }
+
+  /** Counts the stream as ended, once, whichever way it ends. */
+  private void uncount() {
+    if (counted.compareAndSet(true, false)) {
+      metrics.sessionClosed();
+    }
   }
 
   @Override
@@ -219,6 +228,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
   public void onError(Throwable t) {
     // The robot went away: what still waits in the queue leaves it uncomputed; answers are discarded.
     closed = true;
+    uncount();
     for (CompletableFuture<PolicyFrontDoor.Answer> queued : pending) {
       queued.cancel(false);
     }
@@ -242,6 +252,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
         closed = true;
         responses.onCompleted();
       }
+      uncount();
     }
   }
 
@@ -268,6 +279,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
         closed = true;
         responses.onError(status.asRuntimeException());
       }
+      uncount();
     }
   }
 }

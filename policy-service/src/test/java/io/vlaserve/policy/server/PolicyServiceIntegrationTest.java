@@ -69,6 +69,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 class PolicyServiceIntegrationTest {
   @Autowired GrpcServerPort grpcPort;
   @Autowired PolicyRuntime runtime;
+  @Autowired io.micrometer.core.instrument.MeterRegistry meters;
   @LocalServerPort int httpPort;
 
   private ManagedChannel channel;
@@ -336,6 +337,8 @@ class PolicyServiceIntegrationTest {
     });
     requests.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
         .setRobot(RobotIdentity.newBuilder().setRobotId("sim-0")).setInstruction("grasp the red block")).build());
+    io.vlaserve.testing.Await.until(() -> meters.get("vla.policy.sessions.active").gauge().value() == 1,
+        "the open session is counted");
     Image good = rgbImage();
     Image corrupt = Image.newBuilder().setEncoding(ImageEncoding.IMAGE_ENCODING_PNG)
         .setData(ByteString.copyFrom(new byte[64])).build();
@@ -346,6 +349,8 @@ class PolicyServiceIntegrationTest {
     requests.onNext(SessionRequest.newBuilder().setObservation(observation(3, good)).build());
     requests.onCompleted();
     assertTrue(done.await(60, TimeUnit.SECONDS));
+    io.vlaserve.testing.Await.until(() -> meters.get("vla.policy.sessions.active").gauge().value() == 0,
+        "the ended session is not counted");
     assertTrue(answers.get(0).hasReady(), "first answer is the handshake");
     long chunks = answers.stream().filter(SessionResponse::hasChunk).count();
     long superseded = answers.stream().filter(SessionResponse::hasSuperseded).count();

@@ -3,11 +3,7 @@ package io.vlaserve.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.EquivalentAddressGroup;
 import io.grpc.ManagedChannel;
-import io.grpc.NameResolver;
-import io.grpc.NameResolverProvider;
-import io.grpc.NameResolverRegistry;
 import io.vlaserve.launcher.ServiceProcess;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.Outcome;
@@ -22,8 +18,10 @@ import io.vlaserve.skills.BlockColor;
 import io.vlaserve.sim.TabletopWorld;
 import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.testing.Await;
-import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,37 +37,46 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * A rolling update of the gateway, with processes on real sockets: gateway replicas sharing resume
- * keys, policy-service and controller-bridge as the suite runs them, and four simulated robots
- * mid-task, two on each of the old replicas A and B. As a Deployment with {@code maxSurge} rolls, the
+ * Replicas going away under a fleet mid-task, with processes on real sockets: gateway replicas
+ * sharing resume keys, two policy-service replicas the gateways balance over, the controller bridge,
+ * and four simulated robots.
+ *
+ * <p>First, a rolling update of the gateway: two robots on each of the old replicas A and B. As a Deployment with {@code maxSurge} rolls, the
  * new replicas A2 and B2 are up before the old ones get SIGTERM: A first, then B. Each robot's
  * channel knows the replicas in an order (A, B, A2, B2 or B, A, B2, A2) and connects to the first
  * that answers, as a Service picks an endpoint that is ready. Every robot's task must complete in
  * the session it began (resumed on another replica, never a new session or a replan caused by the
  * update), and each hand-over's gap is reported.
  *
+ * <p>Then a policy replica dies (SIGKILL) mid-task: every session fails over to the other replica,
+ * each robot's task completes in its first session, and the gateways count the failovers.
+ *
  * <p>Nothing here depends on the machine's speed: the restarts wait for progress, not for time,
  * and the gaps are reported, not asserted (docs/benchmarks.md records them).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RollingGatewayRestartIntegrationTest {
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ReplicaLossIntegrationTest {
   private static final Path HOME = Path.of("..").toAbsolutePath().normalize();
-  private static final Path LOGS = Path.of("target", "rolling-restart-logs");
+  private static final Path LOGS = Path.of("target", "replica-loss-logs");
   private static final String TASK = "put the red block on the plate";
   private static final String AGENT_PORT = "vla.controller.agent-port";
   private static final int ROBOTS = 4;
   private static final Duration TASK_LIMIT = Duration.ofMinutes(4);
   /**
-   * Seven JVMs share this machine's cores here, most of them compiling at once after a restart: C1
+   * Eight JVMs share this machine's cores here, most of them compiling at once after a restart: C1
    * only, as `./vla demo` runs its services, spends far less CPU on the JIT in the first minute.
    */
   private static final List<String> JVM = List.of("-XX:TieredStopAtLevel=1");
 
-  private ServiceProcess policyService;
+  private final List<ServiceProcess> policyReplicas = new ArrayList<>();
   private ServiceProcess controllerBridge;
   private ServiceProcess gatewayA;
   private ServiceProcess gatewayB;
@@ -87,18 +94,23 @@ class RollingGatewayRestartIntegrationTest {
     Files.writeString(keys.resolve("signing-key-id"), "k1\n", StandardCharsets.US_ASCII);
     Files.writeString(keys.resolve("k1"), Base64.getEncoder().encodeToString(secret), StandardCharsets.US_ASCII);
 
-    policyService = ServiceProcess.start("policy", jar("policy-service"), HOME, JVM,
-        List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1"), LOGS);
+    for (String replica : List.of("policy-1", "policy-2")) {
+      policyReplicas.add(ServiceProcess.start(replica, jar("policy-service"), HOME, JVM,
+          List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1"), LOGS));
+    }
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, JVM,
         List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
             "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
             // The agents run in this test's JVM, which also restarts services: a lost link halts the robot.
             "--vla.controller.link-timeout=1s", "--vla.controller.agent-address=127.0.0.1"),
         LOGS, List.of(AGENT_PORT));
-    policyService.awaitServing(Duration.ofSeconds(120));
+    for (ServiceProcess replica : policyReplicas) {
+      replica.awaitServing(Duration.ofSeconds(120));
+    }
     controllerBridge.awaitServing(Duration.ofSeconds(120));
     List<String> gatewayArgs = List.of("--vla.tls.insecure=true",
-        "--vla.gateway.policy-target=dns:///127.0.0.1:" + policyService.grpcPort(),
+        // Both replicas, balanced round robin, as a headless Service's dns:/// target resolves them.
+        "--vla.gateway.policy-target=" + staticTarget(policyReplicas.toArray(ServiceProcess[]::new)),
         "--vla.gateway.controller-target=dns:///127.0.0.1:" + controllerBridge.grpcPort(),
         "--vla.gateway.resume.keys=" + keys.toAbsolutePath(), "--vla.gateway.max-replans=4",
         // Four robots, two gateways, their restarts and the robots themselves on a 2-core machine:
@@ -128,8 +140,10 @@ class RollingGatewayRestartIntegrationTest {
         channel.shutdownNow();
       }
     }
-    for (ServiceProcess service : new ServiceProcess[] {gatewayA, gatewayB, gatewayA2, gatewayB2, policyService,
-        controllerBridge}) {
+    List<ServiceProcess> services = new ArrayList<>(java.util.Arrays.asList(gatewayA, gatewayB, gatewayA2, gatewayB2,
+        controllerBridge));
+    services.addAll(policyReplicas);
+    for (ServiceProcess service : services) {
       if (service != null) {
         service.close();
       }
@@ -137,74 +151,145 @@ class RollingGatewayRestartIntegrationTest {
   }
 
   @Test
-  void aRollingRestartOfTheGatewaysLosesNoTaskAndCausesNoReplan() throws Exception {
-    List<SimulatedRobot> robots = new ArrayList<>();
-    List<RobotAgent> agents = new ArrayList<>();
-    ExecutorService cameras = Executors.newFixedThreadPool(ROBOTS);
-    try {
-      List<Future<SessionReopener>> tasks = new ArrayList<>();
-      for (int i = 0; i < ROBOTS; i++) {
-        // Each robot in its own world, all of the scene the end-to-end test shows the shipped model solving:
-        // what fails here must be the restarts, not a scene the tiny model cannot do.
-        SimulatedRobot robot = new SimulatedRobot("arm-" + (i + 1), "tiny-sim", sceneWithRedBlock(11), 3);
-        robots.add(robot);
-        agents.add(robot.connectAgent(agentChannel));
-        robot.awaitDriven(controllerChannel, Duration.ofSeconds(60));
-        // Half the robots try A first, half B: both old replicas serve sessions when the update begins.
-        ManagedChannel channel = i % 2 == 0 ? robotChannel(gatewayA, gatewayB, gatewayA2, gatewayB2)
-            : robotChannel(gatewayB, gatewayA, gatewayB2, gatewayA2);
-        tasks.add(cameras.submit(() -> robot.runTaskResuming(channel, TASK, TASK_LIMIT, ReconnectPolicy.defaults())));
-      }
-      awaitProgress(robots, 3, "every robot is mid-task before the update");
-
+  @Order(1)
+  void aRollingUpdateOfTheGatewaysLosesNoTaskAndCausesNoReplan() throws Exception {
+    // Half the robots try A first, half B: both old replicas serve sessions when the update begins.
+    try (Fleet fleet = startFleet(robotChannel(gatewayA, gatewayB, gatewayA2, gatewayB2),
+        robotChannel(gatewayB, gatewayA, gatewayB2, gatewayA2))) {
+      awaitProgress(fleet.robots, 3, "every robot is mid-task before the update");
       gatewayA.close(); // SIGTERM, and waits for the process to end
-      awaitProgress(robots, 3, "every robot moves on after gateway A's shutdown");
+      awaitProgress(fleet.robots, 3, "every robot moves on after gateway A's shutdown");
       gatewayB.close();
 
       StringBuilder report = new StringBuilder("hand-over gaps (last chunk before the gateway's hold to the first"
           + " chunk after the resume):\n");
       List<Duration> allGaps = new ArrayList<>();
-      int handovers = 0;
       for (int i = 0; i < ROBOTS; i++) {
-        SimulatedRobot robot = robots.get(i);
-        SessionReopener reopener = tasks.get(i).get(TASK_LIMIT.toSeconds() + 30, TimeUnit.SECONDS);
-        SessionOutcome outcome = reopener.awaitOutcome(Duration.ofSeconds(30));
-        List<GatewayMessage> messages = robot.received();
-        String id = robot.identity().getRobotId();
-        assertEquals(Outcome.OUTCOME_SUCCEEDED, outcome.getOutcome(), () -> id + ": " + outcome.getReason()
-            + describe(messages));
-        // The session's verdict (every subgoal's predicate held when it completed) is what this test is
-        // about; where exactly the tiny model, slowed by seven JVMs, drops the block is not.
-        List<String> sessionIds = messages.stream().filter(GatewayMessage::hasAccepted)
-            .map(m -> m.getAccepted().getSessionId()).distinct().toList();
-        assertEquals(1, sessionIds.size(), () -> id + " stayed in the session it began: " + describe(messages));
-        assertEquals(reopener.sessionsOpened(), messages.stream().filter(GatewayMessage::hasAccepted).count(),
-            () -> id + ": every session it opened was accepted (a resume, never refused)" + describe(messages));
-        assertNoReplanWithoutAFailure(id, messages);
+        SimulatedRobot robot = fleet.robots.get(i);
+        SessionReopener reopener = completedInItsFirstSession(robot, fleet.tasks.get(i));
         List<Duration> gaps = robot.handoverGaps();
+        String id = robot.identity().getRobotId();
         assertEquals(reopener.sessionsOpened() - 1, gaps.size(), () -> id + ": one gap per hand-over " + gaps);
-        handovers += gaps.size();
         allGaps.addAll(gaps);
         report.append("  ").append(id).append(": ").append(gaps.stream().map(g -> g.toMillis() + " ms")
             .collect(Collectors.joining(", "))).append('\n');
       }
       // A's robots moved twice (to B, then to A2), B's once (to B2), unless a task ended first.
-      assertTrue(handovers >= ROBOTS, "every robot was handed over at least once: " + report);
+      assertTrue(allGaps.size() >= ROBOTS, "every robot was handed over at least once: " + report);
       List<Long> millis = allGaps.stream().map(Duration::toMillis).sorted().toList();
       report.append(String.format("  %d hand-overs: p50 %d ms, max %d ms%n", millis.size(),
           millis.get(millis.size() / 2), millis.get(millis.size() - 1)));
       System.out.print(report);
       Files.writeString(LOGS.resolve("handover-gaps.txt"), report);
-    } finally {
+    }
+  }
+
+  @Test
+  @Order(2)
+  void losingAPolicyReplicaMidTaskFailsNoSession() throws Exception {
+    try (Fleet fleet = startFleet(robotChannel(gatewayA2, gatewayB2), robotChannel(gatewayB2, gatewayA2))) {
+      awaitProgress(fleet.robots, 3, "every robot is mid-task");
+      // The replica serving the most sessions dies as a crashed pod does (SIGKILL): no goodbye.
+      int[] sessions = {scrape(policyReplicas.get(0), "vla_policy_sessions_active"),
+          scrape(policyReplicas.get(1), "vla_policy_sessions_active")};
+      ServiceProcess victim = policyReplicas.get(sessions[0] >= sessions[1] ? 0 : 1);
+      int victimSessions = Math.max(sessions[0], sessions[1]);
+      assertTrue(victimSessions >= 1, "the replicas serve the robots' sessions: " + sessions[0] + ", " + sessions[1]);
+      victim.kill();
+
+      for (int i = 0; i < ROBOTS; i++) {
+        SessionReopener reopener = completedInItsFirstSession(fleet.robots.get(i), fleet.tasks.get(i));
+        assertEquals(1, reopener.sessionsOpened(), "the robot's session itself never ended");
+      }
+      int failovers = scrape(gatewayA2, "vla_gateway_policy_failover_seconds_count")
+          + scrape(gatewayB2, "vla_gateway_policy_failover_seconds_count");
+      assertTrue(failovers >= victimSessions, "each session on the lost replica failed over: " + failovers + " < "
+          + victimSessions);
+      String report = String.format("policy replica lost with %d session(s): %d failover(s), longest %.0f ms%n",
+          victimSessions, failovers, 1000 * Math.max(scrapeDouble(gatewayA2, "vla_gateway_policy_failover_seconds_max"),
+              scrapeDouble(gatewayB2, "vla_gateway_policy_failover_seconds_max")));
+      System.out.print(report);
+      Files.writeString(LOGS.resolve("policy-failover.txt"), report);
+    }
+  }
+
+  /** Four robots, each with its agent on the bridge, running the task through {@code channels} in turn. */
+  private Fleet startFleet(ManagedChannel... channels) throws InterruptedException {
+    Fleet fleet = new Fleet();
+    for (int i = 0; i < ROBOTS; i++) {
+      // Each robot in its own world, all of the scene the end-to-end test shows the shipped model solving:
+      // what fails here must be the replicas' doing, not a scene the tiny model cannot do.
+      SimulatedRobot robot = new SimulatedRobot("arm-" + (i + 1), "tiny-sim", sceneWithRedBlock(11), 3);
+      fleet.robots.add(robot);
+      fleet.agents.add(robot.connectAgent(agentChannel));
+      robot.awaitDriven(controllerChannel, Duration.ofSeconds(60));
+      ManagedChannel channel = channels[i % channels.length];
+      fleet.tasks.add(fleet.cameras.submit(
+          () -> robot.runTaskResuming(channel, TASK, TASK_LIMIT, ReconnectPolicy.defaults())));
+    }
+    return fleet;
+  }
+
+  /** The robots of one test, their agents and their tasks; closing disconnects them. */
+  private static final class Fleet implements AutoCloseable {
+    final List<SimulatedRobot> robots = new ArrayList<>();
+    final List<RobotAgent> agents = new ArrayList<>();
+    final List<Future<SessionReopener>> tasks = new ArrayList<>();
+    final ExecutorService cameras = Executors.newFixedThreadPool(ROBOTS);
+
+    @Override
+    public void close() {
       cameras.shutdownNow();
       agents.forEach(RobotAgent::close);
     }
   }
 
+  /**
+   * Waits for {@code robot}'s task and checks it succeeded in the session it began: every session
+   * opened was that one resumed, and no plan came but after a failed subgoal.
+   */
+  private static SessionReopener completedInItsFirstSession(SimulatedRobot robot, Future<SessionReopener> task)
+      throws Exception {
+    SessionReopener reopener = task.get(TASK_LIMIT.toSeconds() + 30, TimeUnit.SECONDS);
+    SessionOutcome outcome = reopener.awaitOutcome(Duration.ofSeconds(30));
+    List<GatewayMessage> messages = robot.received();
+    String id = robot.identity().getRobotId();
+    assertEquals(Outcome.OUTCOME_SUCCEEDED, outcome.getOutcome(), () -> id + ": " + outcome.getReason()
+        + describe(messages));
+    // The session's verdict (every subgoal's predicate held when it completed) is what this test is
+    // about; where exactly the tiny model, slowed by eight JVMs, drops the block is not.
+    List<String> sessionIds = messages.stream().filter(GatewayMessage::hasAccepted)
+        .map(m -> m.getAccepted().getSessionId()).distinct().toList();
+    assertEquals(1, sessionIds.size(), () -> id + " stayed in the session it began: " + describe(messages));
+    assertEquals(reopener.sessionsOpened(), messages.stream().filter(GatewayMessage::hasAccepted).count(),
+        () -> id + ": every session it opened was accepted (a resume, never refused)" + describe(messages));
+    assertNoReplanWithoutAFailure(id, messages);
+    return reopener;
+  }
+
+  /** A Prometheus sample of {@code service}, as an integer (0 if absent). */
+  private static int scrape(ServiceProcess service, String sample) throws Exception {
+    return (int) Math.round(scrapeDouble(service, sample));
+  }
+
+  /** A Prometheus sample of {@code service}: the sum over its series (0 if absent). */
+  private static double scrapeDouble(ServiceProcess service, String sample) throws Exception {
+    HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+        "http://127.0.0.1:" + service.httpPort() + "/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, page.statusCode(), service.name() + " metrics");
+    double sum = 0;
+    for (String line : page.body().lines().toList()) {
+      if (line.startsWith(sample + " ") || line.startsWith(sample + "{")) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  }
+
   /** Waits until every robot has had {@code steps} more chunks forwarded than now, or finished its task. */
   private static void awaitProgress(List<SimulatedRobot> robots, int steps, String what)
       throws InterruptedException {
-    long[] from = robots.stream().mapToLong(RollingGatewayRestartIntegrationTest::stepsForwarded).toArray();
+    long[] from = robots.stream().mapToLong(ReplicaLossIntegrationTest::stepsForwarded).toArray();
     Await.until(() -> {
       for (int i = 0; i < robots.size(); i++) {
         SimulatedRobot robot = robots.get(i);
@@ -242,62 +327,20 @@ class RollingGatewayRestartIntegrationTest {
     assertTrue(plans >= 1, robotId + " got its plan");
   }
 
-  /** A robot's channel to the gateways: the first of {@code gateways} that answers. */
+  /**
+   * A robot's channel to the gateways: the first of {@code gateways} that answers (pick_first, as
+   * robot-client's channels are), as a Service gives a robot one ready endpoint.
+   */
   private ManagedChannel robotChannel(ServiceProcess... gateways) {
-    String scheme = "gateways-" + java.util.Arrays.stream(gateways).map(g -> Integer.toString(g.grpcPort()))
-        .collect(Collectors.joining("-"));
-    NameResolverRegistry.getDefaultRegistry().register(new FixedAddresses(scheme, java.util.Arrays.stream(gateways)
-        .map(g -> new EquivalentAddressGroup(new InetSocketAddress("127.0.0.1", g.grpcPort()))).toList()));
-    ManagedChannel channel = RobotChannels.forTarget(scheme + ":///gateways").build();
+    ManagedChannel channel = RobotChannels.forTarget(staticTarget(gateways)).build();
     robotChannels.add(channel);
     return channel;
   }
 
-  /** Resolves its scheme to fixed addresses, in order: a Service's endpoints as pick_first sees them. */
-  private static final class FixedAddresses extends NameResolverProvider {
-    private final String scheme;
-    private final List<EquivalentAddressGroup> addresses;
-
-    FixedAddresses(String scheme, List<EquivalentAddressGroup> addresses) {
-      this.scheme = scheme;
-      this.addresses = addresses;
-    }
-
-    @Override
-    protected boolean isAvailable() {
-      return true;
-    }
-
-    @Override
-    protected int priority() {
-      return 1; // below dns: never the default scheme
-    }
-
-    @Override
-    public String getDefaultScheme() {
-      return scheme;
-    }
-
-    @Override
-    public NameResolver newNameResolver(URI target, NameResolver.Args args) {
-      if (!scheme.equals(target.getScheme())) {
-        return null;
-      }
-      return new NameResolver() {
-        @Override
-        public String getServiceAuthority() {
-          return "127.0.0.1";
-        }
-
-        @Override
-        public void start(Listener2 listener) {
-          listener.onResult(ResolutionResult.newBuilder().setAddresses(addresses).build());
-        }
-
-        @Override
-        public void shutdown() {}
-      };
-    }
+  /** {@code static:///127.0.0.1:<port>,...}: the processes' gRPC addresses, in order. */
+  private static String staticTarget(ServiceProcess... services) {
+    return "static:///" + java.util.Arrays.stream(services).map(s -> "127.0.0.1:" + s.grpcPort())
+        .collect(Collectors.joining(","));
   }
 
   /** A world seed whose scene has a red block, so the task applies. */
