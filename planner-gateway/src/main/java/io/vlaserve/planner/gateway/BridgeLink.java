@@ -1,7 +1,6 @@
 package io.vlaserve.planner.gateway;
 
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
@@ -12,7 +11,6 @@ import io.vlaserve.controller.v1.ExecuteRequest;
 import io.vlaserve.controller.v1.ExecuteResponse;
 import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.ResumeResponse;
-import io.vlaserve.controller.v1.StreamStateRequest;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -55,8 +53,8 @@ final class BridgeLink {
 
   /** Opens the robot's Execute stream. */
   void open(RobotIdentity robot) {
-    Stream opened = new Stream();
-    ControllerBridgeGrpc.newStub(services.channels().controller()).execute(opened);
+    Stream opened = new Stream(robot.getRobotId());
+    ControllerBridgeGrpc.newStub(services.channels().bridges().channel(robot.getRobotId())).execute(opened);
     stream = opened;
     opened.requests.onNext(GatewayMessages.executeStart(robot, services.properties().statePeriod()));
   }
@@ -88,7 +86,7 @@ final class BridgeLink {
 
   /** Asks the bridge to halt the robot; a failure is only logged (the robot's own stop applies regardless). */
   void halt(String robotId, String reason) {
-    stub().halt(GatewayMessages.halt(robotId, reason), new LoggingObserver<>("halt"));
+    stub(robotId).halt(GatewayMessages.halt(robotId, reason), new LoggingObserver<>("halt"));
   }
 
   /**
@@ -96,7 +94,7 @@ final class BridgeLink {
    * {@code refused} with the bridge's answer.
    */
   void resume(String robotId, Runnable resumed, Consumer<Status> refused) {
-    stub().resume(GatewayMessages.resume(robotId), new LoggingObserver<>("resume") {
+    stub(robotId).resume(GatewayMessages.resume(robotId), new LoggingObserver<>("resume") {
       @Override
       public void onNext(ResumeResponse value) {
         synchronized (lock) {
@@ -114,27 +112,28 @@ final class BridgeLink {
     });
   }
 
-  /** The robot's mode at the bridge now, or UNSPECIFIED if the bridge cannot say (the Execute stream will). Blocks. */
+  /**
+   * Finds the robot's bridge (among the shards) and returns its mode there, or UNSPECIFIED if no
+   * bridge can say (the Execute stream will). Blocks; the later calls go to the bridge found.
+   */
   ExecutionMode mode(String robotId) {
-    try {
-      var states = ControllerBridgeGrpc.newBlockingStub(services.channels().controller())
-          .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .streamState(StreamStateRequest.newBuilder().setRobotId(robotId).build());
-      return states.hasNext() ? states.next().getMode() : ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
-    } catch (StatusRuntimeException e) {
-      return ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
-    }
+    return services.channels().bridges().locate(robotId, services.properties().callTimeout()).mode();
   }
 
-  private ControllerBridgeGrpc.ControllerBridgeStub stub() {
-    return ControllerBridgeGrpc.newStub(services.channels().controller())
+  private ControllerBridgeGrpc.ControllerBridgeStub stub(String robotId) {
+    return ControllerBridgeGrpc.newStub(services.channels().bridges().channel(robotId))
         .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private final class Stream implements ClientResponseObserver<ExecuteRequest, ExecuteResponse> {
+    private final String robotId;
     ClientCallStreamObserver<ExecuteRequest> requests;
     /** Completes when the bridge ends the stream, however it ends. */
     final CompletableFuture<Void> ended = new CompletableFuture<>();
+
+    Stream(String robotId) {
+      this.robotId = robotId;
+    }
 
     @Override
     public void beforeStart(ClientCallStreamObserver<ExecuteRequest> requestStream) {
@@ -162,6 +161,9 @@ final class BridgeLink {
 
     private void lost(Status status) {
       ended.complete(null);
+      if (BridgeShards.notThere(status)) {
+        services.channels().bridges().forget(robotId); // moved or gone: located afresh next time
+      }
       synchronized (lock) {
         if (this == stream) {
           stream = null;

@@ -11,6 +11,8 @@ import io.vlaserve.planner.OpenAiPlannerConfig;
 import io.vlaserve.planner.Planner;
 import io.vlaserve.service.tls.TransportSecurity;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,27 +24,42 @@ import org.springframework.context.annotation.Configuration;
 public class GatewayConfiguration {
   private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
 
-  /** Channels to policy-service and controller-bridge; closed with the context. */
-  public record ServiceChannels(ManagedChannel policy, ManagedChannel controller) implements AutoCloseable {
+  /** Channels to policy-service and to the controller bridges; closed with the context. */
+  public record ServiceChannels(ManagedChannel policy, BridgeShards bridges) implements AutoCloseable {
+    /** One bridge driving every robot. */
+    ServiceChannels(ManagedChannel policy, ManagedChannel controller) {
+      this(policy, BridgeShards.single("controller", controller));
+    }
+
     @Override
     public void close() throws InterruptedException {
       policy.shutdown();
-      controller.shutdown();
+      bridges.close();
       policy.awaitTermination(5, TimeUnit.SECONDS);
-      controller.awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
   /**
    * The channels use this service's {@code vla.tls.*}: with a certificate, mutual TLS (the
    * gateway's certificate presented, the service's checked against {@code vla.tls.trust} and the
-   * target's host name); without one, plaintext as before.
+   * target's host name); without one, plaintext as before. With {@code vla.gateway.controller-shards}
+   * one channel per bridge, robots routed to the bridge that drives them; else the one
+   * {@code controller-target}.
    */
   @Bean
   ServiceChannels serviceChannels(GatewayProperties properties, TransportSecurity security) {
     ChannelCredentials credentials = security.channelCredentials();
-    return new ServiceChannels(channel(properties.policyTarget(), credentials),
-        channel(properties.controllerTarget(), credentials));
+    List<String> targets = properties.controllerShards().isEmpty() ? List.of(properties.controllerTarget())
+        : properties.controllerShards();
+    List<BridgeShards.Shard> shards = new ArrayList<>();
+    for (String target : targets) {
+      shards.add(new BridgeShards.Shard(target, channel(target, credentials)));
+    }
+    if (shards.size() > 1) {
+      log.info("controller bridges: {} shards {}; each robot is driven through the one that knows it", shards.size(),
+          targets);
+    }
+    return new ServiceChannels(channel(properties.policyTarget(), credentials), new BridgeShards(shards));
   }
 
   /**

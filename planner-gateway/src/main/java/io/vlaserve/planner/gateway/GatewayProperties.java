@@ -3,6 +3,7 @@ package io.vlaserve.planner.gateway;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -12,6 +13,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param policyTarget gRPC target of policy-service, e.g. {@code dns:///policy-service:50052}
  *     (every address the name resolves to is used round-robin, per call)
  * @param controllerTarget gRPC target of controller-bridge
+ * @param controllerShards gRPC targets of several controller bridges, each driving its own robots (one
+ *     target per bridge, e.g. a StatefulSet pod's DNS name); empty: {@code controllerTarget} drives every robot
  * @param planner which planner and its settings
  * @param observationValidity observations older than this (capture time to arrival) are not sent to the policy
  * @param maxReplans replans allowed per session before it fails
@@ -28,6 +31,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 public record GatewayProperties(
     @DefaultValue("dns:///localhost:50052") String policyTarget,
     @DefaultValue("dns:///localhost:50054") String controllerTarget,
+    @DefaultValue List<String> controllerShards,
     @DefaultValue Planner planner,
     @DefaultValue("500ms") Duration observationValidity,
     @DefaultValue("3") int maxReplans,
@@ -40,6 +44,13 @@ public record GatewayProperties(
     @DefaultValue Resume resume) {
 
   public GatewayProperties {
+    controllerShards = controllerShards == null ? List.of() : List.copyOf(controllerShards);
+    for (String shard : controllerShards) {
+      if (shard.isBlank()) {
+        throw new IllegalArgumentException("vla.gateway.controller-shards: an empty target in " + controllerShards
+            + " (expected one gRPC target per bridge, e.g. dns:///controller-bridge-0.controller-bridge:50054)");
+      }
+    }
     if (maxReplans < 0) {
       throw new IllegalArgumentException("vla.gateway.max-replans: " + maxReplans + " (expected >= 0)");
     }

@@ -66,7 +66,7 @@ class ServiceChannelsTlsTest {
           "--vla.tls.insecure=false", "--vla.tls.certificate=" + gateway.certificate(), "--vla.tls.private-key=" + gateway.privateKey(),
           "--vla.tls.trust=" + pki.caCertificate(), "--vla.tls.client-auth=require")) {
         GatewayConfiguration.ServiceChannels channels = app.getBean(GatewayConfiguration.ServiceChannels.class);
-        for (var channel : new io.grpc.Channel[] {channels.policy(), channels.controller()}) {
+        for (var channel : new io.grpc.Channel[] {channels.policy(), channels.bridges().shards().getFirst().channel()}) {
           assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
               .withDeadlineAfter(30, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus());
         }

@@ -115,7 +115,7 @@ final class SessionHarness implements AutoCloseable {
   /** As the others, with how long a shutdown waits for the bridge to let go of the robots. */
   SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout, GatewayProperties.Resume resume,
       Clock wallClock, Duration shutdownGrace) throws IOException {
-    properties = new GatewayProperties("unused", "unused", new GatewayProperties.Planner("embedded", null),
+    properties = new GatewayProperties("unused", "unused", List.of(), new GatewayProperties.Planner("embedded", null),
         Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, callTimeout,
         Duration.ofMillis(100), shutdownGrace,
         new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume);

@@ -1,0 +1,160 @@
+package io.vlaserve.planner.gateway;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.StreamStateRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The controller bridges the gateway drives robots through, each a shard owning its own robots
+ * (one bridge per robot cell or per set of robots: a robot is driven by exactly one bridge). A
+ * robot's bridge is found by asking every shard at once for the robot's state: the one that knows
+ * it answers, the others say NOT_FOUND. The answer is remembered until a call to that bridge says
+ * the robot is not there ({@link #forget}). With one shard, every robot is routed to it.
+ * Thread-safe.
+ */
+final class BridgeShards implements AutoCloseable {
+  /** One bridge: its gRPC target (as configured, for messages) and channel. */
+  record Shard(String target, ManagedChannel channel) {}
+
+  /** Where a robot is driven, and its mode there; {@code shard} null if no bridge knows it. */
+  record Located(Shard shard, ExecutionMode mode) {}
+
+  private final List<Shard> shards;
+  private final Map<String, Shard> owners = new ConcurrentHashMap<>();
+
+  BridgeShards(List<Shard> shards) {
+    if (shards.isEmpty()) {
+      throw new IllegalArgumentException("no controller bridge (vla.gateway.controller-target or"
+          + " vla.gateway.controller-shards)");
+    }
+    this.shards = List.copyOf(shards);
+  }
+
+  /** A single bridge driving every robot. */
+  static BridgeShards single(String target, ManagedChannel channel) {
+    return new BridgeShards(List.of(new Shard(target, channel)));
+  }
+
+  List<Shard> shards() {
+    return shards;
+  }
+
+  /** The channel to {@code robotId}'s bridge: the one last located, else the first shard (whose answer then says). */
+  ManagedChannel channel(String robotId) {
+    Shard owner = owners.get(robotId);
+    return (owner != null ? owner : shards.getFirst()).channel();
+  }
+
+  /** Forgets where {@code robotId} is, after its bridge said it is not there (or went away). */
+  void forget(String robotId) {
+    owners.remove(robotId);
+  }
+
+  /**
+   * Finds {@code robotId}'s bridge and its mode there, asking every shard at once within
+   * {@code timeout}. Blocks.
+   *
+   * @return the owner and mode; with one shard that shard, its mode UNSPECIFIED if it did not say;
+   *     with several, shard null if none knows the robot
+   */
+  Located locate(String robotId, Duration timeout) {
+    if (shards.size() == 1) {
+      Shard only = shards.getFirst();
+      ExecutionMode mode = stateOrNull(ask(only, robotId, timeout), timeout);
+      return new Located(only, mode == null ? ExecutionMode.EXECUTION_MODE_UNSPECIFIED : mode);
+    }
+    List<CompletableFuture<ExecutionState>> answers = new ArrayList<>();
+    for (Shard shard : shards) {
+      answers.add(ask(shard, robotId, timeout));
+    }
+    for (int i = 0; i < shards.size(); i++) {
+      ExecutionMode mode = stateOrNull(answers.get(i), timeout);
+      if (mode != null) {
+        owners.put(robotId, shards.get(i));
+        return new Located(shards.get(i), mode);
+      }
+    }
+    owners.remove(robotId);
+    return new Located(null, ExecutionMode.EXECUTION_MODE_UNSPECIFIED);
+  }
+
+  /** The first state {@code shard} reports for the robot; completes exceptionally if it cannot. */
+  private static CompletableFuture<ExecutionState> ask(Shard shard, String robotId, Duration timeout) {
+    CompletableFuture<ExecutionState> answer = new CompletableFuture<>();
+    ControllerBridgeGrpc.newStub(shard.channel()).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .streamState(StreamStateRequest.newBuilder().setRobotId(robotId).build(),
+            new ClientResponseObserver<StreamStateRequest, ExecutionState>() {
+              private ClientCallStreamObserver<StreamStateRequest> call;
+
+              @Override
+              public void beforeStart(ClientCallStreamObserver<StreamStateRequest> requestStream) {
+                call = requestStream;
+              }
+
+              @Override
+              public void onNext(ExecutionState state) {
+                // The first state is all a lookup needs.
+                if (answer.complete(state)) {
+                  call.cancel("located", null);
+                }
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                answer.completeExceptionally(t);
+              }
+
+              @Override
+              public void onCompleted() {
+                answer.completeExceptionally(Status.NOT_FOUND.withDescription("no state").asRuntimeException());
+              }
+            });
+    return answer;
+  }
+
+  /** The mode in {@code answer}, or null if the bridge did not know the robot or did not answer. */
+  private static ExecutionMode stateOrNull(CompletableFuture<ExecutionState> answer, Duration timeout) {
+    try {
+      return answer.get(timeout.toNanos() + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS).getMode();
+    } catch (ExecutionException | TimeoutException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /** Whether {@code status}, from a call to a robot's bridge, means the robot is not (or no longer) there. */
+  static boolean notThere(Status status) {
+    return status.getCode() == Status.Code.NOT_FOUND || status.getCode() == Status.Code.UNAVAILABLE;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    for (Shard shard : shards) {
+      shard.channel().shutdown();
+    }
+    for (Shard shard : shards) {
+      shard.channel().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The shards' targets, for messages. */
+  String describe() {
+    return shards.stream().map(Shard::target).toList().toString();
+  }
+}

@@ -1,0 +1,103 @@
+package io.vlaserve.planner.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.vlaserve.controller.v1.ControllerBridgeGrpc;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.controller.v1.StreamStateRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Robots routed to the bridge that drives them, over sockets to bridges that each know some robots. */
+class BridgeShardsTest {
+  private static final Duration PATIENCE = Duration.ofSeconds(30);
+  private final List<Server> servers = new ArrayList<>();
+  private final List<ManagedChannel> channels = new ArrayList<>();
+
+  /** A bridge that knows {@code robots} (in {@code mode}) and says NOT_FOUND for any other. */
+  private BridgeShards.Shard bridge(String name, Set<String> robots, ExecutionMode mode, AtomicInteger asked)
+      throws Exception {
+    Server server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+        .addService(new ControllerBridgeGrpc.ControllerBridgeImplBase() {
+          @Override
+          public void streamState(StreamStateRequest request, StreamObserver<ExecutionState> responses) {
+            asked.incrementAndGet();
+            if (!robots.contains(request.getRobotId())) {
+              responses.onError(Status.NOT_FOUND.withDescription("unknown robot " + request.getRobotId())
+                  .asRuntimeException());
+              return;
+            }
+            // Streams states until cancelled, as the real bridge does.
+            responses.onNext(ExecutionState.newBuilder().setRobotId(request.getRobotId()).setMode(mode).build());
+          }
+        }).build().start();
+    servers.add(server);
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", server.getPort(),
+        InsecureChannelCredentials.create()).build();
+    channels.add(channel);
+    return new BridgeShards.Shard(name, channel);
+  }
+
+  @AfterEach
+  void stop() {
+    channels.forEach(ManagedChannel::shutdownNow);
+    servers.forEach(Server::shutdownNow);
+  }
+
+  @Test
+  void eachRobotIsRoutedToTheBridgeThatKnowsItAndTheAnswerIsRemembered() throws Exception {
+    AtomicInteger askedA = new AtomicInteger();
+    AtomicInteger askedB = new AtomicInteger();
+    BridgeShards.Shard a = bridge("a", Set.of("arm-1", "arm-2"), ExecutionMode.EXECUTION_MODE_IDLE, askedA);
+    BridgeShards.Shard b = bridge("b", Set.of("arm-3"), ExecutionMode.EXECUTION_MODE_HALTED, askedB);
+    BridgeShards shards = new BridgeShards(List.of(a, b));
+
+    BridgeShards.Located three = shards.locate("arm-3", PATIENCE);
+    assertSame(b, three.shard());
+    assertEquals(ExecutionMode.EXECUTION_MODE_HALTED, three.mode(), "the owner's mode comes with the answer");
+    assertSame(b.channel(), shards.channel("arm-3"));
+    assertSame(a, shards.locate("arm-1", PATIENCE).shard());
+    assertSame(a.channel(), shards.channel("arm-1"));
+    assertEquals(2, askedA.get(), "every shard is asked");
+    assertEquals(2, askedB.get());
+
+    shards.forget("arm-3");
+    assertSame(a.channel(), shards.channel("arm-3"), "forgotten: the first shard until located again");
+  }
+
+  @Test
+  void aRobotNoBridgeKnowsIsReportedAsSuch() throws Exception {
+    BridgeShards shards = new BridgeShards(List.of(
+        bridge("a", Set.of("arm-1"), ExecutionMode.EXECUTION_MODE_IDLE, new AtomicInteger()),
+        bridge("b", Set.of("arm-2"), ExecutionMode.EXECUTION_MODE_IDLE, new AtomicInteger())));
+    BridgeShards.Located nowhere = shards.locate("arm-9", PATIENCE);
+    assertNull(nowhere.shard());
+    assertEquals(ExecutionMode.EXECUTION_MODE_UNSPECIFIED, nowhere.mode());
+  }
+
+  @Test
+  void withOneBridgeEveryRobotGoesThereAndItsModeIsAsked() throws Exception {
+    BridgeShards.Shard only = bridge("only", Set.of("arm-1"), ExecutionMode.EXECUTION_MODE_IDLE, new AtomicInteger());
+    BridgeShards shards = new BridgeShards(List.of(only));
+    assertEquals(ExecutionMode.EXECUTION_MODE_IDLE, shards.locate("arm-1", PATIENCE).mode());
+    BridgeShards.Located unknown = shards.locate("arm-9", PATIENCE);
+    assertSame(only, unknown.shard(), "its Execute stream will name the problem");
+    assertEquals(ExecutionMode.EXECUTION_MODE_UNSPECIFIED, unknown.mode());
+    assertSame(only.channel(), shards.channel("arm-9"));
+  }
+}
