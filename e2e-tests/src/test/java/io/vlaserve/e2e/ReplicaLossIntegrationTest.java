@@ -45,8 +45,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Replicas going away under a fleet mid-task, with processes on real sockets: gateway replicas
- * sharing resume keys, two policy-service replicas the gateways balance over, the controller bridge,
- * and four simulated robots.
+ * sharing resume keys, two policy-service replicas the gateways balance over, two controller bridges
+ * each driving two of the four simulated robots (the gateways route each robot to its own), and
+ * the robots.
  *
  * <p>First, a rolling update of the gateway: two robots on each of the old replicas A and B. As a Deployment with {@code maxSurge} rolls, the
  * new replicas A2 and B2 are up before the old ones get SIGTERM: A first, then B. Each robot's
@@ -77,13 +78,15 @@ class ReplicaLossIntegrationTest {
   private static final List<String> JVM = List.of("-XX:TieredStopAtLevel=1");
 
   private final List<ServiceProcess> policyReplicas = new ArrayList<>();
-  private ServiceProcess controllerBridge;
+  /** Two bridges, each driving two of the robots: arm-1 and arm-2, arm-3 and arm-4. */
+  private final List<ServiceProcess> bridges = new ArrayList<>();
   private ServiceProcess gatewayA;
   private ServiceProcess gatewayB;
   private ServiceProcess gatewayA2;
   private ServiceProcess gatewayB2;
-  private ManagedChannel agentChannel;
-  private ManagedChannel controllerChannel;
+  /** Per bridge: its robot agent link, and its ControllerBridge API. */
+  private final List<ManagedChannel> agentChannels = new ArrayList<>();
+  private final List<ManagedChannel> controllerChannels = new ArrayList<>();
   private final List<ManagedChannel> robotChannels = new ArrayList<>();
 
   @BeforeAll
@@ -98,20 +101,26 @@ class ReplicaLossIntegrationTest {
       policyReplicas.add(ServiceProcess.start(replica, jar("policy-service"), HOME, JVM,
           List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1"), LOGS));
     }
-    controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, JVM,
-        List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
-            "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
-            // The agents run in this test's JVM, which also restarts services: a lost link halts the robot.
-            "--vla.controller.link-timeout=1s", "--vla.controller.agent-address=127.0.0.1"),
-        LOGS, List.of(AGENT_PORT));
+    for (String robots : List.of("arm-1,arm-2", "arm-3,arm-4")) {
+      bridges.add(ServiceProcess.start("controller-" + (bridges.size() + 1), jar("controller-bridge"), HOME, JVM,
+          List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
+              "--vla.controller.remote-robots=" + robots,
+              // The agents run in this test's JVM, which also stops services: a lost link halts the robot.
+              "--vla.controller.link-timeout=1s", "--vla.controller.agent-address=127.0.0.1"),
+          LOGS, List.of(AGENT_PORT)));
+    }
     for (ServiceProcess replica : policyReplicas) {
       replica.awaitServing(Duration.ofSeconds(120));
     }
-    controllerBridge.awaitServing(Duration.ofSeconds(120));
+    for (ServiceProcess bridge : bridges) {
+      bridge.awaitServing(Duration.ofSeconds(120));
+    }
     List<String> gatewayArgs = List.of("--vla.tls.insecure=true",
         // Both replicas, balanced round robin, as a headless Service's dns:/// target resolves them.
         "--vla.gateway.policy-target=" + staticTarget(policyReplicas.toArray(ServiceProcess[]::new)),
-        "--vla.gateway.controller-target=dns:///127.0.0.1:" + controllerBridge.grpcPort(),
+        // One target per bridge: each robot's commands go to the bridge that drives it.
+        "--vla.gateway.controller-shards=dns:///127.0.0.1:" + bridges.get(0).grpcPort() + ",dns:///127.0.0.1:"
+            + bridges.get(1).grpcPort(),
         "--vla.gateway.resume.keys=" + keys.toAbsolutePath(), "--vla.gateway.max-replans=4",
         // Four robots, two gateways, their restarts and the robots themselves on a 2-core machine:
         // subgoals get time enough that a slow moment does not fail them. This test is about
@@ -124,8 +133,10 @@ class ReplicaLossIntegrationTest {
     for (ServiceProcess gateway : List.of(gatewayA, gatewayB, gatewayA2, gatewayB2)) {
       gateway.awaitServing(Duration.ofSeconds(120));
     }
-    agentChannel = controllerBridge.channel(controllerBridge.port(AGENT_PORT));
-    controllerChannel = controllerBridge.channel();
+    for (ServiceProcess bridge : bridges) {
+      agentChannels.add(bridge.channel(bridge.port(AGENT_PORT)));
+      controllerChannels.add(bridge.channel());
+    }
   }
 
   private static Path jar(String module) {
@@ -135,13 +146,10 @@ class ReplicaLossIntegrationTest {
   @AfterAll
   void stop() {
     robotChannels.forEach(ManagedChannel::shutdownNow);
-    for (ManagedChannel channel : new ManagedChannel[] {agentChannel, controllerChannel}) {
-      if (channel != null) {
-        channel.shutdownNow();
-      }
-    }
-    List<ServiceProcess> services = new ArrayList<>(java.util.Arrays.asList(gatewayA, gatewayB, gatewayA2, gatewayB2,
-        controllerBridge));
+    agentChannels.forEach(ManagedChannel::shutdownNow);
+    controllerChannels.forEach(ManagedChannel::shutdownNow);
+    List<ServiceProcess> services = new ArrayList<>(java.util.Arrays.asList(gatewayA, gatewayB, gatewayA2, gatewayB2));
+    services.addAll(bridges);
     services.addAll(policyReplicas);
     for (ServiceProcess service : services) {
       if (service != null) {
@@ -174,6 +182,7 @@ class ReplicaLossIntegrationTest {
         report.append("  ").append(id).append(": ").append(gaps.stream().map(g -> g.toMillis() + " ms")
             .collect(Collectors.joining(", "))).append('\n');
       }
+      assertEachBridgeDroveOnlyItsRobots();
       // A's robots moved twice (to B, then to A2), B's once (to B2), unless a task ended first.
       assertTrue(allGaps.size() >= ROBOTS, "every robot was handed over at least once: " + report);
       List<Long> millis = allGaps.stream().map(Duration::toMillis).sorted().toList();
@@ -221,8 +230,9 @@ class ReplicaLossIntegrationTest {
       // what fails here must be the replicas' doing, not a scene the tiny model cannot do.
       SimulatedRobot robot = new SimulatedRobot("arm-" + (i + 1), "tiny-sim", sceneWithRedBlock(11), 3);
       fleet.robots.add(robot);
-      fleet.agents.add(robot.connectAgent(agentChannel));
-      robot.awaitDriven(controllerChannel, Duration.ofSeconds(60));
+      int bridge = i / 2; // arm-1, arm-2 on the first bridge; arm-3, arm-4 on the second
+      fleet.agents.add(robot.connectAgent(agentChannels.get(bridge)));
+      robot.awaitDriven(controllerChannels.get(bridge), Duration.ofSeconds(60));
       ManagedChannel channel = channels[i % channels.length];
       fleet.tasks.add(fleet.cameras.submit(
           () -> robot.runTaskResuming(channel, TASK, TASK_LIMIT, ReconnectPolicy.defaults())));
@@ -267,19 +277,37 @@ class ReplicaLossIntegrationTest {
     return reopener;
   }
 
+  /** The gateways sent each robot's chunks to the bridge that drives it, and to no other. */
+  private void assertEachBridgeDroveOnlyItsRobots() throws Exception {
+    List<List<String>> robotsOf = List.of(List.of("arm-1", "arm-2"), List.of("arm-3", "arm-4"));
+    for (int b = 0; b < bridges.size(); b++) {
+      for (int r = 1; r <= ROBOTS; r++) {
+        String robot = "arm-" + r;
+        double chunks = scrapeDouble(bridges.get(b), "vla_controller_chunks_total{outcome=\"accepted\",reason=\"none\","
+            + "robot=\"" + robot + "\"");
+        if (robotsOf.get(b).contains(robot)) {
+          assertTrue(chunks > 0, bridges.get(b).name() + " drove " + robot);
+        } else {
+          assertEquals(0, chunks, bridges.get(b).name() + " got no chunk for " + robot + ", another bridge's robot");
+        }
+      }
+    }
+  }
+
   /** A Prometheus sample of {@code service}, as an integer (0 if absent). */
   private static int scrape(ServiceProcess service, String sample) throws Exception {
     return (int) Math.round(scrapeDouble(service, sample));
   }
 
-  /** A Prometheus sample of {@code service}: the sum over its series (0 if absent). */
+  /** A Prometheus sample of {@code service} (a name, or a name with its first labels): the sum over its series, 0 if absent. */
   private static double scrapeDouble(ServiceProcess service, String sample) throws Exception {
     HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
         "http://127.0.0.1:" + service.httpPort() + "/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, page.statusCode(), service.name() + " metrics");
     double sum = 0;
     for (String line : page.body().lines().toList()) {
-      if (line.startsWith(sample + " ") || line.startsWith(sample + "{")) {
+      // A name, or a name and its first labels (Micrometer writes labels sorted by name).
+      if (line.startsWith(sample + " ") || line.startsWith(sample + "{") || line.startsWith(sample + ",")) {
         sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
     }

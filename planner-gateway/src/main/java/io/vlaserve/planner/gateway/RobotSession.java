@@ -93,6 +93,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private boolean registered;
   private boolean robotClosed;
   private ScheduledFuture<?> timer;
+  /** A resumed session's state is being restored from its token (off the lock); frames wait. */
+  private boolean restoring;
+  /** The newest frame the robot sent while {@link #restoring}. */
+  private RobotObservation observedWhileRestoring;
   /** Set by {@link #stopForShutdown()}: what the robot is told once the bridge let go of it. */
   private GatewayMessage shutdownHold;
 
@@ -133,7 +137,14 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     }
     switch (message.getMessageCase()) {
       case OPEN -> fail(GatewayStatus.openedTwice());
-      case OBSERVATION -> observed(message.getObservation());
+      case OBSERVATION -> {
+        if (restoring) {
+          // The session is being restored: its newest frame goes to the policy as soon as it is.
+          observedWhileRestoring = message.getObservation();
+        } else {
+          observed(message.getObservation());
+        }
+      }
       case HALT -> halt(message.getHalt());
       case RESUME -> resume();
       case CLOCK_PROBE -> clockProbe(message.getClockProbe());
@@ -206,6 +217,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         return;
       }
       VerifiedToken resumed = token;
+      restoring = true;
       services.planningExecutor().execute(() -> prepareResumed(resumed));
       return;
     }
@@ -277,6 +289,12 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       }
       afterAccepted = later;
       carryOut(links);
+      restoring = false;
+      if (observedWhileRestoring != null) {
+        RobotObservation newest = observedWhileRestoring;
+        observedWhileRestoring = null;
+        observed(newest); // the policy stream just opened: sent as soon as it is ready
+      }
       if (bridge.executing()) {
         awaitingExecution = true;
         Duration patience = services.properties().callTimeout();

@@ -154,6 +154,27 @@ class ResumeAcrossGatewaysTest {
   }
 
   @Test
+  void aFrameSentWhileTheSessionIsRestoredGoesToThePolicyWithoutWaitingForTheNext() throws Exception {
+    try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
+      String token = startedToken(a, a.open(open("arm-1", TASK)));
+      java.util.concurrent.CountDownLatch metadata = new java.util.concurrent.CountDownLatch(1);
+      b.policy.metadataGate = metadata;
+      SessionHarness.RobotStream robot = b.open(resume("arm-1", token));
+      robot.send(SessionHarness.observation(7)); // while B is still asking policy-service
+      // A stream's messages are handled in order: once the probe is answered, the frame has arrived.
+      robot.send(io.vlaserve.planner.v1.RobotMessage.newBuilder().setClockProbe(
+          io.vlaserve.planner.v1.ClockProbe.newBuilder().setProbeId(1)).build());
+      assertEquals(1, next(robot, GatewayMessage.MessageCase.CLOCK_REPLY).getClockReply().getProbeId());
+      metadata.countDown();
+      next(robot, ACCEPTED);
+      SessionHarness.ScriptedPolicy.PolicyCall policy = b.policy.nextCall();
+      assertEquals("move to the red block", policy.next().getStart().getInstruction());
+      assertEquals("move to the red block", policy.next().getInstruction());
+      assertEquals(7, policy.next().getObservation().getSequence(), "the frame held during the restore");
+    }
+  }
+
+  @Test
   void aResumedSessionReplansItsOwnTaskWhenASubgoalFails() throws Exception {
     try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
       String token = startedToken(a, a.open(open("arm-1", TASK)));

@@ -266,6 +266,8 @@ final class SessionHarness implements AutoCloseable {
     volatile Status metadataFailure;
     /** New sessions fail at once with this, if set. */
     volatile Status refuseSessions;
+    /** GetMetadata answers only once this opens, if set. */
+    volatile CountDownLatch metadataGate;
     volatile boolean answerObservations = true;
     /** New sessions never say they are ready, if set: a policy-service that accepts calls but is stuck. */
     volatile boolean stuck;
@@ -282,6 +284,14 @@ final class SessionHarness implements AutoCloseable {
 
     @Override
     public void getMetadata(GetMetadataRequest request, StreamObserver<PolicyMetadata> responses) {
+      CountDownLatch gate = metadataGate;
+      if (gate != null) {
+        try {
+          gate.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       if (metadataFailure != null) {
         responses.onError(metadataFailure.asRuntimeException());
         return;
