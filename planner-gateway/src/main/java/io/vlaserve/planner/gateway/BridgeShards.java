@@ -9,7 +9,6 @@ import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.ExecutionState;
 import io.vlaserve.controller.v1.StreamStateRequest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -77,19 +76,33 @@ final class BridgeShards implements AutoCloseable {
       ExecutionMode mode = stateOrNull(ask(only, robotId, timeout), timeout);
       return new Located(only, mode == null ? ExecutionMode.EXECUTION_MODE_UNSPECIFIED : mode);
     }
-    List<CompletableFuture<ExecutionState>> answers = new ArrayList<>();
+    // The first bridge that knows the robot answers: no waiting for the others' NOT_FOUND.
+    CompletableFuture<Located> found = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicInteger unanswered = new java.util.concurrent.atomic.AtomicInteger(shards.size());
     for (Shard shard : shards) {
-      answers.add(ask(shard, robotId, timeout));
+      ask(shard, robotId, timeout).whenComplete((state, failure) -> {
+        if (state != null) {
+          found.complete(new Located(shard, state.getMode()));
+        } else if (unanswered.decrementAndGet() == 0) {
+          found.complete(new Located(null, ExecutionMode.EXECUTION_MODE_UNSPECIFIED));
+        }
+      });
     }
-    for (int i = 0; i < shards.size(); i++) {
-      ExecutionMode mode = stateOrNull(answers.get(i), timeout);
-      if (mode != null) {
-        owners.put(robotId, shards.get(i));
-        return new Located(shards.get(i), mode);
-      }
+    Located located;
+    try {
+      located = found.get(timeout.toNanos() + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      located = new Located(null, ExecutionMode.EXECUTION_MODE_UNSPECIFIED);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      located = new Located(null, ExecutionMode.EXECUTION_MODE_UNSPECIFIED);
     }
-    owners.remove(robotId);
-    return new Located(null, ExecutionMode.EXECUTION_MODE_UNSPECIFIED);
+    if (located.shard() != null) {
+      owners.put(robotId, located.shard());
+    } else {
+      owners.remove(robotId);
+    }
+    return located;
   }
 
   /** The first state {@code shard} reports for the robot; completes exceptionally if it cannot. */

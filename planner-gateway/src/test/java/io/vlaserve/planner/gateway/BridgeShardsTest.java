@@ -73,8 +73,8 @@ class BridgeShardsTest {
     assertSame(b.channel(), shards.channel("arm-3"));
     assertSame(a, shards.locate("arm-1", PATIENCE).shard());
     assertSame(a.channel(), shards.channel("arm-1"));
-    assertEquals(2, askedA.get(), "every shard is asked");
-    assertEquals(2, askedB.get());
+    // Every shard is asked, at once; the answer needs only the one that knows the robot.
+    io.vlaserve.testing.Await.until(() -> askedA.get() == 2 && askedB.get() == 2, "every shard is asked");
 
     shards.forget("arm-3");
     assertSame(a.channel(), shards.channel("arm-3"), "forgotten: the first shard until located again");
