@@ -50,7 +50,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * ./vla --version    # builds the jars
- * java -cp benchmarks/target/benchmarks.jar io.vlaserve.benchmarks.AgentLinkBenchmark [robots, default 16] [seconds per slice, default 10] [rounds, default 2]
+ * java -cp benchmarks/target/benchmarks.jar io.vlaserve.benchmarks.AgentLinkBenchmark [robots, default 16] [seconds per slice, default 10] [rounds, default 2] [protocol, default all: single/500 frames/500 frames/100]
  * </pre>
  */
 public final class AgentLinkBenchmark {
@@ -65,6 +65,13 @@ public final class AgentLinkBenchmark {
     int robots = args.length > 0 ? Integer.parseInt(args[0]) : 16;
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+    // Optional: one protocol only (e.g. frames/100, what robot-client uses), for fleet-size sweeps.
+    List<Protocol> protocols = args.length > 3
+        ? PROTOCOLS.stream().filter(p -> p.name().equals(args[3])).toList() : PROTOCOLS;
+    if (protocols.isEmpty()) {
+      throw new IllegalArgumentException("protocol '" + args[3] + "' (expected one of "
+          + PROTOCOLS.stream().map(Protocol::name).toList() + ")");
+    }
     Path home = Path.of(System.getProperty("vla.home", ".")).toAbsolutePath().normalize();
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < robots; i++) {
@@ -87,11 +94,11 @@ public final class AgentLinkBenchmark {
       System.out.println("|---:|---|---:|---:|---:|---:|");
       try {
         // Warm both sides on every protocol once before measuring.
-        for (Protocol protocol : PROTOCOLS) {
+        for (Protocol protocol : protocols) {
           run(bridge, channel, control, http, ids, protocol, Math.max(2, seconds / 2), -1);
         }
         for (int round = 1; round <= rounds; round++) {
-          for (Protocol protocol : PROTOCOLS) {
+          for (Protocol protocol : protocols) {
             run(bridge, channel, control, http, ids, protocol, seconds, round);
           }
         }

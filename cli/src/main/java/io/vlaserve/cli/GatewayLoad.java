@@ -56,6 +56,12 @@ final class GatewayLoad {
   final AtomicLong endedByLoad = new AtomicLong();
   /** Steps a robot did not send in the measured window because the gateway refused it and it held. */
   final AtomicLong heldSteps = new AtomicLong();
+  /** The longest time, in the measured window, a robot's session went without a step forwarded. */
+  final AtomicLong longestStepGapNanos = new AtomicLong();
+  /** Robots whose session went {@link #STALLED} or longer without a step in the measured window. */
+  final java.util.Set<String> stalled = ConcurrentHashMap.newKeySet();
+  /** A session this long without a step forwarded counts as stalled. */
+  static final long STALLED = TimeUnit.SECONDS.toNanos(10);
   /**
    * Exact step latency, nanoseconds: from an observation's intended send time to the gateway's
    * notice that its chunk went to the bridge (SessionOpen.report_steps), for observations intended
@@ -127,11 +133,15 @@ final class GatewayLoad {
     // session's listener thread).
     java.util.concurrent.atomic.AtomicLongArray sequences = new java.util.concurrent.atomic.AtomicLongArray(REMEMBERED);
     java.util.concurrent.atomic.AtomicLongArray intended = new java.util.concurrent.atomic.AtomicLongArray(REMEMBERED);
+    AtomicLong lastStep = new AtomicLong(recordFrom);
     GatewaySession.Listener timing = new GatewaySession.Listener() {
       @Override
       public void onStepForwarded(StepForwarded step) {
         forwarded.incrementAndGet();
         long now = System.nanoTime();
+        if (now >= recordFrom && now < endAt) {
+          gap(id, now - lastStep.getAndSet(now));
+        }
         int slot = (int) (step.getObservationSequence() % REMEMBERED);
         long sentAt = intended.get(slot);
         if (sequences.get(slot) == step.getObservationSequence() && sentAt >= recordFrom && sentAt < endAt) {
@@ -187,6 +197,14 @@ final class GatewayLoad {
     }
     if (session != null) {
       session.close();
+    }
+    gap(id, Math.min(System.nanoTime(), endAt) - lastStep.get());
+  }
+
+  private void gap(String robotId, long nanos) {
+    longestStepGapNanos.accumulateAndGet(nanos, Math::max);
+    if (nanos >= STALLED) {
+      stalled.add(robotId);
     }
   }
 

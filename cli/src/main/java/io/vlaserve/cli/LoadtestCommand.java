@@ -106,6 +106,11 @@ final class LoadtestCommand implements Callable<Integer> {
       + " authenticated.")
   boolean insecure;
 
+  @Option(names = "--sample-memory", defaultValue = "0", paramLabel = "SECONDS", description = "Soak: every SECONDS"
+      + " of the measured window, sample each started service's RSS and heap; summary.json says whether either grew"
+      + " more than 5% from the window's first tenth to its last (memory.csv has the samples). 0: off (default).")
+  int sampleMemorySeconds;
+
   @Option(names = "--out", defaultValue = "target/loadtest", description = "Where summary.json, latency-cdf.png and logs go (default: ${DEFAULT-VALUE}).")
   Path out;
 
@@ -113,9 +118,9 @@ final class LoadtestCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     System.setProperty("java.awt.headless", "true");
     if (robots < 1 || robots > MAX_ROBOTS || !(rate > 0 && rate <= 100) || durationSeconds < 1 || durationSeconds > 3600
-        || rampSeconds < 0 || warmupSeconds < 0) {
+        || rampSeconds < 0 || warmupSeconds < 0 || sampleMemorySeconds < 0) {
       System.err.println("expected 1 <= --robots <= " + MAX_ROBOTS + ", 0 < --rate <= 100, 1 <= --duration <= 3600,"
-          + " --ramp and --warmup >= 0");
+          + " --ramp, --warmup and --sample-memory >= 0");
       return 2;
     }
     if (!targetKind.equals("policy") && !targetKind.equals("gateway")) {
@@ -390,11 +395,18 @@ final class LoadtestCommand implements Callable<Integer> {
     // robots' own step reports.
     java.util.TreeMap<Double, Double> before = null;
     long previousSteps = load.forwarded.get();
+    ServiceMemory memory = new ServiceMemory(started,
+        service -> scrape(security.http(service.httpPort(), "/actuator/prometheus").toString()));
+    long nextMemorySample = recordFrom;
     while (System.nanoTime() < endAt) {
       Thread.sleep(1000);
       if (before == null && System.nanoTime() >= recordFrom) {
         before = GatewayLoad.buckets(scrape(metrics));
         cpu.startWindow();
+      }
+      if (sampleMemorySeconds > 0 && System.nanoTime() >= nextMemorySample) {
+        memory.sample((System.nanoTime() - recordFrom) * 1e-9);
+        nextMemorySample += TimeUnit.SECONDS.toNanos(sampleMemorySeconds);
       }
       long steps = load.forwarded.get();
       System.out.printf(Locale.ROOT, "  %-9s sent %7d  steps/s %6d  sessions %4d%n",
@@ -439,6 +451,13 @@ final class LoadtestCommand implements Callable<Integer> {
     summary.put("session_endings", new java.util.TreeMap<>(load.endings));
     summary.put("sessions_ended_by_load", load.endedByLoad.get());
     summary.put("steps_held_after_refusal", load.heldSteps.get());
+    summary.put("longest_gap_without_a_step_s", load.longestStepGapNanos.get() * 1e-9);
+    summary.put("robots_stalled_10s", new java.util.TreeSet<>(load.stalled));
+    Map<String, Map<String, Object>> growth = memory.growth(0.05);
+    if (sampleMemorySeconds > 0) {
+      summary.put("memory", growth);
+      memory.write(out.resolve("memory.csv"));
+    }
     summary.put("machine", Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch")
         + ", " + Runtime.version());
     JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
@@ -467,6 +486,16 @@ final class LoadtestCommand implements Callable<Integer> {
     System.out.printf("sessions opened %d, ended: %s%n", load.sessions.get(), new java.util.TreeMap<>(load.endings));
     System.out.printf("sessions ended by load (policy unavailable, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED after"
         + " admission): %d; steps robots held after a refusal at open: %d%n", load.endedByLoad.get(), load.heldSteps.get());
+    System.out.printf(Locale.ROOT, "longest a session went without a step: %.1f s; robots stalled 10 s or more: %s%n",
+        load.longestStepGapNanos.get() * 1e-9, new java.util.TreeSet<>(load.stalled));
+    if (sampleMemorySeconds > 0) {
+      growth.forEach((service, verdict) -> System.out.printf(Locale.ROOT,
+          "memory %-10s RSS %.0f -> %.0f MB (%+.1f%%), heap floor %.0f -> %.0f MB (%+.1f%%)%s%n", service,
+          verdict.get("rss_mb_first"), verdict.get("rss_mb_last"), 100 * (double) verdict.get("rss_growth"),
+          verdict.get("heap_floor_mb_first"), verdict.get("heap_floor_mb_last"), 100 * (double) verdict.get("heap_growth"),
+          (boolean) verdict.get("grew") ? "  GREW more than 5%" : ""));
+      System.out.println("written: " + out.toAbsolutePath().resolve("memory.csv"));
+    }
     System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");
     return 0;
   }

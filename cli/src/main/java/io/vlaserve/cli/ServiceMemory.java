@@ -1,0 +1,133 @@
+package io.vlaserve.cli;
+
+import io.vlaserve.launcher.ServiceProcess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Memory of each service a soak started, sampled along the run: resident set size (from
+ * {@code /proc}) and heap in use (from its Prometheus page). Growth compares the run's last tenth
+ * with its first tenth, each by its smallest sample: the heap's floor between collections is the
+ * live data, and a leak raises that floor. Not thread-safe.
+ */
+final class ServiceMemory {
+  /** One sample of one service. */
+  record Sample(double atSeconds, String service, long rssBytes, long heapBytes) {}
+
+  private final List<ServiceProcess> services;
+  private final Function<ServiceProcess, String> metricsPage;
+  private final List<Sample> samples = new ArrayList<>();
+
+  /** @param metricsPage a service's Prometheus text ("" if it could not be read) */
+  ServiceMemory(List<ServiceProcess> services, Function<ServiceProcess, String> metricsPage) {
+    this.services = List.copyOf(services);
+    this.metricsPage = metricsPage;
+  }
+
+  /** Samples every service now; {@code atSeconds} is the time into the measured window. */
+  void sample(double atSeconds) {
+    for (ServiceProcess service : services) {
+      samples.add(new Sample(atSeconds, service.name(), rss(service.pid()), heapUsed(metricsPage.apply(service))));
+    }
+  }
+
+  List<Sample> samples() {
+    return List.copyOf(samples);
+  }
+
+  /**
+   * Per service: RSS and heap floors at the start and end of the run and their growth, and whether
+   * either grew more than {@code limit} (0.05 for 5%).
+   */
+  Map<String, Map<String, Object>> growth(double limit) {
+    return growth(samples, services.stream().map(ServiceProcess::name).toList(), limit);
+  }
+
+  /** As {@link #growth(double)}, for {@code samples} of the services named {@code names}. */
+  static Map<String, Map<String, Object>> growth(List<Sample> samples, List<String> names, double limit) {
+    Map<String, Map<String, Object>> verdicts = new LinkedHashMap<>();
+    for (String name : names) {
+      List<Sample> own = samples.stream().filter(s -> s.service().equals(name)).toList();
+      if (own.size() < 2) {
+        continue;
+      }
+      int tenth = Math.max(1, own.size() / 10);
+      List<Sample> first = own.subList(0, tenth);
+      List<Sample> last = own.subList(own.size() - tenth, own.size());
+      long rssBefore = floor(first, Sample::rssBytes);
+      long rssAfter = floor(last, Sample::rssBytes);
+      long heapBefore = floor(first, Sample::heapBytes);
+      long heapAfter = floor(last, Sample::heapBytes);
+      double rssGrowth = grow(rssBefore, rssAfter);
+      double heapGrowth = grow(heapBefore, heapAfter);
+      Map<String, Object> verdict = new LinkedHashMap<>();
+      verdict.put("rss_mb_first", rssBefore / 1e6);
+      verdict.put("rss_mb_last", rssAfter / 1e6);
+      verdict.put("rss_growth", rssGrowth);
+      verdict.put("heap_floor_mb_first", heapBefore / 1e6);
+      verdict.put("heap_floor_mb_last", heapAfter / 1e6);
+      verdict.put("heap_growth", heapGrowth);
+      verdict.put("grew", rssGrowth > limit || heapGrowth > limit);
+      verdicts.put(name, verdict);
+    }
+    return verdicts;
+  }
+
+  /** Writes every sample as CSV: seconds, service, rss_bytes, heap_bytes. */
+  void write(Path csv) {
+    StringBuilder text = new StringBuilder("seconds,service,rss_bytes,heap_bytes\n");
+    for (Sample s : samples) {
+      text.append(String.format(Locale.ROOT, "%.1f,%s,%d,%d%n", s.atSeconds(), s.service(), s.rssBytes(),
+          s.heapBytes()));
+    }
+    try {
+      Files.writeString(csv, text);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static long floor(List<Sample> samples, java.util.function.ToLongFunction<Sample> value) {
+    return samples.stream().mapToLong(value).filter(v -> v > 0).min().orElse(0);
+  }
+
+  private static double grow(long before, long after) {
+    return before <= 0 ? 0 : (after - before) / (double) before;
+  }
+
+  /** Resident set size of {@code pid} in bytes (VmRSS), -1 if unknown. */
+  static long rss(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          String[] fields = line.trim().split("\\s+");
+          return Long.parseLong(fields[1]) * 1024; // kB
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Not Linux, or the process is gone.
+    }
+    return -1;
+  }
+
+  /** Heap in use, bytes: the sum of jvm_memory_used_bytes over the heap's pools; -1 if absent. */
+  static long heapUsed(String prometheus) {
+    double sum = 0;
+    boolean found = false;
+    for (String line : prometheus.lines().toList()) {
+      if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        found = true;
+      }
+    }
+    return found ? Math.round(sum) : -1;
+  }
+}

@@ -1,0 +1,44 @@
+package io.vlaserve.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** What a soak reads of a service's memory, and how it judges growth. */
+class ServiceMemoryTest {
+  @Test
+  void heapInUseIsTheSumOfTheHeapPoolsAndAbsentWithoutThem() {
+    String page = """
+        # HELP jvm_memory_used_bytes The amount of used memory
+        jvm_memory_used_bytes{area="heap",id="G1 Eden Space",service="x"} 1.0E7
+        jvm_memory_used_bytes{area="heap",id="G1 Old Gen",service="x"} 3.0E7
+        jvm_memory_used_bytes{area="nonheap",id="Metaspace",service="x"} 9.0E7
+        """;
+    assertEquals(40_000_000L, ServiceMemory.heapUsed(page));
+    assertEquals(-1, ServiceMemory.heapUsed("process_uptime_seconds 3.0"));
+  }
+
+  @Test
+  void growthComparesTheFloorsOfTheFirstAndLastTenthOfTheRun() {
+    java.util.List<ServiceMemory.Sample> samples = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      // A sawtooth heap whose floor stays at 100 MB; RSS creeping up 1 MB a sample.
+      samples.add(new ServiceMemory.Sample(i, "steady", 500_000_000L, i % 2 == 0 ? 100_000_000L : 300_000_000L));
+      samples.add(new ServiceMemory.Sample(i, "leaking", 500_000_000L + 1_000_000L * i, 100_000_000L + 5_000_000L * i));
+    }
+    var growth = ServiceMemory.growth(samples, java.util.List.of("steady", "leaking"), 0.05);
+    assertEquals(0.0, (double) growth.get("steady").get("heap_growth"), 1e-9, "the floor, not the sawtooth's tops");
+    assertEquals(false, growth.get("steady").get("grew"));
+    // First tenth (samples 0, 1) floors at 100 MB; last tenth (18, 19) at 190 MB.
+    assertEquals(0.9, (double) growth.get("leaking").get("heap_growth"), 1e-9);
+    assertEquals(18.0 / 500, (double) growth.get("leaking").get("rss_growth"), 1e-9);
+    assertEquals(true, growth.get("leaking").get("grew"));
+  }
+
+  @Test
+  void thisProcessHasAResidentSetOnLinux() {
+    long rss = ServiceMemory.rss(ProcessHandle.current().pid());
+    assertTrue(rss > 1_000_000 || !System.getProperty("os.name").startsWith("Linux"), "RSS " + rss);
+  }
+}
