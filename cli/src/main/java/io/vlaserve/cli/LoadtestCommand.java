@@ -490,10 +490,10 @@ final class LoadtestCommand implements Callable<Integer> {
         load.longestStepGapNanos.get() * 1e-9, new java.util.TreeSet<>(load.stalled));
     if (sampleMemorySeconds > 0) {
       growth.forEach((service, verdict) -> System.out.printf(Locale.ROOT,
-          "memory %-10s RSS %.0f -> %.0f MB (%+.1f%%), heap floor %.0f -> %.0f MB (%+.1f%%)%s%n", service,
+          "memory %-10s RSS %.0f -> %.0f MB (%+.1f%%), heap %.0f -> %.0f MB (%+.1f%%, %s)%s%n", service,
           verdict.get("rss_mb_first"), verdict.get("rss_mb_last"), 100 * (double) verdict.get("rss_growth"),
-          verdict.get("heap_floor_mb_first"), verdict.get("heap_floor_mb_last"), 100 * (double) verdict.get("heap_growth"),
-          (boolean) verdict.get("grew") ? "  GREW more than 5%" : ""));
+          verdict.get("heap_mb_first"), verdict.get("heap_mb_last"), 100 * (double) verdict.get("heap_growth"),
+          verdict.get("heap_basis"), (boolean) verdict.get("grew") ? "  GREW more than 5%" : ""));
       System.out.println("written: " + out.toAbsolutePath().resolve("memory.csv"));
     }
     System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");

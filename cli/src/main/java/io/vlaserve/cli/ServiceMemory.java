@@ -14,13 +14,17 @@ import java.util.function.Function;
 
 /**
  * Memory of each service a soak started, sampled along the run: resident set size (from
- * {@code /proc}) and heap in use (from its Prometheus page). Growth compares the run's last tenth
- * with its first tenth, each by its smallest sample: the heap's floor between collections is the
- * live data, and a leak raises that floor. Not thread-safe.
+ * {@code /proc}) and, from its Prometheus page, the live data the last old-generation collection
+ * left ({@code jvm_gc_live_data_size_bytes}) and the heap in use. Growth compares the run's last
+ * tenth with its first tenth, each by its smallest sample. The heap is judged by its live data once
+ * a collection has measured it in both tenths (a leak raises it); until then by the heap's floor
+ * between collections, which a collector that collects the old generation rarely (ZGC with a large
+ * heap) lets rise without any leak, so only a run long enough for old collections says. Not
+ * thread-safe.
  */
 final class ServiceMemory {
   /** One sample of one service. */
-  record Sample(double atSeconds, String service, long rssBytes, long heapBytes) {}
+  record Sample(double atSeconds, String service, long rssBytes, long heapBytes, long liveBytes) {}
 
   private final List<ServiceProcess> services;
   private final Function<ServiceProcess, String> metricsPage;
@@ -35,7 +39,8 @@ final class ServiceMemory {
   /** Samples every service now; {@code atSeconds} is the time into the measured window. */
   void sample(double atSeconds) {
     for (ServiceProcess service : services) {
-      samples.add(new Sample(atSeconds, service.name(), rss(service.pid()), heapUsed(metricsPage.apply(service))));
+      String page = metricsPage.apply(service);
+      samples.add(new Sample(atSeconds, service.name(), rss(service.pid()), heapUsed(page), liveData(page)));
     }
   }
 
@@ -64,16 +69,20 @@ final class ServiceMemory {
       List<Sample> last = own.subList(own.size() - tenth, own.size());
       long rssBefore = floor(first, Sample::rssBytes);
       long rssAfter = floor(last, Sample::rssBytes);
-      long heapBefore = floor(first, Sample::heapBytes);
-      long heapAfter = floor(last, Sample::heapBytes);
+      long liveBefore = floor(first, Sample::liveBytes);
+      long liveAfter = floor(last, Sample::liveBytes);
+      boolean live = liveBefore > 0 && liveAfter > 0;
+      long heapBefore = live ? liveBefore : floor(first, Sample::heapBytes);
+      long heapAfter = live ? liveAfter : floor(last, Sample::heapBytes);
       double rssGrowth = grow(rssBefore, rssAfter);
       double heapGrowth = grow(heapBefore, heapAfter);
       Map<String, Object> verdict = new LinkedHashMap<>();
       verdict.put("rss_mb_first", rssBefore / 1e6);
       verdict.put("rss_mb_last", rssAfter / 1e6);
       verdict.put("rss_growth", rssGrowth);
-      verdict.put("heap_floor_mb_first", heapBefore / 1e6);
-      verdict.put("heap_floor_mb_last", heapAfter / 1e6);
+      verdict.put("heap_basis", live ? "live data after old collections" : "heap floor (no old collection in both tenths)");
+      verdict.put("heap_mb_first", heapBefore / 1e6);
+      verdict.put("heap_mb_last", heapAfter / 1e6);
       verdict.put("heap_growth", heapGrowth);
       verdict.put("grew", rssGrowth > limit || heapGrowth > limit);
       verdicts.put(name, verdict);
@@ -83,10 +92,10 @@ final class ServiceMemory {
 
   /** Writes every sample as CSV: seconds, service, rss_bytes, heap_bytes. */
   void write(Path csv) {
-    StringBuilder text = new StringBuilder("seconds,service,rss_bytes,heap_bytes\n");
+    StringBuilder text = new StringBuilder("seconds,service,rss_bytes,heap_bytes,live_bytes\n");
     for (Sample s : samples) {
-      text.append(String.format(Locale.ROOT, "%.1f,%s,%d,%d%n", s.atSeconds(), s.service(), s.rssBytes(),
-          s.heapBytes()));
+      text.append(String.format(Locale.ROOT, "%.1f,%s,%d,%d,%d%n", s.atSeconds(), s.service(), s.rssBytes(),
+          s.heapBytes(), s.liveBytes()));
     }
     try {
       Files.writeString(csv, text);
@@ -114,6 +123,16 @@ final class ServiceMemory {
       }
     } catch (IOException | RuntimeException e) {
       // Not Linux, or the process is gone.
+    }
+    return -1;
+  }
+
+  /** Live data after the last old-generation collection, bytes; 0 before one, -1 if absent. */
+  static long liveData(String prometheus) {
+    for (String line : prometheus.lines().toList()) {
+      if (line.startsWith("jvm_gc_live_data_size_bytes")) {
+        return Math.round(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+      }
     }
     return -1;
   }

@@ -17,6 +17,7 @@ class ServiceMemoryTest {
         """;
     assertEquals(40_000_000L, ServiceMemory.heapUsed(page));
     assertEquals(-1, ServiceMemory.heapUsed("process_uptime_seconds 3.0"));
+    assertEquals(52_000_000L, ServiceMemory.liveData("jvm_gc_live_data_size_bytes{service=\"x\"} 5.2E7"));
   }
 
   @Test
@@ -24,16 +25,21 @@ class ServiceMemoryTest {
     java.util.List<ServiceMemory.Sample> samples = new java.util.ArrayList<>();
     for (int i = 0; i < 20; i++) {
       // A sawtooth heap whose floor stays at 100 MB; RSS creeping up 1 MB a sample.
-      samples.add(new ServiceMemory.Sample(i, "steady", 500_000_000L, i % 2 == 0 ? 100_000_000L : 300_000_000L));
-      samples.add(new ServiceMemory.Sample(i, "leaking", 500_000_000L + 1_000_000L * i, 100_000_000L + 5_000_000L * i));
+      samples.add(new ServiceMemory.Sample(i, "steady", 500_000_000L, i % 2 == 0 ? 100_000_000L : 300_000_000L, 0));
+      samples.add(new ServiceMemory.Sample(i, "leaking", 500_000_000L + 1_000_000L * i, 100_000_000L + 5_000_000L * i,
+          0));
+      // Its heap floor rises (no old collection yet), its live data after old collections does not.
+      samples.add(new ServiceMemory.Sample(i, "collected", 500_000_000L, 100_000_000L + 5_000_000L * i, 80_000_000L));
     }
-    var growth = ServiceMemory.growth(samples, java.util.List.of("steady", "leaking"), 0.05);
+    var growth = ServiceMemory.growth(samples, java.util.List.of("steady", "leaking", "collected"), 0.05);
     assertEquals(0.0, (double) growth.get("steady").get("heap_growth"), 1e-9, "the floor, not the sawtooth's tops");
     assertEquals(false, growth.get("steady").get("grew"));
     // First tenth (samples 0, 1) floors at 100 MB; last tenth (18, 19) at 190 MB.
     assertEquals(0.9, (double) growth.get("leaking").get("heap_growth"), 1e-9);
     assertEquals(18.0 / 500, (double) growth.get("leaking").get("rss_growth"), 1e-9);
     assertEquals(true, growth.get("leaking").get("grew"));
+    assertEquals(0.0, (double) growth.get("collected").get("heap_growth"), 1e-9, "judged by its live data");
+    assertEquals(false, growth.get("collected").get("grew"));
   }
 
   @Test
