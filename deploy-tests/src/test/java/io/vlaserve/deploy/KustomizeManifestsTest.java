@@ -27,6 +27,7 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -100,7 +101,7 @@ class KustomizeManifestsTest {
 
   @Test
   void theOverlaysAreThoseTheDocsName() throws IOException {
-    assertEquals(List.of("cert-manager", "cpu", "gpu"), overlays());
+    assertEquals(List.of("cert-manager", "cpu", "gpu", "sharded-bridges"), overlays());
   }
 
   @BeforeAll
@@ -128,7 +129,7 @@ class KustomizeManifestsTest {
     }
     assertEquals(List.of(NAMESPACE), rendered.namespaces().stream().map(n -> n.getMetadata().getName()).toList());
     for (String service : SERVICES) {
-      rendered.get(Deployment.class, service);
+      rendered.workload(service);
       rendered.get(ServiceAccount.class, service);
       rendered.get(ConfigMap.class, service);
       rendered.get(PodDisruptionBudget.class, service);
@@ -140,20 +141,18 @@ class KustomizeManifestsTest {
   @MethodSource("overlays")
   void selectorsMatchPodLabels(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
-    for (Deployment deployment : rendered.deployments()) {
-      Map<String, String> podLabels = deployment.getSpec().getTemplate().getMetadata().getLabels();
-      assertTrue(LabelSelectors.matches(deployment.getSpec().getSelector().getMatchLabels(), podLabels)
-              && LabelSelectors.matches(deployment.getSpec().getSelector(), podLabels),
-          overlay + ": Deployment " + name(deployment) + " selector " + deployment.getSpec().getSelector()
-              + " does not match its pod labels " + podLabels);
+    for (Workload workload : rendered.workloads()) {
+      Map<String, String> podLabels = workload.podLabels();
+      assertTrue(LabelSelectors.matches(workload.selector().getMatchLabels(), podLabels)
+              && LabelSelectors.matches(workload.selector(), podLabels),
+          overlay + ": " + workload + " selector " + workload.selector() + " does not match its pod labels " + podLabels);
     }
     for (Service service : rendered.services()) {
-      selectedDeployment(rendered, "Service " + name(service), service.getSpec().getSelector());
+      selectedWorkload(rendered, "Service " + name(service), service.getSpec().getSelector());
     }
     for (PodDisruptionBudget budget : rendered.disruptionBudgets()) {
-      List<Deployment> selected = rendered.deployments().stream()
-          .filter(d -> LabelSelectors.matches(budget.getSpec().getSelector(), podLabels(d))).toList();
-      assertEquals(1, selected.size(), overlay + ": PodDisruptionBudget " + name(budget) + " selects " + names(selected));
+      List<Workload> selected = rendered.workloads().stream().filter(w -> w.selectedBy(budget.getSpec().getSelector())).toList();
+      assertEquals(1, selected.size(), overlay + ": PodDisruptionBudget " + name(budget) + " selects " + selected);
     }
     for (HorizontalPodAutoscaler autoscaler : rendered.autoscalers()) {
       var target = autoscaler.getSpec().getScaleTargetRef();
@@ -168,7 +167,7 @@ class KustomizeManifestsTest {
       boolean selectsAll = (selector.getMatchLabels() == null || selector.getMatchLabels().isEmpty())
           && (selector.getMatchExpressions() == null || selector.getMatchExpressions().isEmpty());
       if (!selectsAll) {
-        assertFalse(rendered.deployments().stream().noneMatch(d -> LabelSelectors.matches(selector, podLabels(d))),
+        assertFalse(rendered.workloads().stream().noneMatch(w -> w.selectedBy(selector)),
             overlay + ": NetworkPolicy " + name(policy) + " selects no pod");
       }
     }
@@ -178,9 +177,9 @@ class KustomizeManifestsTest {
   @MethodSource("overlays")
   void probesServicesAndScrapingHitPortsTheContainersExpose(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
-    for (Deployment deployment : rendered.deployments()) {
-      String service = name(deployment);
-      Container container = onlyContainer(deployment);
+    for (Workload workload : rendered.workloads()) {
+      String service = workload.name();
+      Container container = onlyContainer(workload);
       Map<String, Integer> ports = namedPorts(container);
       assertEquals(service.equals("controller-bridge") ? Set.of("grpc", "http", "agents") : Set.of("grpc", "http"),
           ports.keySet(), overlay + ": " + service + " container ports");
@@ -199,7 +198,7 @@ class KustomizeManifestsTest {
       List<String> probeProblems = TlsManifestChecks.probeProblems(container, "http", ports.get("http"));
       assertTrue(probeProblems.isEmpty(), overlay + ": " + service + " probes: " + probeProblems);
 
-      var annotations = deployment.getSpec().getTemplate().getMetadata().getAnnotations();
+      var annotations = workload.template().getMetadata().getAnnotations();
       assertEquals("true", annotations.get("prometheus.io/scrape"), overlay + ": " + service + " scraping");
       assertEquals(String.valueOf(ports.get("http")), annotations.get("prometheus.io/port"),
           overlay + ": " + service + " prometheus.io/port vs the HTTP containerPort");
@@ -207,15 +206,15 @@ class KustomizeManifestsTest {
       assertEquals("https", annotations.get("prometheus.io/scheme"), overlay + ": " + service + " actuator port serves TLS");
     }
     for (Service service : rendered.services()) {
-      Deployment deployment = selectedDeployment(rendered, "Service " + name(service), service.getSpec().getSelector());
-      Map<String, Integer> ports = namedPorts(onlyContainer(deployment));
+      Workload workload = selectedWorkload(rendered, "Service " + name(service), service.getSpec().getSelector());
+      Map<String, Integer> ports = namedPorts(onlyContainer(workload));
       for (ServicePort port : service.getSpec().getPorts()) {
         IntOrString target = port.getTargetPort();
         Integer resolved = target == null ? port.getPort()
             : target.getIntVal() != null ? target.getIntVal() : ports.get(target.getStrVal());
         assertTrue(resolved != null && ports.containsValue(resolved),
             overlay + ": Service " + name(service) + " port " + port.getName() + " targets " + target
-                + ", which " + name(deployment) + " does not expose (" + ports + ")");
+                + ", which " + workload + " does not expose (" + ports + ")");
         if ("grpc".equals(port.getName())) {
           assertNotEquals("kubernetes.io/h2c", port.getAppProtocol(),
               overlay + ": Service " + name(service) + " grpc port claims cleartext HTTP/2 but the services speak TLS");
@@ -225,8 +224,13 @@ class KustomizeManifestsTest {
     Service headless = rendered.get(Service.class, "policy-service-headless");
     assertEquals("None", headless.getSpec().getClusterIP(), "policy replicas are balanced client-side over a headless Service");
     assertEquals("LoadBalancer", rendered.get(Service.class, "planner-gateway").getSpec().getType(), "robots connect from outside");
-    assertEquals("LoadBalancer", rendered.get(Service.class, "controller-bridge-agents").getSpec().getType(),
-        "robot agents connect from outside");
+    List<Service> agentServices = rendered.services().stream()
+        .filter(s -> s.getSpec().getPorts().stream().anyMatch(p -> p.getTargetPort() != null && "agents".equals(p.getTargetPort().getStrVal())))
+        .toList();
+    assertFalse(agentServices.isEmpty(), overlay + ": no Service for the robots' agents (targetPort agents)");
+    for (Service agents : agentServices) {
+      assertEquals("LoadBalancer", agents.getSpec().getType(), overlay + ": Service " + name(agents) + ": robot agents connect from outside");
+    }
   }
 
   @ParameterizedTest
@@ -234,9 +238,9 @@ class KustomizeManifestsTest {
   void configMapSecretVolumeAndServiceAccountReferencesExist(String overlay) throws IOException {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     Set<String> configMaps = rendered.configMaps().stream().map(KustomizeManifestsTest::name).collect(Collectors.toSet());
-    for (Deployment deployment : rendered.deployments()) {
-      String service = name(deployment);
-      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+    for (Workload workload : rendered.workloads()) {
+      String service = workload.name();
+      PodSpec pod = workload.pod();
       rendered.get(ServiceAccount.class, pod.getServiceAccountName());
       for (Container container : pod.getContainers()) {
         for (EnvFromSource source : container.getEnvFrom() == null ? List.<EnvFromSource>of() : container.getEnvFrom()) {
@@ -303,9 +307,9 @@ class KustomizeManifestsTest {
     for (ServiceAccount account : rendered.serviceAccounts()) {
       assertEquals(Boolean.FALSE, account.getAutomountServiceAccountToken(), overlay + ": ServiceAccount " + name(account));
     }
-    for (Deployment deployment : rendered.deployments()) {
-      String service = overlay + ": " + name(deployment);
-      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+    for (Workload workload : rendered.workloads()) {
+      String service = overlay + ": " + workload;
+      PodSpec pod = workload.pod();
       assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken(), service + " automountServiceAccountToken");
       assertTrue(pod.getHostNetwork() == null || !pod.getHostNetwork(), service + " hostNetwork");
       PodSecurityContext podSecurity = pod.getSecurityContext();
@@ -341,9 +345,9 @@ class KustomizeManifestsTest {
   @MethodSource("overlays")
   void terminationGraceCoversPreStopAndGrpcShutdownGrace(String overlay) throws IOException {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
-    for (Deployment deployment : rendered.deployments()) {
-      String service = name(deployment);
-      Container container = onlyContainer(deployment);
+    for (Workload workload : rendered.workloads()) {
+      String service = workload.name();
+      Container container = onlyContainer(workload);
       ConfigMap config = rendered.get(ConfigMap.class, service);
       Duration fromApp = applicationGrace(service);
       String configured = config.getData().get(GRACE_ENV);
@@ -368,7 +372,7 @@ class KustomizeManifestsTest {
         assertEquals(fromAppDrain == null ? null : duration(fromAppDrain.toString()), drain,
             overlay + ": planner-gateway ConfigMap " + DRAIN_ENV + " disagrees with its application.yml");
       }
-      long termination = deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
+      long termination = workload.pod().getTerminationGracePeriodSeconds();
       assertTrue(termination > preStop + Math.ceilDiv(drain.toMillis(), 1000) + Math.ceilDiv(grace.toMillis(), 1000),
           overlay + ": " + service + " terminationGracePeriodSeconds " + termination + " (expected: > preStop "
               + preStop + " s + drain " + drain.toSeconds() + " s + gRPC shutdown grace " + grace.toSeconds() + " s)");
@@ -420,9 +424,18 @@ class KustomizeManifestsTest {
   @MethodSource("overlays")
   void controllerBridgeNeverRunsTwoPodsForTheSameRobots(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
-    Deployment bridge = rendered.get(Deployment.class, "controller-bridge");
-    assertEquals(1, bridge.getSpec().getReplicas());
-    assertEquals("Recreate", bridge.getSpec().getStrategy().getType());
+    Workload bridge = rendered.workload("controller-bridge");
+    if (bridge.object() instanceof StatefulSet shards) {
+      // One pod per ordinal, each with its own robots (sharded-bridges checks the lists): a rolling
+      // update stops a shard's pod before it starts the next. OnDelete would leave that to the operator.
+      assertTrue(List.of("RollingUpdate", "OnDelete").contains(shards.getSpec().getUpdateStrategy().getType()),
+          overlay + ": StatefulSet controller-bridge updateStrategy " + shards.getSpec().getUpdateStrategy().getType());
+      assertNotNull(shards.getSpec().getReplicas(), overlay + ": a StatefulSet of shards says how many");
+    } else {
+      Deployment single = (Deployment) bridge.object();
+      assertEquals(1, single.getSpec().getReplicas(), overlay + ": one bridge for all robots");
+      assertEquals("Recreate", single.getSpec().getStrategy().getType(), overlay + ": never two bridges for the same robots");
+    }
     assertTrue(rendered.autoscalers().stream().noneMatch(a -> a.getSpec().getScaleTargetRef().getName().equals("controller-bridge")));
     var resources = onlyContainer(bridge).getResources();
     assertEquals(resources.getRequests().get("cpu"), resources.getLimits().get("cpu"), "Guaranteed CPU for the 1 kHz loop");
@@ -438,9 +451,9 @@ class KustomizeManifestsTest {
 
     List<Endpoint> endpoints = new ArrayList<>();
     Map<Endpoint, List<String>> listening = new LinkedHashMap<>();
-    for (Deployment deployment : rendered.deployments()) {
-      Map<String, Integer> ports = namedPorts(onlyContainer(deployment));
-      Endpoint pod = Endpoint.pod(name(deployment), NAMESPACE, podLabels(deployment), namespaceLabels, ports);
+    for (Workload workload : rendered.workloads()) {
+      Map<String, Integer> ports = namedPorts(onlyContainer(workload));
+      Endpoint pod = Endpoint.pod(workload.name(), NAMESPACE, workload.eachPodsLabels().getFirst(), namespaceLabels, ports);
       endpoints.add(pod);
       listening.put(pod, ports.values().stream().map(p -> p + "/TCP").toList());
     }
@@ -518,13 +531,13 @@ class KustomizeManifestsTest {
       if (!"LoadBalancer".equals(type) && !"NodePort".equals(type)) {
         continue;
       }
-      Deployment deployment = selectedDeployment(rendered, "Service " + name(service), service.getSpec().getSelector());
-      Map<String, Integer> ports = namedPorts(onlyContainer(deployment));
+      Workload workload = selectedWorkload(rendered, "Service " + name(service), service.getSpec().getSelector());
+      Map<String, Integer> ports = namedPorts(onlyContainer(workload));
       for (ServicePort port : service.getSpec().getPorts()) {
         IntOrString target = port.getTargetPort();
         Integer resolved = target == null ? port.getPort()
             : target.getIntVal() != null ? target.getIntVal() : ports.get(target.getStrVal());
-        exposed.add(name(deployment) + ":" + resolved);
+        exposed.add(workload.name() + ":" + resolved);
       }
     }
     assertEquals(new TreeSet<>(List.of("planner-gateway:50051", "controller-bridge:50055")), exposed,
@@ -541,8 +554,7 @@ class KustomizeManifestsTest {
   void everyServiceContainerServesTlsFromItsOwnSecret(String overlay) {
     RenderedOverlay rendered = RenderedOverlay.of(overlay);
     for (String service : SERVICES) {
-      Deployment deployment = rendered.get(Deployment.class, service);
-      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+      PodSpec pod = rendered.workload(service).pod();
       for (Container container : pod.getContainers()) {
         Map<String, String> fromConfigMaps = new LinkedHashMap<>();
         for (EnvFromSource source : container.getEnvFrom() == null ? List.<EnvFromSource>of() : container.getEnvFrom()) {
@@ -639,7 +651,7 @@ class KustomizeManifestsTest {
       assertEquals(256, key.get("size"), what + " key size");
       List<String> dnsNames = CertManager.strings(spec.get("dnsNames"));
       for (Service selecting : rendered.services()) {
-        if (LabelSelectors.matches(selecting.getSpec().getSelector(), podLabels(rendered.get(Deployment.class, service)))) {
+        if (rendered.workload(service).selectedBy(selecting.getSpec().getSelector())) {
           String host = name(selecting);
           for (String dns : List.of(host, host + "." + NAMESPACE + ".svc", host + "." + NAMESPACE + ".svc.cluster.local")) {
             assertTrue(dnsNames.contains(dns), what + " does not name " + dns + " (Service " + host + "): " + dnsNames);
@@ -705,7 +717,7 @@ class KustomizeManifestsTest {
     RenderedOverlay gpu = RenderedOverlay.of("gpu");
     Deployment policy = gpu.get(Deployment.class, "policy-service");
     PodSpec pod = policy.getSpec().getTemplate().getSpec();
-    Container container = onlyContainer(policy);
+    Container container = onlyContainer(Workload.of(policy));
     assertEquals("tensorrt", gpu.get(ConfigMap.class, "policy-service").getData().get("VLA_POLICY_ENGINE"));
     assertEquals(new Quantity("1"), container.getResources().getLimits().get("nvidia.com/gpu"));
     assertEquals("true", pod.getNodeSelector().get("nvidia.com/gpu.present"));
@@ -716,9 +728,9 @@ class KustomizeManifestsTest {
         .orElseThrow(() -> new AssertionError("no volume at TensorRtEngine.defaultPlanCacheDirectory() for user.home=/home/vla"));
     Volume volume = pod.getVolumes().stream().filter(v -> v.getName().equals(plans.getName())).findFirst().orElseThrow();
     assertNotNull(volume.getPersistentVolumeClaim(), "the plan cache outlives pods");
-    for (Deployment other : gpu.deployments()) {
-      if (other != policy) {
-        assertFalse(onlyContainer(other).getResources().getLimits().containsKey("nvidia.com/gpu"), name(other) + " takes a GPU");
+    for (Workload other : gpu.workloads()) {
+      if (other.object() != policy) {
+        assertFalse(onlyContainer(other).getResources().getLimits().containsKey("nvidia.com/gpu"), other + " takes a GPU");
       }
     }
   }
@@ -727,11 +739,117 @@ class KustomizeManifestsTest {
   void cpuOverlayRunsOnnxRuntimeWithoutGpus() {
     RenderedOverlay cpu = RenderedOverlay.of("cpu");
     assertEquals("onnxruntime", cpu.get(ConfigMap.class, "policy-service").getData().get("VLA_POLICY_ENGINE"));
-    for (Deployment deployment : cpu.deployments()) {
-      assertFalse(onlyContainer(deployment).getResources().getLimits().containsKey("nvidia.com/gpu"), name(deployment));
-      var nodeSelector = deployment.getSpec().getTemplate().getSpec().getNodeSelector();
-      assertTrue(nodeSelector == null || nodeSelector.isEmpty(), name(deployment) + " node selector " + nodeSelector);
+    for (Workload workload : cpu.workloads()) {
+      assertFalse(onlyContainer(workload).getResources().getLimits().containsKey("nvidia.com/gpu"), workload.toString());
+      var nodeSelector = workload.pod().getNodeSelector();
+      assertTrue(nodeSelector == null || nodeSelector.isEmpty(), workload + " node selector " + nodeSelector);
     }
+  }
+
+  /**
+   * The sharded-bridges overlay: the bridge as a StatefulSet of shards, each pod driving its own
+   * robots (no robot on two bridges), reachable by its own DNS name behind a headless Service and by
+   * its own agents LoadBalancer, and the gateway told about every shard.
+   */
+  @Test
+  void shardedBridgesGiveEachRobotExactlyOneBridge() throws IOException {
+    RenderedOverlay rendered = RenderedOverlay.of("sharded-bridges");
+    assertTrue(rendered.find(Deployment.class, "controller-bridge").isEmpty(), "the base's single-bridge Deployment remains");
+    assertTrue(rendered.find(Service.class, "controller-bridge-agents").isEmpty(),
+        "the base's agents Service remains: it would send a robot's agent to any shard");
+    StatefulSet shards = rendered.get(StatefulSet.class, "controller-bridge");
+    Workload workload = Workload.of(shards);
+    String name = workload.name();
+    int replicas = shards.getSpec().getReplicas();
+    assertTrue(replicas >= 2, "shards: " + replicas);
+    assertEquals("Parallel", shards.getSpec().getPodManagementPolicy(), "shards start and stop independently");
+    assertEquals("RollingUpdate", shards.getSpec().getUpdateStrategy().getType());
+    Map<String, Integer> ports = namedPorts(onlyContainer(workload));
+
+    Service governing = rendered.get(Service.class, shards.getSpec().getServiceName());
+    assertEquals("None", governing.getSpec().getClusterIP(), "serviceName " + name(governing) + " must be headless to give each pod a DNS name");
+    assertTrue(workload.selectedBy(governing.getSpec().getSelector()), "Service " + name(governing) + " selects the shards");
+    assertTrue(governing.getSpec().getPorts().stream().anyMatch(p -> p.getPort().equals(ports.get("grpc"))),
+        "Service " + name(governing) + " has the ControllerBridge port " + ports.get("grpc"));
+
+    List<String> podNames = new ArrayList<>();
+    for (int ordinal = 0; ordinal < replicas; ordinal++) {
+      podNames.add(name + "-" + ordinal);
+    }
+    Set<String> shardsWithAgents = new TreeSet<>();
+    for (Service service : rendered.services()) {
+      if (!"LoadBalancer".equals(service.getSpec().getType()) || !workload.selectedBy(service.getSpec().getSelector())) {
+        continue;
+      }
+      List<String> selected = workload.eachPodsLabels().stream()
+          .filter(labels -> LabelSelectors.matches(service.getSpec().getSelector(), labels))
+          .map(labels -> labels.get(Workload.POD_NAME_LABEL)).toList();
+      assertEquals(1, selected.size(), "Service " + name(service) + " sends robots' agents to " + selected
+          + " (expected: exactly one shard, the one driving them)");
+      assertEquals(selected.getFirst() + "-agents", name(service), "agents Service name of shard " + selected.getFirst());
+      assertEquals("Local", service.getSpec().getExternalTrafficPolicy(), "Service " + name(service) + " externalTrafficPolicy");
+      assertEquals(List.of("agents"), service.getSpec().getPorts().stream().map(p -> p.getTargetPort().getStrVal()).toList(),
+          "Service " + name(service) + " exposes the agent link only");
+      shardsWithAgents.add(selected.getFirst());
+    }
+    assertEquals(new TreeSet<>(podNames), shardsWithAgents, "shards with an agents Service");
+
+    List<String> expectedTargets = podNames.stream().map(pod -> "dns:///" + pod + "." + name(governing) + "." + NAMESPACE
+        + ".svc.cluster.local:" + ports.get("grpc")).toList();
+    String targets = rendered.get(ConfigMap.class, "planner-gateway").getData().get("VLA_GATEWAY_CONTROLLERSHARDS");
+    assertNotNull(targets, "the gateway is not told about the shards (VLA_GATEWAY_CONTROLLERSHARDS)");
+    assertEquals(expectedTargets, List.of(targets.split(",")), "the gateway's shards: one target per replica");
+
+    Container container = onlyContainer(workload);
+    List<EnvVar> env = container.getEnv();
+    List<String> envNames = env.stream().map(EnvVar::getName).toList();
+    int podName = envNames.indexOf("POD_NAME");
+    int configImport = envNames.indexOf("SPRING_CONFIG_IMPORT");
+    assertTrue(podName >= 0 && configImport > podName, "POD_NAME must come before SPRING_CONFIG_IMPORT, which expands it: " + envNames);
+    assertEquals("metadata.name", env.get(podName).getValueFrom().getFieldRef().getFieldPath(), "POD_NAME from the downward API");
+    Matcher importFile = Pattern.compile("optional:file:(/.+)/\\$\\(POD_NAME\\)\\.properties").matcher(env.get(configImport).getValue());
+    assertTrue(importFile.matches(), "SPRING_CONFIG_IMPORT " + env.get(configImport).getValue()
+        + " (expected: optional:file:<dir>/$(POD_NAME).properties)");
+    VolumeMount mount = container.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(importFile.group(1))).findFirst()
+        .orElseThrow(() -> new AssertionError("nothing mounted at " + importFile.group(1)));
+    Volume volume = workload.pod().getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow();
+    assertNotNull(volume.getConfigMap(), "the robot lists come from a ConfigMap");
+    Map<String, String> lists = rendered.get(ConfigMap.class, volume.getConfigMap().getName()).getData();
+    assertEquals(new TreeSet<>(podNames.stream().map(pod -> pod + ".properties").toList()), new TreeSet<>(lists.keySet()),
+        "one robot list per shard");
+
+    Map<String, String> shardOfRobot = new LinkedHashMap<>();
+    for (String pod : podNames) {
+      java.util.Properties properties = new java.util.Properties();
+      properties.load(new java.io.StringReader(lists.get(pod + ".properties")));
+      List<String> robots = List.of(properties.getProperty("vla.controller.remote-robots", "").split(",")).stream()
+          .map(String::trim).filter(id -> !id.isEmpty()).toList();
+      assertFalse(robots.isEmpty(), pod + " drives no robot");
+      for (String robot : robots) {
+        String other = shardOfRobot.put(robot, pod);
+        assertTrue(other == null || other.equals(pod), "robot " + robot + " is on two bridges: " + other + " and " + pod);
+      }
+      assertEquals("0", properties.getProperty("vla.controller.simulated-robots", "0"), pod + " simulated robots");
+    }
+    assertEquals("0", rendered.get(ConfigMap.class, name).getData().get("VLA_CONTROLLER_SIMULATEDROBOTS"),
+        "simulated robots on every shard would be one robot id (sim-0) on two bridges");
+  }
+
+  /** Each shard runs the base Deployment's pod, plus its robot list (POD_NAME, SPRING_CONFIG_IMPORT, the mount). */
+  @Test
+  @SuppressWarnings("unchecked")
+  void shardedBridgesRunTheBaseBridgePod() {
+    Workload single = RenderedOverlay.of("cpu").workload("controller-bridge");
+    Workload shards = RenderedOverlay.of("sharded-bridges").workload("controller-bridge");
+    var mapper = tools.jackson.databind.json.JsonMapper.builder().build();
+    Map<String, Object> expected = mapper.convertValue(single.template(), Map.class);
+    Map<String, Object> actual = mapper.convertValue(shards.template(), Map.class);
+    Map<String, Object> pod = (Map<String, Object>) actual.get("spec");
+    Map<String, Object> container = ((List<Map<String, Object>>) pod.get("containers")).getFirst();
+    ((List<Map<String, Object>>) container.get("env")).removeIf(e -> List.of("POD_NAME", "SPRING_CONFIG_IMPORT").contains(e.get("name")));
+    ((List<Map<String, Object>>) container.get("volumeMounts")).removeIf(m -> "shards".equals(m.get("name")));
+    ((List<Map<String, Object>>) pod.get("volumes")).removeIf(v -> "shards".equals(v.get("name")));
+    assertEquals(expected, actual, "the StatefulSet's pod template differs from k8s/base's controller-bridge Deployment's");
   }
 
   private static void secretKeyExists(RenderedOverlay rendered, String what, String secret, String key) {
@@ -756,10 +874,10 @@ class KustomizeManifestsTest {
     assertTrue(key == null || EXTERNAL_SECRETS.get(secret).contains(key), what + ": Secret " + secret + " key " + key);
   }
 
-  private static Deployment selectedDeployment(RenderedOverlay rendered, String what, Map<String, String> selector) {
-    List<Deployment> selected = rendered.deployments().stream()
-        .filter(d -> LabelSelectors.matches(selector, podLabels(d))).toList();
-    assertEquals(1, selected.size(), rendered.overlay + ": " + what + " selector " + selector + " selects " + names(selected));
+  /** The one Deployment or StatefulSet whose pods (any of them) {@code selector} selects. */
+  private static Workload selectedWorkload(RenderedOverlay rendered, String what, Map<String, String> selector) {
+    List<Workload> selected = rendered.workloads().stream().filter(w -> w.selectedBy(selector)).toList();
+    assertEquals(1, selected.size(), rendered.overlay + ": " + what + " selector " + selector + " selects " + selected);
     return selected.getFirst();
   }
 
@@ -828,9 +946,9 @@ class KustomizeManifestsTest {
     return rules.stream().map(r -> (String) ((Map<String, Object>) r.get("name")).get("as")).collect(Collectors.toSet());
   }
 
-  private static Container onlyContainer(Deployment deployment) {
-    List<Container> containers = deployment.getSpec().getTemplate().getSpec().getContainers();
-    assertEquals(1, containers.size(), name(deployment) + " containers");
+  private static Container onlyContainer(Workload workload) {
+    List<Container> containers = workload.pod().getContainers();
+    assertEquals(1, containers.size(), workload + " containers");
     return containers.getFirst();
   }
 
@@ -842,15 +960,7 @@ class KustomizeManifestsTest {
     return ports;
   }
 
-  private static Map<String, String> podLabels(Deployment deployment) {
-    return deployment.getSpec().getTemplate().getMetadata().getLabels();
-  }
-
   private static String name(HasMetadata object) {
     return object.getMetadata().getName();
-  }
-
-  private static List<String> names(List<? extends HasMetadata> objects) {
-    return objects.stream().map(KustomizeManifestsTest::name).toList();
   }
 }

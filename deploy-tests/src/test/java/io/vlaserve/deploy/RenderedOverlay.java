@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -130,6 +131,28 @@ final class RenderedOverlay {
 
   List<Deployment> deployments() {
     return all(Deployment.class);
+  }
+
+  List<StatefulSet> statefulSets() {
+    return all(StatefulSet.class);
+  }
+
+  /** Every Deployment and StatefulSet: what runs pods. */
+  List<Workload> workloads() {
+    List<Workload> workloads = new ArrayList<>();
+    deployments().forEach(d -> workloads.add(Workload.of(d)));
+    statefulSets().forEach(s -> workloads.add(Workload.of(s)));
+    return workloads;
+  }
+
+  /** The Deployment or StatefulSet named {@code name}; exactly one must exist. */
+  Workload workload(String name) {
+    List<Workload> named = workloads().stream().filter(w -> w.name().equals(name)).toList();
+    if (named.size() != 1) {
+      throw new AssertionError(overlay + ": " + named.size() + " Deployments or StatefulSets named " + name + " (have: "
+          + workloads() + ")");
+    }
+    return named.getFirst();
   }
 
   List<Service> services() {
