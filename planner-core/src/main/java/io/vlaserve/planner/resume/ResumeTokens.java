@@ -180,10 +180,11 @@ public final class ResumeTokens {
     try {
       snapshot = SessionSnapshotCodec.decode(fields.snapshot);
     } catch (IllegalArgumentException e) {
-      if (fields.snapshot.length > 0 && (fields.snapshot[0] & 0xff) != SessionSnapshotCodec.VERSION) {
+      if (fields.snapshot.length > 0 && !SessionSnapshotCodec.reads(fields.snapshot[0] & 0xff)) {
         throw new ResumeTokenException(Reason.UNKNOWN_VERSION, "the resume token holds a session in format "
-            + (fields.snapshot[0] & 0xff) + " (this gateway reads " + SessionSnapshotCodec.VERSION
-            + "; mid-rollout, a newer gateway may have issued it)" + START_AFRESH);
+            + (fields.snapshot[0] & 0xff) + " (this gateway reads " + SessionSnapshotCodec.VERSION_WITHOUT_TRACE
+            + " and " + SessionSnapshotCodec.VERSION + "; mid-rollout, a newer gateway may have issued it)"
+            + START_AFRESH);
       }
       throw new ResumeTokenException(Reason.MALFORMED, "the resume token's session does not decode (" + e.getMessage()
           + ")" + START_AFRESH);

@@ -152,7 +152,7 @@ public final class SessionMachine {
    * @param sessionId the gateway's id for the session
    * @param connectionEpoch the robot's connection to the session this snapshot is for, from 0
    */
-  public Optional<SessionSnapshot> snapshot(String sessionId, long connectionEpoch) {
+  public Optional<SessionSnapshot> snapshot(String sessionId, long connectionEpoch, String traceParent) {
     if (phase != Phase.RUNNING && phase != Phase.REPLANNING) {
       return Optional.empty();
     }
@@ -162,7 +162,7 @@ public final class SessionMachine {
     return Optional.of(new SessionSnapshot(sessionId, robotId, connectionEpoch, phase, task, scene, skills, stepPeriod,
         revision, plan, subgoalIndex, completed, replans, lastSubgoalId, attempt, instructionEpoch, halted, lastGripper,
         Duration.ofNanos(Math.max(0, budgetLeft)), Duration.ofNanos(now - startedNanos),
-        phase == Phase.REPLANNING ? failureReason : ""));
+        phase == Phase.REPLANNING ? failureReason : "", traceParent));
   }
 
   /**

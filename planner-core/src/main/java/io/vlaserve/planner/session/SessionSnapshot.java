@@ -36,6 +36,9 @@ import java.util.Objects;
  *     zero once it ran out
  * @param elapsed how long the session had run, for its final report; >= 0
  * @param failureReason while replanning, how the subgoal failed (e.g. "timed out: ..."); "" else
+ * @param traceParent the session's trace as a W3C {@code traceparent}
+ *     ({@code 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>}), so that a resumed session
+ *     continues it; "" if the session has none
  */
 public record SessionSnapshot(
     String sessionId,
@@ -58,7 +61,11 @@ public record SessionSnapshot(
     double lastGripper,
     Duration budgetLeft,
     Duration elapsed,
-    String failureReason) {
+    String failureReason,
+    String traceParent) {
+
+  private static final java.util.regex.Pattern TRACE_PARENT =
+      java.util.regex.Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
 
   public SessionSnapshot {
     Objects.requireNonNull(sessionId, "sessionId");
@@ -73,6 +80,11 @@ public record SessionSnapshot(
     Objects.requireNonNull(budgetLeft, "budgetLeft");
     Objects.requireNonNull(elapsed, "elapsed");
     Objects.requireNonNull(failureReason, "failureReason");
+    Objects.requireNonNull(traceParent, "traceParent");
+    if (!traceParent.isEmpty() && !TRACE_PARENT.matcher(traceParent).matches()) {
+      throw new IllegalArgumentException("traceParent: '" + traceParent + "' (expected \"\" or a W3C traceparent,"
+          + " 00-<32 hex>-<16 hex>-<2 hex>)");
+    }
     if (phase != SessionMachine.Phase.RUNNING && phase != SessionMachine.Phase.REPLANNING) {
       throw new IllegalArgumentException("phase: " + phase + " (expected RUNNING or REPLANNING)");
     }

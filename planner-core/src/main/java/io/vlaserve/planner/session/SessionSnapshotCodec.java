@@ -17,7 +17,8 @@ import java.util.List;
  * protobuf: planner-core stays plain Java).
  *
  * <p>Format {@value #VERSION}, big-endian: a version byte, then the snapshot's components in
- * declaration order. A string is an unsigned 16-bit byte count and strict UTF-8; a list is an
+ * declaration order. Format 1, the same without the trace parent at the end, is still read (a
+ * token issued before an upgrade resumes, without its trace). A string is an unsigned 16-bit byte count and strict UTF-8; a list is an
  * unsigned 16-bit count and its items; a duration is its nanoseconds as a long; the phase is a byte
  * (1 running, 2 replanning); {@code halted} is a byte 0 or 1; a subgoal is its id, instruction,
  * max steps (int) and budget; a completed subgoal is its instruction and max steps.
@@ -28,8 +29,10 @@ import java.util.List;
  * and no other exception. Stateless and thread-safe.
  */
 public final class SessionSnapshotCodec {
-  /** The format written; the only one read so far. */
-  public static final int VERSION = 1;
+  /** The format written; it and {@link #VERSION_WITHOUT_TRACE} are read. */
+  public static final int VERSION = 2;
+  /** Format 1, still read: format 2 without the trace at the end. */
+  public static final int VERSION_WITHOUT_TRACE = 1;
   /** No snapshot is longer: a session's plan and history fit many times over. */
   public static final int MAX_BYTES = 256 * 1024;
   /** The longest string, in UTF-8 bytes. */
@@ -41,6 +44,11 @@ public final class SessionSnapshotCodec {
   private static final byte REPLANNING = 2;
 
   private SessionSnapshotCodec() {}
+
+  /** Whether snapshots in format {@code version} are read. */
+  public static boolean reads(int version) {
+    return version == VERSION || version == VERSION_WITHOUT_TRACE;
+  }
 
   /**
    * @throws IllegalArgumentException if a string or list is longer than this format carries
@@ -83,6 +91,7 @@ public final class SessionSnapshotCodec {
       out.writeLong(snapshot.budgetLeft().toNanos());
       out.writeLong(snapshot.elapsed().toNanos());
       writeString(out, "failureReason", snapshot.failureReason());
+      writeString(out, "traceParent", snapshot.traceParent());
     } catch (IOException e) {
       throw new UncheckedIOException("writing to memory failed", e);
     }
@@ -105,12 +114,13 @@ public final class SessionSnapshotCodec {
     }
     ByteBuffer in = ByteBuffer.wrap(bytes);
     int version = in.get() & 0xff;
-    if (version != VERSION) {
-      throw new IllegalArgumentException("snapshot format version " + version + " (expected " + VERSION + ")");
+    if (version != VERSION && version != VERSION_WITHOUT_TRACE) {
+      throw new IllegalArgumentException("snapshot format version " + version + " (expected " + VERSION_WITHOUT_TRACE
+          + " or " + VERSION + ")");
     }
     SessionSnapshot snapshot;
     try {
-      snapshot = readSnapshot(in);
+      snapshot = readSnapshot(in, version == VERSION);
     } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("snapshot: truncated after " + bytes.length + " bytes");
     }
@@ -120,7 +130,7 @@ public final class SessionSnapshotCodec {
     return snapshot;
   }
 
-  private static SessionSnapshot readSnapshot(ByteBuffer in) {
+  private static SessionSnapshot readSnapshot(ByteBuffer in, boolean withTrace) {
     String sessionId = readString(in, "sessionId");
     String robotId = readString(in, "robotId");
     long connectionEpoch = in.getLong();
@@ -164,9 +174,10 @@ public final class SessionSnapshotCodec {
     Duration budgetLeft = Duration.ofNanos(in.getLong());
     Duration elapsed = Duration.ofNanos(in.getLong());
     String failureReason = readString(in, "failureReason");
+    String traceParent = withTrace ? readString(in, "traceParent") : "";
     return new SessionSnapshot(sessionId, robotId, connectionEpoch, phase, task, scene, skills, stepPeriod, revision,
         plan, subgoalIndex, completed, replansUsed, lastSubgoalId, attempt, instructionEpoch, halted, lastGripper,
-        budgetLeft, elapsed, failureReason);
+        budgetLeft, elapsed, failureReason, traceParent);
   }
 
   private static void writeString(DataOutputStream out, String what, String value) throws IOException {

@@ -37,7 +37,7 @@ class ResumeAcrossReplicasTest {
     atA.started(new PlannedTask(List.of(MOVE, GRASP), "scripted", ""), List.of(), Duration.ofMillis(100),
         SessionMachine.BridgeHold.NONE);
     atA.signalled("1", true, "");
-    String token = tokensA.issue(atA.snapshot("sess-1", 0).orElseThrow());
+    String token = tokensA.issue(atA.snapshot("sess-1", 0, "").orElseThrow());
     monotonicA[0] += 1_000_000_000L;
     wall.advance(Duration.ofSeconds(30));
 
@@ -49,7 +49,7 @@ class ResumeAcrossReplicasTest {
     assertEquals("2", restored.machine().subgoal().id());
     assertEquals(Reason.REPLAYED, assertThrows(ResumeTokenException.class,
         () -> ledgerB.claim(tokensB.verify(token, "arm-1"))).reason());
-    String next = tokensB.issue(restored.machine().snapshot("sess-1", verified.connectionEpoch() + 1).orElseThrow());
+    String next = tokensB.issue(restored.machine().snapshot("sess-1", verified.connectionEpoch() + 1, "").orElseThrow());
     ledgerB.claim(tokensB.verify(next, "arm-1"));
   }
 }

@@ -43,7 +43,7 @@ class ResumeTokensTest {
     return new SessionSnapshot("sess-7f3a", robotId, epoch, Phase.RUNNING, "pick up the red block", "",
         List.of(MOVE.instruction()), Duration.ofMillis(100), 0,
         List.of(new SessionSubgoal("1", MOVE, Duration.ofMillis(1500))), 0, List.of(), 0, 1, 1, 1, false, Double.NaN,
-        Duration.ofMillis(900), Duration.ofSeconds(3), "");
+        Duration.ofMillis(900), Duration.ofSeconds(3), "", "");
   }
 
   private ResumeTokens tokens(KeyRing keys) {
@@ -216,7 +216,7 @@ class ResumeTokensTest {
       body[0] = 7;
       String token = signedByHand(body, "arm-1", "sess-7f3a", 0);
       assertEquals(Reason.UNKNOWN_VERSION, refused(signingWithOld(), token, "arm-1", "the resume token holds a session"
-          + " in format 7 (this gateway reads 1; mid-rollout, a newer gateway may have issued it); open a new session"
+          + " in format 7 (this gateway reads 1 and 2; mid-rollout, a newer gateway may have issued it); open a new session"
           + " without a resume token"));
     }
 

@@ -25,8 +25,10 @@ class SessionSnapshotCodecTest {
         List.of(new SessionSubgoal("5", MOVE, Duration.ofMillis(1500)),
             new SessionSubgoal("6", GRASP, Duration.ofMillis(3000))),
         1, List.of(MOVE, MOVE), 2, 6, 2, 9, true, 0.25, Duration.ofMillis(1234), Duration.ofSeconds(42),
-        "timed out: its budget ran out");
+        "timed out: its budget ran out", TRACE);
   }
+
+  static final String TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
   @Test
   void aSnapshotComesBackEqual() {
@@ -38,7 +40,7 @@ class SessionSnapshotCodecTest {
   void aRunningSnapshotWithAnUnknownGripperAndNoHistoryComesBackEqual() {
     SessionSnapshot snapshot = new SessionSnapshot("", "arm-2", 0, Phase.RUNNING, "", "", List.of(),
         Duration.ofNanos(1), 0, List.of(new SessionSubgoal("1", MOVE, Duration.ZERO)), 0, List.of(), 0, 1, 1, 1,
-        false, Double.NaN, Duration.ZERO, Duration.ZERO, "");
+        false, Double.NaN, Duration.ZERO, Duration.ZERO, "", "");
     assertEquals(snapshot, SessionSnapshotCodec.decode(SessionSnapshotCodec.encode(snapshot)));
   }
 
@@ -50,9 +52,21 @@ class SessionSnapshotCodecTest {
   @Test
   void anUnknownVersionIsRefusedAsSuch() {
     byte[] bytes = SessionSnapshotCodec.encode(sample());
-    bytes[0] = 2;
+    bytes[0] = 3;
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SessionSnapshotCodec.decode(bytes));
-    assertEquals("snapshot format version 2 (expected 1)", e.getMessage());
+    assertEquals("snapshot format version 3 (expected 1 or 2)", e.getMessage());
+  }
+
+  @Test
+  void aFormatOneSnapshotIsReadWithoutATrace() {
+    // Format 1 is format 2 without the trace parent's string (its 2-byte length and bytes) at the end.
+    byte[] two = SessionSnapshotCodec.encode(sample());
+    byte[] one = Arrays.copyOf(two, two.length - 2 - TRACE.length());
+    one[0] = 1;
+    SessionSnapshot read = SessionSnapshotCodec.decode(one);
+    assertEquals("", read.traceParent());
+    assertEquals(sample().sessionId(), read.sessionId());
+    assertEquals(sample().failureReason(), read.failureReason());
   }
 
   @Test
@@ -74,7 +88,7 @@ class SessionSnapshotCodecTest {
     SessionSnapshot sample = sample();
     SessionSnapshot longTask = new SessionSnapshot(sample.sessionId(), sample.robotId(), 0, Phase.RUNNING,
         "x".repeat(SessionSnapshotCodec.MAX_STRING_BYTES + 1), "", List.of(), sample.stepPeriod(), 0, sample.plan(), 0,
-        List.of(), 0, 6, 1, 1, false, Double.NaN, Duration.ZERO, Duration.ZERO, "");
+        List.of(), 0, 6, 1, 1, false, Double.NaN, Duration.ZERO, Duration.ZERO, "", "");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> SessionSnapshotCodec.encode(longTask));
     assertEquals("task: 16385 UTF-8 bytes (expected <= 16384)", e.getMessage());

@@ -67,7 +67,7 @@ class SessionSnapshotTest {
   }
 
   private static SessionSnapshot snapshot(SessionMachine machine) {
-    return machine.snapshot("sess-1", 0).orElseThrow();
+    return machine.snapshot("sess-1", 0, "").orElseThrow();
   }
 
   @Nested
@@ -140,11 +140,11 @@ class SessionSnapshotTest {
     void thereIsNothingToSnapshotBeforeTheFirstPlanNorOnceTheSessionEnded() {
       SessionMachine opening = new SessionMachine(SETTINGS, first);
       opening.admitted("arm-1", "pick up the red block", "");
-      assertTrue(opening.snapshot("sess-1", 0).isEmpty());
+      assertTrue(opening.snapshot("sess-1", 0, "").isEmpty());
 
       SessionMachine ended = running(MOVE);
       ended.cancelled("done for today");
-      assertTrue(ended.snapshot("sess-1", 0).isEmpty());
+      assertTrue(ended.snapshot("sess-1", 0, "").isEmpty());
     }
 
     @Test
@@ -155,15 +155,20 @@ class SessionSnapshotTest {
       assertEquals("phase: ENDED (expected RUNNING or REPLANNING)", ended.getMessage());
       IllegalArgumentException index = assertThrows(IllegalArgumentException.class,
           () -> new SessionSnapshot("s", "r", 0, Phase.RUNNING, "t", "", SKILLS, STEP, 0, valid.plan(), 1, List.of(),
-              0, 1, 1, 1, false, Double.NaN, Duration.ZERO, Duration.ZERO, ""));
+              0, 1, 1, 1, false, Double.NaN, Duration.ZERO, Duration.ZERO, "", ""));
       assertEquals("subgoalIndex: 1 (expected 0..0)", index.getMessage());
+      IllegalArgumentException trace = assertThrows(IllegalArgumentException.class,
+          () -> new SessionSnapshot("s", "r", 0, Phase.RUNNING, "t", "", SKILLS, STEP, 0, valid.plan(), 0, List.of(),
+              0, 1, 1, 1, false, Double.NaN, Duration.ZERO, Duration.ZERO, "", "00-not-a-trace"));
+      assertEquals("traceParent: '00-not-a-trace' (expected \"\" or a W3C traceparent, 00-<32 hex>-<16 hex>-<2 hex>)",
+          trace.getMessage());
     }
 
     private static SessionSnapshot withPhase(SessionSnapshot s, Phase phase) {
       return new SessionSnapshot(s.sessionId(), s.robotId(), s.connectionEpoch(), phase, s.task(), s.scene(),
           s.skills(), s.stepPeriod(), s.revision(), s.plan(), s.subgoalIndex(), s.completed(), s.replansUsed(),
           s.lastSubgoalId(), s.attempt(), s.instructionEpoch(), s.halted(), s.lastGripper(), s.budgetLeft(),
-          s.elapsed(), s.failureReason());
+          s.elapsed(), s.failureReason(), s.traceParent());
     }
   }
 

@@ -59,6 +59,8 @@ final class PolicyLink {
   private long inFlightArrivalNanos;
   private long inFlightSequence;
   private Observation inFlightObservation;
+  /** The session's span, which every control step's trace links to; null if none. */
+  private io.opentelemetry.api.trace.SpanContext session;
   private Span step;
 
   PolicyLink(SessionServices services, Object lock, Events events, String sessionId) {
@@ -66,6 +68,11 @@ final class PolicyLink {
     this.lock = lock;
     this.events = events;
     this.sessionId = sessionId;
+  }
+
+  /** Links every control step from now on to the session's span {@code session}. */
+  void linkSteps(io.opentelemetry.api.trace.SpanContext session) {
+    this.session = session;
   }
 
   /** Opens a Session stream for {@code robot}, instructed {@code instruction}; it is ready when it says so. */
@@ -113,8 +120,12 @@ final class PolicyLink {
       return;
     }
     // One control step, one trace: it starts here and continues at the policy and the bridge.
-    step = services.tracing().tracer().spanBuilder("control-step")
-        .setNoParent()
+    var builder = services.tracing().tracer().spanBuilder("control-step")
+        .setNoParent();
+    if (session != null && session.isValid()) {
+      builder.addLink(session);
+    }
+    step = builder
         .setAttribute("vla.robot_id", robot.getRobotId())
         .setAttribute("vla.session_id", sessionId)
         .setAttribute("vla.observation_sequence", waiting.getSequence())

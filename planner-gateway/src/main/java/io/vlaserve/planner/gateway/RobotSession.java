@@ -27,6 +27,9 @@ import io.vlaserve.planner.v1.SubgoalSignal;
 import io.vlaserve.policy.v1.ObservationError;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.proto.ProtoTimes;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.context.Context;
 import io.vlaserve.service.audit.AuditLog;
 import java.time.Duration;
 import java.time.Instant;
@@ -93,6 +96,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private boolean registered;
   private boolean robotClosed;
   private ScheduledFuture<?> timer;
+  /** The session's span on this replica: from admission (or resume) to release. */
+  private Span sessionSpan;
   /** A resumed session's state is being restored from its token (off the lock); frames wait. */
   private boolean restoring;
   /** The newest frame the robot sent while {@link #restoring}. */
@@ -225,7 +230,33 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         Map.of("task", message.getTask()));
     task = message.getTask();
     machine.admitted(identity.getRobotId(), task, message.getScene());
+    startSessionSpan("");
     services.planningExecutor().execute(this::prepare);
+  }
+
+  /**
+   * Starts the session's span: a new trace for a new session, or, resumed, a child of the span
+   * {@code traceParent} names (from the token), so that a session keeps one trace across replicas.
+   * Each control step is a trace of its own, linked to this span.
+   */
+  private void startSessionSpan(String traceParent) {
+    SpanBuilder span = services.tracing().tracer().spanBuilder("robot-session")
+        .setAttribute("vla.robot_id", robotId())
+        .setAttribute("vla.session_id", sessionId)
+        .setAttribute("vla.connection", connectionEpoch);
+    if (traceParent.isEmpty()) {
+      span.setNoParent();
+    } else {
+      span.setParent(services.tracing().extract(Map.of("traceparent", traceParent)));
+    }
+    sessionSpan = span.startSpan();
+    policy.linkSteps(sessionSpan.getSpanContext());
+  }
+
+  /** The session span as a W3C traceparent, for the resume token; "" without one. */
+  private String traceParent() {
+    return sessionSpan == null ? ""
+        : services.tracing().inject(Context.root().with(sessionSpan)).getOrDefault("traceparent", "");
   }
 
   /** Ends an open whose resume token does not resume: counted, audited, and the robot told why. */
@@ -279,6 +310,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       task = snapshot.task();
       policy = new PolicyLink(services, this, this, sessionId);
       connectionEpoch = snapshot.connectionEpoch() + 1;
+      startSessionSpan(snapshot.traceParent());
       resumedMetadata = metadata;
       List<SessionEffect> links = new ArrayList<>();
       List<SessionEffect> later = new ArrayList<>();
@@ -356,7 +388,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
 
   /** The resume token for the session as it stands, on this connection; "" if it cannot resume. */
   private String resumeToken() {
-    return machine.snapshot(sessionId, connectionEpoch).map(snapshot -> {
+    return machine.snapshot(sessionId, connectionEpoch, traceParent()).map(snapshot -> {
       try {
         return services.resume().tokens().issue(snapshot);
       } catch (IllegalArgumentException e) {
@@ -372,7 +404,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     return new SessionSnapshot(s.sessionId(), s.robotId(), s.connectionEpoch(), s.phase(), s.task(), s.scene(),
         s.skills(), s.stepPeriod(), s.revision(), s.plan(), s.subgoalIndex(), s.completed(), s.replansUsed(),
         s.lastSubgoalId(), s.attempt(), s.instructionEpoch(), true, s.lastGripper(), s.budgetLeft(), s.elapsed(),
-        s.failureReason());
+        s.failureReason(), s.traceParent());
   }
 
   /** Off the lock: the handshake with policy-service and the first plan, then start. */
@@ -693,6 +725,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
    */
   private void release(String stepFailure) {
     policy.endStep(stepFailure);
+    if (sessionSpan != null) {
+      sessionSpan.end();
+      sessionSpan = null;
+    }
     if (timer != null) {
       timer.cancel(false);
     }

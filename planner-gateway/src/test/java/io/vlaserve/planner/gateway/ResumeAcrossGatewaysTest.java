@@ -154,6 +154,37 @@ class ResumeAcrossGatewaysTest {
   }
 
   @Test
+  void aResumedSessionContinuesItsTraceAndItsStepsLinkToIt() throws Exception {
+    try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
+      SessionHarness.RobotStream robot = a.open(open("arm-1", TASK));
+      String token = startedToken(a, robot);
+      robot.requests.onCompleted();
+      robot.awaitClosed();
+      Await.until(() -> a.spans.named("robot-session").size() == 1, "A's session span ends with the session");
+      var atA = a.spans.named("robot-session").get(0);
+
+      SessionHarness.RobotStream again = b.open(resume("arm-1", token));
+      next(again, ACCEPTED);
+      SessionHarness.ScriptedPolicy.PolicyCall policy = b.policy.nextCall();
+      policy.next(); // start
+      policy.next(); // the instruction, once ready
+      again.send(SessionHarness.observation(5));
+      assertEquals(5, policy.next().getObservation().getSequence());
+      again.requests.onCompleted();
+      again.awaitClosed();
+      Await.until(() -> b.spans.named("robot-session").size() == 1, "B's session span ends with the session");
+      var atB = b.spans.named("robot-session").get(0);
+      assertEquals(atA.getTraceId(), atB.getTraceId(), "one trace across the reconnect");
+      assertEquals(atA.getSpanId(), atB.getParentSpanId(), "B's part is a child of A's");
+      assertEquals(1L, atB.getAttributes().get(io.opentelemetry.api.common.AttributeKey.longKey("vla.connection")));
+      Await.until(() -> !b.spans.named("control-step").isEmpty(), "the step's span");
+      var step = b.spans.named("control-step").get(0);
+      assertNotEquals(atB.getTraceId(), step.getTraceId(), "a step is a trace of its own");
+      assertEquals(atB.getSpanContext(), step.getLinks().get(0).getSpanContext(), "linked to the session");
+    }
+  }
+
+  @Test
   void aFrameSentWhileTheSessionIsRestoredGoesToThePolicyWithoutWaitingForTheNext() throws Exception {
     try (SessionHarness a = gateway(); SessionHarness b = gateway()) {
       String token = startedToken(a, a.open(open("arm-1", TASK)));
