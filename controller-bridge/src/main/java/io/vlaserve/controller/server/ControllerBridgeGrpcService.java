@@ -137,7 +137,7 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         throw new ControllerStateException("robot " + target.id() + " is " + (mode == ExecutionMode.HALTED
             ? "halted" : "e-stopped") + "; call Resume before executing");
       }
-      target.claim(this);
+      target.claim(this, start.getSessionId(), start.getConnectionEpoch());
       AuditLog.record("execute-start", target.id(), AuditLog.caller(), "ok", Map.of());
       synchronized (this) {
         robot = target;

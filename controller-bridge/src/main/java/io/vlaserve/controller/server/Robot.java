@@ -1,5 +1,6 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.ControllerStateException;
 import io.vlaserve.controller.ExecutionSnapshot;
 import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.driver.RobotDriver;
@@ -31,6 +32,15 @@ public final class Robot {
   private final ControlLoop loop;
   private final SafetyEnvelope envelope;
   private final AtomicReference<Object> driverStream = new AtomicReference<>();
+  /** The highest connection epoch each recent gateway session drove this robot at; bounded. */
+  private final java.util.Map<String, Long> sessionEpochs = new java.util.LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<String, Long> eldest) {
+      return size() > REMEMBERED_SESSIONS;
+    }
+  };
+  /** Sessions whose epochs a robot remembers: far more than a robot opens within a token's lifetime. */
+  static final int REMEMBERED_SESSIONS = 64;
   private final List<Consumer<SafetyEvent>> listeners = new CopyOnWriteArrayList<>();
 
   Robot(String id, RobotController controller, RobotDriver driver, ControlLoop loop, SafetyEnvelope envelope) {
@@ -68,8 +78,28 @@ public final class Robot {
    * @throws RobotBusyException if another stream drives it
    */
   void claim(Object stream) {
+    claim(stream, "", 0);
+  }
+
+  /**
+   * Lets {@code stream} drive the robot for gateway session {@code sessionId} at connection
+   * {@code epoch}, unless another stream drives it or the session has driven it at a later epoch
+   * (a replayed resume token); "" for no session: not checked.
+   *
+   * @throws RobotBusyException if another stream drives the robot
+   * @throws ControllerStateException if the session has moved on to a later connection
+   */
+  synchronized void claim(Object stream, String sessionId, long epoch) {
+    Long latest = sessionId.isEmpty() ? null : sessionEpochs.get(sessionId);
+    if (latest != null && epoch < latest) {
+      throw new ControllerStateException("robot " + id + ": session " + sessionId + " connection " + epoch
+          + " was superseded by connection " + latest + " (a replayed resume token?); the robot is not taken");
+    }
     if (!driverStream.compareAndSet(null, stream)) {
       throw new RobotBusyException(id);
+    }
+    if (!sessionId.isEmpty()) {
+      sessionEpochs.put(sessionId, epoch);
     }
   }
 

@@ -73,7 +73,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
     properties = {
       "spring.grpc.server.port=0",
       "spring.grpc.server.address=127.0.0.1",
-      "vla.controller.simulated-robots=6",
+      "vla.controller.simulated-robots=7",
       "vla.controller.remote-robots=arm-1,arm-2,arm-3",
       "vla.controller.link-timeout=200ms",
       "vla.controller.agent-port=0",
@@ -338,12 +338,33 @@ class ControllerBridgeIntegrationTest {
     }
 
     @Test
+    void aSessionsEarlierConnectionCannotTakeTheRobotBack() {
+      io.vlaserve.controller.v1.ExecuteStart session = io.vlaserve.controller.v1.ExecuteStart.newBuilder()
+          .setRobot(io.vlaserve.common.v1.RobotIdentity.newBuilder().setRobotId("sim-6")).setSessionId("sess-9").build();
+      try (ExecuteSession current = ExecuteSession.start(channel, session.toBuilder().setConnectionEpoch(2).build())) {
+        current.awaitState("driven on connection 2", ExecutionState::hasMeasured);
+        // The epoch is checked before whether the robot is free: a replay is refused as such.
+        try (ExecuteSession replayed = ExecuteSession.start(channel, session.toBuilder().setConnectionEpoch(1).build())) {
+          Status status = replayed.awaitClosed();
+          assertEquals(Status.Code.FAILED_PRECONDITION, status.getCode());
+          assertEquals("robot sim-6: session sess-9 connection 1 was superseded by connection 2 (a replayed resume"
+              + " token?); the robot is not taken", status.getDescription());
+        }
+        try (ExecuteSession later = ExecuteSession.start(channel, session.toBuilder().setConnectionEpoch(3).build())) {
+          Status status = later.awaitClosed();
+          assertTrue(status.getDescription().contains("already driven by another Execute stream"),
+              "a later connection passes the epoch check and waits its turn: " + status);
+        }
+      }
+    }
+
+    @Test
     void anUnknownRobotIsNotFoundAndAChunkBeforeStartIsInvalid() {
       try (ExecuteSession unknown = ExecuteSession.start(channel, "franka")) {
         Status status = unknown.awaitClosed();
         assertEquals(Status.Code.NOT_FOUND, status.getCode());
         assertEquals("robot_id: 'franka' is not driven by this bridge (expected one of: sim-0, sim-1, sim-2, sim-3,"
-            + " sim-4, sim-5, arm-1, arm-2, arm-3)", status.getDescription());
+            + " sim-4, sim-5, sim-6, arm-1, arm-2, arm-3)", status.getDescription());
       }
       try (ExecuteSession noStart = new ExecuteSession(channel)) {
         noStart.send(ExecuteRequest.newBuilder().setChunk(chunk(1, Instant.now(), FORWARD)).build());
@@ -553,7 +574,7 @@ class ControllerBridgeIntegrationTest {
         return null;
       });
     }
-    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "arm-1", "arm-2", "arm-3"), robots);
+    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "sim-6", "arm-1", "arm-2", "arm-3"), robots);
   }
 
   @Test

@@ -51,12 +51,15 @@ final class BridgeLink {
     this.events = events;
   }
 
-  /** Opens the robot's Execute stream. */
-  void open(RobotIdentity robot) {
+  /**
+   * Opens the robot's Execute stream for session {@code sessionId} on connection {@code epoch} (the
+   * bridge refuses an epoch lower than one it has seen for the session: a replayed resume token).
+   */
+  void open(RobotIdentity robot, String sessionId, long epoch) {
     Stream opened = new Stream(robot.getRobotId());
     ControllerBridgeGrpc.newStub(services.channels().bridges().channel(robot.getRobotId())).execute(opened);
     stream = opened;
-    opened.requests.onNext(GatewayMessages.executeStart(robot, services.properties().statePeriod()));
+    opened.requests.onNext(GatewayMessages.executeStart(robot, services.properties().statePeriod(), sessionId, epoch));
   }
 
   /** Whether the Execute stream is open, so a chunk can go down it. */

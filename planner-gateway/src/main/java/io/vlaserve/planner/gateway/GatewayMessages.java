@@ -208,9 +208,10 @@ final class GatewayMessages {
     };
   }
 
-  static ExecuteRequest executeStart(RobotIdentity robot, Duration statePeriod) {
+  /** The start of a robot's Execute stream for gateway session {@code sessionId} on connection {@code epoch}. */
+  static ExecuteRequest executeStart(RobotIdentity robot, Duration statePeriod, String sessionId, long epoch) {
     return ExecuteRequest.newBuilder().setStart(ExecuteStart.newBuilder().setRobot(robot)
-        .setStatePeriod(ProtoTimes.duration(statePeriod))).build();
+        .setStatePeriod(ProtoTimes.duration(statePeriod)).setSessionId(sessionId).setConnectionEpoch(epoch)).build();
   }
 
   static ExecuteRequest chunk(ActionChunk chunk, Map<String, String> traceContext) {

@@ -486,7 +486,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private void carryOut(List<SessionEffect> effects) {
     for (SessionEffect effect : effects) {
       switch (effect) {
-        case SessionEffect.OpenExecution ignored -> bridge.open(identity);
+        case SessionEffect.OpenExecution ignored -> bridge.open(identity, sessionId, connectionEpoch);
         case SessionEffect.OpenPolicy start -> policy.open(identity, start.instruction());
         case SessionEffect.Instruct instruct -> policy.instruct(instruct.instruction());
         case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(task, plan));

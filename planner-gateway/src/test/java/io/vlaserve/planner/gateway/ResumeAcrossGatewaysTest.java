@@ -131,6 +131,9 @@ class ResumeAcrossGatewaysTest {
       assertTrue(after.elapsed().compareTo(before.elapsed()) >= 0);
       SessionRequest start = b.policy.nextCall().next();
       assertEquals("move to the red block", start.getStart().getInstruction(), "the policy resumes the subgoal");
+      var execute = b.bridge.nextExecution().next().getStart();
+      assertEquals(before.sessionId(), execute.getSessionId(), "the bridge learns whose connection drives the robot");
+      assertEquals(1, execute.getConnectionEpoch());
       assertTrue(b.planner.requests.isEmpty(), "no plan made: " + b.planner.requests);
       assertEquals(1, b.count("vla.gateway.resumes", "result", "ok"));
 
