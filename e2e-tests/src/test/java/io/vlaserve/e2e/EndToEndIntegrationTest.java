@@ -1,5 +1,7 @@
 package io.vlaserve.e2e;
 
+import static io.vlaserve.e2e.Scenes.describe;
+import static io.vlaserve.e2e.Scenes.sceneWithRedBlock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -33,10 +35,7 @@ import io.vlaserve.planner.v1.SubgoalStatus;
 import io.vlaserve.robot.client.GatewaySession;
 import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.sim.SimulatedRobot;
-import io.vlaserve.skills.BlockColor;
 import io.vlaserve.testing.Await;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -136,26 +135,6 @@ class EndToEndIntegrationTest {
         service.close();
       }
     }
-  }
-
-  /** A world seed whose scene has a red block, so the task applies. */
-  private static long sceneWithRedBlock(long from) {
-    for (long seed = from; ; seed++) {
-      TabletopWorld world = new TabletopWorld(seed, new WorldConfig(3, true));
-      if (world.snapshot().blocks().stream().anyMatch(b -> b.color() == BlockColor.RED)) {
-        return seed;
-      }
-    }
-  }
-
-  private static String describe(List<GatewayMessage> messages) {
-    return messages.stream()
-        .filter(m -> !m.hasState() && !m.hasStepForwarded())
-        .map(m -> m.getMessageCase() + (m.hasSubgoal() ? " " + m.getSubgoal().getSubgoalId() + " "
-            + m.getSubgoal().getStatus() + " " + m.getSubgoal().getReason()
-            : m.hasOutcome() ? " " + m.getOutcome().getOutcome() + " " + m.getOutcome().getReason()
-            : m.hasHold() ? " " + m.getHold().getReason() : m.hasPlan() ? " rev " + m.getPlan().getRevision() : ""))
-        .collect(Collectors.joining("\n  ", "\n  ", ""));
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.vlaserve.e2e;
 
+import static io.vlaserve.e2e.Scenes.describe;
+import static io.vlaserve.e2e.Scenes.sceneWithRedBlock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,9 +16,6 @@ import io.vlaserve.robot.client.RobotAgent;
 import io.vlaserve.robot.client.RobotChannels;
 import io.vlaserve.robot.client.SessionReopener;
 import io.vlaserve.robot.sim.SimulatedRobot;
-import io.vlaserve.skills.BlockColor;
-import io.vlaserve.sim.TabletopWorld;
-import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -369,29 +368,5 @@ class ReplicaLossIntegrationTest {
   private static String staticTarget(ServiceProcess... services) {
     return "static:///" + java.util.Arrays.stream(services).map(s -> "127.0.0.1:" + s.grpcPort())
         .collect(Collectors.joining(","));
-  }
-
-  /** A world seed whose scene has a red block, so the task applies. */
-  private static long sceneWithRedBlock(long from) {
-    for (long seed = from; ; seed++) {
-      TabletopWorld world = new TabletopWorld(seed, new WorldConfig(3, true));
-      if (world.snapshot().blocks().stream().anyMatch(b -> b.color() == BlockColor.RED)) {
-        return seed;
-      }
-    }
-  }
-
-  private static String describe(List<GatewayMessage> messages) {
-    return messages.stream()
-        .filter(m -> !m.hasState() && !m.hasStepForwarded())
-        .map(m -> m.getMessageCase() + (m.hasSubgoal() ? " " + m.getSubgoal().getSubgoalId() + " "
-            + m.getSubgoal().getStatus() + " " + m.getSubgoal().getReason()
-            : m.hasOutcome() ? " " + m.getOutcome().getOutcome() + " " + m.getOutcome().getReason()
-            : m.hasHold() ? " " + m.getHold().getReason()
-            : m.hasAccepted() ? " " + m.getAccepted().getSessionId()
-            : m.hasSafetyEvent() ? " " + m.getSafetyEvent().getKind() + " chunk " + m.getSafetyEvent().getChunkId()
-                + " " + m.getSafetyEvent().getMessage()
-            : m.hasPlan() ? " rev " + m.getPlan().getRevision() : ""))
-        .collect(Collectors.joining("\n  ", "\n  ", ""));
   }
 }

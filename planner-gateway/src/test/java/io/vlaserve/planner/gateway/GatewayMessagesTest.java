@@ -170,8 +170,8 @@ class GatewayMessagesTest {
   @Test
   void whatTheBridgeIsSent() {
     assertEquals(ExecuteRequest.newBuilder().setStart(ExecuteStart.newBuilder().setRobot(ARM)
-        .setStatePeriod(ProtoTimes.duration(Duration.ofMillis(100)))).build(),
-        GatewayMessages.executeStart(ARM, Duration.ofMillis(100)));
+        .setStatePeriod(ProtoTimes.duration(Duration.ofMillis(100))).setSessionId("sess-1").setConnectionEpoch(2))
+        .build(), GatewayMessages.executeStart(ARM, Duration.ofMillis(100), "sess-1", 2));
     ActionChunk chunk = ActionChunk.newBuilder().setChunkId(4).build();
     assertEquals(ExecuteRequest.newBuilder().setChunk(chunk).putAllTraceContext(TRACE).build(),
         GatewayMessages.chunk(chunk, TRACE));
