@@ -57,6 +57,9 @@ public sealed interface SessionEffect {
   /** policy-service is back after being lost for {@code downFor}. */
   record PolicyRestored(Duration downFor) implements SessionEffect {}
 
+  /** The robot's execution is open again, at its bridge or another, after {@code downFor} without one. */
+  record ExecutionRestored(Duration downFor) implements SessionEffect {}
+
   /**
    * The session ended: release its streams and, if {@code tellRobot}, send the robot its outcome
    * and close its stream.

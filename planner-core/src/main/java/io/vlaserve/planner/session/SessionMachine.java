@@ -7,6 +7,7 @@ import io.vlaserve.planner.SubgoalFailure;
 import io.vlaserve.planner.session.SessionEffect.Ended;
 import io.vlaserve.planner.session.SessionEffect.Hold;
 import io.vlaserve.planner.session.SessionEffect.Instruct;
+import io.vlaserve.planner.session.SessionEffect.ExecutionRestored;
 import io.vlaserve.planner.session.SessionEffect.OpenExecution;
 import io.vlaserve.planner.session.SessionEffect.OpenPolicy;
 import io.vlaserve.planner.session.SessionEffect.PolicyLost;
@@ -110,6 +111,11 @@ public final class SessionMachine {
   private long nextPolicyAttemptNanos;
   /** Whether the robot was told to hold for the current loss (only once a failover did not come at once). */
   private boolean policyHoldNotified;
+  // The robot's bridge went away: the session holds and opens execution again, there or elsewhere.
+  private boolean bridgeLost;
+  private long bridgeLostSinceNanos;
+  private String bridgeLostCause = "";
+  private long nextExecutionAttemptNanos;
   /** Why the replan under way was asked for: the next plan's reason. */
   private String replanReason = "";
   /** How the subgoal being replanned failed, which a snapshot keeps to ask for the replan again. */
@@ -440,9 +446,49 @@ public final class SessionMachine {
    * @param cause what the stream ended with, e.g. "NOT_FOUND: unknown robot arm-1"
    */
   public List<SessionEffect> executionLost(String cause) {
+    return executionLost(cause, false);
+  }
+
+  /**
+   * The robot's execution stream ended. A bridge that refused or ended it fails the session; one
+   * that went away ({@code bridgeGone}: shut down, drained, unreachable) does not: the robot holds
+   * (the bridge's own stop, or the robot's watchdog), and ticks open execution again every
+   * {@link #POLICY_RECONNECT_DELAY}, at the robot's bridge or whichever bridge now drives it, until
+   * one answers ({@link #executionReady}) or the bridge failover time runs out. Budgets do not run
+   * out meanwhile.
+   *
+   * @param cause what the stream ended with, e.g. "UNAVAILABLE: the bridge is shutting down"
+   */
+  public List<SessionEffect> executionLost(String cause, boolean bridgeGone) {
     executionOpen = false;
-    return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.CONTROLLER, "controller-bridge ended robot " + robotId
-        + "'s execution stream (" + cause + ")", true, nanoTime.getAsLong());
+    long now = nanoTime.getAsLong();
+    if (!bridgeGone || (phase != Phase.RUNNING && phase != Phase.REPLANNING)) {
+      return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.CONTROLLER, "controller-bridge ended robot "
+          + robotId + "'s execution stream (" + cause + ")", true, now);
+    }
+    nextExecutionAttemptNanos = now + POLICY_RECONNECT_DELAY.toNanos();
+    if (bridgeLost) {
+      return List.of();
+    }
+    bridgeLost = true;
+    bridgeLostSinceNanos = now;
+    bridgeLostCause = cause;
+    return List.of(new Hold("controller-bridge went away (" + cause + "): the robot holds; opening its execution"
+        + " again, at its bridge or another, for up to " + settings.bridgeFailoverTimeout().toMillis() + " ms"));
+  }
+
+  /** The bridge answered the robot's execution stream: after a loss, execution is restored. */
+  public List<SessionEffect> executionReady() {
+    if (!bridgeLost || phase == Phase.ENDED) {
+      return List.of();
+    }
+    bridgeLost = false;
+    return List.of(new ExecutionRestored(Duration.ofNanos(nanoTime.getAsLong() - bridgeLostSinceNanos)));
+  }
+
+  /** Whether the robot's bridge went away and execution is being opened again. */
+  public boolean bridgeLost() {
+    return bridgeLost;
   }
 
   /**
@@ -464,11 +510,20 @@ public final class SessionMachine {
     if (policyLost && !policyHoldNotified && now - policyLostSinceNanos >= POLICY_RECONNECT_DELAY.toNanos()) {
       effects.addAll(policyHold()); // the failover did not come at once
     }
+    if (bridgeLost && now - bridgeLostSinceNanos > settings.bridgeFailoverTimeout().toNanos()) {
+      return end(SessionEnding.Outcome.FAILED, SessionEnding.Cause.CONTROLLER, "controller-bridge unavailable for "
+          + settings.bridgeFailoverTimeout().toMillis() + " ms (" + bridgeLostCause + "); the robot was brought to a"
+          + " hold", true, now);
+    }
+    if (bridgeLost && !executionOpen && now >= nextExecutionAttemptNanos) {
+      executionOpen = true;
+      effects.add(new OpenExecution());
+    }
     if (policyLost && !policyOpen && now >= nextPolicyAttemptNanos) {
       policyOpen = true;
       effects.add(new OpenPolicy(instruction()));
     }
-    if (phase == Phase.RUNNING && !halted && !policyLost && now > budgetDeadlineNanos) {
+    if (phase == Phase.RUNNING && !halted && !policyLost && !bridgeLost && now > budgetDeadlineNanos) {
       SessionSubgoal subgoal = current();
       fail(ReportSubgoal.Status.TIMED_OUT, String.format(Locale.ROOT, "timed out: its budget of %.1f s (%d steps x"
           + " %.1f) ran out", subgoal.budget().toMillis() / 1e3, subgoal.maxSteps(), settings.subgoalTimeFactor()),

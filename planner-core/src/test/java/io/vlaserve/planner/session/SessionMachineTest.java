@@ -653,6 +653,60 @@ class SessionMachineTest {
   }
 
   @Nested
+  class BridgeFailover {
+    private static final String HOLD = "controller-bridge went away (UNAVAILABLE: shutting down): the robot holds;"
+        + " opening its execution again, at its bridge or another, for up to 5000 ms";
+
+    @Test
+    void aBridgeThatWentAwayHoldsTheRobotAndExecutionOpensAgainEvery200Ms() {
+      SessionMachine machine = running(MOVE);
+      assertEquals(List.of(new Hold(HOLD)), machine.executionLost("UNAVAILABLE: shutting down", true));
+      assertTrue(machine.bridgeLost());
+      clock.advance(Duration.ofMillis(199));
+      assertEquals(List.of(), machine.tick());
+      clock.advance(Duration.ofMillis(1));
+      assertEquals(List.of(new OpenExecution()), machine.tick());
+      assertEquals(List.of(), machine.tick(), "one attempt at a time");
+      assertEquals(List.of(), machine.executionLost("UNAVAILABLE: still gone", true), "the robot is told once");
+      clock.advance(Duration.ofMillis(200));
+      assertEquals(List.of(new OpenExecution()), machine.tick());
+      clock.advance(Duration.ofMillis(100));
+      assertEquals(List.of(new SessionEffect.ExecutionRestored(Duration.ofMillis(500))), machine.executionReady());
+      assertFalse(machine.bridgeLost());
+      assertEquals(List.of(), machine.executionReady(), "an ordinary answer");
+    }
+
+    @Test
+    void noBudgetRunsOutWhileTheBridgeIsAway() {
+      SessionMachine machine = running(MOVE);
+      machine.executionLost("UNAVAILABLE: shutting down", true);
+      clock.advance(Duration.ofSeconds(3));
+      assertEquals(List.of(new OpenExecution()), machine.tick(), "3 s into a 1.5 s budget: no time-out");
+      machine.executionReady();
+      assertEquals(ReportSubgoal.Status.TIMED_OUT, ((ReportSubgoal) machine.tick().get(0)).status(),
+          "the time away counts once the bridge is back");
+    }
+
+    @Test
+    void aBridgeAwayPastTheFailoverTimeEndsTheSession() {
+      SessionMachine machine = running(MOVE);
+      machine.executionLost("UNAVAILABLE: gone", true);
+      clock.advance(FAILOVER.plusNanos(1));
+      assertEquals(List.of(ended(Outcome.FAILED, Cause.CONTROLLER, "controller-bridge unavailable for 5000 ms"
+          + " (UNAVAILABLE: gone); the robot was brought to a hold", true, 0, 0, Duration.ofNanos(5_000_000_001L))),
+          machine.tick());
+    }
+
+    @Test
+    void aBridgeThatRefusesOrEndsTheStreamStillFailsTheSession() {
+      SessionMachine machine = running(MOVE);
+      assertEquals(List.of(ended(Outcome.FAILED, Cause.CONTROLLER, "controller-bridge ended robot arm-1's execution"
+          + " stream (FAILED_PRECONDITION: robot arm-1 is halted)", true, 0, 0, Duration.ZERO)),
+          machine.executionLost("FAILED_PRECONDITION: robot arm-1 is halted", false));
+    }
+  }
+
+  @Nested
   class Endings {
     @Test
     void theBridgeEndingExecutionFailsTheSession() {

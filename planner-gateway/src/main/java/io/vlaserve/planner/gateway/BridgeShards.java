@@ -151,6 +151,15 @@ final class BridgeShards implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether {@code status}, ending a robot's Execute stream, means its bridge went away (shut down,
+   * drained, unreachable: the stream was cut, not refused), so the robot may be driven again there
+   * or at another bridge.
+   */
+  static boolean wentAway(Status status) {
+    return status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.CANCELLED;
+  }
+
   /** Whether {@code status}, from a call to a robot's bridge, means the robot is not (or no longer) there. */
   static boolean notThere(Status status) {
     return status.getCode() == Status.Code.NOT_FOUND || status.getCode() == Status.Code.UNAVAILABLE;

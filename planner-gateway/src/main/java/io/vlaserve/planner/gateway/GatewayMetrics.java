@@ -21,6 +21,7 @@ public class GatewayMetrics {
   private final Timer stepLatency;
   private final Timer resumeLatency;
   private final Timer policyFailover;
+  private final Timer bridgeFailover;
   private final Counter replans;
 
   public GatewayMetrics(MeterRegistry registry) {
@@ -36,6 +37,10 @@ public class GatewayMetrics {
         .register(registry);
     policyFailover = Timer.builder("vla.gateway.policy.failover")
         .description("A session's policy-service stream lost to a ready one again (another replica, or the same back)")
+        .publishPercentileHistogram()
+        .register(registry);
+    bridgeFailover = Timer.builder("vla.gateway.bridge.failover")
+        .description("A robot's execution stream lost with its bridge to open again (the bridge back, or another)")
         .publishPercentileHistogram()
         .register(registry);
     replans = Counter.builder("vla.gateway.replans").description("Plans made after a failed subgoal").register(registry);
@@ -68,6 +73,11 @@ public class GatewayMetrics {
   /** A session's lost policy stream was replaced by a ready one after {@code downFor}. */
   void policyFailedOver(Duration downFor) {
     policyFailover.record(downFor);
+  }
+
+  /** A robot's execution was open again {@code downFor} after its bridge went away. */
+  void bridgeFailedOver(Duration downFor) {
+    bridgeFailover.record(downFor);
   }
 
   /** A resume took the session, {@code latency} after its open arrived. */

@@ -20,6 +20,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param maxReplans replans allowed per session before it fails
  * @param subgoalTimeFactor a subgoal's time budget is its step budget x the policy's step period x this
  * @param policyFailoverTimeout how long a session waits for policy-service to come back (the robot holds meanwhile)
+ * @param bridgeFailoverTimeout how long a session waits, after the robot's bridge went away, for the robot to be
+ *     driven again (its bridge back, or another shard) while the robot holds
  * @param callTimeout deadline of the gateway's unary calls (metadata, halt, resume)
  * @param statePeriod how often the bridge reports execution state, forwarded to the robot
  * @param shutdownGrace on shutdown, how long the replica waits for the bridge to let go of its robots before telling
@@ -37,6 +39,7 @@ public record GatewayProperties(
     @DefaultValue("3") int maxReplans,
     @DefaultValue("1.5") double subgoalTimeFactor,
     @DefaultValue("5s") Duration policyFailoverTimeout,
+    @DefaultValue("15s") Duration bridgeFailoverTimeout,
     @DefaultValue("5s") Duration callTimeout,
     @DefaultValue("100ms") Duration statePeriod,
     @DefaultValue("5s") Duration shutdownGrace,

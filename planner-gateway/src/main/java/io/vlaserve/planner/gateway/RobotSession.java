@@ -486,7 +486,13 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private void carryOut(List<SessionEffect> effects) {
     for (SessionEffect effect : effects) {
       switch (effect) {
-        case SessionEffect.OpenExecution ignored -> bridge.open(identity, sessionId, connectionEpoch);
+        case SessionEffect.OpenExecution ignored -> {
+          if (machine.bridgeLost()) {
+            relocateAndOpen();
+          } else {
+            bridge.open(identity, sessionId, connectionEpoch);
+          }
+        }
         case SessionEffect.OpenPolicy start -> policy.open(identity, start.instruction());
         case SessionEffect.Instruct instruct -> policy.instruct(instruct.instruction());
         case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(task, plan));
@@ -501,6 +507,11 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         }
         case SessionEffect.PolicyLost lost -> log.warn("session {}: policy-service stream failed ({}); failing over"
             + " for robot {}", sessionId, lost.cause(), robotId());
+        case SessionEffect.ExecutionRestored back -> {
+          services.metrics().bridgeFailedOver(back.downFor());
+          log.info("session {}: robot {}'s execution is open again after {} ms", sessionId, robotId(),
+              back.downFor().toMillis());
+        }
         case SessionEffect.PolicyRestored back -> {
           services.metrics().policyFailedOver(back.downFor());
           log.info("session {}: policy-service is back after {} ms", sessionId, back.downFor().toMillis());
@@ -607,6 +618,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       // The bridge answers only a stream it let drive the robot.
       acceptResumed();
     }
+    if (machine.bridgeLost()) {
+      carryOut(machine.executionReady());
+    }
     switch (response.getMessageCase()) {
       case STATE -> {
         if (robot.isReady()) {
@@ -629,7 +643,23 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
           ? GatewayStatus.resumedRobotBusy(robotId(), status) : GatewayStatus.resumedExecutionFailed(robotId(), status));
       return;
     }
-    carryOut(machine.executionLost(GatewayStatus.describe(status)));
+    carryOut(machine.executionLost(GatewayStatus.describe(status), BridgeShards.wentAway(status)));
+  }
+
+  /**
+   * Off the lock, finds the bridge that drives the robot now (its own back, or another shard), then
+   * opens execution there if the session still waits for it.
+   */
+  private void relocateAndOpen() {
+    String robotId = identity.getRobotId();
+    services.planningExecutor().execute(() -> {
+      bridge.mode(robotId);
+      synchronized (this) {
+        if (!machine.ended() && machine.bridgeLost() && !bridge.executing()) {
+          bridge.open(identity, sessionId, connectionEpoch);
+        }
+      }
+    });
   }
 
   private void halt(String reason) {

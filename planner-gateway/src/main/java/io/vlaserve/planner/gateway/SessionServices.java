@@ -32,6 +32,6 @@ record SessionServices(
   /** How each session judges subgoals and waits for policy-service. */
   SessionSettings sessionSettings() {
     return new SessionSettings(properties.maxReplans(), properties.subgoalTimeFactor(),
-        properties.policyFailoverTimeout());
+        properties.policyFailoverTimeout(), properties.bridgeFailoverTimeout());
   }
 }

@@ -337,6 +337,28 @@ class RobotSessionTest {
     }
 
     @Test
+    void whenTheBridgeGoesAwayTheRobotHoldsAndExecutionOpensAgainWhereTheRobotIsDriven() throws Exception {
+      try (SessionHarness gateway = new SessionHarness()) {
+        RobotStream robot = started(gateway, open("arm-1", TASK));
+        ExecuteCall first = execution(gateway);
+        PolicyCall policy = readyPolicy(gateway, MOVE);
+        first.fail(Status.UNAVAILABLE.withDescription("the controller bridge is shutting down"));
+        assertEquals("controller-bridge went away (UNAVAILABLE: the controller bridge is shutting down): the robot"
+            + " holds; opening its execution again, at its bridge or another, for up to 60000 ms",
+            robot.next(HOLD).getHold().getReason());
+
+        ExecuteCall again = execution(gateway); // within 200 ms, after asking where the robot is driven
+        again.answer(ExecuteResponse.newBuilder().setState(ExecutionState.newBuilder().setRobotId("arm-1")
+            .setMode(ExecutionMode.EXECUTION_MODE_IDLE)).build());
+        Await.until(() -> gateway.meters.find("vla.gateway.bridge.failover").timer() != null
+            && gateway.meters.find("vla.gateway.bridge.failover").timer().count() == 1, "the failover is counted");
+        robot.send(observation(4));
+        assertEquals(4, policy.next().getObservation().getSequence());
+        assertEquals(4, again.next().getChunk().getChunkId(), "chunks go down the new stream");
+      }
+    }
+
+    @Test
     void whenTheBridgeEndsTheExecutionTheSessionFailsNamingTheBridgesAnswer() throws Exception {
       try (SessionHarness gateway = new SessionHarness()) {
         RobotStream robot = started(gateway, open("arm-1", TASK));

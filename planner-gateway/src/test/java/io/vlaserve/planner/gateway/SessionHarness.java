@@ -116,7 +116,7 @@ final class SessionHarness implements AutoCloseable {
   SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout, GatewayProperties.Resume resume,
       Clock wallClock, Duration shutdownGrace) throws IOException {
     properties = new GatewayProperties("unused", "unused", List.of(), new GatewayProperties.Planner("embedded", null),
-        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, callTimeout,
+        Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, policyFailoverTimeout, callTimeout,
         Duration.ofMillis(100), shutdownGrace,
         new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume);
     policyServer = start(policy);
