@@ -20,8 +20,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * The controller bridges the gateway drives robots through, each a shard owning its own robots
  * (one bridge per robot cell or per set of robots: a robot is driven by exactly one bridge). A
- * robot's bridge is found by asking every shard at once for the robot's state: the one that knows
- * it answers, the others say NOT_FOUND. The answer is remembered until a call to that bridge says
+ * robot's bridge is found by asking every shard at once for the robot's state: a bridge that knows
+ * it answers, the others say NOT_FOUND; of several that know it (a standby shard listing it too),
+ * the one its agent is linked to (the state carries a measurement) wins. The answer is remembered until a call to that bridge says
  * the robot is not there ({@link #forget}). With one shard, every robot is routed to it.
  * Thread-safe.
  */
@@ -76,15 +77,23 @@ final class BridgeShards implements AutoCloseable {
       ExecutionMode mode = stateOrNull(ask(only, robotId, timeout), timeout);
       return new Located(only, mode == null ? ExecutionMode.EXECUTION_MODE_UNSPECIFIED : mode);
     }
-    // The first bridge that knows the robot answers: no waiting for the others' NOT_FOUND.
+    // The first bridge that drives the robot (its agent linked: the state has a measurement) wins at
+    // once; one that only knows it (a standby shard) wins if no other does, once all have answered.
     CompletableFuture<Located> found = new CompletableFuture<>();
     java.util.concurrent.atomic.AtomicInteger unanswered = new java.util.concurrent.atomic.AtomicInteger(shards.size());
+    java.util.concurrent.atomic.AtomicReference<Located> standby = new java.util.concurrent.atomic.AtomicReference<>();
     for (Shard shard : shards) {
       ask(shard, robotId, timeout).whenComplete((state, failure) -> {
-        if (state != null) {
+        if (state != null && state.hasMeasured()) {
           found.complete(new Located(shard, state.getMode()));
-        } else if (unanswered.decrementAndGet() == 0) {
-          found.complete(new Located(null, ExecutionMode.EXECUTION_MODE_UNSPECIFIED));
+          return;
+        }
+        if (state != null) {
+          standby.compareAndSet(null, new Located(shard, state.getMode()));
+        }
+        if (unanswered.decrementAndGet() == 0) {
+          Located known = standby.get();
+          found.complete(known != null ? known : new Located(null, ExecutionMode.EXECUTION_MODE_UNSPECIFIED));
         }
       });
     }

@@ -32,6 +32,12 @@ class BridgeShardsTest {
   /** A bridge that knows {@code robots} (in {@code mode}) and says NOT_FOUND for any other. */
   private BridgeShards.Shard bridge(String name, Set<String> robots, ExecutionMode mode, AtomicInteger asked)
       throws Exception {
+    return bridge(name, robots, mode, asked, true);
+  }
+
+  /** As above; {@code linked}: whether the robots' agents are connected (their states carry a measurement). */
+  private BridgeShards.Shard bridge(String name, Set<String> robots, ExecutionMode mode, AtomicInteger asked,
+      boolean linked) throws Exception {
     Server server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
         .addService(new ControllerBridgeGrpc.ControllerBridgeImplBase() {
           @Override
@@ -43,7 +49,11 @@ class BridgeShardsTest {
               return;
             }
             // Streams states until cancelled, as the real bridge does.
-            responses.onNext(ExecutionState.newBuilder().setRobotId(request.getRobotId()).setMode(mode).build());
+            ExecutionState.Builder state = ExecutionState.newBuilder().setRobotId(request.getRobotId()).setMode(mode);
+            if (linked) {
+              state.setMeasured(io.vlaserve.common.v1.RobotState.newBuilder().setGripper(1));
+            }
+            responses.onNext(state.build());
           }
         }).build().start();
     servers.add(server);
@@ -78,6 +88,23 @@ class BridgeShardsTest {
 
     shards.forget("arm-3");
     assertSame(a.channel(), shards.channel("arm-3"), "forgotten: the first shard until located again");
+  }
+
+  @Test
+  void ofTwoBridgesThatKnowARobotTheOneItsAgentIsLinkedToWins() throws Exception {
+    for (boolean standbyFirst : new boolean[] {true, false}) {
+      BridgeShards.Shard standby = bridge("standby", Set.of("arm-1"), ExecutionMode.EXECUTION_MODE_IDLE,
+          new AtomicInteger(), false);
+      BridgeShards.Shard driving = bridge("driving", Set.of("arm-1"), ExecutionMode.EXECUTION_MODE_IDLE,
+          new AtomicInteger(), true);
+      BridgeShards shards = new BridgeShards(standbyFirst ? List.of(standby, driving) : List.of(driving, standby));
+      assertSame(driving, shards.locate("arm-1", PATIENCE).shard(), "standby listed first: " + standbyFirst);
+    }
+    BridgeShards.Shard onlyStandby = bridge("standby", Set.of("arm-2"), ExecutionMode.EXECUTION_MODE_IDLE,
+        new AtomicInteger(), false);
+    BridgeShards.Shard other = bridge("other", Set.of("arm-3"), ExecutionMode.EXECUTION_MODE_IDLE, new AtomicInteger());
+    assertSame(onlyStandby, new BridgeShards(List.of(other, onlyStandby)).locate("arm-2", PATIENCE).shard(),
+        "a bridge that only knows the robot, when no other does");
   }
 
   @Test
