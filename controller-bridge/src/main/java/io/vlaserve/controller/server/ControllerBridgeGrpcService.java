@@ -88,6 +88,25 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
    * not reading; answers and events never are). Closing the stream, either side, makes the robot
    * decelerate to a hold. Every write to the client is synchronized on this call.
    */
+  /** The Execute streams open now, for the drain. */
+  private final java.util.Set<ExecuteCall> openCalls = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * Ends every open Execute stream with {@code status}, each robot brought to a hold within its
+   * limits: a bridge that is going away tells the gateways at once instead of at the end of its
+   * gRPC grace, so that they can open execution where the robots are driven next.
+   *
+   * @return how many streams were ended
+   */
+  int endExecutions(Status status) {
+    int ended = 0;
+    for (ExecuteCall call : List.copyOf(openCalls)) {
+      call.end(status);
+      ended++;
+    }
+    return ended;
+  }
+
   private final class ExecuteCall implements StreamObserver<ExecuteRequest> {
     private final ServerCallStreamObserver<ExecuteResponse> responses;
     private Robot robot;
@@ -102,6 +121,18 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
     ExecuteCall(ServerCallStreamObserver<ExecuteResponse> responses) {
       this.responses = responses;
       responses.setOnCancelHandler(this::release);
+      openCalls.add(this);
+    }
+
+    /** Ends the stream with {@code status}, the robot brought to a hold (the bridge is going away). */
+    void end(Status status) {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        release();
+        responses.onError(status.asRuntimeException());
+      }
     }
 
     @Override
@@ -283,6 +314,7 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         return;
       }
       closed = true;
+      openCalls.remove(this);
       if (stateTask != null) {
         stateTask.cancel(false);
       }

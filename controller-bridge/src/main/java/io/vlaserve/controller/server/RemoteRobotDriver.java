@@ -187,6 +187,19 @@ public final class RemoteRobotDriver implements RobotDriver {
     }
   }
 
+  /**
+   * Ends the agent's link with {@code status} (the bridge is going away): the agent holds on its own
+   * and reconnects, to this bridge or another that drives the robot.
+   */
+  synchronized void disconnect(Status status) {
+    AgentCall current = agent.getAndSet(null);
+    if (current != null) {
+      wakeSender();
+      current.close(status);
+      log.info("Agent of {} disconnected: {}", robotId, status.getDescription());
+    }
+  }
+
   /** Returns whether {@code call} is the attached agent's. */
   boolean attached(AgentCall call) {
     return agent.get() == call;

@@ -190,6 +190,37 @@ public class RobotFleet implements SmartLifecycle {
     log.info("Stopped: every robot holds");
   }
 
+  /**
+   * Waits until no robot is commanded to move (or each holds on its own: e-stopped, its link lost,
+   * not ready), at most {@code limit}.
+   *
+   * @return whether every robot came to rest in time
+   */
+  boolean awaitAtRest(Duration limit) {
+    long deadline = System.nanoTime() + limit.toNanos();
+    ExecutionSnapshot state = new ExecutionSnapshot();
+    while (true) {
+      boolean atRest = true;
+      for (Robot robot : robots.values()) {
+        robot.controller().readState(state);
+        boolean holdsItself = state.mode == ExecutionMode.ESTOPPED || !state.linkAlive || !state.ready;
+        atRest &= holdsItself || state.commandedSpeed() == 0;
+      }
+      if (atRest) {
+        return true;
+      }
+      if (System.nanoTime() >= deadline) {
+        return false;
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+  }
+
   private boolean allStopped() {
     ExecutionSnapshot state = new ExecutionSnapshot();
     for (Robot robot : robots.values()) {
