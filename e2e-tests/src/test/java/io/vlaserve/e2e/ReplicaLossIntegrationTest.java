@@ -58,6 +58,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * <p>Then a policy replica dies (SIGKILL) mid-task: every session fails over to the other replica,
  * each robot's task completes in its first session, and the gateways count the failovers.
  *
+ * <p>Last, a bridge is drained (SIGTERM) mid-task: its two robots hold, their agents reconnect to
+ * the other bridge (standby for them), the gateways open their execution there, and every task
+ * completes in its first session.
+ *
  * <p>Nothing here depends on the machine's speed: the restarts wait for progress, not for time,
  * and the gaps are reported, not asserted (docs/benchmarks.md records them).
  */
@@ -77,7 +81,10 @@ class ReplicaLossIntegrationTest {
   private static final List<String> JVM = List.of("-XX:TieredStopAtLevel=1");
 
   private final List<ServiceProcess> policyReplicas = new ArrayList<>();
-  /** Two bridges, each driving two of the robots: arm-1 and arm-2, arm-3 and arm-4. */
+  /**
+   * Two bridges, each driving two of the robots (arm-1 and arm-2, arm-3 and arm-4: their agents dial
+   * it first) and standby for the other two (both list all four).
+   */
   private final List<ServiceProcess> bridges = new ArrayList<>();
   private ServiceProcess gatewayA;
   private ServiceProcess gatewayB;
@@ -100,10 +107,10 @@ class ReplicaLossIntegrationTest {
       policyReplicas.add(ServiceProcess.start(replica, jar("policy-service"), HOME, JVM,
           List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1"), LOGS));
     }
-    for (String robots : List.of("arm-1,arm-2", "arm-3,arm-4")) {
-      bridges.add(ServiceProcess.start("controller-" + (bridges.size() + 1), jar("controller-bridge"), HOME, JVM,
+    for (int b = 0; b < 2; b++) {
+      bridges.add(ServiceProcess.start("controller-" + (b + 1), jar("controller-bridge"), HOME, JVM,
           List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
-              "--vla.controller.remote-robots=" + robots,
+              "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
               // The agents run in this test's JVM, which also stops services: a lost link halts the robot.
               "--vla.controller.link-timeout=1s", "--vla.controller.agent-address=127.0.0.1"),
           LOGS, List.of(AGENT_PORT)));
@@ -132,9 +139,13 @@ class ReplicaLossIntegrationTest {
     for (ServiceProcess gateway : List.of(gatewayA, gatewayB, gatewayA2, gatewayB2)) {
       gateway.awaitServing(Duration.ofSeconds(120));
     }
-    for (ServiceProcess bridge : bridges) {
-      agentChannels.add(bridge.channel(bridge.port(AGENT_PORT)));
-      controllerChannels.add(bridge.channel());
+    for (int b = 0; b < bridges.size(); b++) {
+      // A robot's agent dials its own bridge first, the other when its own does not answer.
+      ServiceProcess own = bridges.get(b);
+      ServiceProcess other = bridges.get(1 - b);
+      agentChannels.add(RobotChannels.forTarget("static:///127.0.0.1:" + own.port(AGENT_PORT) + ",127.0.0.1:"
+          + other.port(AGENT_PORT)).build());
+      controllerChannels.add(own.channel());
     }
   }
 
@@ -219,6 +230,37 @@ class ReplicaLossIntegrationTest {
       System.out.print(report);
       Files.writeString(LOGS.resolve("policy-failover.txt"), report);
     }
+  }
+
+  @Test
+  @Order(3)
+  void drainingABridgeMovesItsRobotsToTheOtherAndEveryTaskCompletes() throws Exception {
+    try (Fleet fleet = startFleet(robotChannel(gatewayA2, gatewayB2), robotChannel(gatewayB2, gatewayA2))) {
+      awaitProgress(fleet.robots, 3, "every robot is mid-task");
+      double[] before = {chunksAt(bridges.get(1), "arm-1"), chunksAt(bridges.get(1), "arm-2")};
+      bridges.get(0).close(); // SIGTERM: arm-1 and arm-2's bridge drains; their agents move to the other
+
+      for (int i = 0; i < ROBOTS; i++) {
+        SessionReopener reopener = completedInItsFirstSession(fleet.robots.get(i), fleet.tasks.get(i));
+        assertEquals(1, reopener.sessionsOpened(), "the robot's session itself never ended");
+      }
+      assertTrue(chunksAt(bridges.get(1), "arm-1") > before[0] && chunksAt(bridges.get(1), "arm-2") > before[1],
+          "the second bridge drove the drained bridge's robots");
+      int failovers = scrape(gatewayA2, "vla_gateway_bridge_failover_seconds_count")
+          + scrape(gatewayB2, "vla_gateway_bridge_failover_seconds_count");
+      assertTrue(failovers >= 2, "each of the two robots' execution opened again: " + failovers);
+      String report = String.format("bridge drained with 2 robots: %d execution failover(s), longest %.0f ms%n",
+          failovers, 1000 * Math.max(scrapeDouble(gatewayA2, "vla_gateway_bridge_failover_seconds_max"),
+              scrapeDouble(gatewayB2, "vla_gateway_bridge_failover_seconds_max")));
+      System.out.print(report);
+      Files.writeString(LOGS.resolve("bridge-failover.txt"), report);
+    }
+  }
+
+  /** Chunks {@code bridge} accepted for {@code robot} so far. */
+  private static double chunksAt(ServiceProcess bridge, String robot) throws Exception {
+    return scrapeDouble(bridge, "vla_controller_chunks_total{outcome=\"accepted\",reason=\"none\",robot=\"" + robot
+        + "\"");
   }
 
   /** Four robots, each with its agent on the bridge, running the task through {@code channels} in turn. */

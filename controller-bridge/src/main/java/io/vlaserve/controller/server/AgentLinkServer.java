@@ -87,6 +87,17 @@ public class AgentLinkServer implements SmartLifecycle {
     log.info("Robot agent link listening on {} ({})", built.getListenSockets(), security.tls() ? "TLS" : "plaintext");
   }
 
+  /**
+   * Takes no new agents from now on (the listening socket closes; links already up go on): an agent
+   * that reconnects then reaches another bridge, not this one, which is going away.
+   */
+  void stopAccepting() {
+    Server running = server;
+    if (running != null) {
+      running.shutdown();
+    }
+  }
+
   @Override
   public void stop() {
     Server running = server;

@@ -14,7 +14,7 @@ import org.springframework.stereotype.Component;
  * the gateways learn at once instead of at the end of the gRPC grace; waits (at most two seconds)
  * for the robots to come to rest; then ends every robot agent's link, so the agent holds on its own
  * and reconnects, to another bridge that drives the robot (a standby shard) or to this one once it
- * is back. The gateways then open execution wherever the robot is driven next.
+ * is back (the agent link takes no new agents from the start of the drain). The gateways then open execution wherever the robot is driven next.
  */
 @Component
 class BridgeDrain {
@@ -23,14 +23,17 @@ class BridgeDrain {
 
   private final ControllerBridgeGrpcService executions;
   private final RobotFleet fleet;
+  private final AgentLinkServer agentLink;
 
-  BridgeDrain(ControllerBridgeGrpcService executions, RobotFleet fleet) {
+  BridgeDrain(ControllerBridgeGrpcService executions, RobotFleet fleet, AgentLinkServer agentLink) {
     this.executions = executions;
     this.fleet = fleet;
+    this.agentLink = agentLink;
   }
 
   @EventListener(ContextClosedEvent.class)
   public void drain() {
+    agentLink.stopAccepting();
     int ended = executions.endExecutions(Status.UNAVAILABLE.withDescription("the controller bridge is shutting down:"
         + " the robot is brought to a hold; its gateway opens execution again where the robot is driven next"));
     boolean atRest = fleet.awaitAtRest(REST_LIMIT);
