@@ -198,8 +198,7 @@ class ReplicaLossIntegrationTest {
       List<Long> millis = allGaps.stream().map(Duration::toMillis).sorted().toList();
       report.append(String.format("  %d hand-overs: p50 %d ms, max %d ms%n", millis.size(),
           millis.get(millis.size() / 2), millis.get(millis.size() - 1)));
-      System.out.print(report);
-      Files.writeString(LOGS.resolve("handover-gaps.txt"), report);
+      report("handover-gaps.txt", report.toString());
     }
   }
 
@@ -216,19 +215,12 @@ class ReplicaLossIntegrationTest {
       assertTrue(victimSessions >= 1, "the replicas serve the robots' sessions: " + sessions[0] + ", " + sessions[1]);
       victim.kill();
 
-      for (int i = 0; i < ROBOTS; i++) {
-        SessionReopener reopener = completedInItsFirstSession(fleet.robots.get(i), fleet.tasks.get(i));
-        assertEquals(1, reopener.sessionsOpened(), "the robot's session itself never ended");
-      }
-      int failovers = scrape(gatewayA2, "vla_gateway_policy_failover_seconds_count")
-          + scrape(gatewayB2, "vla_gateway_policy_failover_seconds_count");
+      fleet.completedEachInOneSession();
+      int failovers = failovers("vla_gateway_policy_failover_seconds");
       assertTrue(failovers >= victimSessions, "each session on the lost replica failed over: " + failovers + " < "
           + victimSessions);
-      String report = String.format("policy replica lost with %d session(s): %d failover(s), longest %.0f ms%n",
-          victimSessions, failovers, 1000 * Math.max(scrapeDouble(gatewayA2, "vla_gateway_policy_failover_seconds_max"),
-              scrapeDouble(gatewayB2, "vla_gateway_policy_failover_seconds_max")));
-      System.out.print(report);
-      Files.writeString(LOGS.resolve("policy-failover.txt"), report);
+      report("policy-failover.txt", String.format("policy replica lost with %d session(s): %d failover(s), longest"
+          + " %.0f ms%n", victimSessions, failovers, longestMillis("vla_gateway_policy_failover_seconds")));
     }
   }
 
@@ -240,21 +232,30 @@ class ReplicaLossIntegrationTest {
       double[] before = {chunksAt(bridges.get(1), "arm-1"), chunksAt(bridges.get(1), "arm-2")};
       bridges.get(0).close(); // SIGTERM: arm-1 and arm-2's bridge drains; their agents move to the other
 
-      for (int i = 0; i < ROBOTS; i++) {
-        SessionReopener reopener = completedInItsFirstSession(fleet.robots.get(i), fleet.tasks.get(i));
-        assertEquals(1, reopener.sessionsOpened(), "the robot's session itself never ended");
-      }
+      fleet.completedEachInOneSession();
       assertTrue(chunksAt(bridges.get(1), "arm-1") > before[0] && chunksAt(bridges.get(1), "arm-2") > before[1],
           "the second bridge drove the drained bridge's robots");
-      int failovers = scrape(gatewayA2, "vla_gateway_bridge_failover_seconds_count")
-          + scrape(gatewayB2, "vla_gateway_bridge_failover_seconds_count");
+      int failovers = failovers("vla_gateway_bridge_failover_seconds");
       assertTrue(failovers >= 2, "each of the two robots' execution opened again: " + failovers);
-      String report = String.format("bridge drained with 2 robots: %d execution failover(s), longest %.0f ms%n",
-          failovers, 1000 * Math.max(scrapeDouble(gatewayA2, "vla_gateway_bridge_failover_seconds_max"),
-              scrapeDouble(gatewayB2, "vla_gateway_bridge_failover_seconds_max")));
-      System.out.print(report);
-      Files.writeString(LOGS.resolve("bridge-failover.txt"), report);
+      report("bridge-failover.txt", String.format("bridge drained with 2 robots: %d execution failover(s), longest"
+          + " %.0f ms%n", failovers, longestMillis("vla_gateway_bridge_failover_seconds")));
     }
+  }
+
+  /** Failovers the new gateways counted in the timer {@code metric}. */
+  private int failovers(String metric) throws Exception {
+    return scrape(gatewayA2, metric + "_count") + scrape(gatewayB2, metric + "_count");
+  }
+
+  /** The longest failover either new gateway timed in {@code metric}, milliseconds. */
+  private double longestMillis(String metric) throws Exception {
+    return 1000 * Math.max(scrapeDouble(gatewayA2, metric + "_max"), scrapeDouble(gatewayB2, metric + "_max"));
+  }
+
+  /** Prints {@code text} and keeps it in the logs directory as {@code file}. */
+  private static void report(String file, String text) throws java.io.IOException {
+    System.out.print(text);
+    Files.writeString(LOGS.resolve(file), text);
   }
 
   /** Chunks {@code bridge} accepted for {@code robot} so far. */
@@ -287,6 +288,14 @@ class ReplicaLossIntegrationTest {
     final List<RobotAgent> agents = new ArrayList<>();
     final List<Future<SessionReopener>> tasks = new ArrayList<>();
     final ExecutorService cameras = Executors.newFixedThreadPool(ROBOTS);
+
+    /** Waits for every robot's task: each completed in the session it began, never ended or resumed. */
+    void completedEachInOneSession() throws Exception {
+      for (int i = 0; i < ROBOTS; i++) {
+        SessionReopener reopener = completedInItsFirstSession(robots.get(i), tasks.get(i));
+        assertEquals(1, reopener.sessionsOpened(), "the robot's session itself never ended");
+      }
+    }
 
     @Override
     public void close() {
