@@ -44,10 +44,6 @@ final class ServiceMemory {
     }
   }
 
-  List<Sample> samples() {
-    return List.copyOf(samples);
-  }
-
   /**
    * Per service: RSS and heap floors at the start and end of the run and their growth, and whether
    * either grew more than {@code limit} (0.05 for 5%).

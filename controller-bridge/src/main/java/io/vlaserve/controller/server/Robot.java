@@ -73,18 +73,9 @@ public final class Robot {
   }
 
   /**
-   * Makes {@code stream} the one Execute stream driving this robot.
-   *
-   * @throws RobotBusyException if another stream drives it
-   */
-  void claim(Object stream) {
-    claim(stream, "", 0);
-  }
-
-  /**
-   * Lets {@code stream} drive the robot for gateway session {@code sessionId} at connection
-   * {@code epoch}, unless another stream drives it or the session has driven it at a later epoch
-   * (a replayed resume token); "" for no session: not checked.
+   * Makes {@code stream} the one Execute stream driving this robot, for gateway session
+   * {@code sessionId} at connection {@code epoch}, unless another stream drives it or the session
+   * has driven it at a later epoch (a replayed resume token); "" for no session: not checked.
    *
    * @throws RobotBusyException if another stream drives the robot
    * @throws ControllerStateException if the session has moved on to a later connection

@@ -183,9 +183,4 @@ final class BridgeShards implements AutoCloseable {
       shard.channel().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
-
-  /** The shards' targets, for messages. */
-  String describe() {
-    return shards.stream().map(Shard::target).toList().toString();
-  }
 }
