@@ -107,8 +107,9 @@ final class LoadtestCommand implements Callable<Integer> {
   boolean insecure;
 
   @Option(names = "--sample-memory", defaultValue = "0", paramLabel = "SECONDS", description = "Soak: every SECONDS"
-      + " of the measured window, sample each started service's RSS and heap; summary.json says whether either grew"
-      + " more than 5% from the window's first tenth to its last (memory.csv has the samples). 0: off (default).")
+      + " of the measured window, sample each started service's RSS, heap, JIT code cache and metaspace; summary.json"
+      + " says whether the heap or the RSS beyond code cache and metaspace grew more than 5% from the window's first"
+      + " tenth to its last (memory.csv has the samples). 0: off (default).")
   int sampleMemorySeconds;
 
   @Option(names = "--out", defaultValue = "target/loadtest", description = "Where summary.json, latency-cdf.png and logs go (default: ${DEFAULT-VALUE}).")
@@ -490,8 +491,11 @@ final class LoadtestCommand implements Callable<Integer> {
         load.longestStepGapNanos.get() * 1e-9, new java.util.TreeSet<>(load.stalled));
     if (sampleMemorySeconds > 0) {
       growth.forEach((service, verdict) -> System.out.printf(Locale.ROOT,
-          "memory %-10s RSS %.0f -> %.0f MB (%+.1f%%), heap %.0f -> %.0f MB (%+.1f%%, %s)%s%n", service,
+          "memory %-10s RSS %.0f -> %.0f MB (%+.1f%%; %+.1f%% beyond JIT code and metaspace, %.0f -> %.0f MB),"
+              + " heap %.0f -> %.0f MB (%+.1f%%, %s)%s%n", service,
           verdict.get("rss_mb_first"), verdict.get("rss_mb_last"), 100 * (double) verdict.get("rss_growth"),
+          100 * (double) verdict.get("rss_growth_beyond_code"), verdict.get("code_mb_first"),
+          verdict.get("code_mb_last"),
           verdict.get("heap_mb_first"), verdict.get("heap_mb_last"), 100 * (double) verdict.get("heap_growth"),
           verdict.get("heap_basis"), (boolean) verdict.get("grew") ? "  GREW more than 5%" : ""));
       System.out.println("written: " + out.toAbsolutePath().resolve("memory.csv"));
