@@ -79,7 +79,10 @@ public class PolicyMetrics implements BatchingListener {
 
   /** Exports the scheduler's queue depth. */
   void watchQueue(IntSupplier waiting) {
+    // Held strongly: a gauge keeps only a weak reference to its object by default, and nothing else
+    // holds this method reference, so after the first collection the gauge read NaN.
     Gauge.builder("vla.policy.queue.depth", waiting, IntSupplier::getAsInt)
+        .strongReference(true)
         .description("Requests waiting for admission into a batch")
         .register(registry);
   }
