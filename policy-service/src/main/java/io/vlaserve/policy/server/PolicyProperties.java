@@ -28,6 +28,7 @@ import org.springframework.util.unit.DataSize;
  * @param observationDeadline a session observation (or a unary call without a deadline, or a {@code POST /act})
  *     still queued this long after arrival is dropped with DEADLINE_EXCEEDED, before compute
  * @param batching the continuous-batching scheduler's knobs
+ * @param openpi openpi's WebSocket policy protocol on the HTTP port (docs/openpi.md)
  */
 @ConfigurationProperties("vla.policy")
 public record PolicyProperties(
@@ -44,7 +45,32 @@ public record PolicyProperties(
     @DefaultValue("3") int warmupRuns,
     @DefaultValue("0") int warmupCalls,
     @DefaultValue("2s") Duration observationDeadline,
-    @DefaultValue Batching batching) {
+    @DefaultValue Batching batching,
+    @DefaultValue Openpi openpi) {
+
+  /**
+   * openpi's WebSocket policy protocol ({@code openpi_client.WebsocketClientPolicy}).
+   *
+   * @param enabled serve it
+   * @param imageKey the observation key of the camera image (a path through nested dicts with "/" if no key is
+   *     literally this)
+   * @param stateKey the observation key of the robot state, the model's proprioception
+   * @param promptKey the observation key of the instruction
+   * @param maxMessage largest accepted observation message; the connection is closed (1009) beyond it. Unset:
+   *     {@code max-image-bytes} plus 64 KB
+   */
+  public record Openpi(
+      @DefaultValue("true") boolean enabled,
+      @DefaultValue("observation/image") String imageKey,
+      @DefaultValue("observation/state") String stateKey,
+      @DefaultValue("prompt") String promptKey,
+      DataSize maxMessage) {}
+
+  /** The openpi message limit in bytes: as configured, else derived from {@link #maxImageBytes}. */
+  public int maxOpenpiMessageBytes() {
+    long bytes = openpi.maxMessage() != null ? openpi.maxMessage().toBytes() : maxImageBytes.toBytes() + 64 * 1024;
+    return (int) Math.min(bytes, Integer.MAX_VALUE - 16);
+  }
 
   /**
    * Continuous batching (see policy-service/README.md).

@@ -115,6 +115,18 @@ class AccessControlOverSocketsTest {
   }
 
   @Test
+  void openpisWebSocketIsForRobotsAndServicesWhileItsHealthCheckIsOpen() {
+    URI root = URI.create("https://localhost:" + httpPort + "/");
+    assertEquals(401, walk.http("GET", root, "none", null));
+    assertEquals(403, walk.http("GET", root, "viewer", null));
+    assertEquals(403, walk.http("GET", root, "operator", null));
+    // Past the check, a GET that is no WebSocket upgrade is the WebSocket handler's 400.
+    assertEquals(400, walk.http("GET", root, "robot", null));
+    assertEquals(400, walk.http("GET", root, "service", null));
+    assertEquals(200, walk.http("GET", URI.create("https://localhost:" + httpPort + "/healthz"), "none", null));
+  }
+
+  @Test
   void requestsQueueAsTheAuthenticatedRobotWhateverTheySay() {
     Principal robot = Principal.of(Role.ROBOT, "arm-1", "certificate");
     Principal gateway = Principal.of(Role.SERVICE, "planner-gateway", "certificate");

@@ -81,6 +81,9 @@ public final class AccessTable {
     Map<String, Rule> http = new LinkedHashMap<>();
     http.put("GET /actuator/health", OPEN);
     http.put("POST /act", Rule.of(ROBOT, SERVICE));
+    // openpi's WebSocket policy protocol: the upgrade of GET / (this path alone, not every path under it).
+    http.put("GET /", Rule.of(ROBOT, SERVICE));
+    http.put("GET /healthz", OPEN);
     http.put("GET /actuator/", Rule.of(OPERATOR, SERVICE, VIEWER));
     HTTP = Collections.unmodifiableMap(http);
   }
@@ -103,7 +106,8 @@ public final class AccessTable {
 
   /**
    * The rule of an HTTP request: the entry whose method matches and whose path is the request's or
-   * a parent of it ("GET /actuator/health" covers /actuator/health/readiness). HEAD is read as GET.
+   * a parent of it ("GET /actuator/health" covers /actuator/health/readiness), except that "/" covers
+   * only itself. HEAD is read as GET.
    */
   public static Optional<Rule> httpRule(String method, String path) {
     String verb = method.equals("HEAD") ? "GET" : method;
@@ -113,7 +117,7 @@ public final class AccessTable {
       String key = entry.getKey();
       int space = key.indexOf(' ');
       String prefix = key.substring(space + 1);
-      boolean covers = path.equals(prefix) || (path.startsWith(prefix)
+      boolean covers = path.equals(prefix) || (!prefix.equals("/") && path.startsWith(prefix)
           && (prefix.endsWith("/") || path.charAt(prefix.length()) == '/'));
       if (key.substring(0, space).equals(verb) && covers && prefix.length() > bestLength) {
         best = entry.getValue();

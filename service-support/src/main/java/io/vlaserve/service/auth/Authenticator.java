@@ -11,7 +11,8 @@ import java.util.List;
 
 /**
  * Establishes who a caller is from what the transport and the request carry: a bearer token if one
- * is sent (verified by {@link TokenVerifier}), else the TLS client certificate's SPIFFE ID (a URI
+ * is sent ({@code Bearer <JWT>}, or {@code Api-Key <JWT>} as openpi's client sends its api_key;
+ * verified by {@link TokenVerifier}), else the TLS client certificate's SPIFFE ID (a URI
  * SAN {@code spiffe://TRUST-DOMAIN/ROLE/NAME}; the certificate chain was already verified against
  * {@code vla.tls.trust} by the TLS handshake). Shared by gRPC and HTTP. Thread-safe.
  */
@@ -19,6 +20,7 @@ public final class Authenticator {
   /** The SAN type of a URI in {@link X509Certificate#getSubjectAlternativeNames()}. */
   private static final int URI_SAN = 6;
   private static final String BEARER = "Bearer ";
+  private static final String API_KEY = "Api-Key ";
 
   private final String trustDomain;
   private final TokenVerifier tokens;
@@ -45,14 +47,18 @@ public final class Authenticator {
    */
   public Principal authenticate(String authorization, Certificate[] peerCertificates) {
     if (authorization != null) {
-      if (!authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-        throw new AuthenticationException("authorization header: not a bearer token (expected: \"Bearer <JWT>\")");
+      // openpi's client sends its api_key as "Api-Key <key>": here the key is the robot's token.
+      String scheme = authorization.regionMatches(true, 0, BEARER, 0, BEARER.length()) ? BEARER
+          : authorization.regionMatches(true, 0, API_KEY, 0, API_KEY.length()) ? API_KEY : null;
+      if (scheme == null) {
+        throw new AuthenticationException("authorization header: not a bearer token (expected: \"Bearer <JWT>\", or"
+            + " \"Api-Key <JWT>\" as openpi's client sends its api_key)");
       }
       if (tokens == null) {
         throw new AuthenticationException("bearer token: this service accepts no tokens (vla.auth.jwt.jwks is not"
             + " set); present a client certificate instead");
       }
-      return tokens.verify(authorization.substring(BEARER.length()).trim());
+      return tokens.verify(authorization.substring(scheme.length()).trim());
     }
     if (peerCertificates != null && peerCertificates.length > 0
         && peerCertificates[0] instanceof X509Certificate leaf) {

@@ -19,6 +19,10 @@ class AccessTableTest {
     assertEquals(Set.of(Role.ROBOT, Role.SERVICE), AccessTable.httpRule("POST", "/act").orElseThrow().roles());
     assertTrue(AccessTable.httpRule("POST", "/actuator/health").isEmpty(), "no rule: any authenticated caller");
     assertTrue(AccessTable.httpRule("POST", "/action").isEmpty());
+    // openpi's WebSocket is the upgrade of GET /: that path alone, not a parent of every other.
+    assertEquals(Set.of(Role.ROBOT, Role.SERVICE), AccessTable.httpRule("GET", "/").orElseThrow().roles());
+    assertTrue(AccessTable.httpRule("GET", "/something").isEmpty(), "\"/\" covers only itself");
+    assertTrue(AccessTable.httpRule("GET", "/healthz").orElseThrow().open(), "openpi's health check, as /actuator/health");
   }
 
   @Test

@@ -108,6 +108,16 @@ class AuthenticatorTest {
   }
 
   @Test
+  void openpisApiKeyHeaderCarriesTheSameTokenAndIsCheckedTheSame() throws Exception {
+    String jwt = validToken("arm-7", "robot").substring("Bearer ".length());
+    assertEquals(Principal.of(Role.ROBOT, "arm-7", "token"), authenticator.authenticate("Api-Key " + jwt, null));
+    assertEquals(Principal.of(Role.ROBOT, "arm-7", "token"), authenticator.authenticate("api-key " + jwt, null));
+    assertRefused("Api-Key not-a-jwt", null, "not a JWT");
+    assertRefused("Api-Key " + token(signingKey, "https://idp.example", "vla-serve", "arm-1", "robot",
+        Instant.now().minusSeconds(120)).substring("Bearer ".length()), null, "Expired JWT");
+  }
+
+  @Test
   void expiredForeignOrUnsignedTokensAreRefusedSayingWhy() throws Exception {
     assertRefused(token(signingKey, "https://idp.example", "vla-serve", "arm-1", "robot",
         Instant.now().minusSeconds(120)), null, "Expired JWT");
