@@ -22,7 +22,7 @@ import org.springframework.web.socket.server.HandshakeInterceptor;
 /**
  * openpi's protocol on the HTTP port ({@code vla.policy.openpi.*}): the WebSocket at {@code /},
  * where openpi's client dials {@code ws://host:port}, and openpi's {@code GET /healthz}. A handshake while the model is
- * not ready is refused with 503, so a client never connects to a replica that cannot answer.
+ * not ready, or beyond {@code max-connections}, is refused with 503 saying why.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableWebSocket
@@ -54,13 +54,13 @@ class OpenPiConfiguration implements WebSocketConfigurer {
       public boolean beforeHandshake(ServerHttpRequest request, ServerHttpResponse response, WebSocketHandler handler,
           Map<String, Object> attributes) {
         if (!door.ready()) {
-          response.setStatusCode(HttpStatus.SERVICE_UNAVAILABLE);
-          response.getHeaders().setContentType(MediaType.TEXT_PLAIN);
-          try {
-            response.getBody().write(door.notReady().getMessage().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-          } catch (java.io.IOException e) {
-            // The status says it.
-          }
+          refuse(response, door.notReady().getMessage());
+          return false;
+        }
+        int limit = properties.openpi().maxConnections();
+        if (endpoint.connections() >= limit) {
+          refuse(response, "too many openpi connections: " + endpoint.connections() + " open (at most " + limit
+              + ", vla.policy.openpi.max-connections); retry later or use another replica");
           return false;
         }
         if (request instanceof ServletServerHttpRequest servlet) {
@@ -76,6 +76,16 @@ class OpenPiConfiguration implements WebSocketConfigurer {
       public void afterHandshake(ServerHttpRequest request, ServerHttpResponse response, WebSocketHandler handler,
           Exception exception) {}
     });
+  }
+
+  private static void refuse(ServerHttpResponse response, String why) {
+    response.setStatusCode(HttpStatus.SERVICE_UNAVAILABLE);
+    response.getHeaders().setContentType(MediaType.TEXT_PLAIN);
+    try {
+      response.getBody().write(why.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.io.IOException e) {
+      // The status says it.
+    }
   }
 
   /** openpi's health check: 200 "OK" once inference is answered, else 503 with why. */

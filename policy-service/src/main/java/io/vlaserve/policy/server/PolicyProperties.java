@@ -56,20 +56,22 @@ public record PolicyProperties(
    *     literally this)
    * @param stateKey the observation key of the robot state, the model's proprioception
    * @param promptKey the observation key of the instruction
-   * @param maxMessage largest accepted observation message; the connection is closed (1009) beyond it. Unset:
-   *     {@code max-image-bytes} plus 64 KB
+   * @param maxMessage largest accepted observation message; the connection is closed (1009) beyond it. The
+   *     WebSocket container keeps a buffer this large per connection: 1 MB holds three 224x224 RGB cameras
+   * @param maxConnections openpi connections at once; a handshake beyond it is refused with 503, so
+   *     connections times max-message bounds the buffers
    */
   public record Openpi(
       @DefaultValue("true") boolean enabled,
       @DefaultValue("observation/image") String imageKey,
       @DefaultValue("observation/state") String stateKey,
       @DefaultValue("prompt") String promptKey,
-      DataSize maxMessage) {}
+      @DefaultValue("1MB") DataSize maxMessage,
+      @DefaultValue("64") int maxConnections) {}
 
-  /** The openpi message limit in bytes: as configured, else derived from {@link #maxImageBytes}. */
+  /** The openpi message limit in bytes. */
   public int maxOpenpiMessageBytes() {
-    long bytes = openpi.maxMessage() != null ? openpi.maxMessage().toBytes() : maxImageBytes.toBytes() + 64 * 1024;
-    return (int) Math.min(bytes, Integer.MAX_VALUE - 16);
+    return (int) Math.min(openpi.maxMessage().toBytes(), Integer.MAX_VALUE - 16);
   }
 
   /**

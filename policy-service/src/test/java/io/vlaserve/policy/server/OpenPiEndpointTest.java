@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vlaserve.policy.decode.SamplingParams;
-import io.vlaserve.policy.engine.ForwardingVlaEngine;
-import io.vlaserve.policy.engine.KvCache;
-import io.vlaserve.policy.engine.PromptBatch;
 import io.vlaserve.policy.image.ImageFormat;
 import io.vlaserve.testing.Await;
 import java.net.URI;
@@ -24,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -46,32 +42,18 @@ import org.springframework.context.annotation.Bean;
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
-        "vla.policy.model=../models/tiny-vla", "vla.policy.warmup-runs=1", "vla.policy.openpi.max-message=256KB"})
+        "vla.policy.model=../models/tiny-vla", "vla.policy.warmup-runs=1", "vla.policy.openpi.max-message=256KB",
+        "vla.policy.openpi.max-connections=8"})
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OpenPiEndpointTest {
   /** Closed, the engine's next prefill waits at it (the batching test); open otherwise. */
-  static volatile CountDownLatch gate = new CountDownLatch(0);
-  static final CountDownLatch ENTERED = new CountDownLatch(1);
+  static final PrefillGate GATE = new PrefillGate();
 
   @TestConfiguration
   static class Gate {
     @Bean
     VlaEngineDecorator gatingDecorator() {
-      return engine -> new ForwardingVlaEngine(engine) {
-        @Override
-        public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
-          CountDownLatch current = gate;
-          if (current.getCount() > 0) {
-            ENTERED.countDown();
-            try {
-              current.await();
-            } catch (InterruptedException e) {
-              throw new IllegalStateException(e);
-            }
-          }
-          return super.prefill(batch, logits, maxNewTokens);
-        }
-      };
+      return GATE.decorator();
     }
   }
 
@@ -88,7 +70,7 @@ class OpenPiEndpointTest {
 
   @AfterAll
   void close() {
-    gate.countDown();
+    GATE.open();
     http.close();
   }
 
@@ -298,6 +280,46 @@ class OpenPiEndpointTest {
   }
 
   @Test
+  void aHandshakeBeyondMaxConnectionsIsRefusedWith503SayingWhy() throws Exception {
+    Await.until(() -> endpoint.connections() == 0, "the other tests' connections closed");
+    List<Client> clients = new ArrayList<>();
+    try {
+      for (int i = 0; i < 8; i++) {
+        clients.add(new Client());
+      }
+      String answer = rawHandshake();
+      assertTrue(answer.startsWith("HTTP/1.1 503"), answer);
+      assertTrue(answer.contains("too many openpi connections: 8 open (at most 8, vla.policy.openpi.max-connections)"),
+          answer);
+    } finally {
+      clients.forEach(Client::close);
+    }
+    Await.until(() -> endpoint.connections() == 0, "closed connections free their places");
+    try (Client again = new Client()) {
+      assertEquals("tiny-vla", again.metadata.get("model"));
+    }
+  }
+
+  /** A WebSocket handshake by hand, so the refusal's body can be read: the whole response. */
+  private String rawHandshake() throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", httpPort)) {
+      socket.setSoTimeout(30_000);
+      socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: 127.0.0.1:" + httpPort + "\r\nUpgrade: websocket\r\n"
+          + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+          + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      StringBuilder answer = new StringBuilder();
+      byte[] buffer = new byte[4096];
+      for (int read; !answer.toString().contains("vla.policy.openpi") && (read = socket.getInputStream().read(buffer)) > 0;) {
+        answer.append(new String(buffer, 0, read, java.nio.charset.StandardCharsets.UTF_8));
+      }
+      return answer.toString();
+    }
+  }
+
+  @Autowired OpenPiPolicyEndpoint endpoint;
+
+  @Test
   void openpisHealthCheckAnswersOk() throws Exception {
     HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
         + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
@@ -307,14 +329,15 @@ class OpenPiEndpointTest {
 
   @Test
   void concurrentConnectionsShareBatchesAndEachGetsItsOwnAnswer() throws Exception {
+    Await.until(() -> endpoint.connections() == 0, "the other tests' connections closed");
     List<Client> clients = new ArrayList<>();
     try {
       for (int i = 0; i < 6; i++) {
         clients.add(new Client());
       }
-      gate = new CountDownLatch(1);
+      GATE.close();
       clients.get(0).send(MsgpackNumpy.pack(observation(0)));
-      assertTrue(ENTERED.await(60, TimeUnit.SECONDS), "the first observation is computing");
+      assertTrue(GATE.awaitEntered(60), "the first observation is computing");
       for (int i = 1; i < clients.size(); i++) {
         clients.get(i).send(MsgpackNumpy.pack(observation(i)));
       }
@@ -322,7 +345,7 @@ class OpenPiEndpointTest {
       Await.until(() -> runtime.scheduler().waiting() == clients.size() - 1, "the other observations queued");
       System.gc(); // the queue-depth gauge reads the same after a collection (it once held its source weakly)
       assertEquals(clients.size() - 1, meters.get("vla.policy.queue.depth").gauge().value());
-      gate.countDown();
+      GATE.open();
       for (int i = 0; i < clients.size(); i++) {
         Map<?, ?> reply = assertInstanceOf(Map.class, clients.get(i).next());
         Map<?, ?> batching = assertInstanceOf(Map.class, reply.get("batching"));
@@ -332,7 +355,7 @@ class OpenPiEndpointTest {
         }
       }
     } finally {
-      gate.countDown();
+      GATE.open();
       clients.forEach(Client::close);
     }
   }

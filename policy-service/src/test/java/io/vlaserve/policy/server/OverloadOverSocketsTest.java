@@ -22,9 +22,6 @@ import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.common.v1.RobotState;
 import io.vlaserve.common.v1.Vector3;
-import io.vlaserve.policy.engine.ForwardingVlaEngine;
-import io.vlaserve.policy.engine.KvCache;
-import io.vlaserve.policy.engine.PromptBatch;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
@@ -37,7 +34,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
@@ -64,28 +60,13 @@ import org.springframework.context.annotation.Bean;
         "vla.policy.batching.min-retry-after=40ms", "vla.policy.decode-wait=60s"})
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OverloadOverSocketsTest {
-  static volatile CountDownLatch gate = new CountDownLatch(0);
-  static final CountDownLatch ENTERED = new CountDownLatch(1);
+  static final PrefillGate GATE = new PrefillGate();
 
   @TestConfiguration
   static class Gate {
     @Bean
     VlaEngineDecorator gatingDecorator() {
-      return engine -> new ForwardingVlaEngine(engine) {
-        @Override
-        public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
-          CountDownLatch current = gate;
-          if (current.getCount() > 0) {
-            ENTERED.countDown();
-            try {
-              current.await();
-            } catch (InterruptedException e) {
-              throw new IllegalStateException(e);
-            }
-          }
-          return super.prefill(batch, logits, maxNewTokens);
-        }
-      };
+      return GATE.decorator();
     }
   }
 
@@ -105,7 +86,7 @@ class OverloadOverSocketsTest {
 
   @AfterAll
   void disconnect() throws InterruptedException {
-    gate.countDown();
+    GATE.open();
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
   }
 
@@ -153,10 +134,10 @@ class OverloadOverSocketsTest {
 
   @Test
   void aFullQueueIsRefusedWithRetryHintsOverGrpcAndHttp() throws Exception {
-    gate = new CountDownLatch(1);
+    GATE.close();
     var async = PolicyServiceGrpc.newFutureStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
     var computing = async.infer(request("robot-a"));
-    assertTrue(ENTERED.await(30, TimeUnit.SECONDS), "the first request reached the engine");
+    assertTrue(GATE.awaitEntered(30), "the first request reached the engine");
     var queued = async.infer(request("robot-b"));
     for (int i = 0; i < 600 && runtime.scheduler().waiting() < 1; i++) {
       Thread.sleep(10); // the second call is in flight to the server; wait until it is queued
@@ -183,7 +164,7 @@ class OverloadOverSocketsTest {
     assertTrue(act.headers().firstValue("Retry-After").isPresent(), "Retry-After header");
     assertTrue(act.body().contains("\"retry_after_ms\":") && act.body().contains("RESOURCE_EXHAUSTED"), act.body());
 
-    gate.countDown();
+    GATE.open();
     InferResponse first = computing.get(60, TimeUnit.SECONDS);
     InferResponse second = queued.get(60, TimeUnit.SECONDS);
     assertEquals(28, first.getChunk().getTokensCount());
