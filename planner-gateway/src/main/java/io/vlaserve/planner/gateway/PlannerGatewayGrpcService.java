@@ -147,19 +147,28 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
   }
 
   /**
-   * Asks policy-service for its metadata once the replica is up, off the startup path: the first
-   * robots a new replica takes (handed over in a rolling update) then find it known.
+   * Asks policy-service for its metadata once the replica is up, off the startup path, and again
+   * every half {@link PolicyHandshake#FRESH_FOR}: a robot handed over in a rolling update (to a new
+   * replica, or to one that has had no new session for a while) then finds it known instead of
+   * holding while it is asked, at one small call per five seconds.
    */
   @EventListener(ApplicationReadyEvent.class)
   public void askPolicyAhead() {
-    services.planningExecutor().execute(() -> {
+    long period = PolicyHandshake.FRESH_FOR.toMillis() / 2;
+    java.util.concurrent.atomic.AtomicBoolean said = new java.util.concurrent.atomic.AtomicBoolean();
+    services.timer().scheduleWithFixedDelay(() -> services.planningExecutor().execute(() -> {
       try {
-        services.policyMetadata();
+        services.policyHandshake().refresh();
+        said.set(false);
       } catch (StatusRuntimeException e) {
-        log.info("policy-service's metadata not known yet ({}); asked again at the first session",
-            GatewayStatus.describe(e.getStatus()));
+        if (said.compareAndSet(false, true)) {
+          log.info("policy-service's metadata not known ({}); asked again in {} ms and at the next session",
+              GatewayStatus.describe(e.getStatus()), period);
+        }
+      } catch (RuntimeException e) {
+        log.warn("asking policy-service's metadata ahead failed", e);
       }
-    });
+    }), 0, period, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   /** Keeps the gRPC server, so that a shutdown can stop new streams on its connections first. */

@@ -45,6 +45,20 @@ final class PolicyHandshake {
     if (answer != null && now - answer.atNanos() < FRESH_FOR.toNanos()) {
       return answer.metadata();
     }
+    return ask(now);
+  }
+
+  /**
+   * Asks policy-service now, however fresh the last answer: refreshed ahead, sessions never wait
+   * for an answer that just went stale.
+   *
+   * @throws StatusRuntimeException UNAVAILABLE naming what policy-service answered
+   */
+  PolicyMetadata refresh() {
+    return ask(nanoTime.getAsLong());
+  }
+
+  private PolicyMetadata ask(long now) {
     try {
       PolicyMetadata metadata = PolicyServiceGrpc.newBlockingStub(policy)
           .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)

@@ -69,6 +69,16 @@ class PolicyHandshakeTest {
   }
 
   @Test
+  void aRefreshAsksNowAndRestartsTheFreshness() {
+    assertEquals("model-1", handshake.metadata().getModelName());
+    now.addAndGet(PolicyHandshake.FRESH_FOR.toNanos() / 2);
+    assertEquals("model-2", handshake.refresh().getModelName(), "asked although still fresh");
+    now.addAndGet(PolicyHandshake.FRESH_FOR.toNanos() - 1);
+    assertEquals("model-2", handshake.metadata().getModelName(), "fresh for ten seconds from the refresh");
+    assertEquals(2, calls.get());
+  }
+
+  @Test
   void aFailedAskIsUnavailableNamingTheAnswerAndIsNotRemembered() {
     failure = Status.UNAVAILABLE.withDescription("connection refused");
     StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, handshake::metadata);
