@@ -21,7 +21,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.HdrHistogram.Histogram;
@@ -64,8 +64,10 @@ public final class OpenPiBenchmark {
         period / 1_000_000, rounds, seconds, openpiObservation.length, scene.inferRequest().getSerializedSize(),
         System.getProperty("java.vm.version"), Runtime.getRuntime().availableProcessors());
     Map<String, Histogram> results = new LinkedHashMap<>();
+    // Not closed with try: close() waits for every WebSocket to end, and a closing handshake may not.
+    HttpClient http = HttpClient.newHttpClient();
     try (ServiceProcess service = ContinuousBatchingBenchmark.startPolicyService(scene.home(), false,
-        "openpi-benchmark-service"); HttpClient http = HttpClient.newHttpClient()) {
+        "openpi-benchmark-service")) {
       ManagedChannel channel = service.channel();
       try {
         for (int round = 0; round < rounds; round++) {
@@ -82,6 +84,7 @@ public final class OpenPiBenchmark {
         }
       } finally {
         channel.shutdownNow();
+        http.shutdownNow();
       }
     }
     System.out.println();
@@ -116,7 +119,8 @@ public final class OpenPiBenchmark {
   }
 
   private static Robot openpiRobot(HttpClient http, int port, byte[] observation) throws Exception {
-    SynchronousQueue<Object> answers = new SynchronousQueue<>();
+    // Never blocks the client's delivery: a listener that waited would stall other connections' events.
+    LinkedBlockingQueue<Object> answers = new LinkedBlockingQueue<>();
     WebSocket.Listener listener = new WebSocket.Listener() {
       private final ByteArrayOutputStream message = new ByteArrayOutputStream();
 
@@ -142,11 +146,7 @@ public final class OpenPiBenchmark {
       }
 
       private void hand(Object answer) {
-        try {
-          answers.put(answer);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
+        answers.add(answer);
       }
     };
     WebSocket socket = http.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + port + "/"), listener)
