@@ -84,10 +84,12 @@ public final class VlaPolicy {
     float[][] logProbabilities = new float[b][];
     SplittableRandom[] randoms = new SplittableRandom[b];
     MaskedSampler sampler = decoder.newSampler();
+    int[][] forced = new int[b][];
     for (int r = 0; r < b; r++) {
       tokens[r] = new int[requests.get(r).chunkLength() * dims];
       logProbabilities[r] = new float[tokens[r].length];
       randoms[r] = new SplittableRandom(requests.get(r).sampling().seed());
+      forced[r] = decoder.prefixTokens(requests.get(r).committedPrefix());
     }
 
     long started = clock.getAsLong();
@@ -102,7 +104,11 @@ public final class VlaPolicy {
         for (int r = 0; r < b; r++) {
           // Sequences past their own chunk length keep decoding in lockstep; their tokens are dropped.
           PolicyRequest request = requests.get(r);
-          decoder.sample(sampler, logits, r * vocab, t, request.sampling(), randoms[r]);
+          if (t < forced[r].length) {
+            decoder.force(sampler, logits, r * vocab, t, request.sampling(), forced[r][t]);
+          } else {
+            decoder.sample(sampler, logits, r * vocab, t, request.sampling(), randoms[r]);
+          }
           if (t < tokens[r].length) {
             tokens[r][t] = sampler.token();
             logProbabilities[r][t] = (float) sampler.logProbability();
@@ -123,11 +129,28 @@ public final class VlaPolicy {
       long finished = clock.getAsLong();
       List<PolicyResult> results = new ArrayList<>(b);
       for (int r = 0; r < b; r++) {
-        results.add(new PolicyResult(actions[r], tokens[r], logProbabilities[r], prefilled - started,
+        results.add(afterPrefix(requests.get(r), actions[r], tokens[r], logProbabilities[r], prefilled - started,
             decoded - prefilled, finished - decoded));
       }
       return results;
     }
+  }
+
+  /**
+   * The result of a request whose whole chunk was decoded: the actions, tokens and log probabilities
+   * after its committed prefix (all of them without one).
+   */
+  public PolicyResult afterPrefix(PolicyRequest request, double[][] actions, int[] tokens, float[] logProbabilities,
+      long prefillNanos, long decodeNanos, long postprocessNanos) {
+    int d = request.prefixSteps();
+    if (d == 0) {
+      return new PolicyResult(actions, tokens, logProbabilities, prefillNanos, decodeNanos, postprocessNanos);
+    }
+    int dims = model.actionDimensions();
+    return new PolicyResult(Arrays.copyOfRange(actions, d, actions.length),
+        Arrays.copyOfRange(tokens, d * dims, tokens.length),
+        Arrays.copyOfRange(logProbabilities, d * dims, logProbabilities.length), prefillNanos, decodeNanos,
+        postprocessNanos);
   }
 
   /**
@@ -178,6 +201,15 @@ public final class VlaPolicy {
     if (request.chunkLength() < 1 || request.chunkLength() > model.chunkLength()) {
       throw new IllegalArgumentException(at + "chunk length " + request.chunkLength() + " (expected: 1.."
           + model.chunkLength() + ")");
+    }
+    if (request.prefixSteps() >= request.chunkLength()) {
+      throw new IllegalArgumentException(at + "committed prefix of " + request.prefixSteps() + " steps for a chunk of "
+          + request.chunkLength() + " (expected fewer steps than the chunk, so that at least one is decoded)");
+    }
+    try {
+      decoder.prefixTokens(request.committedPrefix());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(at + e.getMessage(), e);
     }
     if (request.instruction() == null || request.instruction().isBlank()) {
       throw new IllegalArgumentException(at + "empty instruction (expected one of: " + String.join("; ", model.skills()) + ")");

@@ -133,6 +133,76 @@ class VlaPolicyTest {
     assertThrows(DecodingException.class, () -> broken.infer(request(4, SamplingParams.GREEDY)));
   }
 
+  private PolicyRequest withPrefix(PolicyRequest request, double[][] committed) {
+    return new PolicyRequest(request.image(), request.instruction(), request.proprio(), request.chunkLength(),
+        request.sampling(), committed);
+  }
+
+  @Test
+  void aCommittedPrefixIsForcedAndTheChunkContinuesFromItsEnd() {
+    PolicyRequest plain = request(31, SamplingParams.GREEDY);
+    PolicyResult whole = policy.infer(plain);
+    int dims = model.actionDimensions();
+    // The greedy chunk's own first two steps, committed as values that tokenize to the tokens greedy
+    // chose (decoding and re-encoding a bin is not the identity in OpenVLA's scheme), so the
+    // continuation is the greedy chunk's last two steps exactly.
+    double[][] ownSteps = new double[2][dims];
+    for (int s = 0; s < 2; s++) {
+      for (int d = 0; d < dims; d++) {
+        ownSteps[s][d] = valueEncodedAs(d, whole.tokens()[s * dims + d]);
+      }
+    }
+    PolicyResult continued = policy.infer(withPrefix(plain, ownSteps));
+    assertEquals(model.chunkLength() - 2, continued.actions().length);
+    assertArrayEquals(Arrays.copyOfRange(whole.tokens(), 2 * dims, whole.tokens().length), continued.tokens());
+    for (int s = 0; s < continued.actions().length; s++) {
+      assertArrayEquals(whole.actions()[s + 2], continued.actions()[s], "step " + (s + 2));
+    }
+    // Another commitment, the far end of every dimension's range, changes what follows: the later
+    // steps are conditioned on it.
+    double[][] elsewhere = new double[2][dims];
+    for (int d = 0; d < dims; d++) {
+      double high = model.actionProfile().dimensions().get(d).high();
+      elsewhere[0][d] = high;
+      elsewhere[1][d] = high;
+    }
+    PolicyResult conditioned = policy.infer(withPrefix(plain, elsewhere));
+    assertFalse(Arrays.equals(continued.tokens(), conditioned.tokens()), "the continuation follows the prefix");
+  }
+
+  /** A value of dimension {@code d} that the model's tokenizer encodes as {@code token}. */
+  private double valueEncodedAs(int d, int token) {
+    var tokenizer = model.actionProfile().tokenizer();
+    var dimension = model.actionProfile().dimensions().get(d);
+    double span = dimension.high() - dimension.low();
+    for (int i = 0; i <= 100_000; i++) {
+      double value = dimension.low() - 0.1 * span + 1.2 * span * i / 100_000;
+      if (tokenizer.encodeValue(d, value) == token) {
+        return value;
+      }
+    }
+    throw new AssertionError("no value of dimension " + d + " encodes as token " + token);
+  }
+
+  @Test
+  void aCommittedPrefixThatCannotBeTokenizedOrLeavesNothingToDecodeIsRefused() {
+    PolicyRequest plain = request(32, SamplingParams.GREEDY);
+    int dims = model.actionDimensions();
+    double[][] nan = new double[1][dims];
+    nan[0][2] = Double.NaN;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> policy.infer(withPrefix(plain, nan)));
+    assertEquals("request 0: committed prefix step 0 dimension 2 (" + model.actionProfile().dimensions().get(2).name()
+        + "): NaN (expected a finite value)", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> policy.infer(withPrefix(plain, new double[][] {{0, 0}})));
+    assertEquals("request 0: committed prefix step 0: 2 values (expected " + dims + ", one per action dimension)",
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> policy.infer(withPrefix(plain, new double[model.chunkLength()][dims])));
+    assertTrue(e.getMessage().contains("committed prefix of " + model.chunkLength() + " steps for a chunk of "
+        + model.chunkLength() + " (expected fewer steps than the chunk"), e.getMessage());
+  }
+
   @Test
   void aBatchGivesTheSameChunksAsOneAtATime() {
     List<PolicyRequest> requests = new ArrayList<>();

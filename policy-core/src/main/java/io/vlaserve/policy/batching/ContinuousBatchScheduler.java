@@ -194,7 +194,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   public CompletableFuture<ScheduledResult> submit(String robot, SessionKey session, PolicyRequest request,
       long deadlineNanos) {
     policy.check(request);
-    Ticket ticket = new Ticket(robot, session, request, request.chunkLength() * dims, deadlineNanos, clock.getAsLong());
+    Ticket ticket = new Ticket(robot, session, request, request.chunkLength() * dims,
+        decoder.prefixTokens(request.committedPrefix()), deadlineNanos, clock.getAsLong());
     Ticket replaced = null;
     lock.lock();
     try {
@@ -695,8 +696,11 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     for (int j = 0; j < joiners.size(); j++) {
       Ticket ticket = joiners.get(j);
       PolicyResult result = results.get(j);
-      System.arraycopy(result.tokens(), 0, ticket.tokens, 0, ticket.tokens.length);
-      System.arraycopy(result.logProbabilities(), 0, ticket.logProbabilities, 0, ticket.tokens.length);
+      // The result holds the steps after the committed prefix; the ticket, the whole chunk.
+      int forced = ticket.forced.length;
+      System.arraycopy(ticket.forced, 0, ticket.tokens, 0, forced);
+      System.arraycopy(result.tokens(), 0, ticket.tokens, forced, result.tokens().length);
+      System.arraycopy(result.logProbabilities(), 0, ticket.logProbabilities, forced, result.tokens().length);
       ticket.produced = ticket.tokens.length;
       ticket.prefillNanos = result.prefillNanos();
       ticket.engineNanos = result.prefillNanos() + result.decodeNanos();
@@ -797,7 +801,11 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
 
   private void sample(Ticket ticket, float[] rowLogits, int row, MaskedSampler rowSampler) {
     int index = ticket.produced;
-    decoder.sample(rowSampler, rowLogits, row * vocab, index, ticket.request.sampling(), ticket.random);
+    if (index < ticket.forced.length) {
+      decoder.force(rowSampler, rowLogits, row * vocab, index, ticket.request.sampling(), ticket.forced[index]);
+    } else {
+      decoder.sample(rowSampler, rowLogits, row * vocab, index, ticket.request.sampling(), ticket.random);
+    }
     ticket.tokens[index] = rowSampler.token();
     ticket.logProbabilities[index] = (float) rowSampler.logProbability();
     ticket.nextToken = rowSampler.token();
@@ -809,8 +817,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     long decoded = clock.getAsLong();
     double[][] actions = decoder.actions(ticket.tokens, ticket.request.chunkLength());
     long finished = clock.getAsLong();
-    PolicyResult result = new PolicyResult(actions, ticket.tokens, ticket.logProbabilities, ticket.prefillNanos,
-        decoded - ticket.prefilled, finished - decoded);
+    PolicyResult result = policy.afterPrefix(ticket.request, actions, ticket.tokens, ticket.logProbabilities,
+        ticket.prefillNanos, decoded - ticket.prefilled, finished - decoded);
     long latency = finished - ticket.submitted;
     double smoothed = smoothedLatencyNanos;
     smoothedLatencyNanos = smoothed == 0 ? latency : smoothed + 0.05 * (latency - smoothed);
@@ -828,6 +836,8 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     final CompletableFuture<ScheduledResult> future = new CompletableFuture<>();
     final int[] tokens;
     final float[] logProbabilities;
+    /** The committed prefix's tokens, taken as the chunk's first ones instead of sampled. */
+    final int[] forced;
     final SplittableRandom random;
     long admitted;
     long prefilled;
@@ -841,7 +851,9 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     int produced;
     long nextToken;
 
-    Ticket(String robot, SessionKey session, PolicyRequest request, int count, long deadline, long submitted) {
+    Ticket(String robot, SessionKey session, PolicyRequest request, int count, int[] forced, long deadline,
+        long submitted) {
+      this.forced = forced;
       this.robot = robot;
       this.session = session;
       this.request = request;

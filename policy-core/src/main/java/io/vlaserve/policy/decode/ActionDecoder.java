@@ -43,6 +43,38 @@ public final class ActionDecoder {
     sampler.sample(logits, offset, tokenizer.allowedTokens(position % dims), params, random);
   }
 
+  /**
+   * Takes {@code token} for chunk position {@code position} instead of sampling it (a committed
+   * prefix's token); the sampler then holds it and its log probability under the logits.
+   */
+  public void force(MaskedSampler sampler, float[] logits, int offset, int position, SamplingParams params, int token) {
+    sampler.force(logits, offset, tokenizer.allowedTokens(position % dims), params, token);
+  }
+
+  /**
+   * The tokens of a committed prefix, d x D of them.
+   *
+   * @throws IllegalArgumentException naming the step and dimension of a value that is not finite or a
+   *     step without D values
+   */
+  public int[] prefixTokens(double[][] prefix) {
+    int[] tokens = new int[prefix.length * dims];
+    for (int s = 0; s < prefix.length; s++) {
+      if (prefix[s] == null || prefix[s].length != dims) {
+        throw new IllegalArgumentException("committed prefix step " + s + ": " + (prefix[s] == null ? 0
+            : prefix[s].length) + " values (expected " + dims + ", one per action dimension)");
+      }
+      for (int d = 0; d < dims; d++) {
+        if (!Double.isFinite(prefix[s][d])) {
+          throw new IllegalArgumentException("committed prefix step " + s + " dimension " + d + " ("
+              + tokenizer.profile().dimensions().get(d).name() + "): " + prefix[s][d] + " (expected a finite value)");
+        }
+        tokens[s * dims + d] = tokenizer.encodeValue(d, prefix[s][d]);
+      }
+    }
+    return tokens;
+  }
+
   /** Detokenizes the first {@code steps} x D tokens into {@code steps} actions of D values. */
   public double[][] actions(int[] tokens, int steps) {
     double[] flat = new double[steps * dims];

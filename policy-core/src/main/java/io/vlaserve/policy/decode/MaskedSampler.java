@@ -110,6 +110,42 @@ public final class MaskedSampler {
     logProbability = scaled[pick] - Math.log(keptSum);
   }
 
+  /**
+   * Takes {@code token} as chosen (a committed action's token, forced rather than sampled), with its
+   * log probability under the masked, temperature-scaled distribution of the slice: how likely the
+   * model found it.
+   *
+   * @throws DecodingException when the slice holds NaN or +Inf, or every allowed logit is -Inf
+   * @throws IllegalArgumentException when {@code token} is outside {@code range}
+   */
+  public void force(float[] logits, int offset, TokenRange range, SamplingParams params, int token) {
+    if (!range.contains(token)) {
+      throw new IllegalArgumentException("forced token " + token + " outside the allowed slice " + range);
+    }
+    int n = range.size();
+    int base = offset + range.first();
+    double max = Double.NEGATIVE_INFINITY;
+    for (int i = 0; i < n; i++) {
+      float logit = logits[base + i];
+      if (Float.isNaN(logit) || logit == Float.POSITIVE_INFINITY) {
+        throw new DecodingException("non-finite logit " + logit + " for token " + (range.first() + i)
+            + " in the allowed slice " + range + ": the model output is unusable; no action was produced");
+      }
+      max = Math.max(max, logit);
+    }
+    if (max == Double.NEGATIVE_INFINITY) {
+      throw new DecodingException("every token of the allowed slice " + range
+          + " has probability 0 (all logits -Infinity): no valid action token to choose");
+    }
+    double temperature = params.greedy() ? 1.0 : params.temperature();
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      sum += Math.exp((logits[base + i] - max) / temperature);
+    }
+    chosen = token;
+    logProbability = (logits[base + token - range.first()] - max) / temperature - Math.log(sum);
+  }
+
   /** Orders tokens by probability (descending) into {@link #order} and returns how many are kept. */
   private int truncate(int n, SamplingParams params, double sum) {
     for (int i = 0; i < n; i++) {

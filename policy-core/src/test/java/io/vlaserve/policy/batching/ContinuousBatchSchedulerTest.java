@@ -201,6 +201,48 @@ class ContinuousBatchSchedulerTest {
     }
   }
 
+  /** {@code request} with the first {@code steps} actions of another observation's chunk as its committed prefix. */
+  private PolicyRequest withPrefix(PolicyRequest request, int steps, long seed) {
+    double[][] committed = java.util.Arrays.copyOf(policy.infer(request(seed, model.chunkLength(),
+        SamplingParams.GREEDY)).actions(), steps);
+    return new PolicyRequest(request.image(), request.instruction(), request.proprio(), request.chunkLength(),
+        request.sampling(), committed);
+  }
+
+  @Test
+  void sequencesWithCommittedPrefixesOfEveryLengthShareABatchAndGetWhatTheyGetAlone() throws Exception {
+    GatedEngine gated = new GatedEngine(engine, true);
+    List<PolicyRequest> requests = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      PolicyRequest plain = request(500 + i, model.chunkLength(), i % 2 == 0 ? SamplingParams.GREEDY : sampled(i));
+      requests.add(withPrefix(plain, i % model.chunkLength(), 600 + i)); // prefixes of 0..3 steps
+    }
+    try (var scheduler = new ContinuousBatchScheduler(new VlaPolicy(model, gated), config(8, 64, 64), System::nanoTime,
+        BatchingListener.NONE)) {
+      List<CompletableFuture<ScheduledResult>> futures = new ArrayList<>();
+      futures.add(scheduler.submit("robot-0", null, requests.get(0), NO_DEADLINE));
+      gated.awaitEntered();
+      for (int i = 1; i < requests.size(); i++) {
+        futures.add(scheduler.submit("robot-" + i, null, requests.get(i), NO_DEADLINE));
+      }
+      gated.release.countDown();
+      for (int i = 0; i < requests.size(); i++) {
+        ScheduledResult batched = await(futures.get(i));
+        PolicyResult alone = policy.infer(requests.get(i));
+        int steps = model.chunkLength() - requests.get(i).prefixSteps();
+        assertEquals(steps, batched.result().actions().length, "request " + i + ": the steps after its prefix");
+        assertArrayEquals(alone.tokens(), batched.result().tokens(), "request " + i + ": tokens");
+        for (int s = 0; s < steps; s++) {
+          assertArrayEquals(alone.actions()[s], batched.result().actions()[s], "request " + i + " step " + s);
+        }
+        if (i > 0) {
+          assertTrue(batched.largestBatch() >= requests.size() - 1, "request " + i + " decoded in a batch of "
+              + batched.largestBatch());
+        }
+      }
+    }
+  }
+
   @Test
   void aRequestIsPrefilledWhileTheRunningBatchIsInADecodeStep() throws Exception {
     GatedEngine gated = new GatedEngine(engine, false);
@@ -394,10 +436,14 @@ class ContinuousBatchSchedulerTest {
         BatchingListener.NONE)) {
       List<CompletableFuture<ScheduledResult>> futures = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
-        futures.add(scheduler.submit("robot-" + i, null, request(300 + i, 4, sampled(i)), NO_DEADLINE));
+        futures.add(scheduler.submit("robot-" + i, null, withPrefix(request(300 + i, 4, sampled(i)), i % 3, 700 + i),
+            NO_DEADLINE));
       }
       for (int i = 0; i < 5; i++) {
-        assertArrayEquals(policy.infer(request(300 + i, 4, sampled(i))).tokens(), await(futures.get(i)).result().tokens());
+        PolicyResult alone = policy.infer(withPrefix(request(300 + i, 4, sampled(i)), i % 3, 700 + i));
+        ScheduledResult lockstep = await(futures.get(i));
+        assertArrayEquals(alone.tokens(), lockstep.result().tokens(), "request " + i);
+        assertEquals(4 - i % 3, lockstep.result().actions().length, "request " + i + ": the steps after its prefix");
       }
     }
   }

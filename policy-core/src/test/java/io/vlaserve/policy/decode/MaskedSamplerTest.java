@@ -36,6 +36,22 @@ class MaskedSamplerTest {
     }
 
     @Test
+    void aForcedTokenIsTakenWithItsLogProbabilityUnderTheMaskedDistribution() {
+      float[] logits = logits(320);
+      logits[5] = 100f; // outside the slice: no mass
+      logits[64 + 17] = 9f;
+      sampler.sample(logits, 0, SLICE, SamplingParams.GREEDY, new SplittableRandom(1));
+      double greedy = sampler.logProbability();
+      sampler.force(logits, 0, SLICE, SamplingParams.GREEDY, 64 + 17);
+      assertEquals(64 + 17, sampler.token());
+      assertEquals(greedy, sampler.logProbability(), 1e-12, "the same token, the same probability");
+      sampler.force(logits, 0, SLICE, SamplingParams.GREEDY, 64 + 3);
+      assertEquals(64 + 3, sampler.token());
+      assertTrue(sampler.logProbability() < greedy - 5, "an unlikely token is forced all the same, and says so");
+      assertThrows(IllegalArgumentException.class, () -> sampler.force(logits, 0, SLICE, SamplingParams.GREEDY, 5));
+    }
+
+    @Test
     void sampledTokensNeverLeaveTheSlice() {
       float[] logits = logits(320);
       Arrays.fill(logits, 0, 64, 50f);
