@@ -274,6 +274,14 @@ class ControllerBridgeIntegrationTest {
         assertEquals("chunk 6: steps[0]: 3 values (expected: 7, [dx, dy, dz, droll, dpitch, dyaw, gripper])",
             short6.getMessage());
 
+        // A continuation of a committed prefix would start first_step steps early here: refused, not run.
+        session.send(chunk(7, Instant.now(), repeat(2, 0.01, 0, 0, 0, 0, 0, 1)).toBuilder().setFirstStep(2).build());
+        ChunkRejected spliced = session.await("rejected 7", r -> r.hasRejected() && r.getRejected().getChunkId() == 7)
+            .getRejected();
+        assertEquals(Status.Code.INVALID_ARGUMENT.value(), spliced.getCode());
+        assertTrue(spliced.getMessage().startsWith("chunk 7: first_step 2 (a continuation of a committed prefix,"
+            + " real-time chunking): this bridge does not splice chunks"), spliced.getMessage());
+
         ExecutionState state = session.awaitState("a later state", s -> true);
         assertEquals(ExecutionMode.EXECUTION_MODE_IDLE, state.getMode(), "the robot holds");
         assertEquals(0, speed(state), 0);

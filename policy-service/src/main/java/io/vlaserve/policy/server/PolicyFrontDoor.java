@@ -45,9 +45,19 @@ public class PolicyFrontDoor implements DisposableBean {
    * @param sampling the call's or session's parameters, before the per-observation seed
    * @param receivedNanos when it arrived, {@link System#nanoTime()}
    * @param deadlineNanos dropped with DEADLINE_EXCEEDED if still queued then, {@link System#nanoTime()}
+   * @param committedPrefix the actions the robot executes meanwhile (real-time chunking), empty for none
    */
   public record Observation(String robot, SessionKey session, long sequence, Frame frame, float[] proprio,
-      String instruction, int chunkLength, SamplingParams sampling, long receivedNanos, long deadlineNanos) {}
+      String instruction, int chunkLength, SamplingParams sampling, long receivedNanos, long deadlineNanos,
+      double[][] committedPrefix) {
+
+    /** An observation without a committed prefix. */
+    public Observation(String robot, SessionKey session, long sequence, Frame frame, float[] proprio,
+        String instruction, int chunkLength, SamplingParams sampling, long receivedNanos, long deadlineNanos) {
+      this(robot, session, sequence, frame, proprio, instruction, chunkLength, sampling, receivedNanos, deadlineNanos,
+          new double[0][]);
+    }
+  }
 
   /**
    * The scheduler's result and when preprocessing ended and the answer arrived ({@link System#nanoTime()}).
@@ -118,7 +128,8 @@ public class PolicyFrontDoor implements DisposableBean {
     // The one place a stream's seed becomes an observation's: every observation of a session (and
     // every one-off call) draws its own noise, reproducible from (seed, sequence) alone or batched.
     SamplingParams sampling = observation.sampling().forObservation(observation.sequence());
-    PolicyRequest request = new PolicyRequest(pixels, observation.instruction(), observation.proprio(), steps, sampling);
+    PolicyRequest request = new PolicyRequest(pixels, observation.instruction(), observation.proprio(), steps, sampling,
+        observation.committedPrefix());
     CompletableFuture<ScheduledResult> queued = runtime.submit(observation.robot(), observation.session(), request,
         observation.deadlineNanos());
     return cancelling(queued, queued.thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime())));

@@ -72,7 +72,7 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
           () -> "call-" + anonymousCalls.incrementAndGet());
       PolicyFrontDoor.Observation observation = PolicyMessages.observation(door.model(), robot, null,
           request.getObservation(), request.getInstruction(), PolicyMessages.sampling(request.getSampling()),
-          request.getChunkLength(), received, deadlineNanos);
+          request.getChunkLength(), received, deadlineNanos, request.getCommittedPrefix());
       CompletableFuture<PolicyFrontDoor.Answer> answered = door.submit(observation, door.newOrder());
       if (responses instanceof ServerCallStreamObserver<InferResponse> call) {
         // A caller that gives up takes its request out of the queue: nothing is computed for it.
@@ -82,7 +82,7 @@ public class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImplBase {
         if (failure == null) {
           metrics.recordInference(answer, received);
           responses.onNext(PolicyMessages.response(door.model(), answer, request.getObservation(),
-              unaryChunkIds.incrementAndGet(), received));
+              unaryChunkIds.incrementAndGet(), received, observation.committedPrefix().length));
           responses.onCompleted();
         } else {
           responses.onError(metrics.failed(failure));

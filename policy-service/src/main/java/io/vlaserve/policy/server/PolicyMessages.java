@@ -2,6 +2,7 @@ package io.vlaserve.policy.server;
 
 import com.google.protobuf.util.Durations;
 import io.vlaserve.common.v1.ActionChunk;
+import io.vlaserve.common.v1.CommittedPrefix;
 import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.common.v1.Image;
 import io.vlaserve.common.v1.ImageEncoding;
@@ -31,22 +32,44 @@ final class PolicyMessages {
    */
   static PolicyFrontDoor.Observation observation(ModelPackage model, String robot, SessionKey session,
       Observation observation, String instruction, SamplingParams sampling, int chunkLength, long receivedNanos,
-      long deadlineNanos) {
+      long deadlineNanos, CommittedPrefix prefix) {
     Image frame = frame(observation, model.camera());
     return new PolicyFrontDoor.Observation(robot, session, observation.getSequence(),
         new PolicyFrontDoor.Frame(format(frame.getEncoding()), frame.getData().toByteArray(), frame.getWidth(),
             frame.getHeight()),
-        proprio(model, observation), instruction, chunkLength, sampling, receivedNanos, deadlineNanos);
+        proprio(model, observation), instruction, chunkLength, sampling, receivedNanos, deadlineNanos,
+        committedPrefix(model, prefix));
+  }
+
+  /**
+   * A committed prefix's actions; their values are checked by the policy when the request is queued.
+   *
+   * @throws IllegalArgumentException for a step period other than the model's
+   */
+  static double[][] committedPrefix(ModelPackage model, CommittedPrefix prefix) {
+    if (prefix.hasStepPeriod() && Durations.toNanos(prefix.getStepPeriod()) != model.stepPeriod().toNanos()) {
+      throw new IllegalArgumentException("committed_prefix.step_period: " + Durations.toString(prefix.getStepPeriod())
+          + " (expected the model's step period, " + model.stepPeriod().toNanos() / 1e9 + "s, or unset)");
+    }
+    double[][] steps = new double[prefix.getStepsCount()][];
+    for (int s = 0; s < steps.length; s++) {
+      ActionVector step = prefix.getSteps(s);
+      steps[s] = new double[step.getValuesCount()];
+      for (int d = 0; d < steps[s].length; d++) {
+        steps[s][d] = step.getValues(d);
+      }
+    }
+    return steps;
   }
 
   /** The InferResponse for the front door's answer to {@code observation}, as chunk {@code chunkId}. */
   static InferResponse response(ModelPackage model, PolicyFrontDoor.Answer answer, Observation observation,
-      long chunkId, long receivedNanos) {
+      long chunkId, long receivedNanos, int firstStep) {
     ScheduledResult scheduled = answer.scheduled();
     PolicyResult result = scheduled.result();
     long preprocessNanos = answer.preprocessedNanos() - receivedNanos;
     return InferResponse.newBuilder()
-        .setChunk(chunk(model, result, observation, chunkId))
+        .setChunk(chunk(model, result, observation, chunkId).toBuilder().setFirstStep(firstStep))
         .setTiming(timing(scheduled.queueNanos(), preprocessNanos, result, answer.finishedNanos() - receivedNanos))
         .setBatching(BatchingInfo.newBuilder()
             .setEngine(Durations.fromNanos(scheduled.engineNanos()))

@@ -81,7 +81,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
   public void onNext(SessionRequest request) {
     switch (request.getMessageCase()) {
       case START -> onStart(request.getStart());
-      case OBSERVATION -> onObservation(request.getObservation(), traced(request));
+      case OBSERVATION -> onObservation(request.getObservation(), request.getCommittedPrefix(), traced(request));
       case INSTRUCTION -> onInstruction(request.getInstruction());
       case MESSAGE_NOT_SET -> fail(Status.INVALID_ARGUMENT.withDescription("empty session message (expected start, observation or instruction)"));
     }
@@ -157,7 +157,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     return d.getSeconds() * 1e3 + d.getNanos() / 1e6;
   }
 
-  private void onObservation(Observation observation, Span span) {
+  private void onObservation(Observation observation, io.vlaserve.common.v1.CommittedPrefix prefix, Span span) {
     long sequence = observation.getSequence();
     long previous;
     String currentInstruction;
@@ -182,7 +182,7 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     long received = System.nanoTime();
     try {
       PolicyFrontDoor.Observation submitted = PolicyMessages.observation(door.model(), robot, key, observation,
-          currentInstruction, sampling, start.getChunkLength(), received, received + deadlineNanos);
+          currentInstruction, sampling, start.getChunkLength(), received, received + deadlineNanos, prefix);
       CompletableFuture<PolicyFrontDoor.Answer> queued = door.submit(submitted, order);
       pending.add(queued);
       queued.whenComplete((answer, failure) -> pending.remove(queued));
@@ -192,7 +192,8 @@ final class PolicySession implements StreamObserver<SessionRequest> {
       queued
           .thenApply(answer -> {
             metrics.recordInference(answer, received);
-            return PolicyMessages.response(door.model(), answer, observation, nextChunkId.getAndIncrement(), received);
+            return PolicyMessages.response(door.model(), answer, observation, nextChunkId.getAndIncrement(), received,
+                submitted.committedPrefix().length);
           })
           .whenComplete((response, failure) -> {
             endSpan(span, response, failure == null ? null : String.valueOf(PolicyStatus.unwrap(failure)));

@@ -16,6 +16,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
+import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.common.v1.Image;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.Observation;
@@ -165,6 +166,31 @@ class PolicyServiceIntegrationTest {
       assertEquals(1, chunk.getObservationSequence());
       assertTrue(response.getTiming().getTotal().getNanos() > 0 || response.getTiming().getTotal().getSeconds() > 0);
       assertTrue(response.getTiming().getDecode().getNanos() > 0);
+    }
+
+    @Test
+    void aCommittedPrefixIsContinuedAndTheChunkSaysWhereItStarts() {
+      InferResponse whole = policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build());
+      io.vlaserve.common.v1.CommittedPrefix.Builder prefix = io.vlaserve.common.v1.CommittedPrefix.newBuilder()
+          .setStepPeriod(metadata.getStepPeriod());
+      prefix.addSteps(whole.getChunk().getSteps(0)).addSteps(whole.getChunk().getSteps(1));
+      var chunk = policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).setCommittedPrefix(prefix)
+          .build()).getChunk();
+      assertEquals(2, chunk.getFirstStep(), "steps[0] continues where the two committed steps end");
+      assertEquals(metadata.getMaxChunkLength() - 2, chunk.getStepsCount());
+      assertEquals(chunk.getStepsCount() * 7, chunk.getTokensCount(), "tokens of the steps answered only");
+      assertEquals(0, whole.getChunk().getFirstStep());
+
+      var nan = io.vlaserve.common.v1.CommittedPrefix.newBuilder().addSteps(ActionVector.newBuilder()
+          .addAllValues(List.of(0.0, 0.0, Double.NaN, 0.0, 0.0, 0.0, 1.0)));
+      assertCode(Status.Code.INVALID_ARGUMENT, "committed prefix step 0 dimension 2",
+          request(rgbImage(), SamplingParams.getDefaultInstance()).setCommittedPrefix(nan));
+      var whole4 = io.vlaserve.common.v1.CommittedPrefix.newBuilder().addAllSteps(whole.getChunk().getStepsList());
+      assertCode(Status.Code.INVALID_ARGUMENT, "committed prefix of 4 steps for a chunk of 4",
+          request(rgbImage(), SamplingParams.getDefaultInstance()).setCommittedPrefix(whole4));
+      var fast = prefix.clone().setStepPeriod(com.google.protobuf.util.Durations.fromMillis(50));
+      assertCode(Status.Code.INVALID_ARGUMENT, "committed_prefix.step_period: 0.050s (expected the model's step period",
+          request(rgbImage(), SamplingParams.getDefaultInstance()).setCommittedPrefix(fast));
     }
 
     @Test
@@ -346,7 +372,10 @@ class PolicyServiceIntegrationTest {
     requests.onNext(SessionRequest.newBuilder().setObservation(observation(2, corrupt)).build());
     requests.onNext(SessionRequest.newBuilder().setObservation(observation(2, good)).build()); // out of order: 2 again
     requests.onNext(SessionRequest.newBuilder().setInstruction("lift the block").build());
-    requests.onNext(SessionRequest.newBuilder().setObservation(observation(3, good)).build());
+    // The newest carries a committed step: its chunk continues after it.
+    requests.onNext(SessionRequest.newBuilder().setObservation(observation(3, good))
+        .setCommittedPrefix(io.vlaserve.common.v1.CommittedPrefix.newBuilder().addSteps(ActionVector.newBuilder()
+            .addAllValues(List.of(0.005, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)))).build());
     requests.onCompleted();
     assertTrue(done.await(60, TimeUnit.SECONDS));
     io.vlaserve.testing.Await.until(() -> meters.get("vla.policy.sessions.active").gauge().value() == 0,
@@ -361,8 +390,11 @@ class PolicyServiceIntegrationTest {
     // error unless superseded: every accepted observation is accounted for exactly once.
     long corruptErrors = errors.stream().filter(e -> e.getError().getCode() == Status.Code.INVALID_ARGUMENT.value()).count();
     assertEquals(3, chunks + superseded + corruptErrors, answers.toString());
-    assertTrue(answers.stream().anyMatch(a -> a.hasChunk() && a.getChunk().getChunk().getObservationSequence() == 3),
-        "the newest observation is always answered");
+    var newest = answers.stream().filter(a -> a.hasChunk() && a.getChunk().getChunk().getObservationSequence() == 3)
+        .findFirst().orElseThrow(() -> new AssertionError("the newest observation is always answered")).getChunk()
+        .getChunk();
+    assertEquals(1, newest.getFirstStep(), "it continues after the committed step");
+    assertEquals(metadata.getMaxChunkLength() - 1, newest.getStepsCount());
   }
 
   @Test
