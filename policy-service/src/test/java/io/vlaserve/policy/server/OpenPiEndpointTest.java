@@ -29,9 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
 
 /**
  * openpi's WebSocket protocol on the real service over a real socket, spoken as openpi's client
@@ -44,18 +42,11 @@ import org.springframework.context.annotation.Bean;
     properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
         "vla.policy.model=../models/tiny-vla", "vla.policy.warmup-runs=1", "vla.policy.openpi.max-message=256KB",
         "vla.policy.openpi.max-connections=8"})
+@org.springframework.context.annotation.Import(PrefillGate.Config.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OpenPiEndpointTest {
   /** Closed, the engine's next prefill waits at it (the batching test); open otherwise. */
-  static final PrefillGate GATE = new PrefillGate();
-
-  @TestConfiguration
-  static class Gate {
-    @Bean
-    VlaEngineDecorator gatingDecorator() {
-      return GATE.decorator();
-    }
-  }
+  private static final PrefillGate GATE = PrefillGate.INSTANCE;
 
   @Autowired PolicyRuntime runtime;
   @Autowired PolicyFrontDoor door;

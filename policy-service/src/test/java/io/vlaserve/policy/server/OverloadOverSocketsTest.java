@@ -42,9 +42,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
 
 /**
  * Overload end to end: the real service on real ports with a queue of one, its engine held busy by
@@ -58,17 +56,10 @@ import org.springframework.context.annotation.Bean;
         "vla.policy.model=../models/tiny-vla", "vla.policy.warmup-runs=1",
         "vla.policy.batching.max-batch-size=1", "vla.policy.batching.max-queued=1",
         "vla.policy.batching.min-retry-after=40ms", "vla.policy.decode-wait=60s"})
+@org.springframework.context.annotation.Import(PrefillGate.Config.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OverloadOverSocketsTest {
-  static final PrefillGate GATE = new PrefillGate();
-
-  @TestConfiguration
-  static class Gate {
-    @Bean
-    VlaEngineDecorator gatingDecorator() {
-      return GATE.decorator();
-    }
-  }
+  private static final PrefillGate GATE = PrefillGate.INSTANCE;
 
   @Autowired GrpcServerPort grpcPort;
   @Autowired PolicyRuntime runtime;

@@ -5,18 +5,34 @@ import io.vlaserve.policy.engine.KvCache;
 import io.vlaserve.policy.engine.PromptBatch;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
 
 /**
  * A gate in front of the engine's prefill, so a test holds the engine busy without timing: while
- * closed, the next prefill waits at it (and says it entered). Open from the start; declare
- * {@link #decorator()} as a {@link VlaEngineDecorator} bean. Thread-safe.
+ * closed, the next prefill waits at it (and says it entered). Open from the start. A Spring test
+ * imports {@link Config} and drives {@link #INSTANCE}; tests run one at a time and each leaves it
+ * open. Thread-safe.
  */
 final class PrefillGate {
-  private volatile CountDownLatch gate = new CountDownLatch(0);
-  private final CountDownLatch entered = new CountDownLatch(1);
+  /** The gate {@link Config} puts in front of the service's engine. */
+  static final PrefillGate INSTANCE = new PrefillGate();
 
-  /** The next prefill waits until {@link #open()}. */
+  /** Declares the gate as the service's {@link VlaEngineDecorator}. */
+  @TestConfiguration
+  static class Config {
+    @Bean
+    VlaEngineDecorator gatingDecorator() {
+      return INSTANCE.decorator();
+    }
+  }
+
+  private volatile CountDownLatch gate = new CountDownLatch(0);
+  private volatile CountDownLatch entered = new CountDownLatch(1);
+
+  /** The next prefill waits until {@link #open()}; {@link #awaitEntered} then waits for it. */
   void close() {
+    entered = new CountDownLatch(1);
     gate = new CountDownLatch(1);
   }
 
@@ -35,7 +51,7 @@ final class PrefillGate {
       public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
         CountDownLatch current = gate;
         if (current.getCount() > 0) {
-          entered.countDown();
+          entered.countDown(); // read after gate: close() arms entered first
           try {
             current.await();
           } catch (InterruptedException e) {
