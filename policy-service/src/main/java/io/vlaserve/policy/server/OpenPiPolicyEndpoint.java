@@ -253,4 +253,9 @@ final class OpenPiPolicyEndpoint extends AbstractWebSocketHandler {
   int connections() {
     return connections.size();
   }
+
+  /** The robots the open connections queue as, sorted. */
+  List<String> robots() {
+    return connections.values().stream().map(connection -> connection.robot).sorted().toList();
+  }
 }
