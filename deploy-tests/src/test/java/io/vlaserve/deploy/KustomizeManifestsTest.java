@@ -819,20 +819,36 @@ class KustomizeManifestsTest {
         "one robot list per shard");
 
     Map<String, String> shardOfRobot = new LinkedHashMap<>();
+    Map<String, List<String>> standbyOf = new LinkedHashMap<>();
     for (String pod : podNames) {
       java.util.Properties properties = new java.util.Properties();
       properties.load(new java.io.StringReader(lists.get(pod + ".properties")));
-      List<String> robots = List.of(properties.getProperty("vla.controller.remote-robots", "").split(",")).stream()
-          .map(String::trim).filter(id -> !id.isEmpty()).toList();
+      List<String> robots = ids(properties, "vla.controller.remote-robots");
       assertFalse(robots.isEmpty(), pod + " drives no robot");
       for (String robot : robots) {
         String other = shardOfRobot.put(robot, pod);
         assertTrue(other == null || other.equals(pod), "robot " + robot + " is on two bridges: " + other + " and " + pod);
       }
+      standbyOf.put(pod, ids(properties, "vla.controller.standby-robots"));
       assertEquals("0", properties.getProperty("vla.controller.simulated-robots", "0"), pod + " simulated robots");
     }
+    // A standby is another shard's robot: the shard takes it while its own drains.
+    Set<String> covered = new TreeSet<>();
+    standbyOf.forEach((pod, standby) -> standby.forEach(robot -> {
+      assertTrue(shardOfRobot.containsKey(robot), pod + " stands by for " + robot + ", which no shard owns");
+      assertFalse(shardOfRobot.get(robot).equals(pod), pod + " stands by for its own robot " + robot);
+      covered.add(robot);
+    }));
+    assertEquals(new TreeSet<>(shardOfRobot.keySet()), covered, "every robot has a standby shard to move to when"
+        + " its own drains");
     assertEquals("0", rendered.get(ConfigMap.class, name).getData().get("VLA_CONTROLLER_SIMULATEDROBOTS"),
         "simulated robots on every shard would be one robot id (sim-0) on two bridges");
+  }
+
+  /** The robot ids of a comma-separated list property, absent for none. */
+  private static List<String> ids(java.util.Properties properties, String key) {
+    return List.of(properties.getProperty(key, "").split(",")).stream().map(String::trim).filter(id -> !id.isEmpty())
+        .toList();
   }
 
   /** Each shard runs the base Deployment's pod, plus its robot list (POD_NAME, SPRING_CONFIG_IMPORT, the mount). */

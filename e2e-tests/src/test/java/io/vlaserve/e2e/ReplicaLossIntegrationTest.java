@@ -108,9 +108,12 @@ class ReplicaLossIntegrationTest {
           List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1"), LOGS));
     }
     for (int b = 0; b < 2; b++) {
+      // As the sharded-bridges overlay: each bridge owns two robots and stands by for the other two.
+      String own = b == 0 ? "arm-1,arm-2" : "arm-3,arm-4";
+      String standby = b == 0 ? "arm-3,arm-4" : "arm-1,arm-2";
       bridges.add(ServiceProcess.start("controller-" + (b + 1), jar("controller-bridge"), HOME, JVM,
           List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
-              "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
+              "--vla.controller.remote-robots=" + own, "--vla.controller.standby-robots=" + standby,
               // The agents run in this test's JVM, which also stops services: a lost link halts the robot.
               "--vla.controller.link-timeout=1s", "--vla.controller.agent-address=127.0.0.1"),
           LOGS, List.of(AGENT_PORT)));

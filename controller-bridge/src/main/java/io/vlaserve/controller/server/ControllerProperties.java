@@ -28,7 +28,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     loops run at normal priority and the bridge says so; 0 never asks
  * @param simulatedRobots how many simulated robots ({@code sim-0}, {@code sim-1}, ...) to create
  * @param simulatorSeed seed of {@code sim-0}'s world; {@code sim-i} uses seed + i
- * @param remoteRobots ids of robots driven through {@code RobotAgentLink}
+ * @param remoteRobots ids of robots driven through {@code RobotAgentLink}: this bridge's own
+ * @param standbyRobots ids of other bridges' robots this one drives, as remote robots, when their
+ *     agents come here because their own bridge is draining or gone (a sharded fleet's standby); a
+ *     robot is either one or the other here
  * @param linkTimeout silence after which a remote robot's link counts as lost
  * @param agentPort the port of the robot agent link ({@code RobotAgentLink}), apart from the
  *     ControllerBridge API's; 0 picks a free one (tests)
@@ -57,6 +60,7 @@ public record ControllerProperties(
     @DefaultValue("1") int simulatedRobots,
     @DefaultValue("0") long simulatorSeed,
     @DefaultValue List<String> remoteRobots,
+    @DefaultValue List<String> standbyRobots,
     @DefaultValue("50ms") Duration linkTimeout,
     @DefaultValue("50055") int agentPort,
     @DefaultValue("") String agentAddress,

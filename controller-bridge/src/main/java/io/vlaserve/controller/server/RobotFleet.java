@@ -73,7 +73,15 @@ public class RobotFleet implements SmartLifecycle {
       // Each its own scene, at rest at the centre start pose inside the box.
       drivers.add(simulated.create("sim-" + i, properties.simulatorSeed() + i, System.nanoTime()));
     }
-    for (String id : properties.remoteRobots()) {
+    for (String id : properties.standbyRobots()) {
+      if (properties.remoteRobots().contains(id)) {
+        throw new IllegalArgumentException("vla.controller.standby-robots: '" + id + "' is in remote-robots too (a"
+            + " robot is this bridge's own or its standby, not both)");
+      }
+    }
+    List<String> remote = new ArrayList<>(properties.remoteRobots());
+    remote.addAll(properties.standbyRobots());
+    for (String id : remote) {
       if (ids.contains(id)) {
         throw new IllegalArgumentException("vla.controller.remote-robots: '" + id + "' is configured twice");
       }

@@ -26,8 +26,14 @@ class RobotFleetTest {
   }
 
   static ControllerProperties properties(int simulated, int loopThreads, List<String> remote, int loopPriority) {
+    return properties(simulated, loopThreads, remote, List.of(), loopPriority);
+  }
+
+  static ControllerProperties properties(int simulated, int loopThreads, List<String> remote, List<String> standby,
+      int loopPriority) {
     ControllerProperties.Limit rate = new ControllerProperties.Limit(1.0, LimitMode.CLAMP);
     return new ControllerProperties(1000, loopThreads, Duration.ofNanos(50_000), loopPriority, simulated, 0, remote,
+        standby,
         Duration.ofMillis(20), 0, "127.0.0.1", 128, 32, Duration.ofMillis(50), Duration.ofMillis(5),
         new ControllerProperties.Execution(Interpolation.MINIMUM_JERK, Blending.Mode.LINEAR_CROSSFADE,
             Duration.ofMillis(100), 0.5, Duration.ofMillis(100)),
@@ -51,6 +57,19 @@ class RobotFleetTest {
     assertEquals(List.of(loops.get(0), loops.get(1), loops.get(0), loops.get(1), loops.get(0), loops.get(1)), loops);
     UnknownRobotException e = assertThrows(UnknownRobotException.class, () -> fleet.robot("nope"));
     assertTrue(e.getMessage().endsWith("(expected one of: sim-0, sim-1, sim-2, sim-3, sim-4, arm-1)"), e.getMessage());
+  }
+
+  @Test
+  void standbyRobotsAreDrivenAsRemoteRobotsAndARobotIsOwnOrStandbyNotBoth() {
+    RobotFleet fleet = new RobotFleet(properties(0, 1, List.of("arm-1", "arm-2"), List.of("arm-3"), 0));
+    assertEquals(List.of("arm-1", "arm-2", "arm-3"), fleet.robots().stream().map(Robot::id).toList());
+    IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+        () -> new RobotFleet(properties(0, 1, List.of("arm-1"), List.of("arm-1"), 0)));
+    assertEquals("vla.controller.standby-robots: 'arm-1' is in remote-robots too (a robot is this bridge's own or its"
+        + " standby, not both)", both.getMessage());
+    IllegalArgumentException twice = assertThrows(IllegalArgumentException.class,
+        () -> new RobotFleet(properties(0, 1, List.of("arm-1"), List.of("arm-3", "arm-3"), 0)));
+    assertTrue(twice.getMessage().contains("'arm-3' is configured twice"), twice.getMessage());
   }
 
   @Test
