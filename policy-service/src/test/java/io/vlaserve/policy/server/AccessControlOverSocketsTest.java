@@ -132,27 +132,11 @@ class AccessControlOverSocketsTest {
     javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
     context.init(new javax.net.ssl.KeyManager[] {material.keyManager()},
         new javax.net.ssl.TrustManager[] {material.clientCertificateVerifier()}, null);
-    java.util.concurrent.LinkedBlockingQueue<byte[]> received = new java.util.concurrent.LinkedBlockingQueue<>();
+    BinaryMessages received = new BinaryMessages();
     try (java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().sslContext(context).build()) {
       java.net.http.WebSocket socket = http.newWebSocketBuilder()
-          .buildAsync(URI.create("wss://localhost:" + httpPort + "/"), new java.net.http.WebSocket.Listener() {
-            private final java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream();
-
-            @Override
-            public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket webSocket,
-                java.nio.ByteBuffer data, boolean last) {
-              byte[] bytes = new byte[data.remaining()];
-              data.get(bytes);
-              message.writeBytes(bytes);
-              if (last) {
-                received.add(message.toByteArray());
-                message.reset();
-              }
-              webSocket.request(1);
-              return null;
-            }
-          }).get(60, TimeUnit.SECONDS);
-      byte[] metadata = received.poll(60, TimeUnit.SECONDS);
+          .buildAsync(URI.create("wss://localhost:" + httpPort + "/"), received).get(60, TimeUnit.SECONDS);
+      byte[] metadata = received.next(60);
       assertTrue(metadata != null, "the metadata over wss");
       assertEquals("openpi-websocket", ((java.util.Map<?, ?>) MsgpackNumpy.unpack(metadata)).get("protocol"));
       OpenPiPolicyEndpoint endpoint = app.getBean(OpenPiPolicyEndpoint.class);

@@ -18,21 +18,17 @@ import io.vlaserve.service.auth.AccessTableWalk;
 import io.vlaserve.testing.Await;
 import io.vlaserve.tls.TestPki;
 import io.vlaserve.tls.TlsMaterial;
-import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -93,27 +89,12 @@ class OpenPiApiKeyOverTlsTest {
 
   @Test
   void anApiKeyJwtAuthenticatesTheRobotAndAForgedOneIsRefused() throws Exception {
-    LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+    BinaryMessages received = new BinaryMessages();
     HttpClient http = HttpClient.newBuilder().sslContext(trustOnly).build();
     try {
       WebSocket socket = http.newWebSocketBuilder().header("Authorization", "Api-Key " + token(signingKey, "arm-7"))
-          .buildAsync(URI.create("wss://localhost:" + httpPort + "/"), new WebSocket.Listener() {
-            private final ByteArrayOutputStream message = new ByteArrayOutputStream();
-
-            @Override
-            public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-              byte[] bytes = new byte[data.remaining()];
-              data.get(bytes);
-              message.writeBytes(bytes);
-              if (last) {
-                received.add(message.toByteArray());
-                message.reset();
-              }
-              webSocket.request(1);
-              return null;
-            }
-          }).get(60, TimeUnit.SECONDS);
-      byte[] metadata = received.poll(60, TimeUnit.SECONDS);
+          .buildAsync(URI.create("wss://localhost:" + httpPort + "/"), received).get(60, TimeUnit.SECONDS);
+      byte[] metadata = received.next(60);
       assertTrue(metadata != null, "the metadata over wss");
       assertEquals("openpi-websocket", ((Map<?, ?>) MsgpackNumpy.unpack(metadata)).get("protocol"));
       OpenPiPolicyEndpoint endpoint = app.getBean(OpenPiPolicyEndpoint.class);
