@@ -28,6 +28,7 @@ public final class ActionChunk {
   private final long chunkId;
   private final long observationNanos;
   private final long stepPeriodNanos;
+  private final int firstStep;
   private final double[] values;
   private final int steps;
 
@@ -43,6 +44,23 @@ public final class ActionChunk {
    */
   public static ActionChunk of(long chunkId, long observationNanos, long stepPeriodNanos,
       List<double[]> steps, int maxSteps) {
+    return of(chunkId, observationNanos, stepPeriodNanos, 0, steps, maxSteps);
+  }
+
+  /**
+   * Creates a validated chunk that continues a committed prefix of {@code firstStep} steps.
+   *
+   * @param firstStep where the first of {@code steps} falls in the chunk the policy decoded: the
+   *     committed prefix's length d, or 0 for a whole chunk
+   * @param maxSteps the most steps accepted, counting the prefix's
+   * @throws InvalidChunkException naming the offending step, dimension and value
+   */
+  public static ActionChunk of(long chunkId, long observationNanos, long stepPeriodNanos, int firstStep,
+      List<double[]> steps, int maxSteps) {
+    if (firstStep < 0 || firstStep >= maxSteps) {
+      throw new InvalidChunkException("first_step: " + firstStep + " (expected: 0, or the committed prefix's"
+          + " length, below the " + maxSteps + " steps a chunk may have)");
+    }
     if (stepPeriodNanos <= 0 || stepPeriodNanos > MAX_STEP_PERIOD_NANOS) {
       throw new InvalidChunkException("step_period: " + stepPeriodNanos
           + " ns (expected: > 0 and <= 10 s, e.g. 100 ms for a 10 Hz policy)");
@@ -50,9 +68,11 @@ public final class ActionChunk {
     if (steps.isEmpty()) {
       throw new InvalidChunkException("steps: none (expected: at least one action)");
     }
-    if (steps.size() > maxSteps) {
-      throw new InvalidChunkException(
-          "steps: " + steps.size() + " (expected: at most " + maxSteps + " per chunk)");
+    if (firstStep + steps.size() > maxSteps) {
+      throw new InvalidChunkException(firstStep == 0
+          ? "steps: " + steps.size() + " (expected: at most " + maxSteps + " per chunk)"
+          : "steps: " + steps.size() + " after a committed prefix of " + firstStep + " (expected: at most "
+              + maxSteps + " per chunk, prefix included)");
     }
     double[] flat = new double[steps.size() * DIMENSIONS];
     for (int s = 0; s < steps.size(); s++) {
@@ -69,13 +89,15 @@ public final class ActionChunk {
         flat[s * DIMENSIONS + d] = step[d];
       }
     }
-    return new ActionChunk(chunkId, observationNanos, stepPeriodNanos, flat, steps.size());
+    return new ActionChunk(chunkId, observationNanos, stepPeriodNanos, firstStep, flat, steps.size());
   }
 
-  private ActionChunk(long chunkId, long observationNanos, long stepPeriodNanos, double[] values, int steps) {
+  private ActionChunk(long chunkId, long observationNanos, long stepPeriodNanos, int firstStep, double[] values,
+      int steps) {
     this.chunkId = chunkId;
     this.observationNanos = observationNanos;
     this.stepPeriodNanos = stepPeriodNanos;
+    this.firstStep = firstStep;
     this.values = values;
     this.steps = steps;
   }
@@ -95,9 +117,27 @@ public final class ActionChunk {
     return stepPeriodNanos;
   }
 
-  /** Returns the number of steps, H. */
+  /** Returns the number of steps carried, H - first step. */
   public int steps() {
     return steps;
+  }
+
+  /**
+   * Returns where step 0 falls in the chunk the policy decoded: the committed prefix's length, or 0
+   * for a whole chunk.
+   */
+  public int firstStep() {
+    return firstStep;
+  }
+
+  /** Returns whether this chunk continues a committed prefix, to be spliced where the prefix ends. */
+  public boolean continuesPrefix() {
+    return firstStep > 0;
+  }
+
+  /** Returns the time from the observation to the end of the last step: how long the chunk runs blind. */
+  public long horizonNanos() {
+    return (firstStep + (long) steps) * stepPeriodNanos;
   }
 
   /** Returns value {@code dimension} of step {@code step}. */
@@ -107,11 +147,12 @@ public final class ActionChunk {
 
   /** Returns the loop-clock time at which step {@code step} starts. */
   public long stepTimeNanos(int step) {
-    return observationNanos + step * stepPeriodNanos;
+    return observationNanos + (firstStep + step) * stepPeriodNanos;
   }
 
   @Override
   public String toString() {
-    return "ActionChunk{id=" + chunkId + ", steps=" + steps + ", stepPeriod=" + stepPeriodNanos + " ns}";
+    return "ActionChunk{id=" + chunkId + ", steps=" + steps + (firstStep > 0 ? ", firstStep=" + firstStep : "")
+        + ", stepPeriod=" + stepPeriodNanos + " ns}";
   }
 }

@@ -36,6 +36,11 @@ public final class ExecutionSnapshot {
   /** Chunks activated and dropped (superseded before they started, or all steps past by then). */
   public long chunksActivated;
   public long chunksDropped;
+  /**
+   * Of the chunks activated, those spliced where their committed prefix ended (real-time chunking,
+   * on time); the other continuations arrived late and were blended.
+   */
+  public long chunksSpliced;
 
   /** Copies every value of {@code other} into this. */
   public void set(ExecutionSnapshot other) {
@@ -55,6 +60,7 @@ public final class ExecutionSnapshot {
     System.arraycopy(other.commandedVelocity, 0, commandedVelocity, 0, 3);
     chunksActivated = other.chunksActivated;
     chunksDropped = other.chunksDropped;
+    chunksSpliced = other.chunksSpliced;
   }
 
   /** Returns the commanded linear speed (norm of {@link #commandedVelocity}), m/s. */

@@ -10,6 +10,7 @@ import io.vlaserve.controller.safety.SafetyAction;
 import io.vlaserve.controller.safety.SafetyEventLog;
 import io.vlaserve.controller.safety.SafetyGate;
 import io.vlaserve.controller.safety.SafetyLimits;
+import io.vlaserve.controller.trajectory.EntryState;
 import io.vlaserve.controller.trajectory.TrajectoryBlender;
 import java.lang.invoke.VarHandle;
 import java.util.Locale;
@@ -65,8 +66,12 @@ public final class RobotController implements Tickable {
    * A chunk accepted but not started yet, with the halt generation it was accepted in: a chunk
    * accepted while a halt was being applied belongs to the generation before it and never starts.
    */
+  /**
+   * A chunk accepted and waiting for its first step to come due. {@code onTime}: it continues a
+   * committed prefix and arrived before the prefix ended, so it is spliced there rather than blended.
+   */
   private record PendingChunk(ActionChunk chunk, ExecutionSettings settings, int skippedSteps, long dueNanos,
-      long haltGeneration) {}
+      long haltGeneration, boolean onTime) {}
 
   private final ControllerConfig config;
   private final RobotDriver driver;
@@ -104,6 +109,8 @@ public final class RobotController implements Tickable {
   private long lastChunkId;
   private long chunksActivated;
   private long chunksDropped;
+  private long chunksSpliced;
+  private final EntryState entryState = new EntryState();
   /** The last usable state the robot reported; an unusable report never replaces it. */
   private final MeasuredState measured = new MeasuredState();
   private final MeasuredState incoming = new MeasuredState();
@@ -153,15 +160,18 @@ public final class RobotController implements Tickable {
     long id = chunk.chunkId();
     long age = now - chunk.observationNanos();
     long generation = haltGeneration;
-    if (chunk.steps() > config.maxChunkSteps()) {
-      return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.INVALID, age, "steps: " + chunk.steps()
+    int chunkLength = chunk.firstStep() + chunk.steps();
+    if (chunkLength > config.maxChunkSteps()) {
+      return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.INVALID, age, "steps: " + chunkLength
+          + (chunk.continuesPrefix() ? " counting the committed prefix's " + chunk.firstStep() : "")
           + " (expected: at most " + config.maxChunkSteps() + " per chunk)");
     }
-    long horizon = chunk.steps() * chunk.stepPeriodNanos();
+    // A continuation runs blind from the observation too: its horizon counts the prefix's steps.
+    long horizon = chunk.horizonNanos();
     if (horizon > config.maxOpenLoopNanos()) {
       return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.INVALID, age, String.format(Locale.ROOT,
           "horizon: %d steps x %.3f s = %.3f s (expected: at most %.3f s, the bridge's max-open-loop: a chunk runs"
-              + " blind to the world; send shorter chunks more often)", chunk.steps(), chunk.stepPeriodNanos() * 1e-9,
+              + " blind to the world; send shorter chunks more often)", chunkLength, chunk.stepPeriodNanos() * 1e-9,
           horizon * 1e-9, config.maxOpenLoopNanos() * 1e-9));
     }
     try {
@@ -192,12 +202,13 @@ public final class RobotController implements Tickable {
               + " are dropped", id, (lastAcceptedObservation - chunk.observationNanos()) * 1e-6, lastChunkIdAccepted));
     }
     long period = chunk.stepPeriodNanos();
-    int skipped = (int) Math.min(chunk.steps(), stepsPast(age, period));
+    long sinceFirstStep = age - chunk.firstStep() * period;
+    int skipped = (int) Math.min(chunk.steps(), stepsPast(sinceFirstStep, period));
     if (skipped >= chunk.steps()) {
       return ChunkVerdict.rejected(id, ChunkVerdict.Rejection.ALL_STEPS_PAST, age, String.format(Locale.ROOT,
           "all %d steps are in the past: the observation is %.1f ms old and the chunk covers %.1f ms"
               + " (reduce the policy's latency or send longer chunks)", chunk.steps(), age * 1e-6,
-          chunk.steps() * period * 1e-6));
+          horizon * 1e-6));
     }
     lastAcceptedObservation = chunk.observationNanos();
     lastChunkIdAccepted = id;
@@ -205,7 +216,9 @@ public final class RobotController implements Tickable {
     if (hook != null) {
       hook.run();
     }
-    if (pending.getAndSet(new PendingChunk(chunk, settings, skipped, chunk.stepTimeNanos(skipped), generation)) != null) {
+    boolean onTime = chunk.continuesPrefix() && sinceFirstStep <= 0;
+    if (pending.getAndSet(new PendingChunk(chunk, settings, skipped, chunk.stepTimeNanos(skipped), generation, onTime))
+        != null) {
       supersededChunks.incrementAndGet();
     }
     return ChunkVerdict.accepted(id, skipped, age);
@@ -569,7 +582,7 @@ public final class RobotController implements Tickable {
     ActionChunk chunk = due.chunk();
     // Steps that passed while waiting (e.g. for a stop to finish) are skipped too; a step due
     // less than a tick ago still counts, as this tick is the first that could start it.
-    long late = slotNanos - periodNanos - chunk.observationNanos();
+    long late = slotNanos - periodNanos - chunk.stepTimeNanos(0);
     int first = Math.max(due.skippedSteps(), (int) Math.min(chunk.steps(), stepsPast(late, chunk.stepPeriodNanos())));
     if (first >= chunk.steps()) {
       pending.compareAndSet(due, null);
@@ -577,7 +590,20 @@ public final class RobotController implements Tickable {
       return;
     }
     gate.predictNext(scratchPose);
-    if (blender.activate(chunk, first, due.settings().interpolation(), due.settings().blending(), scratchPose, now)) {
+    // On time, a continuation starts exactly where its committed prefix ends, continuing the motion:
+    // no crossfade averaging two intentions. Late (or held back, e.g. by a stop), it is blended.
+    boolean splice = due.onTime() && first == 0 && slotNanos - due.dueNanos() <= periodNanos;
+    boolean started;
+    if (splice) {
+      gate.motion(entryState);
+      blender.splice(chunk, first, due.settings().interpolation(), scratchPose, entryState, now);
+      chunksSpliced++;
+      started = true;
+    } else {
+      started = blender.activate(chunk, first, due.settings().interpolation(), due.settings().blending(), scratchPose,
+          now);
+    }
+    if (started) {
       if (!pending.compareAndSet(due, null)) {
         // Superseded while we activated this one: the newer chunk starts when it is due.
         chunksDropped++;
@@ -654,6 +680,7 @@ public final class RobotController implements Tickable {
     }
     s.chunksActivated = chunksActivated;
     s.chunksDropped = chunksDropped + supersededChunks.get();
+    s.chunksSpliced = chunksSpliced;
     version.lazySet(v + 2);
   }
 

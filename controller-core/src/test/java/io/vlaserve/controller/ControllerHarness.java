@@ -177,6 +177,13 @@ public final class ControllerHarness implements TickListener {
     return controller.submit(chunk, settings);
   }
 
+  /** Submits the continuation of a committed prefix of {@code firstStep} steps, observed {@code ageNanos} ago. */
+  public ChunkVerdict submitContinuation(long id, long ageNanos, int firstStep, long stepPeriodNanos,
+      ExecutionSettings settings, double[]... steps) {
+    ActionChunk chunk = ActionChunk.of(id, now() - ageNanos, stepPeriodNanos, firstStep, Arrays.asList(steps), 128);
+    return controller.submit(chunk, settings);
+  }
+
   /** H identical steps. */
   public static double[][] repeat(int count, double... step) {
     double[][] steps = new double[count][];

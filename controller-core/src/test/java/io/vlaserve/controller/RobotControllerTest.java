@@ -368,6 +368,46 @@ class RobotControllerTest {
       }
     }
 
+    /**
+     * As {@link #runAlternatingChunks}, but each chunk continues a committed prefix of one step and
+     * arrives on time, so it is spliced 100 ms after its observation.
+     */
+    private ControllerHarness runAlternatingContinuations(Interpolation interpolation) {
+      ControllerHarness h = new ControllerHarness(TestLimits.wide());
+      h.tick();
+      double[][] directions = {{0.02, 0, 0}, {-0.01, 0.015, 0}, {0.015, 0.01, -0.005}, {0, -0.02, 0.01}};
+      for (int c = 0; c < 8; c++) {
+        double[] d = directions[c % directions.length];
+        ChunkVerdict verdict = h.submitContinuation(c + 1, 0, 1, T,
+            new ExecutionSettings(interpolation, Blending.NONE), repeat(9, d[0], d[1], d[2], 0, 0, 0.05, 1));
+        assertTrue(verdict.accepted(), verdict.message());
+        // Off the previous chunk's step grid: a seam mid-segment must be as smooth as one at a waypoint.
+        h.run(0.2137);
+      }
+      assertNull(h.firstViolation);
+      assertEquals(8, h.state().chunksSpliced);
+      return h;
+    }
+
+    @Test
+    void splicedSeamsAreContinuousInPositionAndVelocity() {
+      ControllerHarness h = runAlternatingContinuations(Interpolation.MINIMUM_JERK);
+      assertTrue(largestPositionStep(h) < 1e-3, "position step " + largestPositionStep(h));
+      assertTrue(largestVelocityStep(h) < 0.03, "velocity step " + largestVelocityStep(h));
+    }
+
+    @Test
+    void aSpliceIsAsSmoothAsACrossfadeWithoutAveragingTwoIntentions() {
+      double naive = runAlternatingChunks(new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.NONE))
+          .checker.maxJerk();
+      double crossfade = runAlternatingChunks(
+          new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.crossfade(Duration.ofMillis(100)))).checker.maxJerk();
+      double splice = runAlternatingContinuations(Interpolation.MINIMUM_JERK).checker.maxJerk();
+      // Deterministic (manual clock): here 300,000 (none), 1,539 (crossfade) and 995 m/s^3 (splice).
+      assertTrue(splice * 10 < naive, "splice " + splice + " vs none " + naive + " m/s^3");
+      assertTrue(splice <= crossfade, "splice " + splice + " vs crossfade " + crossfade + " m/s^3");
+    }
+
     @Test
     void blendingCutsTheJerkAtSeamsByAnOrderOfMagnitude() {
       double naive = runAlternatingChunks(new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.NONE))
@@ -378,6 +418,101 @@ class RobotControllerTest {
           new ExecutionSettings(Interpolation.MINIMUM_JERK, Blending.exponential(0.5))).checker.maxJerk();
       assertTrue(crossfade * 10 < naive, "crossfade " + crossfade + " vs none " + naive + " m/s^3");
       assertTrue(ensemble * 10 < naive, "exponential " + ensemble + " vs none " + naive + " m/s^3");
+    }
+  }
+
+  /** Real-time chunking: a chunk decoded after a committed prefix of d steps continues where it ends. */
+  @Nested
+  class CommittedPrefix {
+    private static final double[] ALONG_X = {0.01, 0, 0, 0, 0, 0, 1};
+
+    @Test
+    void anOnTimeContinuationIsSplicedExactlyWhereItsPrefixEnds() {
+      ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
+      h.tick();
+      assertTrue(h.submit(1, 0, T, DEFAULT, FORWARD).accepted());
+      h.run(0.25);
+      long observation = h.now() - 30 * MS;
+      ChunkVerdict verdict = h.submitContinuation(2, 30 * MS, 3, T, DEFAULT, repeat(7, ALONG_X));
+      assertTrue(verdict.accepted(), verdict.message());
+      assertEquals(0, verdict.skippedSteps());
+
+      // The prefix's three steps are chunk 1's to run: chunk 2 waits for observation + 3 T.
+      while (h.now() < observation + 3 * T - h.period) {
+        h.tick();
+        assertEquals(1, h.state().chunkId);
+        assertEquals(0.1, speed(h.state()), 1e-6);
+      }
+      h.tick();
+      ExecutionSnapshot spliced = h.state();
+      assertEquals(2, spliced.chunkId);
+      assertEquals(3, spliced.stepIndex, "numbered in the chunk the policy decoded");
+      assertEquals(1, spliced.chunksSpliced);
+      assertEquals(2, spliced.chunksActivated);
+      // The continuation agrees with the motion: spliced on, the robot keeps its speed exactly.
+      for (int i = 0; i < 300; i++) {
+        h.tick();
+        assertEquals(0.1, speed(h.state()), 1e-6);
+      }
+      assertEquals(6, h.state().stepIndex);
+      assertNull(h.firstViolation);
+      assertTrue(h.events.isEmpty(), h.events.toString());
+    }
+
+    @Test
+    void aLateContinuationIsBlendedAndItsPastStepsSkipped() {
+      ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
+      h.tick();
+      assertTrue(h.submit(1, 0, T, DEFAULT, FORWARD).accepted());
+      h.run(0.5);
+      // The prefix ended 40 ms ago: less than half a step, so nothing is skipped, but the motion has
+      // moved on from where the policy continued it; it is blended in like any chunk.
+      ChunkVerdict late = h.submitContinuation(2, 340 * MS, 3, T, DEFAULT, repeat(7, ALONG_X));
+      assertTrue(late.accepted(), late.message());
+      assertEquals(0, late.skippedSteps());
+      h.run(0.1);
+      assertEquals(2, h.state().chunkId);
+      assertEquals(0, h.state().chunksSpliced);
+      // 120 ms after the prefix ended, one step (the fourth) is past.
+      ChunkVerdict later = h.submitContinuation(3, 420 * MS, 3, T, DEFAULT, repeat(7, ALONG_X));
+      assertTrue(later.accepted(), later.message());
+      assertEquals(1, later.skippedSteps());
+      h.tick(2);
+      assertEquals(3, h.state().chunkId);
+      assertEquals(4, h.state().stepIndex);
+      assertEquals(0, h.state().chunksSpliced);
+      assertNull(h.firstViolation);
+    }
+
+    @Test
+    void aContinuationsPrefixCountsTowardsItsLengthAndItsBlindHorizon() {
+      ControllerHarness small = new ControllerHarness(new ControllerConfig("sim-0", 1_000_000, 16, 32, 50 * MS, 1024,
+          ControllerConfig.DEFAULT_MAX_BLEND_NANOS, ControllerConfig.DEFAULT_MAX_OPEN_LOOP_NANOS), TestLimits.tabletop());
+      small.tick();
+      ChunkVerdict tooLong = small.submitContinuation(1, 0, 10, 10 * MS, DEFAULT, repeat(8, ALONG_X));
+      assertEquals(ChunkVerdict.Rejection.INVALID, tooLong.rejection());
+      assertEquals("steps: 18 counting the committed prefix's 10 (expected: at most 16 per chunk)", tooLong.message());
+
+      ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
+      h.tick();
+      ChunkVerdict blind = h.submitContinuation(1, 0, 15, T, DEFAULT, repeat(10, ALONG_X));
+      assertEquals(ChunkVerdict.Rejection.INVALID, blind.rejection());
+      assertTrue(blind.message().startsWith("horizon: 25 steps x 0.100 s = 2.500 s (expected: at most 2.000 s"),
+          blind.message());
+    }
+
+    @Test
+    void aHaltDropsAPendingContinuation() {
+      ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
+      h.tick();
+      assertTrue(h.submit(1, 0, T, DEFAULT, FORWARD).accepted());
+      h.run(0.2);
+      assertTrue(h.submitContinuation(2, 0, 3, T, DEFAULT, repeat(7, ALONG_X)).accepted());
+      h.controller.requestHalt(false, "operator");
+      h.run(0.5);
+      assertEquals(ExecutionMode.HALTED, h.state().mode);
+      assertEquals(1, h.state().chunkId, "the continuation never started");
+      assertEquals(0, h.state().chunksSpliced);
     }
   }
 

@@ -41,13 +41,6 @@ final class ControllerMessages {
       throw new InvalidChunkException("chunk " + chunk.getChunkId()
           + ": step_period: missing (expected: the policy's control period, e.g. 0.1 s)");
     }
-    if (chunk.getFirstStep() > 0) {
-      // Its steps[0] is meant for first_step periods after the observation: run as a whole chunk, it
-      // would start that much early. Splicing at a committed prefix's end is not built here yet.
-      throw new InvalidChunkException("chunk " + chunk.getChunkId() + ": first_step " + chunk.getFirstStep()
-          + " (a continuation of a committed prefix, real-time chunking): this bridge does not splice chunks at a"
-          + " prefix's end yet; send chunks decoded without a committed prefix");
-    }
     if (!chunk.hasObservationTime()) {
       throw new InvalidChunkException("chunk " + chunk.getChunkId()
           + ": observation_time: missing (expected: capture time of the observation the chunk answers)");
@@ -60,9 +53,14 @@ final class ControllerMessages {
       }
       steps.add(values);
     }
+    long firstStep = Integer.toUnsignedLong(chunk.getFirstStep());
+    if (firstStep >= maxSteps) {
+      throw new InvalidChunkException("chunk " + chunk.getChunkId() + ": first_step: " + firstStep + " (expected: 0,"
+          + " or the committed prefix's length, below the " + maxSteps + " steps a chunk may have)");
+    }
     try {
       return io.vlaserve.controller.ActionChunk.of(chunk.getChunkId(), time.toLoopNanos(chunk.getObservationTime()),
-          ProtoTime.nanos(chunk.getStepPeriod()), steps, maxSteps);
+          ProtoTime.nanos(chunk.getStepPeriod()), (int) firstStep, steps, maxSteps);
     } catch (InvalidChunkException e) {
       throw new InvalidChunkException("chunk " + chunk.getChunkId() + ": " + e.getMessage());
     }

@@ -73,7 +73,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
     properties = {
       "spring.grpc.server.port=0",
       "spring.grpc.server.address=127.0.0.1",
-      "vla.controller.simulated-robots=7",
+      "vla.controller.simulated-robots=8",
       "vla.controller.remote-robots=arm-1,arm-2,arm-3",
       "vla.controller.link-timeout=200ms",
       "vla.controller.agent-port=0",
@@ -274,18 +274,40 @@ class ControllerBridgeIntegrationTest {
         assertEquals("chunk 6: steps[0]: 3 values (expected: 7, [dx, dy, dz, droll, dpitch, dyaw, gripper])",
             short6.getMessage());
 
-        // A continuation of a committed prefix would start first_step steps early here: refused, not run.
-        session.send(chunk(7, Instant.now(), repeat(2, 0.01, 0, 0, 0, 0, 0, 1)).toBuilder().setFirstStep(2).build());
-        ChunkRejected spliced = session.await("rejected 7", r -> r.hasRejected() && r.getRejected().getChunkId() == 7)
-            .getRejected();
-        assertEquals(Status.Code.INVALID_ARGUMENT.value(), spliced.getCode());
-        assertTrue(spliced.getMessage().startsWith("chunk 7: first_step 2 (a continuation of a committed prefix,"
-            + " real-time chunking): this bridge does not splice chunks"), spliced.getMessage());
+        // first_step is a uint32: one past any chunk's length is refused, not wrapped to a negative int.
+        session.send(chunk(7, Instant.now(), repeat(2, 0.01, 0, 0, 0, 0, 0, 1)).toBuilder().setFirstStep(-1).build());
+        ChunkRejected continuation =
+            session.await("rejected 7", r -> r.hasRejected() && r.getRejected().getChunkId() == 7).getRejected();
+        assertEquals(Status.Code.INVALID_ARGUMENT.value(), continuation.getCode());
+        assertTrue(continuation.getMessage().startsWith("chunk 7: first_step: 4294967295 (expected: 0, or the committed"
+            + " prefix's length, below the "), continuation.getMessage());
 
         ExecutionState state = session.awaitState("a later state", s -> true);
         assertEquals(ExecutionMode.EXECUTION_MODE_IDLE, state.getMode(), "the robot holds");
         assertEquals(0, speed(state), 0);
         assertTrue(session.received.stream().noneMatch(r -> r.hasSafetyEvent()), "nothing reached the gate");
+      }
+    }
+
+    @Test
+    void aContinuationOfACommittedPrefixStartsWhereThePrefixEnds() {
+      try (ExecuteSession session = ExecuteSession.start(channel, "sim-7")) {
+        session.awaitState("the robot ready", ExecutionState::hasMeasured);
+        Instant first = Instant.now();
+        session.send(chunk(1, first, FORWARD));
+        session.await("accepted 1", r -> r.hasAccepted() && r.getAccepted().getChunkId() == 1);
+        // Observed now; the robot will run three more steps of chunk 1 while the policy thinks, so the
+        // policy decoded steps 3.. of its chunk as their continuation.
+        session.send(chunk(2, Instant.now(), repeat(7, 0.01, 0, 0, 0, 0, 0, 1)).toBuilder().setFirstStep(3).build());
+        ChunkAccepted accepted = session.await("accepted 2", r -> r.hasAccepted() && r.getAccepted().getChunkId() == 2)
+            .getAccepted();
+        assertEquals(0, accepted.getSkippedSteps());
+        ExecutionState continuing = session.awaitState("chunk 2 executing",
+            s -> s.getChunkId() == 2 && s.getMode() == ExecutionMode.EXECUTION_MODE_EXECUTING);
+        assertTrue(continuing.getStepIndex() >= 3, "counted in the policy's chunk: " + continuing);
+        assertTrue(session.received.stream().filter(r -> r.hasState() && r.getState().getChunkId() == 2)
+            .allMatch(r -> r.getState().getStepIndex() >= 3), "never steps 0..2, the prefix's");
+        assertEquals(0.1, speed(continuing), 0.01);
       }
     }
 
@@ -372,7 +394,7 @@ class ControllerBridgeIntegrationTest {
         Status status = unknown.awaitClosed();
         assertEquals(Status.Code.NOT_FOUND, status.getCode());
         assertEquals("robot_id: 'franka' is not driven by this bridge (expected one of: sim-0, sim-1, sim-2, sim-3,"
-            + " sim-4, sim-5, sim-6, arm-1, arm-2, arm-3)", status.getDescription());
+            + " sim-4, sim-5, sim-6, sim-7, arm-1, arm-2, arm-3)", status.getDescription());
       }
       try (ExecuteSession noStart = new ExecuteSession(channel)) {
         noStart.send(ExecuteRequest.newBuilder().setChunk(chunk(1, Instant.now(), FORWARD)).build());
@@ -582,7 +604,7 @@ class ControllerBridgeIntegrationTest {
         return null;
       });
     }
-    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "sim-6", "arm-1", "arm-2", "arm-3"), robots);
+    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "sim-6", "sim-7", "arm-1", "arm-2", "arm-3"), robots);
   }
 
   @Test

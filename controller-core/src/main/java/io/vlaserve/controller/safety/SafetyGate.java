@@ -1,6 +1,7 @@
 package io.vlaserve.controller.safety;
 
 import io.vlaserve.controller.CartesianPose;
+import io.vlaserve.controller.trajectory.EntryState;
 import io.vlaserve.controller.trajectory.Quaternions;
 
 /**
@@ -620,6 +621,19 @@ public final class SafetyGate {
     Quaternions.multiply(scratch, orientation, out.orientation);
     Quaternions.normalize(out.orientation);
     out.gripper = gripperAxis.predictNext();
+  }
+
+  /**
+   * Writes the commanded motion (linear and angular velocity and acceleration, from the filters'
+   * state) into {@code out}: what a trajectory spliced on at the next tick must continue.
+   */
+  public void motion(EntryState out) {
+    for (int i = 0; i < 3; i++) {
+      out.velocity[i] = linear[i].v;
+      out.acceleration[i] = linear[i].a;
+      out.angularVelocity[i] = angular[i].v;
+      out.angularAcceleration[i] = angular[i].a;
+    }
   }
 
   /** Writes the last setpoint as a pose into {@code out}. */

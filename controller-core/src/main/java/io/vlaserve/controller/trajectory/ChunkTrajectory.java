@@ -21,6 +21,11 @@ import io.vlaserve.controller.CartesianPose;
  * vector relative to the anchor orientation with the same spline, then mapped back by the
  * exponential map. The gripper never overshoots: linear, or eased with zero tangents.
  *
+ * <p><b>Splicing.</b> Built with an {@link EntryState}, the first segment starts with the given
+ * velocity (and, for {@link Interpolation#MINIMUM_JERK}, acceleration) instead of the one-sided
+ * tangent: the trajectory continues the executing motion at the seam with no crossfade, as a
+ * chunk decoded after a committed prefix is meant to.
+ *
  * <p><b>After the last waypoint</b> the trajectory continues at its final velocity (orientation at
  * its final angular velocity, gripper held): a chunk's end is not a stop. It bridges a late chunk
  * without stop-and-go; the controller's watchdog bounds how long.
@@ -40,6 +45,9 @@ public final class ChunkTrajectory {
   private final double[] finalAngularVelocity = new double[3];
   private final double[] scratchQuaternion = new double[4];
   private final double[] scratchVector = new double[3];
+  private final double[] entryAcceleration = new double[3];
+  private final double[] entryAngularAcceleration = new double[3];
+  private boolean spliced;
 
   private int waypoints;
   private long startNanos;
@@ -49,6 +57,7 @@ public final class ChunkTrajectory {
   private long chunkId;
   private long observationNanos;
   private int firstStep;
+  private int chunkFirstStep;
 
   /** Creates a buffer for chunks of up to {@code maxSteps} steps. */
   public ChunkTrajectory(int maxSteps) {
@@ -72,6 +81,17 @@ public final class ChunkTrajectory {
    */
   public void build(ActionChunk chunk, int firstStep, CartesianPose anchor, long startNanos,
       Interpolation interpolation) {
+    build(chunk, firstStep, anchor, startNanos, interpolation, null);
+  }
+
+  /**
+   * Integrates steps {@code firstStep..H-1} of {@code chunk} from {@code anchor}, starting at
+   * {@code startNanos} with the motion {@code entry} (null: the one-sided tangent, as a new motion).
+   *
+   * @throws IllegalArgumentException if no step is left or the chunk is longer than the buffer
+   */
+  public void build(ActionChunk chunk, int firstStep, CartesianPose anchor, long startNanos,
+      Interpolation interpolation, EntryState entry) {
     int steps = chunk.steps() - firstStep;
     if (firstStep < 0 || steps < 1 || steps + 1 > capacity) {
       throw new IllegalArgumentException("steps " + firstStep + ".." + (chunk.steps() - 1)
@@ -80,6 +100,7 @@ public final class ChunkTrajectory {
     this.chunkId = chunk.chunkId();
     this.observationNanos = chunk.observationNanos();
     this.firstStep = firstStep;
+    this.chunkFirstStep = chunk.firstStep();
     this.startNanos = startNanos;
     this.periodNanos = chunk.stepPeriodNanos();
     this.periodSeconds = periodNanos * 1e-9;
@@ -109,6 +130,15 @@ public final class ChunkTrajectory {
     }
     computeTangents(position, positionTangent);
     computeTangents(rotation, rotationTangent);
+    spliced = entry != null;
+    if (spliced) {
+      for (int axis = 0; axis < 3; axis++) {
+        positionTangent[axis] = entry.velocity[axis];
+        rotationTangent[axis] = entry.angularVelocity[axis];
+        entryAcceleration[axis] = entry.acceleration[axis];
+        entryAngularAcceleration[axis] = entry.angularAcceleration[axis];
+      }
+    }
     if (waypoints >= 2) {
       relativeRotation(waypoints - 1, waypoints - 2, scratchVector);
       for (int axis = 0; axis < 3; axis++) {
@@ -122,6 +152,8 @@ public final class ChunkTrajectory {
     this.chunkId = 0;
     this.observationNanos = startNanos;
     this.firstStep = 0;
+    this.chunkFirstStep = 0;
+    this.spliced = false;
     this.startNanos = startNanos;
     this.periodNanos = 1;
     this.periodSeconds = 1e-9;
@@ -265,12 +297,16 @@ public final class ChunkTrajectory {
         out.gripper = g0 + (g1 - g0) * Splines.smoothstep(s);
       }
       case MINIMUM_JERK -> {
+        double squaredPeriod = periodSeconds * periodSeconds;
         for (int axis = 0; axis < 3; axis++) {
           int a = i * 3 + axis;
-          out.position[axis] = Splines.quintic(position[a], positionTangent[a] * periodSeconds,
+          // Only a spliced trajectory's first segment starts accelerating: it takes over a motion.
+          double startAcceleration = spliced && i == 0 ? entryAcceleration[axis] * squaredPeriod : 0;
+          double startAngularAcceleration = spliced && i == 0 ? entryAngularAcceleration[axis] * squaredPeriod : 0;
+          out.position[axis] = Splines.quintic(position[a], positionTangent[a] * periodSeconds, startAcceleration,
               position[a + 3], positionTangent[a + 3] * periodSeconds, s);
           scratchVector[axis] = Splines.quintic(rotation[a], rotationTangent[a] * periodSeconds,
-              rotation[a + 3], rotationTangent[a + 3] * periodSeconds, s);
+              startAngularAcceleration, rotation[a + 3], rotationTangent[a + 3] * periodSeconds, s);
         }
         rotationToOrientation(scratchVector, out.orientation);
         out.gripper = g0 + (g1 - g0) * Splines.minimumJerk(s);
@@ -343,10 +379,18 @@ public final class ChunkTrajectory {
     return waypoints;
   }
 
-  /** Returns the chunk step being executed at {@code nanos}; the step count once past the end. */
+  /**
+   * Returns the step being executed at {@code nanos}, numbered in the chunk the policy decoded (a
+   * continuation's first step is the committed prefix's length); the step count once past the end.
+   */
   public int stepIndex(long nanos) {
     long segment = Math.max(0, nanos - startNanos) / periodNanos;
-    return firstStep + (int) Math.min(segment, waypoints - 1);
+    return chunkFirstStep + firstStep + (int) Math.min(segment, waypoints - 1);
+  }
+
+  /** Returns whether this trajectory was spliced onto the motion before it rather than blended. */
+  public boolean spliced() {
+    return spliced;
   }
 
   /** Returns the fraction (0..1) of the current step done at {@code nanos}; 0 once past the end. */

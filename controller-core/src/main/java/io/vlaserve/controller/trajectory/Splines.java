@@ -32,6 +32,20 @@ public final class Splines {
     return h0 * p0 + h1 * m0 + h4 * m1 + h5 * p1;
   }
 
+  /**
+   * Quintic Hermite from {@code p0} to {@code p1} with scaled tangents {@code m0}, {@code m1}, a
+   * scaled start acceleration {@code a0} ({@code acceleration * T^2}) and zero acceleration at the
+   * end: a segment that takes over a motion without a step in acceleration.
+   */
+  public static double quintic(double p0, double m0, double a0, double p1, double m1, double s) {
+    double s2 = s * s;
+    double s3 = s2 * s;
+    double s4 = s3 * s;
+    double s5 = s4 * s;
+    double h2 = 0.5 * s2 - 1.5 * s3 + 1.5 * s4 - 0.5 * s5;
+    return quintic(p0, m0, p1, m1, s) + h2 * a0;
+  }
+
   /** Cubic smoothstep {@code 3s^2 - 2s^3}: 0 to 1 with zero slope at both ends. */
   public static double smoothstep(double s) {
     return s * s * (3 - 2 * s);

@@ -188,6 +188,29 @@ public final class TrajectoryBlender {
     return true;
   }
 
+  /**
+   * Replaces every layer with steps {@code firstStep..} of {@code chunk}, started at {@code now} from
+   * {@code anchor} with the motion {@code entry}: a splice, with no crossfade, for a chunk that
+   * continues the motion executing (a committed prefix's continuation, on time).
+   */
+  public void splice(ActionChunk chunk, int firstStep, Interpolation interpolation, CartesianPose anchor,
+      EntryState entry, long now) {
+    for (Layer layer : layers) {
+      layer.active = false;
+    }
+    Layer layer = layers[0];
+    layer.trajectory.build(chunk, firstStep, anchor, now, interpolation, entry);
+    layer.active = true;
+    layer.hold = false;
+    layer.sequence = ++sequence;
+    layer.baseWeight = 1;
+    layer.rampInStart = now;
+    layer.rampInNanos = 0;
+    layer.rampOutStart = Long.MAX_VALUE;
+    layer.rampOutNanos = 0;
+    newest = layer;
+  }
+
   /** Keeps the newest layer's weight at 1 so repeated decay factors never underflow to zero. */
   private void rescaleIfTiny() {
     double largest = 0;

@@ -186,4 +186,92 @@ class ChunkTrajectoryTest {
     assertEquals(1, trajectory.stepIndex(START));
     assertEquals(2, trajectory.stepIndex(START + T));
   }
+
+  @Nested
+  class Splicing {
+    private final ActionChunk chunk = randomChunk(11, 6, 0.02, 0.1);
+
+    private EntryState entry() {
+      EntryState entry = new EntryState();
+      entry.velocity[0] = 0.12;
+      entry.velocity[1] = -0.05;
+      entry.velocity[2] = 0.03;
+      entry.acceleration[0] = 0.8;
+      entry.acceleration[1] = -0.4;
+      entry.acceleration[2] = 0.2;
+      entry.angularVelocity[2] = 0.3;
+      entry.angularAcceleration[2] = -0.5;
+      return entry;
+    }
+
+    @Test
+    void aSplicedMinimumJerkTrajectoryStartsWithTheEntryVelocityAndAcceleration() {
+      ChunkTrajectory trajectory = new ChunkTrajectory(128);
+      EntryState entry = entry();
+      trajectory.build(chunk, 0, anchor(), START, Interpolation.MINIMUM_JERK, entry);
+      assertTrue(trajectory.spliced());
+      for (int axis = 0; axis < 3; axis++) {
+        double[] start = derivatives(trajectory, START, 10_000, axis, false);
+        assertEquals(entry.velocity[axis], start[0], 1e-4, "velocity along " + axis);
+        assertEquals(entry.acceleration[axis], start[1], 2e-2, "acceleration along " + axis);
+      }
+      // It still passes through every waypoint on time, and later segments are as unspliced ones.
+      ChunkTrajectory plain = build(chunk, Interpolation.MINIMUM_JERK);
+      CartesianPose a = new CartesianPose();
+      CartesianPose b = new CartesianPose();
+      for (int i = 1; i <= chunk.steps(); i++) {
+        trajectory.evaluate(START + i * T, a);
+        plain.evaluate(START + i * T, b);
+        for (int axis = 0; axis < 3; axis++) {
+          assertEquals(b.position[axis], a.position[axis], 1e-12);
+        }
+        assertEquals(0, Quaternions.angleBetween(a.orientation, b.orientation), 1e-9);
+      }
+      trajectory.evaluate(START + T + T / 2, a);
+      plain.evaluate(START + T + T / 2, b);
+      assertEquals(b.position[0], a.position[0], 1e-12);
+    }
+
+    @Test
+    void aSplicedTrajectoryTurnsAtTheEntryAngularVelocity() {
+      ChunkTrajectory trajectory = new ChunkTrajectory(128);
+      trajectory.build(chunk, 0, anchor(), START, Interpolation.MINIMUM_JERK, entry());
+      CartesianPose at = new CartesianPose();
+      CartesianPose later = new CartesianPose();
+      trajectory.evaluate(START, at);
+      trajectory.evaluate(START + 100_000, later);
+      double[] relative = new double[4];
+      double[] rotation = new double[3];
+      Quaternions.multiplyConjugate(later.orientation, at.orientation, relative);
+      Quaternions.toRotationVector(relative, rotation);
+      assertEquals(0.3, rotation[2] / 1e-4, 1e-3, "world-frame yaw rate at the seam, rad/s");
+      assertEquals(0, rotation[0] / 1e-4, 1e-3);
+    }
+
+    @Test
+    void aSplicedCubicKeepsTheEntryVelocityAndALinearOneItsWaypoints() {
+      ChunkTrajectory cubic = new ChunkTrajectory(128);
+      cubic.build(chunk, 0, anchor(), START, Interpolation.CUBIC, entry());
+      assertEquals(0.12, derivatives(cubic, START, 10_000, 0, false)[0], 1e-4);
+      ChunkTrajectory linear = new ChunkTrajectory(128);
+      linear.build(chunk, 0, anchor(), START, Interpolation.LINEAR, entry());
+      ChunkTrajectory plain = build(chunk, Interpolation.LINEAR);
+      CartesianPose a = new CartesianPose();
+      CartesianPose b = new CartesianPose();
+      linear.evaluate(START + T / 3, a);
+      plain.evaluate(START + T / 3, b);
+      assertEquals(b.position[0], a.position[0], 1e-15, "piecewise linear has no tangents to continue");
+    }
+
+    @Test
+    void stepIndicesCountTheCommittedPrefix() {
+      double[] step = {0.01, 0, 0, 0, 0, 0, 1};
+      ActionChunk continuation = ActionChunk.of(2, 0, T, 4, List.of(step, step, step), 128);
+      ChunkTrajectory trajectory = new ChunkTrajectory(128);
+      trajectory.build(continuation, 1, anchor(), START, Interpolation.MINIMUM_JERK, entry());
+      assertEquals(5, trajectory.stepIndex(START));
+      assertEquals(6, trajectory.stepIndex(START + T + 1));
+      assertEquals(7, trajectory.stepIndex(START + 10 * T));
+    }
+  }
 }
