@@ -3,6 +3,7 @@
 #
 #   models/tiny-vla/train.sh            # everything, ~20 min on a 2-core machine
 #   REUSE_DATASET=1 models/tiny-vla/train.sh   # keep target/tiny-vla/dataset if it matches
+#   CHUNK=8 NAME=tiny-vla-h8 OUT=models/tiny-vla-h8 models/tiny-vla/train.sh   # a variant elsewhere
 #
 # Writes prefill.onnx, decode.onnx, model.json, dataset_statistics.json and parity.json next to
 # this script; intermediates (dataset, checkpoint, logs) go to target/tiny-vla/.
@@ -10,6 +11,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-$ROOT/target/tiny-vla}"
+OUT="$(mkdir -p "${OUT:-$HERE}" && cd "${OUT:-$HERE}" && pwd)"
+NAME="${NAME:-tiny-vla}"
 PY=/usr/bin/python3            # Debian's python with Debian's torch; not a pyenv/venv python
 
 # The recipe. Change it here only: model.json records what was run.
@@ -72,19 +75,19 @@ dataset_seconds=$(( $(date +%s) - t_data ))
 
 # --- Export -------------------------------------------------------------------------------------
 wall=$(( $(date +%s) - t0 ))
-"$PY" "$HERE/tooling/export.py" --checkpoint "$WORK/train/checkpoint.pt" --data "$DATA" --out "$HERE" \
+"$PY" "$HERE/tooling/export.py" --checkpoint "$WORK/train/checkpoint.pt" --data "$DATA" --out "$OUT" --name "$NAME" \
     --dataset-command "$DATASET_CMD" --dataset-seconds "$dataset_seconds" --wall-seconds "$wall" \
     2>&1 | grep -v -i "warning" | tee "$WORK/export.log"
 
 # --- Optional: ONNX Runtime parity, if the Java ORT jar is in the local Maven repository --------
 ort_jar="$(ls -1 "$HOME"/.m2/repository/com/microsoft/onnxruntime/onnxruntime/*/onnxruntime-*.jar 2> /dev/null | grep -v sources | tail -n 1 || true)"
 if [ -n "$ort_jar" ] && [ -f "$HERE/tooling/OrtParity.java" ]; then
-  (. "$ROOT/bin/find-jdk.sh" && "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$ort_jar" "$HERE/tooling/OrtParity.java" "$HERE") || {
+  (. "$ROOT/bin/find-jdk.sh" && "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$ort_jar" "$HERE/tooling/OrtParity.java" "$OUT") || {
     echo "train.sh: ONNX Runtime parity FAILED" >&2
     exit 1
   }
 fi
 
-du -sh "$HERE"
+du -sh "$OUT"
 total=$(( $(date +%s) - t0 ))
 printf 'train.sh: done in %dm%02ds (dataset %ds)\n' $((total / 60)) $((total % 60)) "$dataset_seconds"

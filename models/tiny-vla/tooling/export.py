@@ -188,6 +188,7 @@ def main(argv=None):
     ap.add_argument("--wall-seconds", type=float, default=None, help="whole pipeline wall time, for model.json")
     ap.add_argument("--dataset-seconds", type=float, default=None)
     ap.add_argument("--version", default="1")
+    ap.add_argument("--name", default="tiny-vla", help="the package's model name")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     torch.manual_seed(0)
@@ -255,7 +256,7 @@ def main(argv=None):
     held_out_eps = tr.pop("held_out_episodes")
     model_json = {
         "format": kv_io.FORMAT,
-        "name": "tiny-vla",
+        "name": args.name,
         "version": args.version,
         "graphs": {"prefill": "prefill.onnx", "decode": "decode.onnx"},
         "image": {"camera": ds.meta["image"].get("camera", "third_person"), "height": s, "width": s},
