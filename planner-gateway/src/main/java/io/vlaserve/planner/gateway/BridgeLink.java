@@ -44,6 +44,7 @@ final class BridgeLink {
   private final Object lock;
   private final Events events;
   private Stream stream;
+  private boolean blendAtOnce;
 
   BridgeLink(SessionServices services, Object lock, Events events) {
     this.services = services;
@@ -59,7 +60,13 @@ final class BridgeLink {
     Stream opened = new Stream(robot.getRobotId());
     ControllerBridgeGrpc.newStub(services.channels().bridges().channel(robot.getRobotId())).execute(opened);
     stream = opened;
-    opened.requests.onNext(GatewayMessages.executeStart(robot, services.properties().statePeriod(), sessionId, epoch));
+    opened.requests.onNext(GatewayMessages.executeStart(robot, services.properties().statePeriod(), sessionId, epoch,
+        blendAtOnce));
+  }
+
+  /** Whether Execute streams opened from now on ask for each chunk to replace the motion at once. */
+  void blendAtOnce(boolean atOnce) {
+    blendAtOnce = atOnce;
   }
 
   /** Whether the Execute stream is open, so a chunk can go down it. */

@@ -1,5 +1,6 @@
 package io.vlaserve.planner.gateway;
 
+import io.vlaserve.common.v1.CommittedPrefix;
 import io.vlaserve.common.v1.ActionChunk;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.Observation;
@@ -193,8 +194,15 @@ final class GatewayMessages {
     return SessionRequest.newBuilder().setInstruction(instruction).build();
   }
 
-  static SessionRequest observation(Observation observation, Map<String, String> traceContext) {
-    return SessionRequest.newBuilder().setObservation(observation).putAllTraceContext(traceContext).build();
+  /** An observation for the policy, with the actions the robot will execute meanwhile ({@code committedPrefix}, or null). */
+  static SessionRequest observation(Observation observation, CommittedPrefix committedPrefix,
+      Map<String, String> traceContext) {
+    SessionRequest.Builder request = SessionRequest.newBuilder().setObservation(observation)
+        .putAllTraceContext(traceContext);
+    if (committedPrefix != null) {
+      request.setCommittedPrefix(committedPrefix);
+    }
+    return request.build();
   }
 
   // ------------------------------------------------------------------ to the controller bridge
@@ -210,8 +218,21 @@ final class GatewayMessages {
 
   /** The start of a robot's Execute stream for gateway session {@code sessionId} on connection {@code epoch}. */
   static ExecuteRequest executeStart(RobotIdentity robot, Duration statePeriod, String sessionId, long epoch) {
-    return ExecuteRequest.newBuilder().setStart(ExecuteStart.newBuilder().setRobot(robot)
-        .setStatePeriod(ProtoTimes.duration(statePeriod)).setSessionId(sessionId).setConnectionEpoch(epoch)).build();
+    return executeStart(robot, statePeriod, sessionId, epoch, false);
+  }
+
+  /**
+   * As above; {@code blendAtOnce}: each chunk replaces the executing motion at once (CHUNK_CONTINUATION_NONE),
+   * otherwise the bridge's configured blending applies.
+   */
+  static ExecuteRequest executeStart(RobotIdentity robot, Duration statePeriod, String sessionId, long epoch,
+      boolean blendAtOnce) {
+    ExecuteStart.Builder start = ExecuteStart.newBuilder().setRobot(robot)
+        .setStatePeriod(ProtoTimes.duration(statePeriod)).setSessionId(sessionId).setConnectionEpoch(epoch);
+    if (blendAtOnce) {
+      start.setBlending(io.vlaserve.controller.v1.Blending.BLENDING_NONE);
+    }
+    return ExecuteRequest.newBuilder().setStart(start).build();
   }
 
   static ExecuteRequest chunk(ActionChunk chunk, Map<String, String> traceContext) {

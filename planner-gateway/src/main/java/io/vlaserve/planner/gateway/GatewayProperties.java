@@ -1,5 +1,6 @@
 package io.vlaserve.planner.gateway;
 
+import io.vlaserve.planner.v1.ChunkContinuation;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +29,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     them to reconnect (a replica resuming a session sooner would find its robot still claimed)
  * @param quota limits per authenticated caller and on the planner
  * @param resume how robots resume their sessions after a reconnect, on any replica
+ * @param chunkContinuation how new chunks take over from the executing motion for sessions that do not say
+ *     ({@code SessionOpen.chunk_continuation}): {@code CHUNK_CONTINUATION_BLEND} (crossfade), {@code
+ *     CHUNK_CONTINUATION_NONE} (replace at once) or {@code CHUNK_CONTINUATION_PREFIX} (real-time chunking)
  */
 @ConfigurationProperties("vla.gateway")
 public record GatewayProperties(
@@ -44,7 +48,8 @@ public record GatewayProperties(
     @DefaultValue("100ms") Duration statePeriod,
     @DefaultValue("5s") Duration shutdownGrace,
     @DefaultValue Quota quota,
-    @DefaultValue Resume resume) {
+    @DefaultValue Resume resume,
+    @DefaultValue("CHUNK_CONTINUATION_BLEND") ChunkContinuation chunkContinuation) {
 
   public GatewayProperties {
     controllerShards = controllerShards == null ? List.of() : List.copyOf(controllerShards);
@@ -53,6 +58,11 @@ public record GatewayProperties(
         throw new IllegalArgumentException("vla.gateway.controller-shards: an empty target in " + controllerShards
             + " (expected one gRPC target per bridge, e.g. dns:///controller-bridge-0.controller-bridge:50054)");
       }
+    }
+    if (chunkContinuation == ChunkContinuation.CHUNK_CONTINUATION_UNSPECIFIED
+        || chunkContinuation == ChunkContinuation.UNRECOGNIZED) {
+      throw new IllegalArgumentException("vla.gateway.chunk-continuation: " + chunkContinuation
+          + " (expected CHUNK_CONTINUATION_BLEND, CHUNK_CONTINUATION_NONE or CHUNK_CONTINUATION_PREFIX)");
     }
     if (maxReplans < 0) {
       throw new IllegalArgumentException("vla.gateway.max-replans: " + maxReplans + " (expected >= 0)");

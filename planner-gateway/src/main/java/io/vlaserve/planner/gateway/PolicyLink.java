@@ -7,6 +7,7 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Context;
 import io.vlaserve.common.v1.ActionChunk;
+import io.vlaserve.common.v1.CommittedPrefix;
 import io.vlaserve.common.v1.Observation;
 import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.policy.v1.ObservationError;
@@ -14,6 +15,7 @@ import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.policy.v1.SessionRequest;
 import io.vlaserve.policy.v1.SessionResponse;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A robot session's link to policy-service: one {@code Session} stream at a time (the session
@@ -114,8 +116,11 @@ final class PolicyLink {
    * and nothing is in flight.
    *
    * @param subgoal the running subgoal's instruction, for the step's trace
+   * @param committedPrefix the actions the robot will execute while the policy answers an observation
+   *     (real-time chunking), or null for none
    */
-  void sendWaiting(RobotIdentity robot, int epoch, String subgoal) {
+  void sendWaiting(RobotIdentity robot, int epoch, String subgoal,
+      Function<Observation, CommittedPrefix> committedPrefix) {
     if (waiting == null || inFlight || stream == null || !ready) {
       return;
     }
@@ -131,7 +136,11 @@ final class PolicyLink {
         .setAttribute("vla.observation_sequence", waiting.getSequence())
         .setAttribute("vla.subgoal", subgoal)
         .startSpan();
-    stream.requests.onNext(GatewayMessages.observation(waiting, stepTraceContext()));
+    CommittedPrefix prefix = committedPrefix.apply(waiting);
+    if (prefix != null) {
+      step.setAttribute("vla.committed_prefix_steps", prefix.getStepsCount());
+    }
+    stream.requests.onNext(GatewayMessages.observation(waiting, prefix, stepTraceContext()));
     inFlight = true;
     inFlightEpoch = epoch;
     inFlightArrivalNanos = waitingArrivalNanos;

@@ -18,6 +18,7 @@ import io.vlaserve.planner.session.SessionEffect;
 import io.vlaserve.planner.session.SessionEnding;
 import io.vlaserve.planner.session.SessionMachine;
 import io.vlaserve.planner.session.SessionSnapshot;
+import io.vlaserve.planner.v1.ChunkContinuation;
 import io.vlaserve.planner.v1.ClockProbe;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.RobotMessage;
@@ -104,6 +105,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private RobotObservation observedWhileRestoring;
   /** Set by {@link #stopForShutdown()}: what the robot is told once the bridge let go of it. */
   private GatewayMessage shutdownHold;
+  /** How new chunks take over from the executing motion: the open's choice, or the gateway's default. */
+  private ChunkContinuation continuation = ChunkContinuation.CHUNK_CONTINUATION_BLEND;
+  /** A PREFIX session's committed actions, once the policy's metadata is known; null otherwise. */
+  private CommittedPrefixes prefixes;
 
   RobotSession(SessionServices services, ServerCallStreamObserver<GatewayMessage> robot) {
     this.services = services;
@@ -175,6 +180,11 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private void opened(SessionOpen message) {
     open = message;
     identity = message.getRobot();
+    continuation = switch (message.getChunkContinuation()) {
+      case CHUNK_CONTINUATION_BLEND, CHUNK_CONTINUATION_NONE, CHUNK_CONTINUATION_PREFIX -> message.getChunkContinuation();
+      case CHUNK_CONTINUATION_UNSPECIFIED, UNRECOGNIZED -> services.properties().chunkContinuation();
+    };
+    bridge.blendAtOnce(continuation == ChunkContinuation.CHUNK_CONTINUATION_NONE);
     if (identity.getRobotId().isBlank()) {
       fail(GatewayStatus.noRobotId());
       return;
@@ -312,6 +322,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       connectionEpoch = snapshot.connectionEpoch() + 1;
       startSessionSpan(snapshot.traceParent());
       resumedMetadata = metadata;
+      continueWith(metadata);
       List<SessionEffect> links = new ArrayList<>();
       List<SessionEffect> later = new ArrayList<>();
       for (SessionEffect effect : restored.effects()) {
@@ -441,6 +452,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       if (machine.ended()) {
         return;
       }
+      continueWith(metadata);
       List<SessionEffect> effects = machine.started(plan, metadata.getSkillsList(),
           GatewayMessages.stepPeriod(metadata), GatewayMessages.bridgeHold(bridgeMode));
       // Running now: the token resumes the first subgoal.
@@ -568,7 +580,17 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   /** Sends the waiting observation to the policy when nothing is in flight there. */
   private void pump() {
     if (machine.acceptsObservations()) {
-      policy.sendWaiting(identity, machine.instructionEpoch(), machine.instruction());
+      policy.sendWaiting(identity, machine.instructionEpoch(), machine.instruction(),
+          prefixes == null ? observation -> null : prefixes::prefixFor);
+    }
+  }
+
+  /** Readies real-time chunking for the model {@code metadata} describes, if the session asked for it. */
+  private void continueWith(PolicyMetadata metadata) {
+    prefixes = continuation == ChunkContinuation.CHUNK_CONTINUATION_PREFIX ? CommittedPrefixes.of(metadata) : null;
+    if (continuation == ChunkContinuation.CHUNK_CONTINUATION_PREFIX && prefixes == null) {
+      log.info("session {}: robot {} asked for committed prefixes, but model {} predicts {}-step chunks; its chunks"
+          + " are blended", sessionId, robotId(), metadata.getModelName(), metadata.getMaxChunkLength());
     }
   }
 
@@ -582,6 +604,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   public void chunkAnswered(ActionChunk chunk, int epoch, long arrivalNanos, long sequence) {
     if (machine.executes(epoch) && bridge.executing()) {
       bridge.execute(chunk, policy.stepTraceContext());
+      if (prefixes != null) {
+        prefixes.forwarded(chunk, Instant.now());
+      }
       long gatewayNanos = System.nanoTime() - arrivalNanos;
       services.metrics().step(gatewayNanos);
       if (open.getReportSteps()) {
@@ -623,13 +648,21 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     }
     switch (response.getMessageCase()) {
       case STATE -> {
+        if (prefixes != null) {
+          prefixes.state(response.getState());
+        }
         if (robot.isReady()) {
           send(GatewayMessages.state(response.getState()));
         }
       }
       case SAFETY_EVENT -> send(GatewayMessages.safetyEvent(response.getSafetyEvent()));
       case REJECTED -> services.metrics().chunkRejected(response.getRejected().getCode());
-      case ACCEPTED, MESSAGE_NOT_SET -> { }
+      case ACCEPTED -> {
+        if (prefixes != null) {
+          prefixes.accepted(response.getAccepted());
+        }
+      }
+      case MESSAGE_NOT_SET -> { }
     }
   }
 
@@ -642,6 +675,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       resumeFailed(busy ? "robot_busy" : "execution_failed", busy
           ? GatewayStatus.resumedRobotBusy(robotId(), status) : GatewayStatus.resumedExecutionFailed(robotId(), status));
       return;
+    }
+    if (prefixes != null) {
+      prefixes.clear();
     }
     carryOut(machine.executionLost(GatewayStatus.describe(status), BridgeShards.wentAway(status)));
   }
@@ -668,6 +704,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     }
     if (machine.halt()) {
       policy.dropWaiting();
+    }
+    if (prefixes != null) {
+      prefixes.clear();
     }
     bridge.halt(identity.getRobotId(), reason);
   }

@@ -164,7 +164,12 @@ class GatewayMessagesTest {
         GatewayMessages.instruction("lift the block"));
     Observation observation = Observation.newBuilder().setSequence(9).build();
     assertEquals(SessionRequest.newBuilder().setObservation(observation).putAllTraceContext(TRACE).build(),
-        GatewayMessages.observation(observation, TRACE));
+        GatewayMessages.observation(observation, null, TRACE));
+    io.vlaserve.common.v1.CommittedPrefix prefix = io.vlaserve.common.v1.CommittedPrefix.newBuilder()
+        .addSteps(io.vlaserve.common.v1.ActionVector.newBuilder().addValues(0.01))
+        .setStepPeriod(ProtoTimes.duration(Duration.ofMillis(100))).build();
+    assertEquals(SessionRequest.newBuilder().setObservation(observation).setCommittedPrefix(prefix)
+        .putAllTraceContext(TRACE).build(), GatewayMessages.observation(observation, prefix, TRACE));
   }
 
   @Test
@@ -172,6 +177,9 @@ class GatewayMessagesTest {
     assertEquals(ExecuteRequest.newBuilder().setStart(ExecuteStart.newBuilder().setRobot(ARM)
         .setStatePeriod(ProtoTimes.duration(Duration.ofMillis(100))).setSessionId("sess-1").setConnectionEpoch(2))
         .build(), GatewayMessages.executeStart(ARM, Duration.ofMillis(100), "sess-1", 2));
+    assertEquals(io.vlaserve.controller.v1.Blending.BLENDING_NONE,
+        GatewayMessages.executeStart(ARM, Duration.ofMillis(100), "sess-1", 2, true).getStart().getBlending(),
+        "CHUNK_CONTINUATION_NONE: each chunk replaces the motion at once");
     ActionChunk chunk = ActionChunk.newBuilder().setChunkId(4).build();
     assertEquals(ExecuteRequest.newBuilder().setChunk(chunk).putAllTraceContext(TRACE).build(),
         GatewayMessages.chunk(chunk, TRACE));

@@ -27,9 +27,12 @@ import io.grpc.protobuf.StatusProto;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.sdk.trace.data.SpanData;
+import io.vlaserve.common.v1.ActionChunk;
+import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.common.v1.ImageEncoding;
 import io.vlaserve.common.v1.RobotIdentity;
 import io.vlaserve.common.v1.RobotState;
+import io.vlaserve.controller.v1.ChunkAccepted;
 import io.vlaserve.controller.v1.ChunkRejected;
 import io.vlaserve.controller.v1.ExecuteRequest;
 import io.vlaserve.controller.v1.ExecuteResponse;
@@ -46,6 +49,7 @@ import io.vlaserve.planner.gateway.SessionHarness.RobotStream;
 import io.vlaserve.planner.gateway.SessionHarness.ScriptedBridge.ExecuteCall;
 import io.vlaserve.planner.gateway.SessionHarness.ScriptedPolicy.PolicyCall;
 import io.vlaserve.planner.v1.CameraRequirement;
+import io.vlaserve.planner.v1.ChunkContinuation;
 import io.vlaserve.planner.v1.ClockProbe;
 import io.vlaserve.planner.v1.ClockProbeReply;
 import io.vlaserve.planner.v1.EndCause;
@@ -61,7 +65,9 @@ import io.vlaserve.planner.v1.SessionOutcome;
 import io.vlaserve.planner.v1.Subgoal;
 import io.vlaserve.planner.v1.SubgoalEvent;
 import io.vlaserve.planner.v1.SubgoalStatus;
+import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.ObservationError;
+import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.policy.v1.SessionRequest;
 import io.vlaserve.policy.v1.SessionResponse;
 import io.vlaserve.proto.ProtoTimes;
@@ -579,6 +585,119 @@ class RobotSessionTest {
             io.vlaserve.common.v1.Observation.newBuilder().setSequence(9).setCaptureTime(tenSecondsAgo))).build());
         Await.until(() -> gateway.count("vla.gateway.observations.dropped", "reason", "stale") == 1,
             "the stale observation is dropped");
+      }
+    }
+  }
+
+  /** CHUNK_CONTINUATION_*: how each new chunk takes over from the motion the robot executes. */
+  @Nested
+  class ChunkContinuations {
+    private static final double[] ALONG_X = {0.01, 0, 0, 0, 0, 0, 1};
+
+    private static PolicyMetadata eightStepModel() {
+      return SessionHarness.ScriptedPolicy.metadata(Duration.ofMillis(100)).toBuilder().setMaxChunkLength(8)
+          .addAllActionDimensions(List.of("dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper")).build();
+    }
+
+    private static SessionOpen opening(ChunkContinuation continuation) {
+      return open("arm-1", TASK).toBuilder().setChunkContinuation(continuation).build();
+    }
+
+    private static RobotMessage observedAt(long sequence, Instant captured) {
+      return RobotMessage.newBuilder().setObservation(RobotObservation.newBuilder().setObservation(
+          io.vlaserve.common.v1.Observation.newBuilder().setSequence(sequence)
+              .setCaptureTime(ProtoTimes.timestamp(captured)))).build();
+    }
+
+    private static SessionResponse chunkOf(long id, Instant observed, int steps) {
+      ActionChunk.Builder chunk = ActionChunk.newBuilder().setChunkId(id).setObservationSequence(id)
+          .setObservationTime(ProtoTimes.timestamp(observed)).setStepPeriod(ProtoTimes.duration(Duration.ofMillis(100)));
+      for (int s = 0; s < steps; s++) {
+        ActionVector.Builder step = ActionVector.newBuilder();
+        for (double value : ALONG_X) {
+          step.addValues(value);
+        }
+        chunk.addSteps(step);
+      }
+      return SessionResponse.newBuilder().setChunk(InferResponse.newBuilder().setChunk(chunk)).build();
+    }
+
+    /** The bridge accepts chunk {@code id} (its first {@code skipped} steps past), then reports {@code mode}. */
+    private static void bridgeAccepts(ExecuteCall execution, RobotStream robot, long id, int skipped, Duration age,
+        ExecutionMode mode) throws InterruptedException {
+      execution.answer(ExecuteResponse.newBuilder().setAccepted(ChunkAccepted.newBuilder().setChunkId(id)
+          .setSkippedSteps(skipped).setObservationAge(ProtoTimes.duration(age))).build());
+      execution.answer(ExecuteResponse.newBuilder().setState(ExecutionState.newBuilder().setRobotId("arm-1")
+          .setMode(mode)).build());
+      // In order on one stream: once the robot has the state, the gateway has read the acceptance.
+      assertEquals(mode, robot.next(STATE).getState().getMode());
+    }
+
+    @Test
+    void aPrefixSessionSendsEachObservationWithTheActionsTheRobotIsCommittedToMeanwhile() throws Exception {
+      try (SessionHarness gateway = new SessionHarness()) {
+        gateway.policy.answerObservations = false;
+        gateway.policy.metadata = eightStepModel();
+        RobotStream robot = started(gateway, opening(ChunkContinuation.CHUNK_CONTINUATION_PREFIX));
+        ExecuteCall execution = gateway.bridge.nextExecution();
+        assertEquals(io.vlaserve.controller.v1.Blending.BLENDING_UNSPECIFIED,
+            execution.next().getStart().getBlending(), "a late continuation is blended as the bridge is configured");
+        PolicyCall policy = readyPolicy(gateway, MOVE);
+
+        // Captured 400 ms ago: nothing is committed yet, so the first chunk is decoded whole.
+        Instant first = Instant.now().minusMillis(400);
+        robot.send(observedAt(1, first));
+        assertFalse(policy.next().hasCommittedPrefix(), "the robot follows no chunk yet");
+        policy.answer(chunkOf(1, first, 8));
+        assertEquals(1, execution.next().getChunk().getChunkId());
+        bridgeAccepts(execution, robot, 1, 4, Duration.ofMillis(400), ExecutionMode.EXECUTION_MODE_EXECUTING);
+
+        // Observed as chunk 1 runs: the robot will go on with chunk 1 for at least the 400 ms the last
+        // answer took, so the policy is told those steps and continues after them.
+        robot.send(observedAt(2, first.plusMillis(400)));
+        SessionRequest second = policy.next();
+        assertTrue(second.hasCommittedPrefix(), second.toString());
+        int length = second.getCommittedPrefix().getStepsCount();
+        assertTrue(length >= 4 && length <= 7, "covers the p90 latency (400 ms and more), below the chunk's 8: " + length);
+        for (ActionVector step : second.getCommittedPrefix().getStepsList()) {
+          for (int d = 0; d < ALONG_X.length; d++) {
+            assertEquals(ALONG_X[d], step.getValues(d), 1e-12);
+          }
+        }
+        assertEquals(ProtoTimes.duration(Duration.ofMillis(100)), second.getCommittedPrefix().getStepPeriod());
+
+        // The robot stops following chunks (a watchdog hold): it is committed to nothing any more.
+        policy.answer(chunkOf(2, first.plusMillis(400), 8 - length));
+        assertEquals(2, execution.next().getChunk().getChunkId());
+        bridgeAccepts(execution, robot, 2, 0, Duration.ofMillis(380), ExecutionMode.EXECUTION_MODE_HOLDING);
+        robot.send(observedAt(3, Instant.now()));
+        assertFalse(policy.next().hasCommittedPrefix(), "a holding robot executes nothing the policy must continue");
+      }
+    }
+
+    @Test
+    void blendAndNoneSendNoPrefixAndNoneAsksTheBridgeToReplaceAtOnce() throws Exception {
+      for (ChunkContinuation continuation : List.of(ChunkContinuation.CHUNK_CONTINUATION_BLEND,
+          ChunkContinuation.CHUNK_CONTINUATION_NONE, ChunkContinuation.CHUNK_CONTINUATION_UNSPECIFIED)) {
+        try (SessionHarness gateway = new SessionHarness()) {
+          gateway.policy.answerObservations = false;
+          gateway.policy.metadata = eightStepModel();
+          RobotStream robot = started(gateway, opening(continuation));
+          ExecuteCall execution = gateway.bridge.nextExecution();
+          assertEquals(continuation == ChunkContinuation.CHUNK_CONTINUATION_NONE
+                  ? io.vlaserve.controller.v1.Blending.BLENDING_NONE
+                  : io.vlaserve.controller.v1.Blending.BLENDING_UNSPECIFIED,
+              execution.next().getStart().getBlending(), continuation.toString());
+          PolicyCall policy = readyPolicy(gateway, MOVE);
+          Instant first = Instant.now().minusMillis(400);
+          robot.send(observedAt(1, first));
+          assertFalse(policy.next().hasCommittedPrefix());
+          policy.answer(chunkOf(1, first, 8));
+          assertEquals(1, execution.next().getChunk().getChunkId());
+          bridgeAccepts(execution, robot, 1, 4, Duration.ofMillis(400), ExecutionMode.EXECUTION_MODE_EXECUTING);
+          robot.send(observedAt(2, first.plusMillis(400)));
+          assertFalse(policy.next().hasCommittedPrefix(), continuation + ": chunks are decoded whole");
+        }
       }
     }
   }

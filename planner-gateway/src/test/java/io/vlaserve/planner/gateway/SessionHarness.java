@@ -118,7 +118,8 @@ final class SessionHarness implements AutoCloseable {
     properties = new GatewayProperties("unused", "unused", List.of(), new GatewayProperties.Planner("embedded", null),
         Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, policyFailoverTimeout, callTimeout,
         Duration.ofMillis(100), shutdownGrace,
-        new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume);
+        new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume,
+        io.vlaserve.planner.v1.ChunkContinuation.CHUNK_CONTINUATION_BLEND);
     policyServer = start(policy);
     bridgeServer = start(bridge);
     policyChannel = channel(policyServer);

@@ -24,6 +24,7 @@ import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.Plan;
 import io.vlaserve.planner.v1.RobotObservation;
 import io.vlaserve.planner.v1.SessionAccepted;
+import io.vlaserve.planner.v1.ChunkContinuation;
 import io.vlaserve.planner.v1.SessionOpen;
 import io.vlaserve.planner.v1.SubgoalEvent;
 import io.vlaserve.planner.v1.SubgoalSignal;
@@ -65,6 +66,7 @@ public final class SimulatedRobot implements RobotHardware {
 
   private final RobotIdentity identity;
   private final TabletopWorld world;
+  private volatile ChunkContinuation chunkContinuation = ChunkContinuation.CHUNK_CONTINUATION_UNSPECIFIED;
   private final double[] proprio = new double[8];
   private final double[] position = new double[3];
   private final double[] orientation = new double[4];
@@ -262,9 +264,18 @@ public final class SimulatedRobot implements RobotHardware {
     return List.copyOf(handoverGaps);
   }
 
+  /**
+   * Asks the gateway, in the sessions opened from now on, to continue the executing motion with
+   * each new chunk as {@code continuation} says (UNSPECIFIED: the gateway's default).
+   */
+  public SimulatedRobot chunkContinuation(ChunkContinuation continuation) {
+    this.chunkContinuation = continuation;
+    return this;
+  }
+
   private SessionOpen taskOpen(String task) {
     return SessionOpen.newBuilder().setRobot(identity).setTask(task).setReportsSuccess(true).setReportSteps(true)
-        .build();
+        .setChunkContinuation(chunkContinuation).build();
   }
 
   private void clearRecords() {

@@ -1,0 +1,154 @@
+package io.vlaserve.planner.gateway;
+
+import io.vlaserve.common.v1.ActionChunk;
+import io.vlaserve.common.v1.ActionVector;
+import io.vlaserve.common.v1.CommittedPrefix;
+import io.vlaserve.common.v1.Observation;
+import io.vlaserve.controller.v1.ChunkAccepted;
+import io.vlaserve.controller.v1.ExecutionMode;
+import io.vlaserve.controller.v1.ExecutionState;
+import io.vlaserve.planner.session.CommittedActions;
+import io.vlaserve.policy.v1.PolicyMetadata;
+import io.vlaserve.proto.ProtoTimes;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Real-time chunking for one robot session ({@code CHUNK_CONTINUATION_PREFIX}): tracks what the
+ * robot is committed to executing, from the chunks the bridge accepted, and gives each observation
+ * the actions the robot will execute while the policy answers it.
+ *
+ * <p>How many: the recent p90 of observation-to-chunk latency, in steps ({@link
+ * CommittedActions#prefixLength}); none while the robot follows no chunk (before the first, after
+ * a hold or halt), when the chunk is then decoded whole and blended in as usual. Times are the
+ * observations' capture times (the robot's clock), as the bridge's are. A dimension named {@code
+ * gripper} is an opening to reach; every other one an increment per step, as in the project's
+ * action profiles.
+ *
+ * <p>Not thread-safe: the session calls it under its lock.
+ */
+final class CommittedPrefixes {
+  private static final int LATENCY_WINDOW = 20;
+  /** Chunks forwarded and not yet answered by the bridge that are remembered, newest first out last. */
+  private static final int FORWARDED_REMEMBERED = 16;
+
+  private final CommittedActions committed;
+  private final long periodNanos;
+  private final int chunkLength;
+  private final long[] delays = new long[LATENCY_WINDOW];
+  private int delayCount;
+  private int nextDelay;
+  private final Map<Long, ActionChunk> forwarded = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, ActionChunk> eldest) {
+      return size() > FORWARDED_REMEMBERED;
+    }
+  };
+  private ExecutionMode lastMode = ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
+
+  private CommittedPrefixes(boolean[] absolute, long periodNanos, int chunkLength) {
+    this.committed = new CommittedActions(absolute);
+    this.periodNanos = periodNanos;
+    this.chunkLength = chunkLength;
+  }
+
+  /** For the model {@code metadata} describes; null if its chunks are too short to continue (one step). */
+  static CommittedPrefixes of(PolicyMetadata metadata) {
+    long period = ProtoTimes.nanos(metadata.getStepPeriod());
+    if (metadata.getMaxChunkLength() < 2 || period <= 0 || metadata.getActionDimensionsCount() == 0) {
+      return null;
+    }
+    boolean[] absolute = new boolean[metadata.getActionDimensionsCount()];
+    for (int d = 0; d < absolute.length; d++) {
+      absolute[d] = metadata.getActionDimensions(d).equals("gripper");
+    }
+    return new CommittedPrefixes(absolute, period, metadata.getMaxChunkLength());
+  }
+
+  /** A chunk went to the bridge at {@code now}: its latency counts towards the prefix length. */
+  void forwarded(ActionChunk chunk, Instant now) {
+    if (!chunk.hasObservationTime()) {
+      return;
+    }
+    long delay = ProtoTimes.epochNanos(ProtoTimes.timestamp(now)) - ProtoTimes.epochNanos(chunk.getObservationTime());
+    delays[nextDelay] = Math.max(0, delay);
+    nextDelay = (nextDelay + 1) % LATENCY_WINDOW;
+    delayCount = Math.min(LATENCY_WINDOW, delayCount + 1);
+    forwarded.put(chunk.getChunkId(), chunk);
+  }
+
+  /** The bridge accepted a chunk: from its first executed step on, the robot is committed to it. */
+  void accepted(ChunkAccepted accepted) {
+    ActionChunk chunk = forwarded.remove(accepted.getChunkId());
+    if (chunk == null || chunk.getStepsCount() == 0 || !chunk.hasStepPeriod()) {
+      return;
+    }
+    long period = ProtoTimes.nanos(chunk.getStepPeriod());
+    long observation = ProtoTimes.epochNanos(chunk.getObservationTime());
+    double[][] steps = new double[chunk.getStepsCount()][];
+    for (int s = 0; s < steps.length; s++) {
+      ActionVector step = chunk.getSteps(s);
+      steps[s] = new double[step.getValuesCount()];
+      for (int d = 0; d < steps[s].length; d++) {
+        steps[s][d] = step.getValues(d);
+      }
+    }
+    // It starts at its first executed step, or on arrival if that was later (a late chunk is blended in then).
+    long firstExecuted = (Integer.toUnsignedLong(chunk.getFirstStep()) + accepted.getSkippedSteps()) * period;
+    long arrival = accepted.hasObservationAge() ? ProtoTimes.nanos(accepted.getObservationAge()) : 0;
+    try {
+      committed.accepted(observation, period, chunk.getFirstStep(), steps, observation + Math.max(firstExecuted, arrival));
+    } catch (IllegalArgumentException e) {
+      // Not the model's shape (another profile's chunk): nothing is committed that a prefix could describe.
+      committed.clear();
+    }
+  }
+
+  /** The bridge reported its state: a robot that stops following chunks is committed to nothing. */
+  void state(ExecutionState state) {
+    if (lastMode == ExecutionMode.EXECUTION_MODE_EXECUTING && state.getMode() != ExecutionMode.EXECUTION_MODE_EXECUTING) {
+      committed.clear();
+    }
+    lastMode = state.getMode();
+  }
+
+  /** Forgets what the robot was committed to (a halt, a lost bridge). */
+  void clear() {
+    committed.clear();
+    forwarded.clear();
+  }
+
+  /** Steps the next prefix would have, from the recent latencies. */
+  int prefixLength() {
+    if (delayCount == 0) {
+      return 0;
+    }
+    long[] recent = Arrays.copyOf(delays, delayCount);
+    Arrays.sort(recent);
+    long p90 = recent[(int) Math.min(recent.length - 1, Math.floor(0.9 * recent.length))];
+    return CommittedActions.prefixLength(p90, periodNanos, chunkLength);
+  }
+
+  /** The committed prefix to send with {@code observation}; null for none. */
+  CommittedPrefix prefixFor(Observation observation) {
+    int length = prefixLength();
+    if (length == 0 || !observation.hasCaptureTime()) {
+      return null;
+    }
+    double[][] prefix = committed.prefix(ProtoTimes.epochNanos(observation.getCaptureTime()), periodNanos, length);
+    if (prefix.length == 0) {
+      return null;
+    }
+    CommittedPrefix.Builder builder = CommittedPrefix.newBuilder().setStepPeriod(ProtoTimes.duration(periodNanos));
+    for (double[] step : prefix) {
+      ActionVector.Builder vector = ActionVector.newBuilder();
+      for (double value : step) {
+        vector.addValues(value);
+      }
+      builder.addSteps(vector);
+    }
+    return builder.build();
+  }
+}
