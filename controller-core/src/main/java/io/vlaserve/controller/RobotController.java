@@ -63,15 +63,21 @@ public final class RobotController implements Tickable {
   private record LimitsChange(SafetyLimits limits, String note) {}
 
   /**
-   * A chunk accepted but not started yet, with the halt generation it was accepted in: a chunk
-   * accepted while a halt was being applied belongs to the generation before it and never starts.
-   */
-  /**
-   * A chunk accepted and waiting for its first step to come due. {@code onTime}: it continues a
-   * committed prefix and arrived before the prefix ended, so it is spliced there rather than blended.
+   * A chunk accepted and waiting for its first step to come due, with the halt generation it was
+   * accepted in (a chunk accepted while a halt was being applied belongs to the generation before it
+   * and never starts). {@code onTime}: it continues a committed prefix and arrived before the prefix
+   * ended, so it is spliced there rather than blended. Pending chunks form an immutable list ordered
+   * by due time ({@code next}): the loop takes its head, submitters replace the whole list.
    */
   private record PendingChunk(ActionChunk chunk, ExecutionSettings settings, int skippedSteps, long dueNanos,
-      long haltGeneration, boolean onTime) {}
+      long haltGeneration, boolean onTime, PendingChunk next) {
+    PendingChunk followedBy(PendingChunk newNext) {
+      return new PendingChunk(chunk, settings, skippedSteps, dueNanos, haltGeneration, onTime, newNext);
+    }
+  }
+
+  /** Most chunks pending at once: continuations waiting for their prefixes, each conditioned on the ones before. */
+  private static final int MAX_PENDING = 16;
 
   private final ControllerConfig config;
   private final RobotDriver driver;
@@ -217,11 +223,52 @@ public final class RobotController implements Tickable {
       hook.run();
     }
     boolean onTime = chunk.continuesPrefix() && sinceFirstStep <= 0;
-    if (pending.getAndSet(new PendingChunk(chunk, settings, skipped, chunk.stepTimeNanos(skipped), generation, onTime))
-        != null) {
-      supersededChunks.incrementAndGet();
-    }
+    publishPending(new PendingChunk(chunk, settings, skipped, chunk.stepTimeNanos(skipped), generation, onTime, null));
     return ChunkVerdict.accepted(id, skipped, age);
+  }
+
+  /**
+   * Adds {@code fresh} to the pending chunks. A continuation on time keeps the chunks due before it:
+   * its policy was told they would run until its prefix ends, and it continues them. Any other chunk,
+   * and a continuation's later-due predecessors, supersede what is pending: it answers a newer
+   * observation. Called under this object's lock, so submitters never race each other; the loop
+   * only ever removes the head.
+   */
+  private void publishPending(PendingChunk fresh) {
+    PendingChunk current;
+    PendingChunk updated;
+    int superseded;
+    do {
+      current = pending.get();
+      PendingChunk[] kept = new PendingChunk[MAX_PENDING - 1];
+      int keptCount = 0;
+      superseded = 0;
+      for (PendingChunk p = current; p != null; p = p.next()) {
+        if (fresh.onTime() && p.dueNanos() < fresh.dueNanos() && keptCount < kept.length) {
+          kept[keptCount++] = p;
+        } else {
+          superseded++;
+        }
+      }
+      updated = fresh;
+      for (int i = keptCount - 1; i >= 0; i--) {
+        updated = kept[i].followedBy(updated);
+      }
+    } while (!pending.compareAndSet(current, updated));
+    supersededChunks.addAndGet(superseded);
+  }
+
+  /** Removes the pending head if it is still {@code chunk}'s; false if a submitter has dropped it meanwhile. */
+  private boolean removePendingHead(ActionChunk chunk) {
+    while (true) {
+      PendingChunk head = pending.get();
+      if (head == null || head.chunk() != chunk) {
+        return false;
+      }
+      if (pending.compareAndSet(head, head.next())) {
+        return true;
+      }
+    }
   }
 
   /**
@@ -560,7 +607,7 @@ public final class RobotController implements Tickable {
   }
 
   /**
-   * Starts the pending chunk once its first step is due. Due-ness is judged on the loop clock
+   * Starts the earliest pending chunk once its first step is due. Due-ness is judged on the loop clock
    * ({@code slotNanos}), where observation times live; the trajectory itself is built on the
    * timeline ({@code now}), which lags the clock by the slots missed while executing. Judging
    * due-ness on the lagging timeline would, under sustained overload, never start another chunk.
@@ -572,7 +619,7 @@ public final class RobotController implements Tickable {
     }
     if (due.haltGeneration() != haltGeneration) {
       // Accepted while a halt was being applied: it must not run after the Resume.
-      pending.compareAndSet(due, null);
+      removePendingHead(due.chunk());
       chunksDropped++;
       return;
     }
@@ -585,7 +632,7 @@ public final class RobotController implements Tickable {
     long late = slotNanos - periodNanos - chunk.stepTimeNanos(0);
     int first = Math.max(due.skippedSteps(), (int) Math.min(chunk.steps(), stepsPast(late, chunk.stepPeriodNanos())));
     if (first >= chunk.steps()) {
-      pending.compareAndSet(due, null);
+      removePendingHead(chunk);
       chunksDropped++;
       return;
     }
@@ -604,7 +651,7 @@ public final class RobotController implements Tickable {
           now);
     }
     if (started) {
-      if (!pending.compareAndSet(due, null)) {
+      if (!removePendingHead(chunk)) {
         // Superseded while we activated this one: the newer chunk starts when it is due.
         chunksDropped++;
       }

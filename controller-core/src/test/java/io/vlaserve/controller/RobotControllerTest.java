@@ -502,6 +502,45 @@ class RobotControllerTest {
     }
 
     @Test
+    void continuationsPendingAtOnceEachRunInTurnUntilAWholeChunkSupersedesThem() {
+      ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
+      h.tick();
+      assertTrue(h.submit(1, 0, T, DEFAULT, FORWARD).accepted());
+      h.run(0.13);
+      // Observed 30 ms ago; its prefix covers 300 ms, so it starts 270 ms from now.
+      long second = h.now() - 30 * MS;
+      assertTrue(h.submitContinuation(2, 30 * MS, 3, T, DEFAULT, repeat(7, ALONG_X)).accepted());
+      h.run(0.1);
+      // Observed 100 ms after chunk 2's and told chunk 2 runs from its due time: both must run.
+      assertTrue(h.submitContinuation(3, h.now() - (second + 100 * MS), 3, T, DEFAULT, repeat(7, ALONG_X)).accepted());
+      while (h.now() < second + 3 * T - h.period) {
+        h.tick();
+        assertEquals(1, h.state().chunkId);
+      }
+      h.tick();
+      assertEquals(2, h.state().chunkId, "chunk 2 spliced where its prefix ends");
+      while (h.now() < second + 4 * T - h.period) {
+        h.tick();
+        assertEquals(2, h.state().chunkId);
+      }
+      h.tick();
+      assertEquals(3, h.state().chunkId, "then chunk 3, 100 ms later, where its prefix ends");
+      assertEquals(2, h.state().chunksSpliced);
+      assertEquals(0, h.state().chunksDropped);
+
+      // Two more continuations pending, then a whole chunk for a newer observation: it replaces both.
+      long fourth = h.now();
+      assertTrue(h.submitContinuation(4, 0, 3, T, DEFAULT, repeat(7, ALONG_X)).accepted());
+      h.run(0.05);
+      assertTrue(h.submitContinuation(5, h.now() - fourth - 20 * MS, 3, T, DEFAULT, repeat(7, ALONG_X)).accepted());
+      assertTrue(h.submit(6, 0, T, DEFAULT, repeat(10, 0, 0.01, 0, 0, 0, 0, 1)).accepted());
+      h.run(0.5);
+      assertEquals(6, h.state().chunkId);
+      assertEquals(2, h.state().chunksDropped, "chunks 4 and 5 never started");
+      assertNull(h.firstViolation);
+    }
+
+    @Test
     void aHaltDropsAPendingContinuation() {
       ControllerHarness h = new ControllerHarness(TestLimits.tabletop());
       h.tick();
