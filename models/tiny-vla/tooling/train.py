@@ -49,6 +49,9 @@ def parse_args(argv=None):
     ap.add_argument("--eval-rows", type=int, default=4000, help="held-out rows for the autoregressive metrics")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many optimiser steps (smoke tests)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
+    ap.add_argument("--prefix-prob", type=float, default=0.0,
+                    help="fraction of rows trained as the continuation of a committed prefix (real-time chunking)")
     return ap.parse_args(argv)
 
 
@@ -91,6 +94,42 @@ def action_loss(logits, targets, valid, first_action_id, dims, smooth_table, smo
     return (nll * w).sum() / w.sum().clamp(min=1.0)
 
 
+def executed_tokens(ds, vocab: int, bins: int) -> np.ndarray:
+    """Tokens [S, 7] of what each step really did: the translation the TCP made to the next row of
+    the episode (the executed action, perturbed or clamped, rather than the expert's label); rotation
+    and gripper as labelled (perturbations of rotation are not observable from proprio alone).
+    Encoded as the Java tokenizer does (OpenVLA: q01/q99 normalisation where masked, np.digitize)."""
+    executed = ds.actions.copy()
+    s = ds.steps
+    nxt = np.minimum(np.arange(s) + 1, s - 1)
+    same = (np.arange(s) + 1 < s) & (ds.episode_ids[nxt] == ds.episode_ids)
+    executed[same, 0:3] = ds.proprio[nxt[same], 0:3].astype(np.float64) - ds.proprio[same, 0:3].astype(np.float64)
+    stats = ds.action_stats
+    q01 = np.asarray(stats["q01"], dtype=np.float64)
+    q99 = np.asarray(stats["q99"], dtype=np.float64)
+    mask = np.asarray(stats["mask"], dtype=bool)
+    n = np.where(mask, 2.0 * (executed - q01) / np.where(q99 > q01, q99 - q01, 1.0) - 1.0, executed)
+    n = np.clip(n, -1.0, 1.0)
+    return (vocab - np.digitize(n, np.linspace(-1.0, 1.0, bins))).astype(np.int64)
+
+
+def with_committed_prefixes(tgt, val, executed, dims, horizon, prob, gen):
+    """Turns a random {@code prob} of the rows into continuations of a committed prefix of d steps
+    (1 <= d < valid steps): the model's inputs for steps < d are what the robot executed, and only
+    steps >= d are trained, labelled with the expert's actions at the states those executed steps
+    led to. Returns the teacher-forcing inputs and the loss mask."""
+    inputs = tgt.clone()
+    valid = val.clone()
+    b = tgt.shape[0]
+    steps_valid = val.view(b, horizon, dims)[:, :, 0].sum(1)                     # [B]
+    chosen = (torch.rand(b, generator=gen) < prob) & (steps_valid >= 2)
+    for row in torch.nonzero(chosen).flatten().tolist():
+        d = int(torch.randint(1, int(steps_valid[row]), (1,), generator=gen))
+        inputs[row, :d * dims] = executed[row, :d * dims]
+        valid[row, :d * dims] = False
+    return inputs, valid
+
+
 class Batches:
     """Holds the dataset as tensors and yields training batches."""
 
@@ -101,10 +140,19 @@ class Batches:
         a = cfg.action_len
         self.targets = torch.from_numpy(targets.reshape(len(targets), a))             # [S, H*7]
         self.valid = torch.from_numpy(np.repeat(valid, cfg.action_dims, axis=1))     # [S, H*7]
+        self.executed = None
+
+    def with_executed(self, executed_chunks):
+        """Executed-action tokens [S, H, 7] aligned with the targets, for committed prefixes."""
+        self.executed = torch.from_numpy(executed_chunks.reshape(len(executed_chunks), -1))
+        return self
 
     def get(self, rows):
         r = torch.from_numpy(np.asarray(rows, dtype=np.int64))
         return self.images[r], self.instr[r], self.proprio[r], self.targets[r], self.valid[r]
+
+    def get_executed(self, rows):
+        return self.executed[torch.from_numpy(np.asarray(rows, dtype=np.int64))]
 
 
 @torch.no_grad()
@@ -212,6 +260,9 @@ def main(argv=None):
                  proprio_dim=ds.proprio.shape[1], action_dims=dims, chunk=args.chunk, vocab_size=vocab)
     ps = ds.proprio_stats
     model = TinyVLA(cfg, proprio_mean=ps["mean"], proprio_std=ps["std"])
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["state_dict"])
+        print(f"initialised from {args.init}", flush=True)
     n_params = count_parameters(model)
     print(f"data {args.data}: {ds.steps} rows, {len(np.unique(ds.episode_ids))} episodes, image {cfg.image_size}, "
           f"L={L}, T0={cfg.prompt_len}, H={cfg.chunk}; model {n_params:,} parameters", flush=True)
@@ -219,6 +270,10 @@ def main(argv=None):
     targets, valid = dsmod.chunk_targets(ds, cfg.chunk)
     instr_table = dsmod.instruction_table(ds.meta, L)
     batches = Batches(ds, cfg, targets, valid, instr_table)
+    if args.prefix_prob > 0:
+        ends = dsmod.segment_ends(ds)
+        idx = np.minimum(np.arange(ds.steps)[:, None] + np.arange(cfg.chunk)[None, :], (ends - 1)[:, None])
+        batches.with_executed(executed_tokens(ds, vocab, bins)[idx])
     train_rows, val_rows, val_eps = dsmod.split_episodes(ds.episode_ids, args.held_out, args.split_seed)
     print(f"split: {len(train_rows)} train rows, {len(val_rows)} held-out rows ({len(val_eps)} episodes)", flush=True)
 
@@ -250,7 +305,12 @@ def main(argv=None):
             img = img.float() if args.no_augment else colour_jitter(img, gen)
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(step, total, args.warmup, args.lr)
-            logits = model(img, ins, pro, tgt[:, :-1])
+            inputs = tgt
+            if args.prefix_prob > 0:
+                rows = order[b * args.batch:(b + 1) * args.batch]
+                inputs, val = with_committed_prefixes(tgt, val, batches.get_executed(rows), dims, cfg.chunk,
+                                                      args.prefix_prob, gen)
+            logits = model(img, ins, pro, inputs[:, :-1])
             loss = action_loss(logits, tgt, val, first_action_id, dims, smooth, smooth_dims)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -279,7 +339,10 @@ def main(argv=None):
             "batch_size": args.batch, "optimizer": f"AdamW(lr={args.lr}, betas=(0.9, 0.95), weight_decay={args.weight_decay})",
             "lr_schedule": f"linear warm-up {args.warmup} steps, cosine to 5% over {total} steps",
             "loss": ("cross-entropy on action tokens only (teacher forcing), steps past the subgoal segment's end masked"
-                     + (f"; Gaussian soft targets sigma={args.smooth_sigma} bins on normalised dims" if smooth is not None else "")),
+                     + (f"; Gaussian soft targets sigma={args.smooth_sigma} bins on normalised dims" if smooth is not None else "")
+                     + (f"; {args.prefix_prob:.0%} of rows as continuations of a committed prefix of d ~ U[1, valid steps)"
+                        " executed steps (inputs: executed translations, loss on steps >= d)" if args.prefix_prob > 0 else "")),
+            "init": args.init,
             "augmentation": "none" if args.no_augment else "brightness x[0.85,1.15], per-channel gain x[0.95,1.05], offset +-8 (no geometric)",
             "train_rows": int(len(train_rows)), "parameters": n_params,
             "train_seconds": train_seconds, "total_seconds": time.time() - t_start,

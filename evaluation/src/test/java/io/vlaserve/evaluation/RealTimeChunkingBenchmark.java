@@ -197,9 +197,17 @@ class RealTimeChunkingBenchmark {
               rejected++;
             }
             if (Boolean.getBoolean("verbose")) {
-              System.out.printf(Locale.ROOT, "  %.3f s chunk %d obs %.3f first %d steps %d: %s%n",
+              System.out.printf(Locale.ROOT, "  %.3f s chunk %d obs %.3f first %d steps %d: %s; ee (%.3f, %.3f, %.3f)"
+                      + " block (%.3f, %.3f) step0 (%.4f, %.4f, %.4f)%n",
                   (now[0] - 1_000_000_000_000L) * 1e-9, chunk.chunkId(), (chunk.observationNanos() - 1_000_000_000_000L) * 1e-9,
-                  chunk.firstStep(), chunk.steps(), verdict);
+                  chunk.firstStep(), chunk.steps(), verdict.accepted() ? "skip " + verdict.skippedSteps() : verdict.message(),
+                  world.eeX(), world.eeY(), world.eeZ(), world.blockX(0), world.blockY(0), chunk.value(0, 0),
+                  chunk.value(0, 1), chunk.value(0, 2));
+              StringBuilder dy = new StringBuilder("    dy");
+              for (int i = 0; i < chunk.steps(); i++) {
+                dy.append(String.format(Locale.ROOT, " %.4f", chunk.value(i, 1)));
+              }
+              System.out.println(dy);
             }
           }
           inFlight = null;
