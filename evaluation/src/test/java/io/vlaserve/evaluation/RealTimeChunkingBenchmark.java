@@ -21,7 +21,9 @@ import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.engine.OnnxRuntimeEngine;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.robot.sim.SimulatedRobotDriver;
+import io.vlaserve.sim.BlockState;
 import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.Vec3;
 import io.vlaserve.sim.WorldConfig;
 import io.vlaserve.sim.WorldState;
 import io.vlaserve.sim.render.CameraConfig;
@@ -63,8 +65,14 @@ class RealTimeChunkingBenchmark {
   /** The seams' jerk is read over this long after a chunk starts (the crossfade's length). */
   private static final long SEAM_WINDOW = 100 * MS;
 
+  /** reactionNanos: -1 if the scene was not changed, Long.MAX_VALUE if the robot never turned. */
   private record Outcome(boolean success, List<Double> seamJerks, int chunks, int spliced, int rejected,
-      int holds) {}
+      int holds, long reactionNanos) {}
+
+  /** When the target block is moved in a scene-change episode: this long into the first subgoal. */
+  private static final long SCENE_CHANGE_AT = 150 * MS;
+  /** How far it is moved, metres: behind the robot, against its motion. */
+  private static final double SCENE_CHANGE_DISTANCE = 0.08;
 
   @Test
   void run() throws Exception {
@@ -74,6 +82,7 @@ class RealTimeChunkingBenchmark {
     List<Integer> latencies = Arrays.stream(System.getProperty("latencies", "0,100,200,300,400").split(","))
         .map(String::trim).map(Integer::valueOf).toList();
     List<String> modes = List.of(System.getProperty("modes", "blend,prefix").split(","));
+    boolean scene = Boolean.getBoolean("scene");
     StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
         "model %s (H=%d), %d episodes, base latency %d ms%n| extra latency | mode | tasks succeeded |"
             + " seam jerk p50 | seam jerk p95 | chunks | spliced | rejected | holds |%n|---:|---|---:|---:|---:|---:|---:|---:|---:|%n",
@@ -88,8 +97,12 @@ class RealTimeChunkingBenchmark {
           int spliced = 0;
           int rejected = 0;
           int holds = 0;
+          List<Long> reactions = new ArrayList<>();
           for (int e = 0; e < episodes; e++) {
-            Outcome outcome = episode(policy, model, e, base + latency * MS, mode.trim().equals("prefix"));
+            Outcome outcome = episode(policy, model, e, base + latency * MS, mode.trim().equals("prefix"), scene);
+            if (outcome.reactionNanos() >= 0) {
+              reactions.add(outcome.reactionNanos());
+            }
             succeeded += outcome.success() ? 1 : 0;
             jerks.addAll(outcome.seamJerks());
             chunks += outcome.chunks();
@@ -103,10 +116,25 @@ class RealTimeChunkingBenchmark {
               percentile(jerks, 0.95), chunks, spliced, rejected, holds);
           System.out.print("RESULT " + row);
           table.append(row);
+          if (scene) {
+            reactions.sort(null);
+            long turned = reactions.stream().filter(r -> r != Long.MAX_VALUE).count();
+            System.out.printf(Locale.ROOT, "SCENE | %d ms | %s | block moved in %d episodes | turned towards it in %d |"
+                    + " reaction p50 %s | p90 %s |%n", latency, mode.trim().toUpperCase(Locale.ROOT), reactions.size(),
+                turned, reaction(reactions, 0.5), reaction(reactions, 0.9));
+          }
         }
       }
     }
     System.out.println(table);
+  }
+
+  private static String reaction(List<Long> sorted, double q) {
+    if (sorted.isEmpty()) {
+      return "-";
+    }
+    long value = sorted.get((int) Math.min(sorted.size() - 1, Math.floor(q * sorted.size())));
+    return value == Long.MAX_VALUE ? "never" : (value / MS) + " ms";
   }
 
   private static double percentile(List<Double> sorted, double q) {
@@ -117,7 +145,8 @@ class RealTimeChunkingBenchmark {
 
   private record InFlight(long observationNanos, long arrivalNanos, double[][] actions, int firstStep, int epoch) {}
 
-  private Outcome episode(VlaPolicy policy, ModelPackage model, int e, long latency, boolean prefixMode) {
+  private Outcome episode(VlaPolicy policy, ModelPackage model, int e, long latency, boolean prefixMode,
+      boolean sceneChange) {
     SplittableRandom random = new SplittableRandom(1000L * 7919 + e);
     TabletopWorld world = new TabletopWorld(random.nextLong(), new WorldConfig(2 + random.nextInt(3), true));
     Task task = Task.putOnPlate(world.snapshot().blocks().get(0).color());
@@ -156,8 +185,15 @@ class RealTimeChunkingBenchmark {
     InFlight inFlight = null;
     int epoch = 0;
     ExecutionMode lastMode = ExecutionMode.IDLE;
+    // Scene change: the TCP's horizontal path over the last 20 ms, the move's time and the new spot.
+    double[][] path = new double[21][2];
+    long movedAt = -1;
+    double newX = 0;
+    double newY = 0;
+    long reaction = -1;
     for (Subgoal subgoal : task.subgoals()) {
       epoch++;
+      long subgoalStart = now[0];
       WorldState start = world.snapshot();
       long deadline = now[0] + subgoal.skill().stepBudget() * OBSERVATION_PERIOD;
       boolean done = false;
@@ -241,6 +277,38 @@ class RealTimeChunkingBenchmark {
         if (seamStart != Long.MIN_VALUE && now[0] - seamStart < SEAM_WINDOW) {
           seamMax = Math.max(seamMax, jerk.last());
         }
+        if (sceneChange && epoch == 1) {
+          int slot = (int) ((now[0] / MS) % path.length);
+          double[] oldest = path[(slot + 1) % path.length];
+          double vx = (world.eeX() - oldest[0]) / 0.02;
+          double vy = (world.eeY() - oldest[1]) / 0.02;
+          path[slot][0] = world.eeX();
+          path[slot][1] = world.eeY();
+          double speed = Math.hypot(vx, vy);
+          if (movedAt < 0 && now[0] - subgoalStart >= SCENE_CHANGE_AT && Boolean.getBoolean("verbose")) {
+            System.out.printf(Locale.ROOT, "  scene: %.3f s speed %.3f m/s%n", (now[0] - 1_000_000_000_000L) * 1e-9, speed);
+          }
+          if (movedAt < 0 && now[0] - subgoalStart >= SCENE_CHANGE_AT && speed > 0.05) {
+            // Put the block behind the robot (or, where that is taken, beside it): it must turn to reach it.
+            double ux = vx / speed;
+            double uy = vy / speed;
+            double[][] directions = {{-ux, -uy}, {-uy, ux}, {uy, -ux}};
+            movedAt = Long.MAX_VALUE;
+            for (double[] direction : directions) {
+              newX = world.eeX() + SCENE_CHANGE_DISTANCE * direction[0];
+              newY = world.eeY() + SCENE_CHANGE_DISTANCE * direction[1];
+              if (moveTarget(world, newX, newY)) {
+                movedAt = now[0];
+                reaction = Long.MAX_VALUE;
+                start = world.snapshot();
+                break;
+              }
+            }
+          } else if (movedAt >= 0 && movedAt != Long.MAX_VALUE && reaction == Long.MAX_VALUE && speed > 0.02
+              && vx * (newX - world.eeX()) + vy * (newY - world.eeY()) > 0) {
+            reaction = now[0] - movedAt;
+          }
+        }
         if ((now[0] / MS) % 10 == 0 && SuccessPredicates.isSatisfied(subgoal, start, world.snapshot())) {
           done = true;
         }
@@ -257,7 +325,25 @@ class RealTimeChunkingBenchmark {
     }
     success = success && SuccessPredicates.isSatisfied(task, world.snapshot());
     return new Outcome(success, seamJerks.subList(Math.min(1, seamJerks.size()), seamJerks.size()), chunks,
-        (int) state.chunksSpliced, rejected, holds);
+        (int) state.chunksSpliced, rejected, holds, reaction);
+  }
+
+  /** Moves the task's block (the first) to {@code (x, y)} on the table; false if it cannot go there. */
+  private static boolean moveTarget(TabletopWorld world, double x, double y) {
+    WorldState now = world.snapshot();
+    List<BlockState> blocks = new ArrayList<>(now.blocks());
+    BlockState target = blocks.get(0);
+    blocks.set(0, new BlockState(target.color(), new Vec3(x, y, target.center().z())));
+    try {
+      world.restore(new WorldState(now.eePosition(), now.eeOrientation(), now.gripper(), now.heldIndex(), blocks,
+          now.plateCenter(), now.stepCount()));
+      return true;
+    } catch (IllegalArgumentException outsideOrOverlapping) {
+      if (Boolean.getBoolean("verbose")) {
+        System.out.println("  block not moved: " + outsideOrOverlapping.getMessage());
+      }
+      return false;
+    }
   }
 
   private static long p90(List<Long> delays) {
