@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.TimeGauge;
 import io.vlaserve.controller.ChunkVerdict;
+import io.vlaserve.controller.ExecutionSnapshot;
+import io.vlaserve.controller.RobotController;
 import io.vlaserve.controller.loop.ControlLoop;
 import io.vlaserve.controller.loop.LoopStatistics;
 import io.vlaserve.controller.safety.SafetyEventKind;
@@ -26,7 +28,8 @@ import org.springframework.stereotype.Component;
  *       [{@code vla_controller_loop_ticks_total}, {@code vla_controller_loop_missed_deadlines_total}];
  *   <li>per robot: safety events by kind, exact even if a client falls behind
  *       [{@code vla_controller_safety_events_total}], chunks accepted and rejected by reason
- *       [{@code vla_controller_chunks_total}].
+ *       [{@code vla_controller_chunks_total}], accepted chunks by how they started (spliced,
+ *       blended, dropped) [{@code vla_controller_chunks_started_total}].
  * </ul>
  *
  * <p>Loop statistics are folded from the loops' recorders at most every 100 ms, however many meters
@@ -58,6 +61,14 @@ public final class ControllerMetrics {
             .tag("kind", kind.name().toLowerCase(Locale.ROOT))
             .register(registry);
       }
+      for (String start : new String[] {"spliced", "blended", "dropped"}) {
+        FunctionCounter.builder("vla.controller.chunks.started", robot.controller(), c -> chunksStarted(c, start))
+            .description("Accepted chunks by how they started: spliced where their committed prefix ended, blended in,"
+                + " or dropped before starting (superseded, or every step past by then)")
+            .tag("robot", robot.id())
+            .tag("start", start)
+            .register(registry);
+      }
       chunkCounter(robot.id(), "accepted", "none");
       chunkCounter(robot.id(), "rejected", "invalid");
       if (robot.driver() instanceof RemoteRobotDriver remote) {
@@ -67,6 +78,16 @@ public final class ControllerMetrics {
             .register(registry);
       }
     }
+  }
+
+  private static double chunksStarted(RobotController controller, String start) {
+    ExecutionSnapshot state = new ExecutionSnapshot();
+    controller.readState(state);
+    return switch (start) {
+      case "spliced" -> state.chunksSpliced;
+      case "blended" -> state.chunksActivated - state.chunksSpliced;
+      default -> state.chunksDropped;
+    };
   }
 
   private void registerLoop(ControlLoop loop) {

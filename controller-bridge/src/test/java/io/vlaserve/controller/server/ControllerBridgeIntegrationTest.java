@@ -682,6 +682,10 @@ class ControllerBridgeIntegrationTest {
     assertTrue(body.contains("vla_controller_loop_missed_deadlines_total{loop=\"0\""), body);
     assertTrue(body.contains("vla_controller_safety_events_total{kind=\"velocity\",robot=\"sim-0\""), body);
     assertTrue(body.contains("vla_controller_chunks_total{outcome=\"accepted\",reason=\"none\",robot=\"sim-0\""), body);
+    for (String start : List.of("spliced", "blended", "dropped")) {
+      assertTrue(body.contains("vla_controller_chunks_started_total{robot=\"sim-0\",service=\"controller-bridge\",start=\""
+          + start + "\"}"), body);
+    }
     assertTrue(body.contains("grpc_server"), "gRPC server metrics exported");
   }
 }

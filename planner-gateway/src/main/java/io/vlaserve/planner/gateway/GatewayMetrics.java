@@ -1,6 +1,7 @@
 package io.vlaserve.planner.gateway;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vlaserve.planner.session.SessionEffect;
@@ -23,6 +24,7 @@ public class GatewayMetrics {
   private final Timer policyFailover;
   private final Timer bridgeFailover;
   private final Counter replans;
+  private final DistributionSummary committedPrefixes;
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -44,6 +46,14 @@ public class GatewayMetrics {
         .publishPercentileHistogram()
         .register(registry);
     replans = Counter.builder("vla.gateway.replans").description("Plans made after a failed subgoal").register(registry);
+    committedPrefixes = DistributionSummary.builder("vla.gateway.committed.prefix.steps")
+        .description("Steps of the committed prefix sent with an observation (CHUNK_CONTINUATION_PREFIX sessions)")
+        .baseUnit("steps")
+        .register(registry);
+  }
+
+  void committedPrefix(int steps) {
+    committedPrefixes.record(steps);
   }
 
   void sessionStarted() {

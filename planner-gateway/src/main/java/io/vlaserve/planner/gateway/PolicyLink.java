@@ -139,6 +139,7 @@ final class PolicyLink {
     CommittedPrefix prefix = committedPrefix.apply(waiting);
     if (prefix != null) {
       step.setAttribute("vla.committed_prefix_steps", prefix.getStepsCount());
+      services.metrics().committedPrefix(prefix.getStepsCount());
     }
     stream.requests.onNext(GatewayMessages.observation(waiting, prefix, stepTraceContext()));
     inFlight = true;

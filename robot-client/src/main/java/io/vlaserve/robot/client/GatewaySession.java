@@ -508,8 +508,9 @@ public final class GatewaySession implements AutoCloseable {
         case STEP_FORWARDED -> listener.onStepForwarded(message.getStepForwarded());
         case OUTCOME -> {
           SessionOutcome result = message.getOutcome();
-          changeDriving(Driving.ended(result.getOutcome() + ": " + result.getReason(), Status.OK), true);
+          // Heard before the end is announced: whoever waits for the end (a reopener) has the outcome too.
           listener.onOutcome(result);
+          changeDriving(Driving.ended(result.getOutcome() + ": " + result.getReason(), Status.OK), true);
           outcome.complete(result);
         }
         case CLOCK_REPLY -> onClockReply(message.getClockReply());
