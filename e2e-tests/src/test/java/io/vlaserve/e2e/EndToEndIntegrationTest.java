@@ -22,6 +22,7 @@ import io.vlaserve.controller.v1.StreamStateRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.vlaserve.launcher.GrpcProbes;
 import io.vlaserve.launcher.ServiceProcess;
+import io.vlaserve.planner.v1.ChunkContinuation;
 import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.HoldNotice;
 import io.vlaserve.planner.v1.Outcome;
@@ -97,7 +98,7 @@ class EndToEndIntegrationTest {
         List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1", "--vla.tracing.exporter=logging"), LOGS);
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
         List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
-            "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
+            "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4,arm-5",
             // The agents run in this test's JVM; on a busy 2-core machine their state can pause for
             // a few hundred ms, and a lost link halts the robot. Link loss has its own tests.
             "--vla.controller.link-timeout=1s", "--vla.tracing.exporter=logging",
@@ -111,7 +112,9 @@ class EndToEndIntegrationTest {
         List.of("--vla.tls.insecure=true", "--vla.tracing.exporter=logging",
             "--vla.gateway.policy-target=dns:///127.0.0.1:" + policyService.grpcPort(),
             "--vla.gateway.controller-target=dns:///127.0.0.1:" + controllerBridge.grpcPort(),
-            "--vla.gateway.policy-failover-timeout=2s", "--vla.gateway.max-replans=4"), LOGS);
+            "--vla.gateway.policy-failover-timeout=2s", "--vla.gateway.max-replans=4",
+            // The shipped model answers within half a step here; PREFIX sessions are to send prefixes anyway.
+            "--vla.gateway.prefix-min-delay=0ms"), LOGS);
     plannerGateway.awaitServing(Duration.ofSeconds(120));
     gatewayChannel = plannerGateway.channel();
     controllerChannel = controllerBridge.channel();
@@ -290,6 +293,41 @@ class EndToEndIntegrationTest {
     }
   }
 
+  @Test
+  @Order(5)
+  void realTimeChunkingCarriesCommittedPrefixesFromTheGatewayThroughThePolicyToSplicesAtTheBridge() throws Exception {
+    SimulatedRobot robot = new SimulatedRobot("arm-5", "tiny-sim", sceneWithRedBlock(120), 3)
+        .chunkContinuation(ChunkContinuation.CHUNK_CONTINUATION_PREFIX);
+    try (RobotAgent agent = robot.connectAgent(agentChannel)) {
+      robot.awaitDriven(controllerChannel, Duration.ofSeconds(30));
+      // The robot streams until the task ends or 6 s pass: enough control steps either way.
+      GatewaySession session = robot.runTask(gatewayChannel, TASK, Duration.ofSeconds(6));
+      if (!session.finished()) {
+        session.cancel("enough steps");
+      }
+      session.awaitOutcome(Duration.ofSeconds(30));
+      long forwarded = robot.received().stream().filter(GatewayMessage::hasStepForwarded).count();
+      assertTrue(forwarded >= 10, forwarded + " steps forwarded");
+    }
+    String gateway = gatewayMetrics();
+    assertTrue(metric(gateway, "vla_gateway_committed_prefix_steps_count") > 0,
+        "the gateway sent committed prefixes:\n" + gateway);
+    assertFalse(gateway.contains("reason=\"policy_invalid_argument\""), "policy-service took every prefix:\n" + gateway);
+    String controller = httpTo(controllerBridge.httpPort(), "/actuator/prometheus");
+    // The prefix covers the p90 latency, so most continuations arrive before their prefix ends.
+    assertTrue(metric(controller, "vla_controller_chunks_started_total", "robot=\"arm-5\"", "start=\"spliced\"") > 0,
+        "the bridge spliced continuations where their prefixes ended:\n"
+        + controller.lines().filter(l -> l.contains("arm-5") && l.startsWith("vla_controller_chunks"))
+            .collect(Collectors.joining("\n")));
+  }
+
+  /** The value of the sample {@code name} whose labels include every one of {@code labels} in a Prometheus page; 0 if none. */
+  private static double metric(String page, String name, String... labels) {
+    return page.lines().filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
+        .filter(l -> java.util.Arrays.stream(labels).allMatch(l::contains))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
+  }
+
   private Status closedWith(SessionOpen open) throws Exception {
     GatewaySession session = GatewaySession.open(gatewayChannel, open, new GatewaySession.Listener() {});
     return session.awaitClosed(Duration.ofSeconds(30));
@@ -360,9 +398,12 @@ class EndToEndIntegrationTest {
   }
 
   private String http(String path) throws Exception {
+    return httpTo(plannerGateway.httpPort(), path);
+  }
+
+  private static String httpTo(int port, String path) throws Exception {
     try (HttpClient client = HttpClient.newHttpClient()) {
-      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + plannerGateway.httpPort() + path))
-          .build(),
+      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
           HttpResponse.BodyHandlers.ofString()).body();
     }
   }

@@ -180,7 +180,15 @@ public final class CommittedActions {
    * @param expectedDelayNanos e.g. the recent p90 of observation-to-chunk latency
    */
   public static int prefixLength(long expectedDelayNanos, long periodNanos, int chunkLength) {
-    if (expectedDelayNanos <= periodNanos / 2) {
+    return prefixLength(expectedDelayNanos, periodNanos / 2, periodNanos, chunkLength);
+  }
+
+  /**
+   * As {@link #prefixLength(long, long, int)}, with the delay up to which no prefix is sent given:
+   * {@code minDelayNanos} (0: a prefix whenever there is any delay).
+   */
+  public static int prefixLength(long expectedDelayNanos, long minDelayNanos, long periodNanos, int chunkLength) {
+    if (expectedDelayNanos <= minDelayNanos || expectedDelayNanos <= 0) {
       return 0;
     }
     long steps = -Math.floorDiv(-expectedDelayNanos, periodNanos);

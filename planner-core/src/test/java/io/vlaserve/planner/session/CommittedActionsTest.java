@@ -75,6 +75,8 @@ class CommittedActionsTest {
     assertEquals(0, CommittedActions.prefixLength(50 * MS, T, 8), "the chunk's first step still runs in full");
     assertEquals(1, CommittedActions.prefixLength(51 * MS, T, 8));
     assertEquals(7, CommittedActions.prefixLength(5_000 * MS, T, 8));
+    assertEquals(1, CommittedActions.prefixLength(30 * MS, 0, T, 8), "asked for a prefix at any delay");
+    assertEquals(0, CommittedActions.prefixLength(30 * MS, 40 * MS, T, 8));
   }
 
   @Test

@@ -21,7 +21,7 @@ import java.util.Map;
  * the actions the robot will execute while the policy answers it.
  *
  * <p>How many: the recent p90 of observation-to-chunk latency, in steps ({@link
- * CommittedActions#prefixLength}); none while the robot follows no chunk (before the first, after
+ * CommittedActions#prefixLength}), none up to {@code vla.gateway.prefix-min-delay}; none while the robot follows no chunk (before the first, after
  * a hold or halt), when the chunk is then decoded whole and blended in as usual. Times are the
  * observations' capture times (the robot's clock), as the bridge's are. A dimension named {@code
  * gripper} is an opening to reach; every other one an increment per step, as in the project's
@@ -36,6 +36,7 @@ final class CommittedPrefixes {
 
   private final CommittedActions committed;
   private final long periodNanos;
+  private final long minDelayNanos;
   private final int chunkLength;
   private final long[] delays = new long[LATENCY_WINDOW];
   private int delayCount;
@@ -48,14 +49,19 @@ final class CommittedPrefixes {
   };
   private ExecutionMode lastMode = ExecutionMode.EXECUTION_MODE_UNSPECIFIED;
 
-  private CommittedPrefixes(boolean[] absolute, long periodNanos, int chunkLength) {
+  private CommittedPrefixes(boolean[] absolute, long periodNanos, long minDelayNanos, int chunkLength) {
     this.committed = new CommittedActions(absolute);
     this.periodNanos = periodNanos;
+    this.minDelayNanos = minDelayNanos;
     this.chunkLength = chunkLength;
   }
 
-  /** For the model {@code metadata} describes; null if its chunks are too short to continue (one step). */
-  static CommittedPrefixes of(PolicyMetadata metadata) {
+  /**
+   * For the model {@code metadata} describes; null if its chunks are too short to continue (one step).
+   *
+   * @param minDelay no prefix while the expected delay is at most this; null: half a step
+   */
+  static CommittedPrefixes of(PolicyMetadata metadata, java.time.Duration minDelay) {
     long period = ProtoTimes.nanos(metadata.getStepPeriod());
     if (metadata.getMaxChunkLength() < 2 || period <= 0 || metadata.getActionDimensionsCount() == 0) {
       return null;
@@ -64,7 +70,8 @@ final class CommittedPrefixes {
     for (int d = 0; d < absolute.length; d++) {
       absolute[d] = metadata.getActionDimensions(d).equals("gripper");
     }
-    return new CommittedPrefixes(absolute, period, metadata.getMaxChunkLength());
+    return new CommittedPrefixes(absolute, period, minDelay == null ? period / 2 : minDelay.toNanos(),
+        metadata.getMaxChunkLength());
   }
 
   /** A chunk went to the bridge at {@code now}: its latency counts towards the prefix length. */
@@ -128,7 +135,7 @@ final class CommittedPrefixes {
     long[] recent = Arrays.copyOf(delays, delayCount);
     Arrays.sort(recent);
     long p90 = recent[(int) Math.min(recent.length - 1, Math.floor(0.9 * recent.length))];
-    return CommittedActions.prefixLength(p90, periodNanos, chunkLength);
+    return CommittedActions.prefixLength(p90, minDelayNanos, periodNanos, chunkLength);
   }
 
   /** The committed prefix to send with {@code observation}; null for none. */

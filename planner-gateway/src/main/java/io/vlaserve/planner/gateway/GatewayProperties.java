@@ -32,6 +32,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param chunkContinuation how new chunks take over from the executing motion for sessions that do not say
  *     ({@code SessionOpen.chunk_continuation}): {@code CHUNK_CONTINUATION_BLEND} (crossfade), {@code
  *     CHUNK_CONTINUATION_NONE} (replace at once) or {@code CHUNK_CONTINUATION_PREFIX} (real-time chunking)
+ * @param prefixMinDelay PREFIX sessions send no committed prefix while the recent p90 of observation-to-chunk
+ *     latency is at most this; unset: half the policy's step period (below it the bridge runs a chunk's first
+ *     step in full anyway)
  */
 @ConfigurationProperties("vla.gateway")
 public record GatewayProperties(
@@ -49,7 +52,8 @@ public record GatewayProperties(
     @DefaultValue("5s") Duration shutdownGrace,
     @DefaultValue Quota quota,
     @DefaultValue Resume resume,
-    @DefaultValue("CHUNK_CONTINUATION_BLEND") ChunkContinuation chunkContinuation) {
+    @DefaultValue("CHUNK_CONTINUATION_BLEND") ChunkContinuation chunkContinuation,
+    Duration prefixMinDelay) {
 
   public GatewayProperties {
     controllerShards = controllerShards == null ? List.of() : List.copyOf(controllerShards);
@@ -63,6 +67,9 @@ public record GatewayProperties(
         || chunkContinuation == ChunkContinuation.UNRECOGNIZED) {
       throw new IllegalArgumentException("vla.gateway.chunk-continuation: " + chunkContinuation
           + " (expected CHUNK_CONTINUATION_BLEND, CHUNK_CONTINUATION_NONE or CHUNK_CONTINUATION_PREFIX)");
+    }
+    if (prefixMinDelay != null && prefixMinDelay.isNegative()) {
+      throw new IllegalArgumentException("vla.gateway.prefix-min-delay: " + prefixMinDelay + " (expected >= 0, or unset)");
     }
     if (maxReplans < 0) {
       throw new IllegalArgumentException("vla.gateway.max-replans: " + maxReplans + " (expected >= 0)");

@@ -587,7 +587,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
 
   /** Readies real-time chunking for the model {@code metadata} describes, if the session asked for it. */
   private void continueWith(PolicyMetadata metadata) {
-    prefixes = continuation == ChunkContinuation.CHUNK_CONTINUATION_PREFIX ? CommittedPrefixes.of(metadata) : null;
+    prefixes = continuation == ChunkContinuation.CHUNK_CONTINUATION_PREFIX
+        ? CommittedPrefixes.of(metadata, services.properties().prefixMinDelay()) : null;
     if (continuation == ChunkContinuation.CHUNK_CONTINUATION_PREFIX && prefixes == null) {
       log.info("session {}: robot {} asked for committed prefixes, but model {} predicts {}-step chunks; its chunks"
           + " are blended", sessionId, robotId(), metadata.getModelName(), metadata.getMaxChunkLength());

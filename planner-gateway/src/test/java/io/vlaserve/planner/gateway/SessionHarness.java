@@ -119,7 +119,7 @@ final class SessionHarness implements AutoCloseable {
         Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, policyFailoverTimeout, callTimeout,
         Duration.ofMillis(100), shutdownGrace,
         new GatewayProperties.Quota(30, 60, 10, 8, Duration.ofSeconds(5), 32, Duration.ofSeconds(5)), resume,
-        io.vlaserve.planner.v1.ChunkContinuation.CHUNK_CONTINUATION_BLEND);
+        io.vlaserve.planner.v1.ChunkContinuation.CHUNK_CONTINUATION_BLEND, null);
     policyServer = start(policy);
     bridgeServer = start(bridge);
     policyChannel = channel(policyServer);
