@@ -99,10 +99,14 @@ public final class TrajectoryBlender {
     for (Layer layer : layers) {
       layer.active = false;
     }
-    Layer layer = layers[0];
-    layer.trajectory.buildHold(pose, now);
+    layers[0].trajectory.buildHold(pose, now);
+    takeOverAtOnce(layers[0], true, now);
+  }
+
+  /** Makes {@code layer} the only one, at full weight from {@code now}. */
+  private void takeOverAtOnce(Layer layer, boolean hold, long now) {
     layer.active = true;
-    layer.hold = true;
+    layer.hold = hold;
     layer.sequence = ++sequence;
     layer.baseWeight = 1;
     layer.rampInStart = now;
@@ -198,17 +202,8 @@ public final class TrajectoryBlender {
     for (Layer layer : layers) {
       layer.active = false;
     }
-    Layer layer = layers[0];
-    layer.trajectory.build(chunk, firstStep, anchor, now, interpolation, entry);
-    layer.active = true;
-    layer.hold = false;
-    layer.sequence = ++sequence;
-    layer.baseWeight = 1;
-    layer.rampInStart = now;
-    layer.rampInNanos = 0;
-    layer.rampOutStart = Long.MAX_VALUE;
-    layer.rampOutNanos = 0;
-    newest = layer;
+    layers[0].trajectory.build(chunk, firstStep, anchor, now, interpolation, entry);
+    takeOverAtOnce(layers[0], false, now);
   }
 
   /** Keeps the newest layer's weight at 1 so repeated decay factors never underflow to zero. */
