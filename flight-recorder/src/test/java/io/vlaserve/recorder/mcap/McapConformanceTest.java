@@ -32,20 +32,20 @@ class McapConformanceTest {
     JsonNode read = referenceRead(file);
     McapReader ours = McapReader.read(file);
 
-    assertEquals("vla-serve test", read.get("library").asText());
+    assertEquals("vla-serve test", read.get("library").asString());
     assertEquals(1, read.get("schemas").size());
-    assertEquals("vla.common.v1.ActionChunk", read.get("schemas").get(0).get("name").asText());
-    assertEquals("protobuf", read.get("schemas").get(0).get("encoding").asText());
+    assertEquals("vla.common.v1.ActionChunk", read.get("schemas").get(0).get("name").asString());
+    assertEquals("protobuf", read.get("schemas").get(0).get("encoding").asString());
     assertEquals(3, read.get("schemas").get(0).get("size").asInt());
     assertEquals(2, read.get("channels").size());
-    assertEquals("/arm-1/chunks", read.get("channels").get(0).get("topic").asText());
-    assertEquals("arm-1", read.get("channels").get(0).get("metadata").get("robot").asText());
+    assertEquals("/arm-1/chunks", read.get("channels").get(0).get("topic").asString());
+    assertEquals("arm-1", read.get("channels").get(0).get("metadata").get("robot").asString());
     assertEquals(0, read.get("channels").get(1).get("schemaId").asInt());
     assertEquals(1100, read.get("statistics").get("messageCount").asLong());
     assertEquals(ours.statistics().chunkCount(), read.get("statistics").get("chunkCount").asLong());
     assertEquals(ours.statistics().chunkCount(), read.get("chunks").asLong());
-    assertEquals("1000000000", read.get("statistics").get("messageStartTime").asText());
-    assertEquals("1999000000", read.get("statistics").get("messageEndTime").asText());
+    assertEquals("1000000000", read.get("statistics").get("messageStartTime").asString());
+    assertEquals("1999000000", read.get("statistics").get("messageEndTime").asString());
     JsonNode messages = read.get("messages");
     assertEquals(ours.messages().size(), messages.size());
     for (int i = 0; i < messages.size(); i++) {
@@ -53,8 +53,8 @@ class McapConformanceTest {
       JsonNode message = messages.get(i);
       assertEquals(expected.channelId(), message.get("channelId").asInt(), "message " + i);
       assertEquals(expected.sequence(), message.get("sequence").asLong(), "message " + i);
-      assertEquals(Long.toString(expected.logTime()), message.get("logTime").asText(), "message " + i);
-      assertEquals(Long.toString(expected.publishTime()), message.get("publishTime").asText(), "message " + i);
+      assertEquals(Long.toString(expected.logTime()), message.get("logTime").asString(), "message " + i);
+      assertEquals(Long.toString(expected.publishTime()), message.get("publishTime").asString(), "message " + i);
       assertEquals(expected.data().length, message.get("size").asInt(), "message " + i);
     }
   }
