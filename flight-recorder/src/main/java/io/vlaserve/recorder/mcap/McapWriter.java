@@ -190,7 +190,7 @@ public final class McapWriter implements Closeable {
     chunk.u32(crc.getValue());
     chunk.string(options.compression().name);
     chunk.u64(compressed.length);
-    chunk.raw(compressed);
+    chunk.bytes(compressed);
     long chunkOffset = out.position();
     writeRecord(OP_CHUNK, chunk);
     long chunkLength = out.position() - chunkOffset;
@@ -400,12 +400,8 @@ public final class McapWriter implements Closeable {
       write(value, 0, value.length);
     }
 
-    /** The rest of a record: no length prefix. */
+    /** Bytes with no length prefix: the rest of a record, or a length written before. */
     void bytes(byte[] value) {
-      write(value, 0, value.length);
-    }
-
-    void raw(byte[] value) {
       write(value, 0, value.length);
     }
 
