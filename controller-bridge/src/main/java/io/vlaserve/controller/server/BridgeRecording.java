@@ -56,18 +56,8 @@ public final class BridgeRecording implements AutoCloseable {
     @org.springframework.context.annotation.Bean(destroyMethod = "close")
     @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty(name = "vla.controller.recording.enabled",
         havingValue = "true", matchIfMissing = true)
-    BridgeRecording bridgeRecording(Properties properties, RobotFleet fleet,
-        io.micrometer.core.instrument.MeterRegistry registry) throws IOException {
-      BridgeRecording recording = new BridgeRecording(properties, fleet, ProtoTime.system());
-      io.micrometer.core.instrument.FunctionCounter.builder("vla.controller.recording.dropped", recording.recorder(),
-              FlightRecorder::dropped)
-          .description("Messages the flight recorder dropped because its writer was behind (recording never blocks)")
-          .register(registry);
-      io.micrometer.core.instrument.FunctionCounter.builder("vla.controller.recording.files", recording.recorder(),
-              recorder -> recorder.files().size())
-          .description("MCAP files the flight recorder wrote (a robot's last 30 s on each halt or e-stop)")
-          .register(registry);
-      return recording;
+    BridgeRecording bridgeRecording(Properties properties, RobotFleet fleet) throws IOException {
+      return new BridgeRecording(properties, fleet, ProtoTime.system());
     }
   }
 
