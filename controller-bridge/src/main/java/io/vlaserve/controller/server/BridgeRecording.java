@@ -97,9 +97,8 @@ public final class BridgeRecording implements AutoCloseable {
     long period = Math.max(1, properties.statePeriod().toMillis());
     sampler.scheduleAtFixedRate(() -> {
       for (Robot robot : fleet.robots()) {
-        var state = robot.state();
-        if (state.ready) {
-          record(STATE, robot.id(), ControllerMessages.state(robot.id(), state, null, time));
+        if (robot.state().ready) {
+          record(STATE, robot.id(), ControllerMessages.state(robot.id(), robot.state(), null, time));
         }
       }
     }, period, period, TimeUnit.MILLISECONDS);
