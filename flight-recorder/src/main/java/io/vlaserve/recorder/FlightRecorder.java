@@ -39,7 +39,7 @@ import java.util.stream.Stream;
  *
  * <p><b>Never blocks a hot path.</b> {@link #record} only offers the message to a bounded queue; a
  * full queue drops it and counts it ({@link #dropped}). One writer thread owns the rings and the
- * files, each written under a temporary name ({@code .part}) and renamed once complete. <b>Bounded on disk:</b> after each file, the oldest recordings in the directory are deleted
+ * files. <b>Bounded on disk:</b> after each file, the oldest recordings in the directory are deleted
  * until the directory is within {@code diskBudgetBytes}. Times are nanoseconds since the epoch.
  *
  * <p>Thread-safe.
@@ -159,8 +159,7 @@ public final class FlightRecorder implements AutoCloseable {
   /**
    * Switches {@code session}'s full recording on (from the messages offered after this call) or off.
    *
-   * @return completes with the recording's (current) file once switched (it appears under that name
-   *     when complete: rotated or switched off), null when switched off
+   * @return completes with the recording's (current) file once switched, null when switched off
    */
   public CompletableFuture<Path> recordFully(String session, boolean on) {
     return command(new Full(offers.get(), session, on, new CompletableFuture<>()));
@@ -304,12 +303,11 @@ public final class FlightRecorder implements AutoCloseable {
     String name = UNSAFE.matcher(options.service() + "-" + session + "-" + STAMP.format(Instant.ofEpochMilli(now))
         + "-" + kind).replaceAll("_");
     Path file = options.directory().resolve(name + ".mcap");
-    for (int i = 1; Files.exists(file) || Files.exists(partial(file)); i++) {
+    for (int i = 1; Files.exists(file); i++) {
       file = options.directory().resolve(name + "-" + i + ".mcap");
     }
     recording.file = file;
-    // Written under a temporary name and renamed when complete: a file with the final name is whole.
-    recording.writer = McapWriter.create(partial(file), McapWriter.Options.defaults("vla-serve " + options.service()));
+    recording.writer = McapWriter.create(file, McapWriter.Options.defaults("vla-serve " + options.service()));
     recording.channels.clear();
     recording.bytes = 0;
   }
@@ -327,13 +325,8 @@ public final class FlightRecorder implements AutoCloseable {
     recording.bytes += entry.data().length + 31;
   }
 
-  private static Path partial(Path file) {
-    return file.resolveSibling(file.getFileName() + ".part");
-  }
-
   private void finish(Recording recording) throws IOException {
     recording.writer.close();
-    Files.move(partial(recording.file), recording.file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     written.add(recording.file);
     enforceDiskBudget();
   }

@@ -60,12 +60,9 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
       Thread.ofPlatform().name("controller-state").daemon(true).factory());
 
   private final VlaTracing tracing;
-  /** The flight recorder, or null if recording is off. */
-  private final BridgeRecording recording;
 
   public ControllerBridgeGrpcService(RobotFleet fleet, ControllerProperties properties, ControllerMetrics metrics,
-      VlaTracing tracing, org.springframework.beans.factory.ObjectProvider<BridgeRecording> recording) {
-    this.recording = recording.getIfAvailable();
+      VlaTracing tracing) {
     this.tracing = tracing;
     this.fleet = fleet;
     this.properties = properties;
@@ -220,10 +217,6 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         verdict = new ChunkVerdict(chunk.getChunkId(), ChunkVerdict.Rejection.INVALID, 0, 0, e.getMessage());
       }
       metrics.countChunk(robot.id(), verdict);
-      if (recording != null) {
-        recording.record(BridgeRecording.CHUNKS, robot.id(),
-            io.vlaserve.controller.v1.ExecuteRequest.newBuilder().setChunk(chunk).build());
-      }
       if (span != null) {
         span.setAttribute("vla.accepted", verdict.accepted());
         span.setAttribute("vla.skipped_steps", verdict.skippedSteps());
@@ -232,19 +225,17 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
           span.setStatus(StatusCode.ERROR, verdict.message());
         }
       }
-      ExecuteResponse answer = verdict.accepted()
-          ? ExecuteResponse.newBuilder().setAccepted(ChunkAccepted.newBuilder()
-              .setChunkId(verdict.chunkId())
-              .setSkippedSteps(verdict.skippedSteps())
-              .setObservationAge(ProtoTime.duration(verdict.observationAgeNanos()))).build()
-          : ExecuteResponse.newBuilder().setRejected(ChunkRejected.newBuilder()
-              .setChunkId(verdict.chunkId())
-              .setCode(ControllerStatus.codeOf(verdict.rejection()).value())
-              .setMessage(verdict.message())).build();
-      if (recording != null) {
-        recording.record(BridgeRecording.VERDICTS, robot.id(), answer);
+      if (verdict.accepted()) {
+        send(ExecuteResponse.newBuilder().setAccepted(ChunkAccepted.newBuilder()
+            .setChunkId(verdict.chunkId())
+            .setSkippedSteps(verdict.skippedSteps())
+            .setObservationAge(ProtoTime.duration(verdict.observationAgeNanos()))).build());
+      } else {
+        send(ExecuteResponse.newBuilder().setRejected(ChunkRejected.newBuilder()
+            .setChunkId(verdict.chunkId())
+            .setCode(ControllerStatus.codeOf(verdict.rejection()).value())
+            .setMessage(verdict.message())).build());
       }
-      send(answer);
     }
 
     /**
