@@ -15,6 +15,7 @@ import io.vlaserve.controller.safety.SafetyLimits;
 import io.vlaserve.controller.trajectory.Blending;
 import io.vlaserve.controller.trajectory.Interpolation;
 import io.vlaserve.planner.session.CommittedActions;
+import io.vlaserve.planner.session.RecentDelays;
 import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.VlaPolicy;
 import io.vlaserve.policy.decode.SamplingParams;
@@ -168,7 +169,7 @@ class RealTimeChunkingBenchmark {
     });
     CommittedActions committed = CommittedActions.endEffectorDelta();
     long period = model.stepPeriod().toNanos();
-    List<Long> delays = new ArrayList<>();
+    RecentDelays delays = new RecentDelays();
     ExecutionSnapshot state = new ExecutionSnapshot();
     List<Double> seamJerks = new ArrayList<>();
     int chunks = 0;
@@ -211,7 +212,7 @@ class RealTimeChunkingBenchmark {
         if (inFlight == null && waiting != null) {
           double[][] prefix = new double[0][];
           if (prefixMode) {
-            int d = CommittedActions.prefixLength(p90(delays), period, model.chunkLength());
+            int d = CommittedActions.prefixLength(delays.p90(), period, model.chunkLength());
             prefix = committed.prefix(waiting.observationNanos(), period, d);
           }
           double[][] actions = policy.infer(new PolicyRequest(waiting.image(), subgoal.instruction(), waiting.proprio(),
@@ -344,15 +345,6 @@ class RealTimeChunkingBenchmark {
       }
       return false;
     }
-  }
-
-  private static long p90(List<Long> delays) {
-    if (delays.isEmpty()) {
-      return 0;
-    }
-    List<Long> recent = new ArrayList<>(delays.subList(Math.max(0, delays.size() - 20), delays.size()));
-    recent.sort(null);
-    return recent.get((int) Math.min(recent.size() - 1, Math.floor(0.9 * recent.size())));
   }
 
   /** Jerk magnitude of the setpoint path, m/s^3, from its third difference at 1 kHz. */

@@ -17,14 +17,4 @@ public final class EntryState {
   public final double[] angularVelocity = new double[3];
   /** Angular acceleration, rad/s². */
   public final double[] angularAcceleration = new double[3];
-
-  /** Sets every value to zero: motion from rest. */
-  public void clear() {
-    for (int axis = 0; axis < 3; axis++) {
-      velocity[axis] = 0;
-      acceleration[axis] = 0;
-      angularVelocity[axis] = 0;
-      angularAcceleration[axis] = 0;
-    }
-  }
 }

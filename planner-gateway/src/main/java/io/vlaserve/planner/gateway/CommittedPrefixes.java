@@ -8,10 +8,10 @@ import io.vlaserve.controller.v1.ChunkAccepted;
 import io.vlaserve.controller.v1.ExecutionMode;
 import io.vlaserve.controller.v1.ExecutionState;
 import io.vlaserve.planner.session.CommittedActions;
+import io.vlaserve.planner.session.RecentDelays;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.proto.ProtoTimes;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -30,7 +30,6 @@ import java.util.Map;
  * <p>Not thread-safe: the session calls it under its lock.
  */
 final class CommittedPrefixes {
-  private static final int LATENCY_WINDOW = 20;
   /** Chunks forwarded and not yet answered by the bridge that are remembered, newest first out last. */
   private static final int FORWARDED_REMEMBERED = 16;
 
@@ -38,9 +37,7 @@ final class CommittedPrefixes {
   private final long periodNanos;
   private final long minDelayNanos;
   private final int chunkLength;
-  private final long[] delays = new long[LATENCY_WINDOW];
-  private int delayCount;
-  private int nextDelay;
+  private final RecentDelays delays = new RecentDelays();
   private final Map<Long, ActionChunk> forwarded = new LinkedHashMap<>() {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, ActionChunk> eldest) {
@@ -79,10 +76,7 @@ final class CommittedPrefixes {
     if (!chunk.hasObservationTime()) {
       return;
     }
-    long delay = ProtoTimes.epochNanos(ProtoTimes.timestamp(now)) - ProtoTimes.epochNanos(chunk.getObservationTime());
-    delays[nextDelay] = Math.max(0, delay);
-    nextDelay = (nextDelay + 1) % LATENCY_WINDOW;
-    delayCount = Math.min(LATENCY_WINDOW, delayCount + 1);
+    delays.add(ProtoTimes.epochNanos(ProtoTimes.timestamp(now)) - ProtoTimes.epochNanos(chunk.getObservationTime()));
     forwarded.put(chunk.getChunkId(), chunk);
   }
 
@@ -129,13 +123,7 @@ final class CommittedPrefixes {
 
   /** Steps the next prefix would have, from the recent latencies. */
   int prefixLength() {
-    if (delayCount == 0) {
-      return 0;
-    }
-    long[] recent = Arrays.copyOf(delays, delayCount);
-    Arrays.sort(recent);
-    long p90 = recent[(int) Math.min(recent.length - 1, Math.floor(0.9 * recent.length))];
-    return CommittedActions.prefixLength(p90, minDelayNanos, periodNanos, chunkLength);
+    return CommittedActions.prefixLength(delays.p90(), minDelayNanos, periodNanos, chunkLength);
   }
 
   /** The committed prefix to send with {@code observation}; null for none. */
