@@ -232,7 +232,13 @@ public final class SimulatedRobot implements RobotHardware {
     Camera camera = new Camera();
     clearRecords();
     GatewaySession session = GatewaySession.open(gateway, taskOpen(task), camera, options);
-    camera.run(session::send, session::finished, timeout);
+    try {
+      camera.run(session::send, session::finished, timeout);
+    } catch (InterruptedException stopped) {
+      // A robot whose camera stops ends its session rather than leave the gateway driving it blind.
+      session.cancel("the robot stopped its camera");
+      throw stopped;
+    }
     return session;
   }
 
@@ -250,7 +256,12 @@ public final class SimulatedRobot implements RobotHardware {
     clearRecords();
     SessionReopener reopener = SessionReopener.open(gateway, taskOpen(task), camera,
         GatewaySession.Options.defaults(), reconnect);
-    camera.run(reopener::send, () -> reopener.driving().ended(), timeout);
+    try {
+      camera.run(reopener::send, () -> reopener.driving().ended(), timeout);
+    } catch (InterruptedException stopped) {
+      reopener.cancel("the robot stopped its camera");
+      throw stopped;
+    }
     return reopener;
   }
 
