@@ -60,9 +60,12 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
       Thread.ofPlatform().name("controller-state").daemon(true).factory());
 
   private final VlaTracing tracing;
+  /** The flight recorder, or null if recording is off. */
+  private final BridgeRecording recording;
 
   public ControllerBridgeGrpcService(RobotFleet fleet, ControllerProperties properties, ControllerMetrics metrics,
-      VlaTracing tracing) {
+      VlaTracing tracing, org.springframework.beans.factory.ObjectProvider<BridgeRecording> recording) {
+    this.recording = recording.getIfAvailable();
     this.tracing = tracing;
     this.fleet = fleet;
     this.properties = properties;
@@ -217,6 +220,10 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         verdict = new ChunkVerdict(chunk.getChunkId(), ChunkVerdict.Rejection.INVALID, 0, 0, e.getMessage());
       }
       metrics.countChunk(robot.id(), verdict);
+      if (recording != null) {
+        recording.record(BridgeRecording.CHUNKS, robot.id(),
+            io.vlaserve.controller.v1.ExecuteRequest.newBuilder().setChunk(chunk).build());
+      }
       if (span != null) {
         span.setAttribute("vla.accepted", verdict.accepted());
         span.setAttribute("vla.skipped_steps", verdict.skippedSteps());
@@ -225,17 +232,19 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
           span.setStatus(StatusCode.ERROR, verdict.message());
         }
       }
-      if (verdict.accepted()) {
-        send(ExecuteResponse.newBuilder().setAccepted(ChunkAccepted.newBuilder()
-            .setChunkId(verdict.chunkId())
-            .setSkippedSteps(verdict.skippedSteps())
-            .setObservationAge(ProtoTime.duration(verdict.observationAgeNanos()))).build());
-      } else {
-        send(ExecuteResponse.newBuilder().setRejected(ChunkRejected.newBuilder()
-            .setChunkId(verdict.chunkId())
-            .setCode(ControllerStatus.codeOf(verdict.rejection()).value())
-            .setMessage(verdict.message())).build());
+      ExecuteResponse answer = verdict.accepted()
+          ? ExecuteResponse.newBuilder().setAccepted(ChunkAccepted.newBuilder()
+              .setChunkId(verdict.chunkId())
+              .setSkippedSteps(verdict.skippedSteps())
+              .setObservationAge(ProtoTime.duration(verdict.observationAgeNanos()))).build()
+          : ExecuteResponse.newBuilder().setRejected(ChunkRejected.newBuilder()
+              .setChunkId(verdict.chunkId())
+              .setCode(ControllerStatus.codeOf(verdict.rejection()).value())
+              .setMessage(verdict.message())).build();
+      if (recording != null) {
+        recording.record(BridgeRecording.VERDICTS, robot.id(), answer);
       }
+      send(answer);
     }
 
     /**

@@ -122,6 +122,45 @@ class ControllerBridgeIntegrationTest {
     }
   }
 
+  private static io.vlaserve.recorder.mcap.McapReader readRecording(java.nio.file.Path file) {
+    try {
+      return io.vlaserve.recorder.mcap.McapReader.read(file);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Where this bridge's flight recorder writes. */
+  private static final java.nio.file.Path RECORDINGS = temporaryDirectory();
+
+  private static java.nio.file.Path temporaryDirectory() {
+    try {
+      return java.nio.file.Files.createTempDirectory("bridge-recordings");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @org.springframework.test.context.DynamicPropertySource
+  static void recordings(org.springframework.test.context.DynamicPropertyRegistry registry) {
+    registry.add("vla.controller.recording.directory", RECORDINGS::toString);
+  }
+
+  /** The flight recorder's file for {@code robot} written because of {@code reason}, once it is there. */
+  private static java.nio.file.Path recording(String robot, String reason) {
+    java.nio.file.Path[] found = new java.nio.file.Path[1];
+    await("a recording of " + robot + " for " + reason, () -> {
+      try (var files = java.nio.file.Files.list(RECORDINGS)) {
+        found[0] = files.filter(p -> p.getFileName().toString().startsWith("controller-bridge-" + robot + "-")
+            && p.getFileName().toString().endsWith("-" + reason + ".mcap")).findFirst().orElse(null);
+        return found[0] != null;
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    });
+    return found[0];
+  }
+
   private static void await(String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
     while (!condition.getAsBoolean()) {
@@ -323,7 +362,7 @@ class ControllerBridgeIntegrationTest {
     }
 
     @Test
-    void haltMidChunkThenResume(CapturedOutput output) {
+    void haltMidChunkThenResume(CapturedOutput output) throws Exception {
       try (ExecuteSession session = ExecuteSession.start(channel, "sim-2")) {
         session.awaitState("the robot ready", ExecutionState::hasMeasured);
         session.send(chunk(1, Instant.now(), repeat(20, 0.01, 0, 0, 0, 0, 0, 1)));
@@ -336,6 +375,26 @@ class ControllerBridgeIntegrationTest {
         assertEquals(LimitMode.LIMIT_MODE_HALT, event.getAction());
         assertEquals("Halt requested: test halt. Decelerating to a hold; Resume required.", event.getMessage());
         assertEquals(1, event.getChunkId());
+
+        // The flight recorder wrote what led up to the halt: the chunk, its verdict, states, the event.
+        io.vlaserve.recorder.mcap.McapReader recorded = readRecording(recording("sim-2", "halt"));
+        java.util.Map<String, java.util.List<byte[]>> byTopic = new java.util.HashMap<>();
+        for (var message : recorded.messages()) {
+          byTopic.computeIfAbsent(recorded.channels().get(message.channelId()).topic(), t -> new java.util.ArrayList<>())
+              .add(message.data());
+        }
+        assertEquals(1, io.vlaserve.controller.v1.ExecuteRequest.parseFrom(byTopic.get("/chunks").get(0))
+            .getChunk().getChunkId());
+        assertTrue(io.vlaserve.controller.v1.ExecuteResponse.parseFrom(byTopic.get("/chunk_verdicts").get(0))
+            .hasAccepted());
+        assertFalse(byTopic.get("/execution_state").isEmpty(), "the robot's state while it moved");
+        var events = byTopic.get("/safety_events");
+        assertEquals(SafetyEventKind.SAFETY_EVENT_KIND_HALT,
+            SafetyEvent.parseFrom(events.get(events.size() - 1)).getKind(), "the halt itself is the last event");
+        var chunkSchema = recorded.schemas().get(recorded.channels().values().stream()
+            .filter(c -> c.topic().equals("/chunks")).findFirst().orElseThrow().schemaId());
+        assertEquals("vla.controller.v1.ExecuteRequest", chunkSchema.name());
+        assertEquals("protobuf", chunkSchema.encoding());
 
         session.send(chunk(2, Instant.now(), FORWARD));
         ChunkRejected refused = session.await("refused while halted", r -> r.hasRejected()).getRejected();
@@ -686,6 +745,8 @@ class ControllerBridgeIntegrationTest {
       assertTrue(body.contains("vla_controller_chunks_started_total{robot=\"sim-0\",service=\"controller-bridge\",start=\""
           + start + "\"}"), body);
     }
+    assertTrue(body.contains("vla_controller_recording_dropped_total"), body);
+    assertTrue(body.contains("vla_controller_recording_files_total"), body);
     assertTrue(body.contains("grpc_server"), "gRPC server metrics exported");
   }
 }

@@ -24,7 +24,8 @@ class HaltAppliedTest {
   private final ControllerProperties properties = RobotFleetTest.properties(1, 1, List.of());
   private final VlaTracing tracing = new VlaTracing("controller-bridge", null, false, 1.0);
   private final ControllerBridgeGrpcService service = new ControllerBridgeGrpcService(fleet, properties,
-      new ControllerMetrics(fleet, new SimpleMeterRegistry()), tracing);
+      new ControllerMetrics(fleet, new SimpleMeterRegistry()), tracing,
+      new org.springframework.beans.factory.support.StaticListableBeanFactory().getBeanProvider(BridgeRecording.class));
 
   @AfterEach
   void close() {
