@@ -1,8 +1,12 @@
 // Reads an MCAP file with the reference TypeScript reader (@mcap/core, indexed: footer, summary,
-// chunk indexes) and prints what it found as JSON, for McapConformanceTest to compare.
+// chunk indexes) and prints what it found as JSON, for McapConformanceTest to compare. With
+// --decode, it also decodes every protobuf message with its channel's schema, as Foxglove does
+// (@mcap/support's protobufFromBinaryDescriptor), and prints the first of each topic.
 import { open } from "node:fs/promises";
 import { McapIndexedReader } from "@mcap/core";
-import { loadDecompressHandlers } from "@mcap/support";
+import { loadDecompressHandlers, protobufFromBinaryDescriptor } from "@mcap/support";
+
+const decode = process.argv[3] === "--decode";
 
 const file = await open(process.argv[2], "r");
 const readable = {
@@ -30,12 +34,27 @@ const out = {
   },
   chunks: reader.chunkIndexes.length,
   messages: [],
+  decoded: {},
 };
+const types = new Map();
+for (const channel of reader.channelsById.values()) {
+  const schema = reader.schemasById.get(channel.schemaId);
+  if (decode && channel.messageEncoding === "protobuf" && schema?.encoding === "protobuf") {
+    types.set(channel.id, protobufFromBinaryDescriptor(schema.data).lookupType(schema.name));
+  }
+}
 for await (const message of reader.readMessages({ validateCrcs: true })) {
   out.messages.push({
     channelId: message.channelId, sequence: message.sequence, logTime: message.logTime.toString(),
     publishTime: message.publishTime.toString(), size: message.data.length,
   });
+  const type = types.get(message.channelId);
+  if (type) {
+    const topic = reader.channelsById.get(message.channelId).topic;
+    const object = type.toObject(type.decode(message.data), { longs: String, enums: String, bytes: String });
+    const seen = out.decoded[topic] ?? (out.decoded[topic] = { count: 0, first: object });
+    seen.count++;
+  }
 }
 await file.close();
 console.log(JSON.stringify(out));

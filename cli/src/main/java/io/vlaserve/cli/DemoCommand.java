@@ -71,6 +71,11 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "7", description = "Random seed of scenes and actions (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--record", paramLabel = "DIR", description = "Record every robot in full under DIR: policy-service's"
+      + " inferences and camera frames (./vla replay DIR/policy-service/*.mcap), the gateway's session messages, and"
+      + " the bridge's last 30 s on a halt.")
+  private Path record;
+
   @Option(names = "--log-dir", defaultValue = "target/demo", description = "Service logs (default: ${DEFAULT-VALUE}).")
   Path logDir;
 
@@ -111,17 +116,30 @@ final class DemoCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
     try {
       System.out.println("Starting policy-service, controller-bridge and tokenizer-service on loopback ...");
-      ServiceProcess policy = start(started, "policy", List.of());
-      ServiceProcess controller = start(started, "controller", List.of("--vla.controller.simulated-robots=0",
+      List<String> policyArgs = new ArrayList<>();
+      List<String> controllerArgs = new ArrayList<>(List.of("--vla.controller.simulated-robots=0",
           "--vla.controller.remote-robots=" + String.join(",", robotIds), "--vla.controller.link-timeout=200ms"));
+      if (record != null) {
+        Path recordings = record.toAbsolutePath();
+        policyArgs.addAll(List.of("--vla.policy.recording.directory=" + recordings.resolve("policy-service"),
+            "--vla.policy.recording.full-robots=*"));
+        controllerArgs.add("--vla.controller.recording.directory=" + recordings.resolve("controller-bridge"));
+      }
+      ServiceProcess policy = start(started, "policy", policyArgs);
+      ServiceProcess controller = start(started, "controller", controllerArgs);
       ServiceProcess tokenizer = start(started, "tokenizer", List.of());
       for (ServiceProcess service : List.of(policy, controller, tokenizer)) {
         service.awaitServing(Duration.ofSeconds(120));
         report(service);
       }
-      ServiceProcess gateway = start(started, "gateway", List.of(
+      List<String> gatewayArgs = new ArrayList<>(List.of(
           "--vla.gateway.policy-target=dns:///127.0.0.1:" + policy.grpcPort(),
           "--vla.gateway.controller-target=dns:///127.0.0.1:" + controller.grpcPort()));
+      if (record != null) {
+        gatewayArgs.addAll(List.of("--vla.gateway.recording.directory="
+            + record.toAbsolutePath().resolve("planner-gateway"), "--vla.gateway.recording.full-robots=*"));
+      }
+      ServiceProcess gateway = start(started, "gateway", gatewayArgs);
       gateway.awaitServing(Duration.ofSeconds(120));
       report(gateway);
 
@@ -154,7 +172,11 @@ final class DemoCommand implements Callable<Integer> {
           logDir.toAbsolutePath());
       return unfinished == 0 && tokenizerFailures == 0 ? 0 : 1;
     } finally {
-      stopAll(started);
+      stopAll(started); // the recorders finish their files as the services stop
+      if (record != null) {
+        System.out.println("Recordings in " + record.toAbsolutePath() + " (MCAP; Foxglove opens them); run the policy's"
+            + " again with: ./vla replay " + record.resolve("policy-service") + "/*.mcap");
+      }
       try {
         Runtime.getRuntime().removeShutdownHook(stopOnCtrlC);
       } catch (IllegalStateException shuttingDown) {

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         ProfilesCommand.class,
         DatasetCommand.class,
         EvalCommand.class,
+        ReplayCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class VlaCommand implements Runnable {

@@ -23,6 +23,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -83,8 +84,16 @@ public final class FlightRecorder implements AutoCloseable {
     }
   }
 
-  /** {@code sequence}: the order of offers, so commands apply between exactly the right messages. */
-  private record Entry(long sequence, Topic topic, String session, long logTime, byte[] data) {}
+  /**
+   * {@code sequence}: the order of offers, so commands apply between exactly the right messages.
+   * {@code data}: the message, or null until the writer computes it from {@code encoder}.
+   */
+  private record Entry(long sequence, Topic topic, String session, long logTime, byte[] data,
+      Supplier<byte[]> encoder) {
+    Entry encoded() {
+      return data != null ? this : new Entry(sequence, topic, session, logTime, encoder.get(), null);
+    }
+  }
 
   /** {@code after}: the last offer made before the command; it applies after that message, before the next. */
   private sealed interface Command permits FlushRing, Full, Stop {
@@ -144,10 +153,24 @@ public final class FlightRecorder implements AutoCloseable {
    * @return false if it was dropped (the writer is behind; counted in {@link #dropped})
    */
   public boolean record(Topic topic, String session, long logTime, byte[] data) {
+    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null);
+  }
+
+  /**
+   * As {@link #record(Topic, String, long, byte[])}, with the message encoded on the writer's thread
+   * rather than the caller's (an image compressed, a large message serialised): {@code encoder} must
+   * only read what does not change after this call. An encoder that throws loses its message,
+   * counted in {@link #dropped}.
+   */
+  public boolean record(Topic topic, String session, long logTime, Supplier<byte[]> encoder) {
+    return offer(topic, session, logTime, null, Objects.requireNonNull(encoder, "encoder"));
+  }
+
+  private boolean offer(Topic topic, String session, long logTime, byte[] data, Supplier<byte[]> encoder) {
     boolean accepted;
     synchronized (offering) {
       long sequence = offered + 1;
-      accepted = !stopped && queue.offer(new Entry(sequence, topic, session, logTime, data));
+      accepted = !stopped && queue.offer(new Entry(sequence, topic, session, logTime, data, encoder));
       offered = sequence; // after the offer: a reader of `offered` finds everything up to it queued
     }
     (accepted ? recorded : dropped).incrementAndGet();
@@ -247,7 +270,15 @@ public final class FlightRecorder implements AutoCloseable {
     return false;
   }
 
-  private void take(Entry entry) {
+  private void take(Entry queued) {
+    Entry entry;
+    try {
+      entry = queued.encoded();
+    } catch (RuntimeException e) {
+      dropped.incrementAndGet();
+      recorded.decrementAndGet();
+      return;
+    }
     Ring ring = rings.computeIfAbsent(entry.session(), s -> new Ring());
     ring.entries.addLast(entry);
     ring.bytes += entry.data().length;
@@ -398,6 +429,12 @@ public final class FlightRecorder implements AutoCloseable {
       }
     }
     recordings.clear();
+  }
+
+  /** Now as nanoseconds since the epoch, the recorder's time base. */
+  public static long epochNanos() {
+    Instant now = Instant.now();
+    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
   }
 
   /** Finishes every open recording and stops the writer; messages still queued are written first. */

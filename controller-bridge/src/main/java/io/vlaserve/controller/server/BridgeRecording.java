@@ -1,21 +1,15 @@
 package io.vlaserve.controller.server;
 
-import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
-import com.google.protobuf.Descriptors.Descriptor;
-import com.google.protobuf.Descriptors.FileDescriptor;
 import com.google.protobuf.Message;
 import io.vlaserve.controller.safety.SafetyAction;
 import io.vlaserve.controller.v1.ExecutionState;
 import io.vlaserve.controller.v1.SafetyEvent;
 import io.vlaserve.recorder.FlightRecorder;
+import io.vlaserve.recorder.ProtobufTopics;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -71,11 +65,11 @@ public final class BridgeRecording implements AutoCloseable {
     }
   }
 
-  static final FlightRecorder.Topic CHUNKS = topic("/chunks", io.vlaserve.controller.v1.ExecuteRequest.getDescriptor());
+  static final FlightRecorder.Topic CHUNKS = ProtobufTopics.topic("/chunks", io.vlaserve.controller.v1.ExecuteRequest.getDescriptor());
   static final FlightRecorder.Topic VERDICTS =
-      topic("/chunk_verdicts", io.vlaserve.controller.v1.ExecuteResponse.getDescriptor());
-  static final FlightRecorder.Topic STATE = topic("/execution_state", ExecutionState.getDescriptor());
-  static final FlightRecorder.Topic EVENTS = topic("/safety_events", SafetyEvent.getDescriptor());
+      ProtobufTopics.topic("/chunk_verdicts", io.vlaserve.controller.v1.ExecuteResponse.getDescriptor());
+  static final FlightRecorder.Topic STATE = ProtobufTopics.topic("/execution_state", ExecutionState.getDescriptor());
+  static final FlightRecorder.Topic EVENTS = ProtobufTopics.topic("/safety_events", SafetyEvent.getDescriptor());
 
   private final FlightRecorder recorder;
   private final ScheduledExecutorService sampler;
@@ -117,7 +111,7 @@ public final class BridgeRecording implements AutoCloseable {
 
   /** Records a message of {@code robotId}'s, stamped now. */
   void record(FlightRecorder.Topic topic, String robotId, Message message) {
-    recorder.record(topic, robotId, nowNanos(), message.toByteArray());
+    recorder.record(topic, robotId, FlightRecorder.epochNanos(), message.toByteArray());
   }
 
   /** Messages dropped because the writer was behind. */
@@ -127,34 +121,6 @@ public final class BridgeRecording implements AutoCloseable {
 
   FlightRecorder recorder() {
     return recorder;
-  }
-
-  private static long nowNanos() {
-    java.time.Instant now = java.time.Instant.now();
-    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-  }
-
-  /** A topic whose messages are {@code type}, with its schema as a FileDescriptorSet (protobuf in MCAP). */
-  static FlightRecorder.Topic topic(String name, Descriptor type) {
-    Set<FileDescriptor> files = new LinkedHashSet<>();
-    collect(type.getFile(), files);
-    FileDescriptorSet.Builder set = FileDescriptorSet.newBuilder();
-    for (FileDescriptor file : files) {
-      set.addFile(file.toProto());
-    }
-    return new FlightRecorder.Topic(name, type.getFullName(), "protobuf", set.build().toByteArray(), "protobuf");
-  }
-
-  /** Adds {@code file} after its dependencies, each once. */
-  private static void collect(FileDescriptor file, Set<FileDescriptor> into) {
-    if (into.contains(file)) {
-      return;
-    }
-    List<FileDescriptor> dependencies = new ArrayList<>(file.getDependencies());
-    for (FileDescriptor dependency : dependencies) {
-      collect(dependency, into);
-    }
-    into.add(file);
   }
 
   @Override

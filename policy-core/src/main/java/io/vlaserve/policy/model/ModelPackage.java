@@ -73,6 +73,29 @@ public record ModelPackage(
     return actionProfile.dimensionCount();
   }
 
+  /**
+   * The SHA-256 of the model's graphs (prefill, then decode), lowercase hex: what tells two
+   * packages of the same name and version apart. Reads every byte of both, seconds for a large model.
+   */
+  public String graphsSha256() {
+    try {
+      java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+      byte[] buffer = new byte[1 << 16];
+      for (Path graph : List.of(prefillGraph, decodeGraph)) {
+        try (java.io.InputStream in = Files.newInputStream(graph)) {
+          for (int read; (read = in.read(buffer)) > 0; ) {
+            digest.update(buffer, 0, read);
+          }
+        }
+      }
+      return java.util.HexFormat.of().formatHex(digest.digest());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Reads and validates {@code directory/model.json}. */
   public static ModelPackage load(Path directory) {
     Path manifestFile = directory.resolve("model.json");

@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
 /**
@@ -65,12 +66,15 @@ public class PolicyFrontDoor implements DisposableBean {
   public record Answer(ScheduledResult scheduled, long preprocessedNanos, long finishedNanos) {}
 
   private final PolicyRuntime runtime;
+  /** The flight recorder, or null when recording is off. */
+  private final PolicyRecording recording;
   private final AtomicLong sessions = new AtomicLong();
   // Decoding and resizing, off the transport's event loop; a virtual thread may wait for the pixel budget.
   private final ExecutorService preprocessing = Executors.newVirtualThreadPerTaskExecutor();
 
-  public PolicyFrontDoor(PolicyRuntime runtime) {
+  public PolicyFrontDoor(PolicyRuntime runtime, ObjectProvider<PolicyRecording> recording) {
     this.runtime = runtime;
+    this.recording = recording.getIfAvailable();
   }
 
   /**
@@ -132,7 +136,17 @@ public class PolicyFrontDoor implements DisposableBean {
         observation.committedPrefix());
     CompletableFuture<ScheduledResult> queued = runtime.submit(observation.robot(), observation.session(), request,
         observation.deadlineNanos());
-    return cancelling(queued, queued.thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime())));
+    CompletableFuture<Answer> answered =
+        queued.thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime()));
+    if (recording != null) {
+      answered.whenComplete((answer, failure) -> {
+        // What the caller gave up on, or what the scheduler dropped for a newer frame, is not an inference.
+        if (!(PolicyStatus.unwrap(failure) instanceof CancellationException)) {
+          recording.record(observation, request, observation.receivedNanos(), answer, failure);
+        }
+      });
+    }
+    return cancelling(queued, answered);
   }
 
   /** A new order for one call's observations: see {@link #submit(Observation, InlineOrOffload)}. */

@@ -65,11 +65,13 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
-        "vla.policy.model=../models/tiny-vla", "vla.policy.max-image-bytes=200KB"})
+        "vla.policy.model=../models/tiny-vla", "vla.policy.max-image-bytes=200KB",
+        "vla.policy.recording.directory=target/policy-recordings", "vla.policy.recording.full-robots=recorded-arm"})
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PolicyServiceIntegrationTest {
   @Autowired GrpcServerPort grpcPort;
   @Autowired PolicyRuntime runtime;
+  @Autowired PolicyRecording recording;
   @Autowired io.micrometer.core.instrument.MeterRegistry meters;
   @LocalServerPort int httpPort;
 
@@ -632,5 +634,57 @@ class PolicyServiceIntegrationTest {
     world.step(new double[] {0.05, 0.05, 0, 0, 0, 0, 1});
     InferResponse there = policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build());
     assertNotEquals(here.getChunk().getTokensList(), there.getChunk().getTokensList(), "the policy looks at the scene");
+  }
+
+  @Nested
+  class Recording {
+    @Test
+    void aFullyRecordedRobotsInferencesRunAgainToTheSameTokens() throws Exception {
+      List<InferResponse> answered = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        // Sampled, not greedy: the recorded seed must be the observation's own for the tokens to repeat.
+        answered.add(policy.infer(request(rgbImage(), SamplingParams.newBuilder().setTemperature(1).setSeed(40 + i)
+            .build()).setRobot(RobotIdentity.newBuilder().setRobotId("recorded-arm")).build()));
+      }
+      policy.infer(request(rgbImage(), SamplingParams.getDefaultInstance()).build()); // another robot: not recorded
+      java.nio.file.Path file = recording.recorder().recordFully("recorded-arm", false).get(60, TimeUnit.SECONDS);
+      assertTrue(file == null, "switched off");
+      java.nio.file.Path written = recording.recorder().files().stream()
+          .filter(f -> f.getFileName().toString().startsWith("policy-service-recorded-arm-")).findFirst().orElseThrow();
+      io.vlaserve.recorder.mcap.McapReader read = io.vlaserve.recorder.mcap.McapReader.read(written);
+      List<io.vlaserve.recorder.v1.PolicyInference> inferences = new java.util.ArrayList<>();
+      int frames = 0;
+      for (var message : read.messages()) {
+        String topic = read.channels().get(message.channelId()).topic();
+        if (topic.equals("/policy/inferences")) {
+          inferences.add(io.vlaserve.recorder.v1.PolicyInference.parseFrom(message.data()));
+        } else {
+          assertEquals("/camera/" + metadata.getCameras(0).getName(), topic);
+          assertEquals("png", io.vlaserve.foxglove.CompressedImage.parseFrom(message.data()).getFormat());
+          frames++;
+        }
+      }
+      assertEquals(3, inferences.size());
+      assertEquals(3, frames);
+      for (int i = 0; i < 3; i++) {
+        var recorded = inferences.get(i);
+        assertEquals("recorded-arm", recorded.getRobotId());
+        assertEquals(answered.get(i).getChunk().getTokensList(), recorded.getChunk().getTokensList());
+        assertEquals(answered.get(i).getChunk().getTokenLogprobsList(), recorded.getChunk().getTokenLogprobsList());
+        assertEquals(runtime.model().graphsSha256(), recorded.getModel().getSha256());
+        // Run again from what was recorded alone: the same tokens.
+        float[] proprio = new float[recorded.getProprioCount()];
+        for (int p = 0; p < proprio.length; p++) {
+          proprio[p] = recorded.getProprio(p);
+        }
+        var sampling = recorded.getSampling();
+        io.vlaserve.policy.PolicyResult again = runtime.policy().infer(new io.vlaserve.policy.PolicyRequest(
+            recorded.getImageRgb8().toByteArray(), recorded.getInstruction(), proprio, recorded.getChunkLength(),
+            new io.vlaserve.policy.decode.SamplingParams(sampling.getTemperature(), sampling.getTopK(),
+                sampling.getTopP(), sampling.getSeed())));
+        assertEquals(recorded.getChunk().getTokensList(), java.util.Arrays.stream(again.tokens()).boxed().toList());
+      }
+      assertEquals(0, recording.recorder().dropped());
+    }
   }
 }

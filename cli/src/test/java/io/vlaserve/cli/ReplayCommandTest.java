@@ -1,0 +1,159 @@
+package io.vlaserve.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.PolicyResult;
+import io.vlaserve.policy.VlaPolicy;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.engine.OnnxRuntimeEngine;
+import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.recorder.FlightRecorder;
+import io.vlaserve.recorder.ProtobufTopics;
+import io.vlaserve.recorder.v1.ModelIdentity;
+import io.vlaserve.recorder.v1.PolicyInference;
+import io.vlaserve.sim.TabletopWorld;
+import io.vlaserve.sim.WorldConfig;
+import io.vlaserve.sim.render.CameraConfig;
+import io.vlaserve.sim.render.TabletopRenderer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code vla replay} over recordings made here with the shipped model, as policy-service records. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ReplayCommandTest {
+  private static final Path MODEL = Path.of("..", "models", "tiny-vla");
+  private static final Path OTHER_MODEL = Path.of("..", "models", "tiny-vla-h8");
+  private static final FlightRecorder.Topic INFERENCES =
+      ProtobufTopics.topic(ReplayCommand.INFERENCES, PolicyInference.getDescriptor());
+
+  @TempDir Path dir;
+  private List<PolicyInference> inferences;
+
+  /** Five inferences of the shipped model, sampled (temperature 1) so that the seed matters. */
+  @BeforeAll
+  void infer() {
+    ModelPackage model = ModelPackage.load(MODEL);
+    TabletopWorld world = new TabletopWorld(5, new WorldConfig(3, true));
+    TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(model.imageWidth(), model.imageHeight()));
+    byte[] frame = renderer.newFrame();
+    renderer.render(world, frame);
+    double[] proprio = new double[8];
+    world.writeProprio(proprio);
+    float[] state = new float[proprio.length];
+    for (int i = 0; i < state.length; i++) {
+      state[i] = (float) proprio[i];
+    }
+    ModelIdentity identity = ModelIdentity.newBuilder().setName(model.name()).setVersion(model.version())
+        .setSha256(model.graphsSha256()).setEngine("onnxruntime-cpu").build();
+    try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1)) {
+      VlaPolicy policy = new VlaPolicy(model, engine);
+      inferences = new java.util.ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        SamplingParams sampling = new SamplingParams(1, 0, 0, 1000 + i);
+        PolicyResult result = policy.infer(new PolicyRequest(frame, "move to the red block", state,
+            model.chunkLength(), sampling));
+        PolicyInference.Builder inference = PolicyInference.newBuilder().setRobotId("arm-1").setObservationSequence(i)
+            .setModel(identity).setInstruction("move to the red block").setImageRgb8(ByteString.copyFrom(frame))
+            .setImageWidth(model.imageWidth()).setImageHeight(model.imageHeight())
+            .setChunkLength(model.chunkLength())
+            .setSampling(io.vlaserve.policy.v1.SamplingParams.newBuilder().setTemperature(1).setSeed(1000 + i));
+        for (float value : state) {
+          inference.addProprio(value);
+        }
+        for (double[] step : result.actions()) {
+          var vector = inference.getChunkBuilder().addStepsBuilder();
+          for (double value : step) {
+            vector.addValues(value);
+          }
+        }
+        for (int token : result.tokens()) {
+          inference.getChunkBuilder().addTokens(token);
+        }
+        inferences.add(inference.build());
+      }
+    }
+  }
+
+  private Path record(String name, UnaryOperator<PolicyInference> change) throws Exception {
+    Path directory = dir.resolve(name);
+    try (FlightRecorder recorder = new FlightRecorder(FlightRecorder.Options.defaults(directory, "policy-service"))) {
+      recorder.recordFully("arm-1", true).get(30, TimeUnit.SECONDS);
+      long time = 1_800_000_000_000_000_000L;
+      for (PolicyInference inference : inferences) {
+        recorder.record(INFERENCES, "arm-1", time += 100_000_000L, change.apply(inference).toByteArray());
+      }
+      recorder.recordFully("arm-1", false).get(30, TimeUnit.SECONDS);
+      return recorder.files().get(0);
+    }
+  }
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run replay(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine commandLine = VlaCommand.commandLine();
+    commandLine.setOut(new PrintWriter(out, true));
+    commandLine.setErr(new PrintWriter(err, true));
+    String[] all = new String[args.length + 1];
+    all[0] = "replay";
+    System.arraycopy(args, 0, all, 1, args.length);
+    int exit = commandLine.execute(all);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void theRecordedModelDecodesEveryTokenAgain() throws Exception {
+    Run run = replay(record("same", i -> i).toString(), "--model", MODEL.toString());
+    assertEquals(0, run.exit(), run.out() + run.err());
+    assertTrue(run.out().contains("the recorded model"), run.out());
+    assertTrue(run.out().contains("5 of 5 inferences identical (100.0%)"), run.out());
+    assertTrue(run.out().contains("step 0: 0.00000, 0.00000"), run.out());
+  }
+
+  @Test
+  void aTokenThatComesOutDifferentlyIsADivergence() throws Exception {
+    Path tampered = record("tampered", i -> i.getObservationSequence() != 2 ? i : i.toBuilder()
+        .setChunk(i.getChunk().toBuilder().setTokens(0, i.getChunk().getTokens(0) + 1)).build());
+    Run run = replay(tampered.toString(), "--model", MODEL.toString());
+    assertEquals(1, run.exit(), run.out() + run.err());
+    assertTrue(run.out().contains("4 of 5 inferences identical (80.0%)"), run.out());
+    assertTrue(run.out().contains("DIVERGED"), run.out());
+  }
+
+  @Test
+  void anotherModelGetsAPerStepActionDifference() throws Exception {
+    Run run = replay(record("other", i -> i).toString(), "--model", OTHER_MODEL.toString());
+    assertEquals(0, run.exit(), run.out() + run.err());
+    assertTrue(run.out().contains("a different model"), run.out());
+    // The recorded chunks have four steps: each of them is compared.
+    for (int step = 0; step < 4; step++) {
+      assertTrue(run.out().contains("step " + step + ": "), run.out());
+    }
+  }
+
+  @Test
+  void aFileWithoutInferencesIsRefusedWithWhatWasExpected() throws Exception {
+    Path directory = dir.resolve("empty");
+    Path file;
+    try (FlightRecorder recorder = new FlightRecorder(FlightRecorder.Options.defaults(directory, "controller-bridge"))) {
+      recorder.record(new FlightRecorder.Topic("/safety_events", null, null, null, "json"), "arm-1", 1, new byte[] {1});
+      file = recorder.flushRing("arm-1", "halt").get(30, TimeUnit.SECONDS);
+    }
+    Run run = replay(file.toString(), "--model", MODEL.toString());
+    assertEquals(2, run.exit());
+    assertTrue(run.err().contains("no /policy/inferences messages"), run.err());
+  }
+}

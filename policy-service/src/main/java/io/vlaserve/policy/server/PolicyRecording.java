@@ -1,0 +1,221 @@
+package io.vlaserve.policy.server;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.util.Durations;
+import com.google.protobuf.util.Timestamps;
+import io.grpc.Status;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vlaserve.common.v1.ActionVector;
+import io.vlaserve.common.v1.CommittedPrefix;
+import io.vlaserve.policy.PolicyRequest;
+import io.vlaserve.policy.PolicyResult;
+import io.vlaserve.policy.batching.ScheduledResult;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.model.ModelPackage;
+import io.vlaserve.recorder.CameraFrames;
+import io.vlaserve.recorder.FlightRecorder;
+import io.vlaserve.recorder.ProtobufTopics;
+import io.vlaserve.recorder.v1.ModelIdentity;
+import io.vlaserve.recorder.v1.PolicyInference;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * policy-service's flight recorder: per robot, every inference with what it takes to run it again
+ * (the model's input image and proprioception, the instruction, the observation's own sampling
+ * parameters and committed prefix, the model's identity) and what came out (actions, tokens,
+ * log-probabilities, timings), as {@code vla.recorder.v1.PolicyInference} on {@code
+ * /policy/inferences}; and the image as {@code foxglove.CompressedImage} (PNG) on {@code
+ * /camera/<name>}, so Foxglove shows what the model saw. Each robot's last 30 s are kept in memory
+ * and written to a file when an inference fails inside the engine; robots named in {@code
+ * full-robots} ({@code *}: all) are recorded in full. {@code vla replay} runs a recording again.
+ *
+ * <p>Recording never blocks inference: the caller only queues references, and the recorder's
+ * writer thread builds, compresses and writes the messages (a full queue drops, counted).
+ * Thread-safe.
+ */
+public final class PolicyRecording implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PolicyRecording.class);
+  static final FlightRecorder.Topic INFERENCES =
+      ProtobufTopics.topic("/policy/inferences", PolicyInference.getDescriptor());
+
+  /**
+   * @param enabled whether the service records at all
+   * @param directory where recordings go; unset: {@code $TMPDIR/vla-recordings/policy-service}
+   * @param ringDuration how much of each robot the in-memory ring keeps
+   * @param diskBudget the most bytes of recordings kept; the oldest go first
+   * @param fullRobots robots recorded in full from their first inference; {@code *} for every robot
+   */
+  @ConfigurationProperties("vla.policy.recording")
+  public record Properties(@DefaultValue("true") boolean enabled, Path directory,
+      @DefaultValue("30s") Duration ringDuration, @DefaultValue("2GB") DataSize diskBudget,
+      @DefaultValue("") Set<String> fullRobots) {
+    public Properties {
+      fullRobots = fullRobots == null ? Set.of() : Set.copyOf(fullRobots.stream().filter(r -> !r.isBlank()).toList());
+    }
+  }
+
+  /** Wires the recording when {@code vla.policy.recording.enabled} (the default). */
+  @Configuration
+  @EnableConfigurationProperties(Properties.class)
+  static class Wiring {
+    @Bean(destroyMethod = "close")
+    @ConditionalOnProperty(name = "vla.policy.recording.enabled", havingValue = "true", matchIfMissing = true)
+    PolicyRecording policyRecording(Properties properties, PolicyRuntime runtime, MeterRegistry registry)
+        throws IOException {
+      PolicyRecording recording = new PolicyRecording(properties, runtime.model(), runtime.engine().name());
+      FunctionCounter.builder("vla.policy.recording.dropped", recording.recorder(), FlightRecorder::dropped)
+          .description("Messages the flight recorder dropped because its writer was behind (recording never blocks)")
+          .register(registry);
+      FunctionCounter.builder("vla.policy.recording.files", recording.recorder(), FlightRecorder::filesWritten)
+          .description("MCAP files the flight recorder wrote (rings flushed on engine failures, full recordings)")
+          .register(registry);
+      return recording;
+    }
+  }
+
+  private final FlightRecorder recorder;
+  private final Properties properties;
+  private final ModelPackage model;
+  private final String engine;
+  private final FlightRecorder.Topic camera;
+  private final Set<String> fullyRecorded = ConcurrentHashMap.newKeySet();
+  /** Computed on the writer's thread at the first message: hashing a real model's graphs takes seconds. */
+  private volatile ModelIdentity identity;
+
+  PolicyRecording(Properties properties, ModelPackage model, String engine) throws IOException {
+    Path directory = properties.directory() != null ? properties.directory()
+        : Path.of(System.getProperty("java.io.tmpdir"), "vla-recordings", "policy-service");
+    this.recorder = new FlightRecorder(new FlightRecorder.Options(directory, "policy-service",
+        properties.ringDuration(), 64L << 20, 65_536, 256L << 20, properties.diskBudget().toBytes()));
+    this.properties = properties;
+    this.model = model;
+    this.engine = engine;
+    this.camera = CameraFrames.topic(model.camera());
+  }
+
+  /**
+   * Records one inference: {@code request} as the scheduler ran it, and its {@code result} or its
+   * {@code failure}. Only queues references; call it from any thread.
+   *
+   * @param receivedNanos when the observation arrived, {@link System#nanoTime()}
+   */
+  void record(PolicyFrontDoor.Observation observation, PolicyRequest request, long receivedNanos,
+      PolicyFrontDoor.Answer answer, Throwable failure) {
+    String robot = observation.robot();
+    if (!fullyRecorded.contains(robot)
+        && (properties.fullRobots().contains(robot) || properties.fullRobots().contains("*"))
+        && fullyRecorded.add(robot)) {
+      recorder.recordFully(robot, true);
+    }
+    long received = FlightRecorder.epochNanos() - (System.nanoTime() - receivedNanos);
+    recorder.record(camera, robot, received, () -> CameraFrames.compressedImage(model.camera(), received,
+        request.image(), model.imageWidth(), model.imageHeight()));
+    recorder.record(INFERENCES, robot, received,
+        () -> inference(observation, request, received, answer, failure).toByteArray());
+    if (failure != null && PolicyStatus.of(failure).getCode() == Status.Code.INTERNAL) {
+      recorder.flushRing(robot, "engine-failure").whenComplete((file, error) -> {
+        if (file != null) {
+          log.warn("robot {}: inference failed ({}); its last {} s recorded in {}", robot, failure.getMessage(),
+              properties.ringDuration().toSeconds(), file);
+        }
+      });
+    }
+  }
+
+  private PolicyInference inference(PolicyFrontDoor.Observation observation, PolicyRequest request, long received,
+      PolicyFrontDoor.Answer answer, Throwable failure) {
+    SamplingParams sampling = request.sampling();
+    PolicyInference.Builder inference = PolicyInference.newBuilder()
+        .setRobotId(observation.robot())
+        .setSession(observation.session() == null ? 0 : observation.session().id())
+        .setObservationSequence(observation.sequence())
+        .setModel(identity())
+        .setInstruction(request.instruction())
+        .setImageRgb8(ByteString.copyFrom(request.image()))
+        .setImageWidth(model.imageWidth())
+        .setImageHeight(model.imageHeight())
+        .setChunkLength(request.chunkLength())
+        .setSampling(io.vlaserve.policy.v1.SamplingParams.newBuilder()
+            .setTemperature((float) sampling.temperature()).setTopK(sampling.topK())
+            .setTopP((float) sampling.topP()).setSeed(sampling.seed()))
+        .setReceivedTime(Timestamps.fromNanos(received));
+    if (request.proprio() != null) {
+      for (float value : request.proprio()) {
+        inference.addProprio(value);
+      }
+    }
+    double[][] prefix = request.committedPrefix();
+    if (prefix.length > 0) {
+      CommittedPrefix.Builder committed = inference.getCommittedPrefixBuilder()
+          .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()));
+      for (double[] step : prefix) {
+        ActionVector.Builder vector = committed.addStepsBuilder();
+        for (double value : step) {
+          vector.addValues(value);
+        }
+      }
+    }
+    if (failure != null) {
+      return inference.setError(PolicyStatus.of(failure).toString()).build();
+    }
+    ScheduledResult scheduled = answer.scheduled();
+    PolicyResult result = scheduled.result();
+    io.vlaserve.common.v1.ActionChunk.Builder chunk = inference.getChunkBuilder()
+        .setActionProfile(model.actionProfile().name())
+        .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()))
+        .setObservationSequence(observation.sequence())
+        .setFirstStep(request.prefixSteps());
+    for (double[] step : result.actions()) {
+      ActionVector.Builder vector = chunk.addStepsBuilder();
+      for (double value : step) {
+        vector.addValues(value);
+      }
+    }
+    for (int token : result.tokens()) {
+      chunk.addTokens(token);
+    }
+    for (float logProbability : result.logProbabilities()) {
+      chunk.addTokenLogprobs(logProbability);
+    }
+    inference.setTiming(PolicyMessages.timing(scheduled.queueNanos(), answer.preprocessedNanos() - observation
+        .receivedNanos(), result, answer.finishedNanos() - observation.receivedNanos()));
+    return inference.setLargestBatch(scheduled.largestBatch()).build();
+  }
+
+  private ModelIdentity identity() {
+    ModelIdentity known = identity;
+    if (known == null) {
+      known = identity = identify(model, engine);
+    }
+    return known;
+  }
+
+  /** The model's name, version, engine and the SHA-256 of its graphs (prefill, then decode). */
+  static ModelIdentity identify(ModelPackage model, String engine) {
+    return ModelIdentity.newBuilder().setName(model.name()).setVersion(model.version()).setEngine(engine)
+        .setSha256(model.graphsSha256()).build();
+  }
+
+  FlightRecorder recorder() {
+    return recorder;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    recorder.close();
+  }
+}
