@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.ContextClosedEvent;
@@ -54,13 +55,16 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
 
   @Autowired
   public PlannerGatewayGrpcService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
-      GatewayProperties properties, VlaTracing tracing) {
-    this(channels, planner, metrics, properties, tracing, Clock.systemUTC());
+      GatewayProperties properties, VlaTracing tracing, ObjectProvider<GatewayRecording> recording) {
+    this(channels, planner, metrics, properties, tracing, Clock.systemUTC(), recording.getIfAvailable());
   }
 
-  /** @param wallClock what resume tokens' expiry is judged by; tests move it */
+  /**
+   * @param wallClock what resume tokens' expiry is judged by; tests move it
+   * @param recording the flight recorder, null for none
+   */
   PlannerGatewayGrpcService(GatewayConfiguration.ServiceChannels channels, Planner planner, GatewayMetrics metrics,
-      GatewayProperties properties, VlaTracing tracing, Clock wallClock) {
+      GatewayProperties properties, VlaTracing tracing, Clock wallClock, GatewayRecording recording) {
     ExecutorService planning = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("planning-", 0).factory());
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon(true).name("session-timer").factory());
@@ -68,7 +72,7 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
     resume.watchKeys(timer);
     this.services = new SessionServices(channels, planner, planning, timer,
         new SessionRegistry(properties.quota().maxSessions()), metrics, properties, tracing, resume,
-        new PolicyHandshake(channels.policy(), properties.callTimeout(), System::nanoTime));
+        new PolicyHandshake(channels.policy(), properties.callTimeout(), System::nanoTime), recording);
     GatewayProperties.Quota quota = properties.quota();
     this.opens = new RateQuota("session opens (vla.gateway.quota.opens-per-minute=" + quota.opensPerMinute()
         + ", burst " + quota.burst() + ")", quota.opensPerMinute(), quota.burst(), System::nanoTime);

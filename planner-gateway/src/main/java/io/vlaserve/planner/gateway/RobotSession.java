@@ -94,6 +94,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   /** The session's task: the open's, or a resumed session's from its token. */
   private String task = "";
   private RobotIdentity identity;
+  /** The robot the flight recorder files this session under, once it is admitted; null before. */
+  private String recordedRobot;
   private boolean registered;
   private boolean robotClosed;
   private ScheduledFuture<?> timer;
@@ -143,8 +145,13 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         return;
       }
       opened(message.getOpen());
+      if (registered) {
+        recordedRobot = identity.getRobotId();
+        record(message);
+      }
       return;
     }
+    record(message);
     switch (message.getMessageCase()) {
       case OPEN -> fail(GatewayStatus.openedTwice());
       case OBSERVATION -> {
@@ -813,6 +820,18 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private void send(GatewayMessage message) {
     if (!robotClosed) {
       robot.onNext(message);
+    }
+    GatewayRecording recording = services.recording();
+    if (recording != null && recordedRobot != null) {
+      recording.toRobot(recordedRobot, message);
+    }
+  }
+
+  /** Records what the robot sent, once its session is admitted (never under a name nobody vouched for). */
+  private void record(RobotMessage message) {
+    GatewayRecording recording = services.recording();
+    if (recording != null && recordedRobot != null) {
+      recording.fromRobot(recordedRobot, message);
     }
   }
 }

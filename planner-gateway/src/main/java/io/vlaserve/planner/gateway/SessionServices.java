@@ -18,7 +18,8 @@ record SessionServices(
     GatewayProperties properties,
     io.vlaserve.service.tracing.VlaTracing tracing,
     GatewayResume resume,
-    PolicyHandshake policyHandshake) {
+    PolicyHandshake policyHandshake,
+    GatewayRecording recording) {
 
   /**
    * The policy's handshake (skills, camera, step period), at most {@link PolicyHandshake#FRESH_FOR} old.

@@ -981,4 +981,59 @@ class RobotSessionTest {
       }
     }
   }
+
+  @Nested
+  class FlightRecording {
+    @Test
+    void aFailedSessionWritesItsLastSecondsAndAFullRecordingHoldsBothDirectionsWithoutPixels() throws Exception {
+      try (SessionHarness gateway = new SessionHarness(0, SessionHarness.FAILOVER)) {
+        gateway.planner.answers.add(plan("one step", MOVE));
+        RobotStream robot = started(gateway, open("arm-1", TASK));
+        robot.send(RobotMessage.newBuilder().setObservation(RobotObservation.newBuilder().setObservation(
+            io.vlaserve.common.v1.Observation.newBuilder().setSequence(1).addImages(io.vlaserve.common.v1.Image
+                .newBuilder().setCamera("third_person").setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8).setWidth(2)
+                .setHeight(1).setData(com.google.protobuf.ByteString.copyFrom(new byte[6]))))).build());
+        robot.send(signal("1", false, "slipped"));
+        assertEvent(event(robot), "1", SubgoalStatus.SUBGOAL_STATUS_FAILED, 1, "the robot reported failure: slipped");
+        assertOutcome(robot.next(OUTCOME).getOutcome(), Outcome.OUTCOME_FAILED, EndCause.END_CAUSE_SUBGOAL_FAILED,
+            "subgoal 'move to the red block' the robot reported failure: slipped, and the 0 replan(s) allowed are used"
+                + " up", 0, 0);
+
+        // The failure wrote the robot's ring: what it sent and what it was told, to the outcome.
+        java.util.function.Supplier<java.util.Optional<java.nio.file.Path>> failed = () -> gateway.recording.recorder()
+            .files().stream().filter(f -> f.getFileName().toString().endsWith("-session-failed.mcap")).findFirst();
+        io.vlaserve.testing.Await.until(() -> failed.get().isPresent(), "the failed session's recording");
+        java.nio.file.Path ring = failed.get().orElseThrow();
+        assertTrue(ring.getFileName().toString().startsWith("planner-gateway-arm-1-"), ring.toString());
+        List<RobotMessage> sent = new java.util.ArrayList<>();
+        List<GatewayMessage> told = new java.util.ArrayList<>();
+        io.vlaserve.recorder.mcap.McapReader read = io.vlaserve.recorder.mcap.McapReader.read(ring);
+        for (var message : read.messages()) {
+          switch (read.channels().get(message.channelId()).topic()) {
+            case "/robot/messages" -> sent.add(RobotMessage.parseFrom(message.data()));
+            case "/gateway/messages" -> told.add(GatewayMessage.parseFrom(message.data()));
+            default -> throw new AssertionError("unexpected topic " + read.channels().get(message.channelId()));
+          }
+        }
+        assertTrue(sent.get(0).hasOpen(), "the open first: " + sent.get(0));
+        var image = sent.stream().filter(RobotMessage::hasObservation)
+            .filter(m -> m.getObservation().getObservation().getImagesCount() > 0).findFirst().orElseThrow()
+            .getObservation().getObservation().getImages(0);
+        assertEquals("third_person", image.getCamera());
+        assertEquals(2, image.getWidth());
+        assertTrue(image.getData().isEmpty(), "no pixels: policy-service records the frames");
+        assertTrue(told.get(0).hasAccepted(), told.get(0).toString());
+        assertTrue(told.stream().anyMatch(GatewayMessage::hasPlan));
+        assertEquals(Outcome.OUTCOME_FAILED, told.get(told.size() - 1).getOutcome().getOutcome());
+
+        // The full recording (every robot, in the harness) holds the same messages, from the open on.
+        java.nio.file.Path full = gateway.recording.recorder().recordFully("arm-1", false)
+            .thenApply(off -> gateway.recording.recorder().files().stream()
+                .filter(f -> f.getFileName().toString().endsWith("-full.mcap")).findFirst().orElseThrow())
+            .get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(read.messages().size(), io.vlaserve.recorder.mcap.McapReader.read(full).messages().size());
+        assertEquals(0, gateway.recording.recorder().dropped());
+      }
+    }
+  }
 }

@@ -85,6 +85,9 @@ final class SessionHarness implements AutoCloseable {
   final RecordingExporter spans = new RecordingExporter();
   final GatewayProperties properties;
   final PlannerGatewayGrpcService service;
+  /** The flight recorder, as the app wires it, recording every robot in full into a temporary directory. */
+  final GatewayRecording recording;
+  final Path recordings;
 
   private final Server policyServer;
   private final Server bridgeServer;
@@ -124,8 +127,11 @@ final class SessionHarness implements AutoCloseable {
     bridgeServer = start(bridge);
     policyChannel = channel(policyServer);
     bridgeChannel = channel(bridgeServer);
+    recordings = java.nio.file.Files.createTempDirectory("gateway-recordings");
+    recording = new GatewayRecording(new GatewayRecording.Properties(true, recordings, Duration.ofSeconds(30),
+        org.springframework.util.unit.DataSize.ofMegabytes(100), java.util.Set.of("*")));
     service = new PlannerGatewayGrpcService(new GatewayConfiguration.ServiceChannels(policyChannel, bridgeChannel),
-        planner, new GatewayMetrics(meters), properties, tracing, wallClock);
+        planner, new GatewayMetrics(meters), properties, tracing, wallClock, recording);
     gatewayServer = start(service);
     gatewayChannel = channel(gatewayServer);
   }
@@ -207,8 +213,17 @@ final class SessionHarness implements AutoCloseable {
     tracing.close();
     try {
       gatewayServer.awaitTermination(10, TimeUnit.SECONDS);
+      recording.close();
+      try (var files = java.nio.file.Files.list(recordings)) {
+        for (Path file : files.toList()) {
+          java.nio.file.Files.delete(file);
+        }
+      }
+      java.nio.file.Files.delete(recordings);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 
