@@ -112,8 +112,23 @@ final class LoadtestCommand implements Callable<Integer> {
       + " tenth to its last (memory.csv has the samples). 0: off (default).")
   int sampleMemorySeconds;
 
+  @Option(names = "--record", paramLabel = "DIR", description = "Without --address: the started policy-service and"
+      + " planner-gateway record every robot in full under DIR (docs/flight-recorder.md), to measure what recording"
+      + " costs.")
+  private Path record;
+
   @Option(names = "--out", defaultValue = "target/loadtest", description = "Where summary.json, latency-cdf.png and logs go (default: ${DEFAULT-VALUE}).")
   Path out;
+
+  /** With --record, what makes the started {@code service} (policy or gateway) record every robot in full. */
+  private List<String> recording(String service) {
+    if (record == null) {
+      return List.of();
+    }
+    String prefix = service.equals("policy") ? "--vla.policy.recording." : "--vla.gateway.recording.";
+    Path directory = record.toAbsolutePath().resolve(service.equals("policy") ? "policy-service" : "planner-gateway");
+    return List.of(prefix + "directory=" + directory, prefix + "full-robots=*");
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -146,7 +161,7 @@ final class LoadtestCommand implements Callable<Integer> {
     try {
       if (target == null) {
         System.out.println("Starting policy-service on loopback ...");
-        started = Services.start("policy", out, security, List.of());
+        started = Services.start("policy", out, security, recording("policy"));
         started.awaitServing(Duration.ofSeconds(120));
         target = "127.0.0.1:" + started.grpcPort();
       }
@@ -349,16 +364,18 @@ final class LoadtestCommand implements Callable<Integer> {
       String metrics = metricsUrl;
       if (target == null) {
         System.out.println("Starting policy-service, controller-bridge (" + robots + " simulated robots) and planner-gateway ...");
-        ServiceProcess policy = Services.start("policy", out, security, List.of());
+        ServiceProcess policy = Services.start("policy", out, security, recording("policy"));
         started.add(policy);
         ServiceProcess controller = Services.start("controller", out, security, List.of(
             "--vla.controller.simulated-robots=" + robots));
         started.add(controller);
         policy.awaitServing(Duration.ofSeconds(120));
         controller.awaitServing(Duration.ofSeconds(120));
-        ServiceProcess gateway = Services.start("gateway", out, security, List.of(
+        List<String> gatewayArgs = new ArrayList<>(List.of(
             "--vla.gateway.policy-target=dns:///127.0.0.1:" + policy.grpcPort(),
             "--vla.gateway.controller-target=dns:///127.0.0.1:" + controller.grpcPort()));
+        gatewayArgs.addAll(recording("gateway"));
+        ServiceProcess gateway = Services.start("gateway", out, security, gatewayArgs);
         started.add(gateway);
         gateway.awaitServing(Duration.ofSeconds(120));
         target = "127.0.0.1:" + gateway.grpcPort();

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
         DatasetCommand.class,
         EvalCommand.class,
         ReplayCommand.class,
+        ExportCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class VlaCommand implements Runnable {

@@ -30,7 +30,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code vla replay} over recordings made here with the shipped model, as policy-service records. */
+/**
+ * {@code vla replay} and {@code vla export} over recordings made here with the shipped model, as
+ * policy-service records.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReplayCommandTest {
   private static final Path MODEL = Path.of("..", "models", "tiny-vla");
@@ -155,5 +158,73 @@ class ReplayCommandTest {
     Run run = replay(file.toString(), "--model", MODEL.toString());
     assertEquals(2, run.exit());
     assertTrue(run.err().contains("no /policy/inferences messages"), run.err());
+  }
+
+  @Test
+  void exportWritesARecordingAsADatasetThatReadsBackRowForRow() throws Exception {
+    // Two sessions; the second switches instruction halfway, a new subgoal segment.
+    Path file = record("export", i -> i.getObservationSequence() < 2 ? i : i.toBuilder().setSession(2)
+        .setInstruction(i.getObservationSequence() < 4 ? "move to the red block" : "grasp the red block").build());
+    Path out = dir.resolve("dataset");
+    StringWriter printed = new StringWriter();
+    CommandLine commandLine = VlaCommand.commandLine();
+    commandLine.setOut(new PrintWriter(printed, true));
+    assertEquals(0, commandLine.execute("export", file.toString(), "--out", out.toString()), printed.toString());
+    assertTrue(printed.toString().contains("exported 5 step(s) of 2 episode(s) (2 instruction(s))"), printed.toString());
+
+    io.vlaserve.dataset.NpyArray images = io.vlaserve.dataset.NpyArray.read(out.resolve("images.npy"));
+    assertEquals(List.of(5, 64, 64, 3), java.util.Arrays.stream(images.shape()).boxed().toList());
+    io.vlaserve.dataset.NpyArray actions = io.vlaserve.dataset.NpyArray.read(out.resolve("actions.npy"));
+    io.vlaserve.dataset.NpyArray proprio = io.vlaserve.dataset.NpyArray.read(out.resolve("proprio.npy"));
+    int[] episodes = ints(out.resolve("episode_ids.npy"));
+    int[] instructions = ints(out.resolve("instruction_ids.npy"));
+    int[] subgoals = ints(out.resolve("subgoal_index.npy"));
+    int[] steps = ints(out.resolve("step_in_subgoal.npy"));
+    assertEquals(List.of(0, 0, 1, 1, 1), java.util.Arrays.stream(episodes).boxed().toList());
+    assertEquals(List.of(0, 0, 0, 0, 1), java.util.Arrays.stream(instructions).boxed().toList());
+    assertEquals(List.of(0, 0, 0, 0, 1), java.util.Arrays.stream(subgoals).boxed().toList());
+    assertEquals(List.of(0, 1, 0, 1, 0), java.util.Arrays.stream(steps).boxed().toList());
+    byte[] pixels = new byte[3 * 64 * 64];
+    for (int row = 0; row < 5; row++) {
+      PolicyInference recorded = inferences.get(row);
+      for (int d = 0; d < 7; d++) {
+        assertEquals(recorded.getChunk().getSteps(0).getValues(d), actions.getDouble(row * 7L + d), "action " + row);
+      }
+      for (int p = 0; p < 8; p++) {
+        assertEquals(recorded.getProprio(p), proprio.getDouble(row * 8L + p), 0, "proprio " + row);
+      }
+      images.data().position(row * pixels.length);
+      images.data().get(pixels);
+      assertTrue(java.util.Arrays.equals(recorded.getImageRgb8().toByteArray(), pixels), "frame " + row);
+    }
+    var meta = tools.jackson.databind.json.JsonMapper.builder().build().readTree(out.resolve("meta.json").toFile());
+    assertEquals("vla-serve-dataset/1", meta.get("format").asString());
+    assertEquals("move to the red block", meta.get("instructions").get(0).asString());
+    assertEquals("grasp the red block", meta.get("instructions").get(1).asString());
+    assertEquals(List.of("arm-1/session-0", "arm-1/session-2"),
+        List.of(meta.get("episode_names").get(0).asString(), meta.get("episode_names").get(1).asString()));
+    // The statistics are OpenVLA's format and the tokens are those statistics' bins of the labels.
+    var statistics = io.vlaserve.tokenizer.DatasetStatistics.read(out.resolve("dataset_statistics.json"));
+    var tokenizer = statistics.action("tiny_sim").toOpenVlaProfile("check", 256, 320, "check").tokenizer();
+    int[] tokens = ints(out.resolve("action_tokens.npy"));
+    int[] expected = new int[7];
+    double[] label = new double[7];
+    for (int row = 0; row < 5; row++) {
+      for (int d = 0; d < 7; d++) {
+        label[d] = actions.getDouble(row * 7L + d);
+      }
+      tokenizer.encode(label, 0, expected, 0, 1);
+      assertEquals(java.util.Arrays.stream(expected).boxed().toList(),
+          java.util.Arrays.stream(tokens, row * 7, row * 7 + 7).boxed().toList(), "tokens of row " + row);
+    }
+  }
+
+  private static int[] ints(Path file) throws java.io.IOException {
+    io.vlaserve.dataset.NpyArray array = io.vlaserve.dataset.NpyArray.read(file);
+    int[] values = new int[(int) array.size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = array.getInt(i);
+    }
+    return values;
   }
 }

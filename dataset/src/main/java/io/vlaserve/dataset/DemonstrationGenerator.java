@@ -250,7 +250,8 @@ public final class DemonstrationGenerator {
     return StrictMath.sqrt(-2 * StrictMath.log(u)) * StrictMath.cos(2 * StrictMath.PI * v);
   }
 
-  private static ObjectNode statistics(List<double[]> actions, List<double[]> proprios, int episodes) {
+  /** OpenVLA's dataset_statistics.json for {@code actions} and {@code proprios}, under {@link #UNNORM_KEY}. */
+  static ObjectNode statistics(List<double[]> actions, List<double[]> proprios, int episodes) {
     ObjectNode root = JSON.createObjectNode();
     ObjectNode entry = root.putObject(UNNORM_KEY);
     boolean[] actionMask = {true, true, true, true, true, true, false};
@@ -285,7 +286,7 @@ public final class DemonstrationGenerator {
     }
   }
 
-  private static void writeTokens(Path path, ActionTokenizer tokenizer, List<double[]> actions) throws IOException {
+  static void writeTokens(Path path, ActionTokenizer tokenizer, List<double[]> actions) throws IOException {
     int[] tokens = new int[7];
     try (NpyWriter out = new NpyWriter(path, NpyWriter.Dtype.INT32, 7)) {
       for (double[] action : actions) {

@@ -131,6 +131,11 @@ public final class FlightRecorder implements AutoCloseable {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong recorded = new AtomicLong();
   private final Map<String, Ring> rings = new HashMap<>();
+  /** The writer's: the newest log time it has taken, and how many messages, for evicting silent rings. */
+  private long newestLogTime = Long.MIN_VALUE;
+  private long taken;
+  private static final int EVICTION_PERIOD = 4096;
+  private volatile int ringCount;
   private final Map<String, Recording> recordings = new HashMap<>();
   private final List<Path> written = new CopyOnWriteArrayList<>();
   /** The writer's: each of its files still on disk, and when it finished it among them. */
@@ -216,6 +221,17 @@ public final class FlightRecorder implements AutoCloseable {
     return dropped.get();
   }
 
+  /** How many sessions' rings the writer holds once it has taken everything offered so far (for tests). */
+  int ringsHeld() throws InterruptedException {
+    CompletableFuture<Path> probe = flushRing("\u0000probe", "probe");
+    try {
+      probe.get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException(e);
+    }
+    return ringCount;
+  }
+
   /** Messages accepted for recording. */
   public long recorded() {
     return recorded.get();
@@ -279,13 +295,22 @@ public final class FlightRecorder implements AutoCloseable {
       recorded.decrementAndGet();
       return;
     }
-    Ring ring = rings.computeIfAbsent(entry.session(), s -> new Ring());
+    Ring ring = rings.get(entry.session());
+    if (ring == null) {
+      ring = new Ring();
+      rings.put(entry.session(), ring);
+      ringCount = rings.size();
+    }
     ring.entries.addLast(entry);
     ring.bytes += entry.data().length;
     long oldest = entry.logTime() - options.ringDuration().toNanos();
     while (!ring.entries.isEmpty()
         && (ring.entries.peekFirst().logTime() < oldest || ring.bytes > options.ringBytes())) {
       ring.bytes -= ring.entries.pollFirst().data().length;
+    }
+    newestLogTime = Math.max(newestLogTime, entry.logTime());
+    if (++taken % EVICTION_PERIOD == 0) {
+      evictSilentRings();
     }
     Recording recording = recordings.get(entry.session());
     if (recording != null) {
@@ -299,6 +324,17 @@ public final class FlightRecorder implements AutoCloseable {
         dropped.incrementAndGet();
       }
     }
+  }
+
+  /**
+   * Forgets the rings of sessions silent for longer than the ring duration (by the newest log time
+   * recorded, not the wall clock): all they hold is older than any flush would keep, and a service
+   * that sees many sessions over months must not keep one ring per session forever.
+   */
+  private void evictSilentRings() {
+    long horizon = newestLogTime - options.ringDuration().toNanos();
+    rings.values().removeIf(ring -> ring.entries.isEmpty() || ring.entries.peekLast().logTime() < horizon);
+    ringCount = rings.size();
   }
 
   private void execute(Command command) {
@@ -335,8 +371,9 @@ public final class FlightRecorder implements AutoCloseable {
 
   private Path flushRingNow(String session, String reason) throws IOException {
     Ring ring = rings.get(session);
-    if (ring == null || ring.entries.isEmpty()) {
-      return null;
+    if (ring == null || ring.entries.isEmpty()
+        || ring.entries.peekLast().logTime() < newestLogTime - options.ringDuration().toNanos()) {
+      return null; // nothing from the last ring duration: its ring may have been evicted already
     }
     Recording recording = new Recording();
     start(recording, session, UNSAFE.matcher(reason).replaceAll("_"));

@@ -114,6 +114,22 @@ class FlightRecorderTest {
   }
 
   @Test
+  void theRingsOfSessionsSilentForLongerThanTheRingDurationAreForgotten(@TempDir Path dir) throws Exception {
+    try (FlightRecorder recorder = new FlightRecorder(FlightRecorder.Options.defaults(dir, "gateway"))) {
+      // 100 short sessions, one after another, then one robot for 40 s (past their rings' 30 s).
+      for (int session = 0; session < 100; session++) {
+        recorder.record(SETPOINTS, "session-" + session, T0 + session * S / 100, text("hello"));
+      }
+      for (int i = 0; i < 8192; i++) {
+        recorder.record(SETPOINTS, "arm-1", T0 + S + i * (40 * S / 8192), text("x"));
+      }
+      assertEquals(1, recorder.ringsHeld(), "only the robot still recording keeps a ring");
+      assertNull(recorder.flushRing("session-3", "late").get(30, TimeUnit.SECONDS), "nothing from the last 30 s");
+      assertTrue(recorder.flushRing("arm-1", "halt").get(30, TimeUnit.SECONDS) != null);
+    }
+  }
+
+  @Test
   void theOldestRecordingsGoWhenTheDirectoryIsOverItsBudget(@TempDir Path dir) throws Exception {
     FlightRecorder.Options options = new FlightRecorder.Options(dir, "gateway", Duration.ofSeconds(30),
         64L << 20, 65_536, 1L << 30, 60_000);
