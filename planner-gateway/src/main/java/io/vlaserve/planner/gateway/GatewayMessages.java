@@ -185,9 +185,10 @@ final class GatewayMessages {
 
   // ------------------------------------------------------------------ to policy-service
 
-  static SessionRequest policyStart(RobotIdentity robot, String instruction, Duration observationDeadline) {
+  static SessionRequest policyStart(RobotIdentity robot, String instruction, Duration observationDeadline,
+      boolean record) {
     return SessionRequest.newBuilder().setStart(SessionStart.newBuilder().setRobot(robot).setInstruction(instruction)
-        .setObservationDeadline(ProtoTimes.duration(observationDeadline))).build();
+        .setObservationDeadline(ProtoTimes.duration(observationDeadline)).setRecord(record)).build();
   }
 
   static SessionRequest instruction(String instruction) {

@@ -81,6 +81,8 @@ public final class GatewayRecording implements AutoCloseable {
   private final FlightRecorder recorder;
   private final Properties properties;
   private final Set<String> fullyRecorded = ConcurrentHashMap.newKeySet();
+  /** Robots recorded in full because their session asked (SessionOpen.record), until it ends. */
+  private final Set<String> recordedForTheirSession = ConcurrentHashMap.newKeySet();
 
   GatewayRecording(Properties properties) throws IOException {
     Path directory = properties.directory() != null ? properties.directory()
@@ -111,10 +113,26 @@ public final class GatewayRecording implements AutoCloseable {
     }
   }
 
+  /** A session of {@code robotId}'s was admitted; {@code record}: it asked to be recorded in full. */
+  void sessionOpened(String robotId, boolean record) {
+    if (record && !configuredFull(robotId) && recordedForTheirSession.add(robotId)) {
+      recorder.recordFully(robotId, true);
+    }
+  }
+
+  /** {@code robotId}'s session ended: a recording it asked for is finished (its file complete). */
+  void sessionEnded(String robotId) {
+    if (recordedForTheirSession.remove(robotId)) {
+      recorder.recordFully(robotId, false);
+    }
+  }
+
+  private boolean configuredFull(String robotId) {
+    return properties.fullRobots().contains(robotId) || properties.fullRobots().contains("*");
+  }
+
   private void switchOnIfFull(String robotId) {
-    if (!fullyRecorded.contains(robotId)
-        && (properties.fullRobots().contains(robotId) || properties.fullRobots().contains("*"))
-        && fullyRecorded.add(robotId)) {
+    if (!fullyRecorded.contains(robotId) && configuredFull(robotId) && fullyRecorded.add(robotId)) {
       recorder.recordFully(robotId, true);
     }
   }

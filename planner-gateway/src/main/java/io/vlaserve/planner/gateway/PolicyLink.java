@@ -77,14 +77,17 @@ final class PolicyLink {
     this.session = session;
   }
 
-  /** Opens a Session stream for {@code robot}, instructed {@code instruction}; it is ready when it says so. */
-  void open(RobotIdentity robot, String instruction) {
+  /**
+   * Opens a Session stream for {@code robot}, instructed {@code instruction}, recorded in full when
+   * {@code record}; it is ready when it says so.
+   */
+  void open(RobotIdentity robot, String instruction, boolean record) {
     ready = false;
     Stream opened = new Stream();
     PolicyServiceGrpc.newStub(services.channels().policy()).session(opened);
     stream = opened;
     opened.requests.onNext(GatewayMessages.policyStart(robot, instruction,
-        services.properties().observationValidity()));
+        services.properties().observationValidity(), record));
   }
 
   /** Gives the open stream a new instruction; nothing if no stream is open. */

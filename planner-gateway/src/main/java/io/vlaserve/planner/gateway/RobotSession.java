@@ -96,6 +96,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private RobotIdentity identity;
   /** The robot the flight recorder files this session under, once it is admitted; null before. */
   private String recordedRobot;
+  /** Set while the session ends with an outcome, which its recording must still hold. */
+  private boolean endingWithOutcome;
   private boolean registered;
   private boolean robotClosed;
   private ScheduledFuture<?> timer;
@@ -147,6 +149,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       opened(message.getOpen());
       if (registered) {
         recordedRobot = identity.getRobotId();
+        if (services.recording() != null) {
+          services.recording().sessionOpened(recordedRobot, message.getOpen().getRecord());
+        }
         record(message);
       }
       return;
@@ -512,7 +517,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
             bridge.open(identity, sessionId, connectionEpoch);
           }
         }
-        case SessionEffect.OpenPolicy start -> policy.open(identity, start.instruction());
+        case SessionEffect.OpenPolicy start -> policy.open(identity, start.instruction(), open.getRecord());
         case SessionEffect.Instruct instruct -> policy.instruct(instruct.instruction());
         case SessionEffect.SendPlan plan -> send(GatewayMessages.plan(task, plan));
         case SessionEffect.ReportSubgoal report -> {
@@ -544,6 +549,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private void ended(SessionEffect.Ended ended) {
     SessionEnding ending = ended.ending();
     boolean wasRegistered = registered;
+    endingWithOutcome = true; // the recording ends after the outcome, below
     release("session ended");
     if (wasRegistered) {
       services.metrics().sessionEnded(ending.outcome(), ending.cause());
@@ -554,6 +560,15 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       send(GatewayMessages.outcome(ended));
       robotClosed = true;
       robot.onCompleted();
+    }
+    endRecording();
+  }
+
+  /** Finishes a full recording this session asked for (once; its file then is complete). */
+  private void endRecording() {
+    if (recordedRobot != null && services.recording() != null) {
+      services.recording().sessionEnded(recordedRobot);
+      recordedRobot = null;
     }
   }
 
@@ -814,6 +829,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     if (registered) {
       registered = false;
       services.registry().unregister(identity.getRobotId(), this);
+    }
+    if (!endingWithOutcome) {
+      endRecording();
     }
   }
 

@@ -1,6 +1,7 @@
 package io.vlaserve.planner.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vlaserve.common.v1.ActionChunk;
 import io.vlaserve.common.v1.ImageEncoding;
@@ -159,7 +160,9 @@ class GatewayMessagesTest {
   void whatThePolicyIsSent() {
     assertEquals(SessionRequest.newBuilder().setStart(SessionStart.newBuilder().setRobot(ARM)
         .setInstruction("grasp the red block").setObservationDeadline(ProtoTimes.duration(Duration.ofMillis(500))))
-        .build(), GatewayMessages.policyStart(ARM, "grasp the red block", Duration.ofMillis(500)));
+        .build(), GatewayMessages.policyStart(ARM, "grasp the red block", Duration.ofMillis(500), false));
+    assertTrue(GatewayMessages.policyStart(ARM, "grasp the red block", Duration.ofMillis(500), true).getStart()
+        .getRecord(), "a session the robot asked to record is recorded by the policy too");
     assertEquals(SessionRequest.newBuilder().setInstruction("lift the block").build(),
         GatewayMessages.instruction("lift the block"));
     Observation observation = Observation.newBuilder().setSequence(9).build();

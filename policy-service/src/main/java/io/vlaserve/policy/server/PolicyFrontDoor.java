@@ -105,6 +105,16 @@ public class PolicyFrontDoor implements DisposableBean {
     return new SessionKey(robot, sessions.incrementAndGet());
   }
 
+  /**
+   * Switches {@code robot}'s full recording on or off for one of its sessions (SessionStart.record);
+   * nothing when the service does not record.
+   */
+  void recordSession(String robot, boolean on) {
+    if (recording != null) {
+      recording.recordSession(robot, on);
+    }
+  }
+
   /** The model served. */
   public ModelPackage model() {
     return runtime.model();

@@ -93,6 +93,11 @@ public final class PolicyRecording implements AutoCloseable {
   private final String engine;
   private final FlightRecorder.Topic camera;
   private final Set<String> fullyRecorded = ConcurrentHashMap.newKeySet();
+  /**
+   * Per robot, its open sessions that asked to be recorded in full (SessionStart.record): a gateway
+   * may open the next before the last has ended, and the recording ends with the last.
+   */
+  private final java.util.Map<String, Integer> recordingSessions = new java.util.HashMap<>();
   /** Computed on the writer's thread at the first message: hashing a real model's graphs takes seconds. */
   private volatile ModelIdentity identity;
 
@@ -105,6 +110,25 @@ public final class PolicyRecording implements AutoCloseable {
     this.model = model;
     this.engine = engine;
     this.camera = CameraFrames.topic(model.camera());
+  }
+
+  /** Switches {@code robot}'s recording on for a session that asked, or off when it ends. */
+  void recordSession(String robot, boolean on) {
+    if (properties.fullRobots().contains(robot) || properties.fullRobots().contains("*")) {
+      return; // recorded in full anyway
+    }
+    synchronized (recordingSessions) {
+      int before = recordingSessions.getOrDefault(robot, 0);
+      int after = Math.max(0, before + (on ? 1 : -1));
+      if (after == 0) {
+        recordingSessions.remove(robot);
+      } else {
+        recordingSessions.put(robot, after);
+      }
+      if ((before == 0) != (after == 0)) {
+        recorder.recordFully(robot, on);
+      }
+    }
   }
 
   /**

@@ -48,6 +48,8 @@ final class PolicySession implements StreamObserver<SessionRequest> {
 
   private SessionStart start;
   private String robot;
+  /** Whether this session asked to be recorded in full and the recording is on. */
+  private volatile boolean recording;
   private SessionKey key;
   private String instruction;
   private SamplingParams sampling;
@@ -74,6 +76,10 @@ final class PolicySession implements StreamObserver<SessionRequest> {
   private void uncount() {
     if (counted.compareAndSet(true, false)) {
       metrics.sessionClosed();
+    }
+    if (recording) {
+      recording = false;
+      door.recordSession(robot, false);
     }
   }
 
@@ -110,6 +116,10 @@ final class PolicySession implements StreamObserver<SessionRequest> {
     robot = PolicyFrontDoor.queueAs(message.getRobot().getRobotId(), Principal.current(),
         () -> "session-" + anonymousSessions.incrementAndGet());
     key = door.newSession(robot);
+    if (message.getRecord()) {
+      door.recordSession(robot, true);
+      recording = true;
+    }
     instruction = message.getInstruction();
     long requested = message.hasObservationDeadline() ? Durations.toNanos(message.getObservationDeadline()) : 0;
     deadlineNanos = requested > 0 ? requested : defaultDeadlineNanos;

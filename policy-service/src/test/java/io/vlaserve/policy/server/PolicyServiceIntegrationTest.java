@@ -686,5 +686,49 @@ class PolicyServiceIntegrationTest {
       }
       assertEquals(0, recording.recorder().dropped());
     }
+
+    @Test
+    void aSessionThatAsksToBeRecordedGetsAFileOfItsOwnWhenItEnds() throws Exception {
+      java.util.concurrent.LinkedBlockingQueue<SessionResponse> answers = new java.util.concurrent.LinkedBlockingQueue<>();
+      CountDownLatch done = new CountDownLatch(1);
+      StreamObserver<SessionRequest> requests = PolicyServiceGrpc.newStub(channel).session(new StreamObserver<>() {
+        @Override
+        public void onNext(SessionResponse value) {
+          answers.add(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          done.countDown();
+        }
+
+        @Override
+        public void onCompleted() {
+          done.countDown();
+        }
+      });
+      requests.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
+          .setRobot(RobotIdentity.newBuilder().setRobotId("session-arm")).setInstruction("grasp the red block")
+          .setRecord(true)).build());
+      assertTrue(answers.poll(60, TimeUnit.SECONDS).hasReady());
+      for (int sequence = 1; sequence <= 2; sequence++) {
+        // One at a time, so neither is superseded by the other.
+        requests.onNext(SessionRequest.newBuilder().setObservation(observation(sequence, rgbImage())).build());
+        assertTrue(answers.poll(60, TimeUnit.SECONDS).hasChunk());
+      }
+      requests.onCompleted();
+      assertTrue(done.await(60, TimeUnit.SECONDS));
+      java.util.function.Supplier<java.util.Optional<java.nio.file.Path>> file = () -> recording.recorder().files()
+          .stream().filter(f -> f.getFileName().toString().startsWith("policy-service-session-arm-")).findFirst();
+      io.vlaserve.testing.Await.until(() -> file.get().isPresent(), "the session's recording, complete");
+      io.vlaserve.recorder.mcap.McapReader read = io.vlaserve.recorder.mcap.McapReader.read(file.get().orElseThrow());
+      List<Long> sequences = new java.util.ArrayList<>();
+      for (var message : read.messages()) {
+        if (read.channels().get(message.channelId()).topic().equals("/policy/inferences")) {
+          sequences.add(io.vlaserve.recorder.v1.PolicyInference.parseFrom(message.data()).getObservationSequence());
+        }
+      }
+      assertEquals(List.of(1L, 2L), sequences);
+    }
   }
 }

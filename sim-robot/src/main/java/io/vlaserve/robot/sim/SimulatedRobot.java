@@ -67,6 +67,7 @@ public final class SimulatedRobot implements RobotHardware {
   private final RobotIdentity identity;
   private final TabletopWorld world;
   private volatile ChunkContinuation chunkContinuation = ChunkContinuation.CHUNK_CONTINUATION_UNSPECIFIED;
+  private volatile boolean recordSessions;
   private final double[] proprio = new double[8];
   private final double[] position = new double[3];
   private final double[] orientation = new double[4];
@@ -284,9 +285,15 @@ public final class SimulatedRobot implements RobotHardware {
     return this;
   }
 
+  /** Asks, in the sessions opened from now on, to be recorded in full (SessionOpen.record). */
+  public SimulatedRobot recordSessions(boolean record) {
+    this.recordSessions = record;
+    return this;
+  }
+
   private SessionOpen taskOpen(String task) {
     return SessionOpen.newBuilder().setRobot(identity).setTask(task).setReportsSuccess(true).setReportSteps(true)
-        .setChunkContinuation(chunkContinuation).build();
+        .setChunkContinuation(chunkContinuation).setRecord(recordSessions).build();
   }
 
   private void clearRecords() {
