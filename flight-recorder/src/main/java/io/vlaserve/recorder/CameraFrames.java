@@ -3,11 +3,10 @@ package io.vlaserve.recorder;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.vlaserve.foxglove.CompressedImage;
-import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import javax.imageio.ImageIO;
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32;
+import java.util.zip.Deflater;
 
 /** Camera frames as Foxglove shows them: {@code foxglove.CompressedImage} holding a PNG. */
 public final class CameraFrames {
@@ -26,29 +25,68 @@ public final class CameraFrames {
    * @param epochNanos when it was captured
    */
   public static byte[] compressedImage(String camera, long epochNanos, byte[] rgb8, int width, int height) {
-    if (rgb8.length != 3 * width * height) {
-      throw new IllegalArgumentException("an RGB8 frame of " + width + "x" + height + " has " + 3 * width * height
-          + " bytes, not " + rgb8.length);
-    }
-    BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-    int[] row = new int[width];
-    for (int y = 0; y < height; y++) {
-      for (int x = 0; x < width; x++) {
-        int i = 3 * (y * width + x);
-        row[x] = (rgb8[i] & 0xff) << 16 | (rgb8[i + 1] & 0xff) << 8 | (rgb8[i + 2] & 0xff);
-      }
-      image.setRGB(0, y, width, 1, row, 0, width);
-    }
-    ByteArrayOutputStream png = new ByteArrayOutputStream(rgb8.length / 2 + 64);
-    try {
-      ImageIO.write(image, "png", png);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
     return CompressedImage.newBuilder()
         .setTimestamp(Timestamp.newBuilder().setSeconds(Math.floorDiv(epochNanos, 1_000_000_000L))
             .setNanos((int) Math.floorMod(epochNanos, 1_000_000_000L)))
-        .setFrameId(camera).setFormat("png").setData(ByteString.copyFrom(png.toByteArray()))
+        .setFrameId(camera).setFormat("png").setData(ByteString.copyFrom(png(rgb8, width, height)))
         .build().toByteArray();
+  }
+
+  /**
+   * An RGB8 frame as a PNG: 8-bit truecolour, every row filtered "up" (camera frames change little
+   * from row to row), deflated at the fastest level. Written directly rather than through ImageIO,
+   * which costs several times more per frame on the recorder's thread.
+   */
+  public static byte[] png(byte[] rgb8, int width, int height) {
+    if (width <= 0 || height <= 0 || rgb8.length != 3 * width * height) {
+      throw new IllegalArgumentException("an RGB8 frame of " + width + "x" + height + " has " + 3L * width * height
+          + " bytes, not " + rgb8.length);
+    }
+    int stride = 3 * width;
+    byte[] filtered = new byte[height * (stride + 1)];
+    for (int y = 0; y < height; y++) {
+      int out = y * (stride + 1);
+      int in = y * stride;
+      if (y == 0) {
+        filtered[out] = 0; // none
+        System.arraycopy(rgb8, 0, filtered, out + 1, stride);
+      } else {
+        filtered[out] = 2; // up
+        for (int x = 0; x < stride; x++) {
+          filtered[out + 1 + x] = (byte) (rgb8[in + x] - rgb8[in - stride + x]);
+        }
+      }
+    }
+    Deflater deflater = new Deflater(Deflater.BEST_SPEED);
+    ByteArrayOutputStream idat = new ByteArrayOutputStream(filtered.length / 4 + 64);
+    try {
+      deflater.setInput(filtered);
+      deflater.finish();
+      byte[] buffer = new byte[8192];
+      while (!deflater.finished()) {
+        idat.write(buffer, 0, deflater.deflate(buffer));
+      }
+    } finally {
+      deflater.end();
+    }
+    ByteBuffer header = ByteBuffer.allocate(13);
+    header.putInt(width).putInt(height).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+    ByteArrayOutputStream png = new ByteArrayOutputStream(idat.size() + 64);
+    png.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+    chunk(png, "IHDR", header.array());
+    chunk(png, "IDAT", idat.toByteArray());
+    chunk(png, "IEND", new byte[0]);
+    return png.toByteArray();
+  }
+
+  private static void chunk(ByteArrayOutputStream png, String type, byte[] data) {
+    byte[] name = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    CRC32 crc = new CRC32();
+    crc.update(name);
+    crc.update(data);
+    png.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
+    png.writeBytes(name);
+    png.writeBytes(data);
+    png.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
   }
 }
