@@ -32,8 +32,9 @@ import picocli.CommandLine.Spec;
  * another model it reports, per chunk step, how far its actions are from the recorded ones.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true,
-    description = "Run the policy inferences of flight recordings (MCAP files from policy-service) again and compare:"
-        + " token agreement with the same model, per-step action differences with another.")
+    description = "Run flight recordings again and compare: policy-service's inferences through the policy (token"
+        + " agreement with the same model, per-step action differences with another), controller-bridge's chunks"
+        + " through a simulated controller (verdicts and commanded positions against the recorded ones).")
 final class ReplayCommand implements Callable<Integer> {
   static final String INFERENCES = "/policy/inferences";
 
@@ -56,26 +57,53 @@ final class ReplayCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
-    ModelPackage modelPackage = ModelPackage.load(model);
     List<PolicyInference> inferences = new ArrayList<>();
+    int exit = 0;
+    boolean bridge = false;
     for (Path file : files) {
-      inferences.addAll(read(file));
+      McapReader recording = McapReader.read(file);
+      if (io.vlaserve.controller.messages.BridgeReplay.isBridgeRecording(recording)) {
+        bridge = true;
+        exit = Math.max(exit, printBridge(out, file, io.vlaserve.controller.messages.BridgeReplay.replay(file)));
+      } else {
+        inferences.addAll(read(recording, file));
+      }
     }
     if (inferences.isEmpty()) {
+      if (bridge) {
+        return exit;
+      }
       throw new IllegalArgumentException("no " + INFERENCES + " messages in " + files
-          + " (expected recordings written by policy-service)");
+          + " (expected recordings written by policy-service, or controller-bridge's)");
     }
+    ModelPackage modelPackage = ModelPackage.load(model);
     Report report;
     try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(modelPackage, threads)) {
       report = replay(new VlaPolicy(modelPackage, engine), modelPackage.graphsSha256(), inferences);
     }
     print(out, modelPackage, inferences, report);
-    return report.sameModel() && report.identical() < report.inferences() ? 1 : 0;
+    return Math.max(exit, report.sameModel() && report.identical() < report.inferences() ? 1 : 0);
+  }
+
+  /** Prints a bridge replay's findings; 1 if a chunk's verdict came out differently. */
+  private static int printBridge(PrintWriter out, Path file, io.vlaserve.controller.messages.BridgeReplay.Report report) {
+    out.printf(Locale.ROOT, "bridge:   %s, robot %s: %d chunk(s) replayed through a simulated controller%n",
+        file.getFileName(), report.robot(), report.chunks());
+    out.printf(Locale.ROOT, "verdicts: %d of %d the same%n", report.sameVerdicts(), report.verdicts());
+    out.printf(Locale.ROOT, "commanded position vs recorded, at %d state(s): mean %.2f mm, max %.2f mm; gripper"
+        + " max %.3f%n", report.states(), report.meanPositionDifference() * 1000,
+        report.maxPositionDifference() * 1000, report.maxGripperDifference());
+    report.differences().forEach(d -> out.println("DIVERGED: " + d));
+    out.flush();
+    return report.differences().isEmpty() ? 0 : 1;
   }
 
   /** The inferences recorded in {@code file}, in the order they were logged. */
   static List<PolicyInference> read(Path file) throws IOException {
-    McapReader recording = McapReader.read(file);
+    return read(McapReader.read(file), file);
+  }
+
+  static List<PolicyInference> read(McapReader recording, Path file) {
     List<PolicyInference> inferences = new ArrayList<>();
     for (McapReader.Message message : recording.messages()) {
       McapReader.Channel channel = recording.channels().get(message.channelId());

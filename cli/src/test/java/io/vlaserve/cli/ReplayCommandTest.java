@@ -227,4 +227,51 @@ class ReplayCommandTest {
     }
     return values;
   }
+
+  @Test
+  void aBridgeRecordingRunsThroughASimulatedController() throws Exception {
+    long t0 = 1_800_000_000_000_000_000L;
+    var limits = new io.vlaserve.controller.safety.SafetyLimits(new io.vlaserve.controller.Vector3(0.25, -0.30, 0.01),
+        new io.vlaserve.controller.Vector3(0.75, 0.30, 0.35), io.vlaserve.controller.safety.LimitMode.CLAMP,
+        io.vlaserve.controller.safety.AxisLimit.clamp(1.0), io.vlaserve.controller.safety.AxisLimit.clamp(10),
+        io.vlaserve.controller.safety.AxisLimit.clamp(6500), io.vlaserve.controller.safety.AxisLimit.clamp(5.0),
+        io.vlaserve.controller.safety.AxisLimit.clamp(10), java.time.Duration.ofMillis(50),
+        io.vlaserve.controller.safety.AxisLimit.clamp(60), io.vlaserve.controller.safety.AxisLimit.clamp(40000),
+        io.vlaserve.controller.safety.AxisLimit.clamp(400), new io.vlaserve.controller.safety.OrientationLimit(
+            new io.vlaserve.controller.Vector3(0, 0, 1), new io.vlaserve.controller.Vector3(0, 0, 1), 1.0472,
+            io.vlaserve.controller.safety.LimitMode.CLAMP));
+    var settings = new io.vlaserve.controller.ExecutionSettings(io.vlaserve.controller.trajectory.Interpolation.MINIMUM_JERK,
+        io.vlaserve.controller.trajectory.Blending.crossfade(java.time.Duration.ofMillis(100)));
+    com.google.protobuf.Timestamp start = com.google.protobuf.Timestamp.newBuilder().setSeconds(t0 / 1_000_000_000L).build();
+    var state = io.vlaserve.controller.v1.ExecutionState.newBuilder().setRobotId("arm-1").setTime(start)
+        .setMeasured(io.vlaserve.common.v1.RobotState.newBuilder().setGripper(1).setEndEffector(
+            io.vlaserve.common.v1.Pose.newBuilder().setPosition(io.vlaserve.common.v1.Vector3.newBuilder().setX(0.5).setZ(0.2))
+                .setOrientation(io.vlaserve.common.v1.Quaternion.newBuilder().setW(1)))).build();
+    var chunk = io.vlaserve.common.v1.ActionChunk.newBuilder().setChunkId(1).setActionProfile("tiny-sim")
+        .setStepPeriod(com.google.protobuf.Duration.newBuilder().setNanos(100_000_000))
+        .setObservationTime(start.toBuilder().setNanos(5_000_000));
+    for (int step = 0; step < 4; step++) {
+      chunk.addStepsBuilder().addAllValues(List.of(0.005, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0));
+    }
+    Path file;
+    try (FlightRecorder recorder = new FlightRecorder(FlightRecorder.Options.defaults(dir.resolve("bridge"),
+        "controller-bridge"))) {
+      recorder.latch(ProtobufTopics.topic("/safety_limits", io.vlaserve.controller.v1.SafetyLimits.getDescriptor()),
+          "arm-1", t0, io.vlaserve.controller.messages.ControllerMessages.limits("arm-1", limits).toByteArray());
+      recorder.latch(ProtobufTopics.topic("/execute_start", io.vlaserve.controller.v1.ExecuteStart.getDescriptor()),
+          "arm-1", t0, io.vlaserve.controller.messages.ControllerMessages.start("arm-1", settings).toByteArray());
+      recorder.record(ProtobufTopics.topic("/execution_state", io.vlaserve.controller.v1.ExecutionState.getDescriptor()),
+          "arm-1", t0, state.toByteArray());
+      recorder.record(ProtobufTopics.topic("/chunks", io.vlaserve.controller.v1.ExecuteRequest.getDescriptor()), "arm-1",
+          t0 + 10_000_000L, io.vlaserve.controller.v1.ExecuteRequest.newBuilder().setChunk(chunk).build().toByteArray());
+      recorder.record(ProtobufTopics.topic("/chunk_verdicts", io.vlaserve.controller.v1.ExecuteResponse.getDescriptor()),
+          "arm-1", t0 + 10_000_000L, io.vlaserve.controller.v1.ExecuteResponse.newBuilder()
+              .setAccepted(io.vlaserve.controller.v1.ChunkAccepted.newBuilder().setChunkId(1)).build().toByteArray());
+      file = recorder.flushRing("arm-1", "halt").get(30, TimeUnit.SECONDS);
+    }
+    Run run = replay(file.toString());
+    assertEquals(0, run.exit(), run.out() + run.err());
+    assertTrue(run.out().contains("robot arm-1: 1 chunk(s) replayed through a simulated controller"), run.out());
+    assertTrue(run.out().contains("verdicts: 1 of 1 the same"), run.out());
+  }
 }

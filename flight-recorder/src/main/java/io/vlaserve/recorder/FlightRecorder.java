@@ -90,9 +90,9 @@ public final class FlightRecorder implements AutoCloseable {
    * {@code data}: the message, or null until the writer computes it from {@code encoder}.
    */
   private record Entry(long sequence, Topic topic, String session, long logTime, byte[] data,
-      Supplier<byte[]> encoder) {
+      Supplier<byte[]> encoder, boolean latched) {
     Entry encoded() {
-      return data != null ? this : new Entry(sequence, topic, session, logTime, encoder.get(), null);
+      return data != null ? this : new Entry(sequence, topic, session, logTime, encoder.get(), null, latched);
     }
   }
 
@@ -138,6 +138,8 @@ public final class FlightRecorder implements AutoCloseable {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong recorded = new AtomicLong();
   private final Map<String, Ring> rings = new HashMap<>();
+  /** The writer's: per session, each latched topic's newest message. */
+  private final Map<String, Map<Topic, Entry>> latchedMessages = new HashMap<>();
   /** The writer's: the newest log time it has taken, and how many messages, for evicting silent rings. */
   private long newestLogTime = Long.MIN_VALUE;
   private long taken;
@@ -164,7 +166,20 @@ public final class FlightRecorder implements AutoCloseable {
    * @return false if it was dropped (the writer is behind; counted in {@link #dropped})
    */
   public boolean record(Topic topic, String session, long logTime, byte[] data) {
-    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null);
+    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null, false);
+  }
+
+  /**
+   * Keeps {@code data} as {@code session}'s current message on {@code topic}, outside the ring: it
+   * starts every file written for the session from now on (a flushed ring, a full recording and
+   * each of its rotations), replacing the topic's previous one, so that a file holds what its
+   * messages mean: the limits, the settings in force. Messages offered before are not affected.
+   * Kept as long as the recorder runs, so only for a bounded set of sessions (the bridge's robots).
+   *
+   * @return false if it was dropped (counted in {@link #dropped})
+   */
+  public boolean latch(Topic topic, String session, long logTime, byte[] data) {
+    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null, true);
   }
 
   /**
@@ -174,17 +189,18 @@ public final class FlightRecorder implements AutoCloseable {
    * counted in {@link #dropped}.
    */
   public boolean record(Topic topic, String session, long logTime, Supplier<byte[]> encoder) {
-    return offer(topic, session, logTime, null, Objects.requireNonNull(encoder, "encoder"));
+    return offer(topic, session, logTime, null, Objects.requireNonNull(encoder, "encoder"), false);
   }
 
-  private boolean offer(Topic topic, String session, long logTime, byte[] data, Supplier<byte[]> encoder) {
+  private boolean offer(Topic topic, String session, long logTime, byte[] data, Supplier<byte[]> encoder,
+      boolean latched) {
     boolean accepted;
     synchronized (offering) {
       long sequence = offered + 1;
       accepted = !stopped && queued.get() < options.queueCapacity();
       if (accepted) {
         queued.incrementAndGet();
-        queue.add(new Entry(sequence, topic, session, logTime, data, encoder));
+        queue.add(new Entry(sequence, topic, session, logTime, data, encoder, latched));
       }
       offered = sequence; // after the offer: a reader of `offered` finds everything up to it queued
     }
@@ -307,6 +323,18 @@ public final class FlightRecorder implements AutoCloseable {
       recorded.decrementAndGet();
       return;
     }
+    if (entry.latched()) {
+      latchedMessages.computeIfAbsent(entry.session(), s -> new java.util.LinkedHashMap<>()).put(entry.topic(), entry);
+      Recording open = recordings.get(entry.session());
+      if (open != null) {
+        try {
+          write(open, entry);
+        } catch (IOException e) {
+          dropped.incrementAndGet();
+        }
+      }
+      return;
+    }
     Ring ring = rings.get(entry.session());
     if (ring == null) {
       ring = new Ring();
@@ -331,6 +359,7 @@ public final class FlightRecorder implements AutoCloseable {
         if (recording.bytes > options.maxFileBytes()) {
           finish(recording);
           start(recording, entry.session(), "full");
+          writeLatched(recording, entry.session());
         }
       } catch (IOException e) {
         dropped.incrementAndGet();
@@ -358,6 +387,7 @@ public final class FlightRecorder implements AutoCloseable {
           if (full.on() && recording == null) {
             recording = new Recording();
             start(recording, full.session(), "full");
+            writeLatched(recording, full.session());
             recordings.put(full.session(), recording);
             full.done().complete(recording.file);
           } else if (full.on()) {
@@ -389,11 +419,22 @@ public final class FlightRecorder implements AutoCloseable {
     }
     Recording recording = new Recording();
     start(recording, session, UNSAFE.matcher(reason).replaceAll("_"));
+    writeLatched(recording, session);
     for (Entry entry : ring.entries) {
       write(recording, entry);
     }
     finish(recording);
     return recording.file;
+  }
+
+  /** Writes {@code session}'s latched messages, each topic's newest, at the start of a file. */
+  private void writeLatched(Recording recording, String session) throws IOException {
+    java.util.Map<Topic, Entry> latched = latchedMessages.get(session);
+    if (latched != null) {
+      for (Entry entry : latched.values()) {
+        write(recording, entry);
+      }
+    }
   }
 
   private void start(Recording recording, String session, String kind) throws IOException {

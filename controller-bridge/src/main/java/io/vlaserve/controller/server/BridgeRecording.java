@@ -1,5 +1,7 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.ControllerMessages;
+import io.vlaserve.controller.messages.ProtoTime;
 import com.google.protobuf.Message;
 import io.vlaserve.controller.safety.SafetyAction;
 import io.vlaserve.controller.v1.ExecutionState;
@@ -70,6 +72,12 @@ public final class BridgeRecording implements AutoCloseable {
       ProtobufTopics.topic("/chunk_verdicts", io.vlaserve.controller.v1.ExecuteResponse.getDescriptor());
   static final FlightRecorder.Topic STATE = ProtobufTopics.topic("/execution_state", ExecutionState.getDescriptor());
   static final FlightRecorder.Topic EVENTS = ProtobufTopics.topic("/safety_events", SafetyEvent.getDescriptor());
+  /** Latched: the robot's limits in force, at the start of every file (a replay runs under them). */
+  static final FlightRecorder.Topic LIMITS =
+      ProtobufTopics.topic("/safety_limits", io.vlaserve.controller.v1.SafetyLimits.getDescriptor());
+  /** Latched: the settings of the robot's current Execute stream, every one specified. */
+  static final FlightRecorder.Topic EXECUTION =
+      ProtobufTopics.topic("/execute_start", io.vlaserve.controller.v1.ExecuteStart.getDescriptor());
 
   private final FlightRecorder recorder;
   private final ScheduledExecutorService sampler;
@@ -80,6 +88,7 @@ public final class BridgeRecording implements AutoCloseable {
     recorder = new FlightRecorder(new FlightRecorder.Options(directory, "controller-bridge",
         properties.ringDuration(), 64L << 20, 65_536, 256L << 20, properties.diskBudget().toBytes()));
     for (Robot robot : fleet.robots()) {
+      limitsChanged(robot.id(), robot.controller().limits());
       robot.subscribe(event -> {
         SafetyEvent message = ControllerMessages.event(event, time);
         record(EVENTS, robot.id(), message);
@@ -107,6 +116,18 @@ public final class BridgeRecording implements AutoCloseable {
         }
       }
     }, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /** Keeps {@code limits} as {@code robotId}'s limits in force for every file from now on. */
+  void limitsChanged(String robotId, io.vlaserve.controller.safety.SafetyLimits limits) {
+    recorder.latch(LIMITS, robotId, FlightRecorder.epochNanos(), ControllerMessages.limits(robotId, limits)
+        .toByteArray());
+  }
+
+  /** Keeps the settings of {@code robotId}'s new Execute stream for every file from now on. */
+  void executionStarted(String robotId, io.vlaserve.controller.ExecutionSettings settings) {
+    recorder.latch(EXECUTION, robotId, FlightRecorder.epochNanos(), ControllerMessages.start(robotId, settings)
+        .toByteArray());
   }
 
   /** Records a message of {@code robotId}'s, stamped now. */

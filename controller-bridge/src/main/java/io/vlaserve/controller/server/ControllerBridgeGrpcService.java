@@ -1,5 +1,8 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.ControllerMessages;
+import io.vlaserve.controller.messages.ProtoTime;
+import io.vlaserve.controller.messages.InvalidRequestException;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.vlaserve.service.tracing.VlaTracing;
@@ -160,7 +163,7 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         throw new InvalidRequestException("start.robot.robot_id: empty (expected: the robot to drive, e.g. sim-0)");
       }
       Robot target = fleet.robot(start.getRobot().getRobotId());
-      ExecutionSettings requested = ControllerMessages.settings(start, properties.execution());
+      ExecutionSettings requested = ControllerMessages.settings(start, properties.execution().defaults());
       try {
         target.controller().config().checkSettings(requested);
       } catch (IllegalArgumentException e) {
@@ -173,6 +176,9 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
       }
       target.claim(this, start.getSessionId(), start.getConnectionEpoch());
       AuditLog.record("execute-start", target.id(), AuditLog.caller(), "ok", Map.of());
+      if (recording != null) {
+        recording.executionStarted(target.id(), requested);
+      }
       synchronized (this) {
         robot = target;
         settings = requested;
@@ -457,6 +463,9 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
       String changes = io.vlaserve.controller.safety.SafetyEnvelope.changes(before, limits);
       AuditLog.record("set-safety-limits", robot.id(), AuditLog.caller(), "ok", Map.of("changes", changes));
       robot.controller().setLimits(limits, changes + " (by " + AuditLog.caller() + ")");
+      if (recording != null) {
+        recording.limitsChanged(robot.id(), limits);
+      }
       responses.onNext(ControllerMessages.limits(robot.id(), limits));
       responses.onCompleted();
     } catch (RuntimeException e) {

@@ -145,6 +145,10 @@ public record ControllerProperties(
       @DefaultValue("100ms") Duration blendTime,
       @DefaultValue("0.5") double blendDecay,
       @DefaultValue("100ms") Duration statePeriod) {
+    /** As the controller's message conversions take them. */
+    public io.vlaserve.controller.messages.ExecutionDefaults defaults() {
+      return new io.vlaserve.controller.messages.ExecutionDefaults(interpolation, blending, blendTime, blendDecay);
+    }
 
     /** The defaults as execution settings. */
     public ExecutionSettings settings() {

@@ -1,5 +1,6 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.InvalidRequestException;
 import io.grpc.Status;
 import io.vlaserve.controller.ChunkVerdict;
 import io.vlaserve.controller.ControllerStateException;

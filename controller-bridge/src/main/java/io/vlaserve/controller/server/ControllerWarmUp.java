@@ -1,5 +1,7 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.ControllerMessages;
+import io.vlaserve.controller.messages.ProtoTime;
 import com.google.protobuf.Duration;
 import io.vlaserve.common.v1.ActionChunk;
 import io.vlaserve.common.v1.ActionVector;

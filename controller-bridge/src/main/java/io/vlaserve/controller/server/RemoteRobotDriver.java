@@ -1,5 +1,7 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.ControllerMessages;
+import io.vlaserve.controller.messages.ProtoTime;
 import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;

@@ -1,5 +1,6 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.InvalidRequestException;
 import io.vlaserve.service.audit.AuditLog;
 
 import io.grpc.Status;

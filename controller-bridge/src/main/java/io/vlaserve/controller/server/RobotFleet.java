@@ -1,5 +1,6 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.ProtoTime;
 import io.vlaserve.controller.ExecutionMode;
 import io.vlaserve.controller.ExecutionSnapshot;
 import io.vlaserve.controller.RobotController;

@@ -395,6 +395,12 @@ class ControllerBridgeIntegrationTest {
             .filter(c -> c.topic().equals("/chunks")).findFirst().orElseThrow().schemaId());
         assertEquals("vla.controller.v1.ExecuteRequest", chunkSchema.name());
         assertEquals("protobuf", chunkSchema.encoding());
+        // The limits and settings in force start the file, so that it can be replayed under them.
+        assertEquals("sim-2", io.vlaserve.controller.v1.SafetyLimits.parseFrom(byTopic.get("/safety_limits").get(0))
+            .getRobotId());
+        assertEquals(io.vlaserve.controller.v1.Interpolation.INTERPOLATION_MINIMUM_JERK,
+            io.vlaserve.controller.v1.ExecuteStart.parseFrom(byTopic.get("/execute_start").get(0)).getInterpolation());
+        assertEquals("sim-2", io.vlaserve.controller.messages.BridgeReplay.replay(recording("sim-2", "halt")).robot());
 
         session.send(chunk(2, Instant.now(), FORWARD));
         ChunkRejected refused = session.await("refused while halted", r -> r.hasRejected()).getRejected();

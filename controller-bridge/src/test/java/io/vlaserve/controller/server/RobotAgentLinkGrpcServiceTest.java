@@ -1,5 +1,7 @@
 package io.vlaserve.controller.server;
 
+import io.vlaserve.controller.messages.ControllerMessages;
+import io.vlaserve.controller.messages.ProtoTime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

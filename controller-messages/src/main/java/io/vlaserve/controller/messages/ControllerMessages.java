@@ -1,4 +1,4 @@
-package io.vlaserve.controller.server;
+package io.vlaserve.controller.messages;
 
 import io.vlaserve.common.v1.Pose;
 import io.vlaserve.common.v1.Quaternion;
@@ -25,7 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Converts between {@code vla.controller.v1} messages and the controller core's types. Stateless. */
-final class ControllerMessages {
+public final class ControllerMessages {
   private ControllerMessages() {}
 
   // ------------------------------------------------------------------ chunks and settings
@@ -35,7 +35,7 @@ final class ControllerMessages {
    *
    * @throws InvalidChunkException naming the field, step and dimension at fault
    */
-  static io.vlaserve.controller.ActionChunk chunk(io.vlaserve.common.v1.ActionChunk chunk, ProtoTime time,
+  public static io.vlaserve.controller.ActionChunk chunk(io.vlaserve.common.v1.ActionChunk chunk, ProtoTime time,
       int maxSteps) {
     if (!chunk.hasStepPeriod()) {
       throw new InvalidChunkException("chunk " + chunk.getChunkId()
@@ -67,7 +67,7 @@ final class ControllerMessages {
   }
 
   /** The settings an Execute stream asked for, defaults filling what it left unspecified. */
-  static ExecutionSettings settings(ExecuteStart start, ControllerProperties.Execution defaults) {
+  public static ExecutionSettings settings(ExecuteStart start, ExecutionDefaults defaults) {
     Interpolation interpolation = switch (start.getInterpolation()) {
       case INTERPOLATION_LINEAR -> Interpolation.LINEAR;
       case INTERPOLATION_CUBIC -> Interpolation.CUBIC;
@@ -98,9 +98,32 @@ final class ControllerMessages {
     }
   }
 
+  /**
+   * {@code settings} as an ExecuteStart for {@code robotId} that specifies every setting, so that it
+   * means the same to any bridge whatever its defaults (the flight recorder keeps it with chunks).
+   */
+  public static ExecuteStart start(String robotId, ExecutionSettings settings) {
+    Blending blending = settings.blending();
+    return ExecuteStart.newBuilder()
+        .setRobot(io.vlaserve.common.v1.RobotIdentity.newBuilder().setRobotId(robotId))
+        .setInterpolation(switch (settings.interpolation()) {
+          case LINEAR -> io.vlaserve.controller.v1.Interpolation.INTERPOLATION_LINEAR;
+          case CUBIC -> io.vlaserve.controller.v1.Interpolation.INTERPOLATION_CUBIC;
+          case MINIMUM_JERK -> io.vlaserve.controller.v1.Interpolation.INTERPOLATION_MINIMUM_JERK;
+        })
+        .setBlending(switch (blending.mode()) {
+          case NONE -> io.vlaserve.controller.v1.Blending.BLENDING_NONE;
+          case EXPONENTIAL -> io.vlaserve.controller.v1.Blending.BLENDING_EXPONENTIAL;
+          case LINEAR_CROSSFADE -> io.vlaserve.controller.v1.Blending.BLENDING_LINEAR_CROSSFADE;
+        })
+        .setBlendDecay(blending.decay())
+        .setBlendTime(ProtoTime.duration(blending.blendTimeNanos()))
+        .build();
+  }
+
   // ------------------------------------------------------------------ state
 
-  static ExecutionState state(String robotId, ExecutionSnapshot s, LoopStatistics.Snapshot loop, ProtoTime time) {
+  public static ExecutionState state(String robotId, ExecutionSnapshot s, LoopStatistics.Snapshot loop, ProtoTime time) {
     ExecutionState.Builder state = ExecutionState.newBuilder()
         .setRobotId(robotId)
         .setTime(time.toTimestamp(s.timeNanos))
@@ -134,7 +157,7 @@ final class ControllerMessages {
     };
   }
 
-  static io.vlaserve.controller.v1.LoopStatistics loop(LoopStatistics.Snapshot loop) {
+  public static io.vlaserve.controller.v1.LoopStatistics loop(LoopStatistics.Snapshot loop) {
     return io.vlaserve.controller.v1.LoopStatistics.newBuilder()
         .setRateHz(loop.rateHz())
         .setPeriodErrorP50(ProtoTime.duration(loop.periodErrorP50Nanos()))
@@ -149,7 +172,7 @@ final class ControllerMessages {
         .build();
   }
 
-  static Pose pose(CartesianPose pose) {
+  public static Pose pose(CartesianPose pose) {
     return Pose.newBuilder()
         .setPosition(Vector3.newBuilder().setX(pose.position[0]).setY(pose.position[1]).setZ(pose.position[2]))
         .setOrientation(Quaternion.newBuilder().setX(pose.orientation[0]).setY(pose.orientation[1])
@@ -159,7 +182,7 @@ final class ControllerMessages {
 
   // ------------------------------------------------------------------ safety
 
-  static SafetyEvent event(io.vlaserve.controller.safety.SafetyEvent event, ProtoTime time) {
+  public static SafetyEvent event(io.vlaserve.controller.safety.SafetyEvent event, ProtoTime time) {
     return SafetyEvent.newBuilder()
         .setRobotId(event.robotId())
         .setTime(time.toTimestamp(event.timeNanos()))
@@ -179,7 +202,7 @@ final class ControllerMessages {
         .build();
   }
 
-  static SafetyLimits limits(String robotId, io.vlaserve.controller.safety.SafetyLimits limits) {
+  public static SafetyLimits limits(String robotId, io.vlaserve.controller.safety.SafetyLimits limits) {
     return SafetyLimits.newBuilder()
         .setRobotId(robotId)
         .setWorkspaceMin(vector(limits.workspaceMin()))
@@ -205,11 +228,11 @@ final class ControllerMessages {
   /**
    * Converts and validates limits from the wire; the fields added after v1's first release
    * (angular acceleration and jerk, gripper acceleration, orientation workspace) keep their value in
-   * {@code current} when absent, so older clients keep working.
+   * {@code current} when absent, so older clients keep working (null: absent means unset).
    *
    * @throws InvalidSafetyLimitsException naming the field as {@code limits.<field>}
    */
-  static io.vlaserve.controller.safety.SafetyLimits limits(SafetyLimits limits,
+  public static io.vlaserve.controller.safety.SafetyLimits limits(SafetyLimits limits,
       io.vlaserve.controller.safety.SafetyLimits current) {
     try {
       return new io.vlaserve.controller.safety.SafetyLimits(
@@ -223,12 +246,13 @@ final class ControllerMessages {
           limits.hasMaxGripperRate() ? limit(limits.getMaxGripperRate()) : null,
           limits.hasWatchdogTimeout() ? Duration.ofNanos(ProtoTime.nanos(limits.getWatchdogTimeout())) : null,
           limits.hasMaxAngularAcceleration() ? limit(limits.getMaxAngularAcceleration())
-              : current.maxAngularAcceleration(),
-          limits.hasMaxAngularJerk() ? limit(limits.getMaxAngularJerk()) : current.maxAngularJerk(),
+              : current == null ? null : current.maxAngularAcceleration(),
+          limits.hasMaxAngularJerk() ? limit(limits.getMaxAngularJerk())
+              : current == null ? null : current.maxAngularJerk(),
           limits.hasMaxGripperAcceleration() ? limit(limits.getMaxGripperAcceleration())
-              : current.maxGripperAcceleration(),
+              : current == null ? null : current.maxGripperAcceleration(),
           limits.hasOrientationWorkspace() ? orientation(limits.getOrientationWorkspace())
-              : current.orientationWorkspace());
+              : current == null ? null : current.orientationWorkspace());
     } catch (InvalidSafetyLimitsException e) {
       String message = e.getMessage().substring(e.field().length() + 2);
       throw new InvalidSafetyLimitsException("limits." + e.field(), message);

@@ -1,4 +1,4 @@
-package io.vlaserve.controller.server;
+package io.vlaserve.controller.messages;
 
 /** A request that is malformed whatever the robot's state; the message names the field. */
 public final class InvalidRequestException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.vlaserve.controller.server;
+package io.vlaserve.controller.messages;
 
 import io.vlaserve.proto.ProtoTimes;
 import com.google.protobuf.Duration;
@@ -16,17 +16,17 @@ import java.util.function.LongSupplier;
  * are assumed synchronised (NTP or PTP); the controller rejects observation times too far in the
  * future. Thread-safe.
  */
-final class ProtoTime {
+public final class ProtoTime {
   private final Clock wall;
   private final LongSupplier ticker;
 
-  ProtoTime(Clock wall, LongSupplier ticker) {
+  public ProtoTime(Clock wall, LongSupplier ticker) {
     this.wall = wall;
     this.ticker = ticker;
   }
 
   /** The system wall clock and {@link System#nanoTime}. */
-  static ProtoTime system() {
+  public static ProtoTime system() {
     return new ProtoTime(Clock.systemUTC(), System::nanoTime);
   }
 
@@ -34,7 +34,7 @@ final class ProtoTime {
    * Returns the loop-clock time of wall-clock {@code timestamp}. Ages beyond a day either way are
    * capped there (the controller refuses such chunks as late or future) so no arithmetic overflows.
    */
-  long toLoopNanos(Timestamp timestamp) {
+  public long toLoopNanos(Timestamp timestamp) {
     Instant now = wall.instant();
     long ageSeconds = Math.max(-MAX_AGE_SECONDS, Math.min(MAX_AGE_SECONDS, now.getEpochSecond() - timestamp.getSeconds()));
     long ageNanos = ageSeconds * 1_000_000_000L + (now.getNano() - timestamp.getNanos());
@@ -44,23 +44,23 @@ final class ProtoTime {
   private static final long MAX_AGE_SECONDS = 86_400;
 
   /** Returns the wall-clock timestamp of loop-clock time {@code loopNanos}. */
-  Timestamp toTimestamp(long loopNanos) {
+  public Timestamp toTimestamp(long loopNanos) {
     long ageNanos = ticker.getAsLong() - loopNanos;
     return ProtoTimes.timestamp(wall.instant().minusNanos(ageNanos));
   }
 
   /** Returns the loop clock's current time. */
-  long nowNanos() {
+  public long nowNanos() {
     return ticker.getAsLong();
   }
 
   /** See {@link ProtoTimes#duration(long)}. */
-  static Duration duration(long nanos) {
+  public static Duration duration(long nanos) {
     return ProtoTimes.duration(nanos);
   }
 
   /** See {@link ProtoTimes#nanos(Duration)}. */
-  static long nanos(Duration duration) {
+  public static long nanos(Duration duration) {
     return ProtoTimes.nanos(duration);
   }
 }
