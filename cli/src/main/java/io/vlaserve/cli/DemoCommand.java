@@ -72,8 +72,8 @@ final class DemoCommand implements Callable<Integer> {
   long seed;
 
   @Option(names = "--record", paramLabel = "DIR", description = "Record every robot in full under DIR: policy-service's"
-      + " inferences and camera frames (./vla replay DIR/policy-service/*.mcap), the gateway's session messages, and"
-      + " the bridge's last 30 s on a halt.")
+      + " inferences and camera frames, the gateway's session messages, the bridge's chunks and states"
+      + " (./vla replay DIR/*/*.mcap).")
   private Path record;
 
   @Option(names = "--log-dir", defaultValue = "target/demo", description = "Service logs (default: ${DEFAULT-VALUE}).")
@@ -123,7 +123,8 @@ final class DemoCommand implements Callable<Integer> {
         Path recordings = record.toAbsolutePath();
         policyArgs.addAll(List.of("--vla.policy.recording.directory=" + recordings.resolve("policy-service"),
             "--vla.policy.recording.full-robots=*"));
-        controllerArgs.add("--vla.controller.recording.directory=" + recordings.resolve("controller-bridge"));
+        controllerArgs.addAll(List.of("--vla.controller.recording.directory=" + recordings.resolve("controller-bridge"),
+            "--vla.controller.recording.full-robots=*"));
       }
       ServiceProcess policy = start(started, "policy", policyArgs);
       ServiceProcess controller = start(started, "controller", controllerArgs);
@@ -175,7 +176,8 @@ final class DemoCommand implements Callable<Integer> {
       stopAll(started); // the recorders finish their files as the services stop
       if (record != null) {
         System.out.println("Recordings in " + record.toAbsolutePath() + " (MCAP; Foxglove opens them); run the policy's"
-            + " again with: ./vla replay " + record.resolve("policy-service") + "/*.mcap");
+            + " and the bridge's again with: ./vla replay " + record + "/policy-service/*.mcap " + record
+            + "/controller-bridge/*.mcap");
       }
       try {
         Runtime.getRuntime().removeShutdownHook(stopOnCtrlC);

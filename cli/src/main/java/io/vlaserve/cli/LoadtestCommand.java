@@ -112,21 +112,31 @@ final class LoadtestCommand implements Callable<Integer> {
       + " tenth to its last (memory.csv has the samples). 0: off (default).")
   int sampleMemorySeconds;
 
-  @Option(names = "--record", paramLabel = "DIR", description = "Without --address: the started policy-service and"
-      + " planner-gateway record every robot in full under DIR (docs/flight-recorder.md), to measure what recording"
-      + " costs.")
+  @Option(names = "--record", paramLabel = "DIR", description = "Without --address: the started services record every"
+      + " robot in full under DIR (docs/flight-recorder.md), to measure what recording costs.")
   private Path record;
 
   @Option(names = "--out", defaultValue = "target/loadtest", description = "Where summary.json, latency-cdf.png and logs go (default: ${DEFAULT-VALUE}).")
   Path out;
 
-  /** With --record, what makes the started {@code service} (policy or gateway) record every robot in full. */
+  /**
+   * With --record, what makes the started {@code service} (policy, gateway or controller) record every
+   * robot in full.
+   */
   private List<String> recording(String service) {
     if (record == null) {
       return List.of();
     }
-    String prefix = service.equals("policy") ? "--vla.policy.recording." : "--vla.gateway.recording.";
-    Path directory = record.toAbsolutePath().resolve(service.equals("policy") ? "policy-service" : "planner-gateway");
+    String prefix = switch (service) {
+      case "policy" -> "--vla.policy.recording.";
+      case "gateway" -> "--vla.gateway.recording.";
+      default -> "--vla.controller.recording.";
+    };
+    Path directory = record.toAbsolutePath().resolve(switch (service) {
+      case "policy" -> "policy-service";
+      case "gateway" -> "planner-gateway";
+      default -> "controller-bridge";
+    });
     return List.of(prefix + "directory=" + directory, prefix + "full-robots=*");
   }
 
@@ -366,8 +376,9 @@ final class LoadtestCommand implements Callable<Integer> {
         System.out.println("Starting policy-service, controller-bridge (" + robots + " simulated robots) and planner-gateway ...");
         ServiceProcess policy = Services.start("policy", out, security, recording("policy"));
         started.add(policy);
-        ServiceProcess controller = Services.start("controller", out, security, List.of(
-            "--vla.controller.simulated-robots=" + robots));
+        List<String> controllerArgs = new ArrayList<>(List.of("--vla.controller.simulated-robots=" + robots));
+        controllerArgs.addAll(recording("controller"));
+        ServiceProcess controller = Services.start("controller", out, security, controllerArgs);
         started.add(controller);
         policy.awaitServing(Duration.ofSeconds(120));
         controller.awaitServing(Duration.ofSeconds(120));

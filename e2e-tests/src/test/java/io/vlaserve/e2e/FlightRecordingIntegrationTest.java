@@ -59,7 +59,8 @@ class FlightRecordingIntegrationTest {
     ServiceProcess controller = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
         List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-7",
             // The agent runs in this test's JVM; link loss has its own tests.
-            "--vla.controller.link-timeout=10s", "--vla.controller.agent-address=127.0.0.1"),
+            "--vla.controller.link-timeout=10s", "--vla.controller.agent-address=127.0.0.1",
+            "--vla.controller.recording.directory=" + recordings),
         LOGS, List.of(AGENT_PORT));
     ServiceProcess gateway = null;
     List<ManagedChannel> channels = new ArrayList<>();
@@ -89,7 +90,8 @@ class FlightRecordingIntegrationTest {
       // The session has ended: both services finish its recording (renamed into place when complete).
       // (The gateway may have opened more than one policy session for it: a file each.)
       Await.until(() -> !recordingsOf(recordings, "policy-service").isEmpty()
-          && recordingsOf(recordings, "planner-gateway").size() == 1 && partials(recordings).isEmpty(),
+          && recordingsOf(recordings, "planner-gateway").size() == 1
+          && recordingsOf(recordings, "controller-bridge").size() == 1 && partials(recordings).isEmpty(),
           "the session's recordings");
     } finally {
       channels.forEach(ManagedChannel::shutdownNow);
@@ -100,6 +102,18 @@ class FlightRecordingIntegrationTest {
       policy.close();
     }
     List<Path> policyFiles = recordingsOf(recordings, "policy-service");
+    Path bridgeFile = recordingsOf(recordings, "controller-bridge").get(0);
+
+    // The bridge's: the chunks it was forwarded, under the limits and settings it records first,
+    // replayed through a simulated controller.
+    McapReader bridgeRecording = McapReader.read(bridgeFile);
+    long chunksRecorded = bridgeRecording.messages().stream()
+        .filter(m -> bridgeRecording.channels().get(m.channelId()).topic().equals("/chunks")).count();
+    assertEquals(stepsForwarded, chunksRecorded, "every chunk forwarded to the bridge");
+    var bridgeReplay = io.vlaserve.controller.messages.BridgeReplay.replay(bridgeFile);
+    assertEquals("arm-7", bridgeReplay.robot());
+    assertTrue(bridgeReplay.chunks() > 0 && bridgeReplay.states() > 0, bridgeReplay.toString());
+    Files.writeString(LOGS.resolve("bridge-replay.txt"), bridgeReplay.toString());
     Path gatewayFile = recordingsOf(recordings, "planner-gateway").get(0);
 
     // The gateway's: the session both ways, from the open to the outcome, frames without pixels.

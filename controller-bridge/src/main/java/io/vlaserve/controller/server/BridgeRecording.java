@@ -39,11 +39,18 @@ public final class BridgeRecording implements AutoCloseable {
    * @param ringDuration how much of each robot the ring keeps
    * @param statePeriod how often each robot's execution state is recorded (1 ms: every tick's setpoint)
    * @param diskBudget the most bytes of recordings kept; the oldest go first
+   * @param fullRobots robots recorded in full from the start; {@code *} for every robot
    */
   @ConfigurationProperties("vla.controller.recording")
   public record Properties(@DefaultValue("true") boolean enabled, Path directory,
       @DefaultValue("30s") Duration ringDuration, @DefaultValue("100ms") Duration statePeriod,
-      @DefaultValue("2GB") org.springframework.util.unit.DataSize diskBudget) {}
+      @DefaultValue("2GB") org.springframework.util.unit.DataSize diskBudget,
+      @DefaultValue("") java.util.Set<String> fullRobots) {
+    public Properties {
+      fullRobots = fullRobots == null ? java.util.Set.of()
+          : java.util.Set.copyOf(fullRobots.stream().filter(r -> !r.isBlank()).toList());
+    }
+  }
 
   /** Wires the recording when {@code vla.controller.recording.enabled} (the default). */
   @org.springframework.context.annotation.Configuration
@@ -80,6 +87,9 @@ public final class BridgeRecording implements AutoCloseable {
       ProtobufTopics.topic("/execute_start", io.vlaserve.controller.v1.ExecuteStart.getDescriptor());
 
   private final FlightRecorder recorder;
+  private final Properties properties;
+  /** Per robot, its open Execute streams that asked to be recorded in full. */
+  private final java.util.Map<String, Integer> recordingStreams = new java.util.HashMap<>();
   private final ScheduledExecutorService sampler;
 
   BridgeRecording(Properties properties, RobotFleet fleet, ProtoTime time) throws IOException {
@@ -87,8 +97,12 @@ public final class BridgeRecording implements AutoCloseable {
         : Path.of(System.getProperty("java.io.tmpdir"), "vla-recordings", "controller-bridge");
     recorder = new FlightRecorder(new FlightRecorder.Options(directory, "controller-bridge",
         properties.ringDuration(), 64L << 20, 65_536, 256L << 20, properties.diskBudget().toBytes()));
+    this.properties = properties;
     for (Robot robot : fleet.robots()) {
       limitsChanged(robot.id(), robot.controller().limits());
+      if (configuredFull(robot.id())) {
+        recorder.recordFully(robot.id(), true);
+      }
       robot.subscribe(event -> {
         SafetyEvent message = ControllerMessages.event(event, time);
         record(EVENTS, robot.id(), message);
@@ -116,6 +130,32 @@ public final class BridgeRecording implements AutoCloseable {
         }
       }
     }, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  private boolean configuredFull(String robotId) {
+    return properties.fullRobots().contains(robotId) || properties.fullRobots().contains("*");
+  }
+
+  /**
+   * Switches {@code robotId}'s full recording on for an Execute stream that asked (ExecuteStart.record),
+   * or off when it ends; robots recorded in full by configuration stay so.
+   */
+  void recordStream(String robotId, boolean on) {
+    if (configuredFull(robotId)) {
+      return;
+    }
+    synchronized (recordingStreams) {
+      int before = recordingStreams.getOrDefault(robotId, 0);
+      int after = Math.max(0, before + (on ? 1 : -1));
+      if (after == 0) {
+        recordingStreams.remove(robotId);
+      } else {
+        recordingStreams.put(robotId, after);
+      }
+      if ((before == 0) != (after == 0)) {
+        recorder.recordFully(robotId, on);
+      }
+    }
   }
 
   /** Keeps {@code limits} as {@code robotId}'s limits in force for every file from now on. */

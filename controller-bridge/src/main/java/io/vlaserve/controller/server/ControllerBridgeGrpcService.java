@@ -123,6 +123,8 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
     private Runnable unsubscribe;
     private ScheduledFuture<?> stateTask;
     private boolean closed;
+    /** Whether this stream asked to be recorded in full (ExecuteStart.record) and is. */
+    private boolean recordingStream;
 
     ExecuteCall(ServerCallStreamObserver<ExecuteResponse> responses) {
       this.responses = responses;
@@ -178,6 +180,10 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
       AuditLog.record("execute-start", target.id(), AuditLog.caller(), "ok", Map.of());
       if (recording != null) {
         recording.executionStarted(target.id(), requested);
+        if (start.getRecord()) {
+          recording.recordStream(target.id(), true);
+          recordingStream = true;
+        }
       }
       synchronized (this) {
         robot = target;
@@ -339,6 +345,10 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
       if (robot != null) {
         robot.controller().requestHold();
         robot.release(this);
+        if (recordingStream) {
+          recordingStream = false;
+          recording.recordStream(robot.id(), false);
+        }
       }
     }
   }

@@ -45,6 +45,7 @@ final class BridgeLink {
   private final Events events;
   private Stream stream;
   private boolean blendAtOnce;
+  private boolean record;
 
   BridgeLink(SessionServices services, Object lock, Events events) {
     this.services = services;
@@ -61,7 +62,12 @@ final class BridgeLink {
     ControllerBridgeGrpc.newStub(services.channels().bridges().channel(robot.getRobotId())).execute(opened);
     stream = opened;
     opened.requests.onNext(GatewayMessages.executeStart(robot, services.properties().statePeriod(), sessionId, epoch,
-        blendAtOnce));
+        blendAtOnce, record));
+  }
+
+  /** Whether Execute streams opened from now on ask the bridge to record them in full (SessionOpen.record). */
+  void record(boolean recordStreams) {
+    record = recordStreams;
   }
 
   /** Whether Execute streams opened from now on ask for each chunk to replace the motion at once. */

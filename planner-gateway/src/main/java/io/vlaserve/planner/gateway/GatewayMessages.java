@@ -219,17 +219,18 @@ final class GatewayMessages {
 
   /** The start of a robot's Execute stream for gateway session {@code sessionId} on connection {@code epoch}. */
   static ExecuteRequest executeStart(RobotIdentity robot, Duration statePeriod, String sessionId, long epoch) {
-    return executeStart(robot, statePeriod, sessionId, epoch, false);
+    return executeStart(robot, statePeriod, sessionId, epoch, false, false);
   }
 
   /**
    * As above; {@code blendAtOnce}: each chunk replaces the executing motion at once (CHUNK_CONTINUATION_NONE),
-   * otherwise the bridge's configured blending applies.
+   * otherwise the bridge's configured blending applies; {@code record}: the bridge records the stream in full.
    */
   static ExecuteRequest executeStart(RobotIdentity robot, Duration statePeriod, String sessionId, long epoch,
-      boolean blendAtOnce) {
+      boolean blendAtOnce, boolean record) {
     ExecuteStart.Builder start = ExecuteStart.newBuilder().setRobot(robot)
-        .setStatePeriod(ProtoTimes.duration(statePeriod)).setSessionId(sessionId).setConnectionEpoch(epoch);
+        .setStatePeriod(ProtoTimes.duration(statePeriod)).setSessionId(sessionId).setConnectionEpoch(epoch)
+        .setRecord(record);
     if (blendAtOnce) {
       start.setBlending(io.vlaserve.controller.v1.Blending.BLENDING_NONE);
     }

@@ -197,6 +197,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       case CHUNK_CONTINUATION_UNSPECIFIED, UNRECOGNIZED -> services.properties().chunkContinuation();
     };
     bridge.blendAtOnce(continuation == ChunkContinuation.CHUNK_CONTINUATION_NONE);
+    bridge.record(message.getRecord());
     if (identity.getRobotId().isBlank()) {
       fail(GatewayStatus.noRobotId());
       return;

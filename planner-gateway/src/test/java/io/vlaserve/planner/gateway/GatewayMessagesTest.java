@@ -181,8 +181,10 @@ class GatewayMessagesTest {
         .setStatePeriod(ProtoTimes.duration(Duration.ofMillis(100))).setSessionId("sess-1").setConnectionEpoch(2))
         .build(), GatewayMessages.executeStart(ARM, Duration.ofMillis(100), "sess-1", 2));
     assertEquals(io.vlaserve.controller.v1.Blending.BLENDING_NONE,
-        GatewayMessages.executeStart(ARM, Duration.ofMillis(100), "sess-1", 2, true).getStart().getBlending(),
+        GatewayMessages.executeStart(ARM, Duration.ofMillis(100), "sess-1", 2, true, false).getStart().getBlending(),
         "CHUNK_CONTINUATION_NONE: each chunk replaces the motion at once");
+    assertTrue(GatewayMessages.executeStart(ARM, Duration.ofMillis(100), "sess-1", 2, false, true).getStart()
+        .getRecord(), "a session the robot asked to record is recorded by the bridge too");
     ActionChunk chunk = ActionChunk.newBuilder().setChunkId(4).build();
     assertEquals(ExecuteRequest.newBuilder().setChunk(chunk).putAllTraceContext(TRACE).build(),
         GatewayMessages.chunk(chunk, TRACE));
