@@ -7,6 +7,7 @@ import io.vlaserve.controller.safety.SafetyAction;
 import io.vlaserve.controller.v1.ExecutionState;
 import io.vlaserve.controller.v1.SafetyEvent;
 import io.vlaserve.recorder.FlightRecorder;
+import io.vlaserve.recorder.FullRecordings;
 import io.vlaserve.recorder.ProtobufTopics;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -87,9 +88,7 @@ public final class BridgeRecording implements AutoCloseable {
       ProtobufTopics.topic("/execute_start", io.vlaserve.controller.v1.ExecuteStart.getDescriptor());
 
   private final FlightRecorder recorder;
-  private final Properties properties;
-  /** Per robot, its open Execute streams that asked to be recorded in full. */
-  private final java.util.Map<String, Integer> recordingStreams = new java.util.HashMap<>();
+  private final FullRecordings full;
   private final ScheduledExecutorService sampler;
 
   BridgeRecording(Properties properties, RobotFleet fleet, ProtoTime time) throws IOException {
@@ -97,12 +96,10 @@ public final class BridgeRecording implements AutoCloseable {
         : Path.of(System.getProperty("java.io.tmpdir"), "vla-recordings", "controller-bridge");
     recorder = new FlightRecorder(new FlightRecorder.Options(directory, "controller-bridge",
         properties.ringDuration(), 64L << 20, 65_536, 256L << 20, properties.diskBudget().toBytes()));
-    this.properties = properties;
+    this.full = new FullRecordings(recorder, properties.fullRobots());
     for (Robot robot : fleet.robots()) {
       limitsChanged(robot.id(), robot.controller().limits());
-      if (configuredFull(robot.id())) {
-        recorder.recordFully(robot.id(), true);
-      }
+      full.seen(robot.id());
       robot.subscribe(event -> {
         SafetyEvent message = ControllerMessages.event(event, time);
         record(EVENTS, robot.id(), message);
@@ -132,29 +129,15 @@ public final class BridgeRecording implements AutoCloseable {
     }, period, period, TimeUnit.MILLISECONDS);
   }
 
-  private boolean configuredFull(String robotId) {
-    return properties.fullRobots().contains(robotId) || properties.fullRobots().contains("*");
-  }
-
   /**
    * Switches {@code robotId}'s full recording on for an Execute stream that asked (ExecuteStart.record),
    * or off when it ends; robots recorded in full by configuration stay so.
    */
   void recordStream(String robotId, boolean on) {
-    if (configuredFull(robotId)) {
-      return;
-    }
-    synchronized (recordingStreams) {
-      int before = recordingStreams.getOrDefault(robotId, 0);
-      int after = Math.max(0, before + (on ? 1 : -1));
-      if (after == 0) {
-        recordingStreams.remove(robotId);
-      } else {
-        recordingStreams.put(robotId, after);
-      }
-      if ((before == 0) != (after == 0)) {
-        recorder.recordFully(robotId, on);
-      }
+    if (on) {
+      full.sessionStarted(robotId);
+    } else {
+      full.sessionEnded(robotId);
     }
   }
 

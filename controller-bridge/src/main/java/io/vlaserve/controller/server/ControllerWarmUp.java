@@ -7,9 +7,7 @@ import io.vlaserve.common.v1.ActionChunk;
 import io.vlaserve.common.v1.ActionVector;
 import io.vlaserve.controller.ExecutionSnapshot;
 import io.vlaserve.controller.RobotController;
-import io.vlaserve.controller.driver.MeasuredState;
-import io.vlaserve.controller.driver.RobotDriver;
-import io.vlaserve.controller.safety.SafeSetpoint;
+import io.vlaserve.controller.driver.FollowingDriver;
 import io.vlaserve.service.warmup.WarmUpTask;
 import java.time.Clock;
 import java.time.Instant;
@@ -34,7 +32,7 @@ class ControllerWarmUp implements WarmUpTask {
   private final ProtoTime time = new ProtoTime(Clock.fixed(EPOCH, ZoneOffset.UTC), ticker::get);
   private final ExecutionSnapshot snapshot = new ExecutionSnapshot();
   private RobotController controller;
-  private KinematicArm arm;
+  private FollowingDriver arm;
   private long chunkId;
 
   ControllerWarmUp(ControllerProperties properties) {
@@ -49,7 +47,8 @@ class ControllerWarmUp implements WarmUpTask {
   @Override
   public void runOnce() {
     if (controller == null || controller.mode() == io.vlaserve.controller.ExecutionMode.HALTED) {
-      arm = new KinematicArm();
+      // The centre of the usual workspace, pointing down, gripper open.
+      arm = new FollowingDriver(new double[] {0.5, 0, 0.2}, new double[] {0, 0, 0, 1}, 1, 0);
       controller = new RobotController(properties.controllerConfig("warm-up"), properties.limits().toLimits(),
           arm, ticker::get);
     }
@@ -80,46 +79,6 @@ class ControllerWarmUp implements WarmUpTask {
 
   /** Setpoints the scratch arm followed so far. */
   long setpoints() {
-    return arm == null ? 0 : arm.setpoints;
-  }
-
-  /** Goes exactly where it is told; reports where it is. */
-  private static final class KinematicArm implements RobotDriver {
-    private final MeasuredState state = new MeasuredState();
-    long setpoints;
-
-    KinematicArm() {
-      state.position[0] = 0.5;
-      state.position[2] = 0.2;
-      state.gripper = 1;
-    }
-
-    @Override
-    public boolean readState(MeasuredState out) {
-      out.set(state);
-      return true;
-    }
-
-    @Override
-    public boolean linkAlive(long nowNanos) {
-      return true;
-    }
-
-    @Override
-    public long stateAgeNanos(long nowNanos) {
-      return 0;
-    }
-
-    @Override
-    public void send(SafeSetpoint setpoint) {
-      setpoint.copyPosition(state.position);
-      setpoint.copyOrientation(state.orientation);
-      state.gripper = setpoint.gripper();
-      state.timeNanos = setpoint.timeNanos();
-      setpoints++;
-    }
-
-    @Override
-    public void hold(String reason) {}
+    return arm == null ? 0 : arm.setpoints();
   }
 }

@@ -8,9 +8,7 @@ import io.vlaserve.controller.ExecutionSettings;
 import io.vlaserve.controller.ExecutionSnapshot;
 import io.vlaserve.controller.InvalidChunkException;
 import io.vlaserve.controller.RobotController;
-import io.vlaserve.controller.driver.MeasuredState;
-import io.vlaserve.controller.driver.RobotDriver;
-import io.vlaserve.controller.safety.SafeSetpoint;
+import io.vlaserve.controller.driver.FollowingDriver;
 import io.vlaserve.controller.v1.ExecuteRequest;
 import io.vlaserve.controller.v1.ExecuteResponse;
 import io.vlaserve.controller.v1.ExecuteStart;
@@ -130,7 +128,7 @@ public final class BridgeReplay {
     ProtoTime time = epochTime(now);
     String robot = limits.getRobotId();
     ControllerConfig config = ControllerConfig.of(robot);
-    FollowingRobot driver = new FollowingRobot(first.getMeasured(), now[0]);
+    FollowingDriver driver = robotAt(first.getMeasured(), now[0]);
     RobotController controller = new RobotController(config, ControllerMessages.limits(limits, null), driver,
         () -> now[0]);
     // The recorded start specifies every setting; zeros are what it means, not "the default".
@@ -201,6 +199,16 @@ public final class BridgeReplay {
         List.copyOf(differences));
   }
 
+  /** A robot that follows its setpoints exactly, starting from a recorded measured state. */
+  static FollowingDriver robotAt(io.vlaserve.common.v1.RobotState start, long nowNanos) {
+    var p = start.getEndEffector().getPosition();
+    var q = start.getEndEffector().getOrientation();
+    boolean unset = q.getX() == 0 && q.getY() == 0 && q.getZ() == 0 && q.getW() == 0;
+    return new FollowingDriver(new double[] {p.getX(), p.getY(), p.getZ()},
+        unset ? new double[] {0, 0, 0, 1} : new double[] {q.getX(), q.getY(), q.getZ(), q.getW()}, start.getGripper(),
+        nowNanos);
+  }
+
   /** Loop time as nanoseconds since the epoch, read from {@code now[0]}. */
   static ProtoTime epochTime(long[] now) {
     return new ProtoTime(new Clock() {
@@ -223,52 +231,5 @@ public final class BridgeReplay {
 
   private static long nanos(Timestamp timestamp) {
     return timestamp.getSeconds() * 1_000_000_000L + timestamp.getNanos();
-  }
-
-  /** A robot that is exactly where it was last commanded, starting from a recorded measured state. */
-  static final class FollowingRobot implements RobotDriver {
-    private final MeasuredState state = new MeasuredState();
-
-    FollowingRobot(io.vlaserve.common.v1.RobotState start, long nowNanos) {
-      state.position[0] = start.getEndEffector().getPosition().getX();
-      state.position[1] = start.getEndEffector().getPosition().getY();
-      state.position[2] = start.getEndEffector().getPosition().getZ();
-      var q = start.getEndEffector().getOrientation();
-      if (q.getX() != 0 || q.getY() != 0 || q.getZ() != 0 || q.getW() != 0) {
-        state.orientation[0] = q.getX();
-        state.orientation[1] = q.getY();
-        state.orientation[2] = q.getZ();
-        state.orientation[3] = q.getW();
-      }
-      state.gripper = start.getGripper();
-      state.timeNanos = nowNanos;
-    }
-
-    @Override
-    public boolean readState(MeasuredState out) {
-      out.set(state);
-      return true;
-    }
-
-    @Override
-    public boolean linkAlive(long nowNanos) {
-      return true;
-    }
-
-    @Override
-    public long stateAgeNanos(long nowNanos) {
-      return 0;
-    }
-
-    @Override
-    public void send(SafeSetpoint setpoint) {
-      setpoint.copyPosition(state.position);
-      setpoint.copyOrientation(state.orientation);
-      state.gripper = setpoint.gripper();
-      state.timeNanos = setpoint.timeNanos();
-    }
-
-    @Override
-    public void hold(String reason) {}
   }
 }

@@ -60,7 +60,7 @@ class BridgeReplayTest {
         .setPosition(io.vlaserve.common.v1.Vector3.newBuilder().setX(0.5).setZ(0.2))
         .setOrientation(Quaternion.newBuilder().setW(1))).build();
     ControllerConfig config = ControllerConfig.of("arm-1");
-    RobotController controller = new RobotController(config, LIMITS, new BridgeReplay.FollowingRobot(start, T0),
+    RobotController controller = new RobotController(config, LIMITS, BridgeReplay.robotAt(start, T0),
         () -> now[0]);
     var topics = new Object() {
       final FlightRecorder.Topic chunks = ProtobufTopics.topic(BridgeReplay.CHUNKS, ExecuteRequest.getDescriptor());

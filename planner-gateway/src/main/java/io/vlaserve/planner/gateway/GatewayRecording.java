@@ -8,6 +8,7 @@ import io.vlaserve.planner.v1.GatewayMessage;
 import io.vlaserve.planner.v1.Outcome;
 import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.recorder.FlightRecorder;
+import io.vlaserve.recorder.FullRecordings;
 import io.vlaserve.recorder.ProtobufTopics;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -80,8 +81,8 @@ public final class GatewayRecording implements AutoCloseable {
 
   private final FlightRecorder recorder;
   private final Properties properties;
-  private final Set<String> fullyRecorded = ConcurrentHashMap.newKeySet();
-  /** Robots recorded in full because their session asked (SessionOpen.record), until it ends. */
+  private final FullRecordings full;
+  /** Robots whose session here asked to be recorded in full (SessionOpen.record), until it ends. */
   private final Set<String> recordedForTheirSession = ConcurrentHashMap.newKeySet();
 
   GatewayRecording(Properties properties) throws IOException {
@@ -90,17 +91,18 @@ public final class GatewayRecording implements AutoCloseable {
     this.recorder = new FlightRecorder(new FlightRecorder.Options(directory, "planner-gateway",
         properties.ringDuration(), 64L << 20, 65_536, 256L << 20, properties.diskBudget().toBytes()));
     this.properties = properties;
+    this.full = new FullRecordings(recorder, properties.fullRobots());
   }
 
   /** Records a message {@code robotId}'s robot sent. */
   void fromRobot(String robotId, RobotMessage message) {
-    switchOnIfFull(robotId);
+    full.seen(robotId);
     recorder.record(ROBOT_MESSAGES, robotId, FlightRecorder.epochNanos(), () -> withoutPixels(message).toByteArray());
   }
 
   /** Records a message the gateway sent {@code robotId}'s robot; a failed outcome writes its ring. */
   void toRobot(String robotId, GatewayMessage message) {
-    switchOnIfFull(robotId);
+    full.seen(robotId);
     recorder.record(GATEWAY_MESSAGES, robotId, FlightRecorder.epochNanos(), message::toByteArray);
     if (message.hasOutcome() && message.getOutcome().getOutcome() == Outcome.OUTCOME_FAILED) {
       String reason = message.getOutcome().getReason();
@@ -115,25 +117,15 @@ public final class GatewayRecording implements AutoCloseable {
 
   /** A session of {@code robotId}'s was admitted; {@code record}: it asked to be recorded in full. */
   void sessionOpened(String robotId, boolean record) {
-    if (record && !configuredFull(robotId) && recordedForTheirSession.add(robotId)) {
-      recorder.recordFully(robotId, true);
+    if (record && recordedForTheirSession.add(robotId)) {
+      full.sessionStarted(robotId);
     }
   }
 
   /** {@code robotId}'s session ended: a recording it asked for is finished (its file complete). */
   void sessionEnded(String robotId) {
     if (recordedForTheirSession.remove(robotId)) {
-      recorder.recordFully(robotId, false);
-    }
-  }
-
-  private boolean configuredFull(String robotId) {
-    return properties.fullRobots().contains(robotId) || properties.fullRobots().contains("*");
-  }
-
-  private void switchOnIfFull(String robotId) {
-    if (!fullyRecorded.contains(robotId) && configuredFull(robotId) && fullyRecorded.add(robotId)) {
-      recorder.recordFully(robotId, true);
+      full.sessionEnded(robotId);
     }
   }
 

@@ -162,12 +162,15 @@ final class PolicyMessages {
   }
 
   static ActionChunk chunk(ModelPackage model, PolicyResult result, Observation observation, long chunkId) {
+    return chunkOf(model, result).setChunkId(chunkId).setObservationTime(observation.getCaptureTime())
+        .setObservationSequence(observation.getSequence()).build();
+  }
+
+  /** {@code result} as a chunk of {@code model}'s: profile, step period, steps, tokens and their log-probabilities. */
+  static ActionChunk.Builder chunkOf(ModelPackage model, PolicyResult result) {
     ActionChunk.Builder chunk = ActionChunk.newBuilder()
-        .setChunkId(chunkId)
         .setActionProfile(model.actionProfile().name())
-        .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()))
-        .setObservationTime(observation.getCaptureTime())
-        .setObservationSequence(observation.getSequence());
+        .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()));
     for (double[] step : result.actions()) {
       ActionVector.Builder vector = chunk.addStepsBuilder();
       for (double value : step) {
@@ -180,7 +183,7 @@ final class PolicyMessages {
     for (float logProbability : result.logProbabilities()) {
       chunk.addTokenLogprobs(logProbability);
     }
-    return chunk.build();
+    return chunk;
   }
 
   static TimingBreakdown timing(long queueNanos, long preprocessNanos, PolicyResult result, long totalNanos) {

@@ -15,6 +15,7 @@ import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.model.ModelPackage;
 import io.vlaserve.recorder.CameraFrames;
 import io.vlaserve.recorder.FlightRecorder;
+import io.vlaserve.recorder.FullRecordings;
 import io.vlaserve.recorder.ProtobufTopics;
 import io.vlaserve.recorder.v1.ModelIdentity;
 import io.vlaserve.recorder.v1.PolicyInference;
@@ -22,7 +23,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -92,12 +92,7 @@ public final class PolicyRecording implements AutoCloseable {
   private final ModelPackage model;
   private final String engine;
   private final FlightRecorder.Topic camera;
-  private final Set<String> fullyRecorded = ConcurrentHashMap.newKeySet();
-  /**
-   * Per robot, its open sessions that asked to be recorded in full (SessionStart.record): a gateway
-   * may open the next before the last has ended, and the recording ends with the last.
-   */
-  private final java.util.Map<String, Integer> recordingSessions = new java.util.HashMap<>();
+  private final FullRecordings full;
   /** Computed on the writer's thread at the first message: hashing a real model's graphs takes seconds. */
   private volatile ModelIdentity identity;
 
@@ -110,24 +105,15 @@ public final class PolicyRecording implements AutoCloseable {
     this.model = model;
     this.engine = engine;
     this.camera = CameraFrames.topic(model.camera());
+    this.full = new FullRecordings(recorder, properties.fullRobots());
   }
 
   /** Switches {@code robot}'s recording on for a session that asked, or off when it ends. */
   void recordSession(String robot, boolean on) {
-    if (properties.fullRobots().contains(robot) || properties.fullRobots().contains("*")) {
-      return; // recorded in full anyway
-    }
-    synchronized (recordingSessions) {
-      int before = recordingSessions.getOrDefault(robot, 0);
-      int after = Math.max(0, before + (on ? 1 : -1));
-      if (after == 0) {
-        recordingSessions.remove(robot);
-      } else {
-        recordingSessions.put(robot, after);
-      }
-      if ((before == 0) != (after == 0)) {
-        recorder.recordFully(robot, on);
-      }
+    if (on) {
+      full.sessionStarted(robot);
+    } else {
+      full.sessionEnded(robot);
     }
   }
 
@@ -140,11 +126,7 @@ public final class PolicyRecording implements AutoCloseable {
   void record(PolicyFrontDoor.Observation observation, PolicyRequest request, long receivedNanos,
       PolicyFrontDoor.Answer answer, Throwable failure) {
     String robot = observation.robot();
-    if (!fullyRecorded.contains(robot)
-        && (properties.fullRobots().contains(robot) || properties.fullRobots().contains("*"))
-        && fullyRecorded.add(robot)) {
-      recorder.recordFully(robot, true);
-    }
+    full.seen(robot);
     long received = FlightRecorder.epochNanos() - (System.nanoTime() - receivedNanos);
     recorder.record(camera, robot, received, () -> CameraFrames.compressedImage(model.camera(), received,
         request.image(), model.imageWidth(), model.imageHeight()));
@@ -198,23 +180,8 @@ public final class PolicyRecording implements AutoCloseable {
     }
     ScheduledResult scheduled = answer.scheduled();
     PolicyResult result = scheduled.result();
-    io.vlaserve.common.v1.ActionChunk.Builder chunk = inference.getChunkBuilder()
-        .setActionProfile(model.actionProfile().name())
-        .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()))
-        .setObservationSequence(observation.sequence())
-        .setFirstStep(request.prefixSteps());
-    for (double[] step : result.actions()) {
-      ActionVector.Builder vector = chunk.addStepsBuilder();
-      for (double value : step) {
-        vector.addValues(value);
-      }
-    }
-    for (int token : result.tokens()) {
-      chunk.addTokens(token);
-    }
-    for (float logProbability : result.logProbabilities()) {
-      chunk.addTokenLogprobs(logProbability);
-    }
+    inference.setChunk(PolicyMessages.chunkOf(model, result).setObservationSequence(observation.sequence())
+        .setFirstStep(request.prefixSteps()));
     inference.setTiming(PolicyMessages.timing(scheduled.queueNanos(), answer.preprocessedNanos() - observation
         .receivedNanos(), result, answer.finishedNanos() - observation.receivedNanos()));
     return inference.setLargestBatch(scheduled.largestBatch()).build();
