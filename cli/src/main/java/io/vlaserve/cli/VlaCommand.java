@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
         EvalCommand.class,
         ReplayCommand.class,
         ExportCommand.class,
+        ModelCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class VlaCommand implements Runnable {

@@ -82,6 +82,61 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     }
   }
 
+  /**
+   * What in the graphs' declared input and output shapes disagrees with the manifest, in words
+   * (empty when nothing does): the prefill's image, instruction and proprio inputs, and both
+   * graphs' logits width against vocab_size. Dimensions a graph leaves dynamic are not judged.
+   */
+  public List<String> shapeProblems() {
+    List<String> problems = new java.util.ArrayList<>();
+    try {
+      String prefillName = model.prefillGraph().getFileName().toString();
+      String decodeName = model.decodeGraph().getFileName().toString();
+      expect(problems, prefillName, "input image", prefill.getInputInfo().get("image"),
+          new long[] {-1, model.imageHeight(), model.imageWidth(), 3}, "the manifest's image height x width x 3");
+      expect(problems, prefillName, "input instruction_ids", prefill.getInputInfo().get("instruction_ids"),
+          new long[] {-1, model.text().maxTokens()}, "the manifest's text max_tokens");
+      expect(problems, prefillName, "input proprio", prefill.getInputInfo().get("proprio"),
+          new long[] {-1, model.proprioNames().size()}, "one value per proprio name in the manifest");
+      expect(problems, prefillName, "output logits", prefill.getOutputInfo().get("logits"),
+          new long[] {-1, model.vocabSize()}, "vocab_size in the manifest");
+      expect(problems, decodeName, "output logits", decode.getOutputInfo().get("logits"),
+          new long[] {-1, model.vocabSize()}, "vocab_size in the manifest");
+    } catch (OrtException e) {
+      problems.add("ONNX Runtime could not describe the graphs: " + e.getMessage());
+    }
+    return problems;
+  }
+
+  /** Compares a node's declared shape with {@code expected} (-1: any), ignoring dynamic dimensions. */
+  private static void expect(List<String> problems, String graph, String what, ai.onnxruntime.NodeInfo node,
+      long[] expected, String because) {
+    if (node == null) {
+      problems.add(graph + ": no " + what + " (expected: " + because + ")");
+      return;
+    }
+    if (!(node.getInfo() instanceof ai.onnxruntime.TensorInfo tensor)) {
+      problems.add(graph + ": " + what + " is not a tensor");
+      return;
+    }
+    long[] shape = tensor.getShape();
+    // A graph's logits may carry a sequence axis before the vocabulary: compare the trailing ones.
+    int offset = shape.length - expected.length;
+    if (offset < 0) {
+      problems.add(graph + ": " + what + " has shape " + java.util.Arrays.toString(shape) + ", expected "
+          + java.util.Arrays.toString(expected) + " (-1: any) from " + because);
+      return;
+    }
+    for (int i = 0; i < expected.length; i++) {
+      long declared = shape[offset + i];
+      if (expected[i] >= 0 && declared >= 0 && declared != expected[i]) {
+        problems.add(graph + ": " + what + " has shape " + java.util.Arrays.toString(shape) + ", expected "
+            + java.util.Arrays.toString(expected) + " (-1: any) from " + because);
+        return;
+      }
+    }
+  }
+
   @Override
   public String name() {
     return cuda ? "onnxruntime-cuda" : "onnxruntime-cpu";
