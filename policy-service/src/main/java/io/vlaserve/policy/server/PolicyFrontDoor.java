@@ -148,7 +148,8 @@ public class PolicyFrontDoor implements DisposableBean {
         observation.deadlineNanos());
     CompletableFuture<Answer> answered =
         queued.thenApply(scheduled -> new Answer(scheduled, preprocessed, System.nanoTime()));
-    if (recording != null) {
+    // The service's own calls while it warms its serving path are not a robot's: not recorded.
+    if (recording != null && runtime.state() != PolicyRuntime.State.WARMING_UP_SERVING_PATH) {
       answered.whenComplete((answer, failure) -> {
         // What the caller gave up on, or what the scheduler dropped for a newer frame, is not an inference.
         if (!(PolicyStatus.unwrap(failure) instanceof CancellationException)) {
