@@ -483,9 +483,12 @@ public final class FlightRecorder implements AutoCloseable {
     try (Stream<Path> listing = Files.list(options.directory())) {
       files = new ArrayList<>(listing.filter(p -> p.getFileName().toString().endsWith(".mcap")).toList());
     }
-    // Oldest first: files from before this recorder (by modification time, which a file system may
-    // keep only to the second), then this recorder's in the order it wrote them.
-    files.sort(Comparator.comparingLong((Path file) -> writeOrder.getOrDefault(file, -1L))
+    // Full recordings before incident files (a ring flushed on a halt or a failure): a robot that
+    // asks to be recorded must not push out the evidence of another's halt. Within each, oldest
+    // first: files from before this recorder (by modification time, which a file system may keep
+    // only to the second), then this recorder's in the order it wrote them.
+    files.sort(Comparator.comparing((Path file) -> !file.getFileName().toString().endsWith("-full.mcap"))
+        .thenComparingLong(file -> writeOrder.getOrDefault(file, -1L))
         .thenComparing(FlightRecorder::modified).thenComparing(Path::toString));
     long total = 0;
     for (Path file : files) {

@@ -156,6 +156,29 @@ class FlightRecorderTest {
   }
 
   @Test
+  void fullRecordingsGoBeforeTheRingsFlushedOnAHalt(@TempDir Path dir) throws Exception {
+    FlightRecorder.Options options = new FlightRecorder.Options(dir, "bridge", Duration.ofSeconds(30),
+        64L << 20, 65_536, 1L << 30, 60_000);
+    try (FlightRecorder recorder = new FlightRecorder(options)) {
+      for (int i = 0; i < 200; i++) {
+        recorder.record(SETPOINTS, "arm-1", T0 + i * S / 100, text("x".repeat(100)));
+      }
+      Path halt = recorder.flushRing("arm-1", "halt").get(30, TimeUnit.SECONDS);
+      // Then another robot, recorded in full, writes more than the whole budget (incompressibly).
+      recorder.recordFully("arm-2", true).get(30, TimeUnit.SECONDS);
+      java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+      for (int i = 0; i < 600; i++) {
+        byte[] noise = new byte[100];
+        random.nextBytes(noise);
+        recorder.record(SETPOINTS, "arm-2", T0 + 3 * S + i * S / 100, noise);
+      }
+      recorder.recordFully("arm-2", false).get(30, TimeUnit.SECONDS);
+      assertTrue(Files.exists(halt), "the halt's recording is kept");
+      assertEquals(List.of(halt), recorder.files(), "the full recording went to stay within the budget");
+    }
+  }
+
+  @Test
   void aFullQueueDropsAndCountsInsteadOfBlocking(@TempDir Path dir) throws Exception {
     FlightRecorder.Options options = new FlightRecorder.Options(dir, "bridge", Duration.ofSeconds(30),
         64L << 20, 4, 1L << 30, 1L << 30);
