@@ -331,8 +331,11 @@ class PolicyServiceIntegrationTest {
       }
       for (var answer : answers) {
         Status status = answer.get(120, TimeUnit.SECONDS);
+        // Answered, or refused with a reason and a retry: the pixel budget, or (when decodes finish
+        // faster than the model answers, as a busy machine makes them) the robot's queue limit.
         assertTrue(status.isOk() || (status.getCode() == Status.Code.RESOURCE_EXHAUSTED
-            && status.getDescription().contains("decoded pixels in flight")), status.toString());
+            && (status.getDescription().contains("decoded pixels in flight")
+                || status.getDescription().contains("requests waiting"))), status.toString());
       }
       assertEquals(0, runtime.images().budget().inFlight(), "every decode returned its lease");
       assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
