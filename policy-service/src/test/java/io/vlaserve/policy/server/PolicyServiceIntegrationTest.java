@@ -346,11 +346,9 @@ class PolicyServiceIntegrationTest {
     }
   }
 
-  @Test
-  void aSessionAnswersEveryObservationAndSurvivesABadOne() throws Exception {
-    List<SessionResponse> answers = new CopyOnWriteArrayList<>();
-    CountDownLatch done = new CountDownLatch(1);
-    StreamObserver<SessionRequest> requests = PolicyServiceGrpc.newStub(channel).session(new StreamObserver<>() {
+  /** Opens a policy Session: its answers go to {@code answers}, its end counts {@code done} down. */
+  private StreamObserver<SessionRequest> session(java.util.Collection<SessionResponse> answers, CountDownLatch done) {
+    return PolicyServiceGrpc.newStub(channel).session(new StreamObserver<>() {
       @Override
       public void onNext(SessionResponse value) {
         answers.add(value);
@@ -366,6 +364,13 @@ class PolicyServiceIntegrationTest {
         done.countDown();
       }
     });
+  }
+
+  @Test
+  void aSessionAnswersEveryObservationAndSurvivesABadOne() throws Exception {
+    List<SessionResponse> answers = new CopyOnWriteArrayList<>();
+    CountDownLatch done = new CountDownLatch(1);
+    StreamObserver<SessionRequest> requests = session(answers, done);
     requests.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
         .setRobot(RobotIdentity.newBuilder().setRobotId("sim-0")).setInstruction("grasp the red block")).build());
     io.vlaserve.testing.Await.until(() -> meters.get("vla.policy.sessions.active").gauge().value() == 1,
@@ -694,22 +699,7 @@ class PolicyServiceIntegrationTest {
     void aSessionThatAsksToBeRecordedGetsAFileOfItsOwnWhenItEnds() throws Exception {
       java.util.concurrent.LinkedBlockingQueue<SessionResponse> answers = new java.util.concurrent.LinkedBlockingQueue<>();
       CountDownLatch done = new CountDownLatch(1);
-      StreamObserver<SessionRequest> requests = PolicyServiceGrpc.newStub(channel).session(new StreamObserver<>() {
-        @Override
-        public void onNext(SessionResponse value) {
-          answers.add(value);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-          done.countDown();
-        }
-
-        @Override
-        public void onCompleted() {
-          done.countDown();
-        }
-      });
+      StreamObserver<SessionRequest> requests = session(answers, done);
       requests.onNext(SessionRequest.newBuilder().setStart(SessionStart.newBuilder()
           .setRobot(RobotIdentity.newBuilder().setRobotId("session-arm")).setInstruction("grasp the red block")
           .setRecord(true)).build());
