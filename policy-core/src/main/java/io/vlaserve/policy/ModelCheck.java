@@ -5,6 +5,7 @@ import io.vlaserve.policy.engine.EngineException;
 import io.vlaserve.policy.engine.KvCache;
 import io.vlaserve.policy.engine.OnnxRuntimeEngine;
 import io.vlaserve.policy.engine.PromptBatch;
+import io.vlaserve.policy.model.HuggingFacePrompt;
 import io.vlaserve.policy.model.InvalidModelPackageException;
 import io.vlaserve.policy.model.ModelPackage;
 import java.io.IOException;
@@ -73,25 +74,52 @@ public final class ModelCheck {
     return findings;
   }
 
-  /** Every skill the package declares must be written in words its vocabulary knows, within its length. */
+  /**
+   * Every skill the package declares must make a prompt the model can read: within L tokens, nothing
+   * unknown, no action token among its ids; with a tokenizer, the prompt must also decode back to the
+   * template's text (the round trip that catches a wrong tokenizer file or template).
+   */
   private static Finding text(ModelPackage model) {
-    List<String> problems = new ArrayList<>();
-    for (String skill : model.skills()) {
-      try {
-        int unknown = model.text().unknownWords(skill);
-        if (unknown > 0) {
-          problems.add("\"" + skill + "\" has " + unknown + " word(s) the vocabulary does not know");
-        }
-      } catch (IllegalArgumentException e) {
-        problems.add("\"" + skill + "\": " + e.getMessage());
-      }
-    }
     if (model.skills().isEmpty()) {
       return new Finding("text", Status.FAILED, "the manifest lists no skills (expected: the instructions the model"
           + " was trained on, for planners to decompose tasks into)");
     }
+    java.util.BitSet actionTokens = new java.util.BitSet();
+    for (int d = 0; d < model.actionDimensions(); d++) {
+      var range = model.actionProfile().tokenizer().allowedTokens(d);
+      actionTokens.set(range.first(), range.last() + 1);
+    }
+    List<String> problems = new ArrayList<>();
+    int longest = 0;
+    for (String skill : model.skills()) {
+      var problem = model.text().problem(skill);
+      if (problem.isPresent()) {
+        problems.add(problem.get());
+        continue;
+      }
+      long[] ids = model.text().promptIds(skill);
+      longest = Math.max(longest, ids.length);
+      for (long id : ids) {
+        if (actionTokens.get((int) id)) {
+          problems.add("the prompt of \"" + skill + "\" contains token " + id + ", which is also an action token");
+          break;
+        }
+      }
+      if (model.text() instanceof HuggingFacePrompt prompt) {
+        String decoded = prompt.decode(ids).strip();
+        String expected = prompt.promptText(skill).strip();
+        if (!decoded.equals(expected)) {
+          problems.add("the prompt of \"" + skill + "\" decodes to \"" + decoded + "\" (expected: \"" + expected
+              + "\"; does the tokenizer belong to this model?)");
+        }
+      }
+    }
+    String what = model.text() instanceof HuggingFacePrompt
+        ? "tokenizer.json and prompt template round trip, prompts of up to " + longest + " of " + model.text().maxTokens()
+            + " tokens"
+        : "every word in the vocabulary";
     return problems.isEmpty()
-        ? new Finding("text", Status.OK, model.skills().size() + " skills, every word in the vocabulary")
+        ? new Finding("text", Status.OK, model.skills().size() + " skills, " + what)
         : new Finding("text", Status.FAILED, String.join("; ", problems));
   }
 

@@ -214,16 +214,9 @@ public final class VlaPolicy {
     if (request.instruction() == null || request.instruction().isBlank()) {
       throw new IllegalArgumentException(at + "empty instruction (expected one of: " + String.join("; ", model.skills()) + ")");
     }
-    int unknown;
-    try {
-      unknown = model.text().unknownWords(request.instruction());
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(at + e.getMessage(), e);
-    }
-    if (unknown > 0) {
-      throw new IllegalArgumentException(at + "instruction \"" + request.instruction()
-          + "\" has " + unknown + " word(s) the model does not know (expected one of its skills: "
+    model.text().problem(request.instruction()).ifPresent(problem -> {
+      throw new IllegalArgumentException(at + problem + " (expected one of the model's skills: "
           + String.join("; ", model.skills()) + ")");
-    }
+    });
   }
 }

@@ -95,7 +95,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
       expect(problems, prefillName, "input image", prefill.getInputInfo().get("image"),
           new long[] {-1, model.imageHeight(), model.imageWidth(), 3}, "the manifest's image height x width x 3");
       expect(problems, prefillName, "input instruction_ids", prefill.getInputInfo().get("instruction_ids"),
-          new long[] {-1, model.text().maxTokens()}, "the manifest's text max_tokens");
+          new long[] {-1, model.text().maxTokens()}, "the manifest's prompt length L (text.max_instruction_tokens or text.max_prompt_tokens)");
       expect(problems, prefillName, "input proprio", prefill.getInputInfo().get("proprio"),
           new long[] {-1, model.proprioNames().size()}, "one value per proprio name in the manifest");
       expect(problems, prefillName, "output logits", prefill.getOutputInfo().get("logits"),

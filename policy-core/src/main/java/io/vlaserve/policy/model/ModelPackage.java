@@ -24,12 +24,12 @@ import tools.jackson.databind.json.JsonMapper;
  * @param camera the camera the model sees
  * @param imageWidth input width in pixels
  * @param imageHeight input height in pixels
- * @param text the instruction vocabulary
+ * @param text how an instruction becomes prompt ids: the word list, or a tokenizer.json and template (/3)
  * @param proprioNames proprioception the model reads, in order
  * @param actionProfile the action tokenizer profile (token slices for masking, un-normalisation)
  * @param chunkLength steps per action chunk (H)
  * @param stepPeriod time between chunk steps
- * @param vocabSize logits per position (V)
+ * @param vocabSize logits per position (V), the graphs' logits width, padding included
  * @param layers transformer layers (N in the KV cache shape)
  * @param heads attention heads
  * @param headDim size of one head
@@ -48,7 +48,7 @@ public record ModelPackage(
     String camera,
     int imageWidth,
     int imageHeight,
-    TextVocabulary text,
+    PromptEncoder text,
     List<String> proprioNames,
     ActionProfile actionProfile,
     int chunkLength,
@@ -63,7 +63,10 @@ public record ModelPackage(
     double parityTolerance,
     JsonNode manifest) {
 
-  public static final String FORMAT = "vla-serve-model/2";
+  /** The current format: /2 plus a Hugging Face tokenizer and prompt template (docs/model-package.md). */
+  public static final String FORMAT = "vla-serve-model/3";
+  /** Per-layer KV cache I/O with a word-list vocabulary; still loads. */
+  public static final String FORMAT_WORD_LIST = "vla-serve-model/2";
   /** The first format: the same files, but the graphs carry the KV cache as one packed tensor. */
   public static final String FORMAT_PACKED_KV = "vla-serve-model/1";
   private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -114,11 +117,12 @@ public record ModelPackage(
     if (FORMAT_PACKED_KV.equals(format)) {
       throw new InvalidModelPackageException(manifestFile + ": format \"" + format + "\" carries the KV cache as one"
           + " packed tensor (past_kv/present_kv), which costs three copies of the cache per decode step; convert the"
-          + " package to \"" + FORMAT + "\" (per-layer cache I/O, bit-identical results) with"
+          + " package to \"" + FORMAT_WORD_LIST + "\" (per-layer cache I/O, bit-identical results) with"
           + " `/usr/bin/python3 models/tiny-vla/tooling/kv_io.py " + directory + "`");
     }
-    if (!FORMAT.equals(format)) {
-      throw new InvalidModelPackageException(manifestFile + ": format \"" + format + "\" (expected: \"" + FORMAT + "\")");
+    if (!FORMAT.equals(format) && !FORMAT_WORD_LIST.equals(format)) {
+      throw new InvalidModelPackageException(manifestFile + ": format \"" + format + "\" (expected: \"" + FORMAT
+          + "\" or \"" + FORMAT_WORD_LIST + "\")");
     }
     JsonNode action = m.object("action");
     ActionProfile profile;
@@ -132,33 +136,87 @@ public record ModelPackage(
     JsonNode graphs = m.object("graphs");
     JsonNode parity = root.get("parity");
     int vocabSize = m.integer(root, "vocab_size");
-    if (profile.tokenizer().allowedTokens(profile.dimensionCount() - 1).last() >= vocabSize) {
-      throw new InvalidModelPackageException(manifestFile + ": action tokens reach "
-          + profile.tokenizer().allowedTokens(profile.dimensionCount() - 1).last() + " (expected: < vocab_size " + vocabSize + ")");
+    PromptEncoder text = prompt(directory, m, format, manifestFile.toString());
+    try {
+      checkActionTokens(profile, text, vocabSize);
+    } catch (InvalidModelPackageException e) {
+      text.close();
+      throw new InvalidModelPackageException(manifestFile + ": " + e.getMessage(), e);
     }
-    return new ModelPackage(
-        directory,
-        m.text("name"),
-        m.text("version"),
-        m.file(directory, m.text(graphs, "prefill")),
-        m.file(directory, m.text(graphs, "decode")),
-        image.has("camera") ? m.text(image, "camera") : "third_person",
-        m.integer(image, "width"),
-        m.integer(image, "height"),
-        TextVocabulary.fromManifest(m.object("text"), manifestFile.toString()),
-        m.strings(root, "proprio_names"),
-        profile,
-        m.integer(action, "chunk_length"),
-        Duration.ofNanos(Math.round(m.number(action, "step_period_s") * 1e9)),
-        vocabSize,
-        m.integer(architecture, "layers"),
-        m.integer(architecture, "heads"),
-        m.integer(architecture, "head_dim"),
-        m.integer(architecture, "prompt_length"),
-        root.has("skills") ? m.strings(root, "skills") : List.of(),
-        parity == null ? null : m.file(directory, m.text(parity, "file")),
-        parity == null ? 0 : m.number(parity, "tolerance"),
-        root);
+    try {
+      return new ModelPackage(
+          directory,
+          m.text("name"),
+          m.text("version"),
+          m.file(directory, m.text(graphs, "prefill")),
+          m.file(directory, m.text(graphs, "decode")),
+          image.has("camera") ? m.text(image, "camera") : "third_person",
+          m.integer(image, "width"),
+          m.integer(image, "height"),
+          text,
+          m.strings(root, "proprio_names"),
+          profile,
+          m.integer(action, "chunk_length"),
+          Duration.ofNanos(Math.round(m.number(action, "step_period_s") * 1e9)),
+          vocabSize,
+          m.integer(architecture, "layers"),
+          m.integer(architecture, "heads"),
+          m.integer(architecture, "head_dim"),
+          m.integer(architecture, "prompt_length"),
+          root.has("skills") ? m.strings(root, "skills") : List.of(),
+          parity == null ? null : m.file(directory, m.text(parity, "file")),
+          parity == null ? 0 : m.number(parity, "tolerance"),
+          root);
+    } catch (RuntimeException e) {
+      text.close(); // the tokenizer's native memory
+      throw e;
+    }
+  }
+
+  /** The word list (/2, or /3 without a tokenizer), or the tokenizer.json and template of /3. */
+  private static PromptEncoder prompt(Path directory, Reader m, String format, String source) {
+    JsonNode text = m.object("text");
+    if (!text.has("tokenizer")) {
+      return TextVocabulary.fromManifest(text, source);
+    }
+    if (!FORMAT.equals(format)) {
+      throw new InvalidModelPackageException(source + ": text.tokenizer needs format \"" + FORMAT + "\" (this package"
+          + " says \"" + format + "\")");
+    }
+    return HuggingFacePrompt.fromManifest(text, m.file(directory, m.text(text, "tokenizer")), source);
+  }
+
+  /**
+   * The action tokens must be logits the graphs produce, and must either follow the text vocabulary
+   * (the tiny VLA: text ids 0..63, actions 64..319) or be its last ids (OpenVLA: the last 256 of
+   * Llama's 32000, which the model was fine-tuned to repurpose). Anything else is a layout the model
+   * was not trained with; the usual cause is counting action tokens from the padded logits width
+   * instead of the tokenizer's vocabulary (vllm-omni#6271: 32064 for 32000 shifts every bin by 64).
+   */
+  static void checkActionTokens(ActionProfile profile, PromptEncoder text, int logitsWidth) {
+    int lowest = Integer.MAX_VALUE;
+    int highest = -1;
+    for (int d = 0; d < profile.dimensionCount(); d++) {
+      lowest = Math.min(lowest, profile.tokenizer().allowedTokens(d).first());
+      highest = Math.max(highest, profile.tokenizer().allowedTokens(d).last());
+    }
+    if (highest >= logitsWidth) {
+      throw new InvalidModelPackageException("action tokens reach " + highest + " (expected: < vocab_size "
+          + logitsWidth + ", the graphs' logits width)");
+    }
+    boolean afterText = lowest >= text.totalVocabularySize();
+    boolean endOfText = highest == text.baseVocabularySize() - 1;
+    if (!afterText && !endOfText) {
+      String shift = highest >= text.baseVocabularySize()
+          ? " They are shifted by " + (highest - (text.baseVocabularySize() - 1)) + " from the vocabulary's end: is the"
+              + " profile's vocab_size the padded logits width rather than the tokenizer's " + text.baseVocabularySize()
+              + " (vllm-omni#6271)?"
+          : "";
+      throw new InvalidModelPackageException("action tokens " + lowest + ".." + highest + " overlap the text"
+          + " vocabulary (" + text.baseVocabularySize() + " tokens, " + text.totalVocabularySize() + " with added"
+          + " tokens) without being its last ids (expected: ids from " + text.totalVocabularySize() + " up, after the"
+          + " text, or ending at " + (text.baseVocabularySize() - 1) + ", OpenVLA's convention)." + shift);
+    }
   }
 
   /** Typed access to manifest fields with errors that name the field. */

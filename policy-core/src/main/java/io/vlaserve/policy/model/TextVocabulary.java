@@ -1,24 +1,26 @@
 package io.vlaserve.policy.model;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import tools.jackson.databind.JsonNode;
 
 /**
  * The model's word vocabulary: instructions are lower-cased, split on whitespace and mapped to ids
  * after {@code <bos>}, right-padded with {@code <pad>} to a fixed length. Immutable, thread-safe.
  */
-public final class TextVocabulary {
+public final class TextVocabulary implements PromptEncoder {
   private final List<String> words;
   private final Map<String, Integer> ids = new HashMap<>();
   private final int maxTokens;
   private final int padId;
   private final int bosId;
-  private final int unkId;
 
-  public TextVocabulary(List<String> words, int maxTokens, int padId, int bosId, int unkId) {
+  public TextVocabulary(List<String> words, int maxTokens, int padId, int bosId) {
     this.words = List.copyOf(words);
     for (int i = 0; i < words.size(); i++) {
       ids.putIfAbsent(words.get(i), i);
@@ -26,7 +28,6 @@ public final class TextVocabulary {
     this.maxTokens = maxTokens;
     this.padId = padId;
     this.bosId = bosId;
-    this.unkId = unkId;
   }
 
   static TextVocabulary fromManifest(JsonNode text, String source) {
@@ -37,11 +38,11 @@ public final class TextVocabulary {
     }
     List<String> words = new java.util.ArrayList<>();
     vocab.forEach(w -> words.add(w.asString()));
-    return new TextVocabulary(words, max.intValue(), text.path("pad_id").asInt(0), text.path("bos_id").asInt(1),
-        text.path("unk_id").asInt(3));
+    return new TextVocabulary(words, max.intValue(), text.path("pad_id").asInt(0), text.path("bos_id").asInt(1));
   }
 
   /** Token slots per instruction (L), including {@code <bos>}. */
+  @Override
   public int maxTokens() {
     return maxTokens;
   }
@@ -50,51 +51,64 @@ public final class TextVocabulary {
     return words.size();
   }
 
-  /**
-   * Writes the ids of {@code instruction} into {@code out[offset .. offset + L)}.
-   *
-   * @return the number of words that were not in the vocabulary (mapped to {@code <unk>})
-   * @throws IllegalArgumentException if the instruction has more than L - 1 words
-   */
-  public int encode(String instruction, long[] out, int offset) {
-    String[] parts = words(instruction);
-    int unknown = 0;
-    out[offset] = bosId;
-    for (int i = 0; i < maxTokens - 1; i++) {
-      if (i < parts.length && !parts[i].isEmpty()) {
-        Integer id = ids.get(parts[i]);
-        if (id == null) {
-          unknown++;
-        }
-        out[offset + 1 + i] = id == null ? unkId : id;
-      } else {
-        out[offset + 1 + i] = padId;
-      }
-    }
-    return unknown;
+  @Override
+  public int baseVocabularySize() {
+    return words.size();
   }
 
-  /**
-   * Returns how many words of {@code instruction} are not in the vocabulary, writing nothing.
-   *
-   * @throws IllegalArgumentException if the instruction has more than L - 1 words
-   */
-  public int unknownWords(String instruction) {
-    int unknown = 0;
-    for (String word : words(instruction)) {
-      if (!word.isEmpty() && !ids.containsKey(word)) {
-        unknown++;
-      }
-    }
-    return unknown;
+  @Override
+  public int totalVocabularySize() {
+    return words.size();
   }
 
-  private String[] words(String instruction) {
-    String[] parts = instruction.strip().toLowerCase(Locale.ROOT).split("\\s+");
+  @Override
+  public Optional<String> problem(String instruction) {
+    String[] parts = split(instruction);
     if (parts.length > maxTokens - 1) {
-      throw new IllegalArgumentException("instruction \"" + instruction + "\": " + parts.length
-          + " words (expected: at most " + (maxTokens - 1) + ")");
+      return Optional.of("instruction \"" + instruction + "\": " + parts.length + " words (expected: at most "
+          + (maxTokens - 1) + ")");
     }
-    return parts;
+    List<String> unknown = new ArrayList<>();
+    for (String word : parts) {
+      if (!word.isEmpty() && !ids.containsKey(word)) {
+        unknown.add(word);
+      }
+    }
+    if (!unknown.isEmpty()) {
+      return Optional.of("instruction \"" + instruction + "\" has " + unknown.size()
+          + " word(s) the model does not know: " + String.join(", ", unknown));
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public long[] promptIds(String instruction) {
+    requireReadable(instruction);
+    String[] parts = split(instruction);
+    long[] out = new long[1 + parts.length];
+    out[0] = bosId;
+    for (int i = 0; i < parts.length; i++) {
+      out[1 + i] = ids.get(parts[i]);
+    }
+    return out;
+  }
+
+  /** Writes {@code <bos>}, the words' ids and {@code <pad>}s into {@code out[offset .. offset + L)}. */
+  @Override
+  public void encode(String instruction, long[] out, int offset) {
+    long[] prompt = promptIds(instruction);
+    System.arraycopy(prompt, 0, out, offset, prompt.length);
+    Arrays.fill(out, offset + prompt.length, offset + maxTokens, padId);
+  }
+
+  private void requireReadable(String instruction) {
+    problem(instruction).ifPresent(problem -> {
+      throw new IllegalArgumentException(problem);
+    });
+  }
+
+  private static String[] split(String instruction) {
+    String stripped = instruction.strip().toLowerCase(Locale.ROOT);
+    return stripped.isEmpty() ? new String[0] : stripped.split("\\s+");
   }
 }

@@ -15,9 +15,9 @@ class ModelPackageTest {
   @TempDir Path directory;
 
   @Test
-  void shippedPackageHasTheCurrentFormat() {
+  void shippedPackageHasTheWordListFormatWhichStillLoads() {
     ModelPackage model = ShippedModel.load();
-    assertEquals(ModelPackage.FORMAT, model.manifest().path("format").asString());
+    assertEquals(ModelPackage.FORMAT_WORD_LIST, model.manifest().path("format").asString());
   }
 
   @Test
@@ -26,7 +26,7 @@ class ModelPackageTest {
     InvalidModelPackageException e = assertThrows(InvalidModelPackageException.class,
         () -> ModelPackage.load(directory));
     assertTrue(e.getMessage().contains("kv_io.py " + directory), e.getMessage());
-    assertTrue(e.getMessage().contains(ModelPackage.FORMAT), e.getMessage());
+    assertTrue(e.getMessage().contains(ModelPackage.FORMAT_WORD_LIST), e.getMessage());
   }
 
   @Test
@@ -34,7 +34,8 @@ class ModelPackageTest {
     copyShippedWithFormat("vla-serve-model/9");
     InvalidModelPackageException e = assertThrows(InvalidModelPackageException.class,
         () -> ModelPackage.load(directory));
-    assertTrue(e.getMessage().contains("\"vla-serve-model/9\" (expected: \"" + ModelPackage.FORMAT + "\")"),
+    assertTrue(e.getMessage().contains("\"vla-serve-model/9\" (expected: \"" + ModelPackage.FORMAT + "\" or \""
+        + ModelPackage.FORMAT_WORD_LIST + "\")"),
         e.getMessage());
   }
 
@@ -46,7 +47,7 @@ class ModelPackageTest {
     }
     Path manifest = directory.resolve("model.json");
     String text = Files.readString(manifest);
-    String current = "\"format\": \"" + ModelPackage.FORMAT + "\"";
+    String current = "\"format\": \"" + ModelPackage.FORMAT_WORD_LIST + "\"";
     assertTrue(text.contains(current), "the shipped manifest says " + current);
     Files.writeString(manifest, text.replace(current, "\"format\": \"" + format + "\""));
   }
