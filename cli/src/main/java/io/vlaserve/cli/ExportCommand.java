@@ -63,6 +63,10 @@ final class ExportCommand implements Callable<Integer> {
       ordered.sort(Comparator.comparingLong(PolicyInference::getObservationSequence));
       List<RecordedDataset.Step> steps = new ArrayList<>();
       for (PolicyInference inference : ordered) {
+        if (inference.getCamerasCount() > 0) {
+          throw new IllegalArgumentException(session.getKey() + ": frames of " + inference.getCamerasCount()
+              + " cameras; the dataset format holds one camera, so export recordings of single-camera models");
+        }
         if (inference.getImageWidth() != first.getImageWidth() || inference.getImageHeight() != first.getImageHeight()) {
           throw new IllegalArgumentException(session.getKey() + ": frames of " + inference.getImageWidth() + "x"
               + inference.getImageHeight() + " among " + first.getImageWidth() + "x" + first.getImageHeight()

@@ -141,11 +141,6 @@ final class ReplayCommand implements Callable<Integer> {
         skipped++; // it failed when recorded: nothing to compare
         continue;
       }
-      if (recorded.getImageWidth() != model.imageWidth() || recorded.getImageHeight() != model.imageHeight()) {
-        throw new IllegalArgumentException("the recording's images are " + recorded.getImageWidth() + "x"
-            + recorded.getImageHeight() + " pixels, model " + model.name() + " takes " + model.imageWidth() + "x"
-            + model.imageHeight() + ": replay with a model of the recorded input size");
-      }
       PolicyResult result = policy.infer(request(recorded, model));
       replayed++;
       List<Integer> before = recorded.getChunk().getTokensList();
@@ -180,6 +175,34 @@ final class ReplayCommand implements Callable<Integer> {
     return new Report(replayed, skipped, identical, tokens, tokensIdentical, sameModel, mean, max);
   }
 
+  /**
+   * The recorded frames in {@code model}'s layout (every camera's, in its camera order).
+   *
+   * @throws IllegalArgumentException when the recording's cameras or sizes are not the model's
+   */
+  static byte[] frames(PolicyInference recorded, ModelPackage model) {
+    List<ModelPackage.CameraInput> cameras = model.cameras();
+    String wanted = cameras.stream().map(c -> c.name() + " " + c.width() + "x" + c.height()).toList().toString();
+    if (recorded.getCamerasCount() == 0) {
+      if (cameras.size() != 1 || recorded.getImageWidth() != cameras.get(0).width()
+          || recorded.getImageHeight() != cameras.get(0).height()) {
+        throw new IllegalArgumentException("the recording's images are one camera's, " + recorded.getImageWidth() + "x"
+            + recorded.getImageHeight() + " pixels; model " + model.name() + " takes " + wanted
+            + ": replay with a model of the recorded input");
+      }
+      return recorded.getImageRgb8().toByteArray();
+    }
+    java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream(model.imageBytes());
+    List<String> recordedCameras = recorded.getCamerasList().stream()
+        .map(c -> c.getCamera() + " " + c.getWidth() + "x" + c.getHeight()).toList();
+    if (!recordedCameras.toString().equals(wanted)) {
+      throw new IllegalArgumentException("the recording's cameras are " + recordedCameras + "; model " + model.name()
+          + " takes " + wanted + ": replay with a model of the recorded input");
+    }
+    recorded.getCamerasList().forEach(camera -> frames.writeBytes(camera.getRgb8().toByteArray()));
+    return frames.toByteArray();
+  }
+
   /** The request as the recorded service queued it, for {@code model}. */
   static PolicyRequest request(PolicyInference recorded, ModelPackage model) {
     float[] proprio = new float[recorded.getProprioCount()];
@@ -194,7 +217,7 @@ final class ReplayCommand implements Callable<Integer> {
     var sampling = recorded.getSampling();
     int chunkLength = Math.min(recorded.getChunkLength() == 0 ? model.chunkLength() : recorded.getChunkLength(),
         model.chunkLength());
-    return new PolicyRequest(recorded.getImageRgb8().toByteArray(), recorded.getInstruction(), proprio, chunkLength,
+    return new PolicyRequest(frames(recorded, model), recorded.getInstruction(), proprio, chunkLength,
         new SamplingParams(sampling.getTemperature(), sampling.getTopK(), sampling.getTopP(), sampling.getSeed()),
         prefix);
   }

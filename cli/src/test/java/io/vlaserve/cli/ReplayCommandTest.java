@@ -1,6 +1,7 @@
 package io.vlaserve.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -145,6 +146,29 @@ class ReplayCommandTest {
     for (int step = 0; step < 4; step++) {
       assertTrue(run.out().contains("step " + step + ": "), run.out());
     }
+  }
+
+  @Test
+  void severalCamerasAreReplayedInTheModelsLayoutAndOtherCamerasAreRefused() {
+    ModelPackage twoCameras = ModelPackage.load(Path.of("..", "models", "test-fixtures", "two-camera"));
+    byte[] third = new byte[64 * 64 * 3];
+    byte[] wrist = new byte[32 * 32 * 3];
+    java.util.Arrays.fill(third, (byte) 1);
+    java.util.Arrays.fill(wrist, (byte) 2);
+    io.vlaserve.recorder.v1.PolicyInference recorded = io.vlaserve.recorder.v1.PolicyInference.newBuilder()
+        .addCameras(io.vlaserve.recorder.v1.CameraInput.newBuilder().setCamera("third_person").setWidth(64)
+            .setHeight(64).setRgb8(com.google.protobuf.ByteString.copyFrom(third)))
+        .addCameras(io.vlaserve.recorder.v1.CameraInput.newBuilder().setCamera("wrist").setWidth(32).setHeight(32)
+            .setRgb8(com.google.protobuf.ByteString.copyFrom(wrist)))
+        .build();
+    byte[] frames = ReplayCommand.frames(recorded, twoCameras);
+    assertEquals(twoCameras.imageBytes(), frames.length);
+    assertEquals(1, frames[64 * 64 * 3 - 1]);
+    assertEquals(2, frames[64 * 64 * 3]);
+    IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
+        () -> ReplayCommand.frames(recorded, ModelPackage.load(MODEL)));
+    assertTrue(other.getMessage().contains("the recording's cameras are [third_person 64x64, wrist 32x32]; model"
+        + " tiny-vla takes [third_person 64x64]"), other.getMessage());
   }
 
   @Test

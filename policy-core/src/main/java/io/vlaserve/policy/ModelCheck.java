@@ -125,7 +125,7 @@ public final class ModelCheck {
 
   /** A whole chunk decoded from a grey frame: every action finite, as many steps as the manifest says. */
   private static Finding chunk(ModelPackage model, VlaPolicy policy) {
-    byte[] grey = new byte[model.imageWidth() * model.imageHeight() * 3];
+    byte[] grey = new byte[model.imageBytes()];
     java.util.Arrays.fill(grey, (byte) 128);
     float[] proprio = new float[model.proprioNames().size()];
     try {
@@ -172,10 +172,7 @@ public final class ModelCheck {
     try {
       for (JsonNode c : parity.get("cases")) {
         int batch = c.get("image_shape").get(0).intValue();
-        byte[] images = new byte[c.get("image").size()];
-        for (int i = 0; i < images.length; i++) {
-          images[i] = (byte) c.get("image").get(i).intValue();
-        }
+        byte[] images = parityImages(model, c, batch);
         float[] logits = new float[batch * model.vocabSize()];
         JsonNode steps = c.get("decode_steps");
         try (KvCache cache = engine.prefill(new PromptBatch(batch, images, longs(c.get("instruction_ids")),
@@ -211,6 +208,29 @@ public final class ModelCheck {
     return worst <= tolerance ? new Finding("parity", Status.OK, summary)
         : new Finding("parity", Status.FAILED, summary + ", at " + where + ": the graphs do not compute what the"
             + " recorded model did (a wrong export, opset or quantisation)");
+  }
+
+  /**
+   * A parity case's frames in the batch layout (each sequence's cameras back to back): {@code image}
+   * for one camera, {@code images: {"<camera>": [...]}} for several, each {@code [B, H, W, 3]} flat.
+   */
+  private static byte[] parityImages(ModelPackage model, JsonNode c, int batch) {
+    byte[] images = new byte[batch * model.imageBytes()];
+    int offset = 0;
+    for (ModelPackage.CameraInput camera : model.cameras()) {
+      JsonNode values = model.cameras().size() == 1 && c.has("image") ? c.get("image") : c.path("images").get(camera.name());
+      if (values == null || values.size() != batch * camera.frameBytes()) {
+        throw new IllegalArgumentException("camera " + camera.name() + ": " + (values == null ? "no frames" : values.size()
+            + " values") + " (expected " + batch + " x " + camera.height() + " x " + camera.width() + " x 3)");
+      }
+      for (int r = 0; r < batch; r++) {
+        for (int i = 0; i < camera.frameBytes(); i++) {
+          images[r * model.imageBytes() + offset + i] = (byte) values.get(r * camera.frameBytes() + i).intValue();
+        }
+      }
+      offset += camera.frameBytes();
+    }
+    return images;
   }
 
   private static double largestDifference(float[] expected, float[] actual) {

@@ -9,7 +9,8 @@ import io.vlaserve.policy.decode.SamplingParams;
  * request is computed: their tokens are forced as the chunk's first steps, so the steps decoded
  * after them are conditioned on them, and the result holds only those later steps.
  *
- * @param image RGB bytes, {@code height * width * 3}, at the model's input size
+ * @param image RGB bytes of every camera's frame at its input size ({@code height * width * 3} each), back to
+ *     back in the model's camera order
  * @param instruction the subgoal, in the model's skill language
  * @param proprio raw proprioception in the model's order
  * @param chunkLength the chunk's steps, committed prefix included: 1..the model's chunk length

@@ -64,7 +64,7 @@ public final class VlaPolicy {
   public List<PolicyResult> infer(List<PolicyRequest> requests) {
     int b = requests.size();
     int dims = model.actionDimensions();
-    int pixels = model.imageHeight() * model.imageWidth() * 3;
+    int pixels = model.imageBytes();
     int textLength = model.text().maxTokens();
     int proprioLength = model.proprioNames().size();
     byte[] images = new byte[b * pixels];
@@ -158,7 +158,7 @@ public final class VlaPolicy {
    * (see {@link PromptBatch}); checks nothing again.
    */
   public void writePrompt(int row, PolicyRequest request, byte[] images, long[] instructions, float[] proprio) {
-    int pixels = model.imageHeight() * model.imageWidth() * 3;
+    int pixels = model.imageBytes();
     int textLength = model.text().maxTokens();
     int proprioLength = model.proprioNames().size();
     System.arraycopy(request.image(), 0, images, row * pixels, pixels);
@@ -175,18 +175,25 @@ public final class VlaPolicy {
     check(0, request);
   }
 
+  /** The frames a request carries, e.g. "third_person 64x64 RGB + wrist 32x32 RGB". */
+  static String describeFrames(ModelPackage model) {
+    return model.cameras().stream()
+        .map(c -> (model.cameras().size() == 1 ? "" : c.name() + " ") + c.width() + "x" + c.height() + " RGB")
+        .collect(java.util.stream.Collectors.joining(" + "));
+  }
+
   /** The decoder (sampling and detokenizing) every path of this model uses. */
   public ActionDecoder decoder() {
     return decoder;
   }
 
   private void check(int index, PolicyRequest request) {
-    int pixels = model.imageHeight() * model.imageWidth() * 3;
+    int pixels = model.imageBytes();
     int proprioLength = model.proprioNames().size();
     String at = "request " + index + ": ";
     if (request.image() == null || request.image().length != pixels) {
       throw new IllegalArgumentException(at + "image of " + (request.image() == null ? 0 : request.image().length)
-          + " bytes (expected: " + model.imageWidth() + "x" + model.imageHeight() + " RGB = " + pixels + " bytes)");
+          + " bytes (expected: " + describeFrames(model) + " = " + pixels + " bytes)");
     }
     if (request.proprio() == null || request.proprio().length != proprioLength) {
       throw new IllegalArgumentException(at + "proprio of " + (request.proprio() == null ? 0 : request.proprio().length)

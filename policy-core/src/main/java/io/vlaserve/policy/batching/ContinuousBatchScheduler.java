@@ -624,7 +624,7 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
    */
   private void prefill(List<Ticket> joiners, float[] prefillLogits, MaskedSampler prefillSampler) {
     int count = joiners.size();
-    int pixels = model.imageHeight() * model.imageWidth() * 3;
+    int pixels = model.imageBytes();
     byte[] images = new byte[count * pixels];
     long[] instructions = new long[count * model.text().maxTokens()];
     float[] proprio = new float[count * model.proprioNames().size()];

@@ -70,6 +70,19 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     this.pastNames = KvCacheNames.past(model.layers());
     this.presentNames = KvCacheNames.present(model.layers());
     try {
+      Set<String> prefillInputs = new java.util.HashSet<>(Set.of("instruction_ids", "proprio"));
+      model.cameras().forEach(camera -> prefillInputs.add(model.imageInput(camera)));
+      Set<String> missing = new java.util.TreeSet<>(prefillInputs);
+      missing.removeAll(prefill.getInputNames());
+      Set<String> unexpected = new java.util.TreeSet<>(prefill.getInputNames());
+      unexpected.removeAll(prefillInputs);
+      if (!missing.isEmpty() || !unexpected.isEmpty()) {
+        throw new EngineException(model.prefillGraph().getFileName() + " inputs do not match the manifest:"
+            + (missing.isEmpty() ? "" : " missing " + missing) + (unexpected.isEmpty() ? "" : " unexpected " + unexpected)
+            + " (it has "
+            + new java.util.TreeSet<>(prefill.getInputNames()) + "; a model with several cameras takes image.<camera>"
+            + " for each camera in the manifest's images, one camera takes image)");
+      }
       KvCacheNames.check(model.prefillGraph().getFileName().toString(), "outputs", presentNames,
           prefill.getOutputNames(), Set.of("logits"));
       KvCacheNames.check(model.decodeGraph().getFileName().toString(), "inputs", pastNames, decode.getInputNames(),
@@ -92,8 +105,12 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     try {
       String prefillName = model.prefillGraph().getFileName().toString();
       String decodeName = model.decodeGraph().getFileName().toString();
-      expect(problems, prefillName, "input image", prefill.getInputInfo().get("image"),
-          new long[] {-1, model.imageHeight(), model.imageWidth(), 3}, "the manifest's image height x width x 3");
+      for (ModelPackage.CameraInput camera : model.cameras()) {
+        String input = model.imageInput(camera);
+        expect(problems, prefillName, "input " + input, prefill.getInputInfo().get(input),
+            new long[] {-1, camera.height(), camera.width(), 3},
+            "the manifest's height x width x 3 of camera " + camera.name());
+      }
       expect(problems, prefillName, "input instruction_ids", prefill.getInputInfo().get("instruction_ids"),
           new long[] {-1, model.text().maxTokens()}, "the manifest's prompt length L (text.max_instruction_tokens or text.max_prompt_tokens)");
       expect(problems, prefillName, "input proprio", prefill.getInputInfo().get("proprio"),
@@ -152,14 +169,12 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     int b = batch.size();
     int t0 = model.promptLength();
     OrtKvCache cache = new OrtKvCache(b, t0 + maxNewTokens);
-    ByteBuffer image = ByteBuffer.allocateDirect(batch.images().length).put(batch.images()).flip();
     LongBuffer instruction = directLongs(batch.instructionIds().length).put(batch.instructionIds()).flip();
     FloatBuffer proprio = directFloats(batch.proprio().length).put(batch.proprio()).flip();
     Map<String, OnnxTensor> inputs = new HashMap<>();
     Map<String, OnnxValue> outputs = new HashMap<>();
     try {
-      inputs.put("image", OnnxTensor.createTensor(environment, image,
-          new long[] {b, model.imageHeight(), model.imageWidth(), 3}, OnnxJavaType.UINT8));
+      putImages(inputs, batch);
       inputs.put("instruction_ids", OnnxTensor.createTensor(environment, instruction,
           new long[] {b, model.text().maxTokens()}));
       inputs.put("proprio", OnnxTensor.createTensor(environment, proprio, new long[] {b, model.proprioNames().size()}));
@@ -176,6 +191,31 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     } finally {
       inputs.values().forEach(OnnxTensor::close);
       outputs.values().forEach(OnnxValue::close);
+    }
+  }
+
+  /**
+   * One uint8 {@code [B, H, W, 3]} tensor per camera. The batch holds each sequence's frames back to
+   * back; with one camera that is already the tensor's layout, with several each camera's frames are
+   * gathered from every sequence.
+   */
+  private void putImages(Map<String, OnnxTensor> inputs, PromptBatch batch) throws OrtException {
+    int b = batch.size();
+    int perSequence = model.imageBytes();
+    if (batch.images().length != (long) b * perSequence) {
+      throw new IllegalArgumentException("images: " + batch.images().length + " bytes for " + b + " sequences (expected "
+          + perSequence + " each)");
+    }
+    int offset = 0;
+    for (ModelPackage.CameraInput camera : model.cameras()) {
+      int frame = camera.frameBytes();
+      ByteBuffer pixels = ByteBuffer.allocateDirect(b * frame);
+      for (int r = 0; r < b; r++) {
+        pixels.put(batch.images(), r * perSequence + offset, frame);
+      }
+      inputs.put(model.imageInput(camera), OnnxTensor.createTensor(environment, pixels.flip(),
+          new long[] {b, camera.height(), camera.width(), 3}, OnnxJavaType.UINT8));
+      offset += frame;
     }
   }
 

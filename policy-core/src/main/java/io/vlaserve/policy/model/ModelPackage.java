@@ -21,9 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
  * @param version model version
  * @param prefillGraph path of the prefill ONNX graph
  * @param decodeGraph path of the decode ONNX graph
- * @param camera the camera the model sees
- * @param imageWidth input width in pixels
- * @param imageHeight input height in pixels
+ * @param cameras the cameras the model sees, in the order their frames are laid out in a request
  * @param text how an instruction becomes prompt ids: the word list, or a tokenizer.json and template (/3)
  * @param proprioNames proprioception the model reads, in order
  * @param actionProfile the action tokenizer profile (token slices for masking, un-normalisation)
@@ -45,9 +43,7 @@ public record ModelPackage(
     String version,
     Path prefillGraph,
     Path decodeGraph,
-    String camera,
-    int imageWidth,
-    int imageHeight,
+    List<CameraInput> cameras,
     PromptEncoder text,
     List<String> proprioNames,
     ActionProfile actionProfile,
@@ -70,6 +66,55 @@ public record ModelPackage(
   /** The first format: the same files, but the graphs carry the KV cache as one packed tensor. */
   public static final String FORMAT_PACKED_KV = "vla-serve-model/1";
   private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /**
+   * A camera the model sees and its input size; the prefill graph reads its frames as
+   * {@code image} (a model with one camera) or {@code image.<name>} (several).
+   *
+   * @param name camera name, matched against the frames' camera names, e.g. "third_person", "wrist"
+   * @param width input width in pixels
+   * @param height input height in pixels
+   */
+  public record CameraInput(String name, int width, int height) {
+    /** RGB bytes of one frame at the input size. */
+    public int frameBytes() {
+      return width * height * 3;
+    }
+  }
+
+  /** RGB bytes of one request's frames: every camera's, in {@link #cameras} order. */
+  public int imageBytes() {
+    return cameras.stream().mapToInt(CameraInput::frameBytes).sum();
+  }
+
+  /** The name of the prefill graph's input for {@code camera}: {@code image}, or {@code image.<name>} for several. */
+  public String imageInput(CameraInput camera) {
+    return cameras.size() == 1 ? "image" : "image." + camera.name();
+  }
+
+  /** The only camera: for paths that serve one camera, which refuse several with this message. */
+  public CameraInput onlyCamera() {
+    if (cameras.size() != 1) {
+      throw new UnsupportedOperationException("model " + name + " sees " + cameras.size() + " cameras "
+          + cameras.stream().map(CameraInput::name).toList() + "; this path serves models with one");
+    }
+    return cameras.get(0);
+  }
+
+  /** The only camera's name ({@link #onlyCamera}). */
+  public String camera() {
+    return onlyCamera().name();
+  }
+
+  /** The only camera's input width ({@link #onlyCamera}). */
+  public int imageWidth() {
+    return onlyCamera().width();
+  }
+
+  /** The only camera's input height ({@link #onlyCamera}). */
+  public int imageHeight() {
+    return onlyCamera().height();
+  }
 
   /** Action dimensions per step. */
   public int actionDimensions() {
@@ -132,7 +177,6 @@ public record ModelPackage(
       throw new InvalidModelPackageException(e.getMessage(), e);
     }
     JsonNode architecture = m.object("architecture");
-    JsonNode image = m.object("image");
     JsonNode graphs = m.object("graphs");
     JsonNode parity = root.get("parity");
     int vocabSize = m.integer(root, "vocab_size");
@@ -150,9 +194,7 @@ public record ModelPackage(
           m.text("version"),
           m.file(directory, m.text(graphs, "prefill")),
           m.file(directory, m.text(graphs, "decode")),
-          image.has("camera") ? m.text(image, "camera") : "third_person",
-          m.integer(image, "width"),
-          m.integer(image, "height"),
+          cameras(m, format, manifestFile.toString()),
           text,
           m.strings(root, "proprio_names"),
           profile,
@@ -171,6 +213,41 @@ public record ModelPackage(
       text.close(); // the tokenizer's native memory
       throw e;
     }
+  }
+
+  /** {@code image} (one camera) or, in /3, {@code images} (several, each named, in graph order). */
+  private static List<CameraInput> cameras(Reader m, String format, String source) {
+    JsonNode images = m.root().get("images");
+    if (images == null) {
+      JsonNode image = m.object("image");
+      return List.of(new CameraInput(image.has("camera") ? m.text(image, "camera") : "third_person",
+          m.integer(image, "width"), m.integer(image, "height")));
+    }
+    if (!FORMAT.equals(format)) {
+      throw new InvalidModelPackageException(source + ": images needs format \"" + FORMAT + "\" (this package says \""
+          + format + "\"; \"" + FORMAT_WORD_LIST + "\" has one camera, in image)");
+    }
+    if (m.root().has("image")) {
+      throw new InvalidModelPackageException(source + ": both image and images (expected one of them)");
+    }
+    if (!images.isArray() || images.isEmpty()) {
+      throw new InvalidModelPackageException(source + ": images: " + images
+          + " (expected: a non-empty array of {\"camera\": name, \"width\": w, \"height\": h})");
+    }
+    List<CameraInput> cameras = new ArrayList<>();
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (JsonNode image : images) {
+      String name = m.text(image, "camera");
+      if (!name.matches("[A-Za-z0-9_-]+")) {
+        throw new InvalidModelPackageException(source + ": images: camera \"" + name
+            + "\" (expected letters, digits, '_' or '-': it names the graph input image." + name + ")");
+      }
+      if (!names.add(name)) {
+        throw new InvalidModelPackageException(source + ": images: camera \"" + name + "\" twice");
+      }
+      cameras.add(new CameraInput(name, m.integer(image, "width"), m.integer(image, "height")));
+    }
+    return List.copyOf(cameras);
   }
 
   /** The word list (/2, or /3 without a tokenizer), or the tokenizer.json and template of /3. */

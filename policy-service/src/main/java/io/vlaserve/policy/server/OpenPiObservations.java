@@ -14,15 +14,21 @@ import java.util.Map;
  * for ALOHA's {@code {"images": {"cam_high": ...}}}). Every refusal says which key, what was found
  * and what was expected. Thread-safe (immutable).
  *
- * @param imageKey the camera image's key
+ * @param imageKey the camera image's key (the first camera's, for a model with several)
+ * @param cameraKeys image keys by camera name, for models with several cameras (see {@link #imageKey(ModelPackage, int)})
  * @param stateKey the proprioceptive state's key
  * @param promptKey the instruction's key
  */
-record OpenPiObservations(String imageKey, String stateKey, String promptKey) {
-  /** The model's inputs read from one observation. */
-  record Inputs(PolicyFrontDoor.Frame frame, float[] proprio, String instruction) {}
+record OpenPiObservations(String imageKey, Map<String, String> cameraKeys, String stateKey, String promptKey) {
+  /** The model's inputs read from one observation; one frame per camera, in the model's camera order. */
+  record Inputs(List<PolicyFrontDoor.Frame> frames, float[] proprio, String instruction) {}
+
+  OpenPiObservations(String imageKey, String stateKey, String promptKey) {
+    this(imageKey, Map.of(), stateKey, promptKey);
+  }
 
   OpenPiObservations {
+    cameraKeys = cameraKeys == null ? Map.of() : Map.copyOf(cameraKeys);
     for (String key : List.of(imageKey, stateKey, promptKey)) {
       if (key == null || key.isBlank()) {
         throw new IllegalArgumentException("vla.policy.openpi: an empty observation key (image-key, state-key and"
@@ -37,11 +43,27 @@ record OpenPiObservations(String imageKey, String stateKey, String promptKey) {
       throw new IllegalArgumentException("observation: " + kind(message) + " (expected a dict with " + imageKey + ", "
           + stateKey + " and " + promptKey + ")");
     }
-    Object image = find(observation, imageKey, "the camera image, a uint8 array [H, W, 3]", "image-key");
+    List<PolicyFrontDoor.Frame> frames = new java.util.ArrayList<>();
+    for (int c = 0; c < model.cameras().size(); c++) {
+      String key = imageKey(model, c);
+      String camera = model.cameras().size() == 1 ? "the camera image" : "camera " + model.cameras().get(c).name() + "'s image";
+      String setting = c == 0 && !cameraKeys.containsKey(model.cameras().get(c).name()) ? "image-key"
+          : "camera-keys." + model.cameras().get(c).name();
+      frames.add(frame(find(observation, key, camera + ", a uint8 array [H, W, 3]", setting), key));
+    }
     Object state = find(observation, stateKey, "the robot state, " + model.proprioNames().size() + " numbers "
         + model.proprioNames(), "state-key");
     Object prompt = find(observation, promptKey, "the instruction, a string", "prompt-key");
-    return new Inputs(frame(image), proprio(state, model), instruction(prompt));
+    return new Inputs(frames, proprio(state, model), instruction(prompt));
+  }
+
+  /**
+   * Where camera {@code index} of {@code model} is: its camera-keys entry, else image-key for the
+   * first camera and {@code observation/<camera>_image} for the others.
+   */
+  String imageKey(ModelPackage model, int index) {
+    String camera = model.cameras().get(index).name();
+    return cameraKeys.getOrDefault(camera, index == 0 ? imageKey : "observation/" + camera + "_image");
   }
 
   private Object find(Map<?, ?> observation, String key, String what, String setting) {
@@ -59,7 +81,7 @@ record OpenPiObservations(String imageKey, String stateKey, String promptKey) {
     return node;
   }
 
-  private PolicyFrontDoor.Frame frame(Object value) {
+  private PolicyFrontDoor.Frame frame(Object value, String imageKey) {
     if (!(value instanceof MsgpackNumpy.NdArray array)) {
       throw new IllegalArgumentException(imageKey + ": " + kind(value) + " (expected a uint8 array [H, W, 3])");
     }

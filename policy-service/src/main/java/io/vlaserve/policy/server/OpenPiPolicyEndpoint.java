@@ -63,7 +63,7 @@ final class OpenPiPolicyEndpoint extends AbstractWebSocketHandler {
     this.door = door;
     this.metrics = metrics;
     PolicyProperties.Openpi openpi = properties.openpi();
-    this.keys = new OpenPiObservations(openpi.imageKey(), openpi.stateKey(), openpi.promptKey());
+    this.keys = new OpenPiObservations(openpi.imageKey(), openpi.cameraKeys(), openpi.stateKey(), openpi.promptKey());
     this.deadline = properties.observationDeadline();
     this.maxMessageBytes = properties.maxOpenpiMessageBytes();
   }
@@ -100,8 +100,18 @@ final class OpenPiPolicyEndpoint extends AbstractWebSocketHandler {
     metadata.put("action_dim", model.actionDimensions());
     metadata.put("action_names", model.actionProfile().dimensions().stream().map(d -> d.name()).toList());
     metadata.put("step_period_s", model.stepPeriod().toNanos() / 1e9);
-    metadata.put("image_key", keys.imageKey());
-    metadata.put("image_size", List.of(model.imageHeight(), model.imageWidth()));
+    metadata.put("image_key", keys.imageKey(model, 0));
+    metadata.put("image_size", List.of(model.cameras().get(0).height(), model.cameras().get(0).width()));
+    if (model.cameras().size() > 1) {
+      // Every camera: its image key and [height, width], for clients that send several.
+      Map<String, Object> cameras = new LinkedHashMap<>();
+      for (int c = 0; c < model.cameras().size(); c++) {
+        var camera = model.cameras().get(c);
+        cameras.put(camera.name(), Map.of("image_key", keys.imageKey(model, c),
+            "image_size", List.of(camera.height(), camera.width())));
+      }
+      metadata.put("cameras", cameras);
+    }
     metadata.put("state_key", keys.stateKey());
     metadata.put("state_names", model.proprioNames());
     metadata.put("prompt_key", keys.promptKey());
@@ -140,8 +150,8 @@ final class OpenPiPolicyEndpoint extends AbstractWebSocketHandler {
       }
       OpenPiObservations.Inputs inputs = keys.read(MsgpackNumpy.unpack(bytes), door.model());
       PolicyFrontDoor.Observation observation = new PolicyFrontDoor.Observation(connection.robot, connection.key,
-          connection.sequence.incrementAndGet(), inputs.frame(), inputs.proprio(), inputs.instruction(), 0,
-          SamplingParams.GREEDY, received, received + deadline.toNanos());
+          connection.sequence.incrementAndGet(), inputs.frames(), inputs.proprio(), inputs.instruction(), 0,
+          SamplingParams.GREEDY, received, received + deadline.toNanos(), new double[0][]);
       CompletableFuture<PolicyFrontDoor.Answer> queued = door.submit(observation, connection.order);
       connection.pending.add(queued);
       queued.whenComplete((done, failure) -> connection.pending.remove(queued));

@@ -173,6 +173,11 @@ public class OpenVlaActEndpoint {
       throw new IllegalArgumentException("unnorm_key \"" + JsonNumpy.abbreviate(key) + "\" not found (known: "
           + unnormKey + ")");
     }
+    if (door.model().cameras().size() > 1) {
+      throw new IllegalArgumentException("model " + door.model().name() + " sees " + door.model().cameras().size()
+          + " cameras " + door.model().cameras().stream().map(c -> c.name()).toList() + "; OpenVLA's /act carries one"
+          + " image (send observations through gRPC PolicyService or the openpi protocol instead)");
+    }
     JsonNumpy.Rgb image = JsonNumpy.image("image", payload.get("image"));
     float[] proprio = payload.has("proprio") ? proprio(payload.get("proprio")) : defaultProprio.clone();
     // deploy.py lower-cases the instruction into its prompt.

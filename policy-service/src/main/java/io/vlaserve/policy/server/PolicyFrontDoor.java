@@ -7,8 +7,10 @@ import io.vlaserve.service.auth.Principal;
 import io.vlaserve.service.auth.Role;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.image.ImageFormat;
+import io.vlaserve.policy.image.InvalidImageException;
 import io.vlaserve.policy.model.ModelPackage;
 import java.util.concurrent.CompletableFuture;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -42,21 +44,34 @@ public class PolicyFrontDoor implements DisposableBean {
    * @param robot whose it is (fairness and quotas are per robot)
    * @param session the session it belongs to, or null for a one-off call
    * @param sequence its number within the session (0 for one-off calls): the seed of its noise
+   * @param frames one frame per camera of the model, in {@link ModelPackage#cameras} order
    * @param chunkLength steps wanted, 0 for the model's chunk length
    * @param sampling the call's or session's parameters, before the per-observation seed
    * @param receivedNanos when it arrived, {@link System#nanoTime()}
    * @param deadlineNanos dropped with DEADLINE_EXCEEDED if still queued then, {@link System#nanoTime()}
    * @param committedPrefix the actions the robot executes meanwhile (real-time chunking), empty for none
    */
-  public record Observation(String robot, SessionKey session, long sequence, Frame frame, float[] proprio,
+  public record Observation(String robot, SessionKey session, long sequence, List<Frame> frames, float[] proprio,
       String instruction, int chunkLength, SamplingParams sampling, long receivedNanos, long deadlineNanos,
       double[][] committedPrefix) {
 
-    /** An observation without a committed prefix. */
+    public Observation {
+      frames = List.copyOf(frames);
+    }
+
+    /** An observation of a model with one camera. */
+    public Observation(String robot, SessionKey session, long sequence, Frame frame, float[] proprio,
+        String instruction, int chunkLength, SamplingParams sampling, long receivedNanos, long deadlineNanos,
+        double[][] committedPrefix) {
+      this(robot, session, sequence, List.of(frame), proprio, instruction, chunkLength, sampling, receivedNanos,
+          deadlineNanos, committedPrefix);
+    }
+
+    /** An observation of a model with one camera, without a committed prefix. */
     public Observation(String robot, SessionKey session, long sequence, Frame frame, float[] proprio,
         String instruction, int chunkLength, SamplingParams sampling, long receivedNanos, long deadlineNanos) {
-      this(robot, session, sequence, frame, proprio, instruction, chunkLength, sampling, receivedNanos, deadlineNanos,
-          new double[0][]);
+      this(robot, session, sequence, List.of(frame), proprio, instruction, chunkLength, sampling, receivedNanos,
+          deadlineNanos, new double[0][]);
     }
   }
 
@@ -135,8 +150,7 @@ public class PolicyFrontDoor implements DisposableBean {
       throw notReady();
     }
     ModelPackage model = runtime.model();
-    Frame frame = observation.frame();
-    byte[] pixels = runtime.images().toModelInput(frame.format(), frame.data(), frame.width(), frame.height());
+    byte[] pixels = modelInput(model, observation.frames());
     int steps = observation.chunkLength() == 0 ? model.chunkLength() : observation.chunkLength();
     long preprocessed = System.nanoTime();
     // The one place a stream's seed becomes an observation's: every observation of a session (and
@@ -169,10 +183,46 @@ public class PolicyFrontDoor implements DisposableBean {
    * Whether preprocessing {@code frame} is a no-op: raw RGB8 at the model's size, neither decoded nor
    * resized. Only such frames are queued on the thread they arrive on.
    */
-  boolean preprocessedAsIs(Frame frame) {
-    ModelPackage model = runtime.model();
-    return frame.format() == ImageFormat.RGB8 && frame.width() == model.imageWidth()
-        && frame.height() == model.imageHeight();
+  boolean preprocessedAsIs(List<Frame> frames) {
+    List<ModelPackage.CameraInput> cameras = runtime.model().cameras();
+    if (frames.size() != cameras.size()) {
+      return false; // refused in preprocessing, off the caller's thread like any other refusal there
+    }
+    for (int c = 0; c < frames.size(); c++) {
+      Frame frame = frames.get(c);
+      if (frame.format() != ImageFormat.RGB8 || frame.width() != cameras.get(c).width()
+          || frame.height() != cameras.get(c).height()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Every camera's frame preprocessed to its input size, back to back in the model's camera order. */
+  private byte[] modelInput(ModelPackage model, List<Frame> frames) {
+    List<ModelPackage.CameraInput> cameras = model.cameras();
+    if (frames.size() != cameras.size()) {
+      throw new IllegalArgumentException(frames.size() + " frames (expected one per camera of the model: "
+          + cameras.stream().map(ModelPackage.CameraInput::name).toList() + ")");
+    }
+    if (frames.size() == 1) {
+      Frame frame = frames.get(0);
+      return runtime.images(0).toModelInput(frame.format(), frame.data(), frame.width(), frame.height());
+    }
+    byte[] pixels = new byte[model.imageBytes()];
+    int offset = 0;
+    for (int c = 0; c < frames.size(); c++) {
+      Frame frame = frames.get(c);
+      byte[] camera;
+      try {
+        camera = runtime.images(c).toModelInput(frame.format(), frame.data(), frame.width(), frame.height());
+      } catch (InvalidImageException e) {
+        throw new InvalidImageException("camera " + cameras.get(c).name() + ": " + e.getMessage());
+      }
+      System.arraycopy(camera, 0, pixels, offset, camera.length);
+      offset += camera.length;
+    }
+    return pixels;
   }
 
   /**
@@ -201,7 +251,7 @@ public class PolicyFrontDoor implements DisposableBean {
       } catch (RuntimeException e) {
         answered.completeExceptionally(e);
       }
-    }, preprocessedAsIs(observation.frame()));
+    }, preprocessedAsIs(observation.frames()));
     return answered;
   }
 

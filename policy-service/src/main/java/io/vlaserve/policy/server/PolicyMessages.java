@@ -20,6 +20,9 @@ import io.vlaserve.policy.v1.CameraSpec;
 import io.vlaserve.policy.v1.InferResponse;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.tokenizer.ActionDimension;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /** Conversions between {@code vla.policy.v1} messages and the policy core. Stateless. */
 final class PolicyMessages {
@@ -33,10 +36,11 @@ final class PolicyMessages {
   static PolicyFrontDoor.Observation observation(ModelPackage model, String robot, SessionKey session,
       Observation observation, String instruction, SamplingParams sampling, int chunkLength, long receivedNanos,
       long deadlineNanos, CommittedPrefix prefix) {
-    Image frame = frame(observation, model.camera());
-    return new PolicyFrontDoor.Observation(robot, session, observation.getSequence(),
-        new PolicyFrontDoor.Frame(format(frame.getEncoding()), frame.getData().toByteArray(), frame.getWidth(),
-            frame.getHeight()),
+    List<PolicyFrontDoor.Frame> frames = frames(observation, model).stream()
+        .map(frame -> new PolicyFrontDoor.Frame(format(frame.getEncoding()), frame.getData().toByteArray(),
+            frame.getWidth(), frame.getHeight()))
+        .toList();
+    return new PolicyFrontDoor.Observation(robot, session, observation.getSequence(), frames,
         proprio(model, observation), instruction, chunkLength, sampling, receivedNanos, deadlineNanos,
         committedPrefix(model, prefix));
   }
@@ -84,14 +88,15 @@ final class PolicyMessages {
         .setModelName(model.name())
         .setModelVersion(model.version())
         .setEngine(runtime.engine().name())
-        .addCameras(CameraSpec.newBuilder()
-            .setName(model.camera())
-            .setWidth(model.imageWidth())
-            .setHeight(model.imageHeight())
+        .addAllCameras(model.cameras().stream().map(camera -> CameraSpec.newBuilder()
+            .setName(camera.name())
+            .setWidth(camera.width())
+            .setHeight(camera.height())
             .addAcceptedEncodings(ImageEncoding.IMAGE_ENCODING_RGB8)
             .addAcceptedEncodings(ImageEncoding.IMAGE_ENCODING_JPEG)
             .addAcceptedEncodings(ImageEncoding.IMAGE_ENCODING_PNG)
-            .setResizeAllowed(runtime.images().resizeAllowed()))
+            .setResizeAllowed(runtime.images().resizeAllowed())
+            .build()).toList())
         .setMaxImageBytes(runtime.images().maxBytes())
         .setActionProfile(model.actionProfile().name())
         .addAllActionDimensions(model.actionProfile().dimensions().stream().map(ActionDimension::name).toList())
@@ -102,22 +107,38 @@ final class PolicyMessages {
         .build();
   }
 
-  /** The frame for the model's camera: the one named like it, else the only one sent. */
-  static Image frame(Observation observation, String camera) {
+  /**
+   * One frame per camera of the model, in its camera order, found by camera name. A model with one
+   * camera also takes a single frame of any name (robots that never named their camera); otherwise a
+   * missing, repeated or unknown camera is refused, naming the cameras the model sees.
+   */
+  static List<Image> frames(Observation observation, ModelPackage model) {
+    List<String> names = model.cameras().stream().map(ModelPackage.CameraInput::name).toList();
+    String at = "observation " + observation.getSequence() + ": ";
     if (observation.getImagesCount() == 0) {
-      throw new IllegalArgumentException("observation " + observation.getSequence() + ": no image (expected one frame from camera \""
-          + camera + "\")");
+      throw new IllegalArgumentException(at + "no image (expected one frame from each camera: " + names + ")");
     }
+    if (names.size() == 1 && observation.getImagesCount() == 1) {
+      return List.of(observation.getImages(0));
+    }
+    Map<String, Image> byCamera = new HashMap<>();
     for (Image image : observation.getImagesList()) {
-      if (image.getCamera().equals(camera)) {
-        return image;
+      if (!names.contains(image.getCamera())) {
+        throw new IllegalArgumentException(at + "a frame from camera \"" + image.getCamera() + "\", which the model"
+            + " does not see (expected one frame from each of " + names + ")");
+      }
+      if (byCamera.put(image.getCamera(), image) != null) {
+        throw new IllegalArgumentException(at + "two frames from camera \"" + image.getCamera() + "\" (expected one"
+            + " from each of " + names + ")");
       }
     }
-    if (observation.getImagesCount() == 1) {
-      return observation.getImages(0);
+    List<String> missing = names.stream().filter(name -> !byCamera.containsKey(name)).toList();
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(at + "no frame from camera" + (missing.size() == 1 ? " " : "s ")
+          + missing.stream().map(name -> "\"" + name + "\"").collect(java.util.stream.Collectors.joining(", "))
+          + " (expected one frame from each of " + names + ")");
     }
-    throw new IllegalArgumentException("observation " + observation.getSequence() + ": " + observation.getImagesCount()
-        + " images, none from camera \"" + camera + "\"");
+    return names.stream().map(byCamera::get).toList();
   }
 
   static ImageFormat format(ImageEncoding encoding) {

@@ -3,6 +3,7 @@ package io.vlaserve.policy.server;
 import io.vlaserve.policy.batching.SchedulerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -54,6 +55,9 @@ public record PolicyProperties(
    * @param enabled serve it
    * @param imageKey the observation key of the camera image (a path through nested dicts with "/" if no key is
    *     literally this)
+   * @param cameraKeys for a model with several cameras, each camera's image key by camera name; a camera
+   *     not named here reads the first camera's from image-key and any other's from
+   *     {@code observation/<camera>_image} (LIBERO's {@code observation/wrist_image})
    * @param stateKey the observation key of the robot state, the model's proprioception
    * @param promptKey the observation key of the instruction
    * @param maxMessage largest accepted observation message; the connection is closed (1009) beyond it. The
@@ -64,6 +68,7 @@ public record PolicyProperties(
   public record Openpi(
       @DefaultValue("true") boolean enabled,
       @DefaultValue("observation/image") String imageKey,
+      Map<String, String> cameraKeys,
       @DefaultValue("observation/state") String stateKey,
       @DefaultValue("prompt") String promptKey,
       @DefaultValue("1MB") DataSize maxMessage,

@@ -17,6 +17,7 @@ import io.vlaserve.recorder.CameraFrames;
 import io.vlaserve.recorder.FlightRecorder;
 import io.vlaserve.recorder.FullRecordings;
 import io.vlaserve.recorder.ProtobufTopics;
+import io.vlaserve.recorder.v1.CameraInput;
 import io.vlaserve.recorder.v1.ModelIdentity;
 import io.vlaserve.recorder.v1.PolicyInference;
 import java.io.IOException;
@@ -91,7 +92,7 @@ public final class PolicyRecording implements AutoCloseable {
   private final Properties properties;
   private final ModelPackage model;
   private final String engine;
-  private final FlightRecorder.Topic camera;
+  private final java.util.List<FlightRecorder.Topic> cameras;
   private final FullRecordings full;
   /** Computed on the writer's thread at the first message: hashing a real model's graphs takes seconds. */
   private volatile ModelIdentity identity;
@@ -104,7 +105,7 @@ public final class PolicyRecording implements AutoCloseable {
     this.properties = properties;
     this.model = model;
     this.engine = engine;
-    this.camera = CameraFrames.topic(model.camera());
+    this.cameras = model.cameras().stream().map(c -> CameraFrames.topic(c.name())).toList();
     this.full = new FullRecordings(recorder, properties.fullRobots());
   }
 
@@ -128,8 +129,16 @@ public final class PolicyRecording implements AutoCloseable {
     String robot = observation.robot();
     full.seen(robot);
     long received = FlightRecorder.epochNanos() - (System.nanoTime() - receivedNanos);
-    recorder.record(camera, robot, received, () -> CameraFrames.compressedImage(model.camera(), received,
-        request.image(), model.imageWidth(), model.imageHeight()));
+    int offset = 0;
+    for (int c = 0; c < cameras.size(); c++) {
+      ModelPackage.CameraInput input = model.cameras().get(c);
+      int from = offset;
+      recorder.record(cameras.get(c), robot, received, () -> CameraFrames.compressedImage(input.name(), received,
+          cameras.size() == 1 ? request.image()
+              : java.util.Arrays.copyOfRange(request.image(), from, from + input.frameBytes()),
+          input.width(), input.height()));
+      offset += input.frameBytes();
+    }
     recorder.record(INFERENCES, robot, received,
         () -> inference(observation, request, received, answer, failure).toByteArray());
     if (failure != null && PolicyStatus.of(failure).getCode() == Status.Code.INTERNAL) {
@@ -151,14 +160,23 @@ public final class PolicyRecording implements AutoCloseable {
         .setObservationSequence(observation.sequence())
         .setModel(identity())
         .setInstruction(request.instruction())
-        .setImageRgb8(ByteString.copyFrom(request.image()))
-        .setImageWidth(model.imageWidth())
-        .setImageHeight(model.imageHeight())
         .setChunkLength(request.chunkLength())
         .setSampling(io.vlaserve.policy.v1.SamplingParams.newBuilder()
             .setTemperature((float) sampling.temperature()).setTopK(sampling.topK())
             .setTopP((float) sampling.topP()).setSeed(sampling.seed()))
         .setReceivedTime(Timestamps.fromNanos(received));
+    if (model.cameras().size() == 1) {
+      inference.setImageRgb8(ByteString.copyFrom(request.image())).setImageWidth(model.imageWidth())
+          .setImageHeight(model.imageHeight());
+    } else {
+      int offset = 0;
+      for (ModelPackage.CameraInput camera : model.cameras()) {
+        inference.addCameras(CameraInput.newBuilder().setCamera(camera.name())
+            .setRgb8(ByteString.copyFrom(request.image(), offset, camera.frameBytes()))
+            .setWidth(camera.width()).setHeight(camera.height()));
+        offset += camera.frameBytes();
+      }
+    }
     if (request.proprio() != null) {
       for (float value : request.proprio()) {
         inference.addProprio(value);

@@ -37,7 +37,7 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
   private final ModelPackage model;
   private final VlaEngine engine;
   private final VlaPolicy policy;
-  private final ImagePreprocessor images;
+  private final java.util.List<ImagePreprocessor> images;
   private final ContinuousBatchScheduler scheduler;
   // Answers are sent off the scheduler's thread, so replying to 64 robots never delays the next decode step.
   private final ExecutorService replies = Executors.newVirtualThreadPerTaskExecutor();
@@ -55,8 +55,12 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
         properties.onnxruntimeCudaDevice());
     this.engine = decorator.getIfAvailable(() -> e -> e).apply(selected);
     this.policy = new VlaPolicy(model, engine);
-    this.images = new ImagePreprocessor(model.imageWidth(), model.imageHeight(), properties.maxImageBytes().toBytes(),
-        properties.resizeImages(), new PixelBudget(properties.maxDecodedPixels(), properties.decodeWait()));
+    // One preprocessor per camera, at its input size; all share one budget of decoded pixels.
+    PixelBudget budget = new PixelBudget(properties.maxDecodedPixels(), properties.decodeWait());
+    this.images = model.cameras().stream()
+        .map(camera -> new ImagePreprocessor(camera.width(), camera.height(), properties.maxImageBytes().toBytes(),
+            properties.resizeImages(), budget))
+        .toList();
     this.scheduler = new ContinuousBatchScheduler(policy, properties.batching().toConfig(), System::nanoTime, metrics);
     metrics.watchQueue(scheduler::waiting);
     this.warmupRuns = properties.warmupRuns();
@@ -92,8 +96,14 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
     return PolicyFrontDoor.cancelling(queued, queued.whenCompleteAsync((result, failure) -> {}, replies));
   }
 
+  /** The first camera's preprocessor: its limits (bytes, resizing, pixel budget) are every camera's. */
   public ImagePreprocessor images() {
-    return images;
+    return images.get(0);
+  }
+
+  /** The preprocessor of the model's camera {@code index} ({@link ModelPackage#cameras} order). */
+  public ImagePreprocessor images(int index) {
+    return images.get(index);
   }
 
   public State state() {
@@ -124,7 +134,7 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
 
   private void warmUp() {
     try {
-      byte[] frame = new byte[model.imageWidth() * model.imageHeight() * 3];
+      byte[] frame = new byte[model.imageBytes()];
       float[] proprio = new float[model.proprioNames().size()];
       String instruction = model.skills().isEmpty() ? "" : model.skills().get(0);
       long started = System.nanoTime();

@@ -180,16 +180,18 @@ class ServingPathWarmup {
    * one step (the engine warm-up ran whole chunks), so the calls take less compute and more of them fit.
    */
   private static InferRequest request(ModelPackage model, String robot) {
-    byte[] frame = new byte[model.imageWidth() * model.imageHeight() * 3];
+    Observation.Builder observation = Observation.newBuilder().setSequence(1)
+        .setState(RobotState.newBuilder().setEndEffector(Pose.newBuilder()
+            .setOrientation(Quaternion.newBuilder().setW(1))));
+    for (ModelPackage.CameraInput camera : model.cameras()) {
+      observation.addImages(Image.newBuilder().setCamera(camera.name()).setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
+          .setWidth(camera.width()).setHeight(camera.height()).setData(ByteString.copyFrom(new byte[camera.frameBytes()])));
+    }
     return InferRequest.newBuilder()
         .setRobot(RobotIdentity.newBuilder().setRobotId(robot))
         .setChunkLength(1)
         .setInstruction(model.skills().isEmpty() ? "" : model.skills().get(0))
-        .setObservation(Observation.newBuilder().setSequence(1)
-            .addImages(Image.newBuilder().setCamera(model.camera()).setEncoding(ImageEncoding.IMAGE_ENCODING_RGB8)
-                .setWidth(model.imageWidth()).setHeight(model.imageHeight()).setData(ByteString.copyFrom(frame)))
-            .setState(RobotState.newBuilder().setEndEffector(Pose.newBuilder()
-                .setOrientation(Quaternion.newBuilder().setW(1)))))
+        .setObservation(observation)
         .build();
   }
 }
