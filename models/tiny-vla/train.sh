@@ -4,6 +4,8 @@
 #   models/tiny-vla/train.sh            # everything, ~20 min on a 2-core machine
 #   REUSE_DATASET=1 models/tiny-vla/train.sh   # keep target/tiny-vla/dataset if it matches
 #   CHUNK=8 NAME=tiny-vla-h8 OUT=models/tiny-vla-h8 models/tiny-vla/train.sh   # a variant elsewhere
+#   NAME=tiny-vla-parallel OUT=models/tiny-vla-parallel WORK=target/tiny-vla-parallel \
+#     TRAIN_ARGS=--parallel models/tiny-vla/train.sh     # parallel decoding (one pass per chunk)
 #
 # Writes prefill.onnx, decode.onnx, model.json, dataset_statistics.json and parity.json next to
 # this script; intermediates (dataset, checkpoint, logs) go to target/tiny-vla/.
@@ -81,7 +83,8 @@ wall=$(( $(date +%s) - t0 ))
 
 # --- Optional: ONNX Runtime parity, if the Java ORT jar is in the local Maven repository --------
 ort_jar="$(ls -1 "$HOME"/.m2/repository/com/microsoft/onnxruntime/onnxruntime/*/onnxruntime-*.jar 2> /dev/null | grep -v sources | tail -n 1 || true)"
-if [ -n "$ort_jar" ] && [ -f "$HERE/tooling/OrtParity.java" ]; then
+# (A parallel-decoding package has no decode graph: `./vla model check "$OUT"` runs its parity.)
+if [ -n "$ort_jar" ] && [ -f "$HERE/tooling/OrtParity.java" ] && [ -f "$OUT/decode.onnx" ]; then
   (. "$ROOT/bin/find-jdk.sh" && "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$ort_jar" "$HERE/tooling/OrtParity.java" "$OUT") || {
     echo "train.sh: ONNX Runtime parity FAILED" >&2
     exit 1

@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dataset as dsmod  # noqa: E402
 import kv_io  # noqa: E402
-from model import Config, DecodeGraph, PrefillGraph, TinyVLA, count_parameters  # noqa: E402
+from model import Config, DecodeGraph, ParallelGraph, PrefillGraph, TinyVLA, count_parameters  # noqa: E402
 
 OPSET = 17  # native LayerNormalization; torch 1.13 cannot export 18
 MACHINE = "2-core shared x86_64, no GPU"
@@ -135,6 +135,31 @@ def export_graphs(model, out, image, instr, proprio):
     return prefill_path, decode_path
 
 
+def export_parallel_graph(model, out, image, instr, proprio):
+    """A parallel-decoding model's one graph: the prompt in, logits [B, A, V] of every action token out."""
+    path = os.path.join(out, "prefill.onnx")
+    torch.onnx.export(
+        ParallelGraph(model), (image, instr, proprio), path, opset_version=OPSET,
+        input_names=["image", "instruction_ids", "proprio"], output_names=["logits"],
+        dynamic_axes={"image": {0: "B"}, "instruction_ids": {0: "B"}, "proprio": {0: "B"}, "logits": {0: "B"}},
+        do_constant_folding=True)
+    # As for the prefill's cache: the tracer leaves the number of action tokens symbolic; it is a constant.
+    m = onnx.load(path)
+    d = m.graph.output[0].type.tensor_type.shape.dim[1]
+    d.ClearField("dim_param")
+    d.dim_value = model.cfg.action_len
+    onnx.save(m, path)
+    return path
+
+
+@torch.no_grad()
+def check_parallel_batching(model, image, instr, proprio):
+    """Max |batched - one at a time| over every action token's logits."""
+    batched = model.predict_all(image, instr, proprio)
+    return max(float((model.predict_all(image[i:i + 1], instr[i:i + 1], proprio[i:i + 1])[0] - batched[i]).abs().max())
+               for i in range(image.shape[0]))
+
+
 def check_onnx_io(path, expected):
     """expected: {name: (elem_type, [dim or None for dynamic])} for inputs and outputs together."""
     m = onnx.load(path)
@@ -210,6 +235,8 @@ def main(argv=None):
     image, instr, proprio = held_out_inputs(ds, model, pick)
     tokens = torch.from_numpy(targets[pick].reshape(len(pick), -1))
 
+    if cfg.parallel:
+        return export_parallel(args, model, ckpt, ds, prof, image, instr, proprio)
     kv_err = check_kv_cache(model, image, instr, proprio, tokens)
     print(f"KV cache: max |full - incremental| logits = {kv_err:.2e}")
     if kv_err > 1e-4:
@@ -252,6 +279,60 @@ def main(argv=None):
     shutil.copyfile(os.path.join(args.data, "dataset_statistics.json"),
                     os.path.join(args.out, "dataset_statistics.json"))
 
+    model_json = manifest(args, model, ckpt, ds, prof)
+    model_json["metrics"]["kv_cache_max_abs_diff"] = kv_err
+    write_manifest(args.out, model_json, ("prefill.onnx", "decode.onnx"))
+
+
+def export_parallel(args, model, ckpt, ds, prof, image, instr, proprio):
+    """A parallel-decoding package (format /3, "decoding": "parallel"): one graph, no KV cache."""
+    cfg = model.cfg
+    err = check_parallel_batching(model, image[:3], instr[:3], proprio[:3])
+    print(f"batching: max |batched - single| logits = {err:.2e}")
+    if err > 1e-4:
+        raise SystemExit("batch independence check failed")
+    path = export_parallel_graph(model, args.out, image[:2], instr[:2], proprio[:2])
+    s, v, a = cfg.image_size, cfg.vocab_size, cfg.action_len
+    F32, I64, U8 = onnx.TensorProto.FLOAT, onnx.TensorProto.INT64, onnx.TensorProto.UINT8
+    check_onnx_io(path, {
+        "image": (U8, [None, s, s, 3]), "instruction_ids": (I64, [None, cfg.instruction_len]),
+        "proprio": (F32, [None, cfg.proprio_dim]), "logits": (F32, [None, a, v])})
+    print("onnx.checker: the graph is valid; I/O names, dtypes and shapes as documented")
+    with torch.no_grad():
+        cases = []
+        for rows in (slice(0, 2), slice(2, 3)):
+            logits = model.predict_all(image[rows], instr[rows], proprio[rows])
+            cases.append({"image": image[rows].reshape(-1).tolist(), "image_shape": list(image[rows].shape),
+                          "instruction_ids": instr[rows].reshape(-1).tolist(),
+                          "proprio": proprio[rows].reshape(-1).tolist(),
+                          "prefill_logits": logits.reshape(-1).tolist(), "decode_steps": []})
+    with open(os.path.join(args.out, "parity.json"), "w") as f:
+        json.dump({"cases": cases}, f, separators=(",", ":"))
+    shutil.copyfile(os.path.join(args.data, "dataset_statistics.json"),
+                    os.path.join(args.out, "dataset_statistics.json"))
+    model_json = manifest(args, model, ckpt, ds, prof)
+    model_json["format"] = "vla-serve-model/3"
+    model_json["decoding"] = "parallel"
+    model_json["graphs"] = {"prefill": "prefill.onnx"}
+    model_json["architecture"]["attention"] = ("prompt bidirectional over itself; H*7 action placeholders (one learned"
+                                               " vector + their positions) attend to the prompt and to each other")
+    model_json["architecture"]["decoding"] = "parallel: every action token of the chunk from one forward pass"
+    model_json["architecture"]["max_positions"] = cfg.max_positions
+    model_json["metrics"]["batch_max_abs_diff"] = err
+    write_manifest(args.out, model_json, ("prefill.onnx",))
+
+
+def write_manifest(out, model_json, graphs):
+    with open(os.path.join(out, "model.json"), "w") as f:
+        json.dump(model_json, f, indent=1)
+    for name in (*graphs, "parity.json", "model.json", "dataset_statistics.json"):
+        print(f"  {name:26s} {os.path.getsize(os.path.join(out, name)) / 1e6:7.2f} MB")
+
+
+def manifest(args, model, ckpt, ds, prof):
+    cfg = model.cfg
+    n, h, hd, t0, v = cfg.layers, cfg.heads, cfg.head_dim, cfg.prompt_len, cfg.vocab_size
+    s = cfg.image_size
     tr = dict(ckpt["training"])
     held_out_eps = tr.pop("held_out_episodes")
     model_json = {
@@ -296,11 +377,7 @@ def main(argv=None):
         "metrics": ckpt["metrics"],
         "parity": {"file": "parity.json", "tolerance": 1e-4},
     }
-    model_json["metrics"]["kv_cache_max_abs_diff"] = kv_err
-    with open(os.path.join(args.out, "model.json"), "w") as f:
-        json.dump(model_json, f, indent=1)
-    for name in ("prefill.onnx", "decode.onnx", "parity.json", "model.json", "dataset_statistics.json"):
-        print(f"  {name:26s} {os.path.getsize(os.path.join(args.out, name)) / 1e6:7.2f} MB")
+    return model_json
 
 
 if __name__ == "__main__":

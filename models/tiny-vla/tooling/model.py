@@ -45,6 +45,7 @@ class Config:
     vocab_size: int = 320       # 64 text slots + 256 action tokens
     stem_channels: list = field(default_factory=lambda: [24, 32, 64])
     dropout: float = 0.0
+    parallel: bool = False      # decode all H*7 action tokens in one pass (OpenVLA-OFT style)
 
     @property
     def head_dim(self) -> int:
@@ -224,6 +225,9 @@ class TinyVLA(nn.Module):
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.layers)])
         self.ln_f = nn.LayerNorm(d)
         self.head = nn.Linear(d, cfg.vocab_size)
+        # Parallel decoding: every action position gets the same learned placeholder (its position
+        # embedding tells them apart) instead of the previous token.
+        self.placeholder = nn.Parameter(torch.zeros(d)) if cfg.parallel else None
         mean = torch.zeros(cfg.proprio_dim) if proprio_mean is None else torch.as_tensor(proprio_mean, dtype=torch.float32)
         std = torch.ones(cfg.proprio_dim) if proprio_std is None else torch.as_tensor(proprio_std, dtype=torch.float32)
         # Constant dims (e.g. a quaternion component that never moves) would divide by ~0.
@@ -263,6 +267,8 @@ class TinyVLA(nn.Module):
         Returns logits [B, 1 + A, V] for the positions that predict action tokens 0..A.
         """
         cfg = self.cfg
+        if cfg.parallel:
+            return self.predict_all(image, instruction_ids, proprio)
         t0 = cfg.prompt_len
         x = self.embed_prompt(image, instruction_ids, proprio)
         a = action_in.shape[1]
@@ -277,6 +283,28 @@ class TinyVLA(nn.Module):
         for blk in self.blocks:
             x, _, _ = blk(x, bias)
         return self.head(self.ln_f(x[:, t0 - 1:]))
+
+    def predict_all(self, image, instruction_ids, proprio):
+        """Parallel decoding: logits [B, A, V] for every action token at once.
+
+        A = H*7 placeholder positions follow the prompt. The prompt attends to itself only (as in
+        the autoregressive model); the placeholders attend to the prompt and to each other
+        (bidirectionally), and the head reads action token k at placeholder k.
+        """
+        cfg = self.cfg
+        t0, a = cfg.prompt_len, cfg.action_len
+        x = self.embed_prompt(image, instruction_ids, proprio)
+        pos = torch.arange(t0, t0 + a, device=x.device)
+        slots = (self.placeholder + self.pos(pos)).unsqueeze(0).expand(x.shape[0], a, cfg.d_model)
+        x = torch.cat([x, slots], dim=1)
+        n = t0 + a
+        i = torch.arange(n, device=x.device).unsqueeze(1)
+        j = torch.arange(n, device=x.device).unsqueeze(0)
+        allowed = (j < t0) | (i >= t0)
+        bias = torch.zeros(n, n, device=x.device).masked_fill(~allowed, NEG)
+        for blk in self.blocks:
+            x, _, _ = blk(x, bias)
+        return self.head(self.ln_f(x[:, t0:]))
 
     # ------------------------------------------------------------------------------- inference
     def prefill(self, image, instruction_ids, proprio):
@@ -308,6 +336,17 @@ class PrefillGraph(nn.Module):
 
     def forward(self, image, instruction_ids, proprio):
         return self.model.prefill(image, instruction_ids, proprio)
+
+
+class ParallelGraph(nn.Module):
+    """The one graph of a parallel-decoding package: the prompt in, every action token's logits out."""
+
+    def __init__(self, model: TinyVLA):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image, instruction_ids, proprio):
+        return self.model.predict_all(image, instruction_ids, proprio)
 
 
 class DecodeGraph(nn.Module):

@@ -50,6 +50,8 @@ def parse_args(argv=None):
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many optimiser steps (smoke tests)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
+    ap.add_argument("--parallel", action="store_true",
+                    help="parallel decoding: every action token of a chunk from one pass over placeholders")
     ap.add_argument("--prefix-prob", type=float, default=0.0,
                     help="fraction of rows trained as the continuation of a committed prefix (real-time chunking)")
     return ap.parse_args(argv)
@@ -157,8 +159,11 @@ class Batches:
 
 @torch.no_grad()
 def greedy_chunks(model: TinyVLA, image, instr, proprio, first_action_id):
-    """Autoregressive greedy decoding through prefill + decode (the server's path)."""
+    """Greedy decoding as the server does it: prefill + decode, or one pass for a parallel model."""
     cfg = model.cfg
+    if cfg.parallel:
+        logits = model.predict_all(image, instr, proprio)
+        return logits[..., first_action_id:].argmax(-1) + first_action_id
     logits, kv = model.prefill(image, instr, proprio)
     b = image.shape[0]
     out = torch.empty(b, cfg.action_len, dtype=torch.long)
@@ -257,7 +262,10 @@ def main(argv=None):
     L = dsmod.instruction_length(ds.meta["instructions"])
     cfg = Config(image_size=ds.meta["image"]["height"], grid=args.grid, keypoints=args.keypoints, text_queries=args.text_queries, d_model=args.d_model,
                  layers=args.layers, heads=args.heads, instruction_len=L,
-                 proprio_dim=ds.proprio.shape[1], action_dims=dims, chunk=args.chunk, vocab_size=vocab)
+                 proprio_dim=ds.proprio.shape[1], action_dims=dims, chunk=args.chunk, vocab_size=vocab,
+                 parallel=args.parallel)
+    if args.parallel and args.prefix_prob > 0:
+        raise SystemExit("--prefix-prob trains committed prefixes, which a parallel model cannot take")
     ps = ds.proprio_stats
     model = TinyVLA(cfg, proprio_mean=ps["mean"], proprio_std=ps["std"])
     if args.init:

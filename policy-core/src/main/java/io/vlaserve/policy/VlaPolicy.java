@@ -62,6 +62,9 @@ public final class VlaPolicy {
    * @throws io.vlaserve.policy.decode.DecodingException when the model's logits admit no valid token
    */
   public List<PolicyResult> infer(List<PolicyRequest> requests) {
+    if (model.decoding() == ModelPackage.Decoding.PARALLEL) {
+      return inferParallel(requests);
+    }
     int b = requests.size();
     int dims = model.actionDimensions();
     int pixels = model.imageBytes();
@@ -137,6 +140,46 @@ public final class VlaPolicy {
   }
 
   /**
+   * A parallel-decoding model: one pass gives every action token's logits; each position is then
+   * masked to its dimension's slice and sampled with the request's own generator, in the same order
+   * and with the same rules as autoregressive decoding.
+   */
+  private List<PolicyResult> inferParallel(List<PolicyRequest> requests) {
+    int b = requests.size();
+    byte[] images = new byte[b * model.imageBytes()];
+    long[] instructions = new long[b * model.text().maxTokens()];
+    float[] proprio = new float[b * model.proprioNames().size()];
+    for (int r = 0; r < b; r++) {
+      check(r, requests.get(r));
+      writePrompt(r, requests.get(r), images, instructions, proprio);
+    }
+    int positions = model.actionTokens();
+    int vocab = model.vocabSize();
+    float[] logits = new float[b * positions * vocab];
+    long started = clock.getAsLong();
+    engine.predictAll(new PromptBatch(b, images, instructions, proprio), logits);
+    long predicted = clock.getAsLong();
+    MaskedSampler sampler = decoder.newSampler();
+    List<PolicyResult> results = new ArrayList<>(b);
+    for (int r = 0; r < b; r++) {
+      PolicyRequest request = requests.get(r);
+      SplittableRandom random = new SplittableRandom(request.sampling().seed());
+      int[] tokens = new int[request.chunkLength() * model.actionDimensions()];
+      float[] logProbabilities = new float[tokens.length];
+      for (int t = 0; t < tokens.length; t++) {
+        decoder.sample(sampler, logits, (r * positions + t) * vocab, t, request.sampling(), random);
+        tokens[t] = sampler.token();
+        logProbabilities[t] = (float) sampler.logProbability();
+      }
+      long sampled = clock.getAsLong();
+      double[][] actions = decoder.actions(tokens, request.chunkLength());
+      results.add(new PolicyResult(actions, tokens, logProbabilities, predicted - started, sampled - predicted,
+          clock.getAsLong() - sampled));
+    }
+    return results;
+  }
+
+  /**
    * The result of a request whose whole chunk was decoded: the actions, tokens and log probabilities
    * after its committed prefix (all of them without one).
    */
@@ -208,6 +251,11 @@ public final class VlaPolicy {
     if (request.chunkLength() < 1 || request.chunkLength() > model.chunkLength()) {
       throw new IllegalArgumentException(at + "chunk length " + request.chunkLength() + " (expected: 1.."
           + model.chunkLength() + ")");
+    }
+    if (request.prefixSteps() > 0 && model.decoding() == ModelPackage.Decoding.PARALLEL) {
+      throw new IllegalArgumentException(at + "committed prefix of " + request.prefixSteps() + " steps, but model "
+          + model.name() + " decodes every action token in one pass and cannot continue a prefix (send none, or"
+          + " serve an autoregressive model for real-time chunking)");
     }
     if (request.prefixSteps() >= request.chunkLength()) {
       throw new IllegalArgumentException(at + "committed prefix of " + request.prefixSteps() + " steps for a chunk of "

@@ -26,13 +26,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DecodeConformanceTest {
-  private final ModelPackage model = ShippedModel.load();
-  private final OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1);
-  private final VlaPolicy policy = new VlaPolicy(model, engine);
+  private final LoadedModel loaded = LoadedModel.load(ShippedModel.DIRECTORY);
+  private final ModelPackage model = loaded.model();
+  private final OnnxRuntimeEngine engine = loaded.engine();
+  private final VlaPolicy policy = loaded.policy();
 
   @AfterAll
   void close() {
-    engine.close();
+    loaded.close();
   }
 
   private PolicyRequest request(long seed, String instruction, SamplingParams sampling) {

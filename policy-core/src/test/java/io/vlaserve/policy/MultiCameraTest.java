@@ -41,13 +41,13 @@ import tools.jackson.databind.node.ObjectNode;
 class MultiCameraTest {
   static final Path FIXTURE = Path.of("..", "models", "test-fixtures", "two-camera").toAbsolutePath().normalize();
 
-  private final ModelPackage model = ModelPackage.load(FIXTURE);
-  private final OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1);
-  private final VlaPolicy policy = new VlaPolicy(model, engine);
+  private final LoadedModel loaded = LoadedModel.load(FIXTURE);
+  private final ModelPackage model = loaded.model();
+  private final VlaPolicy policy = loaded.policy();
 
   @AfterAll
   void close() {
-    engine.close();
+    loaded.close();
   }
 
   /** Both cameras' frames back to back, third-person first, each filled with its own noise. */

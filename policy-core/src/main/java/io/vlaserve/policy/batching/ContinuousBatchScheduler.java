@@ -114,7 +114,9 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
   private final float[] attentionMask;
   private final float[] logits;
   private final MaskedSampler sampler;
-  private volatile boolean hostCaches = true; // until an engine's prefill returns a cache we cannot rearrange
+  // Until an engine's prefill returns a cache we cannot rearrange; never for a parallel-decoding
+  // model, whose one pass per group of joiners is the whole chunk (the lockstep path).
+  private volatile boolean hostCaches = true;
   private volatile HostKvCache batchCache; // made by the prefill thread from its first cache
   private final Thread prefiller;
   private volatile double smoothedLatencyNanos;
@@ -139,7 +141,9 @@ public final class ContinuousBatchScheduler implements AutoCloseable {
     this.heads = model.heads();
     this.headDim = model.headDim();
     int maxBatch = config.maxBatchSize();
-    this.slotFloats = layers * 2 * heads * capacity * headDim;
+    boolean parallel = model.decoding() == ModelPackage.Decoding.PARALLEL;
+    this.hostCaches = !parallel;
+    this.slotFloats = parallel ? 0 : layers * 2 * heads * capacity * headDim;
     if ((long) slotFloats * maxBatch > Integer.MAX_VALUE / 4) {
       throw new IllegalArgumentException("max batch size " + maxBatch + " needs " + (long) slotFloats * maxBatch * 4
           + " bytes of KV cache slots (expected: under 2 GB)");

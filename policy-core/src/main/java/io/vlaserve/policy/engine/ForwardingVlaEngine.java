@@ -32,6 +32,11 @@ public abstract class ForwardingVlaEngine implements VlaEngine {
   }
 
   @Override
+  public void predictAll(PromptBatch batch, float[] logits) {
+    delegate.predictAll(batch, logits);
+  }
+
+  @Override
   public void close() {
     delegate.close();
   }

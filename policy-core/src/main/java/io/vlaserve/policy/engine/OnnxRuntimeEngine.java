@@ -63,7 +63,7 @@ public final class OnnxRuntimeEngine implements VlaEngine {
         options.addCUDA(cudaDevice);
       }
       this.prefill = environment.createSession(model.prefillGraph().toString(), options);
-      this.decode = environment.createSession(model.decodeGraph().toString(), options);
+      this.decode = parallel() ? null : environment.createSession(model.decodeGraph().toString(), options);
     } catch (OrtException e) {
       throw new EngineException("ONNX Runtime could not load " + model.directory() + ": " + e.getMessage(), e);
     }
@@ -82,6 +82,13 @@ public final class OnnxRuntimeEngine implements VlaEngine {
             + " (it has "
             + new java.util.TreeSet<>(prefill.getInputNames()) + "; a model with several cameras takes image.<camera>"
             + " for each camera in the manifest's images, one camera takes image)");
+      }
+      if (parallel()) {
+        if (!prefill.getOutputNames().equals(Set.of("logits"))) {
+          throw new EngineException(model.prefillGraph().getFileName() + " outputs " + prefill.getOutputNames()
+              + " (expected only logits [B, " + model.actionTokens() + ", V]: a parallel-decoding model keeps no cache)");
+        }
+        return;
       }
       KvCacheNames.check(model.prefillGraph().getFileName().toString(), "outputs", presentNames,
           prefill.getOutputNames(), Set.of("logits"));
@@ -104,7 +111,6 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     List<String> problems = new java.util.ArrayList<>();
     try {
       String prefillName = model.prefillGraph().getFileName().toString();
-      String decodeName = model.decodeGraph().getFileName().toString();
       for (ModelPackage.CameraInput camera : model.cameras()) {
         String input = model.imageInput(camera);
         expect(problems, prefillName, "input " + input, prefill.getInputInfo().get(input),
@@ -115,8 +121,15 @@ public final class OnnxRuntimeEngine implements VlaEngine {
           new long[] {-1, model.text().maxTokens()}, "the manifest's prompt length L (text.max_instruction_tokens or text.max_prompt_tokens)");
       expect(problems, prefillName, "input proprio", prefill.getInputInfo().get("proprio"),
           new long[] {-1, model.proprioNames().size()}, "one value per proprio name in the manifest");
+      if (parallel()) {
+        expect(problems, prefillName, "output logits", prefill.getOutputInfo().get("logits"),
+            new long[] {-1, model.actionTokens(), model.vocabSize()},
+            "every action token of a chunk (chunk_length x action dimensions) by vocab_size in the manifest");
+        return problems;
+      }
       expect(problems, prefillName, "output logits", prefill.getOutputInfo().get("logits"),
           new long[] {-1, model.vocabSize()}, "vocab_size in the manifest");
+      String decodeName = model.decodeGraph().getFileName().toString();
       expect(problems, decodeName, "output logits", decode.getOutputInfo().get("logits"),
           new long[] {-1, model.vocabSize()}, "vocab_size in the manifest");
     } catch (OrtException e) {
@@ -164,20 +177,51 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     return threads;
   }
 
+  private boolean parallel() {
+    return model.decoding() == ModelPackage.Decoding.PARALLEL;
+  }
+
+  @Override
+  public void predictAll(PromptBatch batch, float[] logits) {
+    if (!parallel()) {
+      throw new EngineException("model " + model.name() + " decodes autoregressively: prefill, then decode");
+    }
+    int b = batch.size();
+    int count = b * model.actionTokens() * model.vocabSize();
+    if (logits.length < count) {
+      throw new IllegalArgumentException("logits: " + logits.length + " floats (expected at least " + count + ")");
+    }
+    Map<String, OnnxTensor> inputs = new HashMap<>();
+    try {
+      putPrompt(inputs, batch);
+      try (OrtSession.Result result = prefill.run(inputs)) {
+        FloatBuffer out = ((OnnxTensor) result.get("logits").orElseThrow()).getFloatBuffer();
+        if (out.remaining() != count) {
+          throw new EngineException("logits of " + out.remaining() + " floats (expected " + b + " x "
+              + model.actionTokens() + " x " + model.vocabSize() + ")");
+        }
+        out.get(logits, 0, count);
+      }
+    } catch (OrtException | RuntimeException e) {
+      throw e instanceof EngineException engine ? engine
+          : new EngineException("parallel pass failed: " + e.getMessage(), e);
+    } finally {
+      inputs.values().forEach(OnnxTensor::close);
+    }
+  }
+
   @Override
   public KvCache prefill(PromptBatch batch, float[] logits, int maxNewTokens) {
+    if (parallel()) {
+      throw new EngineException("model " + model.name() + " decodes in parallel: predictAll, not prefill");
+    }
     int b = batch.size();
     int t0 = model.promptLength();
     OrtKvCache cache = new OrtKvCache(b, t0 + maxNewTokens);
-    LongBuffer instruction = directLongs(batch.instructionIds().length).put(batch.instructionIds()).flip();
-    FloatBuffer proprio = directFloats(batch.proprio().length).put(batch.proprio()).flip();
     Map<String, OnnxTensor> inputs = new HashMap<>();
     Map<String, OnnxValue> outputs = new HashMap<>();
     try {
-      putImages(inputs, batch);
-      inputs.put("instruction_ids", OnnxTensor.createTensor(environment, instruction,
-          new long[] {b, model.text().maxTokens()}));
-      inputs.put("proprio", OnnxTensor.createTensor(environment, proprio, new long[] {b, model.proprioNames().size()}));
+      putPrompt(inputs, batch);
       outputs.put("logits", cache.logitsTensor(environment));
       cache.bindWrite(environment, outputs, t0);
       try (OrtSession.Result ignored = prefill.run(inputs, outputs)) {
@@ -192,6 +236,17 @@ public final class OnnxRuntimeEngine implements VlaEngine {
       inputs.values().forEach(OnnxTensor::close);
       outputs.values().forEach(OnnxValue::close);
     }
+  }
+
+  /** The prefill graph's inputs: every camera's frames, the prompt ids and the proprioception. */
+  private void putPrompt(Map<String, OnnxTensor> inputs, PromptBatch batch) throws OrtException {
+    int b = batch.size();
+    putImages(inputs, batch);
+    LongBuffer instruction = directLongs(batch.instructionIds().length).put(batch.instructionIds()).flip();
+    FloatBuffer proprio = directFloats(batch.proprio().length).put(batch.proprio()).flip();
+    inputs.put("instruction_ids", OnnxTensor.createTensor(environment, instruction,
+        new long[] {b, model.text().maxTokens()}));
+    inputs.put("proprio", OnnxTensor.createTensor(environment, proprio, new long[] {b, model.proprioNames().size()}));
   }
 
   /**
@@ -255,7 +310,9 @@ public final class OnnxRuntimeEngine implements VlaEngine {
   public void close() {
     try {
       prefill.close();
-      decode.close();
+      if (decode != null) {
+        decode.close();
+      }
     } catch (OrtException e) {
       throw new EngineException("closing ONNX Runtime sessions failed", e);
     }

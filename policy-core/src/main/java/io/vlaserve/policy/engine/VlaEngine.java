@@ -28,6 +28,17 @@ public interface VlaEngine extends AutoCloseable {
    */
   void decode(KvCache cache, long[] tokenIds, long[] positionIds, float[] attentionMask, float[] logits);
 
+  /**
+   * A parallel-decoding model's one pass ({@link io.vlaserve.policy.model.ModelPackage.Decoding#PARALLEL}):
+   * every action token's logits at once, no cache.
+   *
+   * @param logits receives {@code B * A * V} logits, A = the chunk's action tokens, row-major
+   * @throws UnsupportedOperationException when this engine does not run parallel-decoding models
+   */
+  default void predictAll(PromptBatch batch, float[] logits) {
+    throw new UnsupportedOperationException(name() + " does not run parallel-decoding models");
+  }
+
   @Override
   void close();
 }

@@ -20,7 +20,8 @@ import tools.jackson.databind.json.JsonMapper;
  * @param name model name, e.g. "tiny-vla"
  * @param version model version
  * @param prefillGraph path of the prefill ONNX graph
- * @param decodeGraph path of the decode ONNX graph
+ * @param decodeGraph path of the decode ONNX graph; null for a parallel-decoding model, which has none
+ * @param decoding how the model produces a chunk's action tokens
  * @param cameras the cameras the model sees, in the order their frames are laid out in a request
  * @param text how an instruction becomes prompt ids: the word list, or a tokenizer.json and template (/3)
  * @param proprioNames proprioception the model reads, in order
@@ -43,6 +44,7 @@ public record ModelPackage(
     String version,
     Path prefillGraph,
     Path decodeGraph,
+    Decoding decoding,
     List<CameraInput> cameras,
     PromptEncoder text,
     List<String> proprioNames,
@@ -66,6 +68,22 @@ public record ModelPackage(
   /** The first format: the same files, but the graphs carry the KV cache as one packed tensor. */
   public static final String FORMAT_PACKED_KV = "vla-serve-model/1";
   private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** How a model produces the action tokens of a chunk. */
+  public enum Decoding {
+    /** One token per graph run, each fed back through the KV cache (prefill, then decode). */
+    AUTOREGRESSIVE,
+    /**
+     * Every action token of the chunk from one pass of the prefill graph over placeholders
+     * (OpenVLA-OFT style): its logits output is {@code [B, H * D, V]}. No decode graph, no cache.
+     */
+    PARALLEL
+  }
+
+  /** Action tokens of a whole chunk: H x D. */
+  public int actionTokens() {
+    return chunkLength * actionDimensions();
+  }
 
   /**
    * A camera the model sees and its input size; the prefill graph reads its frames as
@@ -129,7 +147,7 @@ public record ModelPackage(
     try {
       java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
       byte[] buffer = new byte[1 << 16];
-      for (Path graph : List.of(prefillGraph, decodeGraph)) {
+      for (Path graph : graphFiles()) {
         try (java.io.InputStream in = Files.newInputStream(graph)) {
           for (int read; (read = in.read(buffer)) > 0; ) {
             digest.update(buffer, 0, read);
@@ -142,6 +160,22 @@ public record ModelPackage(
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * The files that hold the model's computation: each graph, then its external weights
+   * ({@code <graph>.data}, as large exports write them) when present.
+   */
+  public List<Path> graphFiles() {
+    List<Path> files = new ArrayList<>();
+    for (Path graph : decodeGraph == null ? List.of(prefillGraph) : List.of(prefillGraph, decodeGraph)) {
+      files.add(graph);
+      Path weights = graph.resolveSibling(graph.getFileName() + ".data");
+      if (Files.isRegularFile(weights)) {
+        files.add(weights);
+      }
+    }
+    return List.copyOf(files);
   }
 
   /** Reads and validates {@code directory/model.json}. */
@@ -180,6 +214,7 @@ public record ModelPackage(
     JsonNode graphs = m.object("graphs");
     JsonNode parity = root.get("parity");
     int vocabSize = m.integer(root, "vocab_size");
+    Decoding decoding = decoding(root, format, manifestFile.toString());
     PromptEncoder text = prompt(directory, m, format, manifestFile.toString());
     try {
       checkActionTokens(profile, text, vocabSize);
@@ -193,7 +228,8 @@ public record ModelPackage(
           m.text("name"),
           m.text("version"),
           m.file(directory, m.text(graphs, "prefill")),
-          m.file(directory, m.text(graphs, "decode")),
+          decoding == Decoding.PARALLEL ? null : m.file(directory, m.text(graphs, "decode")),
+          decoding,
           cameras(m, format, manifestFile.toString()),
           text,
           m.strings(root, "proprio_names"),
@@ -213,6 +249,27 @@ public record ModelPackage(
       text.close(); // the tokenizer's native memory
       throw e;
     }
+  }
+
+  /** {@code "autoregressive"} (the default) or, in /3, {@code "parallel"}. */
+  private static Decoding decoding(JsonNode root, String format, String source) {
+    JsonNode decoding = root.get("decoding");
+    if (decoding == null || "autoregressive".equals(decoding.asString(""))) {
+      return Decoding.AUTOREGRESSIVE;
+    }
+    if (!"parallel".equals(decoding.asString(""))) {
+      throw new InvalidModelPackageException(source + ": decoding: " + decoding
+          + " (expected: \"autoregressive\" or \"parallel\")");
+    }
+    if (!FORMAT.equals(format)) {
+      throw new InvalidModelPackageException(source + ": decoding \"parallel\" needs format \"" + FORMAT
+          + "\" (this package says \"" + format + "\")");
+    }
+    if (root.path("graphs").has("decode")) {
+      throw new InvalidModelPackageException(source + ": graphs.decode with decoding \"parallel\" (expected only"
+          + " graphs.prefill: a parallel model produces every action token in one pass)");
+    }
+    return Decoding.PARALLEL;
   }
 
   /** {@code image} (one camera) or, in /3, {@code images} (several, each named, in graph order). */

@@ -153,6 +153,9 @@ final class PolicyMessages {
 
   /** Proprioception in the model's order, from the robot state. */
   static float[] proprio(ModelPackage model, Observation observation) {
+    if (model.proprioNames().isEmpty()) {
+      return new float[0]; // a model that reads no proprioception (OpenVLA) needs no robot state
+    }
     if (!observation.hasState() || !observation.getState().hasEndEffector()) {
       throw new IllegalArgumentException("observation " + observation.getSequence()
           + ": no robot state (expected end_effector pose and gripper: " + model.proprioNames() + ")");

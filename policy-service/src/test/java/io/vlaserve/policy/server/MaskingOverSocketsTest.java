@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -89,18 +87,14 @@ class MaskingOverSocketsTest {
 
   @BeforeAll
   void connect() throws InterruptedException {
-    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort.await(60), InsecureChannelCredentials.create()).build();
+    channel = LocalService.connect(grpcPort, runtime);
     policy = PolicyServiceGrpc.newBlockingStub(channel);
-    for (int i = 0; i < 600 && !runtime.ready(); i++) {
-      Thread.sleep(100);
-    }
-    assertTrue(runtime.ready(), "warmed up");
   }
 
   @AfterAll
   void disconnect() throws InterruptedException {
     TAMPER.set(Tamper.NONE);
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    LocalService.close(channel);
   }
 
   private InferRequest request() {

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -58,17 +56,13 @@ class MultiCameraOverSocketsTest {
 
   @BeforeAll
   void connect() throws InterruptedException {
-    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpcPort.await(60), InsecureChannelCredentials.create()).build();
+    channel = LocalService.connect(grpcPort, runtime);
     policy = PolicyServiceGrpc.newBlockingStub(channel);
-    for (int i = 0; i < 600 && !runtime.ready(); i++) {
-      Thread.sleep(100);
-    }
-    assertTrue(runtime.ready(), "warmed up (the serving-path warm-up sends both cameras)");
   }
 
   @AfterAll
   void disconnect() throws InterruptedException {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    LocalService.close(channel);
   }
 
   private static Image frame(String camera, int size, long seed) {

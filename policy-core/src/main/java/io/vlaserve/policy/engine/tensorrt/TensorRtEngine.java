@@ -148,6 +148,10 @@ public final class TensorRtEngine implements VlaEngine {
     }
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(planCacheDirectory, "planCacheDirectory");
+    if (model.decoding() != ModelPackage.Decoding.AUTOREGRESSIVE) {
+      throw new EngineException("TensorRT engine runs autoregressive models; " + model.name()
+          + " decodes in parallel (serve it with ONNX Runtime)");
+    }
     if (maxBatch < 1) {
       throw new IllegalArgumentException("maxBatch " + maxBatch + " (expected: >= 1)");
     }
