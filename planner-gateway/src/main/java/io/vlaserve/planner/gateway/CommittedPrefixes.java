@@ -54,13 +54,15 @@ final class CommittedPrefixes {
   }
 
   /**
-   * For the model {@code metadata} describes; null if its chunks are too short to continue (one step).
+   * For the model {@code metadata} describes; null if it cannot continue a prefix: its chunks are too
+   * short (one step), or it decodes in parallel.
    *
    * @param minDelay no prefix while the expected delay is at most this; null: half a step
    */
   static CommittedPrefixes of(PolicyMetadata metadata, java.time.Duration minDelay) {
     long period = ProtoTimes.nanos(metadata.getStepPeriod());
-    if (metadata.getMaxChunkLength() < 2 || period <= 0 || metadata.getActionDimensionsCount() == 0) {
+    if (metadata.getMaxChunkLength() < 2 || period <= 0 || metadata.getActionDimensionsCount() == 0
+        || metadata.getDecoding() == io.vlaserve.policy.v1.Decoding.DECODING_PARALLEL) {
       return null;
     }
     boolean[] absolute = new boolean[metadata.getActionDimensionsCount()];

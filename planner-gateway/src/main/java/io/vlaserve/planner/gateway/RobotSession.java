@@ -613,8 +613,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     prefixes = continuation == ChunkContinuation.CHUNK_CONTINUATION_PREFIX
         ? CommittedPrefixes.of(metadata, services.properties().prefixMinDelay()) : null;
     if (continuation == ChunkContinuation.CHUNK_CONTINUATION_PREFIX && prefixes == null) {
-      log.info("session {}: robot {} asked for committed prefixes, but model {} predicts {}-step chunks; its chunks"
-          + " are blended", sessionId, robotId(), metadata.getModelName(), metadata.getMaxChunkLength());
+      log.info("session {}: robot {} asked for committed prefixes, but model {} ({}-step chunks, {}) cannot continue"
+          + " one; its chunks are blended", sessionId, robotId(), metadata.getModelName(), metadata.getMaxChunkLength(),
+          metadata.getDecoding());
     }
   }
 

@@ -104,6 +104,8 @@ final class PolicyMessages {
         .setMaxChunkLength(model.chunkLength())
         .setStepPeriod(Durations.fromNanos(model.stepPeriod().toNanos()))
         .addAllSkills(model.skills())
+        .setDecoding(model.decoding() == ModelPackage.Decoding.PARALLEL ? io.vlaserve.policy.v1.Decoding.DECODING_PARALLEL
+            : io.vlaserve.policy.v1.Decoding.DECODING_AUTOREGRESSIVE)
         .build();
   }
 

@@ -77,6 +77,12 @@ class ParallelDecodingOverSocketsTest {
   }
 
   @Test
+  void theMetadataSaysSoGatewaysBlendInsteadOfSendingPrefixes() {
+    assertEquals(io.vlaserve.policy.v1.Decoding.DECODING_PARALLEL, policy.withDeadlineAfter(30, TimeUnit.SECONDS)
+        .getMetadata(io.vlaserve.policy.v1.GetMetadataRequest.getDefaultInstance()).getDecoding());
+  }
+
+  @Test
   void aCommittedPrefixIsInvalidArgumentSayingWhy() {
     ActionChunk chunk = policy.withDeadlineAfter(30, TimeUnit.SECONDS).infer(request().build()).getChunk();
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
