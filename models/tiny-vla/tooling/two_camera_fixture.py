@@ -1,6 +1,14 @@
 """Writes a small two-camera model package, format /3, for tests (not a policy: its weights are random).
 
     /usr/bin/python3 models/tiny-vla/tooling/two_camera_fixture.py models/test-fixtures/two-camera
+    /usr/bin/python3 models/tiny-vla/tooling/two_camera_fixture.py --openvla models/test-fixtures/openvla-conventions
+
+With --openvla the package also follows OpenVLA's text and token conventions: a Llama-2-style BPE
+tokenizer.json (tokenizer_json.py llama-bpe: 620 tokens, <PAD> = 620), OpenVLA's prompt template
+lower-cased, <s> from the tokenizer, a lone "▁" appended, left padding to L = 24; action tokens as
+the last 256 ids of the 620-token vocabulary (token = 620 - bin) and logits padded to 640, as
+OpenVLA's 32000 tokens are padded to 32064. The prompt ids in parity.json come from a small BPE
+encoder here, so the tests also check that the tokenizers library (the server's) agrees with it.
 
 It exists so the multi-camera path runs through real ONNX graphs: the prefill graph takes
 `image.third_person uint8 [B,64,64,3]` and `image.wrist uint8 [B,32,32,3]` (different sizes, so a
@@ -9,8 +17,10 @@ carries parity.json from PyTorch, so `vla model check` proves ONNX Runtime gets 
 where the graph expects them. One transformer layer, d_model 32, prefix-LM attention, per-layer KV
 cache I/O exactly as docs/model-package.md specifies. Seeded: the same files every run.
 """
+import argparse
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -24,7 +34,7 @@ SHIPPED = os.path.join(HERE, "..")
 CAMERAS = (("third_person", 64, 64), ("wrist", 32, 32))
 GRID = 4  # each camera becomes GRID x GRID tokens
 D, HEADS, HEAD_DIM, FF = 32, 2, 16, 64
-MAX_POSITIONS = 72
+MAX_POSITIONS = 96  # the longest prompt here (57 with --openvla) plus 28 action tokens
 OPSET = 17
 
 
@@ -104,13 +114,75 @@ def flat(t):
     return t.detach().reshape(-1).tolist()
 
 
+OPENVLA_PROMPT = "In: What action should the robot take to {instruction}?\nOut:"
+SPACE = "\u2581"
+
+
+def bpe_prompt_ids(tokenizer, instruction, length, pad_id):
+    """OpenVLA's prompt for `instruction` as ids of our Llama-style tokenizer, left-padded to `length`.
+
+    The tokenizer's normalizer prepends ▁ and turns spaces into ▁. No merge of this tokenizer
+    contains a ▁ after a piece's start or a newline, so merging each ▁-word (and each newline) on its
+    own is the same as merging the whole text; characters without a token become <0xNN> bytes.
+    Then OpenVLA's rule: a lone ▁ is appended unless the prompt already ends with it.
+    """
+    vocab = tokenizer["model"]["vocab"]
+    ranks = {tuple(m.split(" ")): r for r, m in enumerate(tokenizer["model"]["merges"])}
+    text = SPACE + OPENVLA_PROMPT.format(instruction=instruction.lower()).replace(" ", SPACE)
+    ids = [vocab["<s>"]]
+    for word in re.findall(SPACE + "[^" + SPACE + "\n]*|\n|[^" + SPACE + "\n]+", text):
+        pieces = list(word)
+        while len(pieces) > 1:
+            rank, i = min((ranks.get(pair, 1 << 30), i) for i, pair in enumerate(zip(pieces, pieces[1:])))
+            if rank == 1 << 30:
+                break
+            pieces[i:i + 2] = [pieces[i] + pieces[i + 1]]
+        for piece in pieces:
+            if piece in vocab:
+                ids.append(vocab[piece])
+            else:
+                ids.extend(vocab[f"<0x{b:02X}>"] for b in piece.encode("utf-8"))
+    if ids[-1] != vocab[SPACE]:
+        ids.append(vocab[SPACE])
+    return [pad_id] * (length - len(ids)) + ids
+
+
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "models/test-fixtures/two-camera"
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out", nargs="?", default="models/test-fixtures/two-camera")
+    ap.add_argument("--openvla", action="store_true", help="OpenVLA's tokenizer, prompt and token conventions")
+    args = ap.parse_args()
+    out = args.out
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(7)
     shipped = json.load(open(os.path.join(SHIPPED, "model.json")))
-    vocab = shipped["vocab_size"]
-    length = shipped["text"]["max_instruction_tokens"]
+    profile = dict(shipped["action"]["profile"])
+    text = shipped["text"]
+    skills_for_parity = ("grasp the red block", "move above the plate")
+    if args.openvla:
+        sys.path.insert(0, HERE)
+        import tokenizer_json  # noqa: E402
+        tokenizer = tokenizer_json.llama_bpe(200, 256)
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tokenizer, f, ensure_ascii=False, indent=1)
+            f.write("\n")
+        text_size = len(tokenizer["model"]["vocab"])           # 620; <PAD> is 620
+        pad_id = text_size
+        vocab = 640                                            # logits padded as OpenVLA's 32000 -> 32064
+        length = 24
+        profile["vocab_size"] = text_size                      # action tokens: 620 - bin, the last 256 ids
+        text = {"tokenizer": "tokenizer.json", "prompt": OPENVLA_PROMPT, "lowercase_instruction": True,
+                "add_special_tokens": True, "suffix_tokens": [SPACE], "max_prompt_tokens": length,
+                "pad_token": "<PAD>", "padding": "left"}
+        ids = [bpe_prompt_ids(tokenizer, skill, length, pad_id) for skill in skills_for_parity]
+    else:
+        vocab = shipped["vocab_size"]
+        length = text["max_instruction_tokens"]
+        words = {w: i for i, w in enumerate(text["vocab"])}
+        ids = []
+        for skill in skills_for_parity:
+            row = [text["bos_id"]] + [words[w] for w in skill.split()]
+            ids.append(row + [text["pad_id"]] * (length - len(row)))
     proprio_len = len(shipped["proprio_names"])
     model = TwoCameraVla(vocab, length, proprio_len).eval()
     t0 = model.prompt_length
@@ -119,11 +191,6 @@ def main():
     rng = np.random.default_rng(3)
     third = torch.from_numpy(rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8))
     wrist = torch.from_numpy(rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8))
-    words = {w: i for i, w in enumerate(shipped["text"]["vocab"])}
-    ids = []
-    for skill in ("grasp the red block", "move above the plate"):
-        row = [shipped["text"]["bos_id"]] + [words[w] for w in skill.split()]
-        ids.append(row + [shipped["text"]["pad_id"]] * (length - len(row)))
     instruction = torch.tensor(ids, dtype=torch.int64)
     proprio = torch.tensor([[0.5, 0.0, 0.2, 0, 0, 0, 1, 1], [0.4, 0.1, 0.15, 0, 0, 0, 1, 0]], dtype=torch.float32)
     names = [f"image.{name}" for name, _, _ in CAMERAS]
@@ -149,14 +216,14 @@ def main():
                       "present.0.key": {0: "B", 2: "T+1"}, "present.0.value": {0: "B", 2: "T+1"}})
 
     # Parity: the batch of two through prefill and three greedy steps in the first dimensions' slices.
-    profile = shipped["action"]["profile"]
     first_action = profile["vocab_size"] - profile["bins"]
+    end_action = profile["vocab_size"]                          # logits past it are padding
     steps = []
     with torch.no_grad():
         logits, k, v = model.prefill(third, wrist, instruction, proprio)
         prefill_logits = logits
         for s in range(3):
-            token = (logits[:, first_action:].argmax(-1) + first_action).unsqueeze(1)
+            token = (logits[:, first_action:end_action].argmax(-1) + first_action).unsqueeze(1)
             position = torch.full((2, 1), t0 + s, dtype=torch.int64)
             mask = torch.ones(2, t0 + s + 1)
             if s == 2:
@@ -172,20 +239,22 @@ def main():
 
     manifest = {
         "format": "vla-serve-model/3",
-        "name": "two-camera-fixture",
+        "name": "openvla-conventions-fixture" if args.openvla else "two-camera-fixture",
         "version": "1",
         "graphs": {"prefill": "prefill.onnx", "decode": "decode.onnx"},
         "images": [{"camera": name, "width": w, "height": h} for name, w, h in CAMERAS],
-        "text": shipped["text"],
+        "text": text,
         "proprio_names": shipped["proprio_names"],
-        "action": shipped["action"],
+        "action": {**shipped["action"], "profile": profile},
         "vocab_size": vocab,
         "architecture": {"layers": 1, "heads": HEADS, "head_dim": HEAD_DIM, "d_model": D, "prompt_length": t0,
                          "max_positions": MAX_POSITIONS, "opset": OPSET,
                          "note": "random weights, seed 7: a test fixture for the multi-camera path, not a policy"},
         "skills": shipped["skills"],
         "parity": {"file": "parity.json", "tolerance": 1e-4},
-        "training": {"command": "/usr/bin/python3 models/tiny-vla/tooling/two_camera_fixture.py " + out,
+        "training": {"command": "/usr/bin/python3 models/tiny-vla/tooling/two_camera_fixture.py "
+                     + ("--openvla " if args.openvla else "") + out,
+                     "parity_prompts": {skill: row for skill, row in zip(skills_for_parity, ids)},
                      "torch": torch.__version__},
     }
     json.dump(manifest, open(os.path.join(out, "model.json"), "w"), indent=1)

@@ -215,6 +215,14 @@ public record ModelPackage(
     JsonNode parity = root.get("parity");
     int vocabSize = m.integer(root, "vocab_size");
     Decoding decoding = decoding(root, format, manifestFile.toString());
+    JsonNode maxPositions = architecture.get("max_positions");
+    int positionsNeeded = m.integer(architecture, "prompt_length") + m.integer(action, "chunk_length")
+        * profile.dimensionCount();
+    if (maxPositions != null && maxPositions.isIntegralNumber() && maxPositions.intValue() < positionsNeeded) {
+      throw new InvalidModelPackageException(manifestFile + ": architecture.max_positions " + maxPositions.intValue()
+          + " is fewer than a whole chunk needs: prompt_length " + m.integer(architecture, "prompt_length") + " + "
+          + m.integer(action, "chunk_length") + " x " + profile.dimensionCount() + " action tokens = " + positionsNeeded);
+    }
     PromptEncoder text = prompt(directory, m, format, manifestFile.toString());
     try {
       checkActionTokens(profile, text, vocabSize);

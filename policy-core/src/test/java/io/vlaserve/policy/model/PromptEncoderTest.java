@@ -128,6 +128,15 @@ class PromptEncoderTest {
   }
 
   @Test
+  void positionsFewerThanAPromptAndAWholeChunkAreRefusedAtLoad() {
+    InvalidModelPackageException e = assertThrows(InvalidModelPackageException.class,
+        () -> ModelPackage.load(PackageCopies.copy(directory,
+            root -> ((ObjectNode) root.path("architecture")).put("max_positions", 60))));
+    assertTrue(e.getMessage().contains("architecture.max_positions 60 is fewer than a whole chunk needs: prompt_length"
+        + " 35 + 4 x 7 action tokens = 63"), e.getMessage());
+  }
+
+  @Test
   void aTokenizerNeedsFormatThree() {
     PackageCopies.shippedAsWordLevelTokenizer(directory);
     InvalidModelPackageException e = assertThrows(InvalidModelPackageException.class,
