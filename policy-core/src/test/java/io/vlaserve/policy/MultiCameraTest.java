@@ -143,6 +143,29 @@ class MultiCameraTest {
   }
 
   @Test
+  void eachCameraDeclaresItsResizeModeAndCentreCrop(@TempDir Path directory) {
+    ModelPackage declared = ModelPackage.load(PackageCopies.copy(directory, root -> {
+      root.put("format", ModelPackage.FORMAT);
+      root.remove("image");
+      ArrayNode images = root.putArray("images");
+      images.addObject().put("camera", "third_person").put("width", 64).put("height", 64).put("center_crop", 0.9);
+      images.addObject().put("camera", "wrist").put("width", 32).put("height", 32).put("resize", "none");
+    }));
+    assertEquals(new ModelPackage.CameraInput("third_person", 64, 64, true, 0.9), declared.cameras().get(0));
+    assertEquals(new ModelPackage.CameraInput("wrist", 32, 32, false, 1), declared.cameras().get(1));
+    InvalidModelPackageException badMode = assertThrows(InvalidModelPackageException.class,
+        () -> ModelPackage.load(PackageCopies.edit(directory,
+            root -> ((ObjectNode) root.path("images").get(1)).put("resize", "lanczos"))));
+    assertTrue(badMode.getMessage().contains("resize \"lanczos\" (expected: \"bilinear\""), badMode.getMessage());
+    InvalidModelPackageException badCrop = assertThrows(InvalidModelPackageException.class,
+        () -> ModelPackage.load(PackageCopies.edit(directory, root -> {
+          ((ObjectNode) root.path("images").get(1)).put("resize", "none");
+          ((ObjectNode) root.path("images").get(0)).put("center_crop", 1.5);
+        })));
+    assertTrue(badCrop.getMessage().contains("center_crop 1.5"), badCrop.getMessage());
+  }
+
+  @Test
   void aCameraTwiceOrImagesInFormatTwoAreRefused(@TempDir Path directory) {
     InvalidModelPackageException twice = assertThrows(InvalidModelPackageException.class,
         () -> ModelPackage.load(PackageCopies.copy(directory, root -> {

@@ -172,6 +172,11 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     return cuda ? "onnxruntime-cuda" : "onnxruntime-cpu";
   }
 
+  /** The package this engine runs. */
+  public ModelPackage model() {
+    return model;
+  }
+
   /** Intra-op threads per graph run. */
   public int threads() {
     return threads;

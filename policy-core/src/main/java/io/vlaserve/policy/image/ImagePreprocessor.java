@@ -25,6 +25,8 @@ public final class ImagePreprocessor {
   private final long maxBytes;
   private final boolean resizeAllowed;
   private final PixelBudget budget;
+  /** Fraction of the frame's area kept by a centred crop before resizing; 1 keeps it whole. */
+  private final double centerCrop;
 
   /** A preprocessor whose decodes are not bounded together (each still is, by {@link #MAX_DECODED_SIDE}). */
   public ImagePreprocessor(int width, int height, long maxBytes, boolean resizeAllowed) {
@@ -36,11 +38,25 @@ public final class ImagePreprocessor {
    *     read and before anything is decoded
    */
   public ImagePreprocessor(int width, int height, long maxBytes, boolean resizeAllowed, PixelBudget budget) {
+    this(width, height, maxBytes, resizeAllowed, budget, 1);
+  }
+
+  /**
+   * @param centerCrop fraction of every frame's area kept by a centred crop (same aspect ratio) before it
+   *     is resized to the model's size, as models trained with random-crop augmentation expect (OpenVLA's
+   *     fine-tunes: 0.9); 1 keeps the whole frame
+   */
+  public ImagePreprocessor(int width, int height, long maxBytes, boolean resizeAllowed, PixelBudget budget,
+      double centerCrop) {
+    if (!(centerCrop > 0 && centerCrop <= 1)) {
+      throw new IllegalArgumentException("center crop " + centerCrop + " (expected: a fraction of the area, 0 < c <= 1)");
+    }
     this.width = width;
     this.height = height;
     this.maxBytes = maxBytes;
     this.resizeAllowed = resizeAllowed;
     this.budget = budget;
+    this.centerCrop = centerCrop;
   }
 
   public PixelBudget budget() {
@@ -147,12 +163,27 @@ public final class ImagePreprocessor {
   }
 
   private byte[] fit(byte[] rgb, int w, int h) {
-    if (w == width && h == height) {
+    if (w == width && h == height && centerCrop == 1) {
       return rgb;
     }
-    if (!resizeAllowed) {
-      throw new InvalidImageException("image: " + w + "x" + h + " (expected: " + width + "x" + height
-          + "; resizing is disabled on this server)");
+    if (w != width || h != height) {
+      if (!resizeAllowed) {
+        throw new InvalidImageException("image: " + w + "x" + h + " (expected: " + width + "x" + height
+            + "; resizing is disabled for this camera or on this server)");
+      }
+    }
+    if (centerCrop < 1) {
+      // The centred region with the frame's aspect ratio and centerCrop of its area.
+      double side = Math.sqrt(centerCrop);
+      int cw = Math.max(1, (int) Math.round(w * side));
+      int ch = Math.max(1, (int) Math.round(h * side));
+      int x0 = (w - cw) / 2;
+      int y0 = (h - ch) / 2;
+      byte[] crop = new byte[cw * ch * 3];
+      for (int y = 0; y < ch; y++) {
+        System.arraycopy(rgb, ((y0 + y) * w + x0) * 3, crop, y * cw * 3, cw * 3);
+      }
+      return resizeBilinear(crop, cw, ch, width, height);
     }
     return resizeBilinear(rgb, w, h, width, height);
   }

@@ -92,8 +92,16 @@ public record ModelPackage(
    * @param name camera name, matched against the frames' camera names, e.g. "third_person", "wrist"
    * @param width input width in pixels
    * @param height input height in pixels
+   * @param resize whether frames of another size are resized to the input size (if the server allows
+   *     resizing) or refused
+   * @param centerCrop fraction of every frame's area kept by a centred crop before resizing; 1 for none
    */
-  public record CameraInput(String name, int width, int height) {
+  public record CameraInput(String name, int width, int height, boolean resize, double centerCrop) {
+    /** A camera whose frames are resized whole (the default). */
+    public CameraInput(String name, int width, int height) {
+      this(name, width, height, true, 1);
+    }
+
     /** RGB bytes of one frame at the input size. */
     public int frameBytes() {
       return width * height * 3;
@@ -310,7 +318,19 @@ public record ModelPackage(
       if (!names.add(name)) {
         throw new InvalidModelPackageException(source + ": images: camera \"" + name + "\" twice");
       }
-      cameras.add(new CameraInput(name, m.integer(image, "width"), m.integer(image, "height")));
+      String resize = image.path("resize").asString("bilinear");
+      if (!resize.equals("bilinear") && !resize.equals("none")) {
+        throw new InvalidModelPackageException(source + ": images: camera \"" + name + "\": resize \"" + resize
+            + "\" (expected: \"bilinear\", frames of any size resized to the input size, or \"none\", only"
+            + " frames of the input size)");
+      }
+      JsonNode crop = image.get("center_crop");
+      if (crop != null && !(crop.isNumber() && crop.doubleValue() > 0 && crop.doubleValue() <= 1)) {
+        throw new InvalidModelPackageException(source + ": images: camera \"" + name + "\": center_crop " + crop
+            + " (expected: the fraction of the frame's area kept, 0 < c <= 1, e.g. 0.9 as OpenVLA's fine-tunes)");
+      }
+      cameras.add(new CameraInput(name, m.integer(image, "width"), m.integer(image, "height"),
+          resize.equals("bilinear"), crop == null ? 1 : crop.doubleValue()));
     }
     return List.copyOf(cameras);
   }

@@ -129,7 +129,7 @@ class ImagePreprocessorTest {
     ImagePreprocessor strict = new ImagePreprocessor(64, 64, 1 << 20, false);
     InvalidImageException e = assertThrows(InvalidImageException.class,
         () -> strict.toModelInput(ImageFormat.RGB8, new byte[32 * 32 * 3], 32, 32));
-    assertEquals("image: 32x32 (expected: 64x64; resizing is disabled on this server)", e.getMessage());
+    assertEquals("image: 32x32 (expected: 64x64; resizing is disabled for this camera or on this server)", e.getMessage());
   }
 
   @Test
@@ -139,5 +139,35 @@ class ImagePreprocessorTest {
     src[3] = (byte) 200;
     byte[] out = ImagePreprocessor.resizeBilinear(src, 2, 1, 1, 1);
     assertEquals(100, out[0] & 0xff);
+  }
+
+  @Test
+  void aCentreCropKeepsTheMiddleOfEveryFrameEvenOneAtTheInputSize() {
+    // 10x10: a 2-pixel red border around a blue middle. Keeping 36% of the area is the middle 6x6.
+    byte[] frame = new byte[10 * 10 * 3];
+    for (int y = 0; y < 10; y++) {
+      for (int x = 0; x < 10; x++) {
+        boolean border = x < 2 || x >= 8 || y < 2 || y >= 8;
+        frame[(y * 10 + x) * 3] = (byte) (border ? 255 : 0);
+        frame[(y * 10 + x) * 3 + 2] = (byte) (border ? 0 : 255);
+      }
+    }
+    ImagePreprocessor cropping = new ImagePreprocessor(10, 10, 1 << 20, true, PixelBudget.unlimited(), 0.36);
+    byte[] out = cropping.toModelInput(ImageFormat.RGB8, frame, 10, 10);
+    for (int p = 0; p < 100; p++) {
+      assertEquals(0, out[p * 3], "no red left at pixel " + p);
+      assertEquals((byte) 255, out[p * 3 + 2]);
+    }
+    assertArrayEquals(frame, new ImagePreprocessor(10, 10, 1 << 20, true).toModelInput(ImageFormat.RGB8, frame, 10, 10),
+        "without a crop a frame at the input size is passed as it is");
+    assertThrows(IllegalArgumentException.class, () -> new ImagePreprocessor(10, 10, 1, true, PixelBudget.unlimited(), 0));
+  }
+
+  @Test
+  void aCameraThatTakesOnlyItsInputSizeRefusesOthersSayingSo() {
+    ImagePreprocessor exact = new ImagePreprocessor(4, 4, 1 << 20, false);
+    InvalidImageException e = assertThrows(InvalidImageException.class,
+        () -> exact.toModelInput(ImageFormat.RGB8, new byte[8 * 8 * 3], 8, 8));
+    assertTrue(e.getMessage().contains("8x8 (expected: 4x4; resizing is disabled"), e.getMessage());
   }
 }

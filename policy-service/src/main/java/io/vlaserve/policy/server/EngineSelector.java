@@ -21,7 +21,7 @@ final class EngineSelector {
 
   static VlaEngine select(String choice, ModelPackage model, int threads, boolean fp16, int ortCudaDevice) {
     return switch (choice) {
-      case "onnxruntime" -> new OnnxRuntimeEngine(model, threads, ortCudaDevice);
+      case "onnxruntime" -> checked(new OnnxRuntimeEngine(model, threads, ortCudaDevice));
       case "tensorrt" -> {
         TensorRtAvailability trt = TensorRtAvailability.probe();
         if (!trt.available()) {
@@ -44,10 +44,25 @@ final class EngineSelector {
         } else {
           log.info("Engine auto: using ONNX Runtime on the CPU ({})", trt.reason());
         }
-        yield new OnnxRuntimeEngine(model, threads);
+        yield checked(new OnnxRuntimeEngine(model, threads));
       }
       default -> throw new IllegalArgumentException("vla.policy.engine: \"" + choice
           + "\" (expected: auto, onnxruntime or tensorrt)");
     };
+  }
+
+  /**
+   * The engine, once its graphs' declared shapes agree with the manifest (cameras, prompt length,
+   * proprio, logits width against vocab_size): a package that disagrees is refused at start, with what
+   * `vla model check` would say, rather than failing or quietly shifting tokens at the first request.
+   */
+  static OnnxRuntimeEngine checked(OnnxRuntimeEngine engine) {
+    java.util.List<String> problems = engine.shapeProblems();
+    if (!problems.isEmpty()) {
+      engine.close();
+      throw new EngineException("model package " + engine.model().directory() + " disagrees with its graphs: "
+          + String.join("; ", problems) + " (run `vla model check " + engine.model().directory() + "`)");
+    }
+    return engine;
   }
 }

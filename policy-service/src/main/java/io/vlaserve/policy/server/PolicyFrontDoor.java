@@ -191,7 +191,7 @@ public class PolicyFrontDoor implements DisposableBean {
     for (int c = 0; c < frames.size(); c++) {
       Frame frame = frames.get(c);
       if (frame.format() != ImageFormat.RGB8 || frame.width() != cameras.get(c).width()
-          || frame.height() != cameras.get(c).height()) {
+          || frame.height() != cameras.get(c).height() || cameras.get(c).centerCrop() < 1) {
         return false;
       }
     }

@@ -59,7 +59,7 @@ public class PolicyRuntime implements SmartLifecycle, DisposableBean {
     PixelBudget budget = new PixelBudget(properties.maxDecodedPixels(), properties.decodeWait());
     this.images = model.cameras().stream()
         .map(camera -> new ImagePreprocessor(camera.width(), camera.height(), properties.maxImageBytes().toBytes(),
-            properties.resizeImages(), budget))
+            properties.resizeImages() && camera.resize(), budget, camera.centerCrop()))
         .toList();
     this.scheduler = new ContinuousBatchScheduler(policy, properties.batching().toConfig(), System::nanoTime, metrics);
     metrics.watchQueue(scheduler::waiting);
