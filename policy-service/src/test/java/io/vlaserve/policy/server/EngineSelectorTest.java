@@ -25,11 +25,7 @@ class EngineSelectorTest {
 
   @Test
   void aVocabularySizeThatIsNotTheLogitsWidthIsRefusedAtStartNamingIt(@TempDir Path directory) throws Exception {
-    try (var files = Files.list(SHIPPED)) {
-      for (Path file : files.filter(Files::isRegularFile).toList()) {
-        Files.copy(file, directory.resolve(file.getFileName()));
-      }
-    }
+    LocalService.copyShipped(directory);
     Path manifest = directory.resolve("model.json");
     Files.writeString(manifest, Files.readString(manifest).replace("\n \"vocab_size\": 320", "\n \"vocab_size\": 384"));
     ModelPackage padded = ModelPackage.load(directory);

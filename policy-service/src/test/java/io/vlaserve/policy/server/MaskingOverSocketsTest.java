@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.common.v1.Image;
@@ -19,17 +18,11 @@ import io.vlaserve.policy.engine.ForwardingVlaEngine;
 import io.vlaserve.policy.engine.KvCache;
 import io.vlaserve.policy.engine.PromptBatch;
 import io.vlaserve.policy.v1.InferRequest;
-import io.vlaserve.policy.v1.PolicyServiceGrpc;
-import io.vlaserve.service.GrpcServerPort;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
@@ -42,8 +35,7 @@ import org.springframework.context.annotation.Bean;
     webEnvironment = SpringBootTest.WebEnvironment.NONE,
     properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
         "vla.policy.model=../models/tiny-vla", "vla.policy.warmup-runs=1"})
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class MaskingOverSocketsTest {
+class MaskingOverSocketsTest extends LocalService {
   enum Tamper { NONE, TEXT_TOKEN_WINS, ACTIONS_MASKED }
 
   static final AtomicReference<Tamper> TAMPER = new AtomicReference<>(Tamper.NONE);
@@ -80,21 +72,9 @@ class MaskingOverSocketsTest {
     }
   }
 
-  @Autowired GrpcServerPort grpcPort;
-  @Autowired PolicyRuntime runtime;
-  private ManagedChannel channel;
-  private PolicyServiceGrpc.PolicyServiceBlockingStub policy;
-
-  @BeforeAll
-  void connect() throws InterruptedException {
-    channel = LocalService.connect(grpcPort, runtime);
-    policy = PolicyServiceGrpc.newBlockingStub(channel);
-  }
-
-  @AfterAll
-  void disconnect() throws InterruptedException {
+  @org.junit.jupiter.api.AfterAll
+  void untamper() {
     TAMPER.set(Tamper.NONE);
-    LocalService.close(channel);
   }
 
   private InferRequest request() {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.common.v1.Image;
@@ -21,17 +20,12 @@ import io.vlaserve.policy.v1.CameraSpec;
 import io.vlaserve.policy.v1.GetMetadataRequest;
 import io.vlaserve.policy.v1.InferRequest;
 import io.vlaserve.policy.v1.PolicyMetadata;
-import io.vlaserve.policy.v1.PolicyServiceGrpc;
-import io.vlaserve.service.GrpcServerPort;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 
@@ -46,25 +40,8 @@ import org.springframework.boot.test.context.SpringBootTest;
         "vla.policy.model=../models/test-fixtures/two-camera", "vla.policy.warmup-runs=1",
         "vla.policy.recording.directory=target/policy-recordings-two-camera",
         "vla.policy.recording.full-robots=two-camera-arm"})
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class MultiCameraOverSocketsTest {
-  @Autowired GrpcServerPort grpcPort;
-  @Autowired PolicyRuntime runtime;
+class MultiCameraOverSocketsTest extends LocalService {
   @Autowired PolicyRecording recording;
-  private ManagedChannel channel;
-  private PolicyServiceGrpc.PolicyServiceBlockingStub policy;
-
-  @BeforeAll
-  void connect() throws InterruptedException {
-    channel = LocalService.connect(grpcPort, runtime);
-    policy = PolicyServiceGrpc.newBlockingStub(channel);
-  }
-
-  @AfterAll
-  void disconnect() throws InterruptedException {
-    LocalService.close(channel);
-  }
-
   private static Image frame(String camera, int size, long seed) {
     byte[] pixels = new byte[size * size * 3];
     SplittableRandom random = new SplittableRandom(seed);

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ManagedChannel;
 import io.vlaserve.common.v1.ActionChunk;
 import io.vlaserve.common.v1.Image;
 import io.vlaserve.common.v1.ImageEncoding;
@@ -17,15 +16,9 @@ import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.policy.PolicyRequest;
 import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.v1.InferRequest;
-import io.vlaserve.policy.v1.PolicyServiceGrpc;
-import io.vlaserve.service.GrpcServerPort;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 
 /**
@@ -37,24 +30,7 @@ import org.springframework.boot.test.context.SpringBootTest;
     webEnvironment = SpringBootTest.WebEnvironment.NONE,
     properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
         "vla.policy.model=../models/test-fixtures/openvla-conventions", "vla.policy.warmup-runs=1"})
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class OpenVlaConventionsOverSocketsTest {
-  @Autowired GrpcServerPort grpcPort;
-  @Autowired PolicyRuntime runtime;
-  private ManagedChannel channel;
-  private PolicyServiceGrpc.PolicyServiceBlockingStub policy;
-
-  @BeforeAll
-  void connect() throws InterruptedException {
-    channel = LocalService.connect(grpcPort, runtime);
-    policy = PolicyServiceGrpc.newBlockingStub(channel);
-  }
-
-  @AfterAll
-  void disconnect() throws InterruptedException {
-    LocalService.close(channel);
-  }
-
+class OpenVlaConventionsOverSocketsTest extends LocalService {
   private static Image frame(String camera, int size, int value) {
     byte[] pixels = new byte[size * size * 3];
     Arrays.fill(pixels, (byte) value);

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.common.v1.ActionChunk;
@@ -18,15 +17,9 @@ import io.vlaserve.common.v1.Quaternion;
 import io.vlaserve.common.v1.RobotState;
 import io.vlaserve.common.v1.Vector3;
 import io.vlaserve.policy.v1.InferRequest;
-import io.vlaserve.policy.v1.PolicyServiceGrpc;
-import io.vlaserve.service.GrpcServerPort;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 
 /** The parallel-decoding tiny VLA (models/tiny-vla-parallel) served by the real service on a real port. */
@@ -34,24 +27,7 @@ import org.springframework.boot.test.context.SpringBootTest;
     webEnvironment = SpringBootTest.WebEnvironment.NONE,
     properties = {"spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
         "vla.policy.model=../models/tiny-vla-parallel", "vla.policy.warmup-runs=1"})
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ParallelDecodingOverSocketsTest {
-  @Autowired GrpcServerPort grpcPort;
-  @Autowired PolicyRuntime runtime;
-  private ManagedChannel channel;
-  private PolicyServiceGrpc.PolicyServiceBlockingStub policy;
-
-  @BeforeAll
-  void connect() throws InterruptedException {
-    channel = LocalService.connect(grpcPort, runtime);
-    policy = PolicyServiceGrpc.newBlockingStub(channel);
-  }
-
-  @AfterAll
-  void disconnect() throws InterruptedException {
-    LocalService.close(channel);
-  }
-
+class ParallelDecodingOverSocketsTest extends LocalService {
   private static InferRequest.Builder request() {
     byte[] pixels = new byte[64 * 64 * 3];
     SplittableRandom random = new SplittableRandom(9);

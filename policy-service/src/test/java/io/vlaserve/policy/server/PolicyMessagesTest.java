@@ -17,11 +17,7 @@ class PolicyMessagesTest {
 
   @Test
   void aModelThatReadsNoProprioceptionNeedsNoRobotState(@TempDir Path directory) throws Exception {
-    try (var files = Files.list(SHIPPED)) {
-      for (Path file : files.filter(Files::isRegularFile).toList()) {
-        Files.copy(file, directory.resolve(file.getFileName()));
-      }
-    }
+    LocalService.copyShipped(directory);
     Path manifest = directory.resolve("model.json");
     String text = Files.readString(manifest);
     int start = text.indexOf("\"proprio_names\"");
