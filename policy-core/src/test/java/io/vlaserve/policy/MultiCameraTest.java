@@ -132,9 +132,7 @@ class MultiCameraTest {
   void graphsWithoutTheCamerasInputsAreRefusedNamingThem(@TempDir Path directory) {
     // The shipped single-camera graphs under a manifest that says two cameras.
     ModelPackage twoCameraManifest = ModelPackage.load(PackageCopies.copy(directory, root -> {
-      root.put("format", ModelPackage.FORMAT);
-      root.remove("image");
-      ArrayNode images = root.putArray("images");
+      ArrayNode images = cameras(root);
       images.addObject().put("camera", "third_person").put("width", 64).put("height", 64);
       images.addObject().put("camera", "wrist").put("width", 32).put("height", 32);
     }));
@@ -145,9 +143,7 @@ class MultiCameraTest {
   @Test
   void eachCameraDeclaresItsResizeModeAndCentreCrop(@TempDir Path directory) {
     ModelPackage declared = ModelPackage.load(PackageCopies.copy(directory, root -> {
-      root.put("format", ModelPackage.FORMAT);
-      root.remove("image");
-      ArrayNode images = root.putArray("images");
+      ArrayNode images = cameras(root);
       images.addObject().put("camera", "third_person").put("width", 64).put("height", 64).put("center_crop", 0.9);
       images.addObject().put("camera", "wrist").put("width", 32).put("height", 32).put("resize", "none");
     }));
@@ -169,9 +165,7 @@ class MultiCameraTest {
   void aCameraTwiceOrImagesInFormatTwoAreRefused(@TempDir Path directory) {
     InvalidModelPackageException twice = assertThrows(InvalidModelPackageException.class,
         () -> ModelPackage.load(PackageCopies.copy(directory, root -> {
-          root.put("format", ModelPackage.FORMAT);
-          root.remove("image");
-          ArrayNode images = root.putArray("images");
+          ArrayNode images = cameras(root);
           images.addObject().put("camera", "wrist").put("width", 64).put("height", 64);
           images.addObject().put("camera", "wrist").put("width", 32).put("height", 32);
         })));
@@ -184,5 +178,12 @@ class MultiCameraTest {
           root.putArray("images").add(only);
         })));
     assertTrue(formatTwo.getMessage().contains("images needs format \"vla-serve-model/3\""), formatTwo.getMessage());
+  }
+
+  /** Makes the manifest a /3 one whose cameras are listed in the returned (empty) images array. */
+  private static ArrayNode cameras(ObjectNode root) {
+    root.put("format", ModelPackage.FORMAT);
+    root.remove("image");
+    return root.putArray("images");
   }
 }
