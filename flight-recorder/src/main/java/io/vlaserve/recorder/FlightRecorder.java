@@ -88,11 +88,19 @@ public final class FlightRecorder implements AutoCloseable {
   /**
    * {@code sequence}: the order of offers, so commands apply between exactly the right messages.
    * {@code data}: the message, or null until the writer computes it from {@code encoder}.
+   * {@code deferred}: encoded only when written to a file; until then a ring counts it as {@code
+   * sizeHint} bytes.
    */
   private record Entry(long sequence, Topic topic, String session, long logTime, byte[] data,
-      Supplier<byte[]> encoder, boolean latched) {
+      Supplier<byte[]> encoder, boolean latched, boolean deferred, int sizeHint) {
     Entry encoded() {
-      return data != null ? this : new Entry(sequence, topic, session, logTime, encoder.get(), null, latched);
+      return data != null ? this
+          : new Entry(sequence, topic, session, logTime, encoder.get(), null, latched, false, 0);
+    }
+
+    /** What it weighs in a ring: its bytes, or the hint while it is not encoded. */
+    long bytes() {
+      return data != null ? data.length : sizeHint;
     }
   }
 
@@ -166,7 +174,7 @@ public final class FlightRecorder implements AutoCloseable {
    * @return false if it was dropped (the writer is behind; counted in {@link #dropped})
    */
   public boolean record(Topic topic, String session, long logTime, byte[] data) {
-    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null, false);
+    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null, false, false, 0);
   }
 
   /**
@@ -179,7 +187,7 @@ public final class FlightRecorder implements AutoCloseable {
    * @return false if it was dropped (counted in {@link #dropped})
    */
   public boolean latch(Topic topic, String session, long logTime, byte[] data) {
-    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null, true);
+    return offer(topic, session, logTime, Objects.requireNonNull(data, "data"), null, true, false, 0);
   }
 
   /**
@@ -189,18 +197,33 @@ public final class FlightRecorder implements AutoCloseable {
    * counted in {@link #dropped}.
    */
   public boolean record(Topic topic, String session, long logTime, Supplier<byte[]> encoder) {
-    return offer(topic, session, logTime, null, Objects.requireNonNull(encoder, "encoder"), false);
+    return offer(topic, session, logTime, null, Objects.requireNonNull(encoder, "encoder"), false, false, 0);
+  }
+
+  /**
+   * As {@link #record(Topic, String, long, Supplier)}, but encoded only if the message is written to
+   * a file (its session recorded in full, or its ring flushed): most messages only pass through a
+   * ring and are forgotten, so their encoding (a PNG, a large message) would be work thrown away.
+   * Until then the ring holds the encoder and counts the message as {@code sizeHint} bytes. So
+   * {@code encoder} may run up to a ring duration later: it must hold only what never changes, and
+   * as little as it needs (it is what the ring keeps in memory).
+   */
+  public boolean recordWhenWritten(Topic topic, String session, long logTime, int sizeHint, Supplier<byte[]> encoder) {
+    if (sizeHint < 0) {
+      throw new IllegalArgumentException("size hint " + sizeHint + " (expected: >= 0)");
+    }
+    return offer(topic, session, logTime, null, Objects.requireNonNull(encoder, "encoder"), false, true, sizeHint);
   }
 
   private boolean offer(Topic topic, String session, long logTime, byte[] data, Supplier<byte[]> encoder,
-      boolean latched) {
+      boolean latched, boolean deferred, int sizeHint) {
     boolean accepted;
     synchronized (offering) {
       long sequence = offered + 1;
       accepted = !stopped && queued.get() < options.queueCapacity();
       if (accepted) {
         queued.incrementAndGet();
-        queue.add(new Entry(sequence, topic, session, logTime, data, encoder, latched));
+        queue.add(new Entry(sequence, topic, session, logTime, data, encoder, latched, deferred, sizeHint));
       }
       offered = sequence; // after the offer: a reader of `offered` finds everything up to it queued
     }
@@ -316,12 +339,16 @@ public final class FlightRecorder implements AutoCloseable {
 
   private void take(Entry queued) {
     Entry entry;
-    try {
-      entry = queued.encoded();
-    } catch (RuntimeException e) {
-      dropped.incrementAndGet();
-      recorded.decrementAndGet();
-      return;
+    if (queued.deferred() && !recordings.containsKey(queued.session())) {
+      entry = queued; // to the ring only: encoded if it is ever flushed
+    } else {
+      try {
+        entry = queued.encoded();
+      } catch (RuntimeException e) {
+        dropped.incrementAndGet();
+        recorded.decrementAndGet();
+        return;
+      }
     }
     if (entry.latched()) {
       latchedMessages.computeIfAbsent(entry.session(), s -> new java.util.LinkedHashMap<>()).put(entry.topic(), entry);
@@ -342,11 +369,11 @@ public final class FlightRecorder implements AutoCloseable {
       ringCount = rings.size();
     }
     ring.entries.addLast(entry);
-    ring.bytes += entry.data().length;
+    ring.bytes += entry.bytes();
     long oldest = entry.logTime() - options.ringDuration().toNanos();
     while (!ring.entries.isEmpty()
         && (ring.entries.peekFirst().logTime() < oldest || ring.bytes > options.ringBytes())) {
-      ring.bytes -= ring.entries.pollFirst().data().length;
+      ring.bytes -= ring.entries.pollFirst().bytes();
     }
     newestLogTime = Math.max(newestLogTime, entry.logTime());
     if (++taken % EVICTION_PERIOD == 0) {
@@ -420,7 +447,20 @@ public final class FlightRecorder implements AutoCloseable {
     Recording recording = new Recording();
     start(recording, session, UNSAFE.matcher(reason).replaceAll("_"));
     writeLatched(recording, session);
-    for (Entry entry : ring.entries) {
+    // Deferred messages are encoded now, and kept encoded for a later flush of the same ring.
+    ArrayDeque<Entry> encoded = new ArrayDeque<>(ring.entries.size());
+    for (Entry held : ring.entries) {
+      try {
+        encoded.addLast(held.encoded());
+      } catch (RuntimeException e) {
+        dropped.incrementAndGet();
+        recorded.decrementAndGet();
+      }
+    }
+    ring.entries.clear();
+    ring.entries.addAll(encoded);
+    ring.bytes = encoded.stream().mapToLong(Entry::bytes).sum();
+    for (Entry entry : encoded) {
       write(recording, entry);
     }
     finish(recording);

@@ -196,4 +196,47 @@ class FlightRecorderTest {
       assertEquals(accepted, busy.recorded());
     }
   }
+
+  @Test
+  void aMessageRecordedWhenWrittenIsEncodedOnlyForAFileAndOnlyOnce(@TempDir Path dir) throws Exception {
+    java.util.concurrent.atomic.AtomicInteger encodings = new java.util.concurrent.atomic.AtomicInteger();
+    try (FlightRecorder recorder = new FlightRecorder(FlightRecorder.Options.defaults(dir, "policy-service"))) {
+      for (int i = 0; i < 100; i++) {
+        String value = "inference " + i;
+        recorder.recordWhenWritten(SETPOINTS, "arm-1", T0 + i * S / 10, 64, () -> {
+          encodings.incrementAndGet();
+          return text(value);
+        });
+      }
+      // A message that cannot be encoded is lost alone, counted.
+      recorder.recordWhenWritten(SETPOINTS, "arm-1", T0 + 10 * S, 64, () -> {
+        throw new IllegalStateException("no frame");
+      });
+      assertEquals(1, recorder.ringsHeld(), "arm-1's ring holds them");
+      assertEquals(0, encodings.get(), "nothing encoded while the messages only pass through the ring");
+
+      Path file = recorder.flushRing("arm-1", "engine-failure").get(30, TimeUnit.SECONDS);
+      List<McapReader.Message> messages = McapReader.read(file).messages();
+      assertEquals(100, messages.size());
+      assertEquals("inference 99", new String(messages.get(99).data(), StandardCharsets.UTF_8));
+      assertEquals(100, encodings.get());
+      assertEquals(1, recorder.dropped());
+      assertEquals(100, recorder.recorded());
+
+      // A second flush writes the same messages without encoding them again.
+      Path again = recorder.flushRing("arm-1", "engine-failure").get(30, TimeUnit.SECONDS);
+      assertEquals(100, McapReader.read(again).messages().size());
+      assertEquals(100, encodings.get());
+
+      // Recorded in full, a message is encoded as it is taken.
+      Path full = recorder.recordFully("arm-2", true).get(30, TimeUnit.SECONDS);
+      recorder.recordWhenWritten(SETPOINTS, "arm-2", T0 + 11 * S, 64, () -> {
+        encodings.incrementAndGet();
+        return text("recorded in full");
+      });
+      recorder.recordFully("arm-2", false).get(30, TimeUnit.SECONDS);
+      assertEquals(101, encodings.get());
+      assertEquals("recorded in full", new String(McapReader.read(full).messages().get(0).data(), StandardCharsets.UTF_8));
+    }
+  }
 }

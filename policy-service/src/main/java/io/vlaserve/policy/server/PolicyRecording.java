@@ -45,11 +45,14 @@ import org.springframework.util.unit.DataSize;
  * full-robots} ({@code *}: all) are recorded in full. {@code vla replay} runs a recording again.
  *
  * <p>Recording never blocks inference: the caller only queues references, and the recorder's
- * writer thread builds, compresses and writes the messages (a full queue drops, counted).
+ * writer thread builds, compresses and writes the messages (a full queue drops, counted), and only
+ * those it writes to a file: the ring keeps the rest unencoded.
  * Thread-safe.
  */
 public final class PolicyRecording implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PolicyRecording.class);
+  /** A recorded inference beyond its frame, about (actions, tokens, log-probabilities, timings). */
+  private static final int INFERENCE_OVERHEAD_BYTES = 1024;
   static final FlightRecorder.Topic INFERENCES =
       ProtobufTopics.topic("/policy/inferences", PolicyInference.getDescriptor());
 
@@ -129,18 +132,23 @@ public final class PolicyRecording implements AutoCloseable {
     String robot = observation.robot();
     full.seen(robot);
     long received = FlightRecorder.epochNanos() - (System.nanoTime() - receivedNanos);
+    // Encoded only if written to a file (most inferences only pass through the ring): the encoders
+    // hold the request's own frame, not the observation's encoded one, and nothing else large.
+    Origin origin = new Origin(robot, observation.session() == null ? 0 : observation.session().id(),
+        observation.sequence(), observation.receivedNanos());
     int offset = 0;
     for (int c = 0; c < cameras.size(); c++) {
       ModelPackage.CameraInput input = model.cameras().get(c);
       int from = offset;
-      recorder.record(cameras.get(c), robot, received, () -> CameraFrames.compressedImage(input.name(), received,
-          cameras.size() == 1 ? request.image()
+      // Size hint 0: the ring counts the frame once, with the inference that holds it too.
+      recorder.recordWhenWritten(cameras.get(c), robot, received, 0, () -> CameraFrames.compressedImage(input.name(),
+          received, cameras.size() == 1 ? request.image()
               : java.util.Arrays.copyOfRange(request.image(), from, from + input.frameBytes()),
           input.width(), input.height()));
       offset += input.frameBytes();
     }
-    recorder.record(INFERENCES, robot, received,
-        () -> inference(observation, request, received, answer, failure).toByteArray());
+    recorder.recordWhenWritten(INFERENCES, robot, received, request.image().length + INFERENCE_OVERHEAD_BYTES,
+        () -> inference(origin, request, received, answer, failure).toByteArray());
     if (failure != null && PolicyStatus.of(failure).getCode() == Status.Code.INTERNAL) {
       recorder.flushRing(robot, "engine-failure").whenComplete((file, error) -> {
         if (file != null) {
@@ -151,12 +159,15 @@ public final class PolicyRecording implements AutoCloseable {
     }
   }
 
-  private PolicyInference inference(PolicyFrontDoor.Observation observation, PolicyRequest request, long received,
+  /** What an inference record needs of its observation (not its encoded frames). */
+  private record Origin(String robot, long session, long sequence, long receivedNanos) {}
+
+  private PolicyInference inference(Origin observation, PolicyRequest request, long received,
       PolicyFrontDoor.Answer answer, Throwable failure) {
     SamplingParams sampling = request.sampling();
     PolicyInference.Builder inference = PolicyInference.newBuilder()
         .setRobotId(observation.robot())
-        .setSession(observation.session() == null ? 0 : observation.session().id())
+        .setSession(observation.session())
         .setObservationSequence(observation.sequence())
         .setModel(identity())
         .setInstruction(request.instruction())
