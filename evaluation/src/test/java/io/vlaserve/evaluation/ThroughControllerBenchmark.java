@@ -26,13 +26,13 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>
  * mvn -B -ntp -pl evaluation -am test -Dtest=ThroughControllerBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Depisodes=20 -Dlat=20 -Dobs=100 -Dblend=xf|none|exp
+ *     -Depisodes=20 -Dlat=20 -Dobs=100 -Dblend=xf|none|exp [-Dmodel=../models/tiny-vla-parallel]
  * </pre>
  */
 class ThroughControllerBenchmark {
   @Test
   void run() throws Exception {
-    ModelPackage model = ModelPackage.load(Path.of("../models/tiny-vla"));
+    ModelPackage model = ModelPackage.load(Path.of(System.getProperty("model", "../models/tiny-vla")));
     int latencyMs = Integer.getInteger("lat", 20);
     int obsMs = Integer.getInteger("obs", 100);
     String blend = System.getProperty("blend", "exp");

@@ -74,7 +74,7 @@ public final class SimulatedRobot implements RobotHardware {
   private final List<String> holds = new CopyOnWriteArrayList<>();
   private final List<GatewayMessage> received = new CopyOnWriteArrayList<>();
   private final List<double[]> trajectory = new CopyOnWriteArrayList<>();
-  private final List<Duration> handoverGaps = new CopyOnWriteArrayList<>();
+  private final List<Handover> handovers = new CopyOnWriteArrayList<>();
   private volatile long setpointsApplied;
 
   /**
@@ -273,7 +273,26 @@ public final class SimulatedRobot implements RobotHardware {
    * by a chunk are not counted.
    */
   public List<Duration> handoverGaps() {
-    return List.copyOf(handoverGaps);
+    return handovers.stream().map(Handover::gap).toList();
+  }
+
+  /** Each hand-over's gap (see {@link #handoverGaps()}) and where it went. */
+  public List<Handover> handovers() {
+    return List.copyOf(handovers);
+  }
+
+  /**
+   * One hand-over as the robot saw it: the gap without new motion, made of the time from the last
+   * chunk to the gateway's hold, from the hold to the next gateway's SessionAccepted (drain,
+   * reconnect, resume), and from there to the first chunk forwarded (the next frame, the policy,
+   * the bridge).
+   */
+  public record Handover(Duration gap, Duration lastChunkToHold, Duration holdToAccepted, Duration acceptedToChunk) {
+    @Override
+    public String toString() {
+      return gap.toMillis() + " ms (" + lastChunkToHold.toMillis() + " + " + holdToAccepted.toMillis() + " + "
+          + acceptedToChunk.toMillis() + ")";
+    }
   }
 
   /**
@@ -299,7 +318,7 @@ public final class SimulatedRobot implements RobotHardware {
   private void clearRecords() {
     received.clear();
     trajectory.clear();
-    handoverGaps.clear();
+    handovers.clear();
   }
 
   /** Renders frames at the gateway's rate and judges the current subgoal with the simulator's predicates. */
@@ -313,9 +332,15 @@ public final class SimulatedRobot implements RobotHardware {
     private volatile long lastStepNanos = -1;
     /** The last chunk before a hand-over began, or -1 when none is under way. */
     private volatile long handoverFromNanos = -1;
+    /** During a hand-over: when the hold came, and when the next gateway accepted (-1 before). */
+    private volatile long handoverHoldNanos = -1;
+    private volatile long handoverAcceptedNanos = -1;
 
     @Override
     public void onAccepted(SessionAccepted message) {
+      if (handoverFromNanos >= 0 && handoverAcceptedNanos < 0) {
+        handoverAcceptedNanos = System.nanoTime();
+      }
       received.add(GatewayMessage.newBuilder().setAccepted(message).build());
       accepted = message;
     }
@@ -366,7 +391,10 @@ public final class SimulatedRobot implements RobotHardware {
       long now = System.nanoTime();
       received.add(GatewayMessage.newBuilder().setStepForwarded(step).build());
       if (handoverFromNanos >= 0) {
-        handoverGaps.add(Duration.ofNanos(now - handoverFromNanos));
+        long acceptedAt = handoverAcceptedNanos >= 0 ? handoverAcceptedNanos : now;
+        handovers.add(new Handover(Duration.ofNanos(now - handoverFromNanos),
+            Duration.ofNanos(handoverHoldNanos - handoverFromNanos), Duration.ofNanos(acceptedAt - handoverHoldNanos),
+            Duration.ofNanos(now - acceptedAt)));
         handoverFromNanos = -1;
       }
       lastStepNanos = now;
@@ -377,6 +405,8 @@ public final class SimulatedRobot implements RobotHardware {
       received.add(GatewayMessage.newBuilder().setHold(hold).build());
       holds.add("gateway: " + hold.getReason());
       if (!hold.getResumeToken().isEmpty() && lastStepNanos >= 0 && handoverFromNanos < 0) {
+        handoverHoldNanos = System.nanoTime();
+        handoverAcceptedNanos = -1;
         handoverFromNanos = lastStepNanos;
       }
     }
