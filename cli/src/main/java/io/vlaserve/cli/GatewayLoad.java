@@ -68,6 +68,12 @@ final class GatewayLoad {
    * inside the measured window. Guarded by itself.
    */
   final org.HdrHistogram.Histogram stepLatency = new org.HdrHistogram.Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+  /**
+   * The part of {@link #stepLatency} that is each session's first step: it waits for the session's
+   * plan and its policy and bridge streams, so these robots' churn (a session every few seconds)
+   * shows in the tail. Guarded by {@link #stepLatency}.
+   */
+  final org.HdrHistogram.Histogram firstStepLatency = new org.HdrHistogram.Histogram(TimeUnit.SECONDS.toNanos(60), 3);
   /** How many observations a robot remembers the intended send time of, to time their steps. */
   static final int REMEMBERED = 4096;
   private final List<Thread> threads = new ArrayList<>();
@@ -134,10 +140,12 @@ final class GatewayLoad {
     java.util.concurrent.atomic.AtomicLongArray sequences = new java.util.concurrent.atomic.AtomicLongArray(REMEMBERED);
     java.util.concurrent.atomic.AtomicLongArray intended = new java.util.concurrent.atomic.AtomicLongArray(REMEMBERED);
     AtomicLong lastStep = new AtomicLong(recordFrom);
+    java.util.concurrent.atomic.AtomicBoolean awaitingFirstStep = new java.util.concurrent.atomic.AtomicBoolean();
     GatewaySession.Listener timing = new GatewaySession.Listener() {
       @Override
       public void onStepForwarded(StepForwarded step) {
         forwarded.incrementAndGet();
+        boolean first = awaitingFirstStep.getAndSet(false);
         long now = System.nanoTime();
         if (now >= recordFrom && now < endAt) {
           gap(id, now - lastStep.getAndSet(now));
@@ -145,8 +153,12 @@ final class GatewayLoad {
         int slot = (int) (step.getObservationSequence() % REMEMBERED);
         long sentAt = intended.get(slot);
         if (sequences.get(slot) == step.getObservationSequence() && sentAt >= recordFrom && sentAt < endAt) {
+          long latency = Math.min(stepLatency.getHighestTrackableValue(), Math.max(0, now - sentAt));
           synchronized (stepLatency) {
-            stepLatency.recordValue(Math.min(stepLatency.getHighestTrackableValue(), Math.max(0, now - sentAt)));
+            stepLatency.recordValue(latency);
+            if (first) {
+              firstStepLatency.recordValue(latency);
+            }
           }
         }
       }
@@ -177,6 +189,7 @@ final class GatewayLoad {
             continue;
           }
         }
+        awaitingFirstStep.set(true);
         session = GatewaySession.open(gateway, SessionOpen.newBuilder()
             .setRobot(RobotIdentity.newBuilder().setRobotId(id)).setTask("put the red block on the plate")
             .setReportSteps(true).build(), timing);
@@ -248,6 +261,13 @@ final class GatewayLoad {
   org.HdrHistogram.Histogram stepLatencies() {
     synchronized (stepLatency) {
       return stepLatency.copy();
+    }
+  }
+
+  /** A copy of the exact latencies of sessions' first steps so far (nanoseconds; part of {@link #stepLatencies}). */
+  org.HdrHistogram.Histogram firstStepLatencies() {
+    synchronized (stepLatency) {
+      return firstStepLatency.copy();
     }
   }
 

@@ -467,14 +467,13 @@ final class LoadtestCommand implements Callable<Integer> {
     // Exact, per step, as the robots see it: intended send -> the gateway's notice that the chunk went
     // to the bridge (one gateway -> robot hop more than the histogram above, no bucket rounding).
     Histogram exact = load.stepLatencies();
-    Map<String, Object> exactLatency = new LinkedHashMap<>();
-    exactLatency.put("steps", exact.getTotalCount());
-    for (double p : new double[] {50, 90, 99, 99.9}) {
-      exactLatency.put("p" + (p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p)) + "_ms",
-          exact.getTotalCount() == 0 ? Double.NaN : exact.getValueAtPercentile(p) / 1e6);
-    }
-    exactLatency.put("max_ms", exact.getTotalCount() == 0 ? Double.NaN : exact.getMaxValue() / 1e6);
+    Histogram firstSteps = load.firstStepLatencies();
+    Histogram laterSteps = exact.copy();
+    laterSteps.subtract(firstSteps);
+    Map<String, Object> exactLatency = percentiles(exact);
     summary.put("step_latency_from_intended_send", exactLatency);
+    summary.put("step_latency_first_step_of_a_session", percentiles(firstSteps));
+    summary.put("step_latency_later_steps", percentiles(laterSteps));
     summary.put("cpu_cores_in_window", cores);
     summary.put("sessions_opened", load.sessions.get());
     summary.put("session_endings", new java.util.TreeMap<>(load.endings));
@@ -510,6 +509,14 @@ final class LoadtestCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "step latency from intended send (exact, %d steps): p50 %.1f  p90 %.1f  p99 %.1f"
         + "  p99.9 %.1f  max %.1f ms%n", exact.getTotalCount(), exactLatency.get("p50_ms"), exactLatency.get("p90_ms"),
         exactLatency.get("p99_ms"), exactLatency.get("p99.9_ms"), exactLatency.get("max_ms"));
+    if (firstSteps.getTotalCount() > 0) {
+      System.out.printf(Locale.ROOT, "  of which each session's first step (%d, after its plan and stream opens): p50 %.1f"
+          + "  p99 %.1f  max %.1f ms; the later steps (%d): p50 %.1f  p90 %.1f  p99 %.1f  max %.1f ms%n",
+          firstSteps.getTotalCount(), firstSteps.getValueAtPercentile(50) / 1e6, firstSteps.getValueAtPercentile(99) / 1e6,
+          firstSteps.getMaxValue() / 1e6, laterSteps.getTotalCount(), laterSteps.getValueAtPercentile(50) / 1e6,
+          laterSteps.getValueAtPercentile(90) / 1e6, laterSteps.getValueAtPercentile(99) / 1e6,
+          laterSteps.getMaxValue() / 1e6);
+    }
     System.out.printf("CPU in the window, cores: %s%n", cores.entrySet().stream()
         .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue())).toList());
     System.out.printf("sessions opened %d, ended: %s%n", load.sessions.get(), new java.util.TreeMap<>(load.endings));
@@ -530,6 +537,18 @@ final class LoadtestCommand implements Callable<Integer> {
     }
     System.out.println("written: " + out.toAbsolutePath().resolve("summary.json") + ", latency-cdf.png");
     return 0;
+  }
+
+  /** Count, p50, p90, p99, p99.9 and max of nanosecond latencies, in ms (NaN when empty). */
+  static Map<String, Object> percentiles(Histogram latencies) {
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("steps", latencies.getTotalCount());
+    for (double p : new double[] {50, 90, 99, 99.9}) {
+      summary.put("p" + (p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p)) + "_ms",
+          latencies.getTotalCount() == 0 ? Double.NaN : latencies.getValueAtPercentile(p) / 1e6);
+    }
+    summary.put("max_ms", latencies.getTotalCount() == 0 ? Double.NaN : latencies.getMaxValue() / 1e6);
+    return summary;
   }
 
   /** The CDF of nanosecond latencies as a chart series in ms: every 2% to p90, then every 0.5%, then the max. */

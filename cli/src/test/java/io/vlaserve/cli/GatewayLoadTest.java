@@ -74,4 +74,26 @@ class GatewayLoadTest {
     org.junit.jupiter.api.Assertions.assertFalse(GatewayLoad.byLoad("failed: subgoal_failed"));
     org.junit.jupiter.api.Assertions.assertFalse(GatewayLoad.byLoad("stream UNAVAILABLE"));
   }
+
+  @Test
+  void laterStepsAreTheWholeLessEachSessionsFirst() {
+    org.HdrHistogram.Histogram all = new org.HdrHistogram.Histogram(60_000_000_000L, 3);
+    org.HdrHistogram.Histogram first = new org.HdrHistogram.Histogram(60_000_000_000L, 3);
+    for (int i = 1; i <= 98; i++) {
+      all.recordValue(i * 1_000_000L); // later steps: 1..98 ms
+    }
+    for (long slow : new long[] {400_000_000L, 500_000_000L}) {
+      all.recordValue(slow);
+      first.recordValue(slow);
+    }
+    org.HdrHistogram.Histogram later = all.copy();
+    later.subtract(first);
+    var whole = LoadtestCommand.percentiles(all);
+    var rest = LoadtestCommand.percentiles(later);
+    assertEquals(100L, whole.get("steps"));
+    assertEquals(400.0, (double) whole.get("p99_ms"), 1.0, "the two first steps are the whole run's tail");
+    assertEquals(98L, rest.get("steps"));
+    assertEquals(98.0, (double) rest.get("max_ms"), 0.1);
+    assertEquals(Double.NaN, LoadtestCommand.percentiles(new org.HdrHistogram.Histogram(3)).get("p50_ms"));
+  }
 }
