@@ -27,6 +27,14 @@ import java.util.Locale;
  * sets {@code onnxruntime.native.path} or {@code onnxruntime.native.<library>.path} itself keeps its
  * choice.
  *
+ * <p>A killed process (SIGKILL, the OOM killer, a container stopped past its grace period) runs no
+ * exit hooks and leaves its 28 MB of libraries, and a restarted container finds them in the pod's
+ * {@code /tmp}, which outlives it. So each process holds a file lock in its directory for as long as
+ * it runs (the kernel releases it however the process ends), and the next one to load removes the
+ * directories whose lock nobody holds, and ONNX Runtime's own empty directories, once they are
+ * older than {@link #LEFTOVER_AGE} (a process that has just created its directory may not have
+ * locked it yet).
+ *
  * <p>ONNX Runtime 1.29 on Linux also starts Microsoft's 1DS telemetry uploader when its environment
  * is created: it writes {@code mat-debug-<pid>.log} and {@code .ses} into {@code $TMPDIR} (default
  * {@code /tmp}), a device id and an event database under {@code ~/.cache/Microsoft/DeveloperTools},
@@ -45,6 +53,14 @@ public final class OnnxRuntimeNatives {
   private static final System.Logger log = System.getLogger(OnnxRuntimeNatives.class.getName());
   private static final String NATIVE_PATH = "onnxruntime.native.path";
   private static final List<String> LIBRARIES = List.of("onnxruntime", "onnxruntime4j_jni");
+  static final String OWN_DIRECTORY_PREFIX = "vla-onnxruntime";
+  /** ONNX Runtime's own loader's directories. */
+  static final String ORT_DIRECTORY_PREFIX = "onnxruntime-java";
+  static final String LOCK_FILE = ".lock";
+  /** Younger leftovers are left alone: their process may be starting. */
+  static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofMinutes(1);
+  /** Held open, locked, while the process runs. */
+  private static java.nio.channels.FileChannel ownLock;
 
   private OnnxRuntimeNatives() {}
 
@@ -78,14 +94,26 @@ public final class OnnxRuntimeNatives {
         .anyMatch(library -> System.getProperty("onnxruntime.native." + library + ".path") != null)) {
       return OrtEnvironment.getEnvironment(); // the caller's choice, or a platform we do not know: ONNX Runtime's loader
     }
+    Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
+    removeLeftovers(temporary, java.time.Instant.now());
     Path directory;
     try {
-      directory = Files.createTempDirectory("vla-onnxruntime");
+      directory = Files.createTempDirectory(temporary, OWN_DIRECTORY_PREFIX);
     } catch (IOException e) {
       throw new UncheckedIOException("no temporary directory for ONNX Runtime's native libraries", e);
     }
-    // Deleted in reverse order of registration at exit: the libraries first, then their directory.
+    // Deleted in reverse order of registration at exit: the libraries first, then the lock, then
+    // their directory.
     directory.toFile().deleteOnExit();
+    try {
+      Path lock = directory.resolve(LOCK_FILE);
+      ownLock = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.CREATE_NEW,
+          java.nio.file.StandardOpenOption.WRITE);
+      ownLock.lock();
+      lock.toFile().deleteOnExit();
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not lock " + directory + " for this process", e);
+    }
     try {
       for (String library : LIBRARIES) {
         String name = System.mapLibraryName(library);
@@ -106,6 +134,63 @@ public final class OnnxRuntimeNatives {
       return OrtEnvironment.getEnvironment();
     } finally {
       System.clearProperty(NATIVE_PATH);
+    }
+  }
+
+  /**
+   * Removes, from {@code temporary}, what killed processes left: this class's directories whose lock
+   * no process holds, and ONNX Runtime's own directories if empty, each older than {@link
+   * #LEFTOVER_AGE} at {@code now}. Best effort: whatever cannot be removed stays.
+   */
+  static void removeLeftovers(Path temporary, java.time.Instant now) {
+    List<Path> candidates;
+    try (var entries = Files.newDirectoryStream(temporary,
+        "{" + OWN_DIRECTORY_PREFIX + "," + ORT_DIRECTORY_PREFIX + "}*")) {
+      candidates = new java.util.ArrayList<>();
+      entries.forEach(candidates::add);
+    } catch (IOException e) {
+      return;
+    }
+    for (Path directory : candidates) {
+      try {
+        if (!Files.isDirectory(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            || Files.getLastModifiedTime(directory).toInstant().isAfter(now.minus(LEFTOVER_AGE))) {
+          continue;
+        }
+        if (directory.getFileName().toString().startsWith(ORT_DIRECTORY_PREFIX)) {
+          Files.delete(directory); // only if empty: ONNX Runtime's loader of a running process fills it
+        } else if (unlocked(directory.resolve(LOCK_FILE))) {
+          try (var files = Files.list(directory)) {
+            for (Path file : files.toList()) {
+              Files.delete(file);
+            }
+          }
+          Files.delete(directory);
+          log.log(Level.INFO, "removed {0}, left by a process that was killed", directory);
+        }
+      } catch (IOException | RuntimeException e) {
+        log.log(Level.DEBUG, "left {0} in place: {1}", directory, e.toString());
+      }
+    }
+  }
+
+  /**
+   * Whether no process holds the lock in {@code lock}. A directory old enough and without one was
+   * left by a version before the lock (a live one's libraries stay mapped even so).
+   */
+  private static boolean unlocked(Path lock) throws IOException {
+    if (!Files.exists(lock, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return true;
+    }
+    try (var channel = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.WRITE)) {
+      var held = channel.tryLock();
+      if (held == null) {
+        return false;
+      }
+      held.release();
+      return true;
+    } catch (java.nio.channels.OverlappingFileLockException heldByThisProcess) {
+      return false;
     }
   }
 
