@@ -40,13 +40,15 @@ class OnnxRuntimeNativesTest {
     Path tmp = Files.createDirectory(scratch.resolve("tmp"));
     Path home = Files.createDirectory(scratch.resolve("home"));
     Process killed = child(tmp, home, "wait").start();
-    var output = new java.io.BufferedReader(new java.io.InputStreamReader(killed.getInputStream(), StandardCharsets.UTF_8));
-    String line;
-    while ((line = output.readLine()) != null && !line.startsWith("loaded ")) {
-      // its start-up lines
+    // Its start-up lines until it has loaded; bounded, so a child that hangs fails the test instead of stalling it.
+    var loaded = java.util.concurrent.CompletableFuture.supplyAsync(() -> new java.io.BufferedReader(
+        new java.io.InputStreamReader(killed.getInputStream(), StandardCharsets.UTF_8)).lines()
+        .anyMatch(line -> line.startsWith("loaded ")));
+    try {
+      assertTrue(loaded.get(120, TimeUnit.SECONDS), "the child JVM never loaded the engine");
+    } finally {
+      killed.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no exit hooks
     }
-    assertTrue(line != null, "the child JVM never loaded the engine");
-    killed.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no exit hooks
     List<String> left = contents(tmp);
     assertTrue(left.stream().anyMatch(f -> f.startsWith(OnnxRuntimeNatives.OWN_DIRECTORY_PREFIX) && f.endsWith(".so")),
         "a killed process leaves its libraries: " + left);
