@@ -30,6 +30,8 @@ class Dataset:
     episode_ids: np.ndarray
     subgoal_index: np.ndarray
     step_in_subgoal: np.ndarray
+    plan_actions: np.ndarray | None = None   # float64 [S, P, 7], the expert's plan from each row (optional)
+    plan_tokens: np.ndarray | None = None    # int32 [S, P, 7]
 
     @property
     def steps(self) -> int:
@@ -70,6 +72,9 @@ def load(root: str) -> Dataset:
         episode_ids=arr("episode_ids", np.int32), subgoal_index=arr("subgoal_index", np.int32),
         step_in_subgoal=arr("step_in_subgoal", np.int32),
     )
+    if os.path.exists(os.path.join(root, "plan_tokens.npy")):
+        ds.plan_actions = arr("plan_actions", np.float64)
+        ds.plan_tokens = arr("plan_tokens", np.int32)
     s = ds.steps
     for name in ("proprio", "actions", "action_tokens", "instruction_ids", "task_ids",
                  "episode_ids", "subgoal_index", "step_in_subgoal"):
@@ -135,6 +140,18 @@ def chunk_targets(ds: Dataset, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     valid = idx < ends[:, None]
     idx = np.minimum(idx, (ends - 1)[:, None])
     return ds.action_tokens[idx].astype(np.int64), valid
+
+
+def plan_targets(ds: Dataset, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets [S, H, 7]: the first H steps of the expert's plan from each row, and a loss mask that
+    is true everywhere. A plan depends on the row's state alone and goes on past the subgoal's
+    success, so every step of a chunk is supervised (chunk_targets leaves the steps past a
+    segment's end, which a robot executing late still runs, to chance)."""
+    if ds.plan_tokens is None:
+        raise ValueError(f"{ds.root}: no plan_tokens.npy (generate the dataset again with this version)")
+    if horizon > ds.plan_tokens.shape[1]:
+        raise ValueError(f"chunk {horizon} is longer than the dataset's plans ({ds.plan_tokens.shape[1]} steps)")
+    return ds.plan_tokens[:, :horizon].astype(np.int64), np.ones((ds.steps, horizon), dtype=bool)
 
 
 def split_episodes(episode_ids: np.ndarray, held_out: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

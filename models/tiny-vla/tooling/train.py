@@ -52,6 +52,9 @@ def parse_args(argv=None):
     ap.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
     ap.add_argument("--parallel", action="store_true",
                     help="parallel decoding: every action token of a chunk from one pass over placeholders")
+    ap.add_argument("--targets", choices=("plan", "executed"), default="plan",
+                    help="chunk labels: the expert's plan from each row (every step supervised), or the next H "
+                         "rows' labels within the subgoal segment (later steps masked past its end)")
     ap.add_argument("--prefix-prob", type=float, default=0.0,
                     help="fraction of rows trained as the continuation of a committed prefix (real-time chunking)")
     return ap.parse_args(argv)
@@ -179,8 +182,9 @@ def greedy_chunks(model: TinyVLA, image, instr, proprio, first_action_id):
 
 
 @torch.no_grad()
-def evaluate(model, batches: Batches, ds, rows, cfg, first_action_id, eval_rows, rng_seed=0, batch=256):
-    """Held-out metrics: teacher-forced loss/token accuracy and greedy-decoded action error."""
+def evaluate(model, batches: Batches, ds, rows, cfg, first_action_id, eval_rows, rng_seed=0, batch=256, plans=False):
+    """Held-out metrics: teacher-forced loss/token accuracy and greedy-decoded action error, against
+    the expert's plans when the model was trained on them, else against the next rows' labels."""
     model.eval()
     dims, h = cfg.action_dims, cfg.chunk
     correct = np.zeros(dims)
@@ -212,14 +216,19 @@ def evaluate(model, batches: Batches, ds, rows, cfg, first_action_id, eval_rows,
         img, ins, pro, tgt, val = batches.get(r)
         pred = greedy_chunks(model, img, ins, pro, first_action_id).view(-1, h, dims).numpy()
         pred_a = dsmod.decode_tokens(pred, stats, vocab)                      # [b, H, 7]
-        idx = np.minimum(r[:, None] + np.arange(h)[None, :], (ends[r] - 1)[:, None])
-        true_a = ds.actions[idx]                                               # [b, H, 7]
-        ok = (r[:, None] + np.arange(h)[None, :]) < ends[r][:, None]           # [b, H]
+        if plans:
+            true_a = ds.plan_actions[r, :h]                                    # [b, H, 7]
+            ok = np.ones((len(r), h), dtype=bool)
+            floor_first += np.abs(dsmod.decode_tokens(ds.plan_tokens[r, 0], stats, vocab) - ds.plan_actions[r, 0]).sum(0)
+        else:
+            idx = np.minimum(r[:, None] + np.arange(h)[None, :], (ends[r] - 1)[:, None])
+            true_a = ds.actions[idx]                                           # [b, H, 7]
+            ok = (r[:, None] + np.arange(h)[None, :]) < ends[r][:, None]       # [b, H]
+            floor_first += np.abs(dsmod.decode_tokens(ds.action_tokens[r], stats, vocab) - ds.actions[r]).sum(0)
         e = np.abs(pred_a - true_a)
         err_first += e[:, 0].sum(0)
         err_all += (e * ok[..., None]).sum((0, 1))
         n_all += ok.sum()
-        floor_first += np.abs(dsmod.decode_tokens(ds.action_tokens[r], stats, vocab) - ds.actions[r]).sum(0)
         for j, row in enumerate(r):
             skill = re.sub(r"\b(red|green|blue|yellow)\b", "C", instr_text[ds.instruction_ids[row]])
             xy_err[skill] = xy_err.get(skill, 0.0) + float(np.hypot(*(pred_a[j, 0, :2] - true_a[j, 0, :2])))
@@ -264,6 +273,8 @@ def main(argv=None):
                  layers=args.layers, heads=args.heads, instruction_len=L,
                  proprio_dim=ds.proprio.shape[1], action_dims=dims, chunk=args.chunk, vocab_size=vocab,
                  parallel=args.parallel)
+    if args.prefix_prob > 0 and args.targets != "executed":
+        raise SystemExit("--prefix-prob labels continuations with the executed rows: use --targets executed")
     if args.parallel and args.prefix_prob > 0:
         raise SystemExit("--prefix-prob trains committed prefixes, which a parallel model cannot take")
     ps = ds.proprio_stats
@@ -275,7 +286,10 @@ def main(argv=None):
     print(f"data {args.data}: {ds.steps} rows, {len(np.unique(ds.episode_ids))} episodes, image {cfg.image_size}, "
           f"L={L}, T0={cfg.prompt_len}, H={cfg.chunk}; model {n_params:,} parameters", flush=True)
 
-    targets, valid = dsmod.chunk_targets(ds, cfg.chunk)
+    if args.targets == "plan":
+        targets, valid = dsmod.plan_targets(ds, cfg.chunk)
+    else:
+        targets, valid = dsmod.chunk_targets(ds, cfg.chunk)
     instr_table = dsmod.instruction_table(ds.meta, L)
     batches = Batches(ds, cfg, targets, valid, instr_table)
     if args.prefix_prob > 0:
@@ -336,7 +350,7 @@ def main(argv=None):
             break
     train_seconds = time.time() - t_train
 
-    metrics = evaluate(model, batches, ds, val_rows, cfg, first_action_id, args.eval_rows)
+    metrics = evaluate(model, batches, ds, val_rows, cfg, first_action_id, args.eval_rows, plans=args.targets == "plan")
     metrics["train_loss_by_epoch"] = [h["train_loss"] for h in history]
     print(json.dumps(metrics, indent=1), flush=True)
     ckpt = {
@@ -346,7 +360,10 @@ def main(argv=None):
             "held_out_episodes": [int(e) for e in val_eps], "epochs": len(history), "optimizer_steps": step,
             "batch_size": args.batch, "optimizer": f"AdamW(lr={args.lr}, betas=(0.9, 0.95), weight_decay={args.weight_decay})",
             "lr_schedule": f"linear warm-up {args.warmup} steps, cosine to 5% over {total} steps",
-            "loss": ("cross-entropy on action tokens only (teacher forcing), steps past the subgoal segment's end masked"
+            "targets": args.targets,
+            "loss": ("cross-entropy on action tokens only (teacher forcing), "
+                     + ("every step labelled by the expert's noiseless plan from the row's state" if args.targets == "plan"
+                        else "steps past the subgoal segment's end masked")
                      + (f"; Gaussian soft targets sigma={args.smooth_sigma} bins on normalised dims" if smooth is not None else "")
                      + (f"; {args.prefix_prob:.0%} of rows as continuations of a committed prefix of d ~ U[1, valid steps)"
                         " executed steps (inputs: executed translations, loss on steps >= d)" if args.prefix_prob > 0 else "")),

@@ -46,18 +46,23 @@ public final class DemonstrationGenerator {
   public static final int BINS = 256;
   private static final double PERTURB_TRANSLATION = 0.01;
   private static final double PERTURB_ROTATION = 0.03;
+  /** Steps of the expert's plan recorded per row (plan_actions.npy): the longest chunk a model trains on. */
+  public static final int PLAN_HORIZON = 8;
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final GeneratorConfig config;
   private final CameraConfig camera;
   private final TabletopRenderer renderer;
   private final ExpertConfig expertConfig;
+  private final ScriptedExpert planner;
 
   public DemonstrationGenerator(GeneratorConfig config) {
     this.config = config;
     this.expertConfig = new ExpertConfig(ExpertConfig.DEFAULT.gain(),
         ExpertConfig.DEFAULT.translationNoise() * config.expertNoise(),
         ExpertConfig.DEFAULT.rotationNoise() * config.expertNoise());
+    // Noiseless, so it never draws from a random stream: plans do not shift the recorded episodes.
+    this.planner = new ScriptedExpert(ExpertConfig.NOISELESS, new SplittableRandom(0));
     this.camera = CameraConfig.of(config.imageSize(), config.imageSize());
     this.renderer = new TabletopRenderer(camera);
   }
@@ -109,8 +114,8 @@ public final class DemonstrationGenerator {
     return vocab;
   }
 
-  private record Row(byte[] image, double[] proprio, double[] action, double[] target, int instruction, int task,
-      int subgoal, int step) {}
+  private record Row(byte[] image, double[] proprio, double[] action, double[][] plan, double[] target,
+      int instruction, int task, int subgoal, int step) {}
 
   /**
    * Generates {@code config.episodes()} successful episodes into {@code directory} (created if
@@ -122,6 +127,7 @@ public final class DemonstrationGenerator {
     List<String> tasks = allTasks();
     List<double[]> actions = new ArrayList<>();
     List<double[]> proprios = new ArrayList<>();
+    List<double[][]> plans = new ArrayList<>();
     SplittableRandom root = new SplittableRandom(config.seed());
     int dropped = 0;
     int episode = 0;
@@ -155,6 +161,7 @@ public final class DemonstrationGenerator {
           targets.writeRow(row.target());
           actions.add(row.action());
           proprios.add(row.proprio());
+          plans.add(row.plan());
         }
         episode++;
         if (episode % 100 == 0 || episode == config.episodes()) {
@@ -169,6 +176,7 @@ public final class DemonstrationGenerator {
     ActionProfile profile = DatasetStatistics.read(statisticsFile).action(UNNORM_KEY)
         .toOpenVlaProfile("tiny-sim", BINS, TEXT_SLOTS + BINS, "stats:dataset_statistics.json#" + UNNORM_KEY);
     writeTokens(directory.resolve("action_tokens.npy"), profile.tokenizer(), actions);
+    writePlans(directory, profile.tokenizer(), plans);
     writeMeta(directory, command, actions.size(), episode, instructions, tasks, profile);
     return new Summary(episode, actions.size(), dropped, directory);
   }
@@ -210,7 +218,8 @@ public final class DemonstrationGenerator {
           }
           ActionSpace.clampInPlace(executed);
         }
-        rows.add(new Row(image, now.proprio(), label, targetOf(now, task, subgoal), instructionId, taskId, g, used));
+        rows.add(new Row(image, now.proprio(), label, plan(now, subgoal), targetOf(now, task, subgoal),
+            instructionId, taskId, g, used));
         world.step(executed);
         now = world.snapshot();
         used++;
@@ -221,6 +230,24 @@ public final class DemonstrationGenerator {
       }
     }
     return rows;
+  }
+
+  /**
+   * The expert's plan from {@code state}: {@link #PLAN_HORIZON} noiseless actions for {@code subgoal},
+   * each from the state the previous one leads to on a copy of the world. It goes on past the
+   * subgoal's success (the expert then holds its target), because a robot executing a chunk late
+   * runs those steps too. Unlike the next rows' labels, a plan depends on this row's state alone,
+   * not on the perturbations and noise that come after it, so every step of a chunk has a label a
+   * model can predict from the row's observation.
+   */
+  double[][] plan(WorldState state, Subgoal subgoal) {
+    TabletopWorld copy = new TabletopWorld(state);
+    double[][] plan = new double[PLAN_HORIZON][];
+    for (int k = 0; k < PLAN_HORIZON; k++) {
+      plan[k] = planner.act(copy.snapshot(), subgoal);
+      copy.step(plan[k]);
+    }
+    return plan;
   }
 
   /**
@@ -296,6 +323,26 @@ public final class DemonstrationGenerator {
     }
   }
 
+  private static void writePlans(Path directory, ActionTokenizer tokenizer, List<double[][]> plans) throws IOException {
+    int[] tokens = new int[ActionSpace.DIMENSIONS];
+    try (NpyWriter actions = new NpyWriter(directory.resolve("plan_actions.npy"), NpyWriter.Dtype.FLOAT64,
+            PLAN_HORIZON, ActionSpace.DIMENSIONS);
+        NpyWriter planTokens = new NpyWriter(directory.resolve("plan_tokens.npy"), NpyWriter.Dtype.INT32,
+            PLAN_HORIZON, ActionSpace.DIMENSIONS)) {
+      int[] row = new int[PLAN_HORIZON * ActionSpace.DIMENSIONS];
+      double[] flat = new double[PLAN_HORIZON * ActionSpace.DIMENSIONS];
+      for (double[][] plan : plans) {
+        for (int k = 0; k < PLAN_HORIZON; k++) {
+          tokenizer.encode(plan[k], 0, tokens, 0, 1);
+          System.arraycopy(tokens, 0, row, k * ActionSpace.DIMENSIONS, ActionSpace.DIMENSIONS);
+          System.arraycopy(plan[k], 0, flat, k * ActionSpace.DIMENSIONS, ActionSpace.DIMENSIONS);
+        }
+        actions.writeRow(flat);
+        planTokens.writeRow(row);
+      }
+    }
+  }
+
   private void writeMeta(Path directory, String command, int steps, int episodes, List<String> instructions,
       List<String> tasks, ActionProfile profile) throws IOException {
     Map<String, Object> meta = new LinkedHashMap<>();
@@ -313,6 +360,7 @@ public final class DemonstrationGenerator {
     meta.put("text_vocab", textVocabulary());
     meta.put("tokenizer_profile", JSON.readTree(ProfileFiles.toJson(profile)));
     meta.put("unnorm_key", UNNORM_KEY);
+    meta.put("plan_horizon", PLAN_HORIZON);
     meta.put("expert", Map.of("noise_multiplier", config.expertNoise(), "perturb_probability", config.perturbProbability(),
         "perturb_scale", config.perturbScale(), "tasks", config.tasks().stream().map(Enum::name).toList(),
         "blocks", List.of(config.minBlocks(), config.maxBlocks())));

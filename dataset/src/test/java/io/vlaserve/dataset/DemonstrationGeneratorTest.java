@@ -73,6 +73,54 @@ class DemonstrationGeneratorTest {
   }
 
   @Test
+  void everyRowCarriesTheExpertsPlanAndItsTokens() throws Exception {
+    int horizon = DemonstrationGenerator.PLAN_HORIZON;
+    assertEquals(horizon, meta.get("plan_horizon").asInt());
+    NpyArray plans = NpyArray.read(dir.resolve("plan_actions.npy"));
+    NpyArray tokens = NpyArray.read(dir.resolve("plan_tokens.npy"));
+    assertArrayEquals(new int[] {(int) summary.steps(), horizon, 7}, plans.shape());
+    assertArrayEquals(new int[] {(int) summary.steps(), horizon, 7}, tokens.shape());
+    assertEquals("<i4", tokens.descr());
+    ActionTokenizer tokenizer = ProfileFiles.parse(meta.get("tokenizer_profile").toString(), "meta").tokenizer();
+    double[] action = new double[7];
+    for (long step = 0; step < summary.steps() * horizon; step++) {
+      for (int d = 0; d < 7; d++) {
+        action[d] = plans.getDouble(step * 7 + d);
+      }
+      int[] expected = tokenizer.encode(action);
+      for (int d = 0; d < 7; d++) {
+        assertEquals(expected[d], tokens.getInt(step * 7 + d), "plan step " + step + " dim " + d);
+      }
+    }
+  }
+
+  @Test
+  void withoutNoiseOrPerturbationThePlanIsWhatTheExpertThenDoes(@TempDir Path clean) throws Exception {
+    GeneratorConfig noiseless = new GeneratorConfig(4, 9, 16, List.of(TaskKind.values()), 2, 4, 0.0, 0.0, 1.0);
+    long steps = new DemonstrationGenerator(noiseless).generate(clean, "test", line -> { }).steps();
+    NpyArray actions = NpyArray.read(clean.resolve("actions.npy"));
+    NpyArray plans = NpyArray.read(clean.resolve("plan_actions.npy"));
+    NpyArray episodes = NpyArray.read(clean.resolve("episode_ids.npy"));
+    NpyArray subgoals = NpyArray.read(clean.resolve("subgoal_index.npy"));
+    int horizon = DemonstrationGenerator.PLAN_HORIZON;
+    int compared = 0;
+    for (int row = 0; row < steps; row++) {
+      for (int k = 0; k < horizon && row + k < steps; k++) {
+        int later = row + k;
+        if (episodes.getInt(later) != episodes.getInt(row) || subgoals.getInt(later) != subgoals.getInt(row)) {
+          break;
+        }
+        for (int d = 0; d < 7; d++) {
+          assertEquals(actions.getDouble(later * 7L + d), plans.getDouble(((long) row * horizon + k) * 7 + d), 1e-12,
+              "row " + row + " plan step " + k + " dim " + d);
+        }
+        compared++;
+      }
+    }
+    assertTrue(compared > steps * 2, "most plans overlap several later rows: " + compared);
+  }
+
+  @Test
   void statisticsAreOpenVlaFormatWithTheGripperUnmasked() throws Exception {
     DatasetStatistics statistics = DatasetStatistics.read(dir.resolve("dataset_statistics.json"));
     var action = statistics.action("tiny_sim");
