@@ -70,7 +70,14 @@ class ThroughControllerBenchmark {
             for (int i = 0; i < p.length; i++) p[i] = (float) proprio[i];
             double[][] actions = policy.infer(new PolicyRequest(image.clone(), subgoal.instruction(), p, model.chunkLength(), new SamplingParams(0, 0, 0, e))).actions();
             // inference latency: tick the controller meanwhile
-            for (int t = 0; t < latencyMs && !done; t++) { now[0] += 1_000_000; controller.tick(now[0]); elapsed++; }
+            // (the subgoal's success is checked on every tick, also while the chunk is on its way: with a
+            // latency of a whole observation period or more there are no ticks after it arrives)
+            for (int t = 0; t < latencyMs && !done; t++) {
+              now[0] += 1_000_000; controller.tick(now[0]); elapsed++;
+              controller.events().drain(ev -> {});
+              done = SuccessPredicates.isSatisfied(subgoal, start, world.snapshot());
+            }
+            if (done) break;
             ChunkVerdict v = controller.submit(ActionChunk.of(++chunkId, obsTime, 100_000_000L, Arrays.asList(actions), 128), settings);
             if (!v.accepted()) log.append("rejected ").append(v).append('\n');
             for (int t = latencyMs; t < obsMs; t++) {
