@@ -406,6 +406,12 @@ class ControllerBridgeIntegrationTest {
         ChunkRejected refused = session.await("refused while halted", r -> r.hasRejected()).getRejected();
         assertEquals(Status.Code.FAILED_PRECONDITION.value(), refused.getCode());
         session.awaitState("stopped", s -> s.getMode() == ExecutionMode.EXECUTION_MODE_HALTED && speed(s) == 0);
+        try (ExecuteSession another = ExecuteSession.start(channel, "sim-2")) {
+          // The wording controller.proto documents, which the gateway relies on to resume a session halted.
+          Status status = another.awaitClosed();
+          assertEquals(Status.Code.FAILED_PRECONDITION, status.getCode());
+          assertTrue(status.getDescription().contains("robot sim-2 is halted; call Resume"), status.getDescription());
+        }
 
         assertEquals(ExecutionMode.EXECUTION_MODE_IDLE,
             bridge.resume(ResumeRequest.newBuilder().setRobotId("sim-2").build()).getState().getMode());

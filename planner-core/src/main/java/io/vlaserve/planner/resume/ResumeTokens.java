@@ -183,7 +183,7 @@ public final class ResumeTokens {
       if (fields.snapshot.length > 0 && !SessionSnapshotCodec.reads(fields.snapshot[0] & 0xff)) {
         throw new ResumeTokenException(Reason.UNKNOWN_VERSION, "the resume token holds a session in format "
             + (fields.snapshot[0] & 0xff) + " (this gateway reads " + SessionSnapshotCodec.VERSION_WITHOUT_TRACE
-            + " and " + SessionSnapshotCodec.VERSION + "; mid-rollout, a newer gateway may have issued it)"
+            + ".." + SessionSnapshotCodec.VERSION + "; mid-rollout, a newer gateway may have issued it)"
             + START_AFRESH);
       }
       throw new ResumeTokenException(Reason.MALFORMED, "the resume token's session does not decode (" + e.getMessage()

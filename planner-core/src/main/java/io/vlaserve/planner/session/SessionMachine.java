@@ -477,6 +477,29 @@ public final class SessionMachine {
         + " again, at its bridge or another, for up to " + settings.bridgeFailoverTimeout().toMillis() + " ms"));
   }
 
+  /**
+   * A resumed session's execution was refused because the bridge holds the robot (halted or
+   * e-stopped while the session moved between replicas): the session goes on halted, as if its
+   * token had said so, and opens execution at the robot's {@code resume}. Nothing else changes, so
+   * the resume opens execution at once and pays for no separate look at the bridge's mode first.
+   *
+   * @return the hold to tell the robot (after it is accepted), or nothing if execution was not open
+   *     or the hold is NONE
+   */
+  public List<SessionEffect> executionRefusedHeld(BridgeHold bridge) {
+    if (phase == Phase.ENDED || !executionOpen || bridge == BridgeHold.NONE) {
+      return List.of();
+    }
+    executionOpen = false;
+    if (!halted) {
+      halted = true;
+      haltedSinceNanos = nanoTime.getAsLong();
+    }
+    return List.of(new Hold("robot " + robotId + " is " + (bridge == BridgeHold.E_STOPPED ? "e-stopped" : "halted")
+        + " at the controller bridge (see its safety events or log); once the cell is safe, send `resume` and the"
+        + " task goes on"));
+  }
+
   /** The bridge answered the robot's execution stream: after a loss, execution is restored. */
   public List<SessionEffect> executionReady() {
     if (!bridgeLost || phase == Phase.ENDED) {

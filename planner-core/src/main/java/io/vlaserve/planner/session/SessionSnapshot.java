@@ -39,6 +39,10 @@ import java.util.Objects;
  * @param traceParent the session's trace as a W3C {@code traceparent}
  *     ({@code 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>}), so that a resumed session
  *     continues it; "" if the session has none
+ * @param bridge the controller bridge that drove the robot (its gRPC target as the gateways are
+ *     configured), so that the replica resuming the session opens execution there without asking
+ *     every bridge first; "" if unknown. Only a hint: a replica that has no such bridge, or whose
+ *     bridge does not know the robot, looks for it
  */
 public record SessionSnapshot(
     String sessionId,
@@ -62,7 +66,11 @@ public record SessionSnapshot(
     Duration budgetLeft,
     Duration elapsed,
     String failureReason,
-    String traceParent) {
+    String traceParent,
+    String bridge) {
+
+  /** The longest bridge hint, in characters. */
+  public static final int MAX_BRIDGE_CHARS = 512;
 
   private static final java.util.regex.Pattern TRACE_PARENT =
       java.util.regex.Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
@@ -81,6 +89,11 @@ public record SessionSnapshot(
     Objects.requireNonNull(elapsed, "elapsed");
     Objects.requireNonNull(failureReason, "failureReason");
     Objects.requireNonNull(traceParent, "traceParent");
+    Objects.requireNonNull(bridge, "bridge");
+    if (bridge.length() > MAX_BRIDGE_CHARS) {
+      throw new IllegalArgumentException("bridge: " + bridge.length() + " characters (expected <= " + MAX_BRIDGE_CHARS
+          + ")");
+    }
     if (!traceParent.isEmpty() && !TRACE_PARENT.matcher(traceParent).matches()) {
       throw new IllegalArgumentException("traceParent: '" + traceParent + "' (expected \"\" or a W3C traceparent,"
           + " 00-<32 hex>-<16 hex>-<2 hex>)");
@@ -115,6 +128,24 @@ public record SessionSnapshot(
     if (elapsed.isNegative()) {
       throw new IllegalArgumentException("elapsed: " + elapsed + " (expected >= 0)");
     }
+  }
+
+  /** A snapshot without a bridge hint. */
+  public SessionSnapshot(String sessionId, String robotId, long connectionEpoch, SessionMachine.Phase phase,
+      String task, String scene, List<String> skills, Duration stepPeriod, int revision, List<SessionSubgoal> plan,
+      int subgoalIndex, List<PlannedSubgoal> completed, int replansUsed, int lastSubgoalId, int attempt,
+      int instructionEpoch, boolean halted, double lastGripper, Duration budgetLeft, Duration elapsed,
+      String failureReason, String traceParent) {
+    this(sessionId, robotId, connectionEpoch, phase, task, scene, skills, stepPeriod, revision, plan, subgoalIndex,
+        completed, replansUsed, lastSubgoalId, attempt, instructionEpoch, halted, lastGripper, budgetLeft, elapsed,
+        failureReason, traceParent, "");
+  }
+
+  /** This snapshot with {@code hint} as its bridge. */
+  public SessionSnapshot withBridge(String hint) {
+    return new SessionSnapshot(sessionId, robotId, connectionEpoch, phase, task, scene, skills, stepPeriod, revision,
+        plan, subgoalIndex, completed, replansUsed, lastSubgoalId, attempt, instructionEpoch, halted, lastGripper,
+        budgetLeft, elapsed, failureReason, traceParent, hint);
   }
 
   /** The running subgoal (the failed one while replanning). */

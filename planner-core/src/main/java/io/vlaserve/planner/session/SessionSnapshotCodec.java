@@ -17,8 +17,11 @@ import java.util.List;
  * protobuf: planner-core stays plain Java).
  *
  * <p>Format {@value #VERSION}, big-endian: a version byte, then the snapshot's components in
- * declaration order. Format 1, the same without the trace parent at the end, is still read (a
- * token issued before an upgrade resumes, without its trace). A string is an unsigned 16-bit byte count and strict UTF-8; a list is an
+ * declaration order. It is written only for a snapshot with a bridge hint; one without is written
+ * in format 2, the same without the hint at the end, which gateways from before the hint read (so
+ * a rollout of a gateway with one bridge resumes across old and new replicas alike). Format 1,
+ * format 2 without the trace parent at the end, is still read (a token issued before an upgrade
+ * resumes, without its trace). A string is an unsigned 16-bit byte count and strict UTF-8; a list is an
  * unsigned 16-bit count and its items; a duration is its nanoseconds as a long; the phase is a byte
  * (1 running, 2 replanning); {@code halted} is a byte 0 or 1; a subgoal is its id, instruction,
  * max steps (int) and budget; a completed subgoal is its instruction and max steps.
@@ -29,8 +32,10 @@ import java.util.List;
  * and no other exception. Stateless and thread-safe.
  */
 public final class SessionSnapshotCodec {
-  /** The format written; it and {@link #VERSION_WITHOUT_TRACE} are read. */
-  public static final int VERSION = 2;
+  /** The format written for a snapshot with a bridge hint; it and the two before it are read. */
+  public static final int VERSION = 3;
+  /** Format 2, written for a snapshot without a bridge hint: format 3 without the hint at the end. */
+  public static final int VERSION_WITHOUT_BRIDGE = 2;
   /** Format 1, still read: format 2 without the trace at the end. */
   public static final int VERSION_WITHOUT_TRACE = 1;
   /** No snapshot is longer: a session's plan and history fit many times over. */
@@ -47,7 +52,7 @@ public final class SessionSnapshotCodec {
 
   /** Whether snapshots in format {@code version} are read. */
   public static boolean reads(int version) {
-    return version == VERSION || version == VERSION_WITHOUT_TRACE;
+    return version >= VERSION_WITHOUT_TRACE && version <= VERSION;
   }
 
   /**
@@ -56,7 +61,8 @@ public final class SessionSnapshotCodec {
   public static byte[] encode(SessionSnapshot snapshot) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeByte(VERSION);
+      boolean hint = !snapshot.bridge().isEmpty();
+      out.writeByte(hint ? VERSION : VERSION_WITHOUT_BRIDGE);
       writeString(out, "sessionId", snapshot.sessionId());
       writeString(out, "robotId", snapshot.robotId());
       out.writeLong(snapshot.connectionEpoch());
@@ -92,6 +98,9 @@ public final class SessionSnapshotCodec {
       out.writeLong(snapshot.elapsed().toNanos());
       writeString(out, "failureReason", snapshot.failureReason());
       writeString(out, "traceParent", snapshot.traceParent());
+      if (hint) {
+        writeString(out, "bridge", snapshot.bridge());
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("writing to memory failed", e);
     }
@@ -114,13 +123,13 @@ public final class SessionSnapshotCodec {
     }
     ByteBuffer in = ByteBuffer.wrap(bytes);
     int version = in.get() & 0xff;
-    if (version != VERSION && version != VERSION_WITHOUT_TRACE) {
+    if (!reads(version)) {
       throw new IllegalArgumentException("snapshot format version " + version + " (expected " + VERSION_WITHOUT_TRACE
-          + " or " + VERSION + ")");
+          + ".." + VERSION + ")");
     }
     SessionSnapshot snapshot;
     try {
-      snapshot = readSnapshot(in, version == VERSION);
+      snapshot = readSnapshot(in, version);
     } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("snapshot: truncated after " + bytes.length + " bytes");
     }
@@ -130,7 +139,7 @@ public final class SessionSnapshotCodec {
     return snapshot;
   }
 
-  private static SessionSnapshot readSnapshot(ByteBuffer in, boolean withTrace) {
+  private static SessionSnapshot readSnapshot(ByteBuffer in, int version) {
     String sessionId = readString(in, "sessionId");
     String robotId = readString(in, "robotId");
     long connectionEpoch = in.getLong();
@@ -174,10 +183,15 @@ public final class SessionSnapshotCodec {
     Duration budgetLeft = Duration.ofNanos(in.getLong());
     Duration elapsed = Duration.ofNanos(in.getLong());
     String failureReason = readString(in, "failureReason");
-    String traceParent = withTrace ? readString(in, "traceParent") : "";
+    String traceParent = version >= VERSION_WITHOUT_BRIDGE ? readString(in, "traceParent") : "";
+    String bridge = version >= VERSION ? readString(in, "bridge") : "";
+    if (version >= VERSION && bridge.isEmpty()) {
+      throw new IllegalArgumentException("snapshot: format " + VERSION + " with an empty bridge (expected format "
+          + VERSION_WITHOUT_BRIDGE + " for none)");
+    }
     return new SessionSnapshot(sessionId, robotId, connectionEpoch, phase, task, scene, skills, stepPeriod, revision,
         plan, subgoalIndex, completed, replansUsed, lastSubgoalId, attempt, instructionEpoch, halted, lastGripper,
-        budgetLeft, elapsed, failureReason, traceParent);
+        budgetLeft, elapsed, failureReason, traceParent, bridge);
   }
 
   private static void writeString(DataOutputStream out, String what, String value) throws IOException {

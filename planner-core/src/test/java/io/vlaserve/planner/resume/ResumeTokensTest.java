@@ -216,7 +216,7 @@ class ResumeTokensTest {
       body[0] = 7;
       String token = signedByHand(body, "arm-1", "sess-7f3a", 0);
       assertEquals(Reason.UNKNOWN_VERSION, refused(signingWithOld(), token, "arm-1", "the resume token holds a session"
-          + " in format 7 (this gateway reads 1 and 2; mid-rollout, a newer gateway may have issued it); open a new session"
+          + " in format 7 (this gateway reads 1..3; mid-rollout, a newer gateway may have issued it); open a new session"
           + " without a resume token"));
     }
 

@@ -1,6 +1,7 @@
 package io.vlaserve.planner.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -492,6 +493,32 @@ class SessionMachineTest {
       machine.started(plan("", MOVE), SKILLS, STEP, BridgeHold.NONE);
       assertTrue(machine.halted());
       assertFalse(machine.acceptsObservations());
+    }
+
+    @Test
+    void executionRefusedBecauseTheBridgeHoldsTheRobotLeavesTheSessionHaltedUntilTheResume() {
+      SessionMachine machine = running(MOVE);
+      long deadline = machine.budgetDeadlineNanos();
+      List<SessionEffect> effects = machine.executionRefusedHeld(BridgeHold.E_STOPPED);
+      assertEquals(1, effects.size(), effects.toString());
+      Hold hold = assertInstanceOf(Hold.class, effects.getFirst());
+      assertTrue(hold.reason().contains("e-stopped") && hold.reason().contains("send `resume`"), hold.reason());
+      assertTrue(machine.halted());
+      assertFalse(machine.acceptsObservations());
+      assertFalse(machine.ended(), "a held robot is no failure: the session waits for its resume");
+      assertEquals(List.of(), machine.executionRefusedHeld(BridgeHold.HALTED), "execution is not open any more");
+
+      clock.advance(Duration.ofSeconds(3));
+      assertEquals(List.of(new OpenExecution()), machine.resumed());
+      assertEquals(deadline + Duration.ofSeconds(3).toNanos(), machine.budgetDeadlineNanos(),
+          "the budget stood still while the robot was held");
+    }
+
+    @Test
+    void aRefusalWithoutAHoldChangesNothing() {
+      SessionMachine machine = running(MOVE);
+      assertEquals(List.of(), machine.executionRefusedHeld(BridgeHold.NONE));
+      assertFalse(machine.halted());
     }
 
     @Test

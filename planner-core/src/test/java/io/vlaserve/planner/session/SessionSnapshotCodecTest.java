@@ -25,8 +25,10 @@ class SessionSnapshotCodecTest {
         List.of(new SessionSubgoal("5", MOVE, Duration.ofMillis(1500)),
             new SessionSubgoal("6", GRASP, Duration.ofMillis(3000))),
         1, List.of(MOVE, MOVE), 2, 6, 2, 9, true, 0.25, Duration.ofMillis(1234), Duration.ofSeconds(42),
-        "timed out: its budget ran out", TRACE);
+        "timed out: its budget ran out", TRACE).withBridge(BRIDGE);
   }
+
+  static final String BRIDGE = "dns:///controller-bridge-1.controller-bridge:9094";
 
   static final String TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
@@ -52,15 +54,35 @@ class SessionSnapshotCodecTest {
   @Test
   void anUnknownVersionIsRefusedAsSuch() {
     byte[] bytes = SessionSnapshotCodec.encode(sample());
-    bytes[0] = 3;
+    bytes[0] = 4;
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SessionSnapshotCodec.decode(bytes));
-    assertEquals("snapshot format version 3 (expected 1 or 2)", e.getMessage());
+    assertEquals("snapshot format version 4 (expected 1..3)", e.getMessage());
+  }
+
+  @Test
+  void aSnapshotWithoutABridgeHintIsWrittenInFormatTwoWhichGatewaysBeforeTheHintRead() {
+    byte[] three = SessionSnapshotCodec.encode(sample());
+    byte[] two = SessionSnapshotCodec.encode(sample().withBridge(""));
+    assertEquals(SessionSnapshotCodec.VERSION_WITHOUT_BRIDGE, two[0]);
+    // Format 2 is format 3 without the bridge's string (its 2-byte length and bytes) at the end.
+    assertEquals(three.length - 2 - BRIDGE.length(), two.length);
+    assertArrayEquals(Arrays.copyOfRange(three, 1, two.length), Arrays.copyOfRange(two, 1, two.length));
+    assertEquals(sample().withBridge(""), SessionSnapshotCodec.decode(two));
+  }
+
+  @Test
+  void formatThreeWithAnEmptyBridgeIsRefused() {
+    byte[] two = SessionSnapshotCodec.encode(sample().withBridge(""));
+    byte[] three = Arrays.copyOf(two, two.length + 2);
+    three[0] = SessionSnapshotCodec.VERSION;
+    assertEquals("snapshot: format 3 with an empty bridge (expected format 2 for none)",
+        assertThrows(IllegalArgumentException.class, () -> SessionSnapshotCodec.decode(three)).getMessage());
   }
 
   @Test
   void aFormatOneSnapshotIsReadWithoutATrace() {
     // Format 1 is format 2 without the trace parent's string (its 2-byte length and bytes) at the end.
-    byte[] two = SessionSnapshotCodec.encode(sample());
+    byte[] two = SessionSnapshotCodec.encode(sample().withBridge(""));
     byte[] one = Arrays.copyOf(two, two.length - 2 - TRACE.length());
     one[0] = 1;
     SessionSnapshot read = SessionSnapshotCodec.decode(one);

@@ -136,6 +136,16 @@ final class BridgeLink {
     return services.channels().bridges().locate(robotId, services.properties().callTimeout()).mode();
   }
 
+  /** Whether the robot's bridge is known without looking (see {@link BridgeShards#knows}). */
+  boolean knows(String robotId, String hint) {
+    return services.channels().bridges().knows(robotId, hint);
+  }
+
+  /** Where the robot is driven, for the next replica (see {@link BridgeShards#hint}). */
+  String hint(String robotId) {
+    return services.channels().bridges().hint(robotId);
+  }
+
   private ControllerBridgeGrpc.ControllerBridgeStub stub(String robotId) {
     return ControllerBridgeGrpc.newStub(services.channels().bridges().channel(robotId))
         .withDeadlineAfter(services.properties().callTimeout().toMillis(), TimeUnit.MILLISECONDS);

@@ -59,6 +59,33 @@ final class BridgeShards implements AutoCloseable {
     return (owner != null ? owner : shards.getFirst()).channel();
   }
 
+  /**
+   * Where {@code robotId} is driven, to hand to another replica (a resume token's bridge hint): the
+   * located shard's target; "" with one shard (nothing to choose) or if not located.
+   */
+  String hint(String robotId) {
+    Shard owner = shards.size() > 1 ? owners.get(robotId) : null;
+    return owner == null ? "" : owner.target();
+  }
+
+  /**
+   * Whether calls for {@code robotId} can go to its bridge without looking for it first: there is
+   * one shard, the robot was located, or {@code hint} (another replica's {@link #hint}) names one of
+   * this gateway's shards, which is then taken as the robot's until a call there says otherwise.
+   */
+  boolean knows(String robotId, String hint) {
+    if (shards.size() == 1 || owners.containsKey(robotId)) {
+      return true;
+    }
+    for (Shard shard : shards) {
+      if (shard.target().equals(hint)) {
+        owners.putIfAbsent(robotId, shard);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Forgets where {@code robotId} is, after its bridge said it is not there (or went away). */
   void forget(String robotId) {
     owners.remove(robotId);

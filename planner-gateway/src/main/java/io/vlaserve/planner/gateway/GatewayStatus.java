@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.vlaserve.planner.PlanningException;
 import io.vlaserve.planner.resume.ResumeTokenException;
+import io.vlaserve.planner.session.SessionMachine;
 import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import io.vlaserve.service.quota.RateQuota;
@@ -75,6 +76,24 @@ final class GatewayStatus {
   static boolean robotBusy(Status bridgeAnswer) {
     return bridgeAnswer.getCode() == Status.Code.FAILED_PRECONDITION && bridgeAnswer.getDescription() != null
         && bridgeAnswer.getDescription().contains("already driven by another Execute stream");
+  }
+
+  /**
+   * Whether the bridge refused an Execute stream because it holds the robot halted or e-stopped
+   * (the wording controller.proto documents for Execute), and which; NONE for any other answer.
+   */
+  static SessionMachine.BridgeHold heldAtBridge(Status bridgeAnswer) {
+    String description = bridgeAnswer.getDescription();
+    if (bridgeAnswer.getCode() != Status.Code.FAILED_PRECONDITION || description == null) {
+      return SessionMachine.BridgeHold.NONE;
+    }
+    if (description.contains(" is halted; call Resume")) {
+      return SessionMachine.BridgeHold.HALTED;
+    }
+    if (description.contains(" is e-stopped; call Resume")) {
+      return SessionMachine.BridgeHold.E_STOPPED;
+    }
+    return SessionMachine.BridgeHold.NONE;
   }
 
   /** A resume whose execution did not open because another stream drives the robot. */

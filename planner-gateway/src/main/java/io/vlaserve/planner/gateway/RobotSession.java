@@ -80,6 +80,12 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private long connectionEpoch;
   /** A resumed session waits for the bridge's first answer before it accepts the robot. */
   private boolean awaitingExecution;
+  /**
+   * Whether the resume opened execution on the strength of a bridge hint (or the only bridge)
+   * without looking for the robot: a bridge that then says it does not know the robot sends the
+   * session looking for it once.
+   */
+  private boolean resumedWithoutLooking;
   /** Ends a resume whose Execute stream the bridge leaves unanswered. */
   private ScheduledFuture<?> executionOverdue;
   private PolicyMetadata resumedMetadata;
@@ -299,13 +305,23 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
    */
   private void prepareResumed(VerifiedToken token) {
     // Both answers are needed and neither depends on the other: asked at once, the robot holds for
-    // the slower of the two instead of their sum.
+    // the slower of the two instead of their sum. Where the robot's bridge is known (one bridge, or
+    // the token's hint) its mode is not asked at all: execution opens at once, and a bridge that
+    // holds the robot refuses it, after which the session goes on halted (executionLost).
     String robotId = identity.getRobotId();
-    CompletableFuture<ExecutionMode> bridgeMode = CompletableFuture.supplyAsync(() -> {
-      ExecutionMode mode = bridge.mode(robotId);
+    SessionSnapshot tokenSnapshot = token.snapshot();
+    boolean withoutLooking = bridge.knows(robotId, tokenSnapshot.bridge());
+    CompletableFuture<ExecutionMode> bridgeMode;
+    if (withoutLooking) {
       resumeBridgeNanos = System.nanoTime();
-      return mode;
-    }, services.planningExecutor());
+      bridgeMode = CompletableFuture.completedFuture(ExecutionMode.EXECUTION_MODE_UNSPECIFIED);
+    } else {
+      bridgeMode = CompletableFuture.supplyAsync(() -> {
+        ExecutionMode mode = bridge.mode(robotId);
+        resumeBridgeNanos = System.nanoTime();
+        return mode;
+      }, services.planningExecutor());
+    }
     PolicyMetadata metadata;
     try {
       metadata = services.policyMetadata();
@@ -316,7 +332,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       return;
     }
     long policyAnswered = System.nanoTime();
-    SessionSnapshot snapshot = token.snapshot();
+    SessionSnapshot snapshot = tokenSnapshot;
     // A robot the bridge holds halted needs a person's Resume first: restored halted, the session
     // opens execution at the robot's `resume` instead of failing at the bridge now.
     if (!snapshot.halted() && GatewayMessages.bridgeHold(bridgeMode.join()) != SessionMachine.BridgeHold.NONE) {
@@ -327,6 +343,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         return;
       }
       resumePolicyNanos = policyAnswered;
+      resumedWithoutLooking = withoutLooking;
       SessionMachine.Restored restored = SessionMachine.restore(snapshot, services.sessionSettings(), System::nanoTime);
       machine = restored.machine();
       sessionId = snapshot.sessionId();
@@ -414,7 +431,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   private String resumeToken() {
     return machine.snapshot(sessionId, connectionEpoch, traceParent()).map(snapshot -> {
       try {
-        return services.resume().tokens().issue(snapshot);
+        return services.resume().tokens().issue(snapshot.withBridge(bridge.hint(identity.getRobotId())));
       } catch (IllegalArgumentException e) {
         // Ids or a plan too long for a token: the session runs on, without resuming.
         log.warn("session {}: no resume token for robot {}: {}", sessionId, robotId(), e.getMessage());
@@ -694,6 +711,21 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   @Override
   public void executionLost(Status status) {
     if (awaitingExecution) {
+      SessionMachine.BridgeHold held = GatewayStatus.heldAtBridge(status);
+      if (held != SessionMachine.BridgeHold.NONE) {
+        // Halted or e-stopped while the session moved: it goes on halted, as if its token had said so
+        // (and the token SessionAccepted carries says so); the robot hears how to go on after that.
+        List<SessionEffect> hold = machine.executionRefusedHeld(held);
+        acceptResumed();
+        carryOut(hold);
+        return;
+      }
+      if (resumedWithoutLooking && BridgeShards.notThere(status)) {
+        // The hint was stale (the robot moved to another bridge meanwhile): look for it, once.
+        resumedWithoutLooking = false;
+        openResumedWhereTheRobotIs();
+        return;
+      }
       awaitingExecution = false;
       executionOverdue.cancel(false);
       boolean busy = GatewayStatus.robotBusy(status);
@@ -705,6 +737,19 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       prefixes.clear();
     }
     carryOut(machine.executionLost(GatewayStatus.describe(status), BridgeShards.wentAway(status)));
+  }
+
+  /** Off the lock, finds the robot's bridge, then opens the resumed session's execution there if it still waits. */
+  private void openResumedWhereTheRobotIs() {
+    String robotId = identity.getRobotId();
+    services.planningExecutor().execute(() -> {
+      bridge.mode(robotId);
+      synchronized (this) {
+        if (awaitingExecution && !machine.ended() && !bridge.executing()) {
+          bridge.open(identity, sessionId, connectionEpoch);
+        }
+      }
+    });
   }
 
   /**

@@ -1,6 +1,8 @@
 package io.vlaserve.planner.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -126,5 +128,32 @@ class BridgeShardsTest {
     assertSame(only, unknown.shard(), "its Execute stream will name the problem");
     assertEquals(ExecutionMode.EXECUTION_MODE_UNSPECIFIED, unknown.mode());
     assertSame(only.channel(), shards.channel("arm-9"));
+  }
+
+  @Test
+  void aLocatedRobotsBridgeIsHandedOnAsAHintThatAnotherGatewayTrustsWithoutAsking() throws Exception {
+    AtomicInteger askedA = new AtomicInteger();
+    AtomicInteger askedB = new AtomicInteger();
+    BridgeShards.Shard a = bridge("dns:///bridge-a:9094", Set.of("arm-1"), ExecutionMode.EXECUTION_MODE_IDLE, askedA);
+    BridgeShards.Shard b = bridge("dns:///bridge-b:9094", Set.of("arm-3"), ExecutionMode.EXECUTION_MODE_IDLE, askedB);
+    BridgeShards here = new BridgeShards(List.of(a, b));
+    assertEquals("", here.hint("arm-3"), "not located: no hint");
+    here.locate("arm-3", PATIENCE);
+    assertEquals("dns:///bridge-b:9094", here.hint("arm-3"));
+
+    BridgeShards there = new BridgeShards(List.of(a, b));
+    int asked = askedA.get() + askedB.get();
+    assertTrue(there.knows("arm-3", here.hint("arm-3")));
+    assertSame(b.channel(), there.channel("arm-3"));
+    assertEquals(asked, askedA.get() + askedB.get(), "no bridge asked");
+    assertFalse(there.knows("arm-1", "dns:///bridge-z:9094"), "a bridge this gateway does not have: look");
+    assertFalse(there.knows("arm-1", ""));
+    there.forget("arm-3");
+    assertSame(a.channel(), there.channel("arm-3"), "a hint that proved wrong is forgotten like a located owner");
+
+    BridgeShards single = new BridgeShards(List.of(a));
+    assertTrue(single.knows("arm-9", ""), "one bridge: nothing to look for");
+    single.locate("arm-1", PATIENCE);
+    assertEquals("", single.hint("arm-1"), "one bridge: no hint, so tokens keep the format older gateways read");
   }
 }

@@ -9,6 +9,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.vlaserve.planner.PlanningException;
 import io.vlaserve.planner.resume.ResumeTokenException;
+import io.vlaserve.planner.session.SessionMachine;
 import io.vlaserve.planner.v1.RobotMessage;
 import io.vlaserve.policy.v1.PolicyMetadata;
 import java.time.Duration;
@@ -72,6 +73,19 @@ class GatewayStatusTest {
       Status status = GatewayStatus.resumedRobotBusy("arm-1", busy);
       assertEquals(Status.Code.ABORTED, status.getCode());
       assertTrue(status.getDescription().contains("did not take the session"), status.getDescription());
+    }
+
+    @Test
+    void theBridgesRefusalOfAHeldRobotIsToldApartFromOtherRefusals() {
+      assertEquals(SessionMachine.BridgeHold.HALTED, GatewayStatus.heldAtBridge(Status.FAILED_PRECONDITION
+          .withDescription("robot arm-1 is halted; call Resume before executing")));
+      assertEquals(SessionMachine.BridgeHold.E_STOPPED, GatewayStatus.heldAtBridge(Status.FAILED_PRECONDITION
+          .withDescription("robot arm-1 is e-stopped; call Resume before executing")));
+      assertEquals(SessionMachine.BridgeHold.NONE, GatewayStatus.heldAtBridge(Status.FAILED_PRECONDITION
+          .withDescription("robot arm-1 is already driven by another Execute stream; close that stream first")));
+      assertEquals(SessionMachine.BridgeHold.NONE, GatewayStatus.heldAtBridge(Status.NOT_FOUND
+          .withDescription("robot arm-1 is halted; call Resume before executing")), "only FAILED_PRECONDITION");
+      assertEquals(SessionMachine.BridgeHold.NONE, GatewayStatus.heldAtBridge(Status.FAILED_PRECONDITION));
     }
 
     @Test

@@ -233,13 +233,60 @@ class ResumeAcrossGatewaysTest {
       assertTrue(resumed.halted(), "restored halted");
       assertEquals(1, resumed.connectionEpoch());
       assertTrue(next(robot, HOLD).getHold().getReason().contains("send `resume`"));
-      assertTrue(b.bridge.executions.isEmpty(), "no Execute stream while the bridge holds the robot");
+      // With one bridge the resume opens execution at once, without asking its mode first; the
+      // bridge refuses it for the halted robot, and the session goes on halted.
+      assertTrue(b.bridge.nextExecution().next().hasStart(), "the Execute stream the bridge refused");
+      assertTrue(b.bridge.executions.isEmpty(), "no other Execute stream while the bridge holds the robot");
+      assertEquals(1, b.count("vla.gateway.resumes", "result", "ok"));
 
       b.bridge.mode = ExecutionMode.EXECUTION_MODE_IDLE;
       robot.send(RobotMessage.newBuilder().setResume(true).build());
       SessionHarness.next(b.bridge.resumes, "the robot's resume at the bridge");
       assertTrue(b.bridge.nextExecution().next().hasStart(), "execution opens at the robot's resume");
       assertTrue(b.planner.requests.isEmpty(), "no plan made: " + b.planner.requests);
+    }
+  }
+
+  private SessionHarness shardedGateway() throws Exception {
+    SessionHarness gateway = SessionHarness.sharded(keys, clock);
+    for (SessionHarness.ScriptedBridge shard : new SessionHarness.ScriptedBridge[] {gateway.bridge,
+        gateway.secondBridge}) {
+      shard.answerStarts = true;
+      shard.robots = java.util.Set.of();
+    }
+    gateway.planner.fallback = plan("", "move to the red block", "grasp the red block");
+    return gateway;
+  }
+
+  @Test
+  void withShardedBridgesTheTokenNamesTheRobotsBridgeAndTheNextGatewayOpensThereWithoutLooking() throws Exception {
+    try (SessionHarness a = shardedGateway(); SessionHarness b = shardedGateway()) {
+      a.secondBridge.robots = java.util.Set.of("arm-1");
+      b.secondBridge.robots = java.util.Set.of("arm-1");
+      String token = startedToken(a, a.open(open("arm-1", TASK)));
+      assertEquals("bridge-2", read(token, "arm-1").bridge());
+
+      SessionHarness.RobotStream robot = b.open(resume("arm-1", token));
+      assertEquals(1, read(next(robot, ACCEPTED).getAccepted().getResumeToken(), "arm-1").connectionEpoch());
+      assertTrue(b.secondBridge.nextExecution().next().hasStart(), "execution opened at the bridge the token names");
+      assertEquals(0, b.bridge.stateAsks.get() + b.secondBridge.stateAsks.get(), "no bridge asked where the robot is");
+      assertTrue(b.bridge.executions.isEmpty());
+    }
+  }
+
+  @Test
+  void aStaleBridgeHintSendsTheResumeLookingForTheRobotOnce() throws Exception {
+    try (SessionHarness a = shardedGateway(); SessionHarness b = shardedGateway()) {
+      a.secondBridge.robots = java.util.Set.of("arm-1");
+      b.bridge.robots = java.util.Set.of("arm-1"); // moved to bridge-1 meanwhile
+      String token = startedToken(a, a.open(open("arm-1", TASK)));
+
+      SessionHarness.RobotStream robot = b.open(resume("arm-1", token));
+      SessionSnapshot resumed = read(next(robot, ACCEPTED).getAccepted().getResumeToken(), "arm-1");
+      assertEquals("bridge-1", resumed.bridge(), "the next token names where the robot is now");
+      assertTrue(b.secondBridge.nextExecution().next().hasStart(), "tried where the token said first");
+      assertTrue(b.bridge.nextExecution().next().hasStart(), "then opened where the robot is");
+      assertEquals(1, b.count("vla.gateway.resumes", "result", "ok"));
     }
   }
 

@@ -80,6 +80,8 @@ final class SessionHarness implements AutoCloseable {
 
   final ScriptedPolicy policy = new ScriptedPolicy();
   final ScriptedBridge bridge = new ScriptedBridge();
+  /** A second bridge shard, "bridge-2" (the first is "bridge-1"), in a {@link #sharded} harness; null else. */
+  final ScriptedBridge secondBridge;
   final ScriptedPlanner planner = new ScriptedPlanner();
   final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   final RecordingExporter spans = new RecordingExporter();
@@ -94,6 +96,8 @@ final class SessionHarness implements AutoCloseable {
   private final Server gatewayServer;
   private final ManagedChannel policyChannel;
   private final ManagedChannel bridgeChannel;
+  private final Server secondBridgeServer;
+  private final ManagedChannel secondBridgeChannel;
   private final ManagedChannel gatewayChannel;
   private final VlaTracing tracing = new VlaTracing("planner-gateway", spans, false, 1.0);
 
@@ -118,6 +122,16 @@ final class SessionHarness implements AutoCloseable {
   /** As the others, with how long a shutdown waits for the bridge to let go of the robots. */
   SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout, GatewayProperties.Resume resume,
       Clock wallClock, Duration shutdownGrace) throws IOException {
+    this(maxReplans, policyFailoverTimeout, callTimeout, resume, wallClock, shutdownGrace, false);
+  }
+
+  /** A gateway with two bridge shards, {@link #bridge} ("bridge-1") and {@link #secondBridge} ("bridge-2"). */
+  static SessionHarness sharded(Path keys, Clock wallClock) throws IOException {
+    return new SessionHarness(3, FAILOVER, CALL_TIMEOUT, resume(keys), wallClock, PATIENCE, true);
+  }
+
+  private SessionHarness(int maxReplans, Duration policyFailoverTimeout, Duration callTimeout,
+      GatewayProperties.Resume resume, Clock wallClock, Duration shutdownGrace, boolean sharded) throws IOException {
     properties = new GatewayProperties("unused", "unused", List.of(), new GatewayProperties.Planner("embedded", null),
         Duration.ofMillis(500), maxReplans, 1.5, policyFailoverTimeout, policyFailoverTimeout, callTimeout,
         Duration.ofMillis(100), shutdownGrace,
@@ -127,10 +141,17 @@ final class SessionHarness implements AutoCloseable {
     bridgeServer = start(bridge);
     policyChannel = channel(policyServer);
     bridgeChannel = channel(bridgeServer);
+    secondBridge = sharded ? new ScriptedBridge() : null;
+    secondBridgeServer = sharded ? start(secondBridge) : null;
+    secondBridgeChannel = sharded ? channel(secondBridgeServer) : null;
+    GatewayConfiguration.ServiceChannels channels = sharded
+        ? new GatewayConfiguration.ServiceChannels(policyChannel, new BridgeShards(List.of(
+            new BridgeShards.Shard("bridge-1", bridgeChannel), new BridgeShards.Shard("bridge-2", secondBridgeChannel))))
+        : new GatewayConfiguration.ServiceChannels(policyChannel, bridgeChannel);
     recordings = java.nio.file.Files.createTempDirectory("gateway-recordings");
     recording = new GatewayRecording(new GatewayRecording.Properties(true, recordings, Duration.ofSeconds(30),
         org.springframework.util.unit.DataSize.ofMegabytes(100), java.util.Set.of("*")));
-    service = new PlannerGatewayGrpcService(new GatewayConfiguration.ServiceChannels(policyChannel, bridgeChannel),
+    service = new PlannerGatewayGrpcService(channels,
         planner, new GatewayMetrics(meters), properties, tracing, wallClock, recording);
     gatewayServer = start(service);
     gatewayChannel = channel(gatewayServer);
@@ -208,6 +229,10 @@ final class SessionHarness implements AutoCloseable {
     gatewayServer.shutdownNow();
     policyChannel.shutdownNow();
     bridgeChannel.shutdownNow();
+    if (secondBridgeChannel != null) {
+      secondBridgeChannel.shutdownNow();
+      secondBridgeServer.shutdownNow();
+    }
     policyServer.shutdownNow();
     bridgeServer.shutdownNow();
     tracing.close();
@@ -362,20 +387,38 @@ final class SessionHarness implements AutoCloseable {
   /**
    * controller-bridge: reports {@link #mode}, records executions, halts and resumes; answers an
    * Execute start with a state if {@link #answerStarts} (as the real bridge does once the stream
-   * drives the robot), or refuses it with {@link #refuseStarts}.
+   * drives the robot), or refuses it with {@link #refuseStarts}, or, as the real bridge does, when
+   * {@link #mode} is halted or e-stopped.
    */
   static final class ScriptedBridge extends ControllerBridgeGrpc.ControllerBridgeImplBase {
     volatile ExecutionMode mode = ExecutionMode.EXECUTION_MODE_IDLE;
     volatile Status resumeFailure;
     volatile boolean answerStarts;
     volatile Status refuseStarts;
+    /** The robots this bridge drives (others: NOT_FOUND, as the real bridge); null for every robot. */
+    volatile java.util.Set<String> robots;
+    /** StreamState calls: how often the gateway looked for a robot here. */
+    final java.util.concurrent.atomic.AtomicInteger stateAsks = new java.util.concurrent.atomic.AtomicInteger();
+
+    private Status unknown(String robotId) {
+      java.util.Set<String> known = robots;
+      return known == null || known.contains(robotId) ? null
+          : Status.NOT_FOUND.withDescription("unknown robot " + robotId);
+    }
     final BlockingQueue<ExecuteCall> executions = new LinkedBlockingQueue<>();
     final BlockingQueue<HaltRequest> halts = new LinkedBlockingQueue<>();
     final BlockingQueue<ResumeRequest> resumes = new LinkedBlockingQueue<>();
 
     @Override
     public void streamState(StreamStateRequest request, StreamObserver<ExecutionState> responses) {
-      responses.onNext(ExecutionState.newBuilder().setRobotId(request.getRobotId()).setMode(mode).build());
+      stateAsks.incrementAndGet();
+      Status notHere = unknown(request.getRobotId());
+      if (notHere != null) {
+        responses.onError(notHere.asRuntimeException());
+        return;
+      }
+      responses.onNext(ExecutionState.newBuilder().setRobotId(request.getRobotId()).setMode(mode)
+          .setMeasured(io.vlaserve.common.v1.RobotState.getDefaultInstance()).build());
       responses.onCompleted();
     }
 
@@ -401,6 +444,9 @@ final class SessionHarness implements AutoCloseable {
         responses.onError(failure.asRuntimeException());
         return;
       }
+      if (mode == ExecutionMode.EXECUTION_MODE_HALTED || mode == ExecutionMode.EXECUTION_MODE_ESTOPPED) {
+        mode = ExecutionMode.EXECUTION_MODE_IDLE; // as the real bridge, which then takes Execute streams again
+      }
       responses.onNext(ResumeResponse.getDefaultInstance());
       responses.onCompleted();
     }
@@ -420,7 +466,17 @@ final class SessionHarness implements AutoCloseable {
         if (!request.hasStart()) {
           return;
         }
-        Status refusal = refuseStarts;
+        Status refusal = unknown(request.getStart().getRobot().getRobotId());
+        if (refusal == null) {
+          refusal = refuseStarts;
+        }
+        ExecutionMode now = mode;
+        if (refusal == null && (now == ExecutionMode.EXECUTION_MODE_HALTED || now == ExecutionMode.EXECUTION_MODE_ESTOPPED)) {
+          // The real bridge's refusal, in the wording controller.proto documents.
+          refusal = Status.FAILED_PRECONDITION.withDescription("robot " + request.getStart().getRobot().getRobotId()
+              + " is " + (now == ExecutionMode.EXECUTION_MODE_HALTED ? "halted" : "e-stopped")
+              + "; call Resume before executing");
+        }
         if (refusal != null) {
           fail(refusal);
         } else if (answerStarts) {
