@@ -35,6 +35,8 @@ final class BridgeShards implements AutoCloseable {
 
   private final List<Shard> shards;
   private final Map<String, Shard> owners = new ConcurrentHashMap<>();
+  /** Owners known to drive their robot (its agent linked there, or another replica's hint), not a standby's. */
+  private final Map<String, Shard> driving = new ConcurrentHashMap<>();
 
   BridgeShards(List<Shard> shards) {
     if (shards.isEmpty()) {
@@ -64,7 +66,9 @@ final class BridgeShards implements AutoCloseable {
    * located shard's target; "" with one shard (nothing to choose) or if not located.
    */
   String hint(String robotId) {
-    Shard owner = shards.size() > 1 ? owners.get(robotId) : null;
+    // Only a bridge the robot's agent is linked to: a standby that merely lists the robot (found
+    // before the agent linked anywhere) would send every later replica to a bridge that cannot move it.
+    Shard owner = shards.size() > 1 ? driving.get(robotId) : null;
     return owner == null ? "" : owner.target();
   }
 
@@ -80,6 +84,7 @@ final class BridgeShards implements AutoCloseable {
     for (Shard shard : shards) {
       if (shard.target().equals(hint)) {
         owners.putIfAbsent(robotId, shard);
+        driving.putIfAbsent(robotId, shard);
         return true;
       }
     }
@@ -89,6 +94,7 @@ final class BridgeShards implements AutoCloseable {
   /** Forgets where {@code robotId} is, after its bridge said it is not there (or went away). */
   void forget(String robotId) {
     owners.remove(robotId);
+    driving.remove(robotId);
   }
 
   /**
@@ -112,7 +118,9 @@ final class BridgeShards implements AutoCloseable {
     for (Shard shard : shards) {
       ask(shard, robotId, timeout).whenComplete((state, failure) -> {
         if (state != null && state.hasMeasured()) {
-          found.complete(new Located(shard, state.getMode()));
+          if (found.complete(new Located(shard, state.getMode()))) {
+            driving.put(robotId, shard);
+          }
           return;
         }
         if (state != null) {
@@ -135,8 +143,12 @@ final class BridgeShards implements AutoCloseable {
     }
     if (located.shard() != null) {
       owners.put(robotId, located.shard());
+      if (driving.get(robotId) != located.shard()) {
+        driving.remove(robotId); // found only as a standby this time
+      }
     } else {
       owners.remove(robotId);
+      driving.remove(robotId);
     }
     return located;
   }

@@ -151,6 +151,13 @@ class BridgeShardsTest {
     there.forget("arm-3");
     assertSame(a.channel(), there.channel("arm-3"), "a hint that proved wrong is forgotten like a located owner");
 
+    // A bridge that only lists the robot (its agent linked nowhere yet) is used, but not handed on.
+    BridgeShards.Shard standby = bridge("dns:///bridge-s:9094", Set.of("arm-5"), ExecutionMode.EXECUTION_MODE_IDLE,
+        new AtomicInteger(), false);
+    BridgeShards withStandby = new BridgeShards(List.of(a, standby));
+    assertSame(standby, withStandby.locate("arm-5", PATIENCE).shard());
+    assertEquals("", withStandby.hint("arm-5"), "a standby's choice is looked up afresh by the next replica");
+
     BridgeShards single = new BridgeShards(List.of(a));
     assertTrue(single.knows("arm-9", ""), "one bridge: nothing to look for");
     single.locate("arm-1", PATIENCE);
