@@ -42,8 +42,15 @@ class ThroughControllerBenchmark {
       int ok = 0, n = Integer.getInteger("episodes", 10);
       for (int e = 0; e < n; e++) {
         SplittableRandom random = new SplittableRandom(1000L * 7919 + e);
-        TabletopWorld world = new TabletopWorld(random.nextLong(), new WorldConfig(2 + random.nextInt(3), true));
-        Task task = Task.putOnPlate(world.snapshot().blocks().get(0).color());
+        long worldSeed = random.nextLong();
+        int blocks = 2 + random.nextInt(3);
+        if (Long.getLong("world") != null) { // one scene, e.g. the e2e tests' (-Dworld=<seed> -Dblocks=3)
+          worldSeed = Long.getLong("world");
+          blocks = Integer.getInteger("blocks", 3);
+        }
+        TabletopWorld world = new TabletopWorld(worldSeed, new WorldConfig(blocks, true));
+        Task task = Long.getLong("world") != null ? Task.putOnPlate(io.vlaserve.skills.BlockColor.RED)
+            : Task.putOnPlate(world.snapshot().blocks().get(0).color());
         long[] now = {1_000_000_000_000L};
         SafetyLimits limits = new SafetyLimits(new io.vlaserve.controller.Vector3(0.25, -0.30, 0.01), new io.vlaserve.controller.Vector3(0.75, 0.30, 0.35), LimitMode.CLAMP,
             AxisLimit.clamp(1.0), AxisLimit.clamp(10), AxisLimit.clamp(6500), AxisLimit.clamp(5.0), AxisLimit.clamp(10), Duration.ofMillis(50),
