@@ -176,6 +176,9 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         throw new ControllerStateException("robot " + target.id() + " is " + (mode == ExecutionMode.HALTED
             ? "halted" : "e-stopped") + "; call Resume before executing");
       }
+      if (target.driver() instanceof RemoteRobotDriver remote && !remote.connected()) {
+        throw new AgentNotLinkedException(target.id());
+      }
       target.claim(this, start.getSessionId(), start.getConnectionEpoch());
       AuditLog.record("execute-start", target.id(), AuditLog.caller(), "ok", Map.of());
       if (recording != null) {

@@ -19,7 +19,9 @@ import io.vlaserve.controller.safety.InvalidSafetyLimitsException;
  *       confirmed, link down)</td><td>FAILED_PRECONDITION</td></tr>
  *   <tr><td>{@link InvalidRequestException}, {@link InvalidSafetyLimitsException},
  *       {@link InvalidChunkException}</td><td>INVALID_ARGUMENT</td></tr>
- *   <tr><td>{@link LoopStalledException} (a Halt or Resume the loop did not apply)</td><td>UNAVAILABLE</td></tr>
+ *   <tr><td>{@link LoopStalledException} (a Halt or Resume the loop did not apply), {@link
+ *       AgentNotLinkedException} (Execute for a remote robot whose agent is linked elsewhere or
+ *       not yet)</td><td>UNAVAILABLE</td></tr>
  *   <tr><td>anything else</td><td>INTERNAL</td></tr>
  * </table>
  *
@@ -39,7 +41,7 @@ final class ControllerStatus {
         || t instanceof InvalidChunkException) {
       return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
     }
-    if (t instanceof LoopStalledException) {
+    if (t instanceof LoopStalledException || t instanceof AgentNotLinkedException) {
       return Status.UNAVAILABLE.withDescription(t.getMessage());
     }
     return Status.INTERNAL.withDescription("controller bridge failed: " + t).withCause(t);

@@ -31,7 +31,7 @@ class BridgeDrainTest {
         bridge.getBean(GrpcServerPort.class).await(30), InsecureChannelCredentials.create()).build();
     ManagedChannel agentChannel = Grpc.newChannelBuilderForAddress("127.0.0.1",
         bridge.getBean(AgentLinkServer.class).port(), InsecureChannelCredentials.create()).build();
-    try (TestAgent agent = new TestAgent(agentChannel, "arm-1");
+    try (TestAgent agent = new TestAgent(agentChannel, "arm-1").linked();
         ExecuteSession simulated = ExecuteSession.start(channel, "sim-0");
         ExecuteSession remote = ExecuteSession.start(channel, "arm-1")) {
       simulated.awaitState("sim-0 driven", ExecutionState::hasMeasured);

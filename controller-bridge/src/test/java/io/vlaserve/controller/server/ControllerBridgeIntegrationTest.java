@@ -74,7 +74,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
       "spring.grpc.server.port=0",
       "spring.grpc.server.address=127.0.0.1",
       "vla.controller.simulated-robots=8",
-      "vla.controller.remote-robots=arm-1,arm-2,arm-3",
+      "vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4",
       "vla.controller.link-timeout=200ms",
       "vla.controller.agent-port=0",
       "vla.controller.agent-address=127.0.0.1",
@@ -465,7 +465,7 @@ class ControllerBridgeIntegrationTest {
         Status status = unknown.awaitClosed();
         assertEquals(Status.Code.NOT_FOUND, status.getCode());
         assertEquals("robot_id: 'franka' is not driven by this bridge (expected one of: sim-0, sim-1, sim-2, sim-3,"
-            + " sim-4, sim-5, sim-6, sim-7, arm-1, arm-2, arm-3)", status.getDescription());
+            + " sim-4, sim-5, sim-6, sim-7, arm-1, arm-2, arm-3, arm-4)", status.getDescription());
       }
       try (ExecuteSession noStart = new ExecuteSession(channel)) {
         noStart.send(ExecuteRequest.newBuilder().setChunk(chunk(1, Instant.now(), FORWARD)).build());
@@ -573,8 +573,20 @@ class ControllerBridgeIntegrationTest {
   @Nested
   class RemoteRobot {
     @Test
-    void anAgentIsDrivenAndLinkLossHaltsTheRobot() {
-      try (TestAgent agent = new TestAgent(agentChannel, "arm-1");
+    void aRobotWhoseAgentIsNotLinkedHereIsNotTakenAndTheRefusalSaysWhy() {
+      // arm-4's agent never links to this bridge (a standby shard that lists the robot, or an agent
+      // not connected yet): an Execute stream here could not move it.
+      try (ExecuteSession session = ExecuteSession.start(channel, "arm-4")) {
+        Status status = session.awaitClosed();
+        assertEquals(Status.Code.UNAVAILABLE, status.getCode());
+        assertTrue(status.getDescription().startsWith("robot arm-4's agent is not linked to this controller bridge"),
+            status.getDescription());
+      }
+    }
+
+    @Test
+    void anAgentIsDrivenAndLinkLossHaltsTheRobot() throws InterruptedException {
+      try (TestAgent agent = new TestAgent(agentChannel, "arm-1").linked();
           ExecuteSession session = ExecuteSession.start(channel, "arm-1")) {
         session.awaitState("the agent's state", s -> s.hasMeasured());
         double startX = agent.x();
@@ -598,8 +610,8 @@ class ControllerBridgeIntegrationTest {
     }
 
     @Test
-    void limitsComeFirstAndARefusedSetpointHaltsTheRobotUntilResume() {
-      try (TestAgent agent = new TestAgent(agentChannel, "arm-2");
+    void limitsComeFirstAndARefusedSetpointHaltsTheRobotUntilResume() throws InterruptedException {
+      try (TestAgent agent = new TestAgent(agentChannel, "arm-2").linked();
           ExecuteSession session = ExecuteSession.start(channel, "arm-2")) {
         session.awaitState("the agent's state", s -> s.hasMeasured());
         await("setpoints reach the agent", () -> agent.setpoints.get() > 0);
@@ -631,8 +643,8 @@ class ControllerBridgeIntegrationTest {
     }
 
     @Test
-    void aNewAgentReplacesALinkThatWentSilent() {
-      try (TestAgent stale = new TestAgent(agentChannel, "arm-3");
+    void aNewAgentReplacesALinkThatWentSilent() throws InterruptedException {
+      try (TestAgent stale = new TestAgent(agentChannel, "arm-3").linked();
           ExecuteSession session = ExecuteSession.start(channel, "arm-3")) {
         session.awaitState("the agent's state", s -> s.hasMeasured());
         await("setpoints reach the agent", () -> stale.setpoints.get() > 0);
@@ -675,7 +687,7 @@ class ControllerBridgeIntegrationTest {
         return null;
       });
     }
-    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "sim-6", "sim-7", "arm-1", "arm-2", "arm-3"), robots);
+    assertEquals(Set.of("sim-0", "sim-1", "sim-2", "sim-3", "sim-4", "sim-5", "sim-6", "sim-7", "arm-1", "arm-2", "arm-3", "arm-4"), robots);
   }
 
   @Test

@@ -51,6 +51,15 @@ final class TestAgent implements StreamObserver<BridgeMessage>, AutoCloseable {
   /** Whether the agent decided on its own to hold because setpoints stopped. */
   volatile boolean heldOnItsOwn;
 
+  /**
+   * Waits until the bridge has linked this agent (its limits, sent first on every link, arrived):
+   * only then does the bridge take an Execute stream for the robot.
+   */
+  TestAgent linked() throws InterruptedException {
+    io.vlaserve.testing.Await.until(() -> limits.get() != null, "the bridge links the agent");
+    return this;
+  }
+
   TestAgent(ManagedChannel channel, String robotId) {
     stream = RobotAgentLinkGrpc.newStub(channel).connect(this);
     stream.onNext(AgentMessage.newBuilder().setHello(AgentHello.newBuilder()

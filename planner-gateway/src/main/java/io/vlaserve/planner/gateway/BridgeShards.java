@@ -30,8 +30,15 @@ final class BridgeShards implements AutoCloseable {
   /** One bridge: its gRPC target (as configured, for messages) and channel. */
   record Shard(String target, ManagedChannel channel) {}
 
-  /** Where a robot is driven, and its mode there; {@code shard} null if no bridge knows it. */
-  record Located(Shard shard, ExecutionMode mode) {}
+  /**
+   * Where a robot is driven, and its mode there; {@code shard} null if no bridge knows it.
+   * {@code linked}: the robot's agent is linked there (its state has a measurement), not a standby's.
+   */
+  record Located(Shard shard, ExecutionMode mode, boolean linked) {
+    Located(Shard shard, ExecutionMode mode) {
+      this(shard, mode, false);
+    }
+  }
 
   private final List<Shard> shards;
   private final Map<String, Shard> owners = new ConcurrentHashMap<>();
@@ -118,9 +125,7 @@ final class BridgeShards implements AutoCloseable {
     for (Shard shard : shards) {
       ask(shard, robotId, timeout).whenComplete((state, failure) -> {
         if (state != null && state.hasMeasured()) {
-          if (found.complete(new Located(shard, state.getMode()))) {
-            driving.put(robotId, shard);
-          }
+          found.complete(new Located(shard, state.getMode(), true));
           return;
         }
         if (state != null) {
@@ -143,7 +148,9 @@ final class BridgeShards implements AutoCloseable {
     }
     if (located.shard() != null) {
       owners.put(robotId, located.shard());
-      if (driving.get(robotId) != located.shard()) {
+      if (located.linked()) {
+        driving.put(robotId, located.shard());
+      } else {
         driving.remove(robotId); // found only as a standby this time
       }
     } else {

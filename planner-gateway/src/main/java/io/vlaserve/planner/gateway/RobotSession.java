@@ -81,11 +81,10 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   /** A resumed session waits for the bridge's first answer before it accepts the robot. */
   private boolean awaitingExecution;
   /**
-   * Whether the resume opened execution on the strength of a bridge hint (or the only bridge)
-   * without looking for the robot: a bridge that then says it does not know the robot sends the
-   * session looking for it once.
+   * Whether a resume whose Execute stream a bridge refuses as not there (it does not know the robot,
+   * or the robot's agent is linked elsewhere or not yet) may still look for the robot's bridge: once.
    */
-  private boolean resumedWithoutLooking;
+  private boolean resumeMayLookAgain;
   /** Ends a resume whose Execute stream the bridge leaves unanswered. */
   private ScheduledFuture<?> executionOverdue;
   private PolicyMetadata resumedMetadata;
@@ -343,7 +342,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         return;
       }
       resumePolicyNanos = policyAnswered;
-      resumedWithoutLooking = withoutLooking;
+      resumeMayLookAgain = true;
       SessionMachine.Restored restored = SessionMachine.restore(snapshot, services.sessionSettings(), System::nanoTime);
       machine = restored.machine();
       sessionId = snapshot.sessionId();
@@ -720,9 +719,9 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
         carryOut(hold);
         return;
       }
-      if (resumedWithoutLooking && BridgeShards.notThere(status)) {
-        // The hint was stale (the robot moved to another bridge meanwhile): look for it, once.
-        resumedWithoutLooking = false;
+      if (resumeMayLookAgain && BridgeShards.notThere(status)) {
+        // A stale hint, or a standby that lists the robot while its agent is linked elsewhere: look, once.
+        resumeMayLookAgain = false;
         openResumedWhereTheRobotIs();
         return;
       }

@@ -194,7 +194,10 @@ public final class SimulatedRobot implements RobotHardware {
         ExecutionState state = ControllerBridgeGrpc.newBlockingStub(controller).withDeadlineAfter(2, TimeUnit.SECONDS)
             .streamState(StreamStateRequest.newBuilder().setRobotId(identity.getRobotId()).build()).next();
         last = state.getMode();
-        if (last == ExecutionMode.EXECUTION_MODE_IDLE || last == ExecutionMode.EXECUTION_MODE_HOLDING) {
+        // Linked and reporting there (a measured state): a bridge takes Execute streams only for a robot
+        // whose agent is linked to it.
+        if ((last == ExecutionMode.EXECUTION_MODE_IDLE || last == ExecutionMode.EXECUTION_MODE_HOLDING)
+            && state.hasMeasured()) {
           return;
         }
         if (last == ExecutionMode.EXECUTION_MODE_HALTED && !resumed) {
