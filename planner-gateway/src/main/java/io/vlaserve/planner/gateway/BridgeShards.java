@@ -70,7 +70,8 @@ final class BridgeShards implements AutoCloseable {
 
   /**
    * Where {@code robotId} is driven, to hand to another replica (a resume token's bridge hint): the
-   * located shard's target; "" with one shard (nothing to choose) or if not located.
+   * target of the shard its agent was found linked to; "" with one shard (nothing to choose), or if
+   * it was not located or only at a standby.
    */
   String hint(String robotId) {
     // Only a bridge the robot's agent is linked to: a standby that merely lists the robot (found

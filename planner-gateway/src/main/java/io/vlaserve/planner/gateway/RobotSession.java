@@ -308,8 +308,8 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     // the token's hint) its mode is not asked at all: execution opens at once, and a bridge that
     // holds the robot refuses it, after which the session goes on halted (executionLost).
     String robotId = identity.getRobotId();
-    SessionSnapshot tokenSnapshot = token.snapshot();
-    boolean withoutLooking = bridge.knows(robotId, tokenSnapshot.bridge());
+    SessionSnapshot snapshot = token.snapshot();
+    boolean withoutLooking = bridge.knows(robotId, snapshot.bridge());
     CompletableFuture<ExecutionMode> bridgeMode;
     if (withoutLooking) {
       resumeBridgeNanos = System.nanoTime();
@@ -331,7 +331,6 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       return;
     }
     long policyAnswered = System.nanoTime();
-    SessionSnapshot snapshot = tokenSnapshot;
     // A robot the bridge holds halted needs a person's Resume first: restored halted, the session
     // opens execution at the robot's `resume` instead of failing at the bridge now.
     if (!snapshot.halted() && GatewayMessages.bridgeHold(bridgeMode.join()) != SessionMachine.BridgeHold.NONE) {
@@ -529,7 +528,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       switch (effect) {
         case SessionEffect.OpenExecution ignored -> {
           if (machine.bridgeLost()) {
-            relocateAndOpen();
+            relocateAndOpen(() -> machine.bridgeLost());
           } else {
             bridge.open(identity, sessionId, connectionEpoch);
           }
@@ -722,7 +721,7 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
       if (resumeMayLookAgain && BridgeShards.notThere(status)) {
         // A stale hint, or a standby that lists the robot while its agent is linked elsewhere: look, once.
         resumeMayLookAgain = false;
-        openResumedWhereTheRobotIs();
+        relocateAndOpen(() -> awaitingExecution);
         return;
       }
       awaitingExecution = false;
@@ -738,29 +737,16 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
     carryOut(machine.executionLost(GatewayStatus.describe(status), BridgeShards.wentAway(status)));
   }
 
-  /** Off the lock, finds the robot's bridge, then opens the resumed session's execution there if it still waits. */
-  private void openResumedWhereTheRobotIs() {
-    String robotId = identity.getRobotId();
-    services.planningExecutor().execute(() -> {
-      bridge.mode(robotId);
-      synchronized (this) {
-        if (awaitingExecution && !machine.ended() && !bridge.executing()) {
-          bridge.open(identity, sessionId, connectionEpoch);
-        }
-      }
-    });
-  }
-
   /**
    * Off the lock, finds the bridge that drives the robot now (its own back, or another shard), then
-   * opens execution there if the session still waits for it.
+   * opens execution there if the session still waits for it ({@code stillWaiting}, under the lock).
    */
-  private void relocateAndOpen() {
+  private void relocateAndOpen(java.util.function.BooleanSupplier stillWaiting) {
     String robotId = identity.getRobotId();
     services.planningExecutor().execute(() -> {
       bridge.mode(robotId);
       synchronized (this) {
-        if (!machine.ended() && machine.bridgeLost() && !bridge.executing()) {
+        if (!machine.ended() && stillWaiting.getAsBoolean() && !bridge.executing()) {
           bridge.open(identity, sessionId, connectionEpoch);
         }
       }
