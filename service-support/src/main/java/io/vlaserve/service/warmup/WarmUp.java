@@ -63,7 +63,8 @@ public final class WarmUp implements SmartLifecycle, HealthIndicator {
       int ran = 0;
       String result;
       try {
-        while (ran < rounds && System.nanoTime() - deadline < 0 && running) {
+        int taskRounds = Math.min(rounds, task.maxRounds());
+        while (ran < taskRounds && System.nanoTime() - deadline < 0 && running) {
           task.runOnce();
           ran++;
         }
@@ -72,6 +73,11 @@ public final class WarmUp implements SmartLifecycle, HealthIndicator {
       } catch (RuntimeException e) {
         result = "failed after " + ran + " rounds: " + e;
         log.warn("Warm-up of {} failed after {} rounds; serving without it", task.name(), ran, e);
+      }
+      try {
+        task.finished();
+      } catch (RuntimeException e) {
+        log.warn("Warm-up of {}: freeing what it used failed", task.name(), e);
       }
       synchronized (results) {
         results.put(task.name(), result);

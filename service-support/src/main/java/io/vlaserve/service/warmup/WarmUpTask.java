@@ -15,4 +15,12 @@ public interface WarmUpTask {
    * the time budget ({@code vla.warm-up.*}) is spent.
    */
   void runOnce();
+
+  /** The most rounds this task needs, whatever {@code vla.warm-up.rounds} allows. */
+  default int maxRounds() {
+    return Integer.MAX_VALUE;
+  }
+
+  /** Called once after the task's last round (or its failure), to free what its rounds used. */
+  default void finished() {}
 }

@@ -90,4 +90,48 @@ class WarmUpTest {
     assertEquals(0, runs.get());
     assertFalse(skipped.health().getDetails().containsKey("loop"));
   }
+
+  /** A task needing at most {@code most} rounds, counting its rounds and its finished() calls. */
+  private static WarmUpTask bounded(int most, AtomicInteger runs, AtomicInteger finished, boolean fails) {
+    return new WarmUpTask() {
+      @Override
+      public String name() {
+        return "bounded";
+      }
+
+      @Override
+      public int maxRounds() {
+        return most;
+      }
+
+      @Override
+      public void runOnce() {
+        runs.incrementAndGet();
+        if (fails) {
+          throw new IllegalStateException("broken");
+        }
+      }
+
+      @Override
+      public void finished() {
+        finished.incrementAndGet();
+      }
+    };
+  }
+
+  @Test
+  void aTaskRunsAtMostTheRoundsItNeedsAndIsToldOnceItIsDoneEvenWhenItFails() {
+    AtomicInteger runs = new AtomicInteger();
+    AtomicInteger finished = new AtomicInteger();
+    AtomicInteger failingRuns = new AtomicInteger();
+    AtomicInteger failingFinished = new AtomicInteger();
+    WarmUp warmUp = new WarmUp(List.of(bounded(3, runs, finished, false), bounded(3, failingRuns, failingFinished,
+        true)), 50, Duration.ofMinutes(1), launched::add);
+    warmUp.start();
+    launched.get(0).run();
+    assertEquals(3, runs.get(), "its own bound, below vla.warm-up.rounds");
+    assertEquals(1, finished.get());
+    assertEquals(1, failingRuns.get());
+    assertEquals(1, failingFinished.get(), "a task that failed still frees what it used");
+  }
 }
