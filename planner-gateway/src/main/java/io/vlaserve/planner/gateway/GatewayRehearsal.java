@@ -177,6 +177,7 @@ class GatewayRehearsal implements WarmUpTask {
 
     /** One session to its end, its connection dropped in its second subgoal and the session resumed with its token. */
     void session() throws InterruptedException {
+      awaitNoSession();
       Connection first = new Connection(SessionOpen.newBuilder().setTask(TASK));
       first.await(GatewayMessage::hasAccepted, "SessionAccepted");
       first.runSubgoal();
@@ -199,22 +200,22 @@ class GatewayRehearsal implements WarmUpTask {
       sessionsRehearsed++;
     }
 
-    /**
-     * Resumes with {@code token} as a robot does, again while the gateway has not yet seen the
-     * dropped connection end (ALREADY_EXISTS: the session is still registered).
-     */
+    /** Resumes with {@code token} once the gateway has let the dropped connection's session go. */
     private Connection resume(String token) throws InterruptedException {
-      for (int attempt = 1; ; attempt++) {
-        Connection resumed = new Connection(SessionOpen.newBuilder().setResumeToken(token));
-        try {
-          resumed.await(GatewayMessage::hasAccepted, "SessionAccepted of the resume");
-          return resumed;
-        } catch (IllegalStateException e) {
-          if (!resumed.closedWith.startsWith("Status{code=ALREADY_EXISTS") || attempt == 200) {
-            throw e;
-          }
-          Thread.sleep(5);
+      awaitNoSession();
+      Connection resumed = new Connection(SessionOpen.newBuilder().setResumeToken(token));
+      resumed.await(GatewayMessage::hasAccepted, "SessionAccepted of the resume");
+      return resumed;
+    }
+
+    /** Waits until the gateway holds no session of the robot: a robot has one at a time. */
+    private void awaitNoSession() throws InterruptedException {
+      long deadline = System.nanoTime() + PATIENCE.toNanos();
+      while (gateway.sessionsOpen() > 0) {
+        if (System.nanoTime() - deadline > 0) {
+          throw new IllegalStateException("the rehearsal's gateway still holds a session after " + PATIENCE);
         }
+        Thread.sleep(1);
       }
     }
 

@@ -93,6 +93,11 @@ public class PlannerGatewayGrpcService extends PlannerGatewayGrpc.PlannerGateway
     }
   }
 
+  /** Sessions registered on this replica now (open, or ending and not yet let go). */
+  int sessionsOpen() {
+    return services.registry().size();
+  }
+
   @Override
   public StreamObserver<RobotMessage> robotSession(StreamObserver<GatewayMessage> responses) {
     ServerCallStreamObserver<GatewayMessage> robot = (ServerCallStreamObserver<GatewayMessage>) responses;
