@@ -318,6 +318,10 @@ def export_parallel(args, model, ckpt, ds, prof, image, instr, proprio):
                                                " vector + their positions) attend to the prompt and to each other")
     model_json["architecture"]["decoding"] = "parallel: every action token of the chunk from one forward pass"
     model_json["architecture"]["max_positions"] = cfg.max_positions
+    # Greedy requests read the continuous dimensions as their distribution's mean (docs/model-package.md):
+    # one pass cannot condition a token on the others, and the most likely token of an unsure
+    # correction is "no motion", which left the robot short of its targets.
+    model_json["action"]["mean_readout"] = [d["name"] for d in prof["dimensions"] if d["name"] != "gripper"]
     model_json["metrics"]["batch_max_abs_diff"] = err
     write_manifest(args.out, model_json, ("prefill.onnx",))
 

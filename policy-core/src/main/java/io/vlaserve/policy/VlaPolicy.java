@@ -30,6 +30,8 @@ public final class VlaPolicy {
   private final VlaEngine engine;
   private final ActionDecoder decoder;
   private final LongSupplier clock;
+  /** For each dimension the model reads as a mean ({@link ModelPackage#meanReadout}): its bins' values; else null. */
+  private final double[][] binValues;
 
   public VlaPolicy(ModelPackage model, VlaEngine engine) {
     this(model, engine, System::nanoTime);
@@ -41,6 +43,15 @@ public final class VlaPolicy {
     this.engine = engine;
     this.decoder = new ActionDecoder(model.actionProfile().tokenizer(), model.actionDimensions());
     this.clock = clock;
+    this.binValues = new double[model.actionDimensions()][];
+    io.vlaserve.tokenizer.ActionTokenizer tokenizer = model.actionProfile().tokenizer();
+    for (int d : model.meanReadout()) {
+      io.vlaserve.tokenizer.TokenRange slice = tokenizer.allowedTokens(d);
+      binValues[d] = new double[slice.size()];
+      for (int token = slice.first(); token <= slice.last(); token++) {
+        binValues[d][token - slice.first()] = tokenizer.decodeToken(d, token);
+      }
+    }
   }
 
   public ModelPackage model() {
@@ -173,10 +184,49 @@ public final class VlaPolicy {
       }
       long sampled = clock.getAsLong();
       double[][] actions = decoder.actions(tokens, request.chunkLength());
+      if (request.sampling().greedy()) {
+        readMeans(logits, r * positions, actions);
+      }
       results.add(new PolicyResult(actions, tokens, logProbabilities, predicted - started, sampled - predicted,
           clock.getAsLong() - sampled));
     }
     return results;
+  }
+
+  /**
+   * Replaces the value of each mean-readout dimension ({@link ModelPackage#meanReadout}) in
+   * {@code actions} with the mean of its position's distribution over the dimension's slice: a
+   * correction the model is unsure of moves the robot part of the way, where the most likely token
+   * (often "no motion") would not move it at all. The tokens stay the most likely ones.
+   *
+   * @param firstPosition the request's first chunk position in {@code logits}
+   */
+  private void readMeans(float[] logits, int firstPosition, double[][] actions) {
+    int dims = model.actionDimensions();
+    int vocab = model.vocabSize();
+    io.vlaserve.tokenizer.ActionTokenizer tokenizer = model.actionProfile().tokenizer();
+    for (int d : model.meanReadout()) {
+      int first = tokenizer.allowedTokens(d).first();
+      double[] values = binValues[d];
+      for (int s = 0; s < actions.length; s++) {
+        int base = (firstPosition + s * dims + d) * vocab + first;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < values.length; i++) {
+          max = Math.max(max, logits[base + i]);
+        }
+        double weights = 0;
+        double sum = 0;
+        for (int i = 0; i < values.length; i++) {
+          double weight = Math.exp(logits[base + i] - max);
+          weights += weight;
+          sum += weight * values[i];
+        }
+        double mean = sum / weights;
+        if (Double.isFinite(mean)) { // else the most likely token's value stands
+          actions[s][d] = mean;
+        }
+      }
+    }
   }
 
   /**

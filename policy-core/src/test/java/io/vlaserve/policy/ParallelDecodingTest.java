@@ -146,4 +146,81 @@ class ParallelDecodingTest {
     EngineException engineRefusal = assertThrows(EngineException.class, () -> new OnnxRuntimeEngine(mislabelled, 1));
     assertTrue(engineRefusal.getMessage().contains("expected only logits"), engineRefusal.getMessage());
   }
+
+  @Test
+  void theShippedPackageReadsEveryDimensionButTheGripperAsAMean() {
+    assertEquals(List.of(0, 1, 2, 3, 4, 5), model.meanReadout());
+  }
+
+  @Test
+  void aGreedyChunkReadsTheContinuousDimensionsAsTheirDistributionsMeanAndTheGripperAsItsToken() {
+    PolicyRequest request = request(31, SamplingParams.GREEDY, model.chunkLength());
+    PolicyResult result = policy.infer(request);
+
+    // The expected means, from the graph's own logits for this prompt.
+    byte[] images = request.image().clone();
+    long[] instructions = new long[model.text().maxTokens()];
+    model.text().encode(request.instruction(), instructions, 0);
+    float[] logits = new float[model.actionTokens() * model.vocabSize()];
+    engine.predictAll(new PromptBatch(1, images, instructions, request.proprio().clone()), logits);
+    var tokenizer = model.actionProfile().tokenizer();
+    int dims = model.actionDimensions();
+    boolean anyMeanOffItsToken = false;
+    for (int step = 0; step < model.chunkLength(); step++) {
+      for (int d = 0; d < dims; d++) {
+        int token = result.tokens()[step * dims + d];
+        double tokenValue = tokenizer.decodeToken(d, token);
+        if (!model.meanReadout().contains(d)) {
+          assertEquals(tokenValue, result.actions()[step][d], "step " + step + " dimension " + d + ": its token");
+          continue;
+        }
+        var slice = tokenizer.allowedTokens(d);
+        int base = (step * dims + d) * model.vocabSize();
+        double max = Double.NEGATIVE_INFINITY;
+        for (int t = slice.first(); t <= slice.last(); t++) {
+          max = Math.max(max, logits[base + t]);
+        }
+        double weights = 0;
+        double sum = 0;
+        for (int t = slice.first(); t <= slice.last(); t++) {
+          double weight = Math.exp(logits[base + t] - max);
+          weights += weight;
+          sum += weight * tokenizer.decodeToken(d, t);
+        }
+        assertEquals(sum / weights, result.actions()[step][d], 1e-9, "step " + step + " dimension " + d + ": the mean");
+        anyMeanOffItsToken |= Math.abs(sum / weights - tokenValue) > 1e-6;
+      }
+    }
+    assertTrue(anyMeanOffItsToken, "the mean differs from the most likely token's value somewhere in the chunk");
+  }
+
+  @Test
+  void aSampledChunkIsReadTokenByToken() {
+    PolicyResult result = policy.infer(request(32, new SamplingParams(0.8, 0, 0.95, 7), model.chunkLength()));
+    assertArrayEquals(policy.decoder().actions(result.tokens(), model.chunkLength()), result.actions());
+  }
+
+  @Test
+  void aMeanReadoutMustNameDimensionsOfAParallelModel(@TempDir Path autoregressive, @TempDir Path parallel)
+      throws java.io.IOException {
+    InvalidModelPackageException notParallel = assertThrows(InvalidModelPackageException.class,
+        () -> ModelPackage.load(PackageCopies.copy(autoregressive, root -> ((ObjectNode) root.path("action"))
+            .putArray("mean_readout").add("dx"))));
+    assertTrue(notParallel.getMessage().contains("action.mean_readout needs decoding \"parallel\""),
+        notParallel.getMessage());
+    try (var files = java.nio.file.Files.list(PACKAGE)) {
+      for (Path file : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+        java.nio.file.Files.copy(file, parallel.resolve(file.getFileName()));
+      }
+    }
+    InvalidModelPackageException unknown = assertThrows(InvalidModelPackageException.class,
+        () -> ModelPackage.load(PackageCopies.edit(parallel, root -> ((ObjectNode) root.path("action"))
+            .putArray("mean_readout").add("dx").add("elbow"))));
+    assertTrue(unknown.getMessage().contains("\"elbow\" is not a dimension of action profile tiny-sim"),
+        unknown.getMessage());
+    InvalidModelPackageException twice = assertThrows(InvalidModelPackageException.class,
+        () -> ModelPackage.load(PackageCopies.edit(parallel, root -> ((ObjectNode) root.path("action"))
+            .putArray("mean_readout").add("dx").add("dx"))));
+    assertTrue(twice.getMessage().contains("is listed twice"), twice.getMessage());
+  }
 }

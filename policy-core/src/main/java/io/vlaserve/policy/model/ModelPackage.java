@@ -37,6 +37,9 @@ import tools.jackson.databind.json.JsonMapper;
  * @param parityFile parity cases, or null
  * @param parityTolerance largest allowed logit difference in the parity check
  * @param manifest the whole manifest, for metadata not modelled here (training, metrics)
+ * @param meanReadout the action dimensions (indices) a greedy request of a parallel-decoding model
+ *     reads as the mean of its position's token distribution rather than its most likely token
+ *     ({@code action.mean_readout}); empty for token readout
  */
 public record ModelPackage(
     Path directory,
@@ -59,7 +62,8 @@ public record ModelPackage(
     List<String> skills,
     Path parityFile,
     double parityTolerance,
-    JsonNode manifest) {
+    JsonNode manifest,
+    List<Integer> meanReadout) {
 
   /** The current format: /2 plus a Hugging Face tokenizer and prompt template (docs/model-package.md). */
   public static final String FORMAT = "vla-serve-model/3";
@@ -260,11 +264,47 @@ public record ModelPackage(
           root.has("skills") ? m.strings(root, "skills") : List.of(),
           parity == null ? null : m.file(directory, m.text(parity, "file")),
           parity == null ? 0 : m.number(parity, "tolerance"),
-          root);
+          root,
+          meanReadout(action, profile, decoding, manifestFile.toString()));
     } catch (RuntimeException e) {
       text.close(); // the tokenizer's native memory
       throw e;
     }
+  }
+
+  /**
+   * {@code action.mean_readout}: names of action dimensions whose greedy value is the mean of the
+   * token distribution (bin values weighted by their probabilities within the dimension's slice).
+   * Only for parallel decoding: there every position's distribution comes from the prompt alone,
+   * where an autoregressive model's depends on the tokens chosen before it.
+   */
+  private static List<Integer> meanReadout(JsonNode action, ActionProfile profile, Decoding decoding, String source) {
+    JsonNode names = action.get("mean_readout");
+    if (names == null) {
+      return List.of();
+    }
+    List<String> dimensionNames = profile.dimensions().stream().map(d -> d.name()).toList();
+    if (!names.isArray() || names.isEmpty()) {
+      throw new InvalidModelPackageException(source + ": action.mean_readout: " + names
+          + " (expected a non-empty list of action dimension names, e.g. [\"dx\", \"dy\"], of " + dimensionNames + ")");
+    }
+    if (decoding != Decoding.PARALLEL) {
+      throw new InvalidModelPackageException(source + ": action.mean_readout needs decoding \"parallel\": an"
+          + " autoregressive model conditions each token on the ones chosen before it, so it is read token by token");
+    }
+    java.util.ArrayList<Integer> dimensions = new java.util.ArrayList<>();
+    for (JsonNode name : names) {
+      int d = dimensionNames.indexOf(name.asString(""));
+      if (d < 0) {
+        throw new InvalidModelPackageException(source + ": action.mean_readout: " + name
+            + " is not a dimension of action profile " + profile.name() + " " + dimensionNames);
+      }
+      if (dimensions.contains(d)) {
+        throw new InvalidModelPackageException(source + ": action.mean_readout: " + name + " is listed twice");
+      }
+      dimensions.add(d);
+    }
+    return List.copyOf(dimensions);
   }
 
   /** {@code "autoregressive"} (the default) or, in /3, {@code "parallel"}. */
