@@ -118,12 +118,10 @@ class GatewayRehearsal implements WarmUpTask {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
-    } catch (RuntimeException e) {
-      close();
-      throw e;
     }
   }
 
+  /** WarmUp calls this after the last round, also after a failed one. */
   @Override
   public void finished() {
     close();
