@@ -51,6 +51,50 @@ class Dataset:
 
 
 def load(root: str) -> Dataset:
+    """One dataset directory, or several separated by commas, concatenated (e.g. demonstrations and
+    on-policy rows recorded with `vla dataset generate --learner`, which must share the tokenizer
+    profile, statistics, instructions and image size; episode ids are renumbered to stay unique)."""
+    roots = [r for r in root.split(",") if r]
+    if len(roots) > 1:
+        return concatenate([load_one(r) for r in roots])
+    return load_one(roots[0])
+
+
+def concatenate(parts: list[Dataset]) -> Dataset:
+    first = parts[0]
+    for other in parts[1:]:
+        for key in ("tokenizer_profile", "instructions", "tasks", "text_vocab", "image", "action_names",
+                    "proprio_names", "unnorm_key"):
+            if other.meta.get(key) != first.meta.get(key):
+                raise ValueError(f"{other.root}: {key} differs from {first.root}'s; cannot train on both")
+        if other.stats != first.stats:
+            raise ValueError(f"{other.root}: dataset_statistics.json differs from {first.root}'s "
+                             "(generate on-policy rows with the statistics the learner was trained on)")
+        if (other.plan_tokens is None) != (first.plan_tokens is None):
+            raise ValueError(f"{other.root}: plan_tokens.npy present in one dataset only")
+    episode_ids, offset = [], 0
+    for part in parts:
+        episode_ids.append(part.episode_ids.astype(np.int64) + offset)
+        offset += int(part.episode_ids.max()) + 1 if part.steps else 0
+    meta = dict(first.meta)
+    meta["steps"] = sum(p.steps for p in parts)
+    meta["episodes"] = sum(int(p.meta["episodes"]) for p in parts)
+    meta["command"] = " + ".join(p.meta.get("command", "?") for p in parts)
+    meta["parts"] = [{"root": p.root, "steps": p.steps, "command": p.meta.get("command"),
+                      "on_policy": p.meta.get("on_policy")} for p in parts]
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])
+    return Dataset(
+        root=",".join(p.root for p in parts), meta=meta, stats=first.stats,
+        images=cat("images"), proprio=cat("proprio"), actions=cat("actions"), action_tokens=cat("action_tokens"),
+        instruction_ids=cat("instruction_ids"), task_ids=cat("task_ids"),
+        episode_ids=np.concatenate(episode_ids).astype(np.int32), subgoal_index=cat("subgoal_index"),
+        step_in_subgoal=cat("step_in_subgoal"),
+        plan_actions=cat("plan_actions") if first.plan_tokens is not None else None,
+        plan_tokens=cat("plan_tokens") if first.plan_tokens is not None else None,
+    )
+
+
+def load_one(root: str) -> Dataset:
     with open(os.path.join(root, "meta.json")) as f:
         meta = json.load(f)
     if meta.get("format") != FORMAT:

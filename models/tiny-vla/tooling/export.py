@@ -276,7 +276,7 @@ def main(argv=None):
     with open(os.path.join(args.out, "parity.json"), "w") as f:
         json.dump({"cases": cases}, f, separators=(",", ":"))
 
-    shutil.copyfile(os.path.join(args.data, "dataset_statistics.json"),
+    shutil.copyfile(os.path.join(args.data.split(",")[0], "dataset_statistics.json"),
                     os.path.join(args.out, "dataset_statistics.json"))
 
     model_json = manifest(args, model, ckpt, ds, prof)
@@ -308,7 +308,7 @@ def export_parallel(args, model, ckpt, ds, prof, image, instr, proprio):
                           "prefill_logits": logits.reshape(-1).tolist(), "decode_steps": []})
     with open(os.path.join(args.out, "parity.json"), "w") as f:
         json.dump({"cases": cases}, f, separators=(",", ":"))
-    shutil.copyfile(os.path.join(args.data, "dataset_statistics.json"),
+    shutil.copyfile(os.path.join(args.data.split(",")[0], "dataset_statistics.json"),
                     os.path.join(args.out, "dataset_statistics.json"))
     model_json = manifest(args, model, ckpt, ds, prof)
     model_json["format"] = "vla-serve-model/3"
@@ -369,6 +369,7 @@ def manifest(args, model, ckpt, ds, prof):
         "training": {
             "dataset_command": args.dataset_command or ds.meta.get("command"),
             "dataset_seed": ds.meta.get("seed"), "dataset_steps": ds.steps,
+            **({"dataset_parts": ds.meta["parts"]} if "parts" in ds.meta else {}),
             "dataset_episodes": int(len(np.unique(ds.episode_ids))),
             "held_out_episodes": len(held_out_eps),
             **tr,

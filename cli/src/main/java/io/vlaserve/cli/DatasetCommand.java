@@ -2,6 +2,13 @@ package io.vlaserve.cli;
 
 import io.vlaserve.dataset.DemonstrationGenerator;
 import io.vlaserve.dataset.GeneratorConfig;
+import io.vlaserve.evaluation.ControllerDrivenLearner;
+import io.vlaserve.evaluation.PolicyActionSource;
+import io.vlaserve.policy.VlaPolicy;
+import io.vlaserve.policy.decode.SamplingParams;
+import io.vlaserve.policy.engine.OnnxRuntimeEngine;
+import io.vlaserve.policy.model.ModelPackage;
+import java.nio.file.Files;
 import io.vlaserve.skills.TaskKind;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,8 +61,70 @@ final class DatasetCommand {
         description = "Perturbation size multiplier: 1 = 0.01 m, 0.03 rad std (default: ${DEFAULT-VALUE}).")
     double perturbScale;
 
+    @Option(names = "--learner", paramLabel = "MODEL",
+        description = {"On-policy rows (DAgger): this model package drives some subgoals in place of the expert,",
+            "running 1..H steps of each chunk before it looks again, and every state it reaches is labelled",
+            "by the noiseless expert; where it runs out of a subgoal's budget the expert recovers from there.",
+            "Rows are tokenized with the model's own dataset_statistics.json, to be trained together with",
+            "its dataset (docs/dataset.md)."})
+    Path learner;
+
+    @Option(names = "--learner-prob", defaultValue = "0.5",
+        description = "With --learner: per subgoal, the chance that the learner drives it (default: ${DEFAULT-VALUE}).")
+    double learnerProbability;
+
+    @Option(names = "--learner-execution", defaultValue = "controller",
+        description = {"With --learner: how its chunks move the robot. controller: as the suite executes them, one",
+            "chunk per 0.1 s arriving after --learner-latency, interpolated, blended and gated by the 1 kHz",
+            "controller; steps: its actions applied to the simulator one per step (default: ${DEFAULT-VALUE})."})
+    String learnerExecution;
+
+    @Option(names = "--learner-latency", defaultValue = "10..150",
+        description = "With --learner-execution controller: chunk latency in ms, MIN..MAX, drawn per take-over (default: ${DEFAULT-VALUE}).")
+    String learnerLatency;
+
+    @Option(names = "--threads", defaultValue = "1",
+        description = "With --learner: ONNX Runtime intra-op threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
     @Override
     public Integer call() throws Exception {
+      if (learner != null) {
+        Path folder = learner.isAbsolute() || Files.isDirectory(learner) ? learner : Services.home().resolve(learner);
+        ModelPackage model = ModelPackage.load(folder);
+        try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, threads)) {
+          // Greedy, as the suite serves it; the whole chunk, of which the generator runs 1..H steps.
+          PolicyActionSource policy = new PolicyActionSource(new VlaPolicy(model, engine), model.chunkLength(),
+              new SamplingParams(0, 0, 0, seed));
+          DemonstrationGenerator.ChunkPolicy chunks = (image, state, subgoal) -> policy.act(state, image, subgoal);
+          DemonstrationGenerator.Learner driving = switch (learnerExecution) {
+            case "controller" -> {
+              int[] latency = range("--learner-latency", learnerLatency);
+              yield new ControllerDrivenLearner(chunks, latency[0], latency[1]);
+            }
+            case "steps" -> DemonstrationGenerator.Learner.stepwise(chunks);
+            default -> throw new IllegalArgumentException("--learner-execution: \"" + learnerExecution
+                + "\" (expected: controller or steps)");
+          };
+          return generate(new DemonstrationGenerator.OnPolicy(driving, learnerProbability,
+              folder.resolve("dataset_statistics.json")));
+        }
+      }
+      return generate(null);
+    }
+
+    /** "N" or "MIN..MAX" as {min, max}. */
+    private static int[] range(String option, String text) {
+      String[] range = text.split("\\.\\.");
+      try {
+        int min = Integer.parseInt(range[0].strip());
+        return new int[] {min, range.length > 1 ? Integer.parseInt(range[1].strip()) : min};
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(option + ": \"" + text + "\" (expected: N or MIN..MAX, e.g. 2..4)");
+      }
+    }
+
+    private int generate(DemonstrationGenerator.OnPolicy onPolicy) throws Exception {
       List<TaskKind> kinds = new ArrayList<>();
       for (String task : tasks) {
         kinds.add(switch (task.strip()) {
@@ -65,25 +134,24 @@ final class DatasetCommand {
           default -> throw new IllegalArgumentException("--tasks: \"" + task + "\" (expected: put, pick or stack)");
         });
       }
-      String[] range = blocks.split("\\.\\.");
-      int minBlocks;
-      int maxBlocks;
-      try {
-        minBlocks = Integer.parseInt(range[0].strip());
-        maxBlocks = range.length > 1 ? Integer.parseInt(range[1].strip()) : minBlocks;
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--blocks: \"" + blocks + "\" (expected: N or MIN..MAX, e.g. 2..4)");
-      }
+      int[] blockRange = range("--blocks", blocks);
+      int minBlocks = blockRange[0];
+      int maxBlocks = blockRange[1];
       GeneratorConfig config = new GeneratorConfig(episodes, seed, imageSize, kinds, minBlocks, maxBlocks,
           expertNoise, perturbProbability, perturbScale);
       // originalArgs() holds the whole command line from the top-level command, "dataset generate" included.
       String command = "vla " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
       long started = System.nanoTime();
-      DemonstrationGenerator.Summary summary = new DemonstrationGenerator(config)
+      DemonstrationGenerator.Summary summary = new DemonstrationGenerator(config, onPolicy)
           .generate(out, command, line -> System.err.println("  " + line));
       System.out.printf("wrote %d episodes, %d steps to %s in %.1f s (%d episodes dropped: expert over budget)%n",
           summary.episodes(), summary.steps(), summary.directory(), (System.nanoTime() - started) / 1e9,
           summary.droppedEpisodes());
+      if (onPolicy != null) {
+        var counts = summary.onPolicy();
+        System.out.printf("the learner drove %d subgoals and completed %d of them within budget; %d rows on-policy%n",
+            counts.subgoalsDriven(), counts.subgoalsCompleted(), counts.rows());
+      }
       return 0;
     }
   }

@@ -55,9 +55,109 @@ public final class DemonstrationGenerator {
   private final TabletopRenderer renderer;
   private final ExpertConfig expertConfig;
   private final ScriptedExpert planner;
+  private final OnPolicy onPolicy;
+
+  /**
+   * A policy that drives the robot in place of the expert for some subgoals ("on-policy" rows, as in
+   * DAgger, Ross et al. 2011): the rows record the states the policy itself reaches, and every row
+   * is still labelled by the expert from that state. A model trained on them learns to recover from
+   * its own mistakes (for instance to go on from where it stops short of a target), which
+   * demonstrations alone never show it.
+   */
+  @FunctionalInterface
+  public interface Learner {
+    /**
+     * Takes over the robot of {@code world} where it is now. The driver is used for the following
+     * subgoals the learner drives, until the expert moves the robot again; {@code random} is the
+     * episode's own stream for anything the driver draws (e.g. its latency).
+     */
+    Driver start(TabletopWorld world, SplittableRandom random);
+
+    /**
+     * A learner that executes its chunks directly on the world, one action per step: from each frame
+     * the first 1..H actions of its chunk, drawn at random, before it looks again (as a robot does
+     * while its next chunk is computed).
+     */
+    static Learner stepwise(ChunkPolicy policy) {
+      return (world, random) -> new Driver() {
+        private double[][] chunk;
+        private int next;
+        private int runFor;
+
+        @Override
+        public void advance(byte[] image, WorldState state, Subgoal subgoal) {
+          if (chunk == null || next >= runFor) {
+            chunk = checked(policy.chunk(image, state, subgoal), subgoal);
+            next = 0;
+            runFor = 1 + random.nextInt(chunk.length);
+          }
+          double[] action = chunk[next++].clone();
+          ActionSpace.clampInPlace(action);
+          world.step(action);
+        }
+      };
+    }
+
+    /** {@code chunk} if every action has the action space's dimensions and finite values; else an error. */
+    static double[][] checked(double[][] chunk, Subgoal subgoal) {
+      if (chunk == null || chunk.length == 0) {
+        throw new IllegalStateException("the learner returned no actions for \"" + subgoal.instruction() + "\"");
+      }
+      for (double[] action : chunk) {
+        if (action.length != ActionSpace.DIMENSIONS) {
+          throw new IllegalStateException("the learner's action has " + action.length + " dimensions (expected: "
+              + ActionSpace.DIMENSIONS + ")");
+        }
+        for (double value : action) {
+          if (!Double.isFinite(value)) {
+            throw new IllegalStateException("the learner returned a non-finite action for \"" + subgoal.instruction() + "\"");
+          }
+        }
+      }
+      return chunk;
+    }
+  }
+
+  /** Moves the world on by one step period ({@link ActionSpace#CONTROL_PERIOD_SECONDS}) as the learner drives it. */
+  @FunctionalInterface
+  public interface Driver {
+    /** The learner sees {@code image} (the frame of {@code state}, the world now) and drives for one step period. */
+    void advance(byte[] image, WorldState state, Subgoal subgoal);
+  }
+
+  /** A policy's chunk (raw actions, first step first) for {@code image} at {@code state}. */
+  @FunctionalInterface
+  public interface ChunkPolicy {
+    double[][] chunk(byte[] image, WorldState state, Subgoal subgoal);
+  }
+
+  /**
+   * How on-policy rows are recorded.
+   *
+   * @param learner the policy that drives
+   * @param probability per subgoal, the chance that the learner drives it (else the expert does)
+   * @param statistics the dataset_statistics.json the rows are tokenized with: the statistics of the
+   *     dataset the learner was trained on, so that both datasets' tokens mean the same actions
+   */
+  public record OnPolicy(Learner learner, double probability, Path statistics) {
+    public OnPolicy {
+      if (learner == null || statistics == null) {
+        throw new IllegalArgumentException("on-policy rows need a learner and the statistics it was trained with");
+      }
+      if (!(probability > 0 && probability <= 1)) {
+        throw new IllegalArgumentException("learner probability: " + probability + " (expected: > 0 and <= 1)");
+      }
+    }
+  }
 
   public DemonstrationGenerator(GeneratorConfig config) {
+    this(config, null);
+  }
+
+  /** {@code onPolicy} null: the expert drives every subgoal. */
+  public DemonstrationGenerator(GeneratorConfig config, OnPolicy onPolicy) {
     this.config = config;
+    this.onPolicy = onPolicy;
     this.expertConfig = new ExpertConfig(ExpertConfig.DEFAULT.gain(),
         ExpertConfig.DEFAULT.translationNoise() * config.expertNoise(),
         ExpertConfig.DEFAULT.rotationNoise() * config.expertNoise());
@@ -68,7 +168,18 @@ public final class DemonstrationGenerator {
   }
 
   /** What was written. */
-  public record Summary(int episodes, long steps, int droppedEpisodes, Path directory) {}
+  public record Summary(int episodes, long steps, int droppedEpisodes, Path directory, OnPolicyCounts onPolicy) {
+    public Summary(int episodes, long steps, int droppedEpisodes, Path directory) {
+      this(episodes, steps, droppedEpisodes, directory, new OnPolicyCounts(0, 0, 0));
+    }
+  }
+
+  /**
+   * What the learner did: subgoals it drove, how many of them were met where it left the robot
+   * (within the subgoal's step budget; the rest the expert finished from there), and rows recorded
+   * while it drove.
+   */
+  public record OnPolicyCounts(long subgoalsDriven, long subgoalsCompleted, long rows) {}
 
   /** Every subgoal instruction of the skill language, in a fixed order: the instruction id table. */
   public static List<String> allInstructions() {
@@ -129,6 +240,7 @@ public final class DemonstrationGenerator {
     List<double[]> proprios = new ArrayList<>();
     List<double[][]> plans = new ArrayList<>();
     SplittableRandom root = new SplittableRandom(config.seed());
+    counts = new long[3];
     int dropped = 0;
     int episode = 0;
     try (NpyWriter images = new NpyWriter(directory.resolve("images.npy"), NpyWriter.Dtype.UINT8,
@@ -144,8 +256,10 @@ public final class DemonstrationGenerator {
       while (episode < config.episodes()) {
         // One independent stream per attempt: dropping an episode never shifts the others.
         SplittableRandom attempt = root.split();
+        long[] countsBefore = counts.clone();
         List<Row> rows = record(attempt, instructions, tasks);
         if (rows == null) {
+          counts = countsBefore; // a dropped episode's rows are not written, so they are not counted
           dropped++;
           continue;
         }
@@ -170,16 +284,26 @@ public final class DemonstrationGenerator {
       }
     }
 
-    ObjectNode statistics = statistics(actions, proprios, episode);
     Path statisticsFile = directory.resolve("dataset_statistics.json");
-    Files.writeString(statisticsFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(statistics));
+    if (onPolicy == null) {
+      ObjectNode statistics = statistics(actions, proprios, episode);
+      Files.writeString(statisticsFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(statistics));
+    } else {
+      // The learner's statistics, not these rows' own: the rows are to be trained on together with
+      // the learner's dataset, whose tokens and normalisation they must share.
+      Files.copy(onPolicy.statistics(), statisticsFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
     ActionProfile profile = DatasetStatistics.read(statisticsFile).action(UNNORM_KEY)
         .toOpenVlaProfile("tiny-sim", BINS, TEXT_SLOTS + BINS, "stats:dataset_statistics.json#" + UNNORM_KEY);
     writeTokens(directory.resolve("action_tokens.npy"), profile.tokenizer(), actions);
     writePlans(directory, profile.tokenizer(), plans);
-    writeMeta(directory, command, actions.size(), episode, instructions, tasks, profile);
-    return new Summary(episode, actions.size(), dropped, directory);
+    OnPolicyCounts onPolicyCounts = new OnPolicyCounts(counts[0], counts[1], counts[2]);
+    writeMeta(directory, command, actions.size(), episode, instructions, tasks, profile, onPolicyCounts);
+    return new Summary(episode, actions.size(), dropped, directory, onPolicyCounts);
   }
+
+  /** Subgoals driven, completed and rows recorded by the learner in the current {@link #generate} call. */
+  private long[] counts = new long[3];
 
   /** One episode's rows, or null when the expert failed a subgoal within its budget. */
   private List<Row> record(SplittableRandom random, List<String> instructions, List<String> taskTable) {
@@ -195,32 +319,45 @@ public final class DemonstrationGenerator {
     Task task = TaskSampler.sample(world.snapshot(), kinds, random.split());
     ScriptedExpert expert = new ScriptedExpert(expertConfig, random.split());
     SplittableRandom perturb = random.split();
+    // Split off last, and only when used, so that expert-only datasets stay as they were.
+    SplittableRandom drive = onPolicy == null ? null : random.split();
     int taskId = taskTable.indexOf(task.instruction());
     List<Row> rows = new ArrayList<>();
     List<Subgoal> plan = task.subgoals();
-    WorldState now = world.snapshot();
     double[] executed = new double[ActionSpace.DIMENSIONS];
+    Driver driver = null; // the learner's, kept across the subgoals it drives in a row
     for (int g = 0; g < plan.size(); g++) {
       Subgoal subgoal = plan.get(g);
       int instructionId = instructions.indexOf(subgoal.instruction());
-      WorldState start = now;
+      WorldState start = world.snapshot();
       int used = 0;
-      boolean done = SuccessPredicates.isSatisfied(subgoal, start, now);
+      boolean done = SuccessPredicates.isSatisfied(subgoal, start, start);
+      if (!done && drive != null && drive.nextDouble() < onPolicy.probability()) {
+        counts[0]++;
+        int before = rows.size();
+        if (driver == null) {
+          driver = onPolicy.learner().start(world, drive);
+        }
+        driveByLearner(driver, world, subgoal, start, drive, rows, instructionId, taskId, g, task);
+        counts[2] += rows.size() - before;
+        done = SuccessPredicates.isSatisfied(subgoal, start, world.snapshot());
+        if (done) {
+          counts[1]++;
+        }
+        // Where the learner ran out of budget, the expert gets a whole budget of its own to recover
+        // from where it left the robot: those rows are the recoveries the learner has to learn.
+      }
+      WorldState now = world.snapshot();
       while (!done && used < subgoal.skill().stepBudget()) {
         byte[] image = renderer.newFrame();
         renderer.render(world, image);
         double[] label = expert.act(now, subgoal);
         System.arraycopy(label, 0, executed, 0, executed.length);
-        if (config.perturbProbability() > 0 && perturb.nextDouble() < config.perturbProbability()) {
-          for (int d = 0; d < 3; d++) {
-            executed[d] += gaussian(perturb) * PERTURB_TRANSLATION * config.perturbScale();
-            executed[d + 3] += gaussian(perturb) * PERTURB_ROTATION * config.perturbScale();
-          }
-          ActionSpace.clampInPlace(executed);
-        }
+        perturb(executed, perturb);
         rows.add(new Row(image, now.proprio(), label, plan(now, subgoal), targetOf(now, task, subgoal),
-            instructionId, taskId, g, used));
+            instructionId, taskId, g, rows.size() - firstRowOf(rows, g)));
         world.step(executed);
+        driver = null; // the expert moved the robot: the learner takes over afresh next time
         now = world.snapshot();
         used++;
         done = SuccessPredicates.isSatisfied(subgoal, start, now);
@@ -230,6 +367,52 @@ public final class DemonstrationGenerator {
       }
     }
     return rows;
+  }
+
+  /**
+   * The learner drives {@code subgoal} for up to its step budget, one step period per frame, and
+   * every state it passes through becomes a row labelled by the noiseless expert. Once the subgoal
+   * is met it drives on for 0..{@link #PLAN_HORIZON} more steps: a robot goes on with its chunk
+   * until the next one arrives, and demonstrations, which end on success, never show the frames of
+   * a robot at its target (the gripper over the block it hides), where a model that has not seen
+   * them can drift off to a place it mistakes for the target.
+   */
+  private void driveByLearner(Driver driver, TabletopWorld world, Subgoal subgoal, WorldState start,
+      SplittableRandom drive, List<Row> rows, int instructionId, int taskId, int g, Task task) {
+    int budget = subgoal.skill().stepBudget();
+    int holdSteps = drive.nextInt(PLAN_HORIZON + 1);
+    int afterSuccess = -1;
+    for (int used = 0; used < budget && afterSuccess < holdSteps; used++) {
+      WorldState now = world.snapshot();
+      byte[] image = renderer.newFrame();
+      renderer.render(world, image);
+      rows.add(new Row(image, now.proprio(), planner.act(now, subgoal), plan(now, subgoal),
+          targetOf(now, task, subgoal), instructionId, taskId, g, rows.size() - firstRowOf(rows, g)));
+      driver.advance(image.clone(), now, subgoal);
+      if (afterSuccess >= 0 || SuccessPredicates.isSatisfied(subgoal, start, world.snapshot())) {
+        afterSuccess++;
+      }
+    }
+  }
+
+  /** With the configured probability, adds the configured perturbation to {@code executed} in place. */
+  private void perturb(double[] executed, SplittableRandom perturb) {
+    if (config.perturbProbability() > 0 && perturb.nextDouble() < config.perturbProbability()) {
+      for (int d = 0; d < 3; d++) {
+        executed[d] += gaussian(perturb) * PERTURB_TRANSLATION * config.perturbScale();
+        executed[d + 3] += gaussian(perturb) * PERTURB_ROTATION * config.perturbScale();
+      }
+      ActionSpace.clampInPlace(executed);
+    }
+  }
+
+  /** Index of the first row of subgoal {@code g} in {@code rows} (rows.size() if it has none yet). */
+  private static int firstRowOf(List<Row> rows, int g) {
+    int first = rows.size();
+    while (first > 0 && rows.get(first - 1).subgoal() == g) {
+      first--;
+    }
+    return first;
   }
 
   /**
@@ -344,7 +527,7 @@ public final class DemonstrationGenerator {
   }
 
   private void writeMeta(Path directory, String command, int steps, int episodes, List<String> instructions,
-      List<String> tasks, ActionProfile profile) throws IOException {
+      List<String> tasks, ActionProfile profile, OnPolicyCounts onPolicyCounts) throws IOException {
     Map<String, Object> meta = new LinkedHashMap<>();
     meta.put("format", FORMAT);
     meta.put("steps", steps);
@@ -364,6 +547,11 @@ public final class DemonstrationGenerator {
     meta.put("expert", Map.of("noise_multiplier", config.expertNoise(), "perturb_probability", config.perturbProbability(),
         "perturb_scale", config.perturbScale(), "tasks", config.tasks().stream().map(Enum::name).toList(),
         "blocks", List.of(config.minBlocks(), config.maxBlocks())));
+    if (onPolicy != null) {
+      meta.put("on_policy", Map.of("learner_probability", onPolicy.probability(),
+          "statistics", onPolicy.statistics().toString(), "subgoals_driven", onPolicyCounts.subgoalsDriven(),
+          "subgoals_completed", onPolicyCounts.subgoalsCompleted(), "rows", onPolicyCounts.rows()));
+    }
     Files.writeString(directory.resolve("meta.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(meta));
   }
 }

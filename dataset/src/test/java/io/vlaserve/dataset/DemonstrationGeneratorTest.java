@@ -191,6 +191,81 @@ class DemonstrationGeneratorTest {
   }
 
   @Test
+  void aLearnerThatStaysStillIsRecordedWithTheExpertsLabelsAndTheExpertThenRecovers(@TempDir Path onPolicy)
+      throws Exception {
+    GeneratorConfig noiseless = new GeneratorConfig(3, 9, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 2, 0.0, 0.0, 1.0);
+    DemonstrationGenerator.Learner stayStill = DemonstrationGenerator.Learner.stepwise((image, state, subgoal) -> {
+      double[] hold = new double[7];
+      hold[6] = state.proprio()[7]; // the gripper as it is
+      return new double[][] {hold, hold.clone(), hold.clone(), hold.clone()};
+    });
+    Path statistics = dir.resolve("dataset_statistics.json");
+    DemonstrationGenerator.Summary result = new DemonstrationGenerator(noiseless,
+        new DemonstrationGenerator.OnPolicy(stayStill, 1.0, statistics)).generate(onPolicy, "test", line -> { });
+
+    var counts = result.onPolicy();
+    assertEquals(3, result.episodes(), "the expert finishes every subgoal the learner could not");
+    assertTrue(counts.subgoalsDriven() >= 3 * 4, "every subgoal is driven by the learner: " + counts);
+    assertTrue(counts.subgoalsCompleted() < counts.subgoalsDriven(), "standing still completes no motion: " + counts);
+    assertTrue(counts.rows() > 0 && counts.rows() < result.steps(), counts + " of " + result.steps());
+    // Labels are the noiseless expert's action from each row's own state, which is its plan's first step.
+    NpyArray actions = NpyArray.read(onPolicy.resolve("actions.npy"));
+    NpyArray plans = NpyArray.read(onPolicy.resolve("plan_actions.npy"));
+    NpyArray proprio = NpyArray.read(onPolicy.resolve("proprio.npy"));
+    int horizon = DemonstrationGenerator.PLAN_HORIZON;
+    int stillRows = 0;
+    for (int row = 0; row < result.steps(); row++) {
+      for (int d = 0; d < 7; d++) {
+        assertEquals(plans.getDouble((long) row * horizon * 7 + d), actions.getDouble(row * 7L + d), 1e-12, "row " + row);
+      }
+      if (row > 0 && proprio.getDouble(row * 8L) == proprio.getDouble((row - 1) * 8L)
+          && proprio.getDouble(row * 8L + 1) == proprio.getDouble((row - 1) * 8L + 1)
+          && Math.abs(actions.getDouble(row * 7L)) + Math.abs(actions.getDouble(row * 7L + 1)) > 1e-3) {
+        stillRows++; // the robot did not move although the expert says it should
+      }
+    }
+    assertTrue(stillRows > 10, "rows of the learner standing still beside its target: " + stillRows);
+    // Tokenized with the learner's statistics, which are copied, not recomputed from these rows.
+    assertArrayEquals(Files.readAllBytes(statistics), Files.readAllBytes(onPolicy.resolve("dataset_statistics.json")));
+    JsonNode onPolicyMeta = JsonMapper.builder().build().readTree(onPolicy.resolve("meta.json").toFile());
+    assertEquals(meta.get("tokenizer_profile"), onPolicyMeta.get("tokenizer_profile"));
+    assertEquals(counts.rows(), onPolicyMeta.at("/on_policy/rows").asLong());
+  }
+
+  @Test
+  void aLearnerThatFollowsTheExpertCompletesWhatItDrives(@TempDir Path onPolicy) throws Exception {
+    GeneratorConfig config = new GeneratorConfig(4, 3, 16, List.of(TaskKind.values()), 2, 4, 1.0, 0.0, 1.0);
+    var expert = new io.vlaserve.sim.expert.ScriptedExpert(io.vlaserve.sim.expert.ExpertConfig.NOISELESS,
+        new java.util.SplittableRandom(0));
+    DemonstrationGenerator.Learner followTheExpert = DemonstrationGenerator.Learner.stepwise((image, state, subgoal) -> {
+      var copy = new io.vlaserve.sim.TabletopWorld(state);
+      double[][] chunk = new double[4][];
+      for (int k = 0; k < chunk.length; k++) {
+        chunk[k] = expert.act(copy.snapshot(), subgoal);
+        copy.step(chunk[k]);
+      }
+      return chunk;
+    });
+    var result = new DemonstrationGenerator(config, new DemonstrationGenerator.OnPolicy(followTheExpert, 0.5,
+        dir.resolve("dataset_statistics.json"))).generate(onPolicy, "test", line -> { });
+    var counts = result.onPolicy();
+    assertTrue(counts.subgoalsDriven() > 0 && counts.subgoalsDriven() < result.episodes() * 8L, counts.toString());
+    assertEquals(counts.subgoalsDriven(), counts.subgoalsCompleted(), "the expert's own plan completes its subgoal");
+  }
+
+  @Test
+  void aLearnerThatReturnsNonFiniteActionsIsRefused(@TempDir Path onPolicy) {
+    GeneratorConfig config = new GeneratorConfig(1, 3, 16, List.of(TaskKind.PICK_UP), 2, 2, 1.0, 0.0, 1.0);
+    DemonstrationGenerator.Learner broken = DemonstrationGenerator.Learner.stepwise((image, state, subgoal) ->
+        new double[][] {{Double.NaN, 0, 0, 0, 0, 0, 0}});
+    var generator = new DemonstrationGenerator(config,
+        new DemonstrationGenerator.OnPolicy(broken, 1.0, dir.resolve("dataset_statistics.json")));
+    var error = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        () -> generator.generate(onPolicy, "test", line -> { }));
+    assertTrue(error.getMessage().contains("non-finite"), error.getMessage());
+  }
+
+  @Test
   void quantilesFollowNumpysLinearMethod() {
     double[] sorted = {1, 2, 3, 4, 10};
     // np.quantile([1,2,3,4,10], [0.01, 0.5, 0.99]) == [1.04, 3.0, 9.76]

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * <pre>
  * mvn -B -ntp -pl evaluation -am test -Dtest=ThroughControllerBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
  *     -Depisodes=20 -Dlat=20 -Dobs=100 -Dblend=xf|none|exp [-Dmodel=../models/tiny-vla-parallel] \
- *     [-Djudge=frame|tick] [-Dworld=<seed> -Dblocks=3]
+ *     [-Djudge=frame|tick] [-Dworld=<seed> -Dblocks=3] [-Dverbose=true]
  * </pre>
  */
 class ThroughControllerBenchmark {
@@ -40,6 +40,7 @@ class ThroughControllerBenchmark {
     // The suite judges a subgoal on the robot's camera frames (one per observation period); "tick"
     // judges it every controller tick, which also counts a target merely passed through between frames.
     boolean judgedOnFrames = !System.getProperty("judge", "frame").equals("tick");
+    boolean verbose = Boolean.getBoolean("verbose"); // one line per observation in each episode's log
     try (OnnxRuntimeEngine engine = new OnnxRuntimeEngine(model, 1)) {
       VlaPolicy policy = new VlaPolicy(model, engine);
       TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(model.imageWidth(), model.imageHeight()));
@@ -84,6 +85,15 @@ class ThroughControllerBenchmark {
             float[] p = new float[proprio.length];
             for (int i = 0; i < p.length; i++) p[i] = (float) proprio[i];
             double[][] actions = policy.infer(new PolicyRequest(image.clone(), subgoal.instruction(), p, model.chunkLength(), new SamplingParams(0, 0, 0, e))).actions();
+            if (verbose) {
+              WorldState seen = world.snapshot();
+              double sx = 0, sy = 0, sz = 0;
+              StringBuilder grip = new StringBuilder();
+              for (double[] step : actions) { sx += step[0]; sy += step[1]; sz += step[2]; grip.append(String.format(java.util.Locale.ROOT, " %.2f", step[6])); }
+              log.append(String.format(java.util.Locale.ROOT, "  %5d ms %s ee (%.4f %.4f %.4f) gripper %.2f holding %s -> chunk sum (%.4f %.4f %.4f) gripper%s%n",
+                  elapsed, subgoal.instruction(), seen.eePosition().x(), seen.eePosition().y(), seen.eePosition().z(),
+                  proprio[7], seen.isHolding(), sx, sy, sz, grip));
+            }
             // inference latency: tick the controller meanwhile
             // (the subgoal's success is checked on every tick, also while the chunk is on its way: with a
             // latency of a whole observation period or more there are no ticks after it arrives)

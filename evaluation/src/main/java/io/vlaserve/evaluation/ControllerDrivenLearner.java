@@ -1,0 +1,94 @@
+package io.vlaserve.evaluation;
+
+import io.vlaserve.controller.ActionChunk;
+import io.vlaserve.controller.ChunkVerdict;
+import io.vlaserve.controller.ControllerConfig;
+import io.vlaserve.controller.ExecutionSettings;
+import io.vlaserve.controller.RobotController;
+import io.vlaserve.controller.Vector3;
+import io.vlaserve.controller.safety.AxisLimit;
+import io.vlaserve.controller.safety.LimitMode;
+import io.vlaserve.controller.safety.OrientationLimit;
+import io.vlaserve.controller.safety.SafetyLimits;
+import io.vlaserve.controller.trajectory.Blending;
+import io.vlaserve.controller.trajectory.Interpolation;
+import io.vlaserve.dataset.DemonstrationGenerator;
+import io.vlaserve.robot.sim.SimulatedRobotDriver;
+import io.vlaserve.sim.ActionSpace;
+import io.vlaserve.sim.TabletopWorld;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * A learner for on-policy rows ({@code vla dataset generate --learner}) that drives the simulated
+ * robot as the suite does: one chunk per observation period (0.1 s), arriving after an inference
+ * latency drawn per take-over, interpolated (minimum jerk), crossfaded into the chunk still running
+ * and gated by the 1 kHz {@link RobotController} with the bridge's default limits, on a manual
+ * clock. So the rows show what the policy sees when it is served: the previous chunk still moving
+ * the robot after a subgoal is met, the gripper half-way through closing, the motion latency adds.
+ * Executing actions one by one on the world ({@link DemonstrationGenerator.Learner#stepwise}) shows
+ * none of these.
+ */
+public final class ControllerDrivenLearner implements DemonstrationGenerator.Learner {
+  private static final long PERIOD_MS = Math.round(ActionSpace.CONTROL_PERIOD_SECONDS * 1000);
+  private static final long MILLISECOND = 1_000_000L;
+
+  private final DemonstrationGenerator.ChunkPolicy policy;
+  private final int minLatencyMs;
+  private final int maxLatencyMs;
+
+  /**
+   * @param minLatencyMs fewest milliseconds between an observation and its chunk reaching the controller
+   * @param maxLatencyMs most; each take-over draws one value in between (uniformly)
+   */
+  public ControllerDrivenLearner(DemonstrationGenerator.ChunkPolicy policy, int minLatencyMs, int maxLatencyMs) {
+    if (minLatencyMs < 0 || maxLatencyMs < minLatencyMs || maxLatencyMs > 1000) {
+      throw new IllegalArgumentException("learner latency: " + minLatencyMs + ".." + maxLatencyMs
+          + " ms (expected: 0 <= min <= max <= 1000)");
+    }
+    this.policy = policy;
+    this.minLatencyMs = minLatencyMs;
+    this.maxLatencyMs = maxLatencyMs;
+  }
+
+  /** The bridge's default limits (controller-bridge's application.yml), as the benchmarks use them. */
+  static SafetyLimits defaultLimits() {
+    return new SafetyLimits(new Vector3(0.25, -0.30, 0.01), new Vector3(0.75, 0.30, 0.35), LimitMode.CLAMP,
+        AxisLimit.clamp(1.0), AxisLimit.clamp(10), AxisLimit.clamp(6500), AxisLimit.clamp(5.0), AxisLimit.clamp(10),
+        Duration.ofMillis(50), AxisLimit.clamp(60), AxisLimit.clamp(40000), AxisLimit.clamp(400),
+        new OrientationLimit(new Vector3(0, 0, 1), new Vector3(0, 0, 1), 1.0472, LimitMode.CLAMP));
+  }
+
+  @Override
+  public DemonstrationGenerator.Driver start(TabletopWorld world, SplittableRandom random) {
+    int latencyMs = minLatencyMs + random.nextInt(maxLatencyMs - minLatencyMs + 1);
+    long[] now = {1_000_000_000_000L};
+    RobotController controller = new RobotController(ControllerConfig.of("learner"), defaultLimits(),
+        new SimulatedRobotDriver(world, now[0]), () -> now[0]);
+    ExecutionSettings settings = new ExecutionSettings(Interpolation.MINIMUM_JERK,
+        Blending.crossfade(Duration.ofMillis(100)));
+    long[] chunkId = {0};
+    Runnable tick = () -> {
+      now[0] += MILLISECOND;
+      controller.tick(now[0]);
+      controller.events().drain(event -> { });
+    };
+    return (image, state, subgoal) -> {
+      double[][] actions = DemonstrationGenerator.Learner.checked(policy.chunk(image, state, subgoal), subgoal);
+      long observed = now[0];
+      for (int t = 0; t < latencyMs; t++) {
+        tick.run(); // the previous chunk goes on while this one is computed
+      }
+      ChunkVerdict verdict = controller.submit(ActionChunk.of(++chunkId[0], observed, PERIOD_MS * MILLISECOND,
+          Arrays.asList(actions), 128), settings);
+      if (!verdict.accepted()) {
+        throw new IllegalStateException("the controller refused the learner's chunk for \""
+            + subgoal.instruction() + "\": " + verdict);
+      }
+      for (long t = latencyMs; t < PERIOD_MS; t++) {
+        tick.run();
+      }
+    };
+  }
+}
