@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
     description = {"Closed-loop evaluation of a model package in the simulator: success rate and mean steps per",
         "subgoal type (the expert sets up each subgoal's start state), then whole put-on-plate tasks."})
 final class EvalCommand implements Callable<Integer> {
-  @Option(names = "--model", defaultValue = "models/tiny-vla", description = "Model package folder (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--model", defaultValue = ModelPackage.SHIPPED, description = "Model package folder (default: ${DEFAULT-VALUE}).")
   Path model;
 
   @Option(names = "--episodes", defaultValue = "50", description = "Episodes per subgoal type (default: ${DEFAULT-VALUE}).")

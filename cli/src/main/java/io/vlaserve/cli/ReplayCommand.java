@@ -41,7 +41,7 @@ final class ReplayCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "FILE", description = "MCAP recordings written by policy-service.")
   private List<Path> files;
 
-  @Option(names = "--model", defaultValue = "models/tiny-vla",
+  @Option(names = "--model", defaultValue = ModelPackage.SHIPPED,
       description = "Model package folder to replay with (default: ${DEFAULT-VALUE}).")
   private Path model;
 

@@ -86,13 +86,22 @@ class ImageArchiveTest {
     assertTrue(javaOnPath, "no executable java on the image's PATH " + pathVariable);
 
     if (module.equals("policy-service")) {
-      for (String file : List.of("model.json", "prefill.onnx", "decode.onnx", "dataset_statistics.json")) {
-        var entry = image.files.get("opt/vla/models/tiny-vla/" + file);
-        assertNotNull(entry, "the embedded model's " + file + " is baked in");
-        assertEquals(Files.size(RenderedOverlay.home().resolve("models/tiny-vla").resolve(file)), entry.size(), file + " size");
+      Map<String, List<String>> models = Map.of(
+          "tiny-vla-parallel", List.of("model.json", "prefill.onnx", "dataset_statistics.json"),
+          "tiny-vla", List.of("model.json", "prefill.onnx", "decode.onnx", "dataset_statistics.json"));
+      for (var model : models.entrySet()) {
+        for (String file : model.getValue()) {
+          var entry = image.files.get("opt/vla/models/" + model.getKey() + "/" + file);
+          assertNotNull(entry, "the embedded model " + model.getKey() + "'s " + file + " is baked in");
+          assertEquals(Files.size(RenderedOverlay.home().resolve("models").resolve(model.getKey()).resolve(file)),
+              entry.size(), model.getKey() + "/" + file + " size");
+        }
       }
       assertFalse(image.files.containsKey("opt/vla/models/tiny-vla/train.sh"), "training tooling stays out of the image");
-      assertFalse(image.files.containsKey("opt/vla/models/tiny-vla/tooling"), "training tooling stays out of the image");
+      assertTrue(image.files.keySet().stream().noneMatch(f -> f.contains("/tooling/") || f.endsWith("/tooling")),
+          "training tooling stays out of the image");
+      assertTrue(image.files.keySet().stream().noneMatch(f -> f.startsWith("opt/vla/models/test-fixtures")),
+          "test fixtures stay out of the image");
     }
   }
 

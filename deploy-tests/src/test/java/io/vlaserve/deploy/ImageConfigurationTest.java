@@ -19,7 +19,7 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * The Jib configuration (root pom, profile "images") agrees with the manifests in k8s/: the
- * image's user is the pods' runAsUser, the policy image holds the model where the ConfigMap points,
+ * image's user is the pods' runAsUser, the policy image holds the models where the ConfigMaps point,
  * user.home is where the gpu overlay mounts the TensorRT plan cache, the controller runs ZGC. Cheap:
  * reads the poms and YAML files, builds no image and needs no kubectl.
  */
@@ -54,14 +54,23 @@ class ImageConfigurationTest {
   }
 
   @Test
-  void policyImageHoldsTheModelWhereTheConfigMapPointsIt() throws Exception {
+  void policyImageHoldsTheModelsTheConfigMapsPointAt() throws Exception {
     Path pom = HOME.resolve("policy-service/pom.xml");
-    String from = property(pom, "image.extra-from").replace("${project.basedir}", HOME.resolve("policy-service").toString());
-    assertTrue(Files.isRegularFile(Path.of(from).resolve("model.json")), "the policy image bakes in a model package: " + from);
+    Path from = Path.of(property(pom, "image.extra-from").replace("${project.basedir}", HOME.resolve("policy-service").toString()));
     String into = property(pom, "image.extra-into");
+    List<String> excluded = List.of(property(pom, "image.extra-excludes").split(","));
     Map<String, Object> config = baseObjects("ConfigMap").stream()
         .filter(c -> "policy-service".equals(map(c, "metadata").get("name"))).findFirst().orElseThrow();
-    assertEquals(into, map(config, "data").get("VLA_POLICY_MODEL"));
+    // The base's default, and the autoregressive package the gpu overlay points at (KustomizeManifestsTest).
+    for (Object model : List.of(map(config, "data").get("VLA_POLICY_MODEL"), "/opt/vla/models/tiny-vla")) {
+      assertTrue(model.toString().startsWith(into + "/"), model + " lies under the image's " + into);
+      String name = model.toString().substring(into.length() + 1);
+      assertTrue(Files.isRegularFile(from.resolve(name).resolve("model.json")), "the policy image bakes in " + from.resolve(name));
+      assertTrue(excluded.stream().noneMatch(pattern -> pattern.equals(name) || pattern.startsWith(name + "/")),
+          name + " is excluded from the image: " + excluded);
+    }
+    assertTrue(excluded.containsAll(List.of("*/tooling/**", "*/train.sh", "test-fixtures/**")),
+        "training tooling and test fixtures stay out of the image: " + excluded);
   }
 
   private static Element jibConfiguration() throws Exception {

@@ -719,6 +719,8 @@ class KustomizeManifestsTest {
     PodSpec pod = policy.getSpec().getTemplate().getSpec();
     Container container = onlyContainer(Workload.of(policy));
     assertEquals("tensorrt", gpu.get(ConfigMap.class, "policy-service").getData().get("VLA_POLICY_ENGINE"));
+    // TensorRT runs prefill + decode graphs; the base's default decodes in one pass.
+    assertEquals("/opt/vla/models/tiny-vla", gpu.get(ConfigMap.class, "policy-service").getData().get("VLA_POLICY_MODEL"));
     assertEquals(new Quantity("1"), container.getResources().getLimits().get("nvidia.com/gpu"));
     assertEquals("true", pod.getNodeSelector().get("nvidia.com/gpu.present"));
     assertTrue(pod.getTolerations().stream().anyMatch(t -> "nvidia.com/gpu".equals(t.getKey())), "tolerates the GPU taint");

@@ -60,7 +60,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * All four services on real sockets, each started from its jar as its own process, as `./vla demo`
- * and a deployment run them: policy-service (the shipped model on ONNX Runtime), controller-bridge,
+ * and a deployment run them: policy-service (the autoregressive tiny-vla on ONNX Runtime), controller-bridge,
  * tokenizer-service and planner-gateway, and a simulated robot that uses robot-client exactly as a
  * real robot would (its world behind the bridge's remote driver, its camera streaming to the
  * gateway). Spans are read from the services' logs (the logging exporter), as an operator would.
@@ -94,8 +94,10 @@ class EndToEndIntegrationTest {
 
   @BeforeAll
   void start() throws Exception {
+    // The autoregressive package, not the default: the PREFIX test needs committed prefixes decoded.
     policyService = ServiceProcess.start("policy", jar("policy-service"), HOME, List.of(),
-        List.of("--vla.tls.insecure=true", "--vla.policy.warmup-runs=1", "--vla.tracing.exporter=logging"), LOGS);
+        List.of("--vla.tls.insecure=true", "--vla.policy.model=models/tiny-vla", "--vla.policy.warmup-runs=1",
+            "--vla.tracing.exporter=logging"), LOGS);
     controllerBridge = ServiceProcess.start("controller", jar("controller-bridge"), HOME, List.of(),
         List.of("--vla.tls.insecure=true", "--vla.controller.simulated-robots=0",
             "--vla.controller.remote-robots=arm-1,arm-2,arm-3,arm-4,arm-5",

@@ -163,7 +163,7 @@ class FlightRecordingIntegrationTest {
     assertEquals(inferences.size(), frames, "one frame per inference");
     PolicyInference first = inferences.get(0);
     assertEquals("arm-7", first.getRobotId());
-    assertEquals("tiny-vla", first.getModel().getName());
+    assertEquals("tiny-vla-parallel", first.getModel().getName());
     assertEquals(64, first.getModel().getSha256().length());
     assertFalse(first.getInstruction().isEmpty());
     assertEquals(3L * first.getImageWidth() * first.getImageHeight(), first.getImageRgb8().size());
@@ -186,11 +186,11 @@ class FlightRecordingIntegrationTest {
       assertEquals("png", camera.get("first").get("format").asString());
     }
 
-    // vla replay, with the shipped model: every token again.
+    // vla replay, with the model the service ran by default (the shipped tiny-vla-parallel): every token again.
     List<String> command = new ArrayList<>(List.of(ServiceProcess.javaCommand(), "-jar",
         HOME.resolve("cli").resolve("target").resolve("vla-cli.jar").toString(), "replay"));
     policyFiles.forEach(f -> command.add(f.toString()));
-    command.addAll(List.of("--model", HOME.resolve("models").resolve("tiny-vla").toString()));
+    command.addAll(List.of("--model", HOME.resolve("models").resolve("tiny-vla-parallel").toString()));
     Process replay = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(replay.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(replay.waitFor(300, TimeUnit.SECONDS), output);

@@ -65,6 +65,12 @@ public record ModelPackage(
     JsonNode manifest,
     List<Integer> meanReadout) {
 
+  /**
+   * The package served when none is configured, relative to {@code $VLA_HOME}: the embedded model
+   * that decodes a whole chunk in one pass (the autoregressive {@code models/tiny-vla} is needed for
+   * real-time chunking's committed prefixes).
+   */
+  public static final String SHIPPED = "models/tiny-vla-parallel";
   /** The current format: /2 plus a Hugging Face tokenizer and prompt template (docs/model-package.md). */
   public static final String FORMAT = "vla-serve-model/3";
   /** Per-layer KV cache I/O with a word-list vocabulary; still loads. */

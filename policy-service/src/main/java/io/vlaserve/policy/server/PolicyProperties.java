@@ -1,6 +1,7 @@
 package io.vlaserve.policy.server;
 
 import io.vlaserve.policy.batching.SchedulerConfig;
+import io.vlaserve.policy.model.ModelPackage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -33,7 +34,7 @@ import org.springframework.util.unit.DataSize;
  */
 @ConfigurationProperties("vla.policy")
 public record PolicyProperties(
-    @DefaultValue("models/tiny-vla") String model,
+    @DefaultValue(ModelPackage.SHIPPED) String model,
     @DefaultValue("auto") String engine,
     @DefaultValue("1") int threads,
     @DefaultValue("false") boolean fp16,
