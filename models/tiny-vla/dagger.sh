@@ -35,6 +35,7 @@ LR="${LR:-5e-4}"
 CHUNK="${CHUNK:-4}"
 TRAIN_SEED="${TRAIN_SEED:-0}"
 TRAIN_ARGS="${TRAIN_ARGS:-}"
+VERSION="${VERSION:-2}"              # model.json's version: the package train.sh exports is 1
 
 [ -f "$WORK/dataset/meta.json" ] && [ -f "$WORK/train/checkpoint.pt" ] || {
   echo "dagger.sh: $WORK needs train.sh's dataset/ and train/checkpoint.pt" >&2
@@ -72,7 +73,7 @@ for ((i = 0; i < ROUNDS; i++)); do
   target="$dir/package"
   [ "$round" = "$ROUNDS" ] && target="$OUT"
   wall=$(( $(date +%s) - t0 ))
-  "$PY" "$HERE/tooling/export.py" --checkpoint "$checkpoint" --data "$data" --out "$target" --name "$NAME" \
+  "$PY" "$HERE/tooling/export.py" --checkpoint "$checkpoint" --data "$data" --out "$target" --name "$NAME" --version "$VERSION" \
       --dataset-command "$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['command'])" "$WORK/dataset/meta.json")$commands" \
       --wall-seconds "$wall" 2>&1 | grep -v -i "warning" | tee "$dir/export.log"
   learner="$target"
