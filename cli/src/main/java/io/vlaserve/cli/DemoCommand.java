@@ -52,7 +52,7 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Start the suite on loopback, let simulated robots carry out tasks through it, report, stop.")
 final class DemoCommand implements Callable<Integer> {
-  @Option(names = "--robots", defaultValue = "2", description = "Simulated robots running at once (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--robots", defaultValue = "4", description = "Simulated robots running at once (default: ${DEFAULT-VALUE}).")
   int robots;
 
   @Option(names = "--task", defaultValue = "put the <colour> block on the plate",
