@@ -62,9 +62,9 @@ final class DatasetCommand {
     double perturbScale;
 
     @Option(names = "--learner", paramLabel = "MODEL",
-        description = {"On-policy rows (DAgger): this model package drives some subgoals in place of the expert,",
-            "running 1..H steps of each chunk before it looks again, and every state it reaches is labelled",
-            "by the noiseless expert; where it runs out of a subgoal's budget the expert recovers from there.",
+        description = {"On-policy rows (DAgger): this model package drives some subgoals in place of the expert",
+            "(see --learner-execution), and every state it reaches is labelled by the noiseless expert;",
+            "where it runs out of a subgoal's budget the expert recovers from there.",
             "Rows are tokenized with the model's own dataset_statistics.json, to be trained together with",
             "its dataset (docs/dataset.md)."})
     Path learner;
