@@ -240,7 +240,7 @@ public final class DemonstrationGenerator {
     List<double[]> proprios = new ArrayList<>();
     List<double[][]> plans = new ArrayList<>();
     SplittableRandom root = new SplittableRandom(config.seed());
-    counts = new long[3];
+    long[] learnerCounts = new long[3]; // subgoals driven, subgoals met, rows: of written episodes only
     int dropped = 0;
     int episode = 0;
     try (NpyWriter images = new NpyWriter(directory.resolve("images.npy"), NpyWriter.Dtype.UINT8,
@@ -256,12 +256,14 @@ public final class DemonstrationGenerator {
       while (episode < config.episodes()) {
         // One independent stream per attempt: dropping an episode never shifts the others.
         SplittableRandom attempt = root.split();
-        long[] countsBefore = counts.clone();
-        List<Row> rows = record(attempt, instructions, tasks);
+        long[] episodeCounts = new long[3];
+        List<Row> rows = record(attempt, instructions, tasks, episodeCounts);
         if (rows == null) {
-          counts = countsBefore; // a dropped episode's rows are not written, so they are not counted
           dropped++;
           continue;
+        }
+        for (int i = 0; i < learnerCounts.length; i++) {
+          learnerCounts[i] += episodeCounts[i];
         }
         for (Row row : rows) {
           images.writeRow(row.image());
@@ -297,16 +299,16 @@ public final class DemonstrationGenerator {
         .toOpenVlaProfile("tiny-sim", BINS, TEXT_SLOTS + BINS, "stats:dataset_statistics.json#" + UNNORM_KEY);
     writeTokens(directory.resolve("action_tokens.npy"), profile.tokenizer(), actions);
     writePlans(directory, profile.tokenizer(), plans);
-    OnPolicyCounts onPolicyCounts = new OnPolicyCounts(counts[0], counts[1], counts[2]);
+    OnPolicyCounts onPolicyCounts = new OnPolicyCounts(learnerCounts[0], learnerCounts[1], learnerCounts[2]);
     writeMeta(directory, command, actions.size(), episode, instructions, tasks, profile, onPolicyCounts);
     return new Summary(episode, actions.size(), dropped, directory, onPolicyCounts);
   }
 
-  /** Subgoals driven, completed and rows recorded by the learner in the current {@link #generate} call. */
-  private long[] counts = new long[3];
-
-  /** One episode's rows, or null when the expert failed a subgoal within its budget. */
-  private List<Row> record(SplittableRandom random, List<String> instructions, List<String> taskTable) {
+  /**
+   * One episode's rows, or null when the expert failed a subgoal within its budget; {@code counts}
+   * gets the learner's subgoals driven, subgoals met and rows.
+   */
+  private List<Row> record(SplittableRandom random, List<String> instructions, List<String> taskTable, long[] counts) {
     int blocks = config.minBlocks() + random.nextInt(config.maxBlocks() - config.minBlocks() + 1);
     TabletopWorld world = new TabletopWorld(random.nextLong(), new WorldConfig(blocks, true));
     List<TaskKind> kinds = new ArrayList<>(config.tasks());
