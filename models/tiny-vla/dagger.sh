@@ -10,7 +10,7 @@
 #
 # Needs $WORK/dataset, $WORK/train/checkpoint.pt (train.sh's) and the package train.sh exported
 # (LEARNER, default $OUT: the first round's learner). Intermediates go to $WORK/dagger/.
-# ~12 min per round on 2 cores.
+# 13–16 min per round on 2 cores.
 set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -22,10 +22,10 @@ PY=/usr/bin/python3
 
 # The recipe. Change it here only: model.json records what was run. One word per round: the
 # shipped tiny-vla-parallel had a first round executed step by step (before the controller-driven
-# learner existed) and a second through the controller.
-ROUND_SEEDS="${ROUND_SEEDS:-2 102}"                    # scenes unlike the demonstrations' (1) and the benchmarks' (1000+)
-ROUND_EXECUTION="${ROUND_EXECUTION:-steps controller}" # vla dataset generate --learner-execution
-ROUND_EPOCHS="${ROUND_EPOCHS:-3 2}"
+# learner existed) and two through the controller.
+ROUND_SEEDS="${ROUND_SEEDS:-2 102 103}"                           # scenes unlike the demonstrations' (1) and the benchmarks' (1000+)
+ROUND_EXECUTION="${ROUND_EXECUTION:-steps controller controller}" # vla dataset generate --learner-execution
+ROUND_EPOCHS="${ROUND_EPOCHS:-3 2 2}"
 EPISODES="${EPISODES:-500}"          # per round
 LEARNER_PROB="${LEARNER_PROB:-0.7}"
 LEARNER_LATENCY="${LEARNER_LATENCY:-10..150}"
@@ -35,7 +35,7 @@ LR="${LR:-5e-4}"
 CHUNK="${CHUNK:-4}"
 TRAIN_SEED="${TRAIN_SEED:-0}"
 TRAIN_ARGS="${TRAIN_ARGS:-}"
-VERSION="${VERSION:-2}"              # model.json's version: the package train.sh exports is 1
+VERSION="${VERSION:-3}"              # model.json's version: the package train.sh exports is 1
 
 [ -f "$WORK/dataset/meta.json" ] && [ -f "$WORK/train/checkpoint.pt" ] || {
   echo "dagger.sh: $WORK needs train.sh's dataset/ and train/checkpoint.pt" >&2
