@@ -7,10 +7,6 @@ import io.vlaserve.controller.ExecutionMode;
 import io.vlaserve.controller.ExecutionSettings;
 import io.vlaserve.controller.ExecutionSnapshot;
 import io.vlaserve.controller.RobotController;
-import io.vlaserve.controller.Vector3;
-import io.vlaserve.controller.safety.AxisLimit;
-import io.vlaserve.controller.safety.LimitMode;
-import io.vlaserve.controller.safety.OrientationLimit;
 import io.vlaserve.controller.safety.SafetyLimits;
 import io.vlaserve.controller.trajectory.Blending;
 import io.vlaserve.controller.trajectory.Interpolation;
@@ -153,10 +149,7 @@ class RealTimeChunkingBenchmark {
     Task task = Task.putOnPlate(world.snapshot().blocks().get(0).color());
     TabletopRenderer renderer = new TabletopRenderer(CameraConfig.of(model.imageWidth(), model.imageHeight()));
     long[] now = {1_000_000_000_000L};
-    SafetyLimits limits = new SafetyLimits(new Vector3(0.25, -0.30, 0.01), new Vector3(0.75, 0.30, 0.35),
-        LimitMode.CLAMP, AxisLimit.clamp(1.0), AxisLimit.clamp(10), AxisLimit.clamp(6500), AxisLimit.clamp(5.0),
-        AxisLimit.clamp(10), Duration.ofMillis(50), AxisLimit.clamp(60), AxisLimit.clamp(40000),
-        AxisLimit.clamp(400), new OrientationLimit(new Vector3(0, 0, 1), new Vector3(0, 0, 1), 1.0472, LimitMode.CLAMP));
+    SafetyLimits limits = ControllerDrivenLearner.defaultLimits();
     SimulatedRobotDriver driver = new SimulatedRobotDriver(world, now[0]);
     RobotController controller = new RobotController(ControllerConfig.of("sim-0"), limits, driver, () -> now[0]);
     ExecutionSettings settings =

@@ -57,10 +57,7 @@ class ThroughControllerBenchmark {
         Task task = Long.getLong("world") != null ? Task.putOnPlate(io.vlaserve.skills.BlockColor.RED)
             : Task.putOnPlate(world.snapshot().blocks().get(0).color());
         long[] now = {1_000_000_000_000L};
-        SafetyLimits limits = new SafetyLimits(new io.vlaserve.controller.Vector3(0.25, -0.30, 0.01), new io.vlaserve.controller.Vector3(0.75, 0.30, 0.35), LimitMode.CLAMP,
-            AxisLimit.clamp(1.0), AxisLimit.clamp(10), AxisLimit.clamp(6500), AxisLimit.clamp(5.0), AxisLimit.clamp(10), Duration.ofMillis(50),
-            AxisLimit.clamp(60), AxisLimit.clamp(40000), AxisLimit.clamp(400), new io.vlaserve.controller.safety.OrientationLimit(
-                new io.vlaserve.controller.Vector3(0, 0, 1), new io.vlaserve.controller.Vector3(0, 0, 1), 1.0472, LimitMode.CLAMP));
+        SafetyLimits limits = ControllerDrivenLearner.defaultLimits();
         SimulatedRobotDriver driver = new SimulatedRobotDriver(world, now[0]);
         RobotController controller = new RobotController(ControllerConfig.of("sim-0"), limits, driver, () -> now[0]);
         ExecutionSettings settings = new ExecutionSettings(Interpolation.MINIMUM_JERK,
