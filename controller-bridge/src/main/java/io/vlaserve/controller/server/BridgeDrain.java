@@ -11,7 +11,9 @@ import org.springframework.stereotype.Component;
 /**
  * What a bridge that is going away (SIGTERM: a drain, a rolling update) does first, before its
  * servers stop: it ends every Execute stream, each robot brought to a hold within its limits, so
- * the gateways learn at once instead of at the end of the gRPC grace; waits (at most two seconds)
+ * the gateways learn at once instead of at the end of the gRPC grace, and starts no Execute stream
+ * from then on (UNAVAILABLE: a gateway failing over must not drive the robot here again while its
+ * agent is still linked); waits (at most two seconds)
  * for the robots to come to rest; then ends every robot agent's link, so the agent holds on its own
  * and reconnects, to another bridge that drives the robot (a standby shard) or to this one once it
  * is back (the agent link takes no new agents from the start of the drain). The gateways then open execution wherever the robot is driven next.

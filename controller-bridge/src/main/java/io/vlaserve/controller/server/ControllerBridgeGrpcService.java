@@ -96,15 +96,20 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
    */
   /** The Execute streams open now, for the drain. */
   private final java.util.Set<ExecuteCall> openCalls = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Set by the drain: no Execute starts from then on (a gateway's retry would drive the robot here again). */
+  private volatile boolean draining;
 
   /**
    * Ends every open Execute stream with {@code status}, each robot brought to a hold within its
    * limits: a bridge that is going away tells the gateways at once instead of at the end of its
-   * gRPC grace, so that they can open execution where the robots are driven next.
+   * gRPC grace, so that they can open execution where the robots are driven next. From then on
+   * this bridge starts no Execute stream: a gateway failing over at once would otherwise open it
+   * here again while the robot's agent is still linked, and drive the robot on a bridge going away.
    *
    * @return how many streams were ended
    */
   int endExecutions(Status status) {
+    draining = true;
     int ended = 0;
     for (ExecuteCall call : List.copyOf(openCalls)) {
       call.end(status);
@@ -165,6 +170,9 @@ public class ControllerBridgeGrpcService extends ControllerBridgeGrpc.Controller
         throw new InvalidRequestException("start.robot.robot_id: empty (expected: the robot to drive, e.g. sim-0)");
       }
       Robot target = fleet.robot(start.getRobot().getRobotId());
+      if (draining) {
+        throw new BridgeDrainingException(target.id());
+      }
       ExecutionSettings requested = ControllerMessages.settings(start, properties.execution().defaults());
       try {
         target.controller().config().checkSettings(requested);

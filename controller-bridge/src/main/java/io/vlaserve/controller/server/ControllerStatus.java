@@ -21,7 +21,7 @@ import io.vlaserve.controller.safety.InvalidSafetyLimitsException;
  *       {@link InvalidChunkException}</td><td>INVALID_ARGUMENT</td></tr>
  *   <tr><td>{@link LoopStalledException} (a Halt or Resume the loop did not apply), {@link
  *       AgentNotLinkedException} (Execute for a remote robot whose agent is linked elsewhere or
- *       not yet)</td><td>UNAVAILABLE</td></tr>
+ *       not yet), {@link BridgeDrainingException} (Execute while the bridge drains)</td><td>UNAVAILABLE</td></tr>
  *   <tr><td>anything else</td><td>INTERNAL</td></tr>
  * </table>
  *
@@ -41,7 +41,8 @@ final class ControllerStatus {
         || t instanceof InvalidChunkException) {
       return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
     }
-    if (t instanceof LoopStalledException || t instanceof AgentNotLinkedException) {
+    if (t instanceof LoopStalledException || t instanceof AgentNotLinkedException
+        || t instanceof BridgeDrainingException) {
       return Status.UNAVAILABLE.withDescription(t.getMessage());
     }
     return Status.INTERNAL.withDescription("controller bridge failed: " + t).withCause(t);

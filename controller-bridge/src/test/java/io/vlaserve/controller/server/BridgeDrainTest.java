@@ -56,4 +56,36 @@ class BridgeDrainTest {
       }
     }
   }
+
+  @Test
+  void aDrainingBridgeStartsNoExecutionEvenWhileTheRobotsAgentIsStillLinked() throws Exception {
+    ConfigurableApplicationContext bridge = new SpringApplicationBuilder(ControllerBridgeApplication.class).run(
+        "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1", "--server.port=0",
+        "--vla.tls.insecure=true", "--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-1",
+        "--vla.controller.link-timeout=1s", "--vla.controller.agent-port=0",
+        "--vla.controller.agent-address=127.0.0.1", "--vla.controller.loop-priority=0");
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1",
+        bridge.getBean(GrpcServerPort.class).await(30), InsecureChannelCredentials.create()).build();
+    ManagedChannel agentChannel = Grpc.newChannelBuilderForAddress("127.0.0.1",
+        bridge.getBean(AgentLinkServer.class).port(), InsecureChannelCredentials.create()).build();
+    try (TestAgent agent = new TestAgent(agentChannel, "arm-1").linked();
+        ExecuteSession first = ExecuteSession.start(channel, "arm-1")) {
+      first.awaitState("arm-1 driven through its agent", ExecutionState::hasMeasured);
+
+      // The drain's first step, as BridgeDrain takes it; the agent stays linked until the robot rests.
+      bridge.getBean(ControllerBridgeGrpcService.class).endExecutions(Status.UNAVAILABLE.withDescription("draining"));
+      assertEquals(Status.Code.UNAVAILABLE, first.awaitClosed().getCode());
+
+      try (ExecuteSession again = ExecuteSession.start(channel, "arm-1")) { // a gateway failing over at once
+        Status refused = again.awaitClosed();
+        assertEquals(Status.Code.UNAVAILABLE, refused.getCode(), refused.toString());
+        assertTrue(refused.getDescription().startsWith("the controller bridge is draining"), refused.getDescription());
+      }
+      assertEquals(null, agent.closedWith.get(), "the agent is still linked: only starting is refused");
+    } finally {
+      channel.shutdownNow();
+      agentChannel.shutdownNow();
+      bridge.close();
+    }
+  }
 }
