@@ -32,6 +32,7 @@ class Dataset:
     step_in_subgoal: np.ndarray
     plan_actions: np.ndarray | None = None   # float64 [S, P, 7], the expert's plan from each row (optional)
     plan_tokens: np.ndarray | None = None    # int32 [S, P, 7]
+    committed_steps: np.ndarray | None = None  # int32 [S]: leading plan steps that are a committed prefix (0: none)
 
     @property
     def steps(self) -> int:
@@ -91,6 +92,7 @@ def concatenate(parts: list[Dataset]) -> Dataset:
         step_in_subgoal=cat("step_in_subgoal"),
         plan_actions=cat("plan_actions") if first.plan_tokens is not None else None,
         plan_tokens=cat("plan_tokens") if first.plan_tokens is not None else None,
+        committed_steps=np.concatenate([p.committed_steps for p in parts]),
     )
 
 
@@ -119,9 +121,14 @@ def load_one(root: str) -> Dataset:
     if os.path.exists(os.path.join(root, "plan_tokens.npy")):
         ds.plan_actions = arr("plan_actions", np.float64)
         ds.plan_tokens = arr("plan_tokens", np.int32)
+    # Datasets written before real-time chunking rows existed have none: no row has a prefix.
+    if os.path.exists(os.path.join(root, "committed_steps.npy")):
+        ds.committed_steps = arr("committed_steps", np.int32)
+    else:
+        ds.committed_steps = np.zeros(ds.images.shape[0], dtype=np.int32)
     s = ds.steps
     for name in ("proprio", "actions", "action_tokens", "instruction_ids", "task_ids",
-                 "episode_ids", "subgoal_index", "step_in_subgoal"):
+                 "episode_ids", "subgoal_index", "step_in_subgoal", "committed_steps"):
         if getattr(ds, name).shape[0] != s:
             raise ValueError(f"{name}.npy has {getattr(ds, name).shape[0]} rows, images.npy {s}")
     h, w = meta["image"]["height"], meta["image"]["width"]
@@ -186,16 +193,26 @@ def chunk_targets(ds: Dataset, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     return ds.action_tokens[idx].astype(np.int64), valid
 
 
-def plan_targets(ds: Dataset, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Targets [S, H, 7]: the first H steps of the expert's plan from each row, and a loss mask that
-    is true everywhere. A plan depends on the row's state alone and goes on past the subgoal's
-    success, so every step of a chunk is supervised (chunk_targets leaves the steps past a
-    segment's end, which a robot executing late still runs, to chance)."""
+def plan_targets(ds: Dataset, horizon: int, prefixes: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Targets [S, H, 7]: the first H steps of the expert's plan from each row, and a loss mask. A
+    plan depends on the row's state alone and goes on past the subgoal's success, so every step of
+    a chunk is supervised (chunk_targets leaves the steps past a segment's end, which a robot
+    executing late still runs, to chance).
+
+    A row with a committed prefix (committed_steps d > 0, recorded in PREFIX mode) has those d steps
+    first in its plan: they are teacher-forced as the model's inputs, as the server forces them,
+    and masked out of the loss, so the model learns the continuation. Rows whose prefix leaves
+    nothing of the chunk (d >= H), and every such row when `prefixes` is false (a parallel model,
+    which cannot take a prefix), are masked out entirely."""
     if ds.plan_tokens is None:
         raise ValueError(f"{ds.root}: no plan_tokens.npy (generate the dataset again with this version)")
     if horizon > ds.plan_tokens.shape[1]:
         raise ValueError(f"chunk {horizon} is longer than the dataset's plans ({ds.plan_tokens.shape[1]} steps)")
-    return ds.plan_tokens[:, :horizon].astype(np.int64), np.ones((ds.steps, horizon), dtype=bool)
+    d = ds.committed_steps if ds.committed_steps is not None else np.zeros(ds.steps, dtype=np.int32)
+    if not prefixes:
+        d = np.where(d > 0, horizon, 0)
+    valid = np.arange(horizon)[None, :] >= d[:, None]
+    return ds.plan_tokens[:, :horizon].astype(np.int64), valid
 
 
 def split_episodes(episode_ids: np.ndarray, held_out: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -287,7 +287,11 @@ def main(argv=None):
           f"L={L}, T0={cfg.prompt_len}, H={cfg.chunk}; model {n_params:,} parameters", flush=True)
 
     if args.targets == "plan":
-        targets, valid = dsmod.plan_targets(ds, cfg.chunk)
+        targets, valid = dsmod.plan_targets(ds, cfg.chunk, prefixes=not args.parallel)
+        committed = int((ds.committed_steps > 0).sum())
+        if committed:
+            print(f"{committed} rows continue a committed prefix" + (" (masked out: a parallel model takes none)"
+                                                                     if args.parallel else ""), flush=True)
     else:
         targets, valid = dsmod.chunk_targets(ds, cfg.chunk)
     instr_table = dsmod.instruction_table(ds.meta, L)
@@ -350,7 +354,9 @@ def main(argv=None):
             break
     train_seconds = time.time() - t_train
 
-    metrics = evaluate(model, batches, ds, val_rows, cfg, first_action_id, args.eval_rows, plans=args.targets == "plan")
+    # Greedy decoding here sends no prefix: rows that continue one are left out of the metrics.
+    eval_rows = val_rows[ds.committed_steps[val_rows] == 0]
+    metrics = evaluate(model, batches, ds, eval_rows, cfg, first_action_id, args.eval_rows, plans=args.targets == "plan")
     metrics["train_loss_by_epoch"] = [h["train_loss"] for h in history]
     print(json.dumps(metrics, indent=1), flush=True)
     ckpt = {

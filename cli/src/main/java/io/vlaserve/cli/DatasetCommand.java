@@ -9,6 +9,8 @@ import io.vlaserve.policy.decode.SamplingParams;
 import io.vlaserve.policy.engine.OnnxRuntimeEngine;
 import io.vlaserve.policy.model.ModelPackage;
 import java.nio.file.Files;
+import io.vlaserve.sim.WorldState;
+import io.vlaserve.skills.Subgoal;
 import io.vlaserve.skills.TaskKind;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,7 +78,9 @@ final class DatasetCommand {
     @Option(names = "--learner-execution", defaultValue = "controller",
         description = {"With --learner: how its chunks move the robot. controller: as the suite executes them, one",
             "chunk per 0.1 s arriving after --learner-latency, interpolated, blended and gated by the 1 kHz",
-            "controller; steps: its actions applied to the simulator one per step (default: ${DEFAULT-VALUE})."})
+            "controller; prefix: as controller, but each request carries the committed prefix and the chunk",
+            "continues it (real-time chunking; rows record it: docs/dataset.md); steps: its actions applied to",
+            "the simulator one per step (default: ${DEFAULT-VALUE})."})
     String learnerExecution;
 
     @Option(names = "--learner-latency", defaultValue = "10..150",
@@ -96,15 +100,30 @@ final class DatasetCommand {
           // Greedy, as the suite serves it; the whole chunk, of which the generator runs 1..H steps.
           PolicyActionSource policy = new PolicyActionSource(new VlaPolicy(model, engine), model.chunkLength(),
               new SamplingParams(0, 0, 0, seed));
-          DemonstrationGenerator.ChunkPolicy chunks = (image, state, subgoal) -> policy.act(state, image, subgoal);
+          DemonstrationGenerator.ChunkPolicy chunks = new DemonstrationGenerator.ChunkPolicy() {
+            @Override
+            public double[][] chunk(byte[] image, WorldState state, Subgoal subgoal) {
+              return policy.act(state, image, subgoal);
+            }
+
+            @Override
+            public double[][] continuation(byte[] image, WorldState state, Subgoal subgoal, double[][] prefix) {
+              return policy.continuation(state, image, subgoal, prefix);
+            }
+          };
           DemonstrationGenerator.Learner driving = switch (learnerExecution) {
-            case "controller" -> {
+            case "controller", "prefix" -> {
+              if (learnerExecution.equals("prefix") && model.decoding() == ModelPackage.Decoding.PARALLEL) {
+                throw new IllegalArgumentException("--learner-execution prefix: " + folder + " decodes its chunk in"
+                    + " parallel and cannot continue a committed prefix (use an autoregressive model, e.g. tiny-vla-h8)");
+              }
               int[] latency = range("--learner-latency", learnerLatency);
-              yield new ControllerDrivenLearner(chunks, latency[0], latency[1]);
+              yield new ControllerDrivenLearner(chunks, latency[0], latency[1], learnerExecution.equals("prefix")
+                  ? ControllerDrivenLearner.Execution.PREFIX : ControllerDrivenLearner.Execution.BLEND);
             }
             case "steps" -> DemonstrationGenerator.Learner.stepwise(chunks);
             default -> throw new IllegalArgumentException("--learner-execution: \"" + learnerExecution
-                + "\" (expected: controller or steps)");
+                + "\" (expected: controller, prefix or steps)");
           };
           return generate(new DemonstrationGenerator.OnPolicy(driving, learnerProbability,
               folder.resolve("dataset_statistics.json")));

@@ -85,7 +85,7 @@ public final class DemonstrationGenerator {
         private int runFor;
 
         @Override
-        public void advance(byte[] image, WorldState state, Subgoal subgoal) {
+        public double[][] advance(byte[] image, WorldState state, Subgoal subgoal) {
           if (chunk == null || next >= runFor) {
             chunk = checked(policy.chunk(image, state, subgoal), subgoal);
             next = 0;
@@ -94,6 +94,7 @@ public final class DemonstrationGenerator {
           double[] action = chunk[next++].clone();
           ActionSpace.clampInPlace(action);
           world.step(action);
+          return NO_PREFIX;
         }
       };
     }
@@ -118,17 +119,40 @@ public final class DemonstrationGenerator {
     }
   }
 
+  /** An empty committed prefix. */
+  public static final double[][] NO_PREFIX = new double[0][];
+
   /** Moves the world on by one step period ({@link ActionSpace#CONTROL_PERIOD_SECONDS}) as the learner drives it. */
   @FunctionalInterface
   public interface Driver {
-    /** The learner sees {@code image} (the frame of {@code state}, the world now) and drives for one step period. */
-    void advance(byte[] image, WorldState state, Subgoal subgoal);
+    /**
+     * The learner sees {@code image} (the frame of {@code state}, the world now) and drives for one
+     * step period.
+     *
+     * @return the committed prefix of this frame (real-time chunking): the actions, one per step
+     *     period from the frame's capture, that the robot was already committed to executing then,
+     *     as a request for this frame would carry them; empty when nothing was committed or the
+     *     learner sends no prefixes. The row's label is then those steps followed by the expert's
+     *     plan from where they lead.
+     */
+    double[][] advance(byte[] image, WorldState state, Subgoal subgoal);
   }
 
   /** A policy's chunk (raw actions, first step first) for {@code image} at {@code state}. */
   @FunctionalInterface
   public interface ChunkPolicy {
     double[][] chunk(byte[] image, WorldState state, Subgoal subgoal);
+
+    /**
+     * The chunk's steps after a committed prefix of {@code prefix.length} steps, decoded as their
+     * continuation (real-time chunking). This default takes no prefix.
+     */
+    default double[][] continuation(byte[] image, WorldState state, Subgoal subgoal, double[][] prefix) {
+      if (prefix.length > 0) {
+        throw new UnsupportedOperationException("this policy cannot continue a committed prefix");
+      }
+      return chunk(image, state, subgoal);
+    }
   }
 
   /**
@@ -225,7 +249,8 @@ public final class DemonstrationGenerator {
     return vocab;
   }
 
-  private record Row(byte[] image, double[] proprio, double[] action, double[][] plan, double[] target,
+  /** committed: steps of {@code plan} that are the frame's committed prefix, not the expert's. */
+  private record Row(byte[] image, double[] proprio, double[] action, double[][] plan, int committed, double[] target,
       int instruction, int task, int subgoal, int step) {}
 
   /**
@@ -252,7 +277,8 @@ public final class DemonstrationGenerator {
         NpyWriter episodeIds = new NpyWriter(directory.resolve("episode_ids.npy"), NpyWriter.Dtype.INT32);
         NpyWriter subgoalIndex = new NpyWriter(directory.resolve("subgoal_index.npy"), NpyWriter.Dtype.INT32);
         NpyWriter stepInSubgoal = new NpyWriter(directory.resolve("step_in_subgoal.npy"), NpyWriter.Dtype.INT32);
-        NpyWriter targets = new NpyWriter(directory.resolve("target_position.npy"), NpyWriter.Dtype.FLOAT32, 3)) {
+        NpyWriter targets = new NpyWriter(directory.resolve("target_position.npy"), NpyWriter.Dtype.FLOAT32, 3);
+        NpyWriter committedSteps = new NpyWriter(directory.resolve("committed_steps.npy"), NpyWriter.Dtype.INT32)) {
       while (episode < config.episodes()) {
         // One independent stream per attempt: dropping an episode never shifts the others.
         SplittableRandom attempt = root.split();
@@ -275,6 +301,7 @@ public final class DemonstrationGenerator {
           subgoalIndex.writeRow(row.subgoal());
           stepInSubgoal.writeRow(row.step());
           targets.writeRow(row.target());
+          committedSteps.writeRow(row.committed());
           actions.add(row.action());
           proprios.add(row.proprio());
           plans.add(row.plan());
@@ -356,7 +383,7 @@ public final class DemonstrationGenerator {
         double[] label = expert.act(now, subgoal);
         System.arraycopy(label, 0, executed, 0, executed.length);
         perturb(executed, perturb);
-        rows.add(new Row(image, now.proprio(), label, plan(now, subgoal), targetOf(now, task, subgoal),
+        rows.add(new Row(image, now.proprio(), label, plan(now, subgoal), 0, targetOf(now, task, subgoal),
             instructionId, taskId, g, rows.size() - firstRowOf(rows, g)));
         world.step(executed);
         driver = null; // the expert moved the robot: the learner takes over afresh next time
@@ -388,9 +415,13 @@ public final class DemonstrationGenerator {
       WorldState now = world.snapshot();
       byte[] image = renderer.newFrame();
       renderer.render(world, image);
-      rows.add(new Row(image, now.proprio(), planner.act(now, subgoal), plan(now, subgoal),
+      double[][] prefix = driver.advance(image.clone(), now, subgoal);
+      if (prefix.length > 0) {
+        Learner.checked(prefix, subgoal);
+      }
+      double[][] committed = java.util.Arrays.copyOf(prefix, Math.min(prefix.length, PLAN_HORIZON));
+      rows.add(new Row(image, now.proprio(), planner.act(now, subgoal), plan(now, subgoal, committed), committed.length,
           targetOf(now, task, subgoal), instructionId, taskId, g, rows.size() - firstRowOf(rows, g)));
-      driver.advance(image.clone(), now, subgoal);
       if (afterSuccess >= 0 || SuccessPredicates.isSatisfied(subgoal, start, world.snapshot())) {
         afterSuccess++;
       }
@@ -426,10 +457,26 @@ public final class DemonstrationGenerator {
    * model can predict from the row's observation.
    */
   double[][] plan(WorldState state, Subgoal subgoal) {
+    return plan(state, subgoal, NO_PREFIX);
+  }
+
+  /**
+   * As {@link #plan(WorldState, Subgoal)} for a frame whose robot is committed to {@code prefix}:
+   * its steps first (the ones the robot executes whatever the policy answers, applied on the copy
+   * of the world), then the expert's plan from the state they lead to. A model trained with those
+   * first steps forced learns the continuation: where the committed motion overshoots, the rest of
+   * the chunk corrects it.
+   */
+  double[][] plan(WorldState state, Subgoal subgoal, double[][] prefix) {
     TabletopWorld copy = new TabletopWorld(state);
     double[][] plan = new double[PLAN_HORIZON][];
     for (int k = 0; k < PLAN_HORIZON; k++) {
-      plan[k] = planner.act(copy.snapshot(), subgoal);
+      if (k < prefix.length) {
+        plan[k] = prefix[k].clone();
+        ActionSpace.clampInPlace(plan[k]);
+      } else {
+        plan[k] = planner.act(copy.snapshot(), subgoal);
+      }
       copy.step(plan[k]);
     }
     return plan;

@@ -254,6 +254,76 @@ class DemonstrationGeneratorTest {
   }
 
   @Test
+  void aFramesCommittedPrefixLeadsItsPlanAndTheExpertContinuesFromWhereItLeads(@TempDir Path onPolicy)
+      throws Exception {
+    GeneratorConfig config = new GeneratorConfig(2, 7, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 2, 0.0, 0.0, 1.0);
+    double[][] prefix = {{0.01, 0, 0, 0, 0, 0, 1}, {0.01, -0.005, 0, 0, 0, 0, 1}};
+    // Every other frame reports two committed steps; the learner moves by the first of them.
+    DemonstrationGenerator.Learner committing = (world, random) -> new DemonstrationGenerator.Driver() {
+      private int frames;
+
+      @Override
+      public double[][] advance(byte[] image, io.vlaserve.sim.WorldState state,
+          io.vlaserve.skills.Subgoal subgoal) {
+        world.step(prefix[0]);
+        return frames++ % 2 == 0 ? prefix : DemonstrationGenerator.NO_PREFIX;
+      }
+    };
+    var result = new DemonstrationGenerator(config, new DemonstrationGenerator.OnPolicy(committing, 0.5,
+        dir.resolve("dataset_statistics.json"))).generate(onPolicy, "test", line -> { });
+
+    NpyArray committed = NpyArray.read(onPolicy.resolve("committed_steps.npy"));
+    assertArrayEquals(new int[] {(int) result.steps()}, committed.shape());
+    assertEquals("<i4", committed.descr());
+    NpyArray plans = NpyArray.read(onPolicy.resolve("plan_actions.npy"));
+    int horizon = DemonstrationGenerator.PLAN_HORIZON;
+    int withPrefix = 0;
+    for (int row = 0; row < result.steps(); row++) {
+      int d = committed.getInt(row);
+      assertTrue(d == 0 || d == 2, "row " + row + ": " + d);
+      if (d == 0) {
+        continue;
+      }
+      withPrefix++;
+      for (int k = 0; k < 2; k++) {
+        for (int a = 0; a < 7; a++) {
+          assertEquals(prefix[k][a], plans.getDouble(((long) row * horizon + k) * 7 + a), 1e-12, "row " + row);
+        }
+      }
+    }
+    assertTrue(withPrefix > 0 && withPrefix < result.steps(), withPrefix + " of " + result.steps());
+    // An expert-only dataset has the array too, all zero.
+    NpyArray none = NpyArray.read(dir.resolve("committed_steps.npy"));
+    for (int row = 0; row < summary.steps(); row++) {
+      assertEquals(0, none.getInt(row));
+    }
+  }
+
+  @Test
+  void thePlanOfACommittedFrameIsThePrefixThenTheExpertFromWhereItLeads() {
+    GeneratorConfig config = new GeneratorConfig(1, 7, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 2, 0.0, 0.0, 1.0);
+    var generator = new DemonstrationGenerator(config);
+    var world = new io.vlaserve.sim.TabletopWorld(3, new io.vlaserve.sim.WorldConfig(2, true));
+    var subgoal = new io.vlaserve.skills.Subgoal(io.vlaserve.skills.Skill.MOVE_TO,
+        world.snapshot().blocks().get(0).color());
+    double[][] prefix = {{0.02, 0.01, 0, 0, 0, 0, 1}, {0.02, 0.01, 0, 0, 0, 0, 1}, {0.02, 0.01, 0, 0, 0, 0, 1}};
+    double[][] plan = generator.plan(world.snapshot(), subgoal, prefix);
+    var there = new io.vlaserve.sim.TabletopWorld(world.snapshot());
+    for (double[] step : prefix) {
+      there.step(step);
+    }
+    double[][] fromThere = generator.plan(there.snapshot(), subgoal);
+    for (int k = 0; k < 3; k++) {
+      assertArrayEquals(prefix[k], plan[k], 1e-12, "committed step " + k);
+    }
+    for (int k = 3; k < DemonstrationGenerator.PLAN_HORIZON; k++) {
+      assertArrayEquals(fromThere[k - 3], plan[k], 1e-12, "continuation step " + k);
+    }
+    assertFalse(java.util.Arrays.equals(generator.plan(world.snapshot(), subgoal)[3], plan[3]),
+        "the continuation differs from the plan without the prefix");
+  }
+
+  @Test
   void aLearnerThatReturnsNonFiniteActionsIsRefused(@TempDir Path onPolicy) {
     GeneratorConfig config = new GeneratorConfig(1, 3, 16, List.of(TaskKind.PICK_UP), 2, 2, 1.0, 0.0, 1.0);
     DemonstrationGenerator.Learner broken = DemonstrationGenerator.Learner.stepwise((image, state, subgoal) ->

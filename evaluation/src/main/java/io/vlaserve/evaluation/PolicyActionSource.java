@@ -30,6 +30,14 @@ public final class PolicyActionSource implements ActionSource {
 
   @Override
   public double[][] act(WorldState state, byte[] image, Subgoal subgoal) {
+    return Arrays.copyOf(continuation(state, image, subgoal, new double[0][]), executeSteps);
+  }
+
+  /**
+   * The whole chunk after a committed prefix of {@code prefix.length} steps (real-time chunking),
+   * decoded as their continuation: the model's chunk length minus the prefix's steps.
+   */
+  public double[][] continuation(WorldState state, byte[] image, Subgoal subgoal, double[][] prefix) {
     double[] proprio = state.proprio();
     float[] values = new float[proprio.length];
     for (int i = 0; i < proprio.length; i++) {
@@ -37,10 +45,10 @@ public final class PolicyActionSource implements ActionSource {
     }
     long started = System.nanoTime();
     double[][] chunk = policy.infer(new PolicyRequest(image, subgoal.instruction(), values,
-        policy.model().chunkLength(), sampling)).actions();
+        policy.model().chunkLength(), sampling, prefix)).actions();
     inferenceNanos += System.nanoTime() - started;
     inferences++;
-    return Arrays.copyOf(chunk, executeSteps);
+    return chunk;
   }
 
   public long inferences() {

@@ -74,6 +74,75 @@ class ControllerDrivenLearnerTest {
         "the expert's own plans, executed through the controller, meet most subgoals: " + counts);
   }
 
+  /** The expert as a policy of 8-step chunks that continues a committed prefix from where it leads. */
+  private static final class ExpertContinuing implements DemonstrationGenerator.ChunkPolicy {
+    final List<double[][]> prefixes = new java.util.ArrayList<>();
+
+    @Override
+    public double[][] chunk(byte[] image, WorldState state, Subgoal subgoal) {
+      return continuation(image, state, subgoal, new double[0][]);
+    }
+
+    @Override
+    public double[][] continuation(byte[] image, WorldState state, Subgoal subgoal, double[][] prefix) {
+      prefixes.add(prefix);
+      TabletopWorld copy = new TabletopWorld(state);
+      for (double[] step : prefix) {
+        copy.step(step);
+      }
+      double[][] chunk = new double[8 - prefix.length][];
+      for (int k = 0; k < chunk.length; k++) {
+        chunk[k] = EXPERT.act(copy.snapshot(), subgoal);
+        copy.step(chunk[k]);
+      }
+      return chunk;
+    }
+  }
+
+  @Test
+  void inPrefixModeEachRequestCarriesTheStepsItsLatencyCoversAndFramesReportThem() {
+    TabletopWorld world = new TabletopWorld(11, new WorldConfig(3, true));
+    Subgoal moveTo = new Subgoal(Skill.MOVE_TO, world.snapshot().blocks().get(0).color());
+    ExpertContinuing policy = new ExpertContinuing();
+    var driver = new ControllerDrivenLearner(policy, 250, 250, ControllerDrivenLearner.Execution.PREFIX)
+        .start(world, new SplittableRandom(1));
+    List<Integer> reported = new java.util.ArrayList<>();
+    for (int frame = 0; frame < 12; frame++) {
+      reported.add(driver.advance(new byte[0], world.snapshot(), moveTo).length);
+    }
+    // Frame 0: nothing committed. The first chunk arrives at 250 ms; from then on every frame's
+    // prefix covers the 250 ms a request takes: 3 steps of 100 ms.
+    assertEquals(0, reported.get(0));
+    assertEquals(List.of(3, 3, 3, 3, 3, 3, 3, 3), reported.subList(4, 12), reported.toString());
+    // One request per 300 ms (the next frame after each arrival), each with the frame's prefix.
+    assertEquals(List.of(0, 3, 3, 3), policy.prefixes.stream().map(p -> p.length).toList());
+  }
+
+  @Test
+  void aPolicyThatKnowsTheWayCompletesWhatItDrivesInPrefixMode(@TempDir Path dir) throws Exception {
+    Path statistics = dir.resolve("statistics.json");
+    GeneratorConfig demos = new GeneratorConfig(3, 1, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 3, 1.0, 0.0, 1.0);
+    new DemonstrationGenerator(demos).generate(dir.resolve("demos"), "test", line -> { });
+    Files.copy(dir.resolve("demos/dataset_statistics.json"), statistics);
+
+    GeneratorConfig config = new GeneratorConfig(4, 2, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 3, 1.0, 0.0, 1.0);
+    var learner = new ControllerDrivenLearner(new ExpertContinuing(), 120, 320, ControllerDrivenLearner.Execution.PREFIX);
+    var summary = new DemonstrationGenerator(config, new DemonstrationGenerator.OnPolicy(learner, 1.0, statistics))
+        .generate(dir.resolve("onpolicy"), "test", line -> { });
+    var counts = summary.onPolicy();
+    assertEquals(4, summary.episodes());
+    assertTrue(counts.subgoalsCompleted() >= counts.subgoalsDriven() * 8 / 10,
+        "the expert's continuations, spliced after 120..320 ms, meet most subgoals: " + counts);
+    var committed = io.vlaserve.dataset.NpyArray.read(dir.resolve("onpolicy/committed_steps.npy"));
+    int withPrefix = 0;
+    for (int row = 0; row < summary.steps(); row++) {
+      int d = committed.getInt(row);
+      assertTrue(d >= 0 && d <= 4, "120..320 ms cover at most 4 steps: " + d);
+      withPrefix += d > 0 ? 1 : 0;
+    }
+    assertTrue(withPrefix > counts.rows() / 2, withPrefix + " rows with a prefix of " + counts.rows() + " on-policy");
+  }
+
   @Test
   void aLatencyRangeThatIsNotOneIsRefused() {
     var error = assertThrows(IllegalArgumentException.class,
