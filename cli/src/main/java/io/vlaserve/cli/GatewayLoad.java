@@ -74,6 +74,35 @@ final class GatewayLoad {
    * shows in the tail. Guarded by {@link #stepLatency}.
    */
   final org.HdrHistogram.Histogram firstStepLatency = new org.HdrHistogram.Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+
+  /**
+   * Where one measured step's latency went, nanoseconds: the robot's legs (from the intended send
+   * to the gateway's receipt, and the gateway's notice back), waiting at the gateway for the policy,
+   * policy-service's queue and compute as it reports them, the rest of the round trip (transport
+   * both ways, the gateway's inbound thread), and forwarding the chunk to the bridge.
+   */
+  record Stages(long total, long robotLegs, long waitedForPolicy, long policyQueue, long policyCompute,
+      long policyTransport, long forwardToBridge) {
+    static final List<String> NAMES = List.of("robot_legs", "waited_for_policy", "policy_queue", "policy_compute",
+        "policy_transport", "forward_to_bridge");
+
+    long[] parts() {
+      return new long[] {robotLegs, waitedForPolicy, policyQueue, policyCompute, policyTransport, forwardToBridge};
+    }
+
+    static Stages of(long total, StepForwarded step) {
+      long gateway = io.vlaserve.proto.ProtoTimes.nanos(step.getGatewayLatency());
+      long waited = io.vlaserve.proto.ProtoTimes.nanos(step.getWaitedForPolicy());
+      long roundTrip = io.vlaserve.proto.ProtoTimes.nanos(step.getPolicyRoundTrip());
+      long queue = io.vlaserve.proto.ProtoTimes.nanos(step.getPolicyTiming().getQueue());
+      long policyTotal = io.vlaserve.proto.ProtoTimes.nanos(step.getPolicyTiming().getTotal());
+      return new Stages(total, total - gateway, waited, queue, policyTotal - queue, roundTrip - policyTotal,
+          gateway - waited - roundTrip);
+    }
+  }
+
+  /** Every measured step's stages (steps whose gateway reported them). Guarded by {@link #stepLatency}. */
+  final List<Stages> stages = new java.util.ArrayList<>();
   /** How many observations a robot remembers the intended send time of, to time their steps. */
   static final int REMEMBERED = 4096;
   private final List<Thread> threads = new ArrayList<>();
@@ -158,6 +187,9 @@ final class GatewayLoad {
             stepLatency.recordValue(latency);
             if (first) {
               firstStepLatency.recordValue(latency);
+            }
+            if (step.hasPolicyTiming()) {
+              stages.add(Stages.of(latency, step));
             }
           }
         }
@@ -262,6 +294,47 @@ final class GatewayLoad {
     synchronized (stepLatency) {
       return stepLatency.copy();
     }
+  }
+
+  /**
+   * Mean milliseconds per stage ({@link Stages#NAMES}) of every measured step and of the slowest
+   * {@code slowestFraction} of them (e.g. 0.01: the steps past the p99), with their counts: the
+   * stage a latency tail comes from grows in the second.
+   */
+  Map<String, Map<String, Object>> stageMeans(double slowestFraction) {
+    List<Stages> all;
+    synchronized (stepLatency) {
+      all = new java.util.ArrayList<>(stages);
+    }
+    return stageMeans(all, slowestFraction);
+  }
+
+  static Map<String, Map<String, Object>> stageMeans(List<Stages> steps, double slowestFraction) {
+    List<Stages> all = new java.util.ArrayList<>(steps);
+    all.sort(java.util.Comparator.comparingLong(Stages::total));
+    int slowest = (int) Math.ceil(all.size() * slowestFraction);
+    Map<String, Map<String, Object>> means = new java.util.LinkedHashMap<>();
+    means.put("all_steps", means(all));
+    means.put("slowest_" + Math.round(slowestFraction * 100) + "pct", means(all.subList(all.size() - slowest, all.size())));
+    return means;
+  }
+
+  private static Map<String, Object> means(List<Stages> steps) {
+    Map<String, Object> result = new java.util.LinkedHashMap<>();
+    result.put("steps", steps.size());
+    double[] sums = new double[Stages.NAMES.size() + 1];
+    for (Stages step : steps) {
+      long[] parts = step.parts();
+      for (int i = 0; i < parts.length; i++) {
+        sums[i] += parts[i];
+      }
+      sums[parts.length] += step.total();
+    }
+    result.put("total_ms", steps.isEmpty() ? 0 : sums[Stages.NAMES.size()] / steps.size() / 1e6);
+    for (int i = 0; i < Stages.NAMES.size(); i++) {
+      result.put(Stages.NAMES.get(i) + "_ms", steps.isEmpty() ? 0 : sums[i] / steps.size() / 1e6);
+    }
+    return result;
   }
 
   /** A copy of the exact latencies of sessions' first steps so far (nanoseconds; part of {@link #stepLatencies}). */

@@ -474,6 +474,12 @@ final class LoadtestCommand implements Callable<Integer> {
     summary.put("step_latency_from_intended_send", exactLatency);
     summary.put("step_latency_first_step_of_a_session", percentiles(firstSteps));
     summary.put("step_latency_later_steps", percentiles(laterSteps));
+    // Mean per stage, of all steps and of the slowest 1%: where a tail comes from.
+    Map<String, Map<String, Object>> stages = load.stageMeans(0.01);
+    summary.put("step_stages_mean_ms", stages);
+    stages.forEach((which, means) -> System.out.printf(Locale.ROOT, "  stages, %s: %s%n", which, means.entrySet().stream()
+        .map(e -> e.getKey().replace("_ms", "") + " " + (e.getValue() instanceof Double d
+            ? String.format(Locale.ROOT, "%.1f", d) : e.getValue())).collect(java.util.stream.Collectors.joining(", "))));
     summary.put("cpu_cores_in_window", cores);
     summary.put("sessions_opened", load.sessions.get());
     summary.put("session_endings", new java.util.TreeMap<>(load.endings));

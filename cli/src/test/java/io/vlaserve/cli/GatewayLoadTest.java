@@ -21,6 +21,40 @@ class GatewayLoadTest {
         """.formatted(under10ms, under50ms, under100ms, all, all);
   }
 
+  private static com.google.protobuf.Duration ms(long millis) {
+    return io.vlaserve.proto.ProtoTimes.duration(java.time.Duration.ofMillis(millis));
+  }
+
+  @Test
+  void aStepsLatencyIsSplitIntoItsStagesAndTheSlowestStepsShowWhereTheTailComesFrom() {
+    // 40 ms from the robot's intended send to the notice: 30 of them at the gateway, of which 4
+    // waiting for the policy, 22 round trip (policy: 8 queue, 12 in total), so 4 forwarding.
+    var step = io.vlaserve.planner.v1.StepForwarded.newBuilder().setGatewayLatency(ms(30)).setWaitedForPolicy(ms(4))
+        .setPolicyRoundTrip(ms(22)).setPolicyTiming(io.vlaserve.common.v1.TimingBreakdown.newBuilder()
+            .setQueue(ms(8)).setTotal(ms(12))).build();
+    GatewayLoad.Stages stages = GatewayLoad.Stages.of(40_000_000, step);
+    assertEquals(new GatewayLoad.Stages(40_000_000, 10_000_000, 4_000_000, 8_000_000, 4_000_000, 10_000_000,
+        4_000_000), stages);
+    long sum = 0;
+    for (long part : stages.parts()) {
+      sum += part;
+    }
+    assertEquals(stages.total(), sum, "the stages add up to the whole");
+
+    // 99 quick steps and one slow one whose time went into the policy's queue.
+    List<GatewayLoad.Stages> steps = new java.util.ArrayList<>();
+    for (int i = 0; i < 99; i++) {
+      steps.add(new GatewayLoad.Stages(10_000_000, 1_000_000, 0, 1_000_000, 6_000_000, 1_000_000, 1_000_000));
+    }
+    steps.add(new GatewayLoad.Stages(209_000_000, 1_000_000, 0, 200_000_000, 6_000_000, 1_000_000, 1_000_000));
+    var means = GatewayLoad.stageMeans(steps, 0.01);
+    assertEquals(100, means.get("all_steps").get("steps"));
+    assertEquals(11.99, (double) means.get("all_steps").get("total_ms"), 1e-9);
+    assertEquals(1, means.get("slowest_1pct").get("steps"));
+    assertEquals(200.0, (double) means.get("slowest_1pct").get("policy_queue_ms"), 1e-9);
+    assertEquals(6.0, (double) means.get("slowest_1pct").get("policy_compute_ms"), 1e-9);
+  }
+
   @Test
   void quantilesCountOnlyTheStepsBetweenTheScrapes() {
     // Before the window: 100 steps, all under 10 ms (warm-up). In it: 100 more, 50 under 10 ms,

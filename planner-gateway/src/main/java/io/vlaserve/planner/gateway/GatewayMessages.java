@@ -169,6 +169,16 @@ final class GatewayMessages {
             Duration.ofNanos(gatewayNanos)))).build();
   }
 
+  /** As {@link #stepForwarded(long, long)}, with where the time went ({@code timing}'s stages). */
+  static GatewayMessage stepForwarded(long observationSequence, long gatewayNanos, PolicyLink.StepTiming timing) {
+    return GatewayMessage.newBuilder().setStepForwarded(StepForwarded.newBuilder()
+        .setObservationSequence(observationSequence)
+        .setGatewayLatency(ProtoTimes.duration(Duration.ofNanos(gatewayNanos)))
+        .setWaitedForPolicy(ProtoTimes.duration(Duration.ofNanos(timing.sentNanos() - timing.arrivalNanos())))
+        .setPolicyRoundTrip(ProtoTimes.duration(Duration.ofNanos(timing.answeredNanos() - timing.sentNanos())))
+        .setPolicyTiming(timing.policy())).build();
+  }
+
   static GatewayMessage clockReply(ClockProbe probe, Instant received, Instant sent) {
     return GatewayMessage.newBuilder().setClockReply(ClockProbeReply.newBuilder()
         .setProbeId(probe.getProbeId()).setRobotSendTime(probe.getRobotSendTime())

@@ -10,6 +10,7 @@ import io.vlaserve.common.v1.ActionChunk;
 import io.vlaserve.common.v1.CommittedPrefix;
 import io.vlaserve.common.v1.Observation;
 import io.vlaserve.common.v1.RobotIdentity;
+import io.vlaserve.common.v1.TimingBreakdown;
 import io.vlaserve.policy.v1.ObservationError;
 import io.vlaserve.policy.v1.PolicyServiceGrpc;
 import io.vlaserve.policy.v1.SessionRequest;
@@ -33,12 +34,18 @@ import java.util.function.Function;
  */
 final class PolicyLink {
   /** What the session hears from policy-service; called under the session's lock. */
+  /**
+   * When a control step passed the gateway's stages (System.nanoTime()): the observation arrived,
+   * its request left for policy-service, its chunk came back; and policy-service's own timing.
+   */
+  record StepTiming(long arrivalNanos, long sentNanos, long answeredNanos, TimingBreakdown policy) {}
+
   interface Events {
     /** The stream is open; observations may go. */
     void policyReady();
 
     /** The observation in flight, sent in {@code epoch}, was answered with {@code chunk}. */
-    void chunkAnswered(ActionChunk chunk, int epoch, long arrivalNanos, long sequence);
+    void chunkAnswered(ActionChunk chunk, int epoch, StepTiming timing, long sequence);
 
     /** The observation in flight was not answered with a chunk (its step has ended). */
     void observationFailed(ObservationError error);
@@ -59,6 +66,7 @@ final class PolicyLink {
   private boolean inFlight;
   private int inFlightEpoch;
   private long inFlightArrivalNanos;
+  private long inFlightSentNanos;
   private long inFlightSequence;
   private Observation inFlightObservation;
   /** The session's span, which every control step's trace links to; null if none. */
@@ -148,6 +156,7 @@ final class PolicyLink {
     inFlight = true;
     inFlightEpoch = epoch;
     inFlightArrivalNanos = waitingArrivalNanos;
+    inFlightSentNanos = System.nanoTime();
     inFlightSequence = waiting.getSequence();
     inFlightObservation = waiting;
     waiting = null;
@@ -201,8 +210,8 @@ final class PolicyLink {
           case CHUNK -> {
             inFlight = false;
             inFlightObservation = null;
-            events.chunkAnswered(response.getChunk().getChunk(), inFlightEpoch, inFlightArrivalNanos,
-                inFlightSequence);
+            events.chunkAnswered(response.getChunk().getChunk(), inFlightEpoch, new StepTiming(inFlightArrivalNanos,
+                inFlightSentNanos, System.nanoTime(), response.getChunk().getTiming()), inFlightSequence);
           }
           case ERROR -> {
             inFlight = false;

@@ -641,16 +641,16 @@ final class RobotSession implements StreamObserver<RobotMessage>, PolicyLink.Eve
   }
 
   @Override
-  public void chunkAnswered(ActionChunk chunk, int epoch, long arrivalNanos, long sequence) {
+  public void chunkAnswered(ActionChunk chunk, int epoch, PolicyLink.StepTiming timing, long sequence) {
     if (machine.executes(epoch) && bridge.executing()) {
       bridge.execute(chunk, policy.stepTraceContext());
       if (prefixes != null) {
         prefixes.forwarded(chunk, Instant.now());
       }
-      long gatewayNanos = System.nanoTime() - arrivalNanos;
+      long gatewayNanos = System.nanoTime() - timing.arrivalNanos();
       services.metrics().step(gatewayNanos);
       if (open.getReportSteps()) {
-        send(GatewayMessages.stepForwarded(sequence, gatewayNanos));
+        send(GatewayMessages.stepForwarded(sequence, gatewayNanos, timing));
       }
       policy.endStep(null);
     } else {

@@ -147,6 +147,14 @@ class GatewayMessagesTest {
     assertEquals(StepForwarded.newBuilder().setObservationSequence(12)
         .setGatewayLatency(ProtoTimes.duration(Duration.ofMillis(3))).build(),
         GatewayMessages.stepForwarded(12, 3_000_000).getStepForwarded());
+    var policyTiming = io.vlaserve.common.v1.TimingBreakdown.newBuilder()
+        .setQueue(ProtoTimes.duration(Duration.ofMillis(4))).setTotal(ProtoTimes.duration(Duration.ofMillis(9))).build();
+    var stages = GatewayMessages.stepForwarded(13, 20_000_000,
+        new PolicyLink.StepTiming(1_000_000_000L, 1_005_000_000L, 1_017_000_000L, policyTiming)).getStepForwarded();
+    assertEquals(Duration.ofMillis(20), ProtoTimes.javaDuration(stages.getGatewayLatency()));
+    assertEquals(Duration.ofMillis(5), ProtoTimes.javaDuration(stages.getWaitedForPolicy()), "arrival to request sent");
+    assertEquals(Duration.ofMillis(12), ProtoTimes.javaDuration(stages.getPolicyRoundTrip()), "request sent to chunk back");
+    assertEquals(policyTiming, stages.getPolicyTiming());
     ClockProbe probe = ClockProbe.newBuilder().setProbeId(5)
         .setRobotSendTime(ProtoTimes.timestamp(Instant.parse("2026-01-01T00:00:00Z"))).build();
     assertEquals(ClockProbeReply.newBuilder().setProbeId(5).setRobotSendTime(probe.getRobotSendTime())
