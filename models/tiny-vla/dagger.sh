@@ -8,6 +8,13 @@
 #   NAME=tiny-vla-parallel OUT=models/tiny-vla-parallel WORK=target/tiny-vla-parallel \
 #     TRAIN_ARGS=--parallel models/tiny-vla/dagger.sh     # after train.sh with the same WORK
 #
+# For real-time chunking (an autoregressive model that continues committed prefixes), the rounds
+# drive in PREFIX mode, with delays up to 420 ms:
+#
+#   NAME=tiny-vla-h8 CHUNK=8 OUT=models/tiny-vla-h8 WORK=target/tiny-vla-h8 ROUND_SEEDS="2 102" \
+#     ROUND_EXECUTION="prefix prefix" ROUND_EPOCHS="2 2" EPISODES=300 LEARNER_LATENCY=20..420 \
+#     VERSION=2 models/tiny-vla/dagger.sh
+#
 # Needs $WORK/dataset, $WORK/train/checkpoint.pt (train.sh's) and the package train.sh exported
 # (LEARNER, default $OUT: the first round's learner). Intermediates go to $WORK/dagger/.
 # 13–16 min per round on 2 cores.

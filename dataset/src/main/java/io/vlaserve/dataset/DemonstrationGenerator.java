@@ -129,11 +129,11 @@ public final class DemonstrationGenerator {
      * The learner sees {@code image} (the frame of {@code state}, the world now) and drives for one
      * step period.
      *
-     * @return the committed prefix of this frame (real-time chunking): the actions, one per step
-     *     period from the frame's capture, that the robot was already committed to executing then,
-     *     as a request for this frame would carry them; empty when nothing was committed or the
-     *     learner sends no prefixes. The row's label is then those steps followed by the expert's
-     *     plan from where they lead.
+     * @return the committed prefix this frame's request carried (real-time chunking): the actions,
+     *     one per step period from the frame's capture, that the robot was already committed to
+     *     then, which it executes whatever the answer; empty when the frame sent no request, sent
+     *     one without a prefix, or the learner sends none. The row's label is then those steps
+     *     followed by the expert's plan from where the robot really is when they end.
      */
     double[][] advance(byte[] image, WorldState state, Subgoal subgoal);
   }
@@ -411,19 +411,50 @@ public final class DemonstrationGenerator {
     int budget = subgoal.skill().stepBudget();
     int holdSteps = drive.nextInt(PLAN_HORIZON + 1);
     int afterSuccess = -1;
-    for (int used = 0; used < budget && afterSuccess < holdSteps; used++) {
+    List<Committed> executing = new ArrayList<>();
+    int frame = 0;
+    for (int used = 0; used < budget && afterSuccess < holdSteps; used++, frame++) {
       WorldState now = world.snapshot();
+      labelEnded(executing, frame, now, subgoal, rows);
       byte[] image = renderer.newFrame();
       renderer.render(world, image);
       double[][] prefix = driver.advance(image.clone(), now, subgoal);
       if (prefix.length > 0) {
         Learner.checked(prefix, subgoal);
       }
-      double[][] committed = java.util.Arrays.copyOf(prefix, Math.min(prefix.length, PLAN_HORIZON));
-      rows.add(new Row(image, now.proprio(), planner.act(now, subgoal), plan(now, subgoal, committed), committed.length,
+      // Labelled as a frame without a prefix until the prefix has run (see labelEnded).
+      rows.add(new Row(image, now.proprio(), planner.act(now, subgoal), plan(now, subgoal), 0,
           targetOf(now, task, subgoal), instructionId, taskId, g, rows.size() - firstRowOf(rows, g)));
+      if (prefix.length > 0 && prefix.length < PLAN_HORIZON) {
+        executing.add(new Committed(rows.size() - 1, prefix, frame + prefix.length));
+      }
       if (afterSuccess >= 0 || SuccessPredicates.isSatisfied(subgoal, start, world.snapshot())) {
         afterSuccess++;
+      }
+    }
+    // A prefix that had not run out when the learner stopped leaves its row labelled as one without.
+    labelEnded(executing, frame, world.snapshot(), subgoal, rows);
+  }
+
+  /** A row whose request carried {@code prefix}, which the robot has run out by frame {@code endsAtFrame}. */
+  private record Committed(int row, double[][] prefix, int endsAtFrame) {}
+
+  /**
+   * The rows whose committed prefix ends at {@code frame}, where the robot is at {@code now}: each
+   * gets the prefix as its plan's first steps and the expert's plan from {@code now} after them.
+   * Where the robot really is, not where the prefix's actions would take it on their own: the
+   * bridge interpolates and limits them, so the robot lags a fast committed motion, and a
+   * continuation learned from the ideal end would be off by that lag.
+   */
+  private void labelEnded(List<Committed> executing, int frame, WorldState now, Subgoal subgoal, List<Row> rows) {
+    for (var it = executing.iterator(); it.hasNext(); ) {
+      Committed committed = it.next();
+      if (committed.endsAtFrame() == frame) {
+        Row row = rows.get(committed.row());
+        rows.set(committed.row(), new Row(row.image(), row.proprio(), row.action(),
+            continuedPlan(committed.prefix(), now, subgoal), committed.prefix().length, row.target(),
+            row.instruction(), row.task(), row.subgoal(), row.step()));
+        it.remove();
       }
     }
   }
@@ -457,27 +488,32 @@ public final class DemonstrationGenerator {
    * model can predict from the row's observation.
    */
   double[][] plan(WorldState state, Subgoal subgoal) {
-    return plan(state, subgoal, NO_PREFIX);
+    TabletopWorld copy = new TabletopWorld(state);
+    double[][] plan = new double[PLAN_HORIZON][];
+    for (int k = 0; k < PLAN_HORIZON; k++) {
+      plan[k] = planner.act(copy.snapshot(), subgoal);
+      copy.step(plan[k]);
+    }
+    return plan;
   }
 
   /**
-   * As {@link #plan(WorldState, Subgoal)} for a frame whose robot is committed to {@code prefix}:
-   * its steps first (the ones the robot executes whatever the policy answers, applied on the copy
-   * of the world), then the expert's plan from the state they lead to. A model trained with those
-   * first steps forced learns the continuation: where the committed motion overshoots, the rest of
-   * the chunk corrects it.
+   * The plan of a frame whose request carried {@code prefix} (fewer than {@link #PLAN_HORIZON}
+   * steps): the prefix's steps (which the robot executes whatever the policy answers), then the
+   * expert's plan from {@code end}, where the robot is when they have run. A model trained with
+   * those first steps forced learns the continuation: where the committed motion overshoots or
+   * stops short, the rest of the chunk corrects it.
    */
-  double[][] plan(WorldState state, Subgoal subgoal, double[][] prefix) {
-    TabletopWorld copy = new TabletopWorld(state);
+  double[][] continuedPlan(double[][] prefix, WorldState end, Subgoal subgoal) {
+    double[][] fromEnd = plan(end, subgoal);
     double[][] plan = new double[PLAN_HORIZON][];
     for (int k = 0; k < PLAN_HORIZON; k++) {
       if (k < prefix.length) {
         plan[k] = prefix[k].clone();
         ActionSpace.clampInPlace(plan[k]);
       } else {
-        plan[k] = planner.act(copy.snapshot(), subgoal);
+        plan[k] = fromEnd[k - prefix.length];
       }
-      copy.step(plan[k]);
     }
     return plan;
   }

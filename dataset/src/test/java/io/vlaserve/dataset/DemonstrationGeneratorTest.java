@@ -254,19 +254,20 @@ class DemonstrationGeneratorTest {
   }
 
   @Test
-  void aFramesCommittedPrefixLeadsItsPlanAndTheExpertContinuesFromWhereItLeads(@TempDir Path onPolicy)
+  void aCommittedPrefixLeadsItsRowsPlanAndTheExpertContinuesFromWhereTheRobotIsWhenItHasRun(@TempDir Path onPolicy)
       throws Exception {
-    GeneratorConfig config = new GeneratorConfig(2, 7, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 2, 0.0, 0.0, 1.0);
+    GeneratorConfig config = new GeneratorConfig(3, 7, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 2, 0.0, 0.0, 1.0);
     double[][] prefix = {{0.01, 0, 0, 0, 0, 0, 1}, {0.01, -0.005, 0, 0, 0, 0, 1}};
-    // Every other frame reports two committed steps; the learner moves by the first of them.
+    // Every third frame sends a request carrying two committed steps; the robot moves 4 mm per
+    // frame whatever they say (it lags them, as a robot under limits does).
     DemonstrationGenerator.Learner committing = (world, random) -> new DemonstrationGenerator.Driver() {
       private int frames;
 
       @Override
       public double[][] advance(byte[] image, io.vlaserve.sim.WorldState state,
           io.vlaserve.skills.Subgoal subgoal) {
-        world.step(prefix[0]);
-        return frames++ % 2 == 0 ? prefix : DemonstrationGenerator.NO_PREFIX;
+        world.step(new double[] {0.004, 0, 0, 0, 0, 0, 1});
+        return frames++ % 3 == 0 ? prefix : DemonstrationGenerator.NO_PREFIX;
       }
     };
     var result = new DemonstrationGenerator(config, new DemonstrationGenerator.OnPolicy(committing, 0.5,
@@ -276,22 +277,41 @@ class DemonstrationGeneratorTest {
     assertArrayEquals(new int[] {(int) result.steps()}, committed.shape());
     assertEquals("<i4", committed.descr());
     NpyArray plans = NpyArray.read(onPolicy.resolve("plan_actions.npy"));
+    NpyArray subgoals = NpyArray.read(onPolicy.resolve("subgoal_index.npy"));
+    NpyArray episodes = NpyArray.read(onPolicy.resolve("episode_ids.npy"));
+    NpyArray steps = NpyArray.read(onPolicy.resolve("step_in_subgoal.npy"));
     int horizon = DemonstrationGenerator.PLAN_HORIZON;
-    int withPrefix = 0;
+    int checked = 0;
     for (int row = 0; row < result.steps(); row++) {
       int d = committed.getInt(row);
       assertTrue(d == 0 || d == 2, "row " + row + ": " + d);
       if (d == 0) {
         continue;
       }
-      withPrefix++;
       for (int k = 0; k < 2; k++) {
         for (int a = 0; a < 7; a++) {
           assertEquals(prefix[k][a], plans.getDouble(((long) row * horizon + k) * 7 + a), 1e-12, "row " + row);
         }
       }
+      // Two frames later the robot is where the prefix has run; that row sent nothing, so its plan
+      // is the expert's from there, and this row's plan goes on with it. (Where the subgoal was met
+      // in between, the next row is the next subgoal's.)
+      int later = row + 2;
+      if (later >= result.steps() || episodes.getInt(later) != episodes.getInt(row)
+          || subgoals.getInt(later) != subgoals.getInt(row)) {
+        continue;
+      }
+      assertEquals(steps.getInt(row) + 2, steps.getInt(later));
+      assertEquals(0, committed.getInt(later));
+      for (int k = 2; k < horizon; k++) {
+        for (int a = 0; a < 7; a++) {
+          assertEquals(plans.getDouble(((long) later * horizon + k - 2) * 7 + a),
+              plans.getDouble(((long) row * horizon + k) * 7 + a), 1e-12, "row " + row + " step " + k);
+        }
+      }
+      checked++;
     }
-    assertTrue(withPrefix > 0 && withPrefix < result.steps(), withPrefix + " of " + result.steps());
+    assertTrue(checked > 3, checked + " rows with a prefix");
     // An expert-only dataset has the array too, all zero.
     NpyArray none = NpyArray.read(dir.resolve("committed_steps.npy"));
     for (int row = 0; row < summary.steps(); row++) {
@@ -300,27 +320,23 @@ class DemonstrationGeneratorTest {
   }
 
   @Test
-  void thePlanOfACommittedFrameIsThePrefixThenTheExpertFromWhereItLeads() {
+  void aContinuedPlanIsThePrefixThenTheExpertsPlanFromTheEnd() {
     GeneratorConfig config = new GeneratorConfig(1, 7, 16, List.of(TaskKind.PUT_ON_PLATE), 2, 2, 0.0, 0.0, 1.0);
     var generator = new DemonstrationGenerator(config);
     var world = new io.vlaserve.sim.TabletopWorld(3, new io.vlaserve.sim.WorldConfig(2, true));
     var subgoal = new io.vlaserve.skills.Subgoal(io.vlaserve.skills.Skill.MOVE_TO,
         world.snapshot().blocks().get(0).color());
-    double[][] prefix = {{0.02, 0.01, 0, 0, 0, 0, 1}, {0.02, 0.01, 0, 0, 0, 0, 1}, {0.02, 0.01, 0, 0, 0, 0, 1}};
-    double[][] plan = generator.plan(world.snapshot(), subgoal, prefix);
-    var there = new io.vlaserve.sim.TabletopWorld(world.snapshot());
-    for (double[] step : prefix) {
-      there.step(step);
-    }
-    double[][] fromThere = generator.plan(there.snapshot(), subgoal);
-    for (int k = 0; k < 3; k++) {
-      assertArrayEquals(prefix[k], plan[k], 1e-12, "committed step " + k);
-    }
+    double[][] prefix = {{0.02, 0.01, 0, 0, 0, 0, 1}, {0.02, 0.01, 0, 0, 0, 0, 1}, {0.09, 0.01, 0, 0, 0, 0, 1}};
+    var end = new io.vlaserve.sim.TabletopWorld(world.snapshot());
+    end.step(new double[] {0.03, 0.01, 0, 0, 0, 0, 1}); // the robot lags its committed 10 cm
+    double[][] plan = generator.continuedPlan(prefix, end.snapshot(), subgoal);
+    double[][] fromEnd = generator.plan(end.snapshot(), subgoal);
+    assertArrayEquals(prefix[0], plan[0], 1e-12);
+    assertArrayEquals(prefix[1], plan[1], 1e-12);
+    assertEquals(0.05, plan[2][0], 1e-12, "a committed step is clamped to the action space, as executed");
     for (int k = 3; k < DemonstrationGenerator.PLAN_HORIZON; k++) {
-      assertArrayEquals(fromThere[k - 3], plan[k], 1e-12, "continuation step " + k);
+      assertArrayEquals(fromEnd[k - 3], plan[k], 1e-12, "continuation step " + k);
     }
-    assertFalse(java.util.Arrays.equals(generator.plan(world.snapshot(), subgoal)[3], plan[3]),
-        "the continuation differs from the plan without the prefix");
   }
 
   @Test

@@ -40,8 +40,8 @@ import java.util.SplittableRandom;
  * gateway keeps one request at the policy, each carrying the actions the robot is committed to
  * while it runs (as many steps as the p90 of recent observation-to-chunk latency covers, from
  * {@link CommittedActions}); the policy decodes the chunk as their continuation and the controller
- * splices it where they end. Every frame reports the prefix a request for it carries, so its row is
- * labelled with those steps and the expert's plan from where they lead.
+ * splices it where they end. A frame that sent a request reports the prefix it carried, so its row is
+ * labelled with those steps and the expert's plan from where the robot is when they have run.
  */
 public final class ControllerDrivenLearner implements DemonstrationGenerator.Learner {
   private static final long PERIOD_MS = Math.round(ActionSpace.CONTROL_PERIOD_SECONDS * 1000);
@@ -157,6 +157,7 @@ public final class ControllerDrivenLearner implements DemonstrationGenerator.Lea
         int steps = CommittedActions.prefixLength(delays.p90(), periodNanos, chunkLength);
         prefix = committed.prefix(observed, periodNanos, steps);
       }
+      double[][] sent = DemonstrationGenerator.NO_PREFIX;
       if (inFlight == null) {
         double[][] actions = DemonstrationGenerator.Learner.checked(
             policy.continuation(image, world, subgoal, prefix), subgoal);
@@ -164,6 +165,7 @@ public final class ControllerDrivenLearner implements DemonstrationGenerator.Lea
           chunkLength = actions.length;
         }
         inFlight = new InFlight(observed, observed + latencyNanos, actions, prefix.length, subgoal);
+        sent = prefix;
       }
       for (long t = 0; t < PERIOD_MS; t++) {
         if (inFlight != null && now >= inFlight.arrivalNanos()) {
@@ -178,7 +180,7 @@ public final class ControllerDrivenLearner implements DemonstrationGenerator.Lea
           committed.clear(); // the robot holds: nothing it was sent is committed any more
         }
       }
-      return prefix;
+      return sent;
     }
 
     /** As the gateway does: a chunk for an earlier subgoal is dropped; an accepted one is committed. */

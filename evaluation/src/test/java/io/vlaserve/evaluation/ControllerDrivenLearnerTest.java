@@ -110,12 +110,11 @@ class ControllerDrivenLearnerTest {
     for (int frame = 0; frame < 12; frame++) {
       reported.add(driver.advance(new byte[0], world.snapshot(), moveTo).length);
     }
-    // Frame 0: nothing committed. The first chunk arrives at 250 ms; from then on every frame's
-    // prefix covers the 250 ms a request takes: 3 steps of 100 ms.
-    assertEquals(0, reported.get(0));
-    assertEquals(List.of(3, 3, 3, 3, 3, 3, 3, 3), reported.subList(4, 12), reported.toString());
-    // One request per 300 ms (the next frame after each arrival), each with the frame's prefix.
+    // One request per 300 ms (the next frame after each arrival). The first carries nothing (nothing
+    // is committed yet); from then on each covers the 250 ms a request takes: 3 steps of 100 ms.
     assertEquals(List.of(0, 3, 3, 3), policy.prefixes.stream().map(p -> p.length).toList());
+    // Frames report the prefix of the request they sent, and none when they sent none.
+    assertEquals(List.of(0, 0, 0, 3, 0, 0, 3, 0, 0, 3, 0, 0), reported);
   }
 
   @Test
@@ -140,7 +139,7 @@ class ControllerDrivenLearnerTest {
       assertTrue(d >= 0 && d <= 4, "120..320 ms cover at most 4 steps: " + d);
       withPrefix += d > 0 ? 1 : 0;
     }
-    assertTrue(withPrefix > counts.rows() / 2, withPrefix + " rows with a prefix of " + counts.rows() + " on-policy");
+    assertTrue(withPrefix > counts.rows() / 8, withPrefix + " rows with a prefix of " + counts.rows() + " on-policy");
   }
 
   @Test
