@@ -92,7 +92,7 @@ public record PolicyProperties(
    */
   public record Batching(
       @DefaultValue("64") int maxBatchSize,
-      @DefaultValue("64") int maxPrefillBatch,
+      @DefaultValue("4") int maxPrefillBatch,
       @DefaultValue("0ms") Duration maxQueueDelay,
       @DefaultValue("256") int maxQueued,
       @DefaultValue("4") int maxQueuedPerRobot,
