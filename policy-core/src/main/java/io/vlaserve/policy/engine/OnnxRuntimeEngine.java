@@ -58,6 +58,9 @@ public final class OnnxRuntimeEngine implements VlaEngine {
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setIntraOpNumThreads(intraOpThreads);
       options.setInterOpNumThreads(1);
+      // Idle intra-op threads sleep instead of spinning for work: a service shares its cores with
+      // others (the bridge's 1 kHz loop, the gateway), and spinning threads take them.
+      options.addConfigEntry("session.intra_op.allow_spinning", "0");
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       if (cuda) {
         options.addCUDA(cudaDevice);
