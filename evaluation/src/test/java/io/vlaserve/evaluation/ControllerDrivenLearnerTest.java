@@ -27,8 +27,12 @@ class ControllerDrivenLearnerTest {
 
   /** The noiseless expert's next four actions from {@code state}: a policy that knows the way. */
   private static double[][] expertChunk(byte[] image, WorldState state, Subgoal subgoal) {
-    TabletopWorld copy = new TabletopWorld(state);
-    double[][] chunk = new double[4][];
+    return expertSteps(new TabletopWorld(state), subgoal, 4);
+  }
+
+  /** The noiseless expert's next {@code steps} actions, each applied to {@code copy}. */
+  private static double[][] expertSteps(TabletopWorld copy, Subgoal subgoal, int steps) {
+    double[][] chunk = new double[steps][];
     for (int k = 0; k < chunk.length; k++) {
       chunk[k] = EXPERT.act(copy.snapshot(), subgoal);
       copy.step(chunk[k]);
@@ -90,12 +94,7 @@ class ControllerDrivenLearnerTest {
       for (double[] step : prefix) {
         copy.step(step);
       }
-      double[][] chunk = new double[8 - prefix.length][];
-      for (int k = 0; k < chunk.length; k++) {
-        chunk[k] = EXPERT.act(copy.snapshot(), subgoal);
-        copy.step(chunk[k]);
-      }
-      return chunk;
+      return expertSteps(copy, subgoal, 8 - prefix.length);
     }
   }
 
