@@ -20,13 +20,18 @@ import org.springframework.context.ConfigurableApplicationContext;
  * waiting for the grace to run out.
  */
 class BridgeDrainTest {
+  /** A bridge on loopback ports simulating {@code simulatedRobots} robots and expecting remote robot arm-1. */
+  private static ConfigurableApplicationContext bridge(int simulatedRobots) {
+    return new SpringApplicationBuilder(ControllerBridgeApplication.class).run(
+        "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1", "--server.port=0",
+        "--vla.tls.insecure=true", "--vla.controller.simulated-robots=" + simulatedRobots,
+        "--vla.controller.remote-robots=arm-1", "--vla.controller.link-timeout=1s", "--vla.controller.agent-port=0",
+        "--vla.controller.agent-address=127.0.0.1", "--vla.controller.loop-priority=0");
+  }
+
   @Test
   void executeStreamsAndAgentLinksEndUnavailableWhenTheBridgeStops() throws Exception {
-    ConfigurableApplicationContext bridge = new SpringApplicationBuilder(ControllerBridgeApplication.class).run(
-        "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1", "--server.port=0",
-        "--vla.tls.insecure=true", "--vla.controller.simulated-robots=1", "--vla.controller.remote-robots=arm-1",
-        "--vla.controller.link-timeout=1s", "--vla.controller.agent-port=0",
-        "--vla.controller.agent-address=127.0.0.1", "--vla.controller.loop-priority=0");
+    ConfigurableApplicationContext bridge = bridge(1);
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1",
         bridge.getBean(GrpcServerPort.class).await(30), InsecureChannelCredentials.create()).build();
     ManagedChannel agentChannel = Grpc.newChannelBuilderForAddress("127.0.0.1",
@@ -59,11 +64,7 @@ class BridgeDrainTest {
 
   @Test
   void aDrainingBridgeStartsNoExecutionEvenWhileTheRobotsAgentIsStillLinked() throws Exception {
-    ConfigurableApplicationContext bridge = new SpringApplicationBuilder(ControllerBridgeApplication.class).run(
-        "--spring.grpc.server.port=0", "--spring.grpc.server.address=127.0.0.1", "--server.port=0",
-        "--vla.tls.insecure=true", "--vla.controller.simulated-robots=0", "--vla.controller.remote-robots=arm-1",
-        "--vla.controller.link-timeout=1s", "--vla.controller.agent-port=0",
-        "--vla.controller.agent-address=127.0.0.1", "--vla.controller.loop-priority=0");
+    ConfigurableApplicationContext bridge = bridge(0);
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1",
         bridge.getBean(GrpcServerPort.class).await(30), InsecureChannelCredentials.create()).build();
     ManagedChannel agentChannel = Grpc.newChannelBuilderForAddress("127.0.0.1",
